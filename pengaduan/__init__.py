@@ -1,0 +1,62 @@
+"""pengaduan: complaint management for Indonesian public-service providers."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from . import audit, cli, database, i18n, workflow
+from .config import PROJECT_ROOT, load_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """The application factory; `config` overrides the environment (tests use it)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_config(app.instance_path))
+    app.config.update(config or {})
+    configure_logging(app)
+    configure_extensions(app)
+    workflow.init_app(app)
+    configure_blueprints(app)
+    configure_error_handlers(app)
+    cli.init_app(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    if not app.debug and not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
+
+
+def configure_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    i18n.init_app(app, babel)
+    database.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
+    audit.chain.install(db.session.session_factory.class_)
+
+
+def configure_blueprints(app: Flask) -> None:
+    from .web import register_blueprints
+
+    register_blueprints(app)
+
+
+def configure_error_handlers(app: Flask) -> None:
+    from .web.errors import register_error_handlers
+
+    register_error_handlers(app)

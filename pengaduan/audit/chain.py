@@ -1,0 +1,103 @@
+"""Append-only, hash-chained audit log (design.md section 6).
+
+Services call `record(...)` inside their unit of work. The events are appended when that
+session commits, in the same transaction as the change they describe, under a lock taken
+last (PostgreSQL advisory lock; SQLite's single writer), so concurrent writers queue up and
+the chain never forks. A unique `prev_hash` makes a fork impossible even if the lock failed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent, utcnow
+
+GENESIS = "0" * 64
+PENDING_KEY = "pengaduan.audit.pending"
+APPENDED_KEY = "pengaduan.audit.appended"
+# Arbitrary constant naming the one advisory lock that serialises appends on PostgreSQL.
+ADVISORY_LOCK_KEY = 0x70656E67
+
+
+def canonical(obj) -> str:
+    """Canonical JSON: sorted keys, no insignificant whitespace, UTF-8 kept as is."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, body: str) -> str:
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record(session: Session, action: str, *, actor: str, complaint: str | None = None,
+           payload: dict | None = None) -> None:
+    """Queue an audit event; it joins the chain when this session commits."""
+    session.info.setdefault(PENDING_KEY, []).append((actor, action, complaint, payload or {}))
+
+
+def head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the newest event, or (0, GENESIS) for an empty chain."""
+    row = session.execute(
+        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+    ).first()
+    return (row.seq, row.hash) if row else (0, GENESIS)
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise appends: released when the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+
+
+def append_pending(session: Session) -> None:
+    """Write the queued events to the chain (runs just before the session commits)."""
+    pending = session.info.pop(PENDING_KEY, None)
+    if not pending:
+        return
+    session.flush()  # take row locks of the change first; the chain lock comes last
+    lock_chain(session)
+    seq, prev = head(session)
+    rows = []
+    for actor, action, complaint, payload in pending:
+        seq += 1
+        now = utcnow()
+        body = canonical({
+            "seq": seq, "occurred_at": iso_utc(now), "actor": actor, "action": action,
+            "complaint": complaint, "payload": payload,
+        })
+        digest = chain_hash(prev, body)
+        rows.append({
+            "seq": seq, "occurred_at": now, "actor": actor, "action": action,
+            "complaint_code": complaint, "body": body, "prev_hash": prev, "hash": digest,
+        })
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.info[APPENDED_KEY] = (rows[0]["seq"], seq, prev)
+
+
+def _before_commit(session: Session) -> None:
+    from .checkpoints import checkpoint_if_due
+
+    append_pending(session)
+    appended = session.info.pop(APPENDED_KEY, None)
+    if appended:
+        checkpoint_if_due(session, *appended)
+
+
+def _after_soft_rollback(session: Session, _previous_transaction) -> None:
+    session.info.pop(PENDING_KEY, None)
+    session.info.pop(APPENDED_KEY, None)
+
+
+def install(session_class) -> None:
+    """Hook the chain into a Session class's commit and rollback (once per class)."""
+    if not event.contains(session_class, "before_commit", _before_commit):
+        event.listen(session_class, "before_commit", _before_commit)
+        event.listen(session_class, "after_soft_rollback", _after_soft_rollback)

@@ -1,0 +1,55 @@
+"""Configuration from environment variables (design.md section 2)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _instance_secret(instance_path: Path, name: str, make) -> str:
+    """Read a secret stored in the instance folder, creating it once (mode 0600)."""
+    path = instance_path / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(make())
+    return path.read_text().strip()
+
+
+def load_config(instance_path: str, env=os.environ) -> dict:
+    """Build the Flask config mapping; every value can be overridden by the environment."""
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'pengaduan.sqlite3'}"
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": env.get("SECRET_KEY")
+        or _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32)),
+        "PENGADUAN_WORKFLOW": env.get(
+            "PENGADUAN_WORKFLOW", str(PROJECT_ROOT / "workflows" / "perpres76.yaml")
+        ),
+        "PENGADUAN_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
+        "PENGADUAN_UPLOAD_DIR": env.get("PENGADUAN_UPLOAD_DIR", str(instance / "uploads")),
+        "PENGADUAN_MAX_UPLOAD_MB": int(env.get("PENGADUAN_MAX_UPLOAD_MB", "10")),
+        "PENGADUAN_SCHEDULER": env.get("PENGADUAN_SCHEDULER", "off"),
+        # A PEM string, or a path to a PEM file; generated in the instance folder when unset.
+        "PENGADUAN_SIGNING_KEY": env.get("PENGADUAN_SIGNING_KEY")
+        or str(instance / "signing_key.pem"),
+        # Sign the chain head automatically each time it crosses a multiple of this many events.
+        "PENGADUAN_CHECKPOINT_EVERY": int(env.get("PENGADUAN_CHECKPOINT_EVERY", "100")),
+        "MAIL_SERVER": env.get("MAIL_SERVER"),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME"),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "pengaduan@localhost"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "BABEL_DEFAULT_LOCALE": "id",
+        "BABEL_DEFAULT_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
+        "LANGUAGES": ("id", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    }

@@ -1,0 +1,57 @@
+"""Domain errors: services raise them, views and the API turn them into answers."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message}
+
+
+class NotFound(DomainError):
+    code, status = "not_found", 404
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+
+
+class TriggerNotAllowed(DomainError):
+    """The trigger does not exist in the complaint's current state."""
+
+    code, status = "trigger_not_allowed", 409
+
+    def __init__(self, trigger: str, state: str, allowed: list[str]):
+        super().__init__(f"'{trigger}' is not allowed in state '{state}'")
+        self.trigger, self.state, self.allowed = trigger, state, allowed
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "allowed_triggers": self.allowed}
+
+
+class ConcurrentChange(DomainError):
+    """Someone else changed the complaint since the caller read it."""
+
+    code, status = "conflict", 409
+
+    def __init__(self, message: str = "the complaint was changed by someone else meanwhile"):
+        super().__init__(message)
+
+
+class InvalidFields(DomainError):
+    """Missing or invalid input, keyed by field name."""
+
+    code, status = "invalid_fields", 422
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "fields": self.errors}

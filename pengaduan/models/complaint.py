@@ -1,0 +1,178 @@
+"""The complaint aggregate: the complaint, its attachments, timeline and SLA clocks."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import JSONType, UTCDateTime, utcnow
+from .unit import Category, Unit
+from .user import User
+
+PRIVACY_MODES = ("public", "anonymous", "confidential")
+CHANNELS = ("web", "api", "open311", "walk_in", "phone", "letter", "email", "social_media", "sp4n_lapor")
+IDENTITY_FIELDS = ("name", "nik", "email", "phone", "address")
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        # The officer queue: a unit's complaints in one state, nearest deadline first.
+        Index("ix_complaints_queue", "unit_id", "state", "stage_due_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_code: Mapped[str] = mapped_column(String(16), unique=True)
+    pin_hash: Mapped[str] = mapped_column(String(128))
+
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    classification: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    privacy: Mapped[str] = mapped_column(String(16), default="public")
+    incident_date: Mapped[date | None] = mapped_column(Date)
+    incident_location: Mapped[str | None] = mapped_column(String(300))
+    service_date: Mapped[date | None] = mapped_column(Date)
+    requested_resolution: Mapped[str | None] = mapped_column(Text)
+    late_filing: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # Identity of the complainant: visible only to roles that need it (policy.py).
+    complainant_name: Mapped[str | None] = mapped_column(String(200))
+    complainant_nik: Mapped[str | None] = mapped_column(String(16))
+    complainant_email: Mapped[str | None] = mapped_column(String(254))
+    complainant_phone: Mapped[str | None] = mapped_column(String(32))
+    complainant_address: Mapped[str | None] = mapped_column(Text)
+
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+    state: Mapped[str] = mapped_column(String(32), index=True)
+    closure_reason: Mapped[str | None] = mapped_column(String(32))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    # Denormalised from the running clocks so queues sort and filter on an index.
+    stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    # Optimistic lock: an UPDATE that finds another version changed nothing and fails.
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    unit: Mapped[Unit] = relationship()
+    category: Mapped[Category | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+    events: Mapped[list[ComplaintEvent]] = relationship(
+        back_populates="complaint", order_by="ComplaintEvent.id", cascade="all, delete-orphan"
+    )
+    clocks: Mapped[list[ComplaintClock]] = relationship(
+        back_populates="complaint", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="complaint", cascade="all, delete-orphan"
+    )
+
+    @classmethod
+    def by_code(cls, code: str) -> Complaint | None:
+        return db.session.scalar(select(cls).where(cls.tracking_code == code.strip().upper()))
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.privacy == "anonymous"
+
+    @property
+    def is_confidential(self) -> bool:
+        return self.privacy == "confidential"
+
+    def clock(self, rule: str) -> ComplaintClock | None:
+        return next((c for c in self.clocks if c.rule == rule), None)
+
+    def __repr__(self) -> str:
+        return f"<Complaint {self.tracking_code} {self.state}>"
+
+
+class ComplaintEvent(db.Model):
+    """One step of a complaint's timeline; `public` steps are shown to the complainant."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(32))  # filed, transition, note, escalation, ...
+    trigger: Mapped[str | None] = mapped_column(String(32))
+    from_state: Mapped[str | None] = mapped_column(String(32))
+    to_state: Mapped[str | None] = mapped_column(String(32))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class ComplaintClock(db.Model):
+    """One statutory clock of one complaint (a rule of the workflow's `sla` section)."""
+
+    __tablename__ = "complaint_clocks"
+    __table_args__ = (UniqueConstraint("complaint_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Days (or hours) already counted before the latest pause.
+    consumed: Mapped[int] = mapped_column(Integer, default=0)
+    calendar_version: Mapped[str | None] = mapped_column(String(64))
+    explanation: Mapped[dict] = mapped_column(JSONType, default=dict)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="clocks")
+
+    @property
+    def running(self) -> bool:
+        return self.stopped_at is None and self.paused_at is None
+
+
+class Attachment(db.Model):
+    """A file stored outside any static folder under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(
+        ForeignKey("complaints.id", ondelete="CASCADE"), index=True
+    )
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_events.id"))
+    filename: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    complaint: Mapped[Complaint] = relationship(back_populates="attachments")

@@ -1,0 +1,69 @@
+"""Units (OPD, puskesmas, ...) and complaint categories."""
+from __future__ import annotations
+
+from sqlalchemy import Boolean, Column, ForeignKey, String, Table, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+
+unit_categories = Table(
+    "unit_categories",
+    db.metadata,
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Unit(db.Model):
+    """An organisational owner of complaints, with its own working calendar."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jakarta")
+    # ISO weekdays that are working days, Monday=1: "12345" (Perpres 21/2023) or "123456".
+    working_days: Mapped[str] = mapped_column(String(7), default="12345")
+    # Whether cuti bersama stop the clock (the default) or count as working days.
+    cuti_bersama_off: Mapped[bool] = mapped_column(Boolean, default=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id])
+    categories: Mapped[list[Category]] = relationship(
+        secondary=unit_categories, back_populates="units"
+    )
+
+    @classmethod
+    def by_code(cls, code: str) -> Unit | None:
+        return db.session.scalar(select(cls).where(cls.code == code))
+
+    def offers(self, category: Category) -> bool:
+        """A category without units is offered by every unit."""
+        return not category.units or self in category.units
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.code}>"
+
+
+class Category(db.Model):
+    """What a complaint is about; offered by all units or by the ones listed."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    units: Mapped[list[Unit]] = relationship(
+        secondary=unit_categories, back_populates="categories"
+    )
+
+    @classmethod
+    def by_code(cls, code: str) -> Category | None:
+        return db.session.scalar(select(cls).where(cls.code == code))
+
+    def __repr__(self) -> str:
+        return f"<Category {self.code}>"

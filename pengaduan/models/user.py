@@ -1,0 +1,89 @@
+"""Staff accounts, their unit memberships and API tokens."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, func, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .unit import Unit
+
+STAFF_ROLES = ("officer", "supervisor", "auditor", "admin")
+
+_hasher = PasswordHasher()
+
+user_units = Table(
+    "user_units",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("unit_id", ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    units: Mapped[list[Unit]] = relationship(secondary=user_units, lazy="selectin")
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(func.lower(cls.email) == email.strip().lower()))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot log in
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def check_password(self, password: str) -> bool:
+        if not self.password_hash:
+            return False
+        try:
+            return _hasher.verify(self.password_hash, password)
+        except (VerifyMismatchError, InvalidHashError):
+            return False
+
+    @property
+    def unit_ids(self) -> set[int]:
+        return {u.id for u in self.units}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+def hash_token(token: str) -> str:
+    """API tokens are random and long, so a fast hash is enough to store them."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    """A bearer token for a staff user; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,74 @@
+"""Who may see and do what: the one place permission decisions are made."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .models import Complaint, User
+
+STAFF_WITH_UNITS = ("officer", "supervisor")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Whoever acts: a staff user, a citizen holding a complaint's code and PIN, or the system."""
+
+    role: str
+    user: User | None = None
+    complaint_id: int | None = None
+
+    @classmethod
+    def staff(cls, user: User) -> Actor:
+        return cls(role=user.role, user=user)
+
+    @classmethod
+    def citizen(cls, complaint: Complaint) -> Actor:
+        return cls(role="citizen", complaint_id=complaint.id)
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(role="system")
+
+    @property
+    def label(self) -> str:
+        """How the actor appears in the audit chain (never a complainant's identity)."""
+        if self.user is not None:
+            return f"user:{self.user.id}:{self.user.email}"
+        return self.role
+
+
+def is_member(user: User | None, complaint: Complaint) -> bool:
+    return user is not None and complaint.unit_id in user.unit_ids
+
+
+def can_view(actor: Actor, complaint: Complaint) -> bool:
+    """See the complaint at all (staff view for staff, public view for its citizen)."""
+    if actor.role == "system":
+        return True
+    if actor.role == "citizen":
+        return actor.complaint_id == complaint.id
+    if actor.role in STAFF_WITH_UNITS:
+        return is_member(actor.user, complaint)
+    return actor.role == "auditor"  # read-only across units; admins manage, not handle
+
+
+def can_fire(actor: Actor, complaint: Complaint, transition) -> bool:
+    """Fire a workflow transition on this complaint."""
+    if actor.role not in transition.roles:
+        return False
+    if actor.role in STAFF_WITH_UNITS:
+        return is_member(actor.user, complaint)
+    if actor.role == "citizen":
+        return actor.complaint_id == complaint.id
+    return actor.role == "system"
+
+
+def can_see_identity(actor: Actor, complaint: Complaint) -> bool:
+    """Identity of a public complaint is visible to its unit's staff; otherwise it is masked
+    and only an audited reveal by a supervisor of the unit shows it."""
+    if actor.role not in STAFF_WITH_UNITS or not is_member(actor.user, complaint):
+        return False
+    return complaint.privacy == "public"
+
+
+def can_reveal_identity(actor: Actor, complaint: Complaint) -> bool:
+    return actor.role == "supervisor" and is_member(actor.user, complaint)

@@ -1,0 +1,50 @@
+"""Timers: one process runs them (`flask --app run sla worker`, or embedded in run.py).
+
+Each job is a single set-based pass wrapped in an app context; jobs coalesce so a backlog
+after downtime runs once, and `max_instances=1` keeps a slow pass from overlapping itself.
+"""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+
+from . import audit
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_MINUTES = 5
+
+
+def checkpoint_job(app: Flask) -> None:
+    """Sign the audit chain head so removing recent events is detectable."""
+    with app.app_context():
+        try:
+            cp = audit.checkpoint(db.session)
+            db.session.commit()
+            if cp:
+                log.info("audit checkpoint at seq %s", cp.seq)
+        except Exception:
+            db.session.rollback()
+            log.exception("audit checkpoint failed")
+        finally:
+            db.session.remove()
+
+
+def add_jobs(scheduler, app: Flask) -> None:
+    defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    scheduler.add_job(checkpoint_job, "interval", minutes=CHECKPOINT_MINUTES, args=[app],
+                      id="audit-checkpoint", replace_existing=True, **defaults)
+
+
+def start_embedded(app: Flask) -> BackgroundScheduler | None:
+    """Start the in-process scheduler when PENGADUAN_SCHEDULER is 'embedded'."""
+    if app.config.get("PENGADUAN_SCHEDULER") != "embedded":
+        return None
+    scheduler = BackgroundScheduler(timezone="UTC")
+    add_jobs(scheduler, app)
+    scheduler.start()
+    log.info("embedded scheduler started")
+    return scheduler

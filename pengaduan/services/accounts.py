@@ -1,0 +1,111 @@
+"""Units, categories, staff accounts and API tokens (the administrative verbs)."""
+from __future__ import annotations
+
+import secrets
+from zoneinfo import ZoneInfo, available_timezones
+
+from .. import audit
+from ..errors import InvalidFields
+from ..extensions import db
+from ..models import STAFF_ROLES, ApiToken, Category, Unit, User, hash_token
+from ..services.intake import EMAIL
+
+MIN_PASSWORD = 10
+INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
+
+
+def _code(value: str, field: str, errors: dict) -> str:
+    value = (value or "").strip().upper()
+    if not value or len(value) > 32 or not all(c.isalnum() or c in "-_" for c in value):
+        errors[field] = "use 1-32 letters, digits, '-' or '_'"
+    return value
+
+
+def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
+                working_days: str = "12345", cuti_bersama_off: bool = True,
+                parent: Unit | None = None, actor: str = "system") -> Unit:
+    errors: dict[str, str] = {}
+    code = _code(code, "code", errors)
+    if not errors and Unit.by_code(code):
+        errors["code"] = f"unit {code} already exists"
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    if timezone not in available_timezones():
+        errors["timezone"] = f"unknown timezone (Indonesia: {', '.join(INDONESIAN_TIMEZONES)})"
+    if not working_days or any(d not in "1234567" for d in working_days):
+        errors["working_days"] = "ISO weekdays, Monday=1: e.g. 12345 or 123456"
+    if errors:
+        raise InvalidFields(errors)
+    ZoneInfo(timezone)
+    unit = Unit(code=code, name=name.strip(), timezone=timezone, working_days=working_days,
+                cuti_bersama_off=cuti_bersama_off, parent=parent)
+    db.session.add(unit)
+    audit.record(db.session, "unit.created", actor=actor, payload={
+        "code": code, "name": unit.name, "timezone": timezone, "working_days": working_days,
+        "cuti_bersama_off": cuti_bersama_off, "parent": parent.code if parent else None})
+    return unit
+
+
+def _units(codes, errors) -> list[Unit]:
+    units = []
+    for code in codes or ():
+        unit = Unit.by_code(code.strip().upper())
+        if unit is None:
+            errors["unit"] = f"unknown unit {code}"
+        else:
+            units.append(unit)
+    return units
+
+
+def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system") -> Category:
+    errors: dict[str, str] = {}
+    code = _code(code, "code", errors)
+    if not errors and Category.by_code(code):
+        errors["code"] = f"category {code} already exists"
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    units = _units(unit_codes, errors)
+    if errors:
+        raise InvalidFields(errors)
+    category = Category(code=code, name=name.strip(), units=units)
+    db.session.add(category)
+    audit.record(db.session, "category.created", actor=actor, payload={
+        "code": code, "name": category.name, "units": [u.code for u in units]})
+    return category
+
+
+def create_user(email: str, role: str, *, name: str | None = None, password: str | None = None,
+                unit_codes=(), actor: str = "system") -> tuple[User, str | None]:
+    """Create a staff account; returns it with the generated password if none was given."""
+    errors: dict[str, str] = {}
+    email = (email or "").strip().lower()
+    if not EMAIL.match(email):
+        errors["email"] = "is not a valid email address"
+    elif User.by_email(email):
+        errors["email"] = f"a user {email} already exists"
+    if role not in STAFF_ROLES:
+        errors["role"] = "must be one of: " + ", ".join(STAFF_ROLES)
+    units = _units(unit_codes, errors)
+    if role in ("officer", "supervisor") and not units and "unit" not in errors:
+        errors["unit"] = f"an {role} needs at least one unit"
+    generated = None
+    if password is None:
+        password = generated = secrets.token_urlsafe(12)
+    elif len(password) < MIN_PASSWORD:
+        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+    if errors:
+        raise InvalidFields(errors)
+    user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, units=units)
+    user.set_password(password)
+    db.session.add(user)
+    audit.record(db.session, "user.created", actor=actor, payload={
+        "email": email, "role": role, "units": [u.code for u in units]})
+    return user, generated
+
+
+def issue_token(user: User, *, actor: str = "system") -> str:
+    """A new bearer token for the user; only its hash is stored, so show it once."""
+    token = "pgd_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
+    audit.record(db.session, "user.token_issued", actor=actor, payload={"email": user.email})
+    return token

@@ -1,0 +1,133 @@
+"""Realistic demo data, reached through the real services so timelines and the audit chain
+are genuine. Idempotent: a second run changes nothing."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from ..models import Unit, User, utcnow
+from ..policy import Actor
+from .accounts import create_category, create_unit, create_user
+from .intake import file_complaint
+from .lifecycle import advance
+
+UNITS = [
+    ("DUKCAPIL", "Dinas Kependudukan dan Pencatatan Sipil", "12345"),
+    ("DPMPTSP", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu", "12345"),
+    ("PKM-SUKAMAJU", "Puskesmas Sukamaju", "123456"),
+]
+CATEGORIES = [
+    ("ADMINDUK", "KTP-el, KK dan akta", ["DUKCAPIL"]),
+    ("PERIZINAN", "Perizinan berusaha dan bangunan", ["DPMPTSP"]),
+    ("LAYANAN-KESEHATAN", "Layanan kesehatan dan obat", ["PKM-SUKAMAJU"]),
+    ("PERILAKU-PETUGAS", "Perilaku petugas", []),
+    ("WAKTU-LAYANAN", "Waktu dan antrean layanan", []),
+    ("PUNGLI", "Biaya tidak resmi (pungutan liar)", []),
+]
+ACCOUNTS = [
+    ("petugas@demo.pengaduan.id", "officer", "Siti Rahmawati", ["DUKCAPIL", "PKM-SUKAMAJU"]),
+    ("petugas.perizinan@demo.pengaduan.id", "officer", "Agus Santoso", ["DPMPTSP"]),
+    ("atasan@demo.pengaduan.id", "supervisor", "Dr. Bambang Wijaya", ["DUKCAPIL", "DPMPTSP", "PKM-SUKAMAJU"]),
+    ("auditor@demo.pengaduan.id", "auditor", "Inspektorat Kabupaten", []),
+    ("admin@demo.pengaduan.id", "admin", "Administrator", []),
+]
+STORIES = [
+    ("DUKCAPIL", "ADMINDUK", "KTP-el belum jadi setelah 3 bulan",
+     "Saya merekam KTP-el pada bulan lalu dan dijanjikan selesai dua minggu, tetapi sampai sekarang belum bisa diambil."),
+    ("DUKCAPIL", "WAKTU-LAYANAN", "Antrean akta kelahiran terlalu lama",
+     "Nomor antrean dibagikan hanya 30 per hari sehingga warga harus datang sejak subuh."),
+    ("DUKCAPIL", "PUNGLI", "Diminta biaya untuk perubahan KK",
+     "Petugas loket meminta uang Rp50.000 agar Kartu Keluarga bisa selesai hari itu juga."),
+    ("DPMPTSP", "PERIZINAN", "PBG tidak ada kabar",
+     "Permohonan Persetujuan Bangunan Gedung sudah diajukan lewat aplikasi namun statusnya tidak berubah."),
+    ("DPMPTSP", "PERILAKU-PETUGAS", "Petugas tidak ramah di loket",
+     "Saat bertanya persyaratan NIB, petugas menjawab dengan nada tinggi dan tidak menjelaskan."),
+    ("PKM-SUKAMAJU", "LAYANAN-KESEHATAN", "Obat sering kosong di apotek puskesmas",
+     "Sudah tiga kali dalam sebulan obat hipertensi ibu saya tidak tersedia."),
+    ("PKM-SUKAMAJU", "WAKTU-LAYANAN", "Dokter datang terlambat",
+     "Pelayanan poli umum baru dimulai pukul 10.00 padahal jadwal pukul 08.00."),
+]
+NAMES = ["Budi Hartono", "Dewi Lestari", "Rudi Hermawan", "Nur Aisyah", "Yohanes Manurung",
+         "Made Suartika", "Fitri Handayani", "Ahmad Fauzi", "Maria Goreti", "Hendra Gunawan"]
+# The path each sample complaint takes; every step goes through `advance`.
+PATHS = [
+    [],
+    ["verify"],
+    ["request_info"],
+    ["request_info", "provide_info"],
+    ["verify", "follow_up"],
+    ["verify", "reassign"],
+    ["verify", "follow_up", "close"],
+    ["verify", "follow_up", "accept"],
+    ["verify", "follow_up", "dispute"],
+    ["reject"],
+    ["withdraw"],
+    ["verify", "follow_up", "close", "reopen"],
+]
+
+
+def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
+    """Create the demo organisation, accounts and complaints; returns lines to print."""
+    report: list[str] = []
+    if Unit.by_code(UNITS[0][0]) is None:
+        for code, name, week in UNITS:
+            create_unit(code, name, working_days=week, actor="demo")
+        for code, name, units in CATEGORIES:
+            create_category(code, name, unit_codes=units, actor="demo")
+    for email, role, name, units in ACCOUNTS:
+        if User.by_email(email):
+            report.append(f"{role:10} {email} (exists, password unchanged)")
+            continue
+        _, password = create_user(email, role, name=name, unit_codes=units, actor="demo")
+        report.append(f"{role:10} {email} password: {password}")
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from ..models import Complaint
+
+    if db.session.scalar(select(func.count(Complaint.id))):
+        report.append("demo complaints exist already")
+        return report
+    rng = rng or random.Random(76)
+    supervisor = Actor.staff(User.by_email(ACCOUNTS[2][0]))
+    now = utcnow()
+    for i in range(complaints):
+        unit, category, title, description = STORIES[i % len(STORIES)]
+        path = PATHS[i % len(PATHS)]
+        at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
+        privacy = ("public", "public", "anonymous", "confidential")[i % 4]
+        filed = file_complaint({
+            "unit": unit, "category": category, "classification": "pengaduan",
+            "title": title, "description": description, "privacy": privacy,
+            "name": None if privacy == "anonymous" else NAMES[i % len(NAMES)],
+            "phone": None if privacy == "anonymous" else f"0812{rng.randint(10**7, 10**8 - 1)}",
+            "service_date": (at - timedelta(days=rng.randint(0, 40))).date().isoformat(),
+            "incident_location": "Kantor pelayanan, Kecamatan Sukamaju",
+        }, channel=rng.choice(["web", "web", "walk_in", "phone"]), at=at)
+        complaint, citizen = filed.complaint, Actor.citizen(filed.complaint)
+        for trigger in path:
+            at += timedelta(days=rng.randint(1, 4), hours=rng.randint(1, 5))
+            if at >= now:
+                break
+            advance(complaint, trigger, citizen if trigger in ("provide_info", "accept", "dispute", "withdraw") else supervisor,
+                    at=at, **_fields_for(trigger, unit, category, rng))
+    report.append(f"{complaints} demo complaints filed")
+    return report
+
+
+def _fields_for(trigger: str, unit: str, category: str, rng: random.Random) -> dict:
+    other = next(code for code, _, _ in UNITS if code != unit)
+    return {
+        "verify": {"unit": unit, "category": category, "classification": "pengaduan"},
+        "request_info": {"message": "Mohon lampirkan foto bukti pendaftaran dan tanggal kedatangan Anda."},
+        "provide_info": {"message": "Bukti pendaftaran sudah saya kirim, saya datang tanggal 3."},
+        "reassign": {"unit": other, "category": "PERILAKU-PETUGAS", "reason": "Petugas yang dilaporkan berada di unit lain."},
+        "follow_up": {"response": "Kami telah memeriksa berkas Anda dan petugas akan menghubungi Anda dalam 2 hari kerja."},
+        "close": {"resolution": "Dokumen telah diterbitkan dan diserahkan kepada pelapor."},
+        "accept": {"rating": rng.randint(3, 5), "comment": "Terima kasih, sudah selesai."},
+        "dispute": {"comment": "Masalah saya belum selesai, dokumen masih belum bisa diambil."},
+        "reject": {"reason": "Bukan kewenangan pemerintah kabupaten.", "closure_reason": "referred",
+                   "referred_to": "Kantor Pertanahan (BPN)"},
+        "withdraw": {"comment": "Masalah sudah selesai sendiri."},
+        "reopen": {"reason": "Pelapor menyampaikan bahwa dokumen yang diterbitkan salah nama."},
+    }[trigger]

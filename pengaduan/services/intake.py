@@ -1,0 +1,154 @@
+"""Registering a new complaint (the citizen form, the API and integrations share this)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from .. import audit, sla
+from ..errors import InvalidFields
+from ..extensions import db
+from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
+from ..workflow import FILE_TRIGGER, current_workflow
+from .tracking import hash_pin, new_pin, new_tracking_code
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+NIK = re.compile(r"^\d{16}$")
+PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+LIMITS = {"title": 200, "description": 10000, "incident_location": 300,
+          "requested_resolution": 5000, "name": 200, "email": 254, "phone": 32, "address": 1000}
+
+
+@dataclass
+class Filed:
+    complaint: Complaint
+    pin: str  # shown once on the receipt; only its hash is stored
+
+
+def _text(raw: dict, name: str, errors: dict, required: bool = False) -> str | None:
+    value = raw.get(name)
+    value = value.strip() if isinstance(value, str) else value
+    if value in (None, ""):
+        if required:
+            errors[name] = "is required"
+        return None
+    if not isinstance(value, str):
+        errors[name] = "must be text"
+        return None
+    if len(value) > LIMITS[name]:
+        errors[name] = f"must be at most {LIMITS[name]} characters"
+    return value
+
+
+def _date(raw: dict, name: str, errors: dict, today: date) -> date | None:
+    value = raw.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors[name] = "must be a date (YYYY-MM-DD)"
+            return None
+    if parsed > today:
+        errors[name] = "cannot be in the future"
+    return parsed
+
+
+def validate_complaint(raw: dict, today: date) -> dict:
+    """Check a filing; return clean values or raise InvalidFields naming every bad field."""
+    workflow = current_workflow()
+    errors: dict[str, str] = {}
+    clean = {
+        "title": _text(raw, "title", errors, required=True),
+        "description": _text(raw, "description", errors, required=True),
+        "incident_location": _text(raw, "incident_location", errors),
+        "requested_resolution": _text(raw, "requested_resolution", errors),
+        "incident_date": _date(raw, "incident_date", errors, today),
+        "service_date": _date(raw, "service_date", errors, today),
+    }
+    unit = Unit.by_code(str(raw.get("unit") or "").strip()) if raw.get("unit") else None
+    if unit is None or not unit.active:
+        errors["unit"] = "choose the unit the complaint is about"
+    category = None
+    if raw.get("category"):
+        category = Category.by_code(str(raw["category"]).strip())
+        if category is None or not category.active:
+            errors["category"] = "unknown category"
+        elif unit is not None and not unit.offers(category):
+            errors["category"] = f"not handled by unit {unit.code}"
+    classification = raw.get("classification") or next(iter(workflow.classifications))
+    if classification not in workflow.classifications:
+        errors["classification"] = "must be one of: " + ", ".join(workflow.classifications)
+    privacy = raw.get("privacy") or "public"
+    if privacy not in PRIVACY_MODES:
+        errors["privacy"] = "must be one of: " + ", ".join(PRIVACY_MODES)
+
+    identity = {f: _text(raw, f, errors) for f in ("name", "email", "phone", "address")}
+    nik = str(raw.get("nik") or "").strip().replace(" ", "")
+    if nik and not NIK.match(nik):
+        errors["nik"] = "must be 16 digits"
+    identity["nik"] = nik or None
+    if privacy != "anonymous" and not identity["name"]:
+        errors.setdefault("name", "is required unless you file anonymously")
+    if identity["email"] and not EMAIL.match(identity["email"]):
+        errors["email"] = "is not a valid email address"
+    if identity["phone"] and not PHONE.match(identity["phone"]):
+        errors["phone"] = "is not a valid phone number"
+    if errors:
+        raise InvalidFields(errors)
+
+    late = False
+    if clean["service_date"] is not None:
+        late = clean["service_date"] < today - timedelta(days=workflow.filing_window_days)
+    return {**clean, "unit": unit, "category": category, "classification": classification,
+            "privacy": privacy, "identity": identity, "late_filing": late}
+
+
+def _unused_tracking_code() -> str:
+    while True:
+        code = new_tracking_code()
+        if not db.session.scalar(select(exists().where(Complaint.tracking_code == code))):
+            return code
+
+
+def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None) -> Filed:
+    """Validate and register a complaint in the workflow's initial state; flushes only."""
+    if channel not in CHANNELS:
+        raise InvalidFields({"channel": "unknown channel"})
+    workflow = current_workflow()
+    at = at or utcnow()
+    today = at.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date()
+    values = validate_complaint(raw, today)
+    identity = values.pop("identity")
+    pin = new_pin()
+    complaint = Complaint(
+        tracking_code=_unused_tracking_code(), pin_hash=hash_pin(pin), channel=channel,
+        state=workflow.initial, received_at=at, state_changed_at=at, updated_at=at,
+        complainant_name=identity["name"], complainant_nik=identity["nik"],
+        complainant_email=identity["email"], complainant_phone=identity["phone"],
+        complainant_address=identity["address"], **values,
+    )
+    db.session.add(complaint)
+    complaint.events.append(ComplaintEvent(
+        kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial, actor_role="citizen",
+        public=True, occurred_at=at, data={"channel": channel, "late_filing": values["late_filing"]},
+    ))
+    sla.on_event(complaint, workflow, FILE_TRIGGER, None, workflow.initial, at)
+    db.session.flush()
+    audit.record(db.session, "complaint.filed", actor="citizen" if channel == "web" else f"channel:{channel}",
+                 complaint=complaint.tracking_code, payload={
+                     "unit": values["unit"].code,
+                     "category": values["category"].code if values["category"] else None,
+                     "classification": values["classification"], "channel": channel,
+                     "privacy": values["privacy"], "late_filing": values["late_filing"],
+                     "state": workflow.initial,
+                 })
+    return Filed(complaint, pin)

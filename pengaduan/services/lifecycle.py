@@ -1,0 +1,90 @@
+"""Moving a complaint through its workflow: the single `advance` service."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import audit, sla
+from ..errors import ConcurrentChange, Forbidden, TriggerNotAllowed
+from ..extensions import db
+from ..models import Complaint, ComplaintEvent, utcnow
+from ..policy import Actor, can_fire, can_view
+from ..workflow import Workflow, current_workflow
+from ..workflow.fields import FIELDS, clean_fields, serialise
+from ..workflow.guards import GUARDS
+
+
+def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | None = None) -> list[str]:
+    """The triggers this actor may fire on this complaint now (for buttons and 409 answers)."""
+    workflow = workflow or current_workflow()
+    return [
+        trigger for trigger in workflow.triggers_from(complaint.state)
+        if can_fire(actor, complaint, workflow.transition(trigger))
+    ]
+
+
+def advance(complaint: Complaint, trigger: str, actor: Actor, *,
+            expected_version: int | None = None, at: datetime | None = None,
+            **fields) -> ComplaintEvent:
+    """Fire `trigger` on the complaint for `actor`; flushes, never commits.
+
+    Checks, in order: the actor may see the complaint (else Forbidden, revealing nothing),
+    the trigger exists in the current state (TriggerNotAllowed with the allowed triggers),
+    the actor's role and unit (Forbidden), the version the caller saw (ConcurrentChange),
+    required fields and guards (InvalidFields). Then changes the state, applies the field
+    values, updates the SLA clocks, and records the timeline and audit events.
+    """
+    workflow = current_workflow()
+    at = at or utcnow()
+    if not can_view(actor, complaint):
+        raise Forbidden("you may not act on this complaint")
+    transition = workflow.transition(trigger)
+    if transition is None or complaint.state not in transition.sources:
+        raise TriggerNotAllowed(trigger, complaint.state, allowed_triggers(complaint, actor, workflow))
+    if not can_fire(actor, complaint, transition):
+        raise Forbidden(f"your role may not '{trigger}' this complaint")
+    if expected_version is not None and int(expected_version) != complaint.version:
+        raise ConcurrentChange()
+
+    values = clean_fields(workflow, transition, complaint, fields)
+    for guard in transition.guards:
+        GUARDS[guard](complaint, values, actor)
+
+    from_state = complaint.state
+    if not workflow.machine.events[trigger].trigger(complaint):
+        raise TriggerNotAllowed(trigger, from_state, allowed_triggers(complaint, actor, workflow))
+
+    for name, value in values.items():
+        if FIELDS[name].attribute:
+            setattr(complaint, FIELDS[name].attribute, value)
+    if workflow.is_terminal(transition.dest):
+        complaint.closure_reason = transition.closure_reason or values["closure_reason"]
+        complaint.closed_at = at
+    elif transition.reopen:
+        complaint.closure_reason = complaint.closed_at = None
+    if transition.dest != from_state:
+        complaint.state_changed_at = at
+    complaint.updated_at = at
+
+    data = serialise(values)
+    event = ComplaintEvent(
+        kind="transition", trigger=trigger, from_state=from_state, to_state=transition.dest,
+        actor_id=actor.user.id if actor.user else None, actor_role=actor.role,
+        public=transition.public, occurred_at=at, data=data,
+    )
+    complaint.events.append(event)
+    sla.on_event(complaint, workflow, trigger, from_state, transition.dest, at)
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise ConcurrentChange() from None
+
+    audit.record(db.session, f"complaint.{trigger}", actor=actor.label,
+                 complaint=complaint.tracking_code, payload={
+                     "from": from_state, "to": transition.dest, "version": complaint.version,
+                     "event_id": event.id, "fields": data,
+                     "closure_reason": complaint.closure_reason if transition.dest != from_state
+                     and workflow.is_terminal(transition.dest) else None,
+                 })
+    return event

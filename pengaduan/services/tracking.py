@@ -1,0 +1,48 @@
+"""Tracking codes and PINs: how a citizen without an account finds their complaint again."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app
+
+# Crockford's base32 without look-alikes (no I, L, O, U): easy to read out over the phone.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8  # 40 random bits, shown as XXXX-XXXX
+
+
+def new_tracking_code() -> str:
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def normalise_code(code: str) -> str:
+    """Accept what people type: lower case, spaces, missing dash, O for 0, I/L for 1."""
+    raw = "".join(ch for ch in code.upper() if ch.isalnum())
+    raw = raw.translate(str.maketrans("OIL", "011"))
+    return f"{raw[:4]}-{raw[4:]}" if len(raw) == CODE_LENGTH else raw
+
+
+def new_pin() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def _pin_digest(salt: str, pin: str) -> str:
+    # Keyed with the deployment secret: a leaked table alone does not give the PINs away,
+    # and filing stays fast (a slow password hash would cost every filing ~50 ms).
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{salt}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+def hash_pin(pin: str) -> str:
+    salt = secrets.token_hex(8)
+    return f"hmac-sha256${salt}${_pin_digest(salt, pin)}"
+
+
+def check_pin(stored: str, pin: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    return scheme == "hmac-sha256" and hmac.compare_digest(digest, _pin_digest(salt, pin.strip()))

@@ -1,0 +1,70 @@
+"""Due dates that explain themselves (domain.md section 4, counting rules)."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+
+from .calendar import WorkingCalendar
+
+END_OF_DAY = time(23, 59, 59)
+
+
+def _end_of(day, cal: WorkingCalendar) -> datetime:
+    return datetime.combine(day, END_OF_DAY, tzinfo=cal.tz).astimezone(timezone.utc)
+
+
+def compute_due(start: datetime, amount: int, unit: str, cal: WorkingCalendar,
+                consumed: int = 0) -> tuple[datetime, dict]:
+    """Deadline of a clock started at `start` with `consumed` units already counted.
+
+    The start day is day 0; counting starts the next day; the deadline is the end of the
+    last counted day in the unit's timezone. Calendar-day deadlines that fall on a day off
+    roll forward to the next working day.
+    """
+    remaining = amount - consumed
+    local_start = start.astimezone(cal.tz)
+    explanation = {
+        "start": local_start.isoformat(), "timezone": cal.timezone, "amount": amount,
+        "unit": unit, "consumed_before": consumed, "calendar_version": cal.version,
+        "counted": [], "skipped": [], "rolled_forward": [],
+    }
+    if unit == "hours":
+        due = (start + timedelta(hours=remaining)).astimezone(timezone.utc)
+        explanation["due"] = due.astimezone(cal.tz).isoformat()
+        return due, explanation
+    day = local_start.date()
+    if unit == "working_days":
+        counted = 0
+        while counted < remaining:
+            day += timedelta(days=1)
+            reason = cal.day_off(day)
+            if reason:
+                explanation["skipped"].append([day.isoformat(), reason])
+            else:
+                counted += 1
+                explanation["counted"].append(day.isoformat())
+    elif unit == "calendar_days":
+        day += timedelta(days=remaining)
+        while (reason := cal.day_off(day)) is not None:
+            explanation["rolled_forward"].append([day.isoformat(), reason])
+            day += timedelta(days=1)
+    else:
+        raise ValueError(f"unknown SLA unit {unit!r}")
+    due = _end_of(day, cal)
+    explanation["due"] = due.astimezone(cal.tz).isoformat()
+    return due, explanation
+
+
+def units_elapsed(start: datetime, until: datetime, unit: str, cal: WorkingCalendar) -> int:
+    """Units counted after the start day and before the day of `until` (used at a pause)."""
+    if unit == "hours":
+        return int((until - start).total_seconds() // 3600)
+    first = start.astimezone(cal.tz).date() + timedelta(days=1)
+    last = until.astimezone(cal.tz).date()
+    if unit == "calendar_days":
+        return max(0, (last - first).days)
+    count, day = 0, first
+    while day < last:
+        if cal.day_off(day) is None:
+            count += 1
+        day += timedelta(days=1)
+    return count

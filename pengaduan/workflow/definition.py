@@ -1,0 +1,370 @@
+"""Workflow definitions: load a YAML file, validate it, and build its state machine.
+
+One `transitions.Machine` is built per definition and shared by every complaint; complaints
+are never added to it (see style.md): events are dispatched with the complaint as the model.
+"""
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from transitions import Machine
+
+from ..models import Complaint
+from .fields import FIELDS
+from .guards import GUARDS
+
+ROLES = ("citizen", "officer", "supervisor", "auditor", "admin", "system")
+SLA_UNITS = ("working_days", "calendar_days", "hours")
+SLA_TRACKS = ("stage", "resolution", "complainant")
+FILE_TRIGGER = "file"  # the complaint's creation, usable to start clocks
+LANGUAGES = ("id", "en")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+# Trigger names must not shadow attributes of the model the machine drives (style.md).
+RESERVED_TRIGGERS = {"query", "metadata", "registry", "state", "trigger", FILE_TRIGGER}
+
+
+class WorkflowError(Exception):
+    """A definition is invalid: names the file, the key and the reason."""
+
+    def __init__(self, file: str, key: str, reason: str):
+        super().__init__(f"{file}: {key}: {reason}")
+        self.file, self.key, self.reason = file, key, reason
+
+
+@dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: dict
+    description: dict
+    terminal: bool
+
+
+@dataclass(frozen=True)
+class TransitionDef:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    requires: tuple[str, ...]
+    accepts: tuple[str, ...]
+    guards: tuple[str, ...]
+    label: dict
+    public: bool
+    reopen: bool
+    closure_reason: str | None
+    closure_reasons: tuple[str, ...]
+
+    @property
+    def is_internal(self) -> bool:
+        """Same source and destination: no state change (disposition)."""
+        return self.sources == (self.dest,)
+
+
+@dataclass(frozen=True)
+class SlaRule:
+    name: str
+    label: dict
+    amount: int
+    unit: str
+    start: tuple[str, ...]
+    stop: tuple[str, ...]
+    pause_in: tuple[str, ...]
+    track: str
+    restart: bool
+    on_expiry: str | None
+    source: str
+
+
+@dataclass
+class Workflow:
+    name: str
+    version: int
+    title: dict
+    initial: str
+    states: dict[str, StateDef]
+    transitions: list[TransitionDef]
+    classifications: dict[str, dict]
+    closure_reasons: dict[str, dict]
+    sla: dict[str, SlaRule]
+    filing_window_days: int = 30
+    path: str = ""
+    _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        self._by_trigger = {t.trigger: t for t in self.transitions}
+
+    def transition(self, trigger: str) -> TransitionDef | None:
+        return self._by_trigger.get(trigger)
+
+    def triggers_from(self, state: str, role: str | None = None) -> list[str]:
+        """Triggers available in a state, optionally only those a role may fire."""
+        return [
+            t.trigger
+            for t in self.transitions
+            if state in t.sources and (role is None or role in t.roles)
+        ]
+
+    def is_terminal(self, state: str) -> bool:
+        return self.states[state].terminal
+
+    @cached_property
+    def machine(self) -> Machine:
+        """The shared state machine; complaints are passed in as the model when triggered."""
+        return Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            transitions=[
+                {"trigger": t.trigger, "source": list(t.sources), "dest": t.dest}
+                for t in self.transitions
+            ],
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="state",
+        )
+
+    def to_mermaid(self) -> str:
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        for t in self.transitions:
+            for source in t.sources:
+                roles = ", ".join(t.roles)
+                lines.append(f"    {source} --> {t.dest}: {t.trigger} ({roles})")
+        for state in self.states.values():
+            if state.terminal:
+                lines.append(f"    {state.name} --> [*]")
+        return "\n".join(lines) + "\n"
+
+
+class _Reader:
+    """Walks the parsed YAML, raising WorkflowError with the exact key at fault."""
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def fail(self, key: str, reason: str):
+        raise WorkflowError(self.file, key, reason)
+
+    def mapping(self, value, key) -> dict:
+        if not isinstance(value, dict):
+            self.fail(key, "must be a mapping")
+        return value
+
+    def keys(self, data: dict, key: str, required: set, optional: set):
+        for k in required:
+            if k not in data:
+                self.fail(f"{key}.{k}" if key else k, "is required")
+        for k in data:
+            if k not in required | optional:
+                self.fail(f"{key}.{k}" if key else k, "unknown key")
+
+    def names(self, value, key, allowed=None, what="name") -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            self.fail(key, "must be a name or a list of names")
+        for item in items:
+            if allowed is not None and item not in allowed:
+                self.fail(key, f"unknown {what} '{item}'")
+        return tuple(items)
+
+    def label(self, value, key) -> dict:
+        value = self.mapping(value, key)
+        for lang in LANGUAGES:
+            if not isinstance(value.get(lang), str) or not value[lang].strip():
+                self.fail(f"{key}.{lang}", "a label is required in every language (id, en)")
+        return dict(value)
+
+    def identifier(self, value, key):
+        if not isinstance(value, str) or not IDENTIFIER.match(value):
+            self.fail(key, "must be a lower-case identifier (a-z, 0-9, _)")
+        return value
+
+
+def parse_workflow(data, file: str = "<workflow>") -> Workflow:
+    """Validate a parsed definition; raise WorkflowError at the first problem found."""
+    r = _Reader(file)
+    data = r.mapping(data, "(top level)")
+    r.keys(
+        data,
+        "",
+        {"name", "initial", "states", "transitions"},
+        {"version", "title", "classifications", "closure_reasons", "sla", "intake"},
+    )
+
+    states: dict[str, StateDef] = {}
+    for name, spec in r.mapping(data["states"], "states").items():
+        key = f"states.{name}"
+        r.identifier(name, key)
+        spec = r.mapping(spec, key)
+        r.keys(spec, key, {"label"}, {"description", "terminal"})
+        terminal = spec.get("terminal", False)
+        if not isinstance(terminal, bool):
+            r.fail(f"{key}.terminal", "must be true or false")
+        description = r.label(spec["description"], f"{key}.description") if "description" in spec else {}
+        states[name] = StateDef(name, r.label(spec["label"], f"{key}.label"), description, terminal)
+    if not states:
+        r.fail("states", "at least one state is required")
+    if data["initial"] not in states:
+        r.fail("initial", f"unknown state '{data['initial']}'")
+
+    def labelled(section):
+        out = {}
+        for name, label in r.mapping(data.get(section) or {}, section).items():
+            r.identifier(name, f"{section}.{name}")
+            out[name] = r.label(label, f"{section}.{name}")
+        return out
+
+    classifications = labelled("classifications")
+    closure_reasons = labelled("closure_reasons")
+
+    transitions: list[TransitionDef] = []
+    if not isinstance(data["transitions"], list):
+        r.fail("transitions", "must be a list")
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(data["transitions"]):
+        key = f"transitions[{i}]"
+        spec = r.mapping(spec, key)
+        r.keys(
+            spec,
+            key,
+            {"trigger", "source", "dest", "roles"},
+            {"requires", "accepts", "guards", "label", "public", "reopen",
+             "closure_reason", "closure_reasons"},
+        )
+        trigger = r.identifier(spec["trigger"], f"{key}.trigger")
+        if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
+            r.fail(f"{key}.trigger", f"'{trigger}' is reserved (it would shadow a model attribute)")
+        if trigger in seen:
+            r.fail(f"{key}.trigger", f"'{trigger}' is already defined at transitions[{seen[trigger]}]")
+        seen[trigger] = i
+        sources = r.names(spec["source"], f"{key}.source", states, "state")
+        dest = spec["dest"]
+        if dest not in states:
+            r.fail(f"{key}.dest", f"unknown state '{dest}'")
+        roles = r.names(spec["roles"], f"{key}.roles", ROLES, "role")
+        if not roles:
+            r.fail(f"{key}.roles", "a transition needs at least one role")
+        requires = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
+        accepts = r.names(spec.get("accepts", []), f"{key}.accepts", FIELDS, "field")
+        guards = r.names(spec.get("guards", []), f"{key}.guards", GUARDS, "guard")
+        reopen = spec.get("reopen", False)
+        for source in sources:
+            if states[source].terminal and not reopen:
+                r.fail(
+                    f"{key}.source",
+                    f"terminal state '{source}' has an outgoing transition "
+                    "(only a transition marked 'reopen: true' may leave a terminal state)",
+                )
+        if reopen and not all(states[s].terminal for s in sources):
+            r.fail(f"{key}.reopen", "only transitions out of terminal states reopen")
+        fixed_reason = spec.get("closure_reason")
+        reasons = r.names(spec.get("closure_reasons", []), f"{key}.closure_reasons",
+                          closure_reasons, "closure reason")
+        if fixed_reason is not None and fixed_reason not in closure_reasons:
+            r.fail(f"{key}.closure_reason", f"unknown closure reason '{fixed_reason}'")
+        if states[dest].terminal:
+            if fixed_reason is None and not (reasons and "closure_reason" in requires):
+                r.fail(
+                    key,
+                    f"a transition into terminal state '{dest}' needs a closure_reason, or "
+                    "closure_reasons with 'closure_reason' among the required fields",
+                )
+        elif fixed_reason or reasons:
+            r.fail(key, "only transitions into a terminal state carry closure reasons")
+        if "system" in roles and requires:
+            r.fail(f"{key}.requires", "a system transition cannot require input")
+        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {
+            "id": trigger, "en": trigger}
+        transitions.append(TransitionDef(
+            trigger, sources, dest, roles, requires, accepts, guards, label,
+            bool(spec.get("public", False)), bool(reopen), fixed_reason, reasons,
+        ))
+
+    _check_reachability(r, data["initial"], states, transitions)
+    triggers = {t.trigger: t for t in transitions}
+
+    sla: dict[str, SlaRule] = {}
+    for name, spec in r.mapping(data.get("sla") or {}, "sla").items():
+        key = f"sla.{name}"
+        r.identifier(name, key)
+        spec = r.mapping(spec, key)
+        r.keys(spec, key, {"amount", "unit", "start", "track"},
+               {"label", "stop", "pause_in", "restart", "on_expiry", "source"})
+        amount = spec["amount"]
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            r.fail(f"{key}.amount", "must be a positive whole number")
+        if spec["unit"] not in SLA_UNITS:
+            r.fail(f"{key}.unit", f"unknown unit '{spec['unit']}' (use one of {', '.join(SLA_UNITS)})")
+        if spec["track"] not in SLA_TRACKS:
+            r.fail(f"{key}.track", f"unknown track '{spec['track']}' (use one of {', '.join(SLA_TRACKS)})")
+        known = set(triggers) | {FILE_TRIGGER}
+        start = r.names(spec["start"], f"{key}.start", known, "trigger")
+        stop = r.names(spec.get("stop", []), f"{key}.stop", triggers, "trigger")
+        pause_in = r.names(spec.get("pause_in", []), f"{key}.pause_in", states, "state")
+        on_expiry = spec.get("on_expiry")
+        if on_expiry is not None:
+            if on_expiry not in triggers:
+                r.fail(f"{key}.on_expiry", f"unknown trigger '{on_expiry}'")
+            if "system" not in triggers[on_expiry].roles:
+                r.fail(f"{key}.on_expiry", f"'{on_expiry}' must allow the role 'system'")
+        restart = spec.get("restart", True)
+        if not isinstance(restart, bool):
+            r.fail(f"{key}.restart", "must be true or false")
+        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
+        sla[name] = SlaRule(name, label, amount, spec["unit"], start, stop, pause_in,
+                            spec["track"], restart, on_expiry, str(spec.get("source", "")))
+    if sum(1 for rule in sla.values() if rule.track == "resolution") > 1:
+        r.fail("sla", "at most one rule may track the resolution")
+
+    intake = r.mapping(data.get("intake") or {}, "intake")
+    r.keys(intake, "intake", set(), {"filing_window_days"})
+    window = intake.get("filing_window_days", 30)
+    if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
+        r.fail("intake.filing_window_days", "must be a positive whole number")
+    if not classifications:
+        r.fail("classifications", "at least one classification is required")
+
+    version = data.get("version", 1)
+    if not isinstance(version, int):
+        r.fail("version", "must be a whole number")
+    title = r.label(data["title"], "title") if "title" in data else {"id": data["name"], "en": data["name"]}
+    return Workflow(
+        name=r.identifier(data["name"], "name"), version=version, title=title,
+        initial=data["initial"], states=states, transitions=transitions,
+        classifications=classifications, closure_reasons=closure_reasons, sla=sla,
+        filing_window_days=window, path=file,
+    )
+
+
+def _check_reachability(r: _Reader, initial, states, transitions):
+    reached, queue = {initial}, deque([initial])
+    while queue:
+        state = queue.popleft()
+        for t in transitions:
+            if state in t.sources and t.dest not in reached:
+                reached.add(t.dest)
+                queue.append(t.dest)
+    for name in states:
+        if name not in reached:
+            r.fail(f"states.{name}", f"unreachable from the initial state '{initial}'")
+    for name, state in states.items():
+        if not state.terminal and not any(name in t.sources for t in transitions):
+            r.fail(f"states.{name}", "a non-terminal state needs at least one outgoing transition")
+    if not any(s.terminal for s in states.values()):
+        r.fail("states", "at least one state must be terminal")
+
+
+def load_workflow(path: str | Path) -> Workflow:
+    """Read and validate a workflow file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise WorkflowError(str(path), "(file)", "no such file") from None
+    except yaml.YAMLError as exc:
+        raise WorkflowError(str(path), "(syntax)", str(exc).replace("\n", " ")) from None
+    return parse_workflow(data, str(path))

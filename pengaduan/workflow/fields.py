@@ -1,0 +1,176 @@
+"""The fields a transition may carry, how each is checked, and what it sets on a complaint.
+
+A workflow file names fields; this registry says what they mean. `clean_fields` turns raw
+input (form or JSON) into typed values and collects every problem under its field name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import select
+
+from ..errors import InvalidFields
+from ..extensions import db
+from ..models import Category, Complaint, Unit, User
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    parse: Callable[[Any, "FieldContext"], Any]
+    attribute: str | None = None  # the complaint attribute a transition's value sets
+    public: bool = True  # shown to the complainant on the public timeline
+
+
+@dataclass
+class FieldContext:
+    workflow: Any
+    transition: Any
+    complaint: Complaint
+    values: dict
+
+
+class FieldError(ValueError):
+    pass
+
+
+def _text(max_length: int):
+    def parse(value, _ctx):
+        if not isinstance(value, str):
+            raise FieldError("must be text")
+        value = value.strip()
+        if not value:
+            raise FieldError("must not be empty")
+        if len(value) > max_length:
+            raise FieldError(f"must be at most {max_length} characters")
+        return value
+
+    return parse
+
+
+def _unit(value, _ctx):
+    unit = Unit.by_code(str(value).strip()) if value else None
+    if unit is None or not unit.active:
+        raise FieldError("unknown or inactive unit")
+    return unit
+
+
+def _category(value, _ctx):
+    category = Category.by_code(str(value).strip()) if value else None
+    if category is None or not category.active:
+        raise FieldError("unknown or inactive category")
+    return category
+
+
+def _classification(value, ctx):
+    if value not in ctx.workflow.classifications:
+        raise FieldError("must be one of: " + ", ".join(ctx.workflow.classifications))
+    return value
+
+
+def _assignee(value, ctx):
+    user = User.by_email(str(value)) if value else None
+    if user is None or not user.active or user.role not in ("officer", "supervisor"):
+        raise FieldError("unknown or inactive officer")
+    unit = ctx.values.get("unit") or ctx.complaint.unit
+    if unit is not None and unit.id not in user.unit_ids:
+        raise FieldError("the officer does not belong to the target unit")
+    return user
+
+
+def _closure_reason(value, ctx):
+    allowed = ctx.transition.closure_reasons
+    if value not in allowed:
+        raise FieldError("must be one of: " + ", ".join(allowed))
+    return value
+
+
+def _rating(value, _ctx):
+    try:
+        rating = int(value)
+    except (TypeError, ValueError):
+        raise FieldError("must be a whole number from 1 to 5") from None
+    if not 1 <= rating <= 5:
+        raise FieldError("must be a whole number from 1 to 5")
+    return rating
+
+
+def _complaint_code(value, ctx):
+    other = Complaint.by_code(str(value)) if value else None
+    if other is None or other.id == ctx.complaint.id:
+        raise FieldError("must be the tracking code of another complaint")
+    return other
+
+
+FIELDS: dict[str, FieldSpec] = {
+    spec.name: spec
+    for spec in (
+        FieldSpec("unit", _unit, attribute="unit"),
+        FieldSpec("category", _category, attribute="category"),
+        FieldSpec("classification", _classification, attribute="classification"),
+        FieldSpec("assignee", _assignee, attribute="assignee", public=False),
+        FieldSpec("message", _text(5000)),
+        FieldSpec("response", _text(10000)),
+        FieldSpec("resolution", _text(10000)),
+        FieldSpec("reason", _text(2000)),
+        FieldSpec("closure_reason", _closure_reason),
+        FieldSpec("referred_to", _text(300)),
+        FieldSpec("duplicate_of", _complaint_code),
+        FieldSpec("note", _text(5000), public=False),
+        FieldSpec("rating", _rating, attribute="rating"),
+        FieldSpec("comment", _text(2000), attribute="rating_comment"),
+    )
+}
+
+
+def _is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
+    """Check raw input against a transition; return typed values or raise InvalidFields."""
+    errors: dict[str, str] = {}
+    allowed = set(transition.requires) | set(transition.accepts)
+    for name in raw:
+        if name not in allowed:
+            errors[name] = f"not accepted by '{transition.trigger}'"
+    values: dict = {}
+    ctx = FieldContext(workflow, transition, complaint, values)
+    # Units first: other fields (assignee, category) are checked against the target unit.
+    for name in sorted(allowed, key=lambda n: n != "unit"):
+        value = raw.get(name)
+        if _is_blank(value):
+            if name in transition.requires:
+                errors[name] = "is required"
+            continue
+        try:
+            values[name] = FIELDS[name].parse(value, ctx)
+        except FieldError as exc:
+            errors[name] = str(exc)
+    if errors:
+        raise InvalidFields(errors)
+    return values
+
+
+def serialise(values: dict) -> dict:
+    """Field values as JSON for the timeline and the audit chain (codes, never objects)."""
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, (Unit, Category)):
+            out[name] = value.code
+        elif isinstance(value, User):
+            out[name] = value.email
+        elif isinstance(value, Complaint):
+            out[name] = value.tracking_code
+        else:
+            out[name] = value
+    return out
+
+
+def officers_of(unit: Unit) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User).where(User.units.contains(unit), User.active.is_(True))
+        )
+    )

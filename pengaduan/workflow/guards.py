@@ -1,0 +1,34 @@
+"""Named guards a workflow file may attach to a transition.
+
+A guard looks at the complaint and the cleaned field values and raises InvalidFields naming
+the field at fault; it never fails silently.
+"""
+from __future__ import annotations
+
+from ..errors import InvalidFields
+
+
+def category_offered_by_unit(complaint, values, actor):
+    unit = values.get("unit") or complaint.unit
+    category = values.get("category") or complaint.category
+    if unit is not None and category is not None and not unit.offers(category):
+        raise InvalidFields({"category": f"not handled by unit {unit.code}"})
+
+
+def unit_changes(complaint, values, actor):
+    if values.get("unit") is not None and values["unit"].id == complaint.unit_id:
+        raise InvalidFields({"unit": "the complaint is already with this unit"})
+
+
+def referral_or_duplicate_named(complaint, values, actor):
+    reason = values.get("closure_reason")
+    if reason == "referred" and not values.get("referred_to"):
+        raise InvalidFields({"referred_to": "name the agency the complaint was referred to"})
+    if reason == "duplicate" and not values.get("duplicate_of"):
+        raise InvalidFields({"duplicate_of": "give the tracking code of the original complaint"})
+
+
+GUARDS = {
+    fn.__name__: fn
+    for fn in (category_offered_by_unit, unit_changes, referral_or_duplicate_named)
+}

@@ -1,0 +1,54 @@
+"""Entry point: `python run.py [--host] [--port] [--demo]`, or `flask --app run ...`.
+
+Upgrades the database to the latest migration, optionally seeds demo data, starts the
+embedded SLA scheduler and serves the app with waitress (a production WSGI server).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from pengaduan import create_app
+
+app = create_app()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve pengaduan.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    parser.add_argument("--demo", action="store_true", help="seed demo data and print the accounts")
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        if args.demo:
+            from pengaduan.extensions import db
+            from pengaduan.services.demo import seed
+
+            for line in seed():
+                print(line)
+            db.session.commit()
+
+    app.config["PENGADUAN_SCHEDULER"] = os.environ.get("PENGADUAN_SCHEDULER", "embedded")
+    from pengaduan.scheduler import start_embedded
+
+    scheduler = start_embedded(app)
+    logging.getLogger("pengaduan").info("serving on http://%s:%s", args.host, args.port)
+    from waitress import serve
+
+    try:
+        serve(app, host=args.host, port=args.port, threads=args.threads)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+if __name__ == "__main__":
+    main()
