@@ -12,10 +12,11 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 __version__ = "0.1.0"
 
 
-def create_app(config: dict | None = None) -> Flask:
+def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:
     """The application factory; `config` overrides the environment (tests use it)."""
     app = Flask(
         __name__,
+        instance_path=instance_path,
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),

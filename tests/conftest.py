@@ -1,0 +1,166 @@
+"""Fixtures: an app per test on a fresh migrated database (SQLite, and PostgreSQL when
+PENGADUAN_TEST_DATABASE_URL is set), role actors, and a small organisation to work in."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from pengaduan import create_app
+from pengaduan.extensions import db
+from pengaduan.policy import Actor
+
+PG_URL = os.environ.get("PENGADUAN_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def _config(url: str, tmp) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": "test-secret-key",
+        "PENGADUAN_SIGNING_KEY": str(tmp / "signing_key.pem"),
+        "PENGADUAN_UPLOAD_DIR": str(tmp / "uploads"),
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+def _migrate(url: str, tmp) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(_config(url, tmp), instance_path=str(tmp / "instance"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+class SQLiteDatabases:
+    """Migrate once into a template file; each test gets a copy."""
+
+    def __init__(self, tmp_factory):
+        self.dir = tmp_factory.mktemp("sqlite-template")
+        self.template = self.dir / "template.sqlite3"
+        _migrate(f"sqlite:///{self.template}", self.dir)
+
+    def create(self, tmp) -> str:
+        target = tmp / "test.sqlite3"
+        shutil.copy(self.template, target)
+        return f"sqlite:///{target}"
+
+    def drop(self, url: str) -> None:
+        pass
+
+
+class PostgresDatabases:
+    """Migrate PENGADUAN_TEST_DATABASE_URL once; each test gets a database cloned from it."""
+
+    def __init__(self, tmp_factory):
+        self.url = make_url(PG_URL)
+        self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.url.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{self.url.database}"'))
+        _migrate(self.url.render_as_string(hide_password=False), tmp_factory.mktemp("pg-template"))
+
+    def create(self, tmp) -> str:
+        name = f"{self.url.database}_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(
+                f'CREATE DATABASE "{name}" TEMPLATE "{self.url.database}" STRATEGY FILE_COPY'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+_databases: dict[str, object] = {}
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request, tmp_path_factory):
+    if request.param not in _databases:
+        cls = SQLiteDatabases if request.param == "sqlite" else PostgresDatabases
+        _databases[request.param] = cls(tmp_path_factory)
+    return _databases[request.param]
+
+
+@pytest.fixture
+def app(backend, tmp_path):
+    url = backend.create(tmp_path)
+    app = create_app(_config(url, tmp_path), instance_path=str(tmp_path / "instance"))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    backend.drop(url)
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for calling services directly."""
+    with app.app_context():
+        yield app
+        db.session.rollback()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class World:
+    """A small organisation: two units, their staff, and helpers to file complaints."""
+
+    unit_a: object
+    unit_b: object
+    officer_a: Actor
+    officer_b: Actor
+    supervisor_a: Actor
+    auditor: Actor
+    admin: Actor
+
+    def file(self, **overrides):
+        from pengaduan.services import file_complaint
+
+        raw = {
+            "unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
+            "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
+            "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id",
+        }
+        raw.update(overrides)
+        channel = raw.pop("channel", "web")
+        filed = file_complaint(raw, channel=channel)
+        db.session.commit()
+        return filed
+
+
+@pytest.fixture
+def world(ctx) -> World:
+    from pengaduan.services import create_category, create_unit, create_user
+
+    unit_a = create_unit("UNIT-A", "Dinas A")
+    unit_b = create_unit("UNIT-B", "Dinas B")
+    create_category("GENERAL", "Umum")
+    create_category("ONLY-B", "Khusus B", unit_codes=["UNIT-B"])
+    pw = "correct horse battery"
+    officer_a, _ = create_user("officer.a@example.id", "officer", password=pw, unit_codes=["UNIT-A"])
+    officer_b, _ = create_user("officer.b@example.id", "officer", password=pw, unit_codes=["UNIT-B"])
+    supervisor_a, _ = create_user("supervisor.a@example.id", "supervisor", password=pw,
+                                  unit_codes=["UNIT-A"])
+    auditor, _ = create_user("auditor@example.id", "auditor", password=pw)
+    admin, _ = create_user("admin@example.id", "admin", password=pw)
+    db.session.commit()
+    return World(unit_a, unit_b, Actor.staff(officer_a), Actor.staff(officer_b),
+                 Actor.staff(supervisor_a), Actor.staff(auditor), Actor.staff(admin))
