@@ -200,6 +200,14 @@ def sla_due(start, days, unit_kind, unit_code):
         click.echo(f"  {day} {what}")
 
 
+@sla_cli.command("worker")
+def sla_worker():
+    """Run the scheduler in this process (production: exactly one such process)."""
+    from .scheduler import run_worker
+
+    run_worker(current_app._get_current_object())
+
+
 def init_app(app: Flask) -> None:
     for group in (users, units, categories, demo, workflow, audit_cli, sla_cli):
         app.cli.add_command(group)

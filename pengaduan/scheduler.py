@@ -39,6 +39,19 @@ def add_jobs(scheduler, app: Flask) -> None:
                       id="audit-checkpoint", replace_existing=True, **defaults)
 
 
+def run_worker(app: Flask) -> None:
+    """The dedicated timer process (`flask --app run sla worker`): blocks until stopped."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    add_jobs(scheduler, app)
+    log.info("SLA worker started")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("SLA worker stopped")
+
+
 def start_embedded(app: Flask) -> BackgroundScheduler | None:
     """Start the in-process scheduler when PENGADUAN_SCHEDULER is 'embedded'."""
     if app.config.get("PENGADUAN_SCHEDULER") != "embedded":
