@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import secrets
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import available_timezones
 
 from .. import audit
 from ..errors import InvalidFields
@@ -14,29 +14,29 @@ MIN_PASSWORD = 10
 INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
 
 
-def _code(value: str, field: str, errors: dict) -> str:
-    value = (value or "").strip().upper()
-    if not value or len(value) > 32 or not all(c.isalnum() or c in "-_" for c in value):
-        errors[field] = "use 1-32 letters, digits, '-' or '_'"
-    return value
+def _new_code_and_name(model, code: str, name: str, errors: dict) -> str:
+    """Check a new unit's or category's code (unique, simple) and name; return the code."""
+    code = (code or "").strip().upper()
+    if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
+        errors["code"] = "use 1-32 letters, digits, '-' or '_'"
+    elif model.by_code(code):
+        errors["code"] = f"{model.__name__.lower()} {code} already exists"
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    return code
 
 
 def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
                 working_days: str = "12345", cuti_bersama_off: bool = True,
                 parent: Unit | None = None, actor: str = "system") -> Unit:
     errors: dict[str, str] = {}
-    code = _code(code, "code", errors)
-    if not errors and Unit.by_code(code):
-        errors["code"] = f"unit {code} already exists"
-    if not (name or "").strip():
-        errors["name"] = "is required"
+    code = _new_code_and_name(Unit, code, name, errors)
     if timezone not in available_timezones():
         errors["timezone"] = f"unknown timezone (Indonesia: {', '.join(INDONESIAN_TIMEZONES)})"
     if not working_days or any(d not in "1234567" for d in working_days):
         errors["working_days"] = "ISO weekdays, Monday=1: e.g. 12345 or 123456"
     if errors:
         raise InvalidFields(errors)
-    ZoneInfo(timezone)
     unit = Unit(code=code, name=name.strip(), timezone=timezone, working_days=working_days,
                 cuti_bersama_off=cuti_bersama_off, parent=parent)
     db.session.add(unit)
@@ -59,11 +59,7 @@ def _units(codes, errors) -> list[Unit]:
 
 def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system") -> Category:
     errors: dict[str, str] = {}
-    code = _code(code, "code", errors)
-    if not errors and Category.by_code(code):
-        errors["code"] = f"category {code} already exists"
-    if not (name or "").strip():
-        errors["name"] = "is required"
+    code = _new_code_and_name(Category, code, name, errors)
     units = _units(unit_codes, errors)
     if errors:
         raise InvalidFields(errors)
