@@ -492,9 +492,6 @@ def test_load_workflow_names_the_file_of_a_semantic_error(tmp_path):
         str(path), "initial", "unknown state 'new'")
 
 
-@pytest.mark.xfail(reason="bug: `public` and `reopen` are coerced with bool(), so the quoted "
-                          "string 'false' counts as true (definition.py, parse_workflow)",
-                   strict=True)
 @pytest.mark.parametrize("trigger, flag", [("reassign", "public"), ("reopen", "reopen")])
 def test_flag_must_be_a_boolean(trigger, flag):
     """A quoted 'false' must not silently switch a flag on (public would leak internal steps)."""
@@ -503,8 +500,6 @@ def test_flag_must_be_a_boolean(trigger, flag):
     assert_refused(data, f"transitions[{pos(trigger)}].{flag}", "must be true or false")
 
 
-@pytest.mark.xfail(reason="bug: a list where one state or reason is expected crashes with "
-                          "TypeError (unhashable) instead of a WorkflowError", strict=True)
 @pytest.mark.parametrize("where", ["initial", "dest", "closure_reason"])
 def test_a_list_where_one_name_is_expected(where):
     """`dest: [verified]` (written like source) is refused with the key, not a TypeError."""
@@ -521,8 +516,6 @@ def test_a_list_where_one_name_is_expected(where):
     assert_refused(data, key, "must be a single name")
 
 
-@pytest.mark.xfail(reason="bug: load_workflow only catches FileNotFoundError; other read "
-                          "errors escape as OSError/UnicodeDecodeError", strict=True)
 @pytest.mark.parametrize("kind", ["directory", "not_utf8"])
 def test_unreadable_file(tmp_path, kind):
     """A directory or a non-UTF-8 file is reported as a WorkflowError on the file."""
@@ -673,3 +666,19 @@ def test_machine_moves_a_model_along_the_definition(shipped):
 def test_triggers_from(shipped, state, role, expected):
     """triggers_from lists a state's triggers in file order, filtered by role."""
     assert shipped.triggers_from(state, role) == expected
+
+
+def test_fixed_and_listed_closure_reasons_together():
+    """A transition gives a fixed closure reason or a list to choose from, not both."""
+    data = definition()
+    spec(data, "reject")["closure_reason"] = "rejected"
+    assert_refused(data, f"transitions[{pos('reject')}]",
+                   "give either a fixed closure_reason or a list of closure_reasons, not both")
+
+
+def test_closure_reason_field_on_a_non_terminal_destination():
+    """Asking for a closure reason on a step that does not close is a mistake."""
+    data = definition()
+    spec(data, "follow_up")["accepts"] = ["note", "closure_reason"]
+    assert_refused(data, f"transitions[{pos('follow_up')}]",
+                   "only transitions into a terminal state carry closure reasons")

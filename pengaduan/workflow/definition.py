@@ -178,6 +178,19 @@ class _Reader:
                 self.fail(f"{key}.{lang}", "a label is required in every language (id, en)")
         return dict(value)
 
+    def single(self, value, key, allowed, what) -> str:
+        if not isinstance(value, str):
+            self.fail(key, "must be a single name")
+        if value not in allowed:
+            self.fail(key, f"unknown {what} '{value}'")
+        return value
+
+    def flag(self, spec: dict, name: str, key: str, default: bool = False) -> bool:
+        value = spec.get(name, default)
+        if not isinstance(value, bool):
+            self.fail(f"{key}.{name}", "must be true or false")
+        return value
+
     def identifier(self, value, key):
         if not isinstance(value, str) or not IDENTIFIER.match(value):
             self.fail(key, "must be a lower-case identifier (a-z, 0-9, _)")
@@ -201,15 +214,12 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         r.identifier(name, key)
         spec = r.mapping(spec, key)
         r.keys(spec, key, {"label"}, {"description", "terminal"})
-        terminal = spec.get("terminal", False)
-        if not isinstance(terminal, bool):
-            r.fail(f"{key}.terminal", "must be true or false")
+        terminal = r.flag(spec, "terminal", key)
         description = r.label(spec["description"], f"{key}.description") if "description" in spec else {}
         states[name] = StateDef(name, r.label(spec["label"], f"{key}.label"), description, terminal)
     if not states:
         r.fail("states", "at least one state is required")
-    if data["initial"] not in states:
-        r.fail("initial", f"unknown state '{data['initial']}'")
+    r.single(data["initial"], "initial", states, "state")
 
     def labelled(section):
         out = {}
@@ -242,16 +252,15 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
             r.fail(f"{key}.trigger", f"'{trigger}' is already defined at transitions[{seen[trigger]}]")
         seen[trigger] = i
         sources = r.names(spec["source"], f"{key}.source", states, "state")
-        dest = spec["dest"]
-        if dest not in states:
-            r.fail(f"{key}.dest", f"unknown state '{dest}'")
+        dest = r.single(spec["dest"], f"{key}.dest", states, "state")
         roles = r.names(spec["roles"], f"{key}.roles", ROLES, "role")
         if not roles:
             r.fail(f"{key}.roles", "a transition needs at least one role")
         requires = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
         accepts = r.names(spec.get("accepts", []), f"{key}.accepts", FIELDS, "field")
         guards = r.names(spec.get("guards", []), f"{key}.guards", GUARDS, "guard")
-        reopen = spec.get("reopen", False)
+        reopen = r.flag(spec, "reopen", key)
+        public = r.flag(spec, "public", key)
         for source in sources:
             if states[source].terminal and not reopen:
                 r.fail(
@@ -262,10 +271,12 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         if reopen and not all(states[s].terminal for s in sources):
             r.fail(f"{key}.reopen", "only transitions out of terminal states reopen")
         fixed_reason = spec.get("closure_reason")
+        if fixed_reason is not None:
+            r.single(fixed_reason, f"{key}.closure_reason", closure_reasons, "closure reason")
         reasons = r.names(spec.get("closure_reasons", []), f"{key}.closure_reasons",
                           closure_reasons, "closure reason")
-        if fixed_reason is not None and fixed_reason not in closure_reasons:
-            r.fail(f"{key}.closure_reason", f"unknown closure reason '{fixed_reason}'")
+        if fixed_reason is not None and reasons:
+            r.fail(key, "give either a fixed closure_reason or a list of closure_reasons, not both")
         if states[dest].terminal:
             if fixed_reason is None and not (reasons and "closure_reason" in requires):
                 r.fail(
@@ -273,7 +284,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
                     f"a transition into terminal state '{dest}' needs a closure_reason, or "
                     "closure_reasons with 'closure_reason' among the required fields",
                 )
-        elif fixed_reason or reasons:
+        elif fixed_reason or reasons or "closure_reason" in requires + accepts:
             r.fail(key, "only transitions into a terminal state carry closure reasons")
         if "system" in roles and requires:
             r.fail(f"{key}.requires", "a system transition cannot require input")
@@ -281,7 +292,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
             "id": trigger, "en": trigger}
         transitions.append(TransitionDef(
             trigger, sources, dest, roles, requires, accepts, guards, label,
-            bool(spec.get("public", False)), bool(reopen), fixed_reason, reasons,
+            public, reopen, fixed_reason, reasons,
         ))
 
     _check_reachability(r, data["initial"], states, transitions)
@@ -311,9 +322,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
                 r.fail(f"{key}.on_expiry", f"unknown trigger '{on_expiry}'")
             if "system" not in triggers[on_expiry].roles:
                 r.fail(f"{key}.on_expiry", f"'{on_expiry}' must allow the role 'system'")
-        restart = spec.get("restart", True)
-        if not isinstance(restart, bool):
-            r.fail(f"{key}.restart", "must be true or false")
+        restart = r.flag(spec, "restart", key, default=True)
         label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
         sla[name] = SlaRule(name, label, amount, spec["unit"], start, stop, pause_in,
                             spec["track"], restart, on_expiry, str(spec.get("source", "")))
@@ -365,6 +374,8 @@ def load_workflow(path: str | Path) -> Workflow:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise WorkflowError(str(path), "(file)", "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise WorkflowError(str(path), "(file)", f"cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
         raise WorkflowError(str(path), "(syntax)", str(exc).replace("\n", " ")) from None
     return parse_workflow(data, str(path))
