@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -16,6 +17,11 @@ from pengaduan.extensions import db
 from pengaduan.policy import Actor
 
 PG_URL = os.environ.get("PENGADUAN_TEST_DATABASE_URL")
+
+# Argon2 with production parameters costs ~0.1 s a hash; tests create many accounts.
+import pengaduan.models.user  # noqa: E402
+
+pengaduan.models.user._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 

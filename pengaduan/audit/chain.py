@@ -12,13 +12,14 @@ import json
 from datetime import datetime, timezone
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction, scoped_session
 
 from ..models import AuditEvent, utcnow
 
 GENESIS = "0" * 64
 PENDING_KEY = "pengaduan.audit.pending"
 APPENDED_KEY = "pengaduan.audit.appended"
+SAVEPOINTS_KEY = "pengaduan.audit.savepoints"  # savepoint -> pending events before it
 # Arbitrary constant naming the one advisory lock that serialises appends on PostgreSQL.
 ADVISORY_LOCK_KEY = 0x70656E67
 
@@ -38,8 +39,11 @@ def iso_utc(moment: datetime) -> str:
 
 def record(session: Session, action: str, *, actor: str, complaint: str | None = None,
            payload: dict | None = None) -> None:
-    """Queue an audit event; it joins the chain when this session commits."""
-    session.info.setdefault(PENDING_KEY, []).append((actor, action, complaint, payload or {}))
+    """Queue an audit event; it joins the chain when this session's transaction commits."""
+    real = session() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()  # tie the event to a transaction, so that a rollback discards it
+    real.info.setdefault(PENDING_KEY, []).append((actor, action, complaint, payload or {}))
 
 
 def head(session: Session) -> tuple[int, str]:
@@ -85,15 +89,27 @@ def append_pending(session: Session) -> None:
 def _before_commit(session: Session) -> None:
     from .checkpoints import checkpoint_if_due
 
+    session.info.pop(SAVEPOINTS_KEY, None)
     append_pending(session)
     appended = session.info.pop(APPENDED_KEY, None)
     if appended:
         checkpoint_if_due(session, *appended)
 
 
-def _after_soft_rollback(session: Session, _previous_transaction) -> None:
-    session.info.pop(PENDING_KEY, None)
-    session.info.pop(APPENDED_KEY, None)
+def _after_transaction_create(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(SAVEPOINTS_KEY, {})
+        marks[transaction] = len(session.info.get(PENDING_KEY, ()))
+
+
+def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
+    """A rolled-back savepoint drops only its own events; a full rollback drops them all."""
+    mark = session.info.get(SAVEPOINTS_KEY, {}).pop(previous, None)
+    if previous.nested and mark is not None:
+        del session.info.get(PENDING_KEY, [])[mark:]
+        return
+    for key in (PENDING_KEY, APPENDED_KEY, SAVEPOINTS_KEY):
+        session.info.pop(key, None)
 
 
 def install(session_class) -> None:
@@ -101,3 +117,4 @@ def install(session_class) -> None:
     if not event.contains(session_class, "before_commit", _before_commit):
         event.listen(session_class, "before_commit", _before_commit)
         event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
+        event.listen(session_class, "after_transaction_create", _after_transaction_create)

@@ -51,30 +51,32 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     for guard in transition.guards:
         GUARDS[guard](complaint, values, actor)
 
-    from_state = complaint.state
-    if not workflow.machine.events[trigger].trigger(complaint):
-        raise TriggerNotAllowed(trigger, from_state, allowed_triggers(complaint, actor, workflow))
+    # One flush, below: loading the timeline or clocks must not flush the change early.
+    with db.session.no_autoflush:
+        from_state = complaint.state
+        if not workflow.machine.events[trigger].trigger(complaint):
+            raise TriggerNotAllowed(trigger, from_state, allowed_triggers(complaint, actor, workflow))
 
-    for name, value in values.items():
-        if FIELDS[name].attribute:
-            setattr(complaint, FIELDS[name].attribute, value)
-    if workflow.is_terminal(transition.dest):
-        complaint.closure_reason = transition.closure_reason or values["closure_reason"]
-        complaint.closed_at = at
-    elif transition.reopen:
-        complaint.closure_reason = complaint.closed_at = None
-    if transition.dest != from_state:
-        complaint.state_changed_at = at
-    complaint.updated_at = at
+        for name, value in values.items():
+            if FIELDS[name].attribute:
+                setattr(complaint, FIELDS[name].attribute, value)
+        if workflow.is_terminal(transition.dest):
+            complaint.closure_reason = transition.closure_reason or values["closure_reason"]
+            complaint.closed_at = at
+        elif transition.reopen:
+            complaint.closure_reason = complaint.closed_at = None
+        if transition.dest != from_state:
+            complaint.state_changed_at = at
+        complaint.updated_at = at
 
-    data = serialise(values)
-    event = ComplaintEvent(
-        kind="transition", trigger=trigger, from_state=from_state, to_state=transition.dest,
-        actor_id=actor.user.id if actor.user else None, actor_role=actor.role,
-        public=transition.public, occurred_at=at, data=data,
-    )
-    complaint.events.append(event)
-    sla.on_event(complaint, workflow, trigger, from_state, transition.dest, at)
+        data = serialise(values)
+        event = ComplaintEvent(
+            complaint=complaint, kind="transition", trigger=trigger, from_state=from_state, to_state=transition.dest,
+            actor_id=actor.user.id if actor.user else None, actor_role=actor.role,
+            public=transition.public, occurred_at=at, data=data,
+        )
+        db.session.add(event)
+        sla.on_event(complaint, workflow, trigger, from_state, transition.dest, at)
     try:
         db.session.flush()
     except StaleDataError:
