@@ -156,10 +156,10 @@ def test_shipped_reopen_and_internal_flags(shipped):
 
 
 def test_shipped_clock_hooks(shipped):
-    """verify starts the resolution clock, awaiting_info pauses it, silence fires system triggers."""
+    """verify starts the resolution clock (reopen resumes it), awaiting_info pauses it, silence fires system triggers."""
     resolution = [rule for rule in shipped.sla.values() if rule.track == "resolution"]
     assert [(r.name, r.start, r.amount, r.unit, r.restart) for r in resolution] == [
-        ("resolution", ("verify",), 60, "calendar_days", False)]
+        ("resolution", ("verify", "reopen"), 60, "calendar_days", False)]
     assert shipped.sla["verification"].pause_in == ("awaiting_info",)
     assert shipped.sla["info_window"].on_expiry == "expire_info"
     assert shipped.sla["reply_window"].on_expiry == "auto_close"

@@ -24,6 +24,15 @@ def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | No
     ]
 
 
+def _drop_assignee_outside_unit(complaint: Complaint, values: dict) -> None:
+    """A complaint disposed to another unit leaves its old assignee behind."""
+    unit = values.get("unit")
+    assignee = complaint.assignee
+    if unit is not None and "assignee" not in values and assignee is not None \
+            and unit.id not in assignee.unit_ids:
+        complaint.assignee = None
+
+
 def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             expected_version: int | None = None, at: datetime | None = None,
             **fields) -> ComplaintEvent:
@@ -60,6 +69,9 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         for name, value in values.items():
             if FIELDS[name].attribute:
                 setattr(complaint, FIELDS[name].attribute, value)
+        if "rating" in values:
+            complaint.rating_comment = values.get("comment")
+        _drop_assignee_outside_unit(complaint, values)
         if workflow.is_terminal(transition.dest):
             complaint.closure_reason = transition.closure_reason or values["closure_reason"]
             complaint.closed_at = at

@@ -37,6 +37,9 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
                 clock.started_at, clock.consumed = at, 0
                 clock.stopped_at = clock.paused_at = None
                 clock.explanation = {}
+            elif clock.stopped_at is not None:
+                clock.stopped_at = None  # resumed with its original deadline (e.g. reopen)
+                continue
             else:
                 continue
             _schedule(clock, rule, cal)

@@ -87,6 +87,8 @@ def _closure_reason(value, ctx):
 
 
 def _rating(value, _ctx):
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise FieldError("must be a whole number from 1 to 5")
     try:
         rating = int(value)
     except (TypeError, ValueError):
@@ -119,7 +121,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("duplicate_of", _complaint_code),
         FieldSpec("note", _text(5000), public=False),
         FieldSpec("rating", _rating, attribute="rating"),
-        FieldSpec("comment", _text(2000), attribute="rating_comment"),
+        FieldSpec("comment", _text(2000)),  # stored with a rating (see lifecycle.advance)
     )
 }
 
