@@ -1,13 +1,15 @@
 """Languages: Indonesian first, English available; the choice is kept in a cookie."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 
 LANGUAGE_COOKIE = "lang"
 
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI, scheduler: the deployment's default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen

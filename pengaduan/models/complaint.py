@@ -176,3 +176,4 @@ class Attachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     complaint: Mapped[Complaint] = relationship(back_populates="attachments")
+    event: Mapped[ComplaintEvent | None] = relationship()

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from .. import audit, sla
@@ -35,13 +36,13 @@ def _text(raw: dict, name: str, errors: dict, required: bool = False) -> str | N
     value = value.strip() if isinstance(value, str) else value
     if value in (None, ""):
         if required:
-            errors[name] = "is required"
+            errors[name] = _l("is required")
         return None
     if not isinstance(value, str):
-        errors[name] = "must be text"
+        errors[name] = _l("must be text")
         return None
     if len(value) > LIMITS[name]:
-        errors[name] = f"must be at most {LIMITS[name]} characters"
+        errors[name] = _l("must be at most %(n)d characters", n=LIMITS[name])
     return value
 
 
@@ -55,10 +56,10 @@ def _date(raw: dict, name: str, errors: dict, today: date) -> date | None:
         try:
             parsed = date.fromisoformat(str(value).strip())
         except ValueError:
-            errors[name] = "must be a date (YYYY-MM-DD)"
+            errors[name] = _l("must be a date (YYYY-MM-DD)")
             return None
     if parsed > today:
-        errors[name] = "cannot be in the future"
+        errors[name] = _l("cannot be in the future")
     return parsed
 
 
@@ -76,32 +77,32 @@ def validate_complaint(raw: dict, today: date) -> dict:
     }
     unit = Unit.by_code(str(raw.get("unit") or "").strip()) if raw.get("unit") else None
     if unit is None or not unit.active:
-        errors["unit"] = "choose the unit the complaint is about"
+        errors["unit"] = _l("choose the unit the complaint is about")
     category = None
     if raw.get("category"):
         category = Category.by_code(str(raw["category"]).strip())
         if category is None or not category.active:
-            errors["category"] = "unknown category"
+            errors["category"] = _l("unknown category")
         elif unit is not None and not unit.offers(category):
-            errors["category"] = f"not handled by unit {unit.code}"
+            errors["category"] = _l("not handled by %(unit)s", unit=unit.name)
     classification = raw.get("classification") or next(iter(workflow.classifications))
     if classification not in workflow.classifications:
-        errors["classification"] = "must be one of: " + ", ".join(workflow.classifications)
+        errors["classification"] = _l("choose one of the options")
     privacy = raw.get("privacy") or "public"
     if privacy not in PRIVACY_MODES:
-        errors["privacy"] = "must be one of: " + ", ".join(PRIVACY_MODES)
+        errors["privacy"] = _l("choose one of the options")
 
     identity = {f: _text(raw, f, errors) for f in ("name", "email", "phone", "address")}
     nik = str(raw.get("nik") or "").strip().replace(" ", "")
     if nik and not NIK.match(nik):
-        errors["nik"] = "must be 16 digits"
+        errors["nik"] = _l("must be 16 digits")
     identity["nik"] = nik or None
     if privacy != "anonymous" and not identity["name"]:
-        errors.setdefault("name", "is required unless you file anonymously")
+        errors.setdefault("name", _l("is required unless you file anonymously"))
     if identity["email"] and not EMAIL.match(identity["email"]):
-        errors["email"] = "is not a valid email address"
+        errors["email"] = _l("is not a valid email address")
     if identity["phone"] and not PHONE.match(identity["phone"]):
-        errors["phone"] = "is not a valid phone number"
+        errors["phone"] = _l("is not a valid phone number")
     if errors:
         raise InvalidFields(errors)
 
@@ -122,7 +123,7 @@ def _unused_tracking_code() -> str:
 def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only."""
     if channel not in CHANNELS:
-        raise InvalidFields({"channel": "unknown channel"})
+        raise InvalidFields({"channel": _l("unknown channel")})
     workflow = current_workflow()
     at = at or utcnow()
     today = at.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date()

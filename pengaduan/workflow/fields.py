@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..errors import InvalidFields
@@ -38,12 +39,12 @@ class FieldError(ValueError):
 def _text(max_length: int):
     def parse(value, _ctx):
         if not isinstance(value, str):
-            raise FieldError("must be text")
+            raise FieldError(_l("must be text"))
         value = value.strip()
         if not value:
-            raise FieldError("must not be empty")
+            raise FieldError(_l("must not be empty"))
         if len(value) > max_length:
-            raise FieldError(f"must be at most {max_length} characters")
+            raise FieldError(_l("must be at most %(n)d characters", n=max_length))
         return value
 
     return parse
@@ -52,56 +53,56 @@ def _text(max_length: int):
 def _unit(value, _ctx):
     unit = Unit.by_code(str(value).strip()) if value else None
     if unit is None or not unit.active:
-        raise FieldError("unknown or inactive unit")
+        raise FieldError(_l("unknown or inactive unit"))
     return unit
 
 
 def _category(value, _ctx):
     category = Category.by_code(str(value).strip()) if value else None
     if category is None or not category.active:
-        raise FieldError("unknown or inactive category")
+        raise FieldError(_l("unknown or inactive category"))
     return category
 
 
 def _classification(value, ctx):
     if value not in ctx.workflow.classifications:
-        raise FieldError("must be one of: " + ", ".join(ctx.workflow.classifications))
+        raise FieldError(_l("must be one of: %(options)s", options=", ".join(ctx.workflow.classifications)))
     return value
 
 
 def _assignee(value, ctx):
     user = User.by_email(str(value)) if value else None
     if user is None or not user.active or user.role not in ("officer", "supervisor"):
-        raise FieldError("unknown or inactive officer")
+        raise FieldError(_l("unknown or inactive officer"))
     unit = ctx.values.get("unit") or ctx.complaint.unit
     if unit is not None and unit.id not in user.unit_ids:
-        raise FieldError("the officer does not belong to the target unit")
+        raise FieldError(_l("the officer does not belong to the target unit"))
     return user
 
 
 def _closure_reason(value, ctx):
     allowed = ctx.transition.closure_reasons
     if value not in allowed:
-        raise FieldError("must be one of: " + ", ".join(allowed))
+        raise FieldError(_l("must be one of: %(options)s", options=", ".join(allowed)))
     return value
 
 
 def _rating(value, _ctx):
     if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        raise FieldError("must be a whole number from 1 to 5")
+        raise FieldError(_l("must be a whole number from 1 to 5"))
     try:
         rating = int(value)
     except (TypeError, ValueError):
-        raise FieldError("must be a whole number from 1 to 5") from None
+        raise FieldError(_l("must be a whole number from 1 to 5")) from None
     if not 1 <= rating <= 5:
-        raise FieldError("must be a whole number from 1 to 5")
+        raise FieldError(_l("must be a whole number from 1 to 5"))
     return rating
 
 
 def _complaint_code(value, ctx):
     other = Complaint.by_code(str(value)) if value else None
     if other is None or other.id == ctx.complaint.id:
-        raise FieldError("must be the tracking code of another complaint")
+        raise FieldError(_l("must be the tracking code of another complaint"))
     return other
 
 
@@ -136,7 +137,7 @@ def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
     allowed = set(transition.requires) | set(transition.accepts)
     for name in raw:
         if name not in allowed:
-            errors[name] = f"not accepted by '{transition.trigger}'"
+            errors[name] = _l("not accepted by this step")
     values: dict = {}
     ctx = FieldContext(workflow, transition, complaint, values)
     # Units first: other fields (assignee, category) are checked against the target unit.
@@ -144,12 +145,12 @@ def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
         value = raw.get(name)
         if _is_blank(value):
             if name in transition.requires:
-                errors[name] = "is required"
+                errors[name] = _l("is required")
             continue
         try:
             values[name] = FIELDS[name].parse(value, ctx)
         except FieldError as exc:
-            errors[name] = str(exc)
+            errors[name] = exc.args[0]
     if errors:
         raise InvalidFields(errors)
     return values

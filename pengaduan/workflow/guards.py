@@ -5,6 +5,8 @@ the field at fault; it never fails silently.
 """
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 from ..errors import InvalidFields
 
 
@@ -12,20 +14,20 @@ def category_offered_by_unit(complaint, values, actor):
     unit = values.get("unit") or complaint.unit
     category = values.get("category") or complaint.category
     if unit is not None and category is not None and not unit.offers(category):
-        raise InvalidFields({"category": f"not handled by unit {unit.code}"})
+        raise InvalidFields({"category": _l("not handled by %(unit)s", unit=unit.name)})
 
 
 def unit_changes(complaint, values, actor):
     if values.get("unit") is not None and values["unit"].id == complaint.unit_id:
-        raise InvalidFields({"unit": "the complaint is already with this unit"})
+        raise InvalidFields({"unit": _l("the complaint is already with this unit")})
 
 
 def referral_or_duplicate_named(complaint, values, actor):
     reason = values.get("closure_reason")
     if reason == "referred" and not values.get("referred_to"):
-        raise InvalidFields({"referred_to": "name the agency the complaint was referred to"})
+        raise InvalidFields({"referred_to": _l("name the agency the complaint was referred to")})
     if reason == "duplicate" and not values.get("duplicate_of"):
-        raise InvalidFields({"duplicate_of": "give the tracking code of the original complaint"})
+        raise InvalidFields({"duplicate_of": _l("give the tracking code of the original complaint")})
 
 
 GUARDS = {

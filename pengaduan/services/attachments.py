@@ -1,0 +1,125 @@
+"""Uploaded files: checked by content, stored outside any static folder under random names.
+
+Files are written before the database rows that point at them; if the unit of work fails,
+`discard` removes them again, so no orphan file and no dangling row survives a failure.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import InvalidFields
+from ..models import Attachment
+
+IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
+PDF_TYPE = "application/pdf"
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
+              "image/gif": ".gif", PDF_TYPE: ".pdf"}
+
+
+@dataclass
+class StoredFile:
+    filename: str
+    stored_name: str
+    content_type: str
+    size: int
+    sha256: str
+    path: Path
+
+
+def sniff(data: bytes) -> str | None:
+    """The real type of a file from its bytes, or None if it is not one we accept."""
+    if data[:1024].find(b"%PDF-") != -1 and b"%%EOF" in data[-2048:]:
+        return PDF_TYPE
+    try:
+        with Image.open(BytesIO(data)) as image:
+            kind = image.format
+            image.verify()  # decodes the structure: a renamed executable fails here
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None
+    return IMAGE_TYPES.get(kind)
+
+
+def upload_dir() -> Path:
+    path = Path(current_app.config["PENGADUAN_UPLOAD_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def limits() -> tuple[int, int]:
+    """(largest file in bytes, most files per submission) from configuration."""
+    return (current_app.config["PENGADUAN_MAX_UPLOAD_MB"] * 1024 * 1024,
+            current_app.config["PENGADUAN_MAX_ATTACHMENTS"])
+
+
+def _display_name(name: str) -> str:
+    name = os.path.basename((name or "").replace("\\", "/")).strip()
+    return "".join(ch for ch in name if ch.isprintable())[:200] or "lampiran"
+
+
+def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, str]]:
+    """Read and check every upload; raise InvalidFields naming the first bad file."""
+    max_bytes, max_count = limits()
+    files = [f for f in files if f and getattr(f, "filename", "")]
+    if len(files) > max_count:
+        raise InvalidFields({field: _l("at most %(n)d files", n=max_count)})
+    checked = []
+    for upload in files:
+        name = _display_name(upload.filename)
+        data = upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise InvalidFields({field: _l("%(name)s is larger than %(mb)d MB", name=name,
+                                           mb=max_bytes // (1024 * 1024))})
+        if not data:
+            raise InvalidFields({field: _l("%(name)s is empty", name=name)})
+        kind = sniff(data)
+        if kind is None:
+            raise InvalidFields({field: _l(
+                "%(name)s is not a photo (JPEG, PNG, WebP, GIF) or a PDF document", name=name)})
+        checked.append((name, data, kind))
+    return checked
+
+
+def store(checked: list[tuple[str, bytes, str]]) -> list[StoredFile]:
+    """Write checked files under random names; on any error remove what was written."""
+    folder = upload_dir()
+    stored: list[StoredFile] = []
+    try:
+        for name, data, kind in checked:
+            stored_name = secrets.token_hex(16) + EXTENSIONS[kind]
+            path = folder / stored_name
+            with open(path, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            stored.append(StoredFile(name, stored_name, kind, len(data),
+                                     hashlib.sha256(data).hexdigest(), path))
+    except OSError:
+        discard(stored)
+        raise
+    return stored
+
+
+def discard(stored: list[StoredFile]) -> None:
+    """Remove files whose database rows were not committed."""
+    for item in stored:
+        item.path.unlink(missing_ok=True)
+
+
+def attach(complaint, stored: list[StoredFile], *, event=None, public: bool = True) -> list[Attachment]:
+    rows = [Attachment(filename=s.filename, stored_name=s.stored_name, content_type=s.content_type,
+                       size=s.size, sha256=s.sha256, public=public, event=event) for s in stored]
+    complaint.attachments.extend(rows)
+    return rows
+
+
+def path_of(attachment: Attachment) -> Path:
+    return upload_dir() / attachment.stored_name
