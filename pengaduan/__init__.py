@@ -23,6 +23,9 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     )
     app.config.update(load_config(app.instance_path))
     app.config.update(config or {})
+    # Largest request: every attachment at its limit plus the form itself.
+    app.config.setdefault("MAX_CONTENT_LENGTH", (
+        app.config["PENGADUAN_MAX_UPLOAD_MB"] * app.config["PENGADUAN_MAX_ATTACHMENTS"] + 1) * 1024 * 1024)
     configure_logging(app)
     configure_extensions(app)
     workflow.init_app(app)

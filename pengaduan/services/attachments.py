@@ -121,5 +121,13 @@ def attach(complaint, stored: list[StoredFile], *, event=None, public: bool = Tr
     return rows
 
 
+def attachment_digests(stored: list[StoredFile]) -> dict:
+    """What the audit chain records of uploaded files: their digests, never their names."""
+    if not stored:
+        return {}
+    return {"attachments": [{"sha256": s.sha256, "size": s.size, "type": s.content_type}
+                            for s in stored]}
+
+
 def path_of(attachment: Attachment) -> Path:
     return upload_dir() / attachment.stored_name

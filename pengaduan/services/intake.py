@@ -16,6 +16,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..workflow import FILE_TRIGGER, current_workflow
+from .attachments import StoredFile, attach, attachment_digests
 from .tracking import hash_pin, new_pin, new_tracking_code
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -113,6 +114,11 @@ def validate_complaint(raw: dict, today: date) -> dict:
             "privacy": privacy, "identity": identity, "late_filing": late}
 
 
+def today(at: datetime | None = None) -> date:
+    """The date now (or at `at`) in the deployment's timezone."""
+    return (at or utcnow()).astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date()
+
+
 def _unused_tracking_code() -> str:
     while True:
         code = new_tracking_code()
@@ -120,14 +126,18 @@ def _unused_tracking_code() -> str:
             return code
 
 
-def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None) -> Filed:
-    """Validate and register a complaint in the workflow's initial state; flushes only."""
+def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None,
+                   attachments: list[StoredFile] = ()) -> Filed:
+    """Validate and register a complaint in the workflow's initial state; flushes only.
+
+    `attachments` are files already checked and stored (services.attachments); the caller
+    discards them if this unit of work fails.
+    """
     if channel not in CHANNELS:
         raise InvalidFields({"channel": _l("unknown channel")})
     workflow = current_workflow()
     at = at or utcnow()
-    today = at.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date()
-    values = validate_complaint(raw, today)
+    values = validate_complaint(raw, today(at))
     identity = values.pop("identity")
     pin = new_pin()
     complaint = Complaint(
@@ -138,10 +148,12 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
         complainant_address=identity["address"], **values,
     )
     db.session.add(complaint)
-    complaint.events.append(ComplaintEvent(
+    event = ComplaintEvent(
         kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial, actor_role="citizen",
         public=True, occurred_at=at, data={"channel": channel, "late_filing": values["late_filing"]},
-    ))
+    )
+    complaint.events.append(event)
+    attach(complaint, list(attachments), event=event)
     sla.on_event(complaint, workflow, FILE_TRIGGER, None, workflow.initial, at)
     db.session.flush()
     audit.record(db.session, "complaint.filed", actor="citizen" if channel == "web" else f"channel:{channel}",
@@ -151,5 +163,6 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
                      "classification": values["classification"], "channel": channel,
                      "privacy": values["privacy"], "late_filing": values["late_filing"],
                      "state": workflow.initial,
+                     **attachment_digests(attachments),
                  })
     return Filed(complaint, pin)

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, sla
-from ..errors import ConcurrentChange, Forbidden, TriggerNotAllowed
+from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import db
 from ..models import Complaint, ComplaintEvent, utcnow
 from ..policy import Actor, can_fire, can_view
 from ..workflow import Workflow, current_workflow
 from ..workflow.fields import FIELDS, clean_fields, serialise
 from ..workflow.guards import GUARDS
+from .attachments import StoredFile, attach, attachment_digests
 
 
 def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | None = None) -> list[str]:
@@ -35,7 +37,7 @@ def _drop_assignee_outside_unit(complaint: Complaint, values: dict) -> None:
 
 def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             expected_version: int | None = None, at: datetime | None = None,
-            **fields) -> ComplaintEvent:
+            attachments: list[StoredFile] = (), **fields) -> ComplaintEvent:
     """Fire `trigger` on the complaint for `actor`; flushes, never commits.
 
     Checks, in order: the actor may see the complaint (else Forbidden, revealing nothing),
@@ -57,6 +59,8 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         raise ConcurrentChange()
 
     values = clean_fields(workflow, transition, complaint, fields)
+    if attachments and not transition.attachments:
+        raise InvalidFields({"attachments": _l("files cannot be sent with this step")})
     for guard in transition.guards:
         GUARDS[guard](complaint, values, actor)
 
@@ -88,6 +92,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             public=transition.public, occurred_at=at, data=data,
         )
         db.session.add(event)
+        attach(complaint, list(attachments), event=event, public=transition.public)
         sla.on_event(complaint, workflow, trigger, from_state, transition.dest, at)
     try:
         db.session.flush()
@@ -98,6 +103,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
                  complaint=complaint.tracking_code, payload={
                      "from": from_state, "to": transition.dest, "version": complaint.version,
                      "event_id": event.id, "fields": data,
+                     **attachment_digests(attachments),
                      "closure_reason": complaint.closure_reason if transition.dest != from_state
                      and workflow.is_terminal(transition.dest) else None,
                  })

@@ -58,6 +58,7 @@ class TransitionDef:
     reopen: bool
     closure_reason: str | None
     closure_reasons: tuple[str, ...]
+    attachments: bool = False  # files may be uploaded with this step
 
     @property
     def is_internal(self) -> bool:
@@ -243,7 +244,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
             key,
             {"trigger", "source", "dest", "roles"},
             {"requires", "accepts", "guards", "label", "public", "reopen",
-             "closure_reason", "closure_reasons"},
+             "closure_reason", "closure_reasons", "attachments"},
         )
         trigger = r.identifier(spec["trigger"], f"{key}.trigger")
         if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -261,6 +262,9 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         guards = r.names(spec.get("guards", []), f"{key}.guards", GUARDS, "guard")
         reopen = r.flag(spec, "reopen", key)
         public = r.flag(spec, "public", key)
+        attachments = r.flag(spec, "attachments", key)
+        if attachments and roles == ("system",):
+            r.fail(f"{key}.attachments", "a system transition cannot carry files")
         for source in sources:
             if states[source].terminal and not reopen:
                 r.fail(
@@ -292,7 +296,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
             "id": trigger, "en": trigger}
         transitions.append(TransitionDef(
             trigger, sources, dest, roles, requires, accepts, guards, label,
-            public, reopen, fixed_reason, reasons,
+            public, reopen, fixed_reason, reasons, attachments,
         ))
 
     _check_reachability(r, data["initial"], states, transitions)

@@ -20,6 +20,7 @@ from ..models import Category, Complaint, Unit, User
 class FieldSpec:
     name: str
     parse: Callable[[Any, "FieldContext"], Any]
+    label: object = ""  # shown next to the value on timelines
     attribute: str | None = None  # the complaint attribute a transition's value sets
     public: bool = True  # shown to the complainant on the public timeline
 
@@ -109,20 +110,20 @@ def _complaint_code(value, ctx):
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("unit", _unit, attribute="unit"),
-        FieldSpec("category", _category, attribute="category"),
-        FieldSpec("classification", _classification, attribute="classification"),
-        FieldSpec("assignee", _assignee, attribute="assignee", public=False),
-        FieldSpec("message", _text(5000)),
-        FieldSpec("response", _text(10000)),
-        FieldSpec("resolution", _text(10000)),
-        FieldSpec("reason", _text(2000)),
-        FieldSpec("closure_reason", _closure_reason),
-        FieldSpec("referred_to", _text(300)),
-        FieldSpec("duplicate_of", _complaint_code),
-        FieldSpec("note", _text(5000), public=False),
-        FieldSpec("rating", _rating, attribute="rating"),
-        FieldSpec("comment", _text(2000)),  # stored with a rating (see lifecycle.advance)
+        FieldSpec("unit", _unit, _l("Unit"), attribute="unit"),
+        FieldSpec("category", _category, _l("Category"), attribute="category"),
+        FieldSpec("classification", _classification, _l("Classification"), attribute="classification"),
+        FieldSpec("assignee", _assignee, _l("Assigned officer"), attribute="assignee", public=False),
+        FieldSpec("message", _text(5000), _l("Message")),
+        FieldSpec("response", _text(10000), _l("Response")),
+        FieldSpec("resolution", _text(10000), _l("Resolution")),
+        FieldSpec("reason", _text(2000), _l("Reason")),
+        FieldSpec("closure_reason", _closure_reason, _l("Closure reason")),
+        FieldSpec("referred_to", _text(300), _l("Referred to")),
+        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of")),
+        FieldSpec("note", _text(5000), _l("Internal note"), public=False),
+        FieldSpec("rating", _rating, _l("Rating"), attribute="rating"),
+        FieldSpec("comment", _text(2000), _l("Comment")),  # stored with a rating (see lifecycle.advance)
     )
 }
 

@@ -1,0 +1,131 @@
+"""What a complainant holding the tracking code and PIN may find, see and do."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import audit
+from ..errors import Forbidden, InvalidFields
+from ..extensions import db
+from ..i18n import label
+from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
+from ..policy import Actor, can_view
+from ..workflow import current_workflow
+from ..workflow.fields import FIELDS
+from .tracking import check_pin, normalise_code
+
+# A valid-looking hash to compare against when the code is unknown, so that a wrong code
+# and a wrong PIN take the same path.
+_DUMMY_PIN_HASH = "hmac-sha256$0000000000000000$" + "0" * 64
+
+
+def find_for_citizen(code: str, pin: str) -> Complaint | None:
+    """The complaint with this code if the PIN matches; the same None for either mistake."""
+    complaint = Complaint.by_code(normalise_code(code or ""))
+    ok = check_pin(complaint.pin_hash if complaint else _DUMMY_PIN_HASH, pin or "")
+    return complaint if complaint is not None and ok else None
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    title: str
+    by_unit: str | None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+
+def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
+    """Steps meant for the complainant: no internal notes, no officer names, only the unit."""
+    workflow = current_workflow()
+    events = db.session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id,
+                                     ComplaintEvent.public.is_(True)).order_by(ComplaintEvent.id)
+    ).all()
+    files: dict[int, list[Attachment]] = {}
+    for attachment in complaint.attachments:
+        if attachment.public and attachment.event_id:
+            files.setdefault(attachment.event_id, []).append(attachment)
+    entries = []
+    for event in events:
+        if event.kind == "filed":
+            title = _l("Complaint received")
+        elif event.kind == "rating":
+            title = _l("Service rated")
+        else:
+            transition = workflow.transition(event.trigger)
+            title = transition.label if transition else event.trigger
+        shown = [(FIELDS[name].label, _display(workflow, name, value))
+                 for name, value in (event.data or {}).items()
+                 if name in FIELDS and FIELDS[name].public and value not in (None, "")]
+        staff = event.actor_role in ("officer", "supervisor")
+        entries.append(TimelineEntry(event.occurred_at, title,
+                                     complaint.unit.name if staff else None, shown,
+                                     files.get(event.id, [])))
+    return entries
+
+
+def _display(workflow, name: str, value):
+    """Codes stored on the timeline, shown as the words a person reads."""
+    if name == "unit":
+        unit = Unit.by_code(value)
+        return unit.name if unit else value
+    if name == "category":
+        category = Category.by_code(value)
+        return category.name if category else value
+    if name == "classification":
+        return label(workflow.classifications.get(value)) or value
+    if name == "closure_reason":
+        return label(workflow.closure_reasons.get(value)) or value
+    return value
+
+
+def citizen_deadline(complaint: Complaint) -> tuple[str, datetime] | None:
+    """The one deadline that concerns the complainant now, with what it is for."""
+    workflow = current_workflow()
+    running = [c for c in complaint.clocks if c.running and c.due_at is not None]
+    by_track: dict[str, list] = {}
+    for clock in running:
+        rule = workflow.sla.get(clock.rule)
+        if rule:
+            by_track.setdefault(rule.track, []).append((clock.due_at, rule))
+    for track in ("complainant", "stage", "resolution"):
+        if by_track.get(track):
+            due, rule = min(by_track[track], key=lambda item: item[0])
+            return rule.label, due
+    return None
+
+
+def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None) -> ComplaintEvent:
+    """The complainant rates the service once the complaint is closed."""
+    if actor.role != "citizen" or not can_view(actor, complaint):
+        raise Forbidden(str(_l("only the complainant may rate the service")))
+    workflow = current_workflow()
+    if not workflow.is_terminal(complaint.state):
+        raise InvalidFields({"rating": _l("the service can be rated once the complaint is closed")})
+    if complaint.rating is not None:
+        raise InvalidFields({"rating": _l("the service was already rated")})
+    errors, values = {}, {}
+    for name, value in (("rating", rating), ("comment", comment)):
+        if value in (None, ""):
+            if name == "rating":
+                errors[name] = _l("is required")
+            continue
+        try:
+            values[name] = FIELDS[name].parse(value, None)
+        except ValueError as exc:
+            errors[name] = exc.args[0]
+    if errors:
+        raise InvalidFields(errors)
+    complaint.rating, complaint.rating_comment = values["rating"], values.get("comment")
+    now = utcnow()
+    event = ComplaintEvent(complaint=complaint, kind="rating", actor_role="citizen", public=True,
+                           occurred_at=now, data=values)
+    db.session.add(event)
+    db.session.flush()
+    audit.record(db.session, "complaint.rated", actor=actor.label,
+                 complaint=complaint.tracking_code, payload={"rating": values["rating"]})
+    return event

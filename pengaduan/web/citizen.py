@@ -1,0 +1,294 @@
+"""The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, session, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import mail
+from ..errors import ConcurrentChange, DomainError, InvalidFields, TriggerNotAllowed
+from ..extensions import csrf, db, limiter
+from ..models import Attachment, Category, Complaint, Unit
+from ..policy import Actor
+from ..services import advance, file_complaint
+from ..services.attachments import check_uploads, discard, limits, path_of, store
+from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
+from ..services.intake import today, validate_complaint
+from ..workflow import current_workflow
+from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
+from .uow import commit
+
+bp = Blueprint("citizen", __name__)
+
+TRACKED_KEY = "tracked"  # complaint ids this browser proved code + PIN for
+RECEIPT_KEY = "receipt"
+MAX_TRACKED = 10
+
+
+@contextmanager
+def staged_uploads(files):
+    """Check and store uploads; remove them again if the block fails."""
+    stored = store(check_uploads(files))
+    try:
+        yield stored
+    except BaseException:
+        discard(stored)
+        raise
+
+
+def _unit_choices():
+    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    return [("", _("Choose a unit"))] + [(u.code, u.name) for u in units]
+
+
+def _category_choices():
+    """Categories grouped by the units that handle them, so no script is needed to filter."""
+    categories = db.session.scalars(
+        select(Category).where(Category.active.is_(True)).order_by(Category.name)).all()
+    groups: dict[str, list] = {str(_("All units")): []}
+    for category in categories:
+        if not category.units:
+            groups[str(_("All units"))].append((category.code, category.name))
+        for unit in category.units:
+            groups.setdefault(unit.name, []).append((category.code, category.name))
+    return {"": [("", _("Choose a category (optional)"))], **groups}
+
+
+def _complaint_form() -> ComplaintForm:
+    form = ComplaintForm()
+    form.unit.choices = _unit_choices()
+    form.category.choices = _category_choices()
+    form.classification.choices = [(code, label) for code, label in _classifications()]
+    return form
+
+
+def _classifications():
+    from ..i18n import label
+
+    return [(code, label(labels)) for code, labels in current_workflow().classifications.items()]
+
+
+def _render_form(form, errors=None, status=200, files_dropped=False):
+    max_bytes, max_count = limits()
+    return render_template(
+        "citizen/new.html", form=form, errors=errors or {}, privacy_choices=PRIVACY_CHOICES,
+        max_mb=max_bytes // (1024 * 1024), max_files=max_count, files_dropped=files_dropped,
+        filing_window=current_workflow().filing_window_days,
+    ), status
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+@csrf.exempt  # the form checks its own token so that a stale token keeps what was typed
+@limiter.limit("10 per minute;60 per hour", methods=["POST"])
+def new_complaint():
+    """The complaint form; a rejected submission re-renders with everything typed."""
+    form = _complaint_form()
+    if request.method == "GET":
+        form.unit.data = form.unit.data or request.args.get("unit", "")
+        return _render_form(form)
+
+    errors: dict = {}
+    if not form.validate():  # only the CSRF token has validators here
+        errors["csrf_token"] = _l("The form expired. Please check your answers and send it again.")
+    if not form.consent.data:
+        errors["consent"] = _l("You must agree to the processing of your personal data.")
+    files = request.files.getlist("attachments")
+    try:
+        checked = check_uploads(files)
+    except InvalidFields as exc:
+        errors.update(exc.errors)
+    try:
+        validate_complaint(form.raw(), today())
+    except InvalidFields as exc:
+        errors.update(exc.errors)
+    if errors:
+        dropped = any(f.filename for f in files)
+        return _render_form(form, errors, 422, files_dropped=dropped)
+
+    stored = store(checked)
+    try:
+        filed = file_complaint(form.raw(), channel="web", attachments=stored)
+        complaint = filed.complaint
+        clock = complaint.clock("verification")
+        if complaint.complainant_email:
+            mail.queue(complaint.complainant_email,
+                       _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
+                       complaint=complaint, pin=filed.pin, deadline=clock.due_at if clock else None)
+        commit()
+    except BaseException:
+        db.session.rollback()
+        discard(stored)
+        raise
+    _remember(complaint)
+    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": filed.pin}
+    return redirect(url_for("citizen.receipt"))
+
+
+@bp.get("/complaints/receipt")
+def receipt():
+    """Tracking code and PIN, what happens next and by when; printable."""
+    data = session.get(RECEIPT_KEY)
+    complaint = Complaint.by_code(data["code"]) if data else None
+    if complaint is None:
+        return redirect(url_for("citizen.track"))
+    return render_template("citizen/receipt.html", complaint=complaint, pin=data["pin"],
+                           deadline=citizen_deadline(complaint))
+
+
+def _remember(complaint: Complaint) -> None:
+    tracked = [i for i in session.get(TRACKED_KEY, []) if i != complaint.id]
+    session[TRACKED_KEY] = ([complaint.id] + tracked)[:MAX_TRACKED]
+
+
+def _tracked_complaint(code: str) -> Complaint | None:
+    complaint = Complaint.by_code(code)
+    if complaint is None or complaint.id not in session.get(TRACKED_KEY, []):
+        return None
+    return complaint
+
+
+def _track_key() -> str:
+    return "track-code:" + (request.form.get("code") or "").strip().upper()
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per day", methods=["POST"])
+@limiter.limit("10 per hour", methods=["POST"], key_func=_track_key)
+def track():
+    """Code + PIN open the complaint; a wrong code and a wrong PIN get the same answer."""
+    form = TrackForm()
+    if request.method == "GET":
+        form.code.data = request.args.get("code", "")
+        return render_template("citizen/track.html", form=form, error=None)
+    if form.validate():
+        complaint = find_for_citizen(form.code.data, form.pin.data)
+        if complaint is not None:
+            _remember(complaint)
+            return redirect(url_for("citizen.view", code=complaint.tracking_code))
+        error = _l("We could not find a complaint with this tracking code and PIN.")
+    else:
+        error = _l("The form expired. Please enter the code and PIN again.")
+    form.pin.data = ""
+    return render_template("citizen/track.html", form=form, error=error), 404
+
+
+def _citizen_triggers(complaint: Complaint):
+    workflow = current_workflow()
+    return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, "citizen")]
+
+
+def _render_view(complaint, errors=None, typed=None, status=200, action=None):
+    workflow = current_workflow()
+    return render_template(
+        "citizen/view.html", complaint=complaint, state=workflow.states[complaint.state],
+        timeline=public_timeline(complaint), deadline=citizen_deadline(complaint),
+        actions=_citizen_triggers(complaint), form=ActionForm(), errors=errors or {},
+        typed=typed or {}, open_action=action, workflow=workflow,
+        can_rate=workflow.is_terminal(complaint.state) and complaint.rating is None,
+        max_files=limits()[1],
+    ), status
+
+
+@bp.get("/track/<code>")
+def view(code):
+    """The complaint as its complainant sees it."""
+    complaint = _tracked_complaint(code)
+    if complaint is None:
+        return redirect(url_for("citizen.track", code=code))
+    return _render_view(complaint)
+
+
+@bp.post("/track/<code>/act/<trigger>")
+@csrf.exempt  # ActionForm checks the token and keeps the typed text on failure
+@limiter.limit("30 per hour")
+def act(code, trigger):
+    """A complainant's step: provide information, accept, dispute, withdraw."""
+    complaint = _tracked_complaint(code)
+    if complaint is None:
+        return redirect(url_for("citizen.track", code=code))
+    transition = current_workflow().transition(trigger)
+    if transition is None or "citizen" not in transition.roles:
+        abort(404)
+    form = ActionForm()
+    names = transition.requires + transition.accepts
+    typed = {name: request.form.get(name, "") for name in names}
+    if not form.validate():
+        return _render_view(complaint, {"csrf_token": _l(
+            "The form expired. Please send it again.")}, typed, 422, trigger)
+    fields = {name: value for name, value in typed.items() if value.strip()}
+    files = request.files.getlist("attachments") if transition.attachments else []
+    try:
+        with _staged(files) as stored:
+            advance(complaint, trigger, Actor.citizen(complaint),
+                    expected_version=form.version.data or None, attachments=stored, **fields)
+            commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return _render_view(complaint, exc.errors, typed, 422, trigger)
+    except (ConcurrentChange, TriggerNotAllowed):
+        db.session.rollback()
+        return _render_view(complaint, {"version": _l(
+            "The complaint changed while you were writing. Please check its current state; "
+            "what you typed is kept below.")}, typed, 409, trigger)
+    flash(_("Thank you. Your answer was recorded."), "success")
+    return redirect(url_for("citizen.view", code=complaint.tracking_code))
+
+
+@contextmanager
+def _staged(files):
+    if not any(f.filename for f in files):
+        yield []
+        return
+    with staged_uploads(files) as stored:
+        yield stored
+
+
+@bp.post("/track/<code>/rate")
+@csrf.exempt  # ActionForm checks the token
+@limiter.limit("10 per hour")
+def rate_service(code):
+    """Rate the service (1-5, with a comment) once the complaint is closed."""
+    complaint = _tracked_complaint(code)
+    if complaint is None:
+        return redirect(url_for("citizen.track", code=code))
+    form = ActionForm()
+    typed = {"rating": request.form.get("rating", ""), "comment": request.form.get("comment", "")}
+    if not form.validate():
+        return _render_view(complaint, {"csrf_token": _l("The form expired. Please send it again.")},
+                            typed, 422, "rate")
+    try:
+        rate(complaint, Actor.citizen(complaint), typed["rating"] or None, typed["comment"] or None)
+        commit()
+    except DomainError as exc:
+        db.session.rollback()
+        errors = exc.errors if isinstance(exc, InvalidFields) else {"rating": exc.message}
+        return _render_view(complaint, errors, typed, 422, "rate")
+    flash(_("Thank you for rating our service."), "success")
+    return redirect(url_for("citizen.view", code=complaint.tracking_code))
+
+
+@bp.get("/track/<code>/files/<int:attachment_id>")
+def attachment(code, attachment_id):
+    """A file the complainant may see, served with its checked type and never executed."""
+    complaint = _tracked_complaint(code)
+    item = db.session.get(Attachment, attachment_id)
+    if complaint is None or item is None or item.complaint_id != complaint.id or not item.public:
+        abort(404)
+    response = send_file(path_of(item), mimetype=item.content_type, download_name=item.filename,
+                         as_attachment=not item.content_type.startswith("image/"))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.post("/track/forget")
+def forget():
+    """Remove the complaints this browser remembers (on a shared computer)."""
+    session.pop(TRACKED_KEY, None)
+    session.pop(RECEIPT_KEY, None)
+    flash(_("This browser no longer remembers your complaints."), "success")
+    return redirect(url_for("citizen.track"))

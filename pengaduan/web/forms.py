@@ -1,0 +1,66 @@
+"""Forms of the public pages. They carry CSRF and render inputs; the services validate."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    MultipleFileField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+
+PRIVACY_CHOICES = [
+    ("public", _l("Public"),
+     _l("Your name is known to the officers who handle the complaint. Its content may be shown in public statistics without your identity.")),
+    ("anonymous", _l("Anonymous"),
+     _l("Your identity is hidden from the unit you complain about and from the public. You may leave the identity fields empty.")),
+    ("confidential", _l("Confidential"),
+     _l("Your identity and the content of the complaint are never made public.")),
+]
+
+
+class ComplaintForm(FlaskForm):
+    """The complaint form (field names are a contract: design.md section 5)."""
+
+    unit = SelectField(_l("Unit you are complaining about"), validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False)
+    classification = RadioField(_l("Type of report"), validate_choice=False, default="pengaduan")
+    title = StringField(_l("Short title"))
+    description = TextAreaField(_l("What happened?"))
+    incident_date = StringField(_l("Date of the incident"), render_kw={"type": "date"})
+    incident_location = StringField(_l("Place of the incident"))
+    service_date = StringField(_l("Date you received the service"), render_kw={"type": "date"})
+    requested_resolution = TextAreaField(_l("What would you like to happen?"))
+    privacy = RadioField(_l("Privacy"), choices=[(v, l) for v, l, _ in PRIVACY_CHOICES],
+                         validate_choice=False, default="public")
+    name = StringField(_l("Full name"), render_kw={"autocomplete": "name"})
+    nik = StringField(_l("NIK (16-digit national identity number)"),
+                      render_kw={"inputmode": "numeric", "maxlength": 16, "autocomplete": "off"})
+    email = StringField(_l("Email"), render_kw={"type": "email", "autocomplete": "email"})
+    phone = StringField(_l("Phone / WhatsApp"), render_kw={"type": "tel", "autocomplete": "tel"})
+    address = TextAreaField(_l("Address"), render_kw={"autocomplete": "street-address", "rows": 2})
+    attachments = MultipleFileField(_l("Photos or documents"),
+                                    render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif,application/pdf"})
+    consent = BooleanField(_l("I agree that my personal data is processed to handle this complaint (UU 27/2022 on Personal Data Protection)."))
+
+    DATA_FIELDS = ("unit", "category", "classification", "title", "description", "incident_date",
+                   "incident_location", "service_date", "requested_resolution", "privacy",
+                   "name", "nik", "email", "phone", "address")
+
+    def raw(self) -> dict:
+        return {name: self[name].data for name in self.DATA_FIELDS}
+
+
+class TrackForm(FlaskForm):
+    code = StringField(_l("Tracking code"), render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+    pin = StringField(_l("PIN"), render_kw={"inputmode": "numeric", "autocomplete": "off", "type": "password"})
+
+
+class ActionForm(FlaskForm):
+    """A citizen's step on the tracking page; its inputs come from the workflow file."""
+
+    version = HiddenField()
