@@ -27,6 +27,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     app.config.setdefault("MAX_CONTENT_LENGTH", (
         app.config["PENGADUAN_MAX_UPLOAD_MB"] * app.config["PENGADUAN_MAX_ATTACHMENTS"] + 1) * 1024 * 1024)
     configure_logging(app)
+    configure_proxy(app)
     configure_extensions(app)
     workflow.init_app(app)
     configure_blueprints(app)
@@ -39,6 +40,14 @@ def configure_logging(app: Flask) -> None:
     if not app.debug and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
+
+
+def configure_proxy(app: Flask) -> None:
+    count = app.config["PENGADUAN_PROXY_COUNT"]
+    if count > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def configure_extensions(app: Flask) -> None:

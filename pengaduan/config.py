@@ -47,6 +47,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "pengaduan@localhost"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted; rate
+        # limits key on the client address, so behind a proxy this must be set.
+        "PENGADUAN_PROXY_COUNT": int(env.get("PENGADUAN_PROXY_COUNT", "0")),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),

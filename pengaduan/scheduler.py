@@ -10,7 +10,7 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from . import audit
+from . import audit, mail
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,24 @@ def checkpoint_job(app: Flask) -> None:
             db.session.remove()
 
 
+def outbox_job(app: Flask) -> None:
+    """Retry email that could not be sent right after its commit."""
+    with app.app_context():
+        try:
+            mail.deliver()
+        except Exception:
+            db.session.rollback()
+            log.exception("sending the outbox failed")
+        finally:
+            db.session.remove()
+
+
 def add_jobs(scheduler, app: Flask) -> None:
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler.add_job(checkpoint_job, "interval", minutes=CHECKPOINT_MINUTES, args=[app],
                       id="audit-checkpoint", replace_existing=True, **defaults)
+    scheduler.add_job(outbox_job, "interval", minutes=1, args=[app],
+                      id="mail-outbox", replace_existing=True, **defaults)
 
 
 def run_worker(app: Flask) -> None:

@@ -17,7 +17,7 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return {"error": {"code": exc.name.lower().replace(" ", "_"),
                               "message": exc.description}}, exc.code
-        template = f"errors/{exc.code}.html" if exc.code in (403, 404, 413, 429, 503) else "errors/generic.html"
+        template = f"errors/{exc.code}.html" if exc.code in (400, 403, 404, 413, 429, 503) else "errors/generic.html"
         return render_template(template, error=exc), exc.code
 
     @app.errorhandler(DomainError)
