@@ -1,6 +1,7 @@
 """Languages: Indonesian first, English available; the choice is kept in a cookie."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
@@ -26,6 +27,16 @@ def label(labels: dict | None, locale: str | None = None) -> str:
 
     locale = locale or str(get_locale() or "id")
     return labels.get(locale) or labels.get("id") or next(iter(labels.values()))
+
+
+def return_path() -> str:
+    """Where the language switch returns to: this page, or for a form answer the page it came from."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return request.path
 
 
 def format_moment(moment, timezone: str | None = None, fmt: str = "d MMM y HH:mm") -> str:
@@ -67,6 +78,7 @@ def init_app(app, babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day
     app.context_processor(lambda: {"current_locale": str(get_locale() or "id")})
