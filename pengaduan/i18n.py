@@ -63,8 +63,12 @@ def format_day(day, fmt: str = "long") -> str:
 
 def field_label(name: str) -> str:
     """The label of a workflow field (message, response, ...) in the reader's language."""
+    from flask_babel import gettext
+
     from .workflow.fields import FIELDS
 
+    if name == "attachments":
+        return gettext("Photos or documents")
     return str(FIELDS[name].label) if name in FIELDS else name
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import InvalidFields
@@ -70,7 +71,7 @@ def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, s
     max_bytes, max_count = limits()
     files = [f for f in files if f and getattr(f, "filename", "")]
     if len(files) > max_count:
-        raise InvalidFields({field: _l("at most %(n)d files", n=max_count)})
+        raise InvalidFields({field: lazy_ngettext("at most %(num)d file", "at most %(num)d files", max_count)})
     checked = []
     for upload in files:
         name = _display_name(upload.filename)

@@ -49,12 +49,12 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     workflow = current_workflow()
     at = at or utcnow()
     if not can_view(actor, complaint):
-        raise Forbidden("you may not act on this complaint")
+        raise Forbidden(str(_l("you may not act on this complaint")))
     transition = workflow.transition(trigger)
     if transition is None or complaint.state not in transition.sources:
         raise TriggerNotAllowed(trigger, complaint.state, allowed_triggers(complaint, actor, workflow))
     if not can_fire(actor, complaint, transition):
-        raise Forbidden(f"your role may not '{trigger}' this complaint")
+        raise Forbidden(str(_l("your role may not take this step on this complaint")))
     if expected_version is not None and int(expected_version) != complaint.version:
         raise ConcurrentChange()
 

@@ -65,9 +65,15 @@ def _category(value, _ctx):
     return category
 
 
+def _one_of(options: dict) -> str:
+    from ..i18n import label
+
+    return ", ".join(label(labels) for labels in options.values())
+
+
 def _classification(value, ctx):
     if value not in ctx.workflow.classifications:
-        raise FieldError(_l("must be one of: %(options)s", options=", ".join(ctx.workflow.classifications)))
+        raise FieldError(_l("must be one of: %(options)s", options=_one_of(ctx.workflow.classifications)))
     return value
 
 
@@ -84,7 +90,8 @@ def _assignee(value, ctx):
 def _closure_reason(value, ctx):
     allowed = ctx.transition.closure_reasons
     if value not in allowed:
-        raise FieldError(_l("must be one of: %(options)s", options=", ".join(allowed)))
+        raise FieldError(_l("must be one of: %(options)s", options=_one_of(
+            {code: ctx.workflow.closure_reasons[code] for code in allowed})))
     return value
 
 
