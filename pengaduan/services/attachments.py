@@ -37,13 +37,17 @@ class StoredFile:
 
 
 def sniff(data: bytes) -> str | None:
-    """The real type of a file from its bytes, or None if it is not one we accept."""
+    """The real type of a file from its bytes, or None if it is not one we accept.
+
+    Images must decode completely; PDFs must start and end with the PDF markers (they are
+    then only ever served as downloads with a fixed type and `nosniff`).
+    """
     if data[:1024].find(b"%PDF-") != -1 and b"%%EOF" in data[-2048:]:
         return PDF_TYPE
     try:
         with Image.open(BytesIO(data)) as image:
             kind = image.format
-            image.verify()  # decodes the structure: a renamed executable fails here
+            image.load()  # decodes every pixel: a renamed executable or a padded script fails
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None
     return IMAGE_TYPES.get(kind)

@@ -1,13 +1,16 @@
 """The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    send_file, session, url_for)
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from .. import mail
 from ..errors import ConcurrentChange, DomainError, InvalidFields, TriggerNotAllowed
@@ -18,6 +21,7 @@ from ..services import advance, file_complaint
 from ..services.attachments import check_uploads, discard, limits, path_of, store
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
 from ..services.intake import today, validate_complaint
+from ..services.tracking import normalise_code
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
 from .uow import commit
@@ -27,6 +31,7 @@ bp = Blueprint("citizen", __name__)
 TRACKED_KEY = "tracked"  # complaint ids this browser proved code + PIN for
 RECEIPT_KEY = "receipt"
 MAX_TRACKED = 10
+RECEIPT_SECONDS = 30 * 60  # how long the receipt page may show the PIN again
 
 
 @contextmanager
@@ -42,27 +47,26 @@ def staged_uploads(files):
 
 def _unit_choices():
     units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
-    return [("", _("Choose a unit"))] + [(u.code, u.name) for u in units]
+    return [SelectChoice("", _("Choose a unit"))] + [SelectChoice(u.code, u.name) for u in units]
 
 
 def _category_choices():
     """Categories grouped by the units that handle them, so no script is needed to filter."""
     categories = db.session.scalars(
         select(Category).where(Category.active.is_(True)).order_by(Category.name)).all()
-    groups: dict[str, list] = {str(_("All units")): []}
-    for category in categories:
-        if not category.units:
-            groups[str(_("All units"))].append((category.code, category.name))
-        for unit in category.units:
-            groups.setdefault(unit.name, []).append((category.code, category.name))
-    return {"": [("", _("Choose a category (optional)"))], **groups}
+    everywhere = str(_("All units"))
+    choices = [SelectChoice("", _("Choose a category (optional)"))]
+    choices += [SelectChoice(c.code, c.name, optgroup=everywhere) for c in categories if not c.units]
+    by_unit = sorted((unit.name, c.code, c.name) for c in categories for unit in c.units)
+    choices += [SelectChoice(code, name, optgroup=unit) for unit, code, name in by_unit]
+    return choices
 
 
 def _complaint_form() -> ComplaintForm:
     form = ComplaintForm()
     form.unit.choices = _unit_choices()
     form.category.choices = _category_choices()
-    form.classification.choices = [(code, label) for code, label in _classifications()]
+    form.classification.choices = [SelectChoice(code, text) for code, text in _classifications()]
     return form
 
 
@@ -117,6 +121,7 @@ def new_complaint():
         if complaint.complainant_email:
             mail.queue(complaint.complainant_email,
                        _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
+                       locale=str(get_locale()),
                        complaint=complaint, pin=filed.pin, deadline=clock.due_at if clock else None)
         commit()
     except BaseException:
@@ -124,15 +129,19 @@ def new_complaint():
         discard(stored)
         raise
     _remember(complaint)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": filed.pin}
+    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": filed.pin,
+                            "until": time.time() + RECEIPT_SECONDS}
     return redirect(url_for("citizen.receipt"))
 
 
 @bp.get("/complaints/receipt")
 def receipt():
-    """Tracking code and PIN, what happens next and by when; printable."""
+    """Tracking code and PIN, what happens next and by when; printable for a short while."""
     data = session.get(RECEIPT_KEY)
-    complaint = Complaint.by_code(data["code"]) if data else None
+    if not data or data.get("until", 0) < time.time():
+        session.pop(RECEIPT_KEY, None)  # the PIN is not shown again later on a shared computer
+        return redirect(url_for("citizen.track"))
+    complaint = Complaint.by_code(data["code"])
     if complaint is None:
         return redirect(url_for("citizen.track"))
     return render_template("citizen/receipt.html", complaint=complaint, pin=data["pin"],
@@ -152,13 +161,19 @@ def _tracked_complaint(code: str) -> Complaint | None:
 
 
 def _track_key() -> str:
-    return "track-code:" + (request.form.get("code") or "").strip().upper()
+    return "track-code:" + normalise_code(request.form.get("code") or "")
+
+
+def _failed(response) -> bool:
+    return response.status_code == 404
 
 
 @bp.route("/track", methods=["GET", "POST"])
 @csrf.exempt  # TrackForm checks its own token and answers with a friendly message
 @limiter.limit("10 per minute;100 per day", methods=["POST"])
-@limiter.limit("10 per hour", methods=["POST"], key_func=_track_key)
+# Per code, only failures count: guessing one code's PIN from many addresses is capped,
+# while the complainant who knows the PIN is never slowed down by her own visits.
+@limiter.limit("10 per hour", methods=["POST"], key_func=_track_key, deduct_when=_failed)
 def track():
     """Code + PIN open the complaint; a wrong code and a wrong PIN get the same answer."""
     form = TrackForm()

@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 
 PRIVACY_CHOICES = [
     ("public", _l("Public"),
@@ -35,7 +36,7 @@ class ComplaintForm(FlaskForm):
     incident_location = StringField(_l("Place of the incident"))
     service_date = StringField(_l("Date you received the service"), render_kw={"type": "date"})
     requested_resolution = TextAreaField(_l("What would you like to happen?"))
-    privacy = RadioField(_l("Privacy"), choices=[(v, l) for v, l, _ in PRIVACY_CHOICES],
+    privacy = RadioField(_l("Privacy"), choices=[SelectChoice(v, text) for v, text, _ in PRIVACY_CHOICES],
                          validate_choice=False, default="public")
     name = StringField(_l("Full name"), render_kw={"autocomplete": "name"})
     nik = StringField(_l("NIK (16-digit national identity number)"),
