@@ -109,7 +109,11 @@ def app(backend, tmp_path):
 
 @pytest.fixture
 def ctx(app):
-    """An application context for calling services directly."""
+    """An application context for calling services directly.
+
+    Not for tests that also send requests with `client`: requests would reuse this context
+    (and its `g`), so two browsers would share one CSRF token and language.
+    """
     with app.app_context():
         yield app
         db.session.rollback()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+from contextlib import contextmanager
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
@@ -111,6 +112,18 @@ def store(checked: list[tuple[str, bytes, str]]) -> list[StoredFile]:
         discard(stored)
         raise
     return stored
+
+
+@contextmanager
+def stored_files(checked: list[tuple[str, bytes, str]]):
+    """Store checked files for a unit of work that must commit inside the block; if the
+    block fails, the files are removed again (no orphan file survives a failure)."""
+    stored = store(checked)
+    try:
+        yield stored
+    except BaseException:
+        discard(stored)
+        raise
 
 
 def discard(stored: list[StoredFile]) -> None:

@@ -18,7 +18,7 @@ from ..extensions import csrf, db, limiter
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor
 from ..services import advance, file_complaint
-from ..services.attachments import check_uploads, discard, limits, path_of, store
+from ..services.attachments import check_uploads, limits, path_of, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
 from ..services.intake import today, validate_complaint
 from ..services.tracking import normalise_code
@@ -35,13 +35,11 @@ RECEIPT_SECONDS = 30 * 60  # how long the receipt page may show the PIN again
 
 
 @contextmanager
-def staged_uploads(files):
-    """Check and store uploads; remove them again if the block fails."""
-    stored = store(check_uploads(files))
+def _rolled_back_on_failure():
     try:
-        yield stored
+        yield
     except BaseException:
-        discard(stored)
+        db.session.rollback()
         raise
 
 
@@ -113,8 +111,7 @@ def new_complaint():
         dropped = any(f.filename for f in files)
         return _render_form(form, errors, 422, files_dropped=dropped)
 
-    stored = store(checked)
-    try:
+    with stored_files(checked) as stored, _rolled_back_on_failure():
         filed = file_complaint(form.raw(), channel="web", attachments=stored)
         complaint = filed.complaint
         clock = complaint.clock("verification")
@@ -124,10 +121,6 @@ def new_complaint():
                        locale=str(get_locale()),
                        complaint=complaint, pin=filed.pin, deadline=clock.due_at if clock else None)
         commit()
-    except BaseException:
-        db.session.rollback()
-        discard(stored)
-        raise
     _remember(complaint)
     session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": filed.pin,
                             "until": time.time() + RECEIPT_SECONDS}
@@ -238,7 +231,7 @@ def act(code, trigger):
     fields = {name: value for name, value in typed.items() if value.strip()}
     files = request.files.getlist("attachments") if transition.attachments else []
     try:
-        with _staged(files) as stored:
+        with stored_files(check_uploads(files)) as stored:
             advance(complaint, trigger, Actor.citizen(complaint),
                     expected_version=form.version.data or None, attachments=stored, **fields)
             commit()
@@ -252,15 +245,6 @@ def act(code, trigger):
             "what you typed is kept below.")}, typed, 409, trigger)
     flash(_("Thank you. Your answer was recorded."), "success")
     return redirect(url_for("citizen.view", code=complaint.tracking_code))
-
-
-@contextmanager
-def _staged(files):
-    if not any(f.filename for f in files):
-        yield []
-        return
-    with staged_uploads(files) as stored:
-        yield stored
 
 
 @bp.post("/track/<code>/rate")
