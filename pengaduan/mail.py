@@ -1,27 +1,32 @@
 """Email: queued in the outbox inside the unit of work, delivered only after it commits.
 
-A rolled-back change therefore never notifies anyone, and a failed delivery is retried
-by the scheduler instead of failing the request.
+A rolled-back change therefore never notifies anyone. Delivery claims each message with a
+conditional UPDATE before sending, so the web process and the worker never send one twice,
+and talks to the SMTP server outside any database transaction.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import timedelta
 from email.message import EmailMessage
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
+from .database import read_only
 from .extensions import db
 from .models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 QUEUED_KEY = "pengaduan.mail.queued"
 MAX_ATTEMPTS = 5
+STALE_SENDING = timedelta(minutes=10)  # a claim older than this died with its process
+HELD_BODY_DAYS = 7  # bodies may hold a PIN: held messages keep them this long at most
 
 
-def queue(recipient: str, subject: str, template: str, locale: str | None = None, **context) -> OutboxMessage:
+def queue(recipient: str, subject, template: str, locale: str | None = None, **context) -> OutboxMessage:
     """Render `emails/<template>.txt` and `.html` and put the message in the outbox."""
     with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         text = render_template(f"emails/{template}.txt", **context)
@@ -33,33 +38,61 @@ def queue(recipient: str, subject: str, template: str, locale: str | None = None
     return message
 
 
-def deliver_queued() -> None:
-    """Send what this session queued; call right after its commit."""
-    messages = db.session.info.pop(QUEUED_KEY, [])
-    if messages:
-        deliver([m.id for m in messages])
+def take_queued() -> list[int]:
+    """Ids of the messages this session queued (call right after its commit)."""
+    return [m.id for m in db.session.info.pop(QUEUED_KEY, [])]
 
 
 def deliver(ids: list[int] | None = None) -> int:
-    """Try to send pending (or failed) messages; returns how many were sent."""
-    query = select(OutboxMessage).where(OutboxMessage.status.in_(("pending", "failed")),
-                                        OutboxMessage.attempts < MAX_ATTEMPTS)
+    """Send pending messages (or those named); returns how many were sent. Never raises."""
+    try:
+        return _deliver(ids)
+    except Exception:
+        db.session.rollback()
+        log.exception("delivering the outbox failed; the worker will retry")
+        return 0
+
+
+def _deliver(ids):
+    now = utcnow()
+    due = or_(OutboxMessage.status.in_(("pending", "failed")),
+              (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - STALE_SENDING))
+    query = select(OutboxMessage.id).where(due, OutboxMessage.attempts < MAX_ATTEMPTS)
     if ids is not None:
         query = query.where(OutboxMessage.id.in_(ids))
+    with read_only():
+        candidates = db.session.scalars(query.order_by(OutboxMessage.id).limit(100)).all()
+        db.session.commit()
     sent = 0
-    for message in db.session.scalars(query.limit(100)):
-        sent += _send(message)
-    db.session.commit()
+    for message_id in candidates:
+        if not _claim(message_id, due):
+            continue
+        message = db.session.get(OutboxMessage, message_id)
+        db.session.commit()  # end the read: SMTP must not run inside a transaction
+        status, error = _send(message)
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+            status=status, last_error=error, sent_at=utcnow() if status == "sent" else None,
+            # a sent message no longer needs its body, which may hold a PIN
+            **({"body_text": "", "body_html": None} if status == "sent" else {})))
+        db.session.commit()
+        sent += status == "sent"
+    _forget_old_held_bodies(now)
     return sent
 
 
-def _send(message: OutboxMessage) -> int:
+def _claim(message_id: int, due) -> bool:
+    result = db.session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id, due)
+                                .values(status="sending", claimed_at=utcnow(),
+                                        attempts=OutboxMessage.attempts + 1))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _send(message: OutboxMessage) -> tuple[str, str | None]:
     config = current_app.config
     if not config.get("MAIL_SERVER"):
-        # Kept in the outbox for an administrator; the body may hold a PIN, so it is not logged.
-        message.status = "held"
-        log.info("mail to %s held in the outbox (no MAIL_SERVER): %s", message.recipient, message.subject)
-        return 0
+        log.info("mail %s held in the outbox (no MAIL_SERVER configured)", message.id)
+        return "held", None
     email = EmailMessage()
     email["From"] = config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.recipient
@@ -67,7 +100,6 @@ def _send(message: OutboxMessage) -> int:
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
-    message.attempts += 1
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=10) as smtp:
             if config["MAIL_PORT"] == 587:
@@ -76,8 +108,14 @@ def _send(message: OutboxMessage) -> int:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
-        message.status, message.last_error = "failed", str(exc)[:1000]
-        log.warning("mail to %s failed: %s", message.recipient, exc)
-        return 0
-    message.status, message.sent_at = "sent", utcnow()
-    return 1
+        log.warning("mail %s failed: %s", message.id, exc)
+        return "failed", str(exc)[:1000]
+    return "sent", None
+
+
+def _forget_old_held_bodies(now) -> None:
+    db.session.execute(update(OutboxMessage).where(
+        OutboxMessage.status == "held", OutboxMessage.body_text != "",
+        OutboxMessage.created_at < now - timedelta(days=HELD_BODY_DAYS),
+    ).values(body_text="", body_html=None))
+    db.session.commit()

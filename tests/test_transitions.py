@@ -2,6 +2,7 @@
 its fields and side effects, optimistic locking, and the SLA clocks it moves."""
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -109,6 +110,13 @@ OMIT = object()  # drops a field from the valid ones
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def digested(fields: dict) -> dict:
+    """Free text as the audit chain keeps it: SHA-256 and length, never the words."""
+    text = {"message", "response", "resolution", "reason", "referred_to", "note", "comment"}
+    return {name: {"sha256": hashlib.sha256(value.encode()).hexdigest(), "length": len(value)}
+            if name in text else value for name, value in fields.items()}
 
 
 def complaint_in(world, state: str) -> Complaint:
@@ -225,7 +233,7 @@ def test_allowed_role_fires_transition(world, case, role):
     assert row.seq == audit_head() and row.actor == actor.label
     payload = json.loads(row.body)["payload"]
     assert payload == {"from": case.source, "to": case.dest, "version": version + 1,
-                       "event_id": event.id, "fields": fields,
+                       "event_id": event.id, "fields": digested(fields),
                        "closure_reason": case.closure_reason}
     stored = db.session.get(ComplaintEvent, event.id)
     assert (stored.trigger, stored.from_state, stored.to_state, stored.data) == (
@@ -445,7 +453,7 @@ def test_reassign_moves_the_complaint_to_the_other_unit(world):
     """After reassign UNIT-A's staff can no longer act and UNIT-B's officer can."""
     complaint = complaint_in(world, "verified")
     verified_at = complaint.state_changed_at
-    follow_up_started = complaint.clock("first_follow_up").started_at
+    follow_up_started = complaint.clock("first_follow_up").counting_from
     advance(complaint, "reassign", world.supervisor_a, unit="UNIT-B", reason="Kewenangan B.",
             category="ONLY-B", assignee="officer.b@example.id")
     db.session.commit()
@@ -453,7 +461,7 @@ def test_reassign_moves_the_complaint_to_the_other_unit(world):
         "verified", "UNIT-B", "ONLY-B")
     assert complaint.assignee.email == "officer.b@example.id"
     assert complaint.state_changed_at == verified_at
-    assert complaint.clock("first_follow_up").started_at == follow_up_started  # no restart
+    assert complaint.clock("first_follow_up").counting_from == follow_up_started  # no restart
     assert complaint.events[-1].public is False
     for actor in (world.officer_a, world.supervisor_a):
         refused(complaint, Forbidden, "follow_up", actor, response="Jawaban.")

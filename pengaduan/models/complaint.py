@@ -125,11 +125,14 @@ class ComplaintEvent(db.Model):
     to_state: Mapped[str | None] = mapped_column(String(32))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     actor_role: Mapped[str] = mapped_column(String(16))
+    # The unit the complaint was with when this happened (it may move on later).
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+    unit: Mapped[Unit | None] = relationship()
 
 
 class ComplaintClock(db.Model):
@@ -141,7 +144,8 @@ class ComplaintClock(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
     rule: Mapped[str] = mapped_column(String(32))
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Day 0 of the count: when the clock started, or when it last resumed after a pause.
+    counting_from: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -11,7 +11,8 @@ from .base import UTCDateTime, utcnow
 
 
 class OutboxMessage(db.Model):
-    """status: pending (to send), sent, held (no MAIL_SERVER configured), failed (will retry)."""
+    """status: pending (to send), sending (claimed), sent, held (no MAIL_SERVER configured),
+    failed (will be retried)."""
 
     __tablename__ = "outbox_messages"
 
@@ -23,5 +24,6 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..errors import Forbidden, InvalidFields
@@ -42,7 +43,7 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
     """Steps meant for the complainant: no internal notes, no officer names, only the unit."""
     workflow = current_workflow()
     events = db.session.scalars(
-        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id,
+        select(ComplaintEvent).options(joinedload(ComplaintEvent.unit)).where(ComplaintEvent.complaint_id == complaint.id,
                                      ComplaintEvent.public.is_(True)).order_by(ComplaintEvent.id)
     ).all()
     files: dict[int, list[Attachment]] = {}
@@ -62,8 +63,8 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
                  for name, value in (event.data or {}).items()
                  if name in FIELDS and FIELDS[name].public and value not in (None, "")]
         staff = event.actor_role in ("officer", "supervisor")
-        entries.append(TimelineEntry(event.occurred_at, title,
-                                     complaint.unit.name if staff else None, shown,
+        by_unit = (event.unit or complaint.unit).name if staff else None
+        entries.append(TimelineEntry(event.occurred_at, title, by_unit, shown,
                                      files.get(event.id, [])))
     return entries
 
@@ -121,9 +122,8 @@ def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None)
     if errors:
         raise InvalidFields(errors)
     complaint.rating, complaint.rating_comment = values["rating"], values.get("comment")
-    now = utcnow()
     event = ComplaintEvent(complaint=complaint, kind="rating", actor_role="citizen", public=True,
-                           occurred_at=now, data=values)
+                           occurred_at=utcnow(), data=values, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()
     audit.record(db.session, "complaint.rated", actor=actor.label,

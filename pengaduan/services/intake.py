@@ -150,6 +150,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     db.session.add(complaint)
     event = ComplaintEvent(
         kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial, actor_role="citizen",
+        unit=values["unit"],
         public=True, occurred_at=at, data={"channel": channel, "late_filing": values["late_filing"]},
     )
     complaint.events.append(event)

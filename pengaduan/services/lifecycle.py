@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Complaint, ComplaintEvent, utcnow
 from ..policy import Actor, can_fire, can_view
 from ..workflow import Workflow, current_workflow
-from ..workflow.fields import FIELDS, clean_fields, serialise
+from ..workflow.fields import FIELDS, clean_fields, for_audit, serialise
 from ..workflow.guards import GUARDS
 from .attachments import StoredFile, attach, attachment_digests
 
@@ -66,7 +66,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
 
     # One flush, below: loading the timeline or clocks must not flush the change early.
     with db.session.no_autoflush:
-        from_state = complaint.state
+        from_state, from_unit = complaint.state, complaint.unit
         if not workflow.machine.events[trigger].trigger(complaint):
             raise TriggerNotAllowed(trigger, from_state, allowed_triggers(complaint, actor, workflow))
 
@@ -87,7 +87,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
 
         data = serialise(values)
         event = ComplaintEvent(
-            complaint=complaint, kind="transition", trigger=trigger, from_state=from_state, to_state=transition.dest,
+            complaint=complaint, kind="transition", unit=from_unit, trigger=trigger, from_state=from_state, to_state=transition.dest,
             actor_id=actor.user.id if actor.user else None, actor_role=actor.role,
             public=transition.public, occurred_at=at, data=data,
         )
@@ -102,7 +102,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     audit.record(db.session, f"complaint.{trigger}", actor=actor.label,
                  complaint=complaint.tracking_code, payload={
                      "from": from_state, "to": transition.dest, "version": complaint.version,
-                     "event_id": event.id, "fields": data,
+                     "event_id": event.id, "fields": for_audit(data),
                      **attachment_digests(attachments),
                      "closure_reason": complaint.closure_reason if transition.dest != from_state
                      and workflow.is_terminal(transition.dest) else None,

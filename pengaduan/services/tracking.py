@@ -1,10 +1,12 @@
 """Tracking codes and PINs: how a citizen without an account finds their complaint again."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
+from cryptography.fernet import Fernet, InvalidToken
 from flask import current_app
 
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read out over the phone.
@@ -26,6 +28,24 @@ def normalise_code(code: str) -> str:
 
 def new_pin() -> str:
     return f"{secrets.randbelow(10**6):06d}"
+
+
+def _receipt_key() -> Fernet:
+    digest = hashlib.sha256(b"pengaduan receipt:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+def seal_pin(pin: str) -> str:
+    """Encrypt a PIN for the browser's session cookie (which is signed, not encrypted)."""
+    return _receipt_key().encrypt(pin.encode()).decode()
+
+
+def unseal_pin(token: str, max_age: int) -> str | None:
+    """The PIN sealed at most `max_age` seconds ago, or None."""
+    try:
+        return _receipt_key().decrypt(token.encode(), ttl=max_age).decode()
+    except (InvalidToken, ValueError):
+        return None
 
 
 def _pin_digest(salt: str, pin: str) -> str:

@@ -13,7 +13,7 @@ from .deadlines import compute_due, units_elapsed
 
 
 def _schedule(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
-    due, explanation = compute_due(clock.started_at, rule.amount, rule.unit, cal, clock.consumed)
+    due, explanation = compute_due(clock.counting_from, rule.amount, rule.unit, cal, clock.consumed)
     previous = clock.explanation or {}
     explanation["pauses"] = previous.get("pauses", [])
     explanation["clock_started"] = previous.get("clock_started", explanation["start"])
@@ -31,10 +31,10 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
         clock = complaint.clock(rule.name)
         if trigger in rule.start and not entering_terminal:
             if clock is None:
-                clock = ComplaintClock(rule=rule.name, started_at=at, consumed=0, explanation={})
+                clock = ComplaintClock(rule=rule.name, counting_from=at, consumed=0, explanation={})
                 complaint.clocks.append(clock)
             elif rule.restart:
-                clock.started_at, clock.consumed = at, 0
+                clock.counting_from, clock.consumed = at, 0
                 clock.stopped_at = clock.paused_at = None
                 clock.explanation = {}
             elif clock.stopped_at is not None:
@@ -60,7 +60,7 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
 
 
 def _pause(clock: ComplaintClock, rule, cal, at: datetime) -> None:
-    clock.consumed += units_elapsed(clock.started_at, at, rule.unit, cal)
+    clock.consumed += units_elapsed(clock.counting_from, at, rule.unit, cal)
     clock.paused_at = at
     clock.due_at = None  # a paused clock is never due; the explanation keeps the last one
     explanation = dict(clock.explanation or {})
@@ -77,7 +77,7 @@ def _resume(clock: ComplaintClock, rule, cal, at: datetime, reschedule: bool = T
     clock.explanation = explanation
     clock.paused_at = None
     if reschedule:
-        clock.started_at = at  # the resume day is day 0 again; `consumed` carries the rest
+        clock.counting_from = at  # the resume day is day 0 again; `consumed` carries the rest
         _schedule(clock, rule, cal)
 
 

@@ -1,7 +1,6 @@
 """The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
@@ -21,7 +20,7 @@ from ..services import advance, file_complaint
 from ..services.attachments import check_uploads, limits, path_of, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
 from ..services.intake import today, validate_complaint
-from ..services.tracking import normalise_code
+from ..services.tracking import normalise_code, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
 from .uow import commit
@@ -114,30 +113,28 @@ def new_complaint():
     with stored_files(checked) as stored, _rolled_back_on_failure():
         filed = file_complaint(form.raw(), channel="web", attachments=stored)
         complaint = filed.complaint
-        clock = complaint.clock("verification")
         if complaint.complainant_email:
+            deadline = citizen_deadline(complaint)
             mail.queue(complaint.complainant_email,
                        _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
-                       locale=str(get_locale()),
-                       complaint=complaint, pin=filed.pin, deadline=clock.due_at if clock else None)
+                       locale=str(get_locale()), complaint=complaint, pin=filed.pin,
+                       deadline=deadline[1] if deadline else None)
         commit()
     _remember(complaint)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": filed.pin,
-                            "until": time.time() + RECEIPT_SECONDS}
+    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin)}
     return redirect(url_for("citizen.receipt"))
 
 
 @bp.get("/complaints/receipt")
 def receipt():
     """Tracking code and PIN, what happens next and by when; printable for a short while."""
-    data = session.get(RECEIPT_KEY)
-    if not data or data.get("until", 0) < time.time():
+    data = session.get(RECEIPT_KEY) or {}
+    pin = unseal_pin(data.get("pin", ""), RECEIPT_SECONDS)
+    complaint = Complaint.by_code(data.get("code", "")) if pin else None
+    if complaint is None:
         session.pop(RECEIPT_KEY, None)  # the PIN is not shown again later on a shared computer
         return redirect(url_for("citizen.track"))
-    complaint = Complaint.by_code(data["code"])
-    if complaint is None:
-        return redirect(url_for("citizen.track"))
-    return render_template("citizen/receipt.html", complaint=complaint, pin=data["pin"],
+    return render_template("citizen/receipt.html", complaint=complaint, pin=pin,
                            deadline=citizen_deadline(complaint))
 
 

@@ -5,14 +5,13 @@ input (form or JSON) into typed values and collects every problem under its fiel
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from ..errors import InvalidFields
-from ..extensions import db
 from ..models import Category, Complaint, Unit, User
 
 
@@ -23,6 +22,7 @@ class FieldSpec:
     label: object = ""  # shown next to the value on timelines
     attribute: str | None = None  # the complaint attribute a transition's value sets
     public: bool = True  # shown to the complainant on the public timeline
+    free_text: bool = False  # the audit chain records its digest, not the words
 
 
 @dataclass
@@ -121,16 +121,17 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("category", _category, _l("Category"), attribute="category"),
         FieldSpec("classification", _classification, _l("Classification"), attribute="classification"),
         FieldSpec("assignee", _assignee, _l("Assigned officer"), attribute="assignee", public=False),
-        FieldSpec("message", _text(5000), _l("Message")),
-        FieldSpec("response", _text(10000), _l("Response")),
-        FieldSpec("resolution", _text(10000), _l("Resolution")),
-        FieldSpec("reason", _text(2000), _l("Reason")),
+        FieldSpec("message", _text(5000), _l("Message"), free_text=True),
+        FieldSpec("response", _text(10000), _l("Response"), free_text=True),
+        FieldSpec("resolution", _text(10000), _l("Resolution"), free_text=True),
+        FieldSpec("reason", _text(2000), _l("Reason"), free_text=True),
         FieldSpec("closure_reason", _closure_reason, _l("Closure reason")),
-        FieldSpec("referred_to", _text(300), _l("Referred to")),
-        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of")),
-        FieldSpec("note", _text(5000), _l("Internal note"), public=False),
+        FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True),
+        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), public=False),
+        FieldSpec("note", _text(5000), _l("Internal note"), free_text=True, public=False),
         FieldSpec("rating", _rating, _l("Rating"), attribute="rating"),
-        FieldSpec("comment", _text(2000), _l("Comment")),  # stored with a rating (see lifecycle.advance)
+        # Stored on the complaint only together with a rating (see lifecycle.advance).
+        FieldSpec("comment", _text(2000), _l("Comment"), free_text=True),
     )
 }
 
@@ -179,9 +180,15 @@ def serialise(values: dict) -> dict:
     return out
 
 
-def officers_of(unit: Unit) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(User.units.contains(unit), User.active.is_(True))
-        )
-    )
+def for_audit(data: dict) -> dict:
+    """Serialised values as the audit chain keeps them: free text only as its SHA-256 and
+    length, so that words a complainant typed (a phone number, a name) never become part
+    of the permanent chain, while the timeline's text can still be proven unaltered."""
+    out = {}
+    for name, value in data.items():
+        if FIELDS[name].free_text and isinstance(value, str):
+            out[name] = {"sha256": hashlib.sha256(value.encode("utf-8")).hexdigest(),
+                         "length": len(value)}
+        else:
+            out[name] = value
+    return out
