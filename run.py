@@ -1,7 +1,7 @@
 """Entry point: `python run.py [--host] [--port] [--demo]`, or `flask --app run ...`.
 
 Upgrades the database to the latest migration, optionally seeds demo data, starts the
-embedded SLA scheduler and serves the app with waitress (a production WSGI server).
+embedded scheduler and serves the app with waitress (a production WSGI server).
 """
 from __future__ import annotations
 

@@ -54,6 +54,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "BABEL_DEFAULT_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
+        # Behind the TLS proxy of a production install cookies travel over HTTPS only.
+        "SESSION_COOKIE_SECURE": env.get("PENGADUAN_SECURE_COOKIES",
+                                         "1" if int(env.get("PENGADUAN_PROXY_COUNT", "0")) else "0") == "1",
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

@@ -60,15 +60,3 @@ def can_fire(actor: Actor, complaint: Complaint, transition) -> bool:
     if actor.role == "citizen":
         return actor.complaint_id == complaint.id
     return actor.role == "system"
-
-
-def can_see_identity(actor: Actor, complaint: Complaint) -> bool:
-    """Identity of a public complaint is visible to its unit's staff; otherwise it is masked
-    and only an audited reveal by a supervisor of the unit shows it."""
-    if actor.role not in STAFF_WITH_UNITS or not is_member(actor.user, complaint):
-        return False
-    return complaint.privacy == "public"
-
-
-def can_reveal_identity(actor: Actor, complaint: Complaint) -> bool:
-    return actor.role == "supervisor" and is_member(actor.user, complaint)

@@ -650,11 +650,13 @@ STEP_AT = {
 STEP_ACTOR = {step: CASE_OF[step].roles[0] for step in STEP_AT}
 
 
+SLA_FILING = {"unit": "UNIT-A", "category": "GENERAL", "title": "Antrean puskesmas",
+              "description": "Menunggu lima jam.", "name": "Siti Aminah"}
+
+
 def sla_complaint(world, *steps: str) -> Complaint:
     """File on Tuesday 17 March 2026 and take the given steps at their fixed times."""
-    raw = {"unit": "UNIT-A", "category": "GENERAL", "title": "Antrean puskesmas",
-           "description": "Menunggu lima jam.", "name": "Siti Aminah"}
-    complaint = file_complaint(raw, at=FILED_AT).complaint
+    complaint = file_complaint(dict(SLA_FILING), at=FILED_AT).complaint
     for step in steps:
         advance(complaint, step, actor_for(world, STEP_ACTOR[step], complaint),
                 at=STEP_AT[step], **VALID_FIELDS[step])
@@ -688,19 +690,21 @@ def test_request_info_pauses_stage_clocks_and_starts_info_window(world):
     for rule in ("verification", "response"):
         clock = complaint.clock(rule)
         assert (clock.due_at, clock.paused_at, clock.stopped_at) == (None, paused_at, None)
-    assert complaint.clock("verification").consumed == 0  # 18-24 March are all days off
-    assert complaint.clock("response").consumed == 7  # 18-24 March
+    # The day of the pause counts (policy): 25 March is the only working day so far.
+    assert complaint.clock("verification").consumed == 1  # 18-24 March are all days off
+    assert complaint.clock("response").consumed == 8  # 18-25 March
     assert running(complaint) == {"info_window": wib_end_of(2026, 4, 24)}
     assert complaint.stage_due_at is None
 
 
 def test_provide_info_resumes_without_counting_the_pause(world):
-    """Resumed on 30 March: 3 fresh working days for verification, 7 days left for response."""
+    """Resumed on 30 March: 2 working days left for verification, 6 days for response
+    (5 April is Easter Sunday: rolled to Monday)."""
     complaint = sla_complaint(world, "request_info", "provide_info")
-    assert running(complaint) == {"verification": wib_end_of(2026, 4, 2),
+    assert running(complaint) == {"verification": wib_end_of(2026, 4, 1),
                                   "response": wib_end_of(2026, 4, 6)}
     assert complaint.clock("info_window").stopped_at == STEP_AT["provide_info"]
-    assert complaint.stage_due_at == wib_end_of(2026, 4, 2)
+    assert complaint.stage_due_at == wib_end_of(2026, 4, 1)
     assert complaint.clock("verification").explanation["pauses"] == [
         [STEP_AT["request_info"].isoformat(), STEP_AT["provide_info"].isoformat()]]
 
@@ -761,3 +765,31 @@ def test_comment_is_a_rating_comment_only_with_a_rating(world):
     advance(complaint, "withdraw", citizen, comment="Sudah selesai sendiri.")
     db.session.commit()
     assert complaint.rating is None and complaint.rating_comment is None
+
+
+def test_a_pause_within_one_day_leaves_the_deadline_where_it_was(world):
+    """Asking and answering on the same day costs the unit nothing and gives it nothing."""
+    filed_at = datetime(2026, 4, 6, 2, 0, tzinfo=timezone.utc)  # Monday 09:00 WIB
+    complaint = file_complaint(dict(SLA_FILING), at=filed_at).complaint
+    db.session.commit()
+    before = complaint.clock("verification").due_at
+    advance(complaint, "request_info", world.officer_a, message="Mohon nomor registrasi.",
+            at=filed_at.replace(hour=4))
+    advance(complaint, "provide_info", Actor.citizen(complaint), message="Nomor 12345.",
+            at=filed_at.replace(hour=6))
+    db.session.commit()
+    assert complaint.clock("verification").due_at == before == wib_end_of(2026, 4, 9)
+
+
+def test_a_clock_overdue_before_a_pause_stays_overdue_after_it(world):
+    """Time that had run out is not given back by asking the complainant something."""
+    filed_at = datetime(2026, 4, 6, 2, 0, tzinfo=timezone.utc)  # due Thursday 9 April
+    complaint = file_complaint(dict(SLA_FILING), at=filed_at).complaint
+    db.session.commit()
+    due = complaint.clock("verification").due_at
+    advance(complaint, "request_info", world.officer_a, message="Mohon nomor registrasi.",
+            at=datetime(2026, 4, 14, 2, 0, tzinfo=timezone.utc))
+    advance(complaint, "provide_info", Actor.citizen(complaint), message="Nomor 12345.",
+            at=datetime(2026, 4, 20, 2, 0, tzinfo=timezone.utc))
+    db.session.commit()
+    assert complaint.clock("verification").due_at == due == wib_end_of(2026, 4, 9)

@@ -151,7 +151,7 @@ def test_shipped_closure_reasons(shipped):
 def test_shipped_reopen_and_internal_flags(shipped):
     """Only reopen leaves closed; only reassign stays in place."""
     assert [t.trigger for t in shipped.transitions if t.reopen] == ["reopen"]
-    assert [t.trigger for t in shipped.transitions if t.is_internal] == ["reassign"]
+    assert [t.trigger for t in shipped.transitions if t.sources == (t.dest,)] == ["reassign"]
     assert not shipped.transition("reassign").public
 
 

@@ -94,14 +94,6 @@ class Complaint(db.Model):
     def by_code(cls, code: str) -> Complaint | None:
         return db.session.scalar(select(cls).where(cls.tracking_code == code.strip().upper()))
 
-    @property
-    def is_anonymous(self) -> bool:
-        return self.privacy == "anonymous"
-
-    @property
-    def is_confidential(self) -> bool:
-        return self.privacy == "confidential"
-
     def clock(self, rule: str) -> ComplaintClock | None:
         return next((c for c in self.clocks if c.rule == rule), None)
 

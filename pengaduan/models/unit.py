@@ -37,7 +37,7 @@ class Unit(db.Model):
 
     @classmethod
     def by_code(cls, code: str) -> Unit | None:
-        return db.session.scalar(select(cls).where(cls.code == code))
+        return db.session.scalar(select(cls).where(cls.code == code.strip().upper()))
 
     def offers(self, category: Category) -> bool:
         """A category without units is offered by every unit."""
@@ -63,7 +63,7 @@ class Category(db.Model):
 
     @classmethod
     def by_code(cls, code: str) -> Category | None:
-        return db.session.scalar(select(cls).where(cls.code == code))
+        return db.session.scalar(select(cls).where(cls.code == code.strip().upper()))
 
     def __repr__(self) -> str:
         return f"<Category {self.code}>"

@@ -23,6 +23,7 @@ from ..models import Attachment
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 PDF_TYPE = "application/pdf"
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo; a larger image is a decompression bomb here
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
               "image/gif": ".gif", PDF_TYPE: ".pdf"}
 
@@ -48,6 +49,8 @@ def sniff(data: bytes) -> str | None:
     try:
         with Image.open(BytesIO(data)) as image:
             kind = image.format
+            if image.width * image.height > MAX_PIXELS:
+                return None
             image.load()  # decodes every pixel: a renamed executable or a padded script fails
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         return None

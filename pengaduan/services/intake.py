@@ -16,6 +16,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..workflow import FILE_TRIGGER, current_workflow
+from ..policy import Actor
 from .attachments import StoredFile, attach, attachment_digests
 from .tracking import hash_pin, new_pin, new_tracking_code
 
@@ -64,10 +65,15 @@ def _date(raw: dict, name: str, errors: dict, today: date) -> date | None:
     return parsed
 
 
-def validate_complaint(raw: dict, today: date) -> dict:
-    """Check a filing; return clean values or raise InvalidFields naming every bad field."""
+def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
+    """Check a filing; return clean values or raise InvalidFields naming every bad field.
+
+    Dates are judged in the timezone of the unit complained about (WIB, WITA or WIT).
+    """
     workflow = current_workflow()
     errors: dict[str, str] = {}
+    unit = Unit.by_code(str(raw.get("unit") or "")) if raw.get("unit") else None
+    today = local_today(unit, at)
     clean = {
         "title": _text(raw, "title", errors, required=True),
         "description": _text(raw, "description", errors, required=True),
@@ -76,7 +82,6 @@ def validate_complaint(raw: dict, today: date) -> dict:
         "incident_date": _date(raw, "incident_date", errors, today),
         "service_date": _date(raw, "service_date", errors, today),
     }
-    unit = Unit.by_code(str(raw.get("unit") or "").strip()) if raw.get("unit") else None
     if unit is None or not unit.active:
         errors["unit"] = _l("choose the unit the complaint is about")
     category = None
@@ -114,9 +119,10 @@ def validate_complaint(raw: dict, today: date) -> dict:
             "privacy": privacy, "identity": identity, "late_filing": late}
 
 
-def today(at: datetime | None = None) -> date:
-    """The date now (or at `at`) in the deployment's timezone."""
-    return (at or utcnow()).astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date()
+def local_today(unit: Unit | None, at: datetime | None = None) -> date:
+    """The date now (or at `at`) where the unit is, or in the deployment's timezone."""
+    zone = unit.timezone if unit is not None else current_app.config["PENGADUAN_TIMEZONE"]
+    return (at or utcnow()).astimezone(ZoneInfo(zone)).date()
 
 
 def _unused_tracking_code() -> str:
@@ -127,8 +133,11 @@ def _unused_tracking_code() -> str:
 
 
 def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None,
-                   attachments: list[StoredFile] = ()) -> Filed:
+                   attachments: list[StoredFile] = (), entered_by: Actor | None = None) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only.
+
+    `entered_by` is the staff member who typed in a complaint received at the counter, by
+    phone or by letter; a citizen filing online has none.
 
     `attachments` are files already checked and stored (services.attachments); the caller
     discards them if this unit of work fails.
@@ -137,7 +146,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
         raise InvalidFields({"channel": _l("unknown channel")})
     workflow = current_workflow()
     at = at or utcnow()
-    values = validate_complaint(raw, today(at))
+    values = validate_complaint(raw, at)
     identity = values.pop("identity")
     pin = new_pin()
     complaint = Complaint(
@@ -149,7 +158,9 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     )
     db.session.add(complaint)
     event = ComplaintEvent(
-        kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial, actor_role="citizen",
+        kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial,
+        actor_role=entered_by.role if entered_by else "citizen",
+        actor_id=entered_by.user.id if entered_by and entered_by.user else None,
         unit=values["unit"],
         public=True, occurred_at=at, data={"channel": channel, "late_filing": values["late_filing"]},
     )
@@ -157,7 +168,8 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     attach(complaint, list(attachments), event=event)
     sla.on_event(complaint, workflow, FILE_TRIGGER, None, workflow.initial, at)
     db.session.flush()
-    audit.record(db.session, "complaint.filed", actor="citizen" if channel == "web" else f"channel:{channel}",
+    actor = entered_by.label if entered_by else ("citizen" if channel == "web" else f"channel:{channel}")
+    audit.record(db.session, "complaint.filed", actor=actor,
                  complaint=complaint.tracking_code, payload={
                      "unit": values["unit"].code,
                      "category": values["category"].code if values["category"] else None,

@@ -61,11 +61,13 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
 
 def _pause(clock: ComplaintClock, rule, cal, at: datetime) -> None:
     clock.consumed += units_elapsed(clock.counting_from, at, rule.unit, cal)
-    clock.paused_at = at
-    clock.due_at = None  # a paused clock is never due; the explanation keeps the last one
     explanation = dict(clock.explanation or {})
     explanation["pauses"] = [*explanation.get("pauses", []), [at.isoformat(), None]]
+    if clock.due_at is not None:
+        explanation["due_before_pause"] = clock.due_at.isoformat()
     clock.explanation = explanation
+    clock.paused_at = at
+    clock.due_at = None  # a paused clock is never due; the explanation keeps the last one
 
 
 def _resume(clock: ComplaintClock, rule, cal, at: datetime, reschedule: bool = True) -> None:
@@ -76,9 +78,14 @@ def _resume(clock: ComplaintClock, rule, cal, at: datetime, reschedule: bool = T
     explanation["pauses"] = pauses
     clock.explanation = explanation
     clock.paused_at = None
-    if reschedule:
-        clock.counting_from = at  # the resume day is day 0 again; `consumed` carries the rest
-        _schedule(clock, rule, cal)
+    if not reschedule:
+        return
+    if clock.consumed >= rule.amount and explanation.get("due_before_pause"):
+        # The time had already run out before the pause: it stays overdue since then.
+        clock.due_at = datetime.fromisoformat(explanation["due_before_pause"])
+        return
+    clock.counting_from = at  # the resume day is day 0 again; `consumed` carries the rest
+    _schedule(clock, rule, cal)
 
 
 def refresh_due_dates(complaint: Complaint, workflow) -> None:

@@ -55,15 +55,20 @@ def compute_due(start: datetime, amount: int, unit: str, cal: WorkingCalendar,
 
 
 def units_elapsed(start: datetime, until: datetime, unit: str, cal: WorkingCalendar) -> int:
-    """Units counted after the start day and before the day of `until` (used at a pause)."""
+    """Units counted from the day after the start up to and including the day of `until`.
+
+    Used when a clock pauses (policy): the day of the pause counts, the days spent waiting
+    for the complainant do not, and the day the clock resumes is day 0 again, so a pause
+    that starts and ends on the same day leaves the deadline where it was.
+    """
     if unit == "hours":
         return int((until - start).total_seconds() // 3600)
     first = start.astimezone(cal.tz).date() + timedelta(days=1)
     last = until.astimezone(cal.tz).date()
     if unit == "calendar_days":
-        return max(0, (last - first).days)
+        return max(0, (last - first).days + 1)
     count, day = 0, first
-    while day < last:
+    while day <= last:
         if cal.day_off(day) is None:
             count += 1
         day += timedelta(days=1)

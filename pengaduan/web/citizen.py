@@ -19,7 +19,7 @@ from ..policy import Actor
 from ..services import advance, file_complaint
 from ..services.attachments import check_uploads, limits, path_of, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
-from ..services.intake import today, validate_complaint
+from ..services.intake import validate_complaint
 from ..services.tracking import normalise_code, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
@@ -103,7 +103,7 @@ def new_complaint():
     except InvalidFields as exc:
         errors.update(exc.errors)
     try:
-        validate_complaint(form.raw(), today())
+        validate_complaint(form.raw())
     except InvalidFields as exc:
         errors.update(exc.errors)
     if errors:

@@ -60,11 +60,6 @@ class TransitionDef:
     closure_reasons: tuple[str, ...]
     attachments: bool = False  # files may be uploaded with this step
 
-    @property
-    def is_internal(self) -> bool:
-        """Same source and destination: no state change (disposition)."""
-        return self.sources == (self.dest,)
-
 
 @dataclass(frozen=True)
 class SlaRule:
