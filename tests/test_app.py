@@ -1,4 +1,5 @@
 """The app as a whole: pages, health, languages, and the administrative commands."""
+import io
 from pathlib import Path
 
 from babel.messages.mofile import read_mo
@@ -48,7 +49,8 @@ def test_language_switch_to_english(client):
 
 def test_language_switch_never_redirects_off_site(client):
     """An absolute or protocol-relative `next` goes home instead."""
-    for target in ("https://evil.example/", "//evil.example/"):
+    for target in ("https://evil.example/", "//evil.example/", "/%09/evil.example/",
+                   "/\\evil.example/", "/%0d%0a//evil.example/", "javascript:alert(1)"):
         response = client.get(f"/lang/en?next={target}")
         assert response.headers["Location"] == "/"
 
@@ -185,3 +187,28 @@ def test_sla_due_rejects_bad_start(runner):
     result = runner.invoke(args=["sla", "due", "--start", "17/03/2026", "--days", "3",
                                  "--unit", "working_days"])
     assert result.exit_code == 1 and "ISO 8601" in result.output
+
+
+def test_secure_cookies_follow_the_proxy_setting(tmp_path):
+    """Behind a TLS proxy the session cookie is HTTPS-only; on a laptop it is not."""
+    from pengaduan.config import load_config
+
+    assert load_config(str(tmp_path), {"SECRET_KEY": "x"})["SESSION_COOKIE_SECURE"] is False
+    behind = load_config(str(tmp_path), {"SECRET_KEY": "x", "PENGADUAN_PROXY_COUNT": "1"})
+    assert behind["SESSION_COOKIE_SECURE"] is True
+    forced = load_config(str(tmp_path), {"SECRET_KEY": "x", "PENGADUAN_SECURE_COOKIES": "1"})
+    assert forced["SESSION_COOKIE_SECURE"] is True
+
+
+def test_huge_images_are_refused_before_decoding():
+    """A small file that would decode to more than 40 megapixels is not accepted."""
+    from PIL import Image
+
+    from pengaduan.services.attachments import sniff
+
+    bomb, small = io.BytesIO(), io.BytesIO()
+    Image.new("1", (8000, 6000)).save(bomb, "PNG")
+    Image.new("RGB", (40, 30), "red").save(small, "PNG")
+    assert len(bomb.getvalue()) < 1024 * 1024
+    assert sniff(bomb.getvalue()) is None
+    assert sniff(small.getvalue()) == "image/png"

@@ -793,3 +793,13 @@ def test_a_clock_overdue_before_a_pause_stays_overdue_after_it(world):
             at=datetime(2026, 4, 20, 2, 0, tzinfo=timezone.utc))
     db.session.commit()
     assert complaint.clock("verification").due_at == due == wib_end_of(2026, 4, 9)
+
+
+def test_a_counter_filing_is_audited_with_the_officer_who_entered_it(world):
+    """A walk-in complaint typed in by an officer names that officer in the chain."""
+    filed = file_complaint(dict(SLA_FILING), channel="walk_in", entered_by=world.officer_a)
+    db.session.commit()
+    [row] = audit_rows(filed.complaint, "complaint.filed")
+    assert row.actor == world.officer_a.label
+    event = filed.complaint.events[0]
+    assert (event.actor_role, event.actor_id) == ("officer", world.officer_a.user.id)
