@@ -727,7 +727,8 @@ def test_rating_after_officer_close_works_once(app, browser):
     with complaint_in_db(app, receipt.code) as complaint:
         assert (complaint.rating, complaint.rating_comment) == (4, "Cepat.")
     ratings = [p for a, actor, p in audit_trail(app, receipt.code) if a == "complaint.rated"]
-    assert ratings == [{"rating": 4}]
+    assert ratings == [{"fields": {"rating": 4, "comment": {
+        "sha256": hashlib.sha256("Cepat.".encode()).hexdigest(), "length": 6}}}]
 
 
 def test_missing_required_field_keeps_typed_values(app, browser):

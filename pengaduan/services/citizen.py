@@ -15,7 +15,7 @@ from ..i18n import label
 from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..policy import Actor, can_view
 from ..workflow import current_workflow
-from ..workflow.fields import FIELDS
+from ..workflow.fields import FIELDS, clean_values, for_audit
 from .tracking import check_pin, normalise_code
 
 # A valid-looking hash to compare against when the code is unknown, so that a wrong code
@@ -109,23 +109,13 @@ def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None)
         raise InvalidFields({"rating": _l("the service can be rated once the complaint is closed")})
     if complaint.rating is not None:
         raise InvalidFields({"rating": _l("the service was already rated")})
-    errors, values = {}, {}
-    for name, value in (("rating", rating), ("comment", comment)):
-        if value in (None, ""):
-            if name == "rating":
-                errors[name] = _l("is required")
-            continue
-        try:
-            values[name] = FIELDS[name].parse(value, None)
-        except ValueError as exc:
-            errors[name] = exc.args[0]
-    if errors:
-        raise InvalidFields(errors)
+    values = clean_values(workflow, complaint, {"rating": rating, "comment": comment},
+                          requires=("rating",), accepts=("comment",))
     complaint.rating, complaint.rating_comment = values["rating"], values.get("comment")
     event = ComplaintEvent(complaint=complaint, kind="rating", actor_role="citizen", public=True,
                            occurred_at=utcnow(), data=values, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()
     audit.record(db.session, "complaint.rated", actor=actor.label,
-                 complaint=complaint.tracking_code, payload={"rating": values["rating"]})
+                 complaint=complaint.tracking_code, payload={"fields": for_audit(values)})
     return event

@@ -142,8 +142,15 @@ def _is_blank(value) -> bool:
 
 def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
     """Check raw input against a transition; return typed values or raise InvalidFields."""
+    return clean_values(workflow, complaint, raw, transition.requires, transition.accepts,
+                        transition)
+
+
+def clean_values(workflow, complaint: Complaint, raw: dict, requires, accepts,
+                 transition=None) -> dict:
+    """Check raw input against the fields a step requires and accepts."""
     errors: dict[str, str] = {}
-    allowed = set(transition.requires) | set(transition.accepts)
+    allowed = set(requires) | set(accepts)
     for name in raw:
         if name not in allowed:
             errors[name] = _l("not accepted by this step")
@@ -153,7 +160,7 @@ def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
     for name in sorted(allowed, key=lambda n: n != "unit"):
         value = raw.get(name)
         if _is_blank(value):
-            if name in transition.requires:
+            if name in requires:
                 errors[name] = _l("is required")
             continue
         try:
