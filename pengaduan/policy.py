@@ -60,3 +60,24 @@ def can_fire(actor: Actor, complaint: Complaint, transition) -> bool:
     if actor.role == "citizen":
         return actor.complaint_id == complaint.id
     return actor.role == "system"
+
+
+def can_work_queue(actor: Actor) -> bool:
+    """Officers and supervisors work the queues of their units."""
+    return actor.role in STAFF_WITH_UNITS
+
+
+def can_add_note(actor: Actor, complaint: Complaint) -> bool:
+    return actor.role in STAFF_WITH_UNITS and is_member(actor.user, complaint)
+
+
+def can_see_identity(actor: Actor, complaint: Complaint) -> bool:
+    """A public complaint's identity is visible to its unit's staff; an anonymous or
+    confidential one is masked for everybody and only shown by an audited reveal."""
+    return (actor.role in STAFF_WITH_UNITS and is_member(actor.user, complaint)
+            and complaint.privacy == "public")
+
+
+def can_reveal_identity(actor: Actor, complaint: Complaint) -> bool:
+    """Supervisors of the unit may reveal a masked identity, giving a reason (audited)."""
+    return actor.role == "supervisor" and is_member(actor.user, complaint)

@@ -73,3 +73,17 @@ def units_elapsed(start: datetime, until: datetime, unit: str, cal: WorkingCalen
             count += 1
         day += timedelta(days=1)
     return count
+
+
+def remaining(due: datetime, cal: WorkingCalendar, now: datetime) -> tuple[str, int]:
+    """("left", working days still to come) or ("late", calendar days past the deadline)."""
+    today = now.astimezone(cal.tz).date()
+    due_day = due.astimezone(cal.tz).date()
+    if due < now:
+        return "late", max(1, (today - due_day).days)
+    count, day = 0, today
+    while day < due_day:
+        day += timedelta(days=1)
+        if cal.day_off(day) is None:
+            count += 1
+    return "left", count

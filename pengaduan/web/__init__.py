@@ -1,4 +1,4 @@
-"""Blueprints: public pages and the citizen's filing and tracking."""
+"""Blueprints: public pages, the citizen's filing and tracking, staff sign-in and workspace."""
 from flask import Flask
 
 
@@ -6,8 +6,10 @@ def register_blueprints(app: Flask) -> None:
     from . import auth, uow
     from .citizen import bp as citizen
     from .public import bp as public
+    from .staff import bp as staff
 
     auth.init_app(app)
     uow.init_app(app)
     app.register_blueprint(public)
     app.register_blueprint(citizen)
+    app.register_blueprint(staff)

@@ -1,8 +1,32 @@
-"""Staff sessions: how Flask-Login finds the logged-in user."""
+"""Staff sign-in and sign-out, and the password change page."""
 from __future__ import annotations
 
-from ..extensions import db, login_manager
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+
+from ..errors import InvalidFields
+from ..extensions import db, limiter, login_manager
 from ..models import User
+from ..services.auth import LoginFailed, authenticate, change_password
+from .public import is_local_path
+from .uow import commit
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = StringField(_l("Email"), render_kw={"type": "email", "autocomplete": "username"})
+    password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField(_l("New password again"), render_kw={"autocomplete": "new-password"})
 
 
 @login_manager.user_loader
@@ -11,5 +35,64 @@ def load_user(user_id: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def home_for(user: User) -> str:
+    return url_for("staff.queue") if user.role in ("officer", "supervisor") else url_for("public.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+def login():
+    """Sign in; five wrong passwords lock the account for a while."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except LoginFailed as exc:
+            commit()  # keep the failure count
+            error = exc.message
+        else:
+            commit()
+            target = request.args.get("next", "")
+            session.clear()  # no data from before the login survives it (fixation)
+            login_user(user)
+            return redirect(target if is_local_path(target) else home_for(user))
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, error=error), 401 if error else 200
+
+
+@bp.post("/logout")
+def logout():
+    """Sign out and forget everything this browser's session held."""
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    form = PasswordForm()
+    errors = {}
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.new.data, form.confirm.data)
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Your password was changed."), "success")
+            return redirect(home_for(current_user))
+    return render_template("auth/password.html", form=form, errors=errors), 422 if errors else 200
+
+
 def init_app(app) -> None:
     login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to open this page.")
+    login_manager.login_message_category = "info"
+    app.register_blueprint(bp)

@@ -1,0 +1,195 @@
+"""The staff workspace: the officer's queue and the complaint page with its workflow steps."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
+from ..extensions import csrf, db
+from ..models import Category, Complaint, ComplaintEvent, Unit, User
+from ..policy import Actor, can_add_note, can_reveal_identity, can_view, can_work_queue
+from ..services import advance, allowed_triggers
+from ..services.casework import add_note, reveal_identity, visible_identity
+from ..services.queue import QueueFilter, queue_page
+from ..sla import WorkingCalendar, remaining
+from ..models import utcnow
+from ..workflow import current_workflow
+from .forms import ActionForm
+from .uow import commit
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+STAFF_ROLES = ("officer", "supervisor", "auditor")
+
+
+def staff_only(view):
+    """Signed-in staff of the given kinds; everyone else is refused (403)."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role not in STAFF_ROLES:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def actor() -> Actor:
+    return Actor.staff(current_user)
+
+
+def complaint_or_404(code: str) -> Complaint:
+    """The complaint, if this user may see it; a complaint of another unit does not exist."""
+    complaint = Complaint.by_code(code)
+    if complaint is None or not can_view(actor(), complaint):
+        abort(404)
+    return complaint
+
+
+def _flag(name: str) -> bool:
+    return request.args.get(name) in ("1", "on", "true")
+
+
+@bp.get("/queue")
+@staff_only
+def queue():
+    """The complaints of my units, nearest deadline first, with tabs and filters."""
+    if not can_work_queue(actor()):
+        abort(403)
+    try:
+        within = int(request.args["due_within"]) if request.args.get("due_within") else None
+    except ValueError:
+        within = None
+    filters = QueueFilter(
+        state=request.args.get("state") or None, category=request.args.get("category") or None,
+        overdue=_flag("overdue"), due_within_days=within, mine=_flag("mine"),
+        unassigned=_flag("unassigned"), search=request.args.get("q", "")[:100],
+    )
+    page = queue_page(current_user, filters, request.args.get("cursor"))
+    now = utcnow()
+    due = {c.id: remaining(c.stage_due_at, WorkingCalendar.for_unit(c.unit), now)
+           for c in page.items if c.stage_due_at}
+    categories = db.session.scalars(select(Category).order_by(Category.name)).all()
+    return render_template("staff/queue.html", page=page, filters=filters, due=due,
+                           workflow=current_workflow(), categories=categories,
+                           args={k: v for k, v in request.args.items() if k != "cursor"})
+
+
+def _choices(complaint: Complaint) -> dict:
+    """Options of the select inputs that workflow steps may ask for."""
+    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    officers = db.session.scalars(select(User).where(
+        User.active.is_(True), User.role.in_(("officer", "supervisor"))).order_by(User.name)).all()
+    return {
+        "unit": [(u.code, u.name) for u in units],
+        "category": [(c.code, c.name) for c in db.session.scalars(
+            select(Category).where(Category.active.is_(True)).order_by(Category.name))],
+        "assignee": [(u.email, f"{u.name} ({', '.join(x.code for x in u.units)})") for u in officers],
+    }
+
+
+def _render(complaint: Complaint, errors=None, typed=None, open_action=None, status=200,
+            identity=None, revealed=False):
+    workflow = current_workflow()
+    me = actor()
+    events = db.session.scalars(
+        select(ComplaintEvent).options(joinedload(ComplaintEvent.actor), joinedload(ComplaintEvent.unit))
+        .where(ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.id)).all()
+    now = utcnow()
+    cal = WorkingCalendar.for_unit(complaint.unit)
+    clocks = sorted(complaint.clocks, key=lambda c: list(workflow.sla).index(c.rule)
+                    if c.rule in workflow.sla else 99)
+    return render_template(
+        "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
+        clocks=clocks, rules=workflow.sla, now=now,
+        remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
+        actions=[workflow.transition(t) for t in allowed_triggers(complaint, me, workflow)],
+        choices=_choices(complaint), form=ActionForm(), errors=errors or {}, typed=typed or {},
+        open_action=open_action, identity=identity or visible_identity(complaint, me),
+        revealed=revealed, can_note=can_add_note(me, complaint),
+        can_reveal=can_reveal_identity(me, complaint),
+    ), status
+
+
+@bp.get("/complaints/<code>")
+@staff_only
+def complaint(code):
+    """The whole file: timeline, clocks, identity as permitted, and the steps allowed now."""
+    return _render(complaint_or_404(code))
+
+
+@bp.post("/complaints/<code>/act/<trigger>")
+@staff_only
+@csrf.exempt  # ActionForm checks the token so that a failure keeps what was typed
+def act(code, trigger):
+    complaint = complaint_or_404(code)
+    transition = current_workflow().transition(trigger)
+    if transition is None:
+        abort(404)
+    form = ActionForm()
+    typed = {name: request.form.get(name, "") for name in transition.requires + transition.accepts}
+    if not form.validate():
+        return _render(complaint, {"csrf_token": _l("The form expired. Please send it again.")},
+                       typed, trigger, 422)
+    fields = {name: value for name, value in typed.items() if value.strip()}
+    try:
+        advance(complaint, trigger, actor(), expected_version=form.version.data or None, **fields)
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return _render(complaint, exc.errors, typed, trigger, 422)
+    except (ConcurrentChange, TriggerNotAllowed):
+        db.session.rollback()
+        db.session.refresh(complaint)
+        return _render(complaint, {"version": _l(
+            "Someone else changed this complaint while you were working on it. Check its "
+            "current state below; what you typed is kept.")}, typed, trigger, 409)
+    except Forbidden:
+        db.session.rollback()
+        abort(403)
+    flash(_("Done: %(step)s.", step=_label(transition.label)), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+
+
+def _label(labels):
+    from ..i18n import label
+
+    return label(labels)
+
+
+@bp.post("/complaints/<code>/note")
+@staff_only
+def note(code):
+    complaint = complaint_or_404(code)
+    try:
+        add_note(complaint, actor(), request.form.get("note", ""))
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return _render(complaint, exc.errors, {"note": request.form.get("note", "")}, "note", 422)
+    except Forbidden:
+        abort(403)
+    flash(_("Note added."), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+
+
+@bp.post("/complaints/<code>/reveal")
+@staff_only
+def reveal(code):
+    """Show a masked identity once, for a stated reason; the reveal is audited."""
+    complaint = complaint_or_404(code)
+    try:
+        identity = reveal_identity(complaint, actor(), request.form.get("reason", ""))
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return _render(complaint, exc.errors, {"reason": request.form.get("reason", "")}, "reveal", 422)
+    except Forbidden:
+        abort(403)
+    return _render(complaint, identity=identity, revealed=True)
