@@ -12,13 +12,14 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
-from ..models import Category, Complaint, ComplaintEvent, Unit, User
+from ..models import Category, Complaint, ComplaintEvent, Unit, User, utcnow
 from ..policy import Actor, can_add_note, can_reveal_identity, can_view, can_work_queue
 from ..services import advance, allowed_triggers
 from ..services.casework import add_note, reveal_identity, visible_identity
+from ..services.oversight import (default_period_start, give_instruction, overdue_cases,
+                                  unit_performance)
 from ..services.queue import QueueFilter, queue_page
 from ..sla import WorkingCalendar, remaining
-from ..models import utcnow
 from ..workflow import current_workflow
 from .forms import ActionForm
 from .uow import commit
@@ -114,6 +115,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         open_action=open_action, identity=identity or visible_identity(complaint, me),
         revealed=revealed, can_note=can_add_note(me, complaint),
         can_reveal=can_reveal_identity(me, complaint),
+        can_instruct=me.role == "supervisor" and can_add_note(me, complaint),
     ), status
 
 
@@ -193,3 +195,35 @@ def reveal(code):
     except Forbidden:
         abort(403)
     return _render(complaint, identity=identity, revealed=True)
+
+
+@bp.get("/overdue")
+@staff_only
+def overdue():
+    """Supervisor's review: what is late in my units, and each unit's time-limit record."""
+    if current_user.role != "supervisor":
+        abort(403)
+    now = utcnow()
+    return render_template("staff/overdue.html", groups=overdue_cases(current_user, now),
+                           performance=unit_performance(current_user, default_period_start(now), now),
+                           workflow=current_workflow(), errors={}, typed={}, open_code=None)
+
+
+@bp.post("/complaints/<code>/instruction")
+@staff_only
+def instruction(code):
+    """A supervisor's instruction on a case (kept on its internal timeline)."""
+    complaint = complaint_or_404(code)
+    text = request.form.get("instruction", "")
+    try:
+        give_instruction(complaint, actor(), text)
+        commit()
+    except InvalidFields:
+        db.session.rollback()
+        flash(_("Write the instruction before sending it."), "error")
+        return redirect(url_for("staff.complaint", code=complaint.tracking_code) + "#action-instruction")
+    except Forbidden:
+        abort(403)
+    flash(_("Instruction recorded."), "success")
+    return redirect(request.form.get("back") == "overdue" and url_for("staff.overdue")
+                    or url_for("staff.complaint", code=complaint.tracking_code))
