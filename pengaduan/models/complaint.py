@@ -94,6 +94,10 @@ class Complaint(db.Model):
     def by_code(cls, code: str) -> Complaint | None:
         return db.session.scalar(select(cls).where(cls.tracking_code == code.strip().upper()))
 
+    def unit_staff(self) -> list[User]:
+        """Active officers and supervisors of the complaint's unit."""
+        return sorted((u for u in self.unit.staff if u.active), key=lambda u: u.name)
+
     def clock(self, rule: str) -> ComplaintClock | None:
         return next((c for c in self.clocks if c.rule == rule), None)
 

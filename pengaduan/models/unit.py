@@ -1,8 +1,13 @@
 """Units (OPD, puskesmas, ...) and complaint categories."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from .user import User
 
 from ..extensions import db
 
@@ -34,6 +39,8 @@ class Unit(db.Model):
     categories: Mapped[list[Category]] = relationship(
         secondary=unit_categories, back_populates="units"
     )
+    staff: Mapped[list[User]] = relationship(secondary="user_units", back_populates="units",
+                                             viewonly=True)
 
     @classmethod
     def by_code(cls, code: str) -> Unit | None:

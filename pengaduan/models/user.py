@@ -40,7 +40,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    units: Mapped[list[Unit]] = relationship(secondary=user_units, lazy="selectin")
+    units: Mapped[list[Unit]] = relationship(secondary=user_units, lazy="selectin",
+                                             back_populates="staff")
 
     @classmethod
     def by_email(cls, email: str) -> User | None:

@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, utcnow
 from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity
 from ..workflow import current_workflow
-from ..workflow.fields import clean_values, for_audit
+from ..workflow.fields import clean_values, for_audit, serialise
 
 
 def add_note(complaint: Complaint, actor: Actor, note: str) -> ComplaintEvent:
@@ -49,3 +49,21 @@ def reveal_identity(complaint: Complaint, actor: Actor, reason: str) -> dict[str
     audit.record(db.session, "complaint.identity_revealed", actor=actor.label,
                  complaint=complaint.tracking_code, payload={"fields": for_audit(values)})
     return identity_of(complaint)
+
+
+def assign(complaint: Complaint, actor: Actor, assignee: str | None) -> ComplaintEvent:
+    """Give the complaint to an officer of its unit (or to nobody), without moving it."""
+    if not can_add_note(actor, complaint):
+        raise Forbidden(str(_l("you may not assign this complaint")))
+    values = clean_values(current_workflow(), complaint, {"assignee": assignee},
+                          requires=(), accepts=("assignee",))
+    complaint.assignee = values.get("assignee")
+    data = serialise(values) or {"assignee": None}
+    event = ComplaintEvent(complaint=complaint, kind="assignment", actor_id=actor.user.id,
+                           actor_role=actor.role, public=False, occurred_at=utcnow(),
+                           data=data, unit=complaint.unit)
+    db.session.add(event)
+    db.session.flush()
+    audit.record(db.session, "complaint.assigned", actor=actor.label,
+                 complaint=complaint.tracking_code, payload={"event_id": event.id, **data})
+    return event

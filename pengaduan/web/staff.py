@@ -15,7 +15,7 @@ from ..extensions import csrf, db
 from ..models import Category, Complaint, ComplaintEvent, Unit, User, utcnow
 from ..policy import Actor, can_add_note, can_reveal_identity, can_view, can_work_queue
 from ..services import advance, allowed_triggers
-from ..services.casework import add_note, reveal_identity, visible_identity
+from ..services.casework import add_note, assign, reveal_identity, visible_identity
 from ..services.oversight import (default_period_start, give_instruction, overdue_cases,
                                   unit_performance)
 from ..services.queue import QueueFilter, queue_page
@@ -116,6 +116,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         revealed=revealed, can_note=can_add_note(me, complaint),
         can_reveal=can_reveal_identity(me, complaint),
         can_instruct=me.role == "supervisor" and can_add_note(me, complaint),
+        unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
     ), status
 
 
@@ -178,6 +179,23 @@ def note(code):
     except Forbidden:
         abort(403)
     flash(_("Note added."), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+
+
+@bp.post("/complaints/<code>/assign")
+@staff_only
+def assign_officer(code):
+    """Give the complaint to an officer of its unit, or take it back (empty choice)."""
+    complaint = complaint_or_404(code)
+    try:
+        assign(complaint, actor(), request.form.get("assignee") or None)
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return _render(complaint, exc.errors, {}, "assign", 422)
+    except Forbidden:
+        abort(403)
+    flash(_("Assignment saved."), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
 
