@@ -11,6 +11,7 @@ from wtforms import PasswordField, StringField
 from ..errors import InvalidFields
 from ..extensions import db, limiter, login_manager
 from ..models import User
+from ..services.accounts import MIN_PASSWORD
 from ..services.auth import LoginFailed, authenticate, change_password
 from .public import is_local_path
 from .uow import commit
@@ -87,7 +88,8 @@ def password():
         else:
             flash(_("Your password was changed."), "success")
             return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form, errors=errors), 422 if errors else 200
+    return render_template("auth/password.html", form=form, errors=errors,
+                           min_password=MIN_PASSWORD), 422 if errors else 200
 
 
 def init_app(app) -> None:

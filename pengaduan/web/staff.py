@@ -156,7 +156,7 @@ def act(code, trigger):
     except Forbidden:
         db.session.rollback()
         abort(403)
-    flash(_("Done: %(step)s.", step=_label(transition.label)), "success")
+    flash(_("Step completed: %(step)s.", step=_label(transition.label)), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
 
