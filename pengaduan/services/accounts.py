@@ -31,10 +31,7 @@ def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
                 parent: Unit | None = None, actor: str = "system") -> Unit:
     errors: dict[str, str] = {}
     code = _new_code_and_name(Unit, code, name, errors)
-    if timezone not in available_timezones():
-        errors["timezone"] = f"unknown timezone (Indonesia: {', '.join(INDONESIAN_TIMEZONES)})"
-    if not working_days or any(d not in "1234567" for d in working_days):
-        errors["working_days"] = "ISO weekdays, Monday=1: e.g. 12345 or 123456"
+    _check_unit_settings(timezone, working_days, errors)
     if errors:
         raise InvalidFields(errors)
     unit = Unit(code=code, name=name.strip(), timezone=timezone, working_days=working_days,
@@ -105,3 +102,81 @@ def issue_token(user: User, *, actor: str = "system") -> str:
     db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
     audit.record(db.session, "user.token_issued", actor=actor, payload={"email": user.email})
     return token
+
+
+def _check_unit_settings(timezone: str, working_days: str, errors: dict) -> None:
+    if timezone not in available_timezones():
+        errors["timezone"] = f"unknown timezone (Indonesia: {', '.join(INDONESIAN_TIMEZONES)})"
+    if not working_days or any(d not in "1234567" for d in working_days):
+        errors["working_days"] = "ISO weekdays, Monday=1: e.g. 12345 or 123456"
+
+
+def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
+                cuti_bersama_off: bool, active: bool, actor: str) -> Unit:
+    """Change a unit's name, calendar settings or status; the audit event shows the change."""
+    errors: dict[str, str] = {}
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    _check_unit_settings(timezone, working_days, errors)
+    if errors:
+        raise InvalidFields(errors)
+    before = _unit_state(unit)
+    unit.name, unit.timezone, unit.working_days = name.strip(), timezone, working_days
+    unit.cuti_bersama_off, unit.active = cuti_bersama_off, active
+    audit.record(db.session, "unit.updated", actor=actor,
+                 payload={"code": unit.code, "before": before, "after": _unit_state(unit)})
+    return unit
+
+
+def _unit_state(unit: Unit) -> dict:
+    return {"name": unit.name, "timezone": unit.timezone, "working_days": unit.working_days,
+            "cuti_bersama_off": unit.cuti_bersama_off, "active": unit.active}
+
+
+def update_category(category: Category, *, name: str, unit_codes, active: bool,
+                    actor: str) -> Category:
+    errors: dict[str, str] = {}
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    units = _units(unit_codes, errors)
+    if errors:
+        raise InvalidFields(errors)
+    before = {"name": category.name, "units": [u.code for u in category.units],
+              "active": category.active}
+    category.name, category.units, category.active = name.strip(), units, active
+    audit.record(db.session, "category.updated", actor=actor, payload={
+        "code": category.code, "before": before,
+        "after": {"name": category.name, "units": [u.code for u in units], "active": active}})
+    return category
+
+
+def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
+                actor: str) -> User:
+    """Change a staff account's name, role, units or status (an admin's edit)."""
+    errors: dict[str, str] = {}
+    if not (name or "").strip():
+        errors["name"] = "is required"
+    if role not in STAFF_ROLES:
+        errors["role"] = "must be one of: " + ", ".join(STAFF_ROLES)
+    units = _units(unit_codes, errors)
+    if role in ("officer", "supervisor") and not units and "unit" not in errors:
+        errors["unit"] = f"an {role} needs at least one unit"
+    if errors:
+        raise InvalidFields(errors)
+    before = {"name": user.name, "role": user.role, "units": sorted(u.code for u in user.units),
+              "active": user.active}
+    user.name, user.role, user.units, user.active = name.strip(), role, units, active
+    audit.record(db.session, "user.updated", actor=actor, payload={
+        "email": user.email, "before": before,
+        "after": {"name": user.name, "role": role, "units": sorted(u.code for u in units),
+                  "active": active}})
+    return user
+
+
+def reset_password(user: User, *, actor: str) -> str:
+    """Give the account a new random password (shown once to the admin) and unlock it."""
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    user.failed_logins, user.locked_until = 0, None
+    audit.record(db.session, "user.password_reset", actor=actor, payload={"email": user.email})
+    return password

@@ -4,6 +4,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from . import auth, uow
+    from .admin import bp as admin
     from .citizen import bp as citizen
     from .public import bp as public
     from .staff import bp as staff
@@ -13,3 +14,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(public)
     app.register_blueprint(citizen)
     app.register_blueprint(staff)
+    app.register_blueprint(admin)

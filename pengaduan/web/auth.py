@@ -37,7 +37,12 @@ def load_user(user_id: str) -> User | None:
 
 
 def home_for(user: User) -> str:
-    return url_for("staff.queue") if user.role in ("officer", "supervisor") else url_for("public.home")
+    """Where each role starts its work."""
+    if user.role in ("officer", "supervisor"):
+        return url_for("staff.queue")
+    if user.role == "admin":
+        return url_for("admin.users")
+    return url_for("public.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -1,0 +1,188 @@
+"""Administration: staff accounts, units and categories. Admins only; every change audited."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from ..errors import InvalidFields
+from ..extensions import db
+from ..models import STAFF_ROLES, Category, Unit, User
+from ..policy import Actor
+from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
+                                 create_user, reset_password, update_category, update_unit,
+                                 update_user)
+from .uow import commit
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def admin_only(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def me() -> str:
+    return Actor.staff(current_user).label
+
+
+def _all(model, order):
+    return db.session.scalars(select(model).order_by(order)).all()
+
+
+def _form_page(template: str, status: int = 200, **context):
+    return render_template(template, roles=STAFF_ROLES, timezones=INDONESIAN_TIMEZONES,
+                           units=_all(Unit, Unit.name), **context), status
+
+
+@bp.get("/")
+@admin_only
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_only
+def users():
+    """All accounts, and a form to create one (the password is shown once)."""
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = request.form.to_dict()
+        try:
+            user, password = create_user(typed.get("email", ""), typed.get("role", ""),
+                                         name=typed.get("name") or None,
+                                         unit_codes=request.form.getlist("units"), actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Account %(email)s created. Its first password, shown only now: %(password)s",
+                    email=user.email, password=password), "success")
+            return redirect(url_for("admin.users"))
+    return _form_page("admin/users.html", 422 if errors else 200, users=_all(User, User.email),
+                      errors=errors, typed=typed, chosen=request.form.getlist("units"))
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_only
+def user(user_id):
+    account = db.session.get(User, user_id) or abort(404)
+    errors = {}
+    if request.method == "POST":
+        try:
+            update_user(account, name=request.form.get("name", ""), role=request.form.get("role", ""),
+                        unit_codes=request.form.getlist("units"),
+                        active=request.form.get("active") == "1", actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Account saved."), "success")
+            return redirect(url_for("admin.users"))
+    return _form_page("admin/user.html", 422 if errors else 200, account=account, errors=errors)
+
+
+@bp.post("/users/<int:user_id>/password")
+@admin_only
+def user_password(user_id):
+    account = db.session.get(User, user_id) or abort(404)
+    password = reset_password(account, actor=me())
+    commit()
+    flash(_("New password for %(email)s, shown only now: %(password)s", email=account.email,
+            password=password), "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.route("/units", methods=["GET", "POST"])
+@admin_only
+def units():
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = request.form.to_dict()
+        try:
+            create_unit(typed.get("code", ""), typed.get("name", ""),
+                        timezone=typed.get("timezone", "Asia/Jakarta"),
+                        working_days=typed.get("working_days", "12345"),
+                        cuti_bersama_off=typed.get("cuti_bersama_off") == "1", actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Unit created."), "success")
+            return redirect(url_for("admin.units"))
+    return _form_page("admin/units.html", 422 if errors else 200, errors=errors, typed=typed)
+
+
+@bp.route("/units/<code>", methods=["GET", "POST"])
+@admin_only
+def unit(code):
+    item = Unit.by_code(code) or abort(404)
+    errors = {}
+    if request.method == "POST":
+        try:
+            update_unit(item, name=request.form.get("name", ""),
+                        timezone=request.form.get("timezone", ""),
+                        working_days=request.form.get("working_days", ""),
+                        cuti_bersama_off=request.form.get("cuti_bersama_off") == "1",
+                        active=request.form.get("active") == "1", actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Unit saved."), "success")
+            return redirect(url_for("admin.units"))
+    return _form_page("admin/unit.html", 422 if errors else 200, item=item, errors=errors)
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_only
+def categories():
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = request.form.to_dict()
+        try:
+            create_category(typed.get("code", ""), typed.get("name", ""),
+                            unit_codes=request.form.getlist("units"), actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Category created."), "success")
+            return redirect(url_for("admin.categories"))
+    return _form_page("admin/categories.html", 422 if errors else 200,
+                      categories=_all(Category, Category.name), errors=errors, typed=typed,
+                      chosen=request.form.getlist("units"))
+
+
+@bp.route("/categories/<code>", methods=["GET", "POST"])
+@admin_only
+def category(code):
+    item = Category.by_code(code) or abort(404)
+    errors = {}
+    if request.method == "POST":
+        try:
+            update_category(item, name=request.form.get("name", ""),
+                            unit_codes=request.form.getlist("units"),
+                            active=request.form.get("active") == "1", actor=me())
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(_("Category saved."), "success")
+            return redirect(url_for("admin.categories"))
+    return _form_page("admin/category.html", 422 if errors else 200, item=item, errors=errors)
