@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -39,6 +40,9 @@ class User(UserMixin, db.Model):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of the id kept in the session cookie: changing it ends every session of the user
+    # (sign-out, password change, deactivation), also copies of the cookie taken before.
+    session_token: Mapped[str | None] = mapped_column(String(32))
 
     units: Mapped[list[Unit]] = relationship(secondary=user_units, lazy="selectin",
                                              back_populates="staff")
@@ -50,6 +54,13 @@ class User(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated accounts cannot log in
         return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token or ''}"
+
+    def end_sessions(self) -> None:
+        """Invalidate every session cookie issued for this user so far."""
+        self.session_token = secrets.token_hex(16)
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)

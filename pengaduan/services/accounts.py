@@ -165,6 +165,8 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
         raise InvalidFields(errors)
     before = {"name": user.name, "role": user.role, "units": sorted(u.code for u in user.units),
               "active": user.active}
+    if (role, active) != (user.role, user.active):
+        user.end_sessions()  # a changed role or a deactivation takes effect at once
     user.name, user.role, user.units, user.active = name.strip(), role, units, active
     audit.record(db.session, "user.updated", actor=actor, payload={
         "email": user.email, "before": before,
@@ -177,6 +179,7 @@ def reset_password(user: User, *, actor: str) -> str:
     """Give the account a new random password (shown once to the admin) and unlock it."""
     password = secrets.token_urlsafe(12)
     user.set_password(password)
+    user.end_sessions()
     user.failed_logins, user.locked_until = 0, None
     audit.record(db.session, "user.password_reset", actor=actor, payload={"email": user.email})
     return password

@@ -61,5 +61,6 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if errors:
         raise InvalidFields(errors)
     user.set_password(new)
+    user.end_sessions()
     audit.record(db.session, "user.password_changed", actor=f"user:{user.id}:{user.email}",
                  payload={"email": user.email})

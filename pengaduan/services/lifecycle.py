@@ -35,6 +35,13 @@ def _drop_assignee_outside_unit(complaint: Complaint, values: dict) -> None:
         complaint.assignee = None
 
 
+def _as_int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None  # a mangled version is simply not the current one
+
+
 def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             expected_version: int | None = None, at: datetime | None = None,
             attachments: list[StoredFile] = (), **fields) -> ComplaintEvent:
@@ -55,7 +62,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         raise TriggerNotAllowed(trigger, complaint.state, allowed_triggers(complaint, actor, workflow))
     if not can_fire(actor, complaint, transition):
         raise Forbidden(str(_l("your role may not take this step on this complaint")))
-    if expected_version is not None and int(expected_version) != complaint.version:
+    if expected_version is not None and _as_int(expected_version) != complaint.version:
         raise ConcurrentChange()
 
     values = clean_fields(workflow, transition, complaint, fields)

@@ -6,9 +6,10 @@ costs the same on page 1 and page 10,000, at a thousand complaints or a million.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
@@ -44,14 +45,25 @@ def encode_cursor(complaint: Complaint) -> str:
     return base64.urlsafe_b64encode(json.dumps([due, complaint.id]).encode()).decode()
 
 
+MAX_ID = 2**31 - 1
+
+
 def decode_cursor(cursor: str | None) -> tuple[datetime | None, int] | None:
+    """The position a cursor names; a mangled cursor starts from the top instead of failing."""
     if not cursor:
         return None
     try:
         due, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return (datetime.fromisoformat(due) if due else None), int(last_id)
-    except (ValueError, TypeError):
-        return None  # a mangled cursor starts from the top instead of failing
+        if not isinstance(last_id, int) or isinstance(last_id, bool) or not 0 <= last_id <= MAX_ID:
+            return None
+        if due is None:
+            return None, last_id
+        moment = datetime.fromisoformat(due)
+        if moment.tzinfo is None:
+            return None
+        return moment.astimezone(timezone.utc), last_id
+    except (ValueError, TypeError, OverflowError, binascii.Error):
+        return None
 
 
 def _scope(user: User, unit_ids: set[int] | None = None):

@@ -1,6 +1,8 @@
 """Staff sign-in and sign-out, and the password change page."""
 from __future__ import annotations
 
+import hmac
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -31,9 +33,13 @@ class PasswordForm(FlaskForm):
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
+def load_user(session_id: str) -> User | None:
+    """The user a session cookie names, if that session has not been ended since."""
+    user_id, _, token = session_id.partition(":")
     user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    return user if hmac.compare_digest(token, user.session_token or "") else None
 
 
 def home_for(user: User) -> str:
@@ -71,7 +77,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Sign out and forget everything this browser's session held."""
+    """Sign out: this session and any copy of its cookie stop working."""
+    if current_user.is_authenticated:
+        current_user.end_sessions()
+        commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
@@ -91,7 +100,8 @@ def password():
             db.session.rollback()
             errors = exc.errors
         else:
-            flash(_("Your password was changed."), "success")
+            login_user(current_user._get_current_object())  # this browser stays signed in
+            flash(_("Your password was changed. Other sessions were signed out."), "success")
             return redirect(home_for(current_user))
     return render_template("auth/password.html", form=form, errors=errors,
                            min_password=MIN_PASSWORD), 422 if errors else 200

@@ -26,6 +26,7 @@ from .uow import commit
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_ROLES = ("officer", "supervisor", "auditor")
+MAX_DUE_WITHIN_DAYS = 3650
 
 
 def staff_only(view):
@@ -67,6 +68,8 @@ def queue():
         within = int(request.args["due_within"]) if request.args.get("due_within") else None
     except ValueError:
         within = None
+    if within is not None and not 0 <= within <= MAX_DUE_WITHIN_DAYS:
+        within = None
     filters = QueueFilter(
         state=request.args.get("state") or None, category=request.args.get("category") or None,
         overdue=_flag("overdue"), due_within_days=within, mine=_flag("mine"),
@@ -104,13 +107,19 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         .where(ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.id)).all()
     now = utcnow()
     cal = WorkingCalendar.for_unit(complaint.unit)
+    actions = [workflow.transition(t) for t in allowed_triggers(complaint, me, workflow)]
+    # A step sent from a stale page that is no longer offered: show what was typed, unsent.
+    stale = (workflow.transition(open_action)
+             if open_action and workflow.transition(open_action)
+             and open_action not in {t.trigger for t in actions} else None)
     clocks = sorted(complaint.clocks, key=lambda c: list(workflow.sla).index(c.rule)
                     if c.rule in workflow.sla else 99)
     return render_template(
         "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
         clocks=clocks, rules=workflow.sla, now=now,
         remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
-        actions=[workflow.transition(t) for t in allowed_triggers(complaint, me, workflow)],
+        actions=actions,
+        stale=stale,
         choices=_choices(complaint), form=ActionForm(), errors=errors or {}, typed=typed or {},
         open_action=open_action, identity=identity or visible_identity(complaint, me),
         revealed=revealed, can_note=can_add_note(me, complaint),
@@ -157,6 +166,8 @@ def act(code, trigger):
         db.session.rollback()
         abort(403)
     flash(_("Step completed: %(step)s.", step=_label(transition.label)), "success")
+    if not can_view(actor(), complaint):  # disposed to a unit this officer does not work for
+        return redirect(url_for("staff.queue"))
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
 
