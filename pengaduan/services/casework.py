@@ -1,4 +1,5 @@
-"""What staff do on a complaint besides moving it: internal notes and identity reveals."""
+"""What staff do on a complaint besides moving it: internal notes, assignment, supervisors'
+instructions and identity reveals. Each is an internal timeline step with its audit event."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -7,24 +8,52 @@ from .. import audit
 from ..errors import Forbidden
 from ..extensions import db
 from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, utcnow
-from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity
+from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity, is_member
 from ..workflow import current_workflow
 from ..workflow.fields import clean_values, for_audit, serialise
+
+
+def record_internal_step(complaint: Complaint, actor: Actor, kind: str, action: str,
+                         raw: dict, requires=(), accepts=()) -> tuple[ComplaintEvent, dict]:
+    """Check the fields, add an internal timeline event and its audit event (free text
+    digested); returns the event and the checked values."""
+    values = clean_values(current_workflow(), complaint, raw, requires=requires, accepts=accepts)
+    data = serialise(values)
+    event = ComplaintEvent(complaint=complaint, kind=kind, actor_id=actor.user.id,
+                           actor_role=actor.role, public=False, occurred_at=utcnow(),
+                           data=data, unit=complaint.unit)
+    db.session.add(event)
+    db.session.flush()
+    audit.record(db.session, action, actor=actor.label, complaint=complaint.tracking_code,
+                 payload={"event_id": event.id, "fields": for_audit(data)})
+    return event, values
 
 
 def add_note(complaint: Complaint, actor: Actor, note: str) -> ComplaintEvent:
     """An internal note on the timeline; never shown to the complainant."""
     if not can_add_note(actor, complaint):
         raise Forbidden(str(_l("you may not add notes to this complaint")))
-    values = clean_values(current_workflow(), complaint, {"note": note}, requires=("note",),
-                          accepts=())
-    event = ComplaintEvent(complaint=complaint, kind="note", actor_id=actor.user.id,
-                           actor_role=actor.role, public=False, occurred_at=utcnow(),
-                           data=values, unit=complaint.unit)
-    db.session.add(event)
-    db.session.flush()
-    audit.record(db.session, "complaint.note", actor=actor.label, complaint=complaint.tracking_code,
-                 payload={"event_id": event.id, "fields": for_audit(values)})
+    event, _ = record_internal_step(complaint, actor, "note", "complaint.note", {"note": note},
+                                    requires=("note",))
+    return event
+
+
+def assign(complaint: Complaint, actor: Actor, assignee: str | None) -> ComplaintEvent:
+    """Give the complaint to an officer of its unit (or to nobody), without moving it."""
+    if not can_add_note(actor, complaint):
+        raise Forbidden(str(_l("you may not assign this complaint")))
+    event, values = record_internal_step(complaint, actor, "assignment", "complaint.assigned",
+                                         {"assignee": assignee}, accepts=("assignee",))
+    complaint.assignee = values.get("assignee")
+    return event
+
+
+def give_instruction(complaint: Complaint, actor: Actor, instruction: str) -> ComplaintEvent:
+    """A supervisor's instruction on a case, kept on its internal timeline and audited."""
+    if actor.role != "supervisor" or not is_member(actor.user, complaint):
+        raise Forbidden(str(_l("only a supervisor of the unit may give instructions")))
+    event, _ = record_internal_step(complaint, actor, "instruction", "complaint.instruction",
+                                    {"note": instruction}, requires=("note",))
     return event
 
 
@@ -41,29 +70,6 @@ def reveal_identity(complaint: Complaint, actor: Actor, reason: str) -> dict[str
     """Show a masked identity to a supervisor, recording who, when and why."""
     if not can_reveal_identity(actor, complaint):
         raise Forbidden(str(_l("you may not reveal this complainant's identity")))
-    values = clean_values(current_workflow(), complaint, {"reason": reason}, requires=("reason",),
-                          accepts=())
-    db.session.add(ComplaintEvent(complaint=complaint, kind="identity_reveal",
-                                  actor_id=actor.user.id, actor_role=actor.role, public=False,
-                                  occurred_at=utcnow(), data=values, unit=complaint.unit))
-    audit.record(db.session, "complaint.identity_revealed", actor=actor.label,
-                 complaint=complaint.tracking_code, payload={"fields": for_audit(values)})
+    record_internal_step(complaint, actor, "identity_reveal", "complaint.identity_revealed",
+                         {"reason": reason}, requires=("reason",))
     return identity_of(complaint)
-
-
-def assign(complaint: Complaint, actor: Actor, assignee: str | None) -> ComplaintEvent:
-    """Give the complaint to an officer of its unit (or to nobody), without moving it."""
-    if not can_add_note(actor, complaint):
-        raise Forbidden(str(_l("you may not assign this complaint")))
-    values = clean_values(current_workflow(), complaint, {"assignee": assignee},
-                          requires=(), accepts=("assignee",))
-    complaint.assignee = values.get("assignee")
-    data = serialise(values) or {"assignee": None}
-    event = ComplaintEvent(complaint=complaint, kind="assignment", actor_id=actor.user.id,
-                           actor_role=actor.role, public=False, occurred_at=utcnow(),
-                           data=data, unit=complaint.unit)
-    db.session.add(event)
-    db.session.flush()
-    audit.record(db.session, "complaint.assigned", actor=actor.label,
-                 complaint=complaint.tracking_code, payload={"event_id": event.id, **data})
-    return event

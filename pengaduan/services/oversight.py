@@ -4,18 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import joinedload
 
-from .. import audit
-from ..errors import Forbidden
 from ..extensions import db
-from ..models import Complaint, ComplaintClock, ComplaintEvent, Unit, User, utcnow
-from ..policy import Actor, is_member
+from ..models import Complaint, ComplaintClock, Unit, User, utcnow
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
-from ..workflow.fields import clean_values, for_audit
 
 
 @dataclass
@@ -98,20 +93,3 @@ def unit_performance(user: User, since: datetime, now: datetime | None = None) -
 
 def default_period_start(now: datetime | None = None) -> datetime:
     return (now or utcnow()) - timedelta(days=30)
-
-
-def give_instruction(complaint: Complaint, actor: Actor, instruction: str) -> ComplaintEvent:
-    """A supervisor's instruction on a case, kept on its internal timeline and audited."""
-    if actor.role != "supervisor" or not is_member(actor.user, complaint):
-        raise Forbidden(str(_l("only a supervisor of the unit may give instructions")))
-    values = clean_values(current_workflow(), complaint, {"note": instruction},
-                          requires=("note",), accepts=())
-    event = ComplaintEvent(complaint=complaint, kind="instruction", actor_id=actor.user.id,
-                           actor_role=actor.role, public=False, occurred_at=utcnow(),
-                           data=values, unit=complaint.unit)
-    db.session.add(event)
-    db.session.flush()
-    audit.record(db.session, "complaint.instruction", actor=actor.label,
-                 complaint=complaint.tracking_code,
-                 payload={"event_id": event.id, "fields": for_audit(values)})
-    return event

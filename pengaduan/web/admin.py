@@ -39,6 +39,17 @@ def _all(model, order):
     return db.session.scalars(select(model).order_by(order)).all()
 
 
+def _apply(change) -> dict:
+    """Run one administrative change and commit it; bad input comes back as field errors."""
+    try:
+        change()
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return exc.errors
+    return {}
+
+
 def _form_page(template: str, status: int = 200, **context):
     return render_template(template, roles=STAFF_ROLES, timezones=INDONESIAN_TIMEZONES,
                            units=_all(Unit, Unit.name), **context), status
@@ -79,15 +90,11 @@ def user(user_id):
     account = db.session.get(User, user_id) or abort(404)
     errors = {}
     if request.method == "POST":
-        try:
-            update_user(account, name=request.form.get("name", ""), role=request.form.get("role", ""),
-                        unit_codes=request.form.getlist("units"),
-                        active=request.form.get("active") == "1", actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
+        errors = _apply(lambda: update_user(
+            account, name=request.form.get("name", ""), role=request.form.get("role", ""),
+            unit_codes=request.form.getlist("units"), active=request.form.get("active") == "1",
+            actor=me()))
+        if not errors:
             flash(_("Account saved."), "success")
             return redirect(url_for("admin.users"))
     return _form_page("admin/user.html", 422 if errors else 200, account=account, errors=errors)
@@ -110,16 +117,12 @@ def units():
     errors, typed = {}, {}
     if request.method == "POST":
         typed = request.form.to_dict()
-        try:
-            create_unit(typed.get("code", ""), typed.get("name", ""),
-                        timezone=typed.get("timezone", "Asia/Jakarta"),
-                        working_days=typed.get("working_days", "12345"),
-                        cuti_bersama_off=typed.get("cuti_bersama_off") == "1", actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
+        errors = _apply(lambda: create_unit(
+            typed.get("code", ""), typed.get("name", ""),
+            timezone=typed.get("timezone", "Asia/Jakarta"),
+            working_days=typed.get("working_days", "12345"),
+            cuti_bersama_off=typed.get("cuti_bersama_off") == "1", actor=me()))
+        if not errors:
             flash(_("Unit created."), "success")
             return redirect(url_for("admin.units"))
     return _form_page("admin/units.html", 422 if errors else 200, errors=errors, typed=typed)
@@ -131,17 +134,12 @@ def unit(code):
     item = Unit.by_code(code) or abort(404)
     errors = {}
     if request.method == "POST":
-        try:
-            update_unit(item, name=request.form.get("name", ""),
-                        timezone=request.form.get("timezone", ""),
-                        working_days=request.form.get("working_days", ""),
-                        cuti_bersama_off=request.form.get("cuti_bersama_off") == "1",
-                        active=request.form.get("active") == "1", actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
+        errors = _apply(lambda: update_unit(
+            item, name=request.form.get("name", ""), timezone=request.form.get("timezone", ""),
+            working_days=request.form.get("working_days", ""),
+            cuti_bersama_off=request.form.get("cuti_bersama_off") == "1",
+            active=request.form.get("active") == "1", actor=me()))
+        if not errors:
             flash(_("Unit saved."), "success")
             return redirect(url_for("admin.units"))
     return _form_page("admin/unit.html", 422 if errors else 200, item=item, errors=errors)
@@ -153,14 +151,9 @@ def categories():
     errors, typed = {}, {}
     if request.method == "POST":
         typed = request.form.to_dict()
-        try:
-            create_category(typed.get("code", ""), typed.get("name", ""),
-                            unit_codes=request.form.getlist("units"), actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
+        errors = _apply(lambda: create_category(typed.get("code", ""), typed.get("name", ""),
+                                                unit_codes=request.form.getlist("units"), actor=me()))
+        if not errors:
             flash(_("Category created."), "success")
             return redirect(url_for("admin.categories"))
     return _form_page("admin/categories.html", 422 if errors else 200,
@@ -174,15 +167,10 @@ def category(code):
     item = Category.by_code(code) or abort(404)
     errors = {}
     if request.method == "POST":
-        try:
-            update_category(item, name=request.form.get("name", ""),
-                            unit_codes=request.form.getlist("units"),
-                            active=request.form.get("active") == "1", actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
+        errors = _apply(lambda: update_category(
+            item, name=request.form.get("name", ""), unit_codes=request.form.getlist("units"),
+            active=request.form.get("active") == "1", actor=me()))
+        if not errors:
             flash(_("Category saved."), "success")
             return redirect(url_for("admin.categories"))
     return _form_page("admin/category.html", 422 if errors else 200, item=item, errors=errors)

@@ -15,9 +15,9 @@ from ..extensions import csrf, db
 from ..models import Category, Complaint, ComplaintEvent, Unit, User, utcnow
 from ..policy import Actor, can_add_note, can_reveal_identity, can_view, can_work_queue
 from ..services import advance, allowed_triggers
-from ..services.casework import add_note, assign, reveal_identity, visible_identity
-from ..services.oversight import (default_period_start, give_instruction, overdue_cases,
-                                  unit_performance)
+from ..services.casework import (add_note, assign, give_instruction, reveal_identity,
+                                 visible_identity)
+from ..services.oversight import default_period_start, overdue_cases, unit_performance
 from ..services.queue import QueueFilter, queue_page
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
