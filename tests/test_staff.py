@@ -18,13 +18,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from html import escape
-from html.parser import HTMLParser
 from typing import Callable
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
+from pages import Form, Page
 from pengaduan import audit
 from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, Unit, User, utcnow
@@ -53,69 +53,6 @@ CONFLICT = "Someone else changed this complaint while you were working on it."
 
 
 # --- reading pages -------------------------------------------------------------------------
-
-@dataclass
-class Form:
-    values: dict = field(default_factory=dict)  # what a browser would send back
-    invalid: set = field(default_factory=set)  # names of controls marked aria-invalid
-
-
-class Page(HTMLParser):
-    """A rendered page as a browser sees it: forms (keyed by action), element ids, links."""
-
-    def __init__(self, html: str):
-        super().__init__(convert_charrefs=True)
-        self.html = html
-        self.forms: dict[str, Form] = {}
-        self.ids: Counter = Counter()
-        self.links: list[str] = []
-        self._form = Form()  # controls outside any form land here and are ignored
-        self._textarea = self._select = None
-        self.feed(html)
-        self.close()
-
-    @property
-    def token(self) -> str:
-        """The CSRF token of this browser's session, from any form of the page."""
-        return next(f.values["csrf_token"] for f in self.forms.values() if "csrf_token" in f.values)
-
-    def handle_starttag(self, tag, attrs):
-        a = {key: value or "" for key, value in attrs}
-        if "id" in a:
-            self.ids[a["id"]] += 1
-        if tag == "a" and "href" in a:
-            self.links.append(a["href"])
-        if tag == "form":
-            self._form = self.forms.setdefault(a.get("action", ""), Form())
-        elif tag == "option" and self._select and "selected" in a:
-            self._form.values[self._select] = a.get("value", "")
-        elif tag in ("input", "textarea", "select") and a.get("name"):
-            if a.get("aria-invalid") == "true":
-                self._form.invalid.add(a["name"])
-            if tag == "textarea":
-                self._textarea, self._form.values[a["name"]] = a["name"], ""
-            elif tag == "select":
-                self._select = a["name"]
-                self._form.values.setdefault(a["name"], "")
-            elif a.get("type") in ("radio", "checkbox"):
-                if "checked" in a:
-                    self._form.values[a["name"]] = a.get("value", "on")
-            else:
-                self._form.values[a["name"]] = a.get("value", "")
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self._form = Form()
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea" and self._textarea:
-            value = self._form.values[self._textarea]  # a browser drops one leading newline
-            self._form.values[self._textarea] = re.sub(r"\A\r?\n", "", value)
-            self._textarea = None
-
-    def handle_data(self, data):
-        if self._textarea:
-            self._form.values[self._textarea] += data
 
 
 @dataclass
