@@ -1059,3 +1059,69 @@ def test_nonsense_due_within_is_ignored(app, queue_world, query):
     response = officer.get(f"{QUEUE}?{urlencode(query)}")
     assert response.status_code == 200
     assert queue_codes(Page(response.get_data(as_text=True))) == queue_codes(get_page(officer, QUEUE))
+
+
+# --- supervisor's overdue review, assignment and instructions ----------------------------
+
+LONG_AGO = datetime(2026, 1, 5, 2, 0, tzinfo=timezone.utc)  # every deadline long past
+
+
+def test_overdue_review_is_for_supervisors(app, org):
+    """Supervisors see the review; officers, auditors and admins are refused."""
+    file(app, at=LONG_AGO)
+    assert signed_in(app, SUPERVISOR_A).get("/staff/overdue").status_code == 200
+    for email in (OFFICER_A, AUDITOR, ADMIN):
+        assert signed_in(app, email).get("/staff/overdue").status_code == 403
+
+
+def test_overdue_review_lists_late_cases_of_my_units_only(app, org):
+    """A late complaint of my unit is listed with its delay; one of another unit is not."""
+    late, _ = file(app, at=LONG_AGO)
+    elsewhere, _ = file(app, at=LONG_AGO, unit="UNIT-B", category="ONLY-B")
+    on_time, _ = file(app)
+    page = get_page(signed_in(app, SUPERVISOR_A), "/staff/overdue").html
+    assert late in page and elsewhere not in page and on_time not in page
+    assert "days late" in page and "On time" in page
+
+
+def test_instruction_from_the_review_lands_on_the_timeline(app, org):
+    """An instruction is recorded as an internal step with a digested audit event."""
+    code, pin = file(app, at=LONG_AGO)
+    supervisor = signed_in(app, SUPERVISOR_A)
+    page = get_page(supervisor, "/staff/overdue")
+    text = "Segera hubungi pelapor hari ini."
+    response = supervisor.post(f"/staff/complaints/{code}/instruction",
+                               data={"csrf_token": page.token, "instruction": text, "back": "overdue"})
+    assert location(response) == "/staff/overdue"
+    staff_view = get_page(supervisor, f"/staff/complaints/{code}").html
+    assert text in staff_view and "Supervisor's instruction" in staff_view
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+        assert event.action == "complaint.instruction" and text not in event.body
+    citizen = browser(app)
+    assert track(citizen, code, pin).status_code == 302
+    assert text not in get_page(citizen, f"/track/{code}").html
+    officer = signed_in(app, OFFICER_A)
+    token = get_page(officer, f"/staff/complaints/{code}").token
+    refused = officer.post(f"/staff/complaints/{code}/instruction",
+                           data={"csrf_token": token, "instruction": "Saya atasan."})
+    assert refused.status_code == 403
+
+
+def test_assignment_to_an_officer_of_the_unit(app, org):
+    """An officer assigns the complaint to a colleague of her unit, never to another unit's."""
+    code, _ = file(app)
+    officer = signed_in(app, OFFICER_A)
+    token = get_page(officer, f"/staff/complaints/{code}").token
+    ok = officer.post(f"/staff/complaints/{code}/assign",
+                      data={"csrf_token": token, "assignee": OFFICER_A2})
+    assert location(ok) == f"/staff/complaints/{code}"
+    refused = officer.post(f"/staff/complaints/{code}/assign",
+                           data={"csrf_token": token, "assignee": OFFICER_B})
+    assert refused.status_code == 422
+    with app.app_context():
+        assert Complaint.by_code(code).assignee.email == OFFICER_A2
+        actions = db.session.scalars(select(AuditEvent.action)).all()
+        assert actions.count("complaint.assigned") == 1
+    mine = get_page(signed_in(app, OFFICER_A2), f"{QUEUE}?mine=1").html
+    assert code in mine
