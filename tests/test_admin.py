@@ -140,3 +140,31 @@ def test_admin_forms_need_the_csrf_token(app, org):
     response = admin.post("/admin/units", data={"code": "X", "name": "X"})
     assert response.status_code == 400
     assert len(actions(app)) == before
+
+
+def test_response_templates_prefill_an_officers_answer(app, org):
+    """An admin writes a standard answer; the officer opens a step with its text filled in."""
+    admin = signed_in(app, "admin@example.id")
+    body = "Terima kasih atas laporan Anda. Petugas kami sudah menindaklanjuti."
+    assert post(admin, "/admin/responses", title="Sudah ditindaklanjuti", body=body,
+                category="GENERAL").status_code == 302
+    assert post(admin, "/admin/responses", title="", body="").status_code == 422
+    assert "response_template.created" in actions(app)
+    with app.app_context():
+        from pengaduan.models import ResponseTemplate
+        from pengaduan.policy import Actor
+        from pengaduan.services import advance, file_complaint
+
+        complaint = file_complaint({"unit": "UNIT-A", "category": "GENERAL", "title": "Jalan",
+                                    "description": "Rusak", "privacy": "anonymous"}).complaint
+        advance(complaint, "verify", Actor.staff(User.by_email("officer@example.id")),
+                unit="UNIT-A", category="GENERAL", classification="pengaduan")
+        db.session.commit()
+        code, template_id = complaint.tracking_code, db.session.scalars(
+            select(ResponseTemplate.id)).one()
+    officer = signed_in(app, "officer@example.id")
+    page = officer.get(f"/staff/complaints/{code}").get_data(as_text=True)
+    assert "Sudah ditindaklanjuti" in page
+    filled = officer.get(f"/staff/complaints/{code}?use={template_id}&step=follow_up")
+    html = filled.get_data(as_text=True)
+    assert re.search(r'id="follow_up-response"[^>]*>' + re.escape(body) + "</textarea>", html)

@@ -1,4 +1,5 @@
-"""Administration: staff accounts, units and categories. Admins only; every change audited."""
+"""Administration: staff accounts, units, categories and response templates. Admins only;
+every change audited."""
 from __future__ import annotations
 
 from functools import wraps
@@ -10,11 +11,12 @@ from sqlalchemy import select
 
 from ..errors import InvalidFields
 from ..extensions import db
-from ..models import STAFF_ROLES, Category, Unit, User
+from ..models import STAFF_ROLES, Category, ResponseTemplate, Unit, User
 from ..policy import Actor
 from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
+from ..services.responses import save_response_template
 from .uow import commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -174,3 +176,38 @@ def category(code):
             flash(_("Category saved."), "success")
             return redirect(url_for("admin.categories"))
     return _form_page("admin/category.html", 422 if errors else 200, item=item, errors=errors)
+
+
+@bp.route("/responses", methods=["GET", "POST"])
+@admin_only
+def responses():
+    """Standard answers officers can start from, per category or for all categories."""
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = request.form.to_dict()
+        errors = _apply(lambda: save_response_template(
+            None, title=typed.get("title", ""), body=typed.get("body", ""),
+            category_code=typed.get("category") or None, actor=me()))
+        if not errors:
+            flash(_("Response template created."), "success")
+            return redirect(url_for("admin.responses"))
+    return _form_page("admin/responses.html", 422 if errors else 200, errors=errors, typed=typed,
+                      templates=_all(ResponseTemplate, ResponseTemplate.title),
+                      categories=_all(Category, Category.name))
+
+
+@bp.route("/responses/<int:template_id>", methods=["GET", "POST"])
+@admin_only
+def response(template_id):
+    item = db.session.get(ResponseTemplate, template_id) or abort(404)
+    errors = {}
+    if request.method == "POST":
+        errors = _apply(lambda: save_response_template(
+            item, title=request.form.get("title", ""), body=request.form.get("body", ""),
+            category_code=request.form.get("category") or None,
+            active=request.form.get("active") == "1", actor=me()))
+        if not errors:
+            flash(_("Response template saved."), "success")
+            return redirect(url_for("admin.responses"))
+    return _form_page("admin/response.html", 422 if errors else 200, item=item, errors=errors,
+                      categories=_all(Category, Category.name))

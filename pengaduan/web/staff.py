@@ -19,6 +19,7 @@ from ..services.casework import (add_note, assign, give_instruction, reveal_iden
                                  visible_identity)
 from ..services.oversight import default_period_start, overdue_cases, unit_performance
 from ..services.queue import QueueFilter, queue_page
+from ..services.responses import templates_for
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
 from .forms import ActionForm
@@ -126,14 +127,27 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         can_reveal=can_reveal_identity(me, complaint),
         can_instruct=me.role == "supervisor" and can_add_note(me, complaint),
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
+        answer_templates=templates_for(complaint), answer_fields=ANSWER_FIELDS,
     ), status
+
+
+ANSWER_FIELDS = ("response", "resolution", "message")  # where a response template's text goes
 
 
 @bp.get("/complaints/<code>")
 @staff_only
 def complaint(code):
-    """The whole file: timeline, clocks, identity as permitted, and the steps allowed now."""
-    return _render(complaint_or_404(code))
+    """The whole file: timeline, clocks, identity as permitted, and the steps allowed now.
+
+    `?use=<template id>&step=<trigger>` opens that step with a response template's text."""
+    complaint = complaint_or_404(code)
+    step = current_workflow().transition(request.args.get("step", ""))
+    chosen = next((t for t in templates_for(complaint) if str(t.id) == request.args.get("use")), None)
+    if step and chosen:
+        field = next((f for f in ANSWER_FIELDS if f in step.requires + step.accepts), None)
+        if field:
+            return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
+    return _render(complaint)
 
 
 @bp.post("/complaints/<code>/act/<trigger>")
