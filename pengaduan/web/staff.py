@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -195,16 +196,28 @@ def _label(labels):
 @staff_only
 def note(code):
     complaint = complaint_or_404(code)
+    typed = {"note": request.form.get("note", "")}
+    refused = _casework(complaint, "note", typed,
+                        lambda: add_note(complaint, actor(), typed["note"]))[1]
+    if refused:
+        return refused
+    flash(_("Note added."), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+
+
+def _casework(complaint: Complaint, open_action: str, typed: dict, change):
+    """Run one casework change and commit it: (result, None), or (None, the page re-rendered
+    with the errors and what was typed); a refused permission is a 403."""
     try:
-        add_note(complaint, actor(), request.form.get("note", ""))
+        result = change()
         commit()
     except InvalidFields as exc:
         db.session.rollback()
-        return _render(complaint, exc.errors, {"note": request.form.get("note", "")}, "note", 422)
+        return None, _render(complaint, exc.errors, typed, open_action, 422)
     except Forbidden:
+        db.session.rollback()
         abort(403)
-    flash(_("Note added."), "success")
-    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+    return result, None
 
 
 @bp.post("/complaints/<code>/assign")
@@ -212,14 +225,10 @@ def note(code):
 def assign_officer(code):
     """Give the complaint to an officer of its unit, or take it back (empty choice)."""
     complaint = complaint_or_404(code)
-    try:
-        assign(complaint, actor(), request.form.get("assignee") or None)
-        commit()
-    except InvalidFields as exc:
-        db.session.rollback()
-        return _render(complaint, exc.errors, {}, "assign", 422)
-    except Forbidden:
-        abort(403)
+    refused = _casework(complaint, "assign", {},
+                        lambda: assign(complaint, actor(), request.form.get("assignee") or None))[1]
+    if refused:
+        return refused
     flash(_("Assignment saved."), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
@@ -229,15 +238,14 @@ def assign_officer(code):
 def reveal(code):
     """Show a masked identity once, for a stated reason; the reveal is audited."""
     complaint = complaint_or_404(code)
-    try:
-        identity = reveal_identity(complaint, actor(), request.form.get("reason", ""))
-        commit()
-    except InvalidFields as exc:
-        db.session.rollback()
-        return _render(complaint, exc.errors, {"reason": request.form.get("reason", "")}, "reveal", 422)
-    except Forbidden:
-        abort(403)
-    return _render(complaint, identity=identity, revealed=True)
+    typed = {"reason": request.form.get("reason", "")}
+    identity, refused = _casework(complaint, "reveal", typed,
+                                  lambda: reveal_identity(complaint, actor(), typed["reason"]))
+    if refused:
+        return refused
+    response = make_response(_render(complaint, identity=identity, revealed=True))
+    response.headers["Cache-Control"] = "no-store"  # the identity must not stay in a cache
+    return response
 
 
 @bp.get("/overdue")
