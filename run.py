@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+from datetime import timedelta
 
 from pengaduan import create_app
 
@@ -26,6 +27,12 @@ def main() -> None:
 
     with app.app_context():
         upgrade()
+        # Nothing is in flight before this process serves: any file without its row was left
+        # by a crash of the previous run.
+        from pengaduan.services.attachments import remove_orphans
+
+        if removed := remove_orphans(older_than=timedelta(0)):
+            logging.getLogger("pengaduan").warning("removed %d uploaded files left by a crash", removed)
         if args.demo:
             from pengaduan.extensions import db
             from pengaduan.services.demo import seed
@@ -42,7 +49,11 @@ def main() -> None:
     from waitress import serve
 
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads)
+        # Behind a proxy, waitress must pass X-Forwarded-* on: the app's ProxyFix trusts exactly
+        # PENGADUAN_PROXY_COUNT hops (rate limits and audit need each citizen's address).
+        behind_proxy = app.config["PENGADUAN_PROXY_COUNT"] > 0
+        serve(app, host=args.host, port=args.port, threads=args.threads,
+              clear_untrusted_proxy_headers=not behind_proxy)
     except KeyboardInterrupt:
         pass
     finally:

@@ -23,9 +23,11 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     )
     app.config.update(load_config(app.instance_path))
     app.config.update(config or {})
-    # Largest request: every attachment at its limit plus the form itself.
-    app.config.setdefault("MAX_CONTENT_LENGTH", (
-        app.config["PENGADUAN_MAX_UPLOAD_MB"] * app.config["PENGADUAN_MAX_ATTACHMENTS"] + 1) * 1024 * 1024)
+    # Largest request: every attachment at its limit plus the form itself (Flask's own
+    # default is None, no limit at all).
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = (
+            app.config["PENGADUAN_MAX_UPLOAD_MB"] * app.config["PENGADUAN_MAX_ATTACHMENTS"] + 1) * 1024 * 1024
     configure_logging(app)
     configure_proxy(app)
     configure_extensions(app)
@@ -64,9 +66,12 @@ def configure_extensions(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
+    from .api import api_v1, open311
     from .web import register_blueprints
 
     register_blueprints(app)
+    app.register_blueprint(api_v1)
+    app.register_blueprint(open311)
 
 
 def configure_error_handlers(app: Flask) -> None:

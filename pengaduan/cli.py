@@ -8,14 +8,15 @@ from datetime import datetime, timezone
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
-from . import audit
+from . import audit, spreadsheet
 from .database import read_only
 from .errors import InvalidFields
 from .extensions import db
 from .models import Unit, User
 from .sla import WorkingCalendar, compute_due
-from .workflow import WorkflowError, current_workflow, load_workflow
+from .workflow import WorkflowError, load_workflow
 
 
 def _fail(message: str) -> None:
@@ -31,7 +32,8 @@ def _commit_or_fail(fn):
         return result
     except InvalidFields as exc:
         db.session.rollback()
-        _fail("error: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
+        with force_locale("en"):  # the command line speaks English, like its other output
+            _fail("error: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
 
 
 users = AppGroup("users", help="Staff accounts.")
@@ -65,6 +67,30 @@ def users_token(email):
     if user is None:
         _fail(f"error: no user {email}")
     click.echo(_commit_or_fail(lambda: issue_token(user, actor="cli")))
+
+
+@users.command("revoke-tokens")
+@click.argument("email")
+def users_revoke_tokens(email):
+    """Revoke every API token of the user (a lost laptop, a leaked script)."""
+    from .services.accounts import revoke_tokens
+
+    user = User.by_email(email)
+    if user is None:
+        _fail(f"error: no user {email}")
+    click.echo(f"revoked {_commit_or_fail(lambda: revoke_tokens(user, actor='cli'))} token(s) of {user.email}")
+
+
+apikeys = AppGroup("apikeys", help="Keys for integrating systems (Open311 api_key).")
+
+
+@apikeys.command("create")
+@click.argument("name")
+def apikeys_create(name):
+    """Print a new key for an integrating system (stored hashed: shown only now)."""
+    from .services.accounts import create_api_key
+
+    click.echo(_commit_or_fail(lambda: create_api_key(name, actor="cli")))
 
 
 units = AppGroup("units", help="Units (OPD, puskesmas, offices).")
@@ -182,7 +208,7 @@ def sla_due(start, days, unit_kind, unit_code):
         started = datetime.fromisoformat(start)
     except ValueError:
         _fail("error: --start must be ISO 8601, e.g. 2026-03-17T09:00:00+07:00")
-    cal = WorkingCalendar(timezone=current_app.config["PENGADUAN_TIMEZONE"])
+    cal = WorkingCalendar.default(current_app.config["PENGADUAN_TIMEZONE"])
     if unit_code:
         unit = Unit.by_code(unit_code.upper())
         if unit is None:
@@ -192,14 +218,27 @@ def sla_due(start, days, unit_kind, unit_code):
         started = started.replace(tzinfo=cal.tz)
     due, explanation = compute_due(started.astimezone(timezone.utc), days, unit_kind, cal)
     click.echo(due.astimezone(cal.tz).isoformat())
+    policy = "cuti bersama off" if cal.cuti_bersama_off else "cuti bersama worked"
     click.echo(f"start {explanation['start']} ({cal.timezone}), {days} {unit_kind}, "
-               f"day 0 is the start day; calendar {cal.version}")
+               f"day 0 is the start day; working days {cal.working_days} (ISO, Monday=1), "
+               f"{policy}; calendar {cal.version}")
     lines = [(day, "counted") for day in explanation["counted"]]
     lines += [(day, f"skipped: {reason}") for day, reason in explanation["skipped"]]
     lines += [(day, f"not a working day, rolled forward: {reason}")
               for day, reason in explanation["rolled_forward"]]
     for day, what in sorted(lines):
         click.echo(f"  {day} {what}")
+
+
+@sla_cli.command("sweep")
+def sla_sweep():
+    """Fire what has come due now (warnings, escalations, reminders, expiries); prints JSON."""
+    from . import mail
+    from .sla.sweep import sweep
+
+    report = sweep()
+    mail.deliver()
+    click.echo(json.dumps(report, sort_keys=True))
 
 
 @sla_cli.command("worker")
@@ -210,6 +249,137 @@ def sla_worker():
     run_worker(current_app._get_current_object())
 
 
+calendar_cli = AppGroup("calendar", help="The working-day calendar and its overrides.")
+
+
+@calendar_cli.command("list")
+@click.option("--year", type=click.IntRange(1970, 2100), help="Default: this year.")
+def calendar_list(year):
+    """Holidays and cuti bersama of a year, with the overrides, and the calendar version."""
+    from .services.calendar import calendar_year, default_year
+    from .sla import current_overrides
+
+    year = year or default_year()
+    click.echo(f"calendar {current_overrides().version}, year {year}")
+    for entry in calendar_year(year):
+        source = "override" if entry.override else "package"
+        note = f" by {entry.override.entered_by}" if entry.override else ""
+        click.echo(f"{entry.day.isoformat()} {entry.day.strftime('%a')} {entry.kind:<12} "
+                   f"{entry.name} [{source}{note}]" + (" (estimated)" if entry.estimated and
+                                                       "(estimated)" not in entry.name else ""))
+
+
+@calendar_cli.command("add")
+@click.argument("day", metavar="DATE")
+@click.argument("kind", type=click.Choice(["holiday", "cuti_bersama"]))
+@click.option("--reason", required=True, help="The decree or reason, e.g. 'SKB 3 Menteri ...'.")
+def calendar_add(day, kind, reason):
+    """Make DATE a day off; open deadlines that it affects are recomputed."""
+    from .services.calendar import add_day_off
+
+    row, moved = _commit_or_fail(lambda: add_day_off(day, kind, reason, actor="cli"))
+    click.echo(f"{row.day.isoformat()} is now {row.kind} (revision {row.revision}); "
+               f"{moved} deadline(s) recomputed")
+
+
+@calendar_cli.command("remove")
+@click.argument("day", metavar="DATE")
+@click.option("--reason", required=True, help="The decree or reason.")
+def calendar_remove(day, reason):
+    """Make DATE a working day; open deadlines that it affects are recomputed."""
+    from .services.calendar import make_working_day
+
+    row, moved = _commit_or_fail(lambda: make_working_day(day, reason, actor="cli"))
+    click.echo(f"{row.day.isoformat()} is now a working day (revision {row.revision}); "
+               f"{moved} deadline(s) recomputed")
+
+
+def _period(start: str, end: str):
+    from datetime import date
+
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        _fail("error: --from and --to must be dates (YYYY-MM-DD)")
+    if last < first:
+        _fail("error: --to is before --from")
+    return first, last
+
+
+def _unit_or_all(code):
+    if not code:
+        return None
+    unit = Unit.by_code(code)
+    if unit is None:
+        _fail(f"error: unknown unit {code}")
+    return unit
+
+
+evidence_cli = AppGroup("evidence", help="Evidence packs for auditors.")
+
+
+@evidence_cli.command("export")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--unit", "unit_code", help="One unit (default: all units).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="The ZIP file to write.")
+def evidence_export(start, end, unit_code, out):
+    """Write a signed evidence pack for a period (and unit)."""
+    from .evidence import export_pack
+
+    first, last = _period(start, end)
+    unit = _unit_or_all(unit_code)
+
+    def progress(stage, n):
+        click.echo(f"  {stage}: {n}", err=True)
+
+    audit.checkpoint(db.session)  # sign the head first, so a pack up to now is sealed
+    db.session.commit()
+    manifest = export_pack(out, first, last, unit, actor="cli", progress=progress)
+    db.session.commit()  # the export's own audit event
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(manifest["counts"].items()))
+    click.echo(f"wrote {out}: {counts}; chain seq {manifest['chain']['first_seq']}-"
+               f"{manifest['chain']['last_seq']}; key {manifest['signature']['public_key']}")
+
+
+@evidence_cli.command("verify")
+@click.argument("pack", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", help="Insist on this Ed25519 public key (hex).")
+def evidence_verify(pack, key):
+    """Verify a pack offline (the same check as the standalone verify_pack.py)."""
+    from .evidence import verify_pack
+
+    sys.exit(verify_pack.main([pack] + (["--key", key] if key else [])))
+
+
+report_cli = AppGroup("report", help="Periodic reports.")
+
+
+@report_cli.command("periodic")
+@click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
+@click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
+@click.option("--unit", "unit_code", help="One unit (default: all units).")
+@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True)
+def report_periodic(start, end, unit_code, fmt):
+    """The periodic complaint-management report, on standard output."""
+    from flask import render_template
+
+    from .services.reports import csv_rows, periodic_report
+
+    first, last = _period(start, end)
+    unit = _unit_or_all(unit_code)
+    with read_only():
+        report = periodic_report(first, last, unit)
+        if fmt == "csv":
+            writer = spreadsheet.Writer(sys.stdout)
+            for row in csv_rows(report):
+                writer.writerow(row)
+        else:
+            click.echo(render_template("reports/standalone.html", report=report, unit=unit))
+        db.session.commit()
+
+
 def init_app(app: Flask) -> None:
-    for group in (users, units, categories, demo, workflow, audit_cli, sla_cli):
+    for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
+                  evidence_cli, report_cli):
         app.cli.add_command(group)

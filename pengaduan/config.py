@@ -41,6 +41,11 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         or str(instance / "signing_key.pem"),
         # Sign the chain head automatically each time it crosses a multiple of this many events.
         "PENGADUAN_CHECKPOINT_EVERY": int(env.get("PENGADUAN_CHECKPOINT_EVERY", "100")),
+        # Staff email is held outside these hours (local time of the recipient's unit) and on
+        # days off, and goes out at the start of the next working day.
+        "PENGADUAN_OFFICE_HOURS": env.get("PENGADUAN_OFFICE_HOURS", "08:00-16:00"),
+        # The address of the site as users reach it, for links in emails sent by the worker.
+        "PENGADUAN_BASE_URL": env.get("PENGADUAN_BASE_URL", "http://127.0.0.1:5000"),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),

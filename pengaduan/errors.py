@@ -55,3 +55,10 @@ class InvalidFields(DomainError):
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "fields": self.errors}
+
+
+class StorageFull(InvalidFields):
+    """The server could not store an upload (disk or quota full). Nothing was saved; the form
+    is shown again with what was typed, like any invalid field."""
+
+    code, status = "storage_full", 507

@@ -1,6 +1,7 @@
 """Languages: Indonesian first, English available; the choice is kept in a cookie."""
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,8 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
+    if request.path.startswith("/api/"):  # programs say what they want; people get Indonesian
+        return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
@@ -43,6 +46,8 @@ def format_moment(moment, timezone: str | None = None, fmt: str = "d MMM y HH:mm
     """A UTC datetime in the reader's language, in a unit's timezone (default: the deployment's)."""
     if moment is None:
         return ""
+    if isinstance(moment, str):  # as kept in timeline data
+        moment = datetime.fromisoformat(moment)
     from babel.dates import format_datetime
     from flask_babel import get_locale
 
@@ -72,6 +77,54 @@ def field_label(name: str) -> str:
     return str(FIELDS[name].label) if name in FIELDS else name
 
 
+def level_label(rule: str | None, level: str | None) -> str:
+    """The label of a rung of a clock's ladder (warning, overdue, ...) in the reader's language."""
+    from .workflow import current_workflow
+
+    sla_rule = current_workflow().sla.get(rule or "")
+    step = next((s for s in sla_rule.steps if s.level == level), None) if sla_rule else None
+    return label(step.label) if step else (level or "")
+
+
+def state_label(state: str | None) -> str:
+    """A workflow state's label in the reader's language."""
+    from .workflow import current_workflow
+
+    spec = current_workflow().states.get(state or "")
+    return label(spec.label) if spec else (state or "")
+
+
+def closure_label(code: str | None) -> str:
+    from .workflow import current_workflow
+
+    labels = current_workflow().closure_reasons.get(code or "")
+    return label(labels) if labels else (code or "")
+
+
+def classification_label(code: str | None) -> str:
+    from .workflow import current_workflow
+
+    labels = current_workflow().classifications.get(code or "")
+    return label(labels) if labels else (code or "")
+
+
+def channel_label(channel: str | None) -> str:
+    from flask_babel import gettext
+
+    return {"web": gettext("Web form"), "api": gettext("API"), "open311": "Open311",
+            "walk_in": gettext("At the counter"), "phone": gettext("Phone"),
+            "letter": gettext("Letter"), "email": gettext("Email"),
+            "social_media": gettext("Social media"), "sp4n_lapor": "SP4N-LAPOR!"}.get(channel or "", channel or "")
+
+
+def levels_label(data: dict) -> str:
+    """The levels named by an acknowledgement, as their labels."""
+    from .workflow import current_workflow
+
+    labels = {s.level: s.label for rule in current_workflow().sla.values() for s in rule.steps}
+    return ", ".join(label(labels[lv]) if lv in labels else lv for lv in data.get("levels", []))
+
+
 TZ_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
                     "Asia/Jayapura": "WIT"}
 
@@ -82,6 +135,12 @@ def init_app(app, babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["field_label"] = field_label
+    app.jinja_env.globals["level_label"] = level_label
+    app.jinja_env.globals["levels_label"] = levels_label
+    app.jinja_env.globals["state_label"] = state_label
+    app.jinja_env.globals["classification_label"] = classification_label
+    app.jinja_env.globals["closure_label"] = closure_label
+    app.jinja_env.globals["channel_label"] = channel_label
     app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import timedelta
+from contextlib import nullcontext
 from email.message import EmailMessage
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
 from flask_babel import force_locale
 from sqlalchemy import or_, select, update
 
@@ -28,7 +29,10 @@ HELD_BODY_DAYS = 7  # bodies may hold a PIN: held messages keep them this long a
 
 def queue(recipient: str, subject, template: str, locale: str | None = None, **context) -> OutboxMessage:
     """Render `emails/<template>.txt` and `.html` and put the message in the outbox."""
-    with force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
+    # Links in mail sent by the worker point at the configured address of the site.
+    site = nullcontext() if has_request_context() else \
+        current_app.test_request_context(base_url=current_app.config["PENGADUAN_BASE_URL"])
+    with site, force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
         text = render_template(f"emails/{template}.txt", **context)
         html = render_template(f"emails/{template}.html", **context)
         subject = str(subject)

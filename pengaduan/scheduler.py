@@ -2,6 +2,7 @@
 
 Each job is a single set-based pass wrapped in an app context; jobs coalesce so a backlog
 after downtime runs once, and `max_instances=1` keeps a slow pass from overlapping itself.
+The SLA sweep also takes a database lock, so a second worker started by mistake does nothing.
 """
 from __future__ import annotations
 
@@ -12,10 +13,26 @@ from flask import Flask
 
 from . import audit, mail
 from .extensions import db
+from .models import utcnow
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_MINUTES = 5
+SWEEP_MINUTES = 1
+
+
+def sweep_job(app: Flask) -> None:
+    """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
+    from .sla.sweep import sweep
+
+    with app.app_context():
+        try:
+            sweep()
+        except Exception:
+            db.session.rollback()
+            log.exception("SLA sweep failed; the next one retries")
+        finally:
+            db.session.remove()
 
 
 def checkpoint_job(app: Flask) -> None:
@@ -45,12 +62,31 @@ def outbox_job(app: Flask) -> None:
             db.session.remove()
 
 
+def orphans_job(app: Flask) -> None:
+    """Remove uploaded files a crashed request left without their row."""
+    from .services.attachments import remove_orphans
+
+    with app.app_context():
+        try:
+            removed = remove_orphans()
+            if removed:
+                log.warning("removed %d uploaded files without a row (left by a crash)", removed)
+        except Exception:
+            log.exception("removing orphan uploads failed")
+        finally:
+            db.session.remove()
+
+
 def add_jobs(scheduler, app: Flask) -> None:
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+    scheduler.add_job(sweep_job, "interval", minutes=SWEEP_MINUTES, args=[app],
+                      id="sla-sweep", replace_existing=True, next_run_time=utcnow(), **defaults)
     scheduler.add_job(checkpoint_job, "interval", minutes=CHECKPOINT_MINUTES, args=[app],
                       id="audit-checkpoint", replace_existing=True, **defaults)
     scheduler.add_job(outbox_job, "interval", minutes=1, args=[app],
                       id="mail-outbox", replace_existing=True, **defaults)
+    scheduler.add_job(orphans_job, "interval", hours=1, args=[app],
+                      id="orphan-uploads", replace_existing=True, **defaults)
 
 
 def run_worker(app: Flask) -> None:

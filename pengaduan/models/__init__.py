@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 from .audit import AuditCheckpoint, AuditEvent
 from .base import UTCDateTime, utcnow
+from .calendar import OVERRIDE_KINDS, CalendarOverride
 from .complaint import (
     CHANNELS,
     IDENTITY_FIELDS,
@@ -9,14 +10,29 @@ from .complaint import (
     Complaint,
     ComplaintClock,
     ComplaintEvent,
+    Escalation,
 )
+from .lease import JobLease
+from .notification import NOTIFICATION_KINDS, Notification
 from .outbox import OutboxMessage
+from .supervision import (
+    ACTION_STATUSES,
+    DOCUMENT_KINDS,
+    SUPERVISION_KINDS,
+    StandingDocument,
+    SupervisionAction,
+    SupervisionFile,
+    SupervisionRecord,
+)
 from .template import ResponseTemplate
 from .unit import Category, Unit
-from .user import STAFF_ROLES, ApiToken, User, hash_token
+from .user import STAFF_ROLES, ApiKey, ApiToken, User, hash_token
 
 __all__ = [
-    "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "Category",
-    "Complaint", "ComplaintClock", "ComplaintEvent", "IDENTITY_FIELDS", "OutboxMessage", "PRIVACY_MODES", "ResponseTemplate",
-    "STAFF_ROLES", "UTCDateTime", "Unit", "User", "hash_token", "utcnow",
+    "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CalendarOverride",
+    "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
+    "JobLease", "NOTIFICATION_KINDS", "Notification", "OVERRIDE_KINDS", "OutboxMessage",
+    "PRIVACY_MODES", "ResponseTemplate", "STAFF_ROLES", "UTCDateTime", "Unit", "User",
+    "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
+    "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",
 ]

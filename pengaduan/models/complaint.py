@@ -13,11 +13,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from .base import JSONType, UTCDateTime, utcnow
+from .base import FileColumns, JSONType, UTCDateTime, utcnow
 from .unit import Category, Unit
 from .user import User
 
@@ -29,8 +30,10 @@ IDENTITY_FIELDS = ("name", "nik", "email", "phone", "address")
 class Complaint(db.Model):
     __tablename__ = "complaints"
     __table_args__ = (
-        # The officer queue: a unit's complaints in one state, nearest deadline first.
-        Index("ix_complaints_queue", "unit_id", "state", "stage_due_at", "id"),
+        # The officer queue: a unit's complaints in one state, nearest deadline first and
+        # those without a deadline last, in the order the page sorts them (no sort step).
+        Index("ix_complaints_queue", "unit_id", "state", text("(stage_due_at IS NULL)"),
+              "stage_due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -149,6 +152,12 @@ class ComplaintClock(db.Model):
     consumed: Mapped[int] = mapped_column(Integer, default=0)
     calendar_version: Mapped[str | None] = mapped_column(String(64))
     explanation: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Each restart of the clock begins a new cycle, whose escalation ladder starts afresh.
+    cycle: Mapped[int] = mapped_column(Integer, default=1)
+    # The next rung of the rule's ladder (warning, overdue, ..., or expiry) and when it is
+    # due: the SLA sweep reads only clocks whose `next_check_at` has come.
+    next_step: Mapped[int] = mapped_column(Integer, default=0)
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     complaint: Mapped[Complaint] = relationship(back_populates="clocks")
 
@@ -157,8 +166,8 @@ class ComplaintClock(db.Model):
         return self.stopped_at is None and self.paused_at is None
 
 
-class Attachment(db.Model):
-    """A file stored outside any static folder under a random name."""
+class Attachment(FileColumns, db.Model):
+    """A file sent with a complaint or one of its steps."""
 
     __tablename__ = "attachments"
 
@@ -167,13 +176,36 @@ class Attachment(db.Model):
         ForeignKey("complaints.id", ondelete="CASCADE"), index=True
     )
     event_id: Mapped[int | None] = mapped_column(ForeignKey("complaint_events.id"))
-    filename: Mapped[str] = mapped_column(String(255))
-    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
-    content_type: Mapped[str] = mapped_column(String(100))
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     complaint: Mapped[Complaint] = relationship(back_populates="attachments")
     event: Mapped[ComplaintEvent | None] = relationship()
+
+
+class Escalation(db.Model):
+    """One rung of a clock's ladder that has fired: a warning, overdue, seriously overdue, a
+    reminder to the complainant or the expiry. The unique key makes each rung fire at most
+    once per clock cycle, however many sweeps run."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        UniqueConstraint("clock_id", "cycle", "level"),
+        # The overdue review: a unit's escalations nobody has acknowledged yet.
+        Index("ix_escalations_open", "unit_id", "acknowledged_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("complaint_clocks.id", ondelete="CASCADE"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    rule: Mapped[str] = mapped_column(String(32))
+    cycle: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    complaint: Mapped[Complaint] = relationship()
+    unit: Mapped[Unit] = relationship()
+    acknowledged_by: Mapped[User | None] = relationship()

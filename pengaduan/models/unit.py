@@ -46,6 +46,20 @@ class Unit(db.Model):
     def by_code(cls, code: str) -> Unit | None:
         return db.session.scalar(select(cls).where(cls.code == code.strip().upper()))
 
+    @staticmethod
+    def with_descendants(unit_ids: set[int]) -> set[int]:
+        """The units given and all units below them (one query over the small units table)."""
+        children: dict[int, list[int]] = {}
+        for unit_id, parent_id in db.session.execute(select(Unit.id, Unit.parent_id)):
+            children.setdefault(parent_id, []).append(unit_id)
+        found, todo = set(unit_ids), list(unit_ids)
+        while todo:
+            for child in children.get(todo.pop(), []):
+                if child not in found:
+                    found.add(child)
+                    todo.append(child)
+        return found
+
     def offers(self, category: Category) -> bool:
         """A category without units is offered by every unit."""
         return not category.units or self in category.units

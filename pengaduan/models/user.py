@@ -77,6 +77,17 @@ class User(UserMixin, db.Model):
     def unit_ids(self) -> set[int]:
         return {u.id for u in self.units}
 
+    @property
+    def overseen_unit_ids(self) -> set[int]:
+        """A supervisor's units and every unit below them (the next escalation level looks
+        down the hierarchy); for anyone else, their own units."""
+        if self.role != "supervisor":
+            return self.unit_ids
+        cached = self.__dict__.get("_overseen")
+        if cached is None:
+            cached = self.__dict__["_overseen"] = Unit.with_descendants(self.unit_ids)
+        return cached
+
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
 
@@ -99,3 +110,16 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class ApiKey(db.Model):
+    """A key for an integrating system (Open311 `api_key`); only its hash is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

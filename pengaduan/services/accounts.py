@@ -4,6 +4,9 @@ from __future__ import annotations
 import secrets
 from zoneinfo import available_timezones
 
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
 from .. import audit
 from ..errors import InvalidFields
 from ..extensions import db
@@ -18,11 +21,12 @@ def _new_code_and_name(model, code: str, name: str, errors: dict) -> str:
     """Check a new unit's or category's code (unique, simple) and name; return the code."""
     code = (code or "").strip().upper()
     if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
-        errors["code"] = "use 1-32 letters, digits, '-' or '_'"
+        errors["code"] = _l("use 1-32 letters, digits, '-' or '_'")
     elif model.by_code(code):
-        errors["code"] = f"{model.__name__.lower()} {code} already exists"
+        errors["code"] = (_l("unit %(code)s already exists", code=code) if model is Unit else
+                          _l("category %(code)s already exists", code=code))
     if not (name or "").strip():
-        errors["name"] = "is required"
+        errors["name"] = _l("is required")
     return code
 
 
@@ -48,7 +52,7 @@ def _units(codes, errors) -> list[Unit]:
     for code in codes or ():
         unit = Unit.by_code(code.strip().upper())
         if unit is None:
-            errors["unit"] = f"unknown unit {code}"
+            errors["unit"] = _l("unknown unit %(code)s", code=code)
         else:
             units.append(unit)
     return units
@@ -73,19 +77,19 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     errors: dict[str, str] = {}
     email = (email or "").strip().lower()
     if not EMAIL.match(email):
-        errors["email"] = "is not a valid email address"
+        errors["email"] = _l("is not a valid email address")
     elif User.by_email(email):
-        errors["email"] = f"a user {email} already exists"
+        errors["email"] = _l("a user %(email)s already exists", email=email)
     if role not in STAFF_ROLES:
-        errors["role"] = "must be one of: " + ", ".join(STAFF_ROLES)
+        errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
     units = _units(unit_codes, errors)
     if role in ("officer", "supervisor") and not units and "unit" not in errors:
-        errors["unit"] = f"an {role} needs at least one unit"
+        errors["unit"] = _l("officers and supervisors need at least one unit")
     generated = None
     if password is None:
         password = generated = secrets.token_urlsafe(12)
     elif len(password) < MIN_PASSWORD:
-        errors["password"] = f"must be at least {MIN_PASSWORD} characters"
+        errors["password"] = _l("must be at least %(n)d characters", n=MIN_PASSWORD)
     if errors:
         raise InvalidFields(errors)
     user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, units=units)
@@ -104,11 +108,40 @@ def issue_token(user: User, *, actor: str = "system") -> str:
     return token
 
 
+def create_api_key(name: str, *, actor: str = "system") -> str:
+    """A new key for an integrating system (Open311 `api_key`); only its hash is stored, so
+    the key is shown once."""
+    from ..models import ApiKey
+
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidFields({"name": _l("is required")})
+    key = "p311_" + secrets.token_urlsafe(24)
+    row = ApiKey(name=name, key_hash=hash_token(key))
+    db.session.add(row)
+    db.session.flush()
+    audit.record(db.session, "apikey.created", actor=actor, payload={"id": row.id, "name": name})
+    return key
+
+
+def revoke_tokens(user: User, *, actor: str = "system") -> int:
+    """Revoke every API token of the user; returns how many were still valid."""
+    from ..models import utcnow
+
+    tokens = [t for t in db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))]
+    for token in tokens:
+        token.revoked_at = utcnow()
+    audit.record(db.session, "user.tokens_revoked", actor=actor,
+                 payload={"email": user.email, "count": len(tokens)})
+    return len(tokens)
+
+
 def _check_unit_settings(timezone: str, working_days: str, errors: dict) -> None:
     if timezone not in available_timezones():
-        errors["timezone"] = f"unknown timezone (Indonesia: {', '.join(INDONESIAN_TIMEZONES)})"
+        errors["timezone"] = _l("unknown timezone (Indonesia: %(zones)s)", zones=", ".join(INDONESIAN_TIMEZONES))
     if not working_days or any(d not in "1234567" for d in working_days):
-        errors["working_days"] = "ISO weekdays, Monday=1: e.g. 12345 or 123456"
+        errors["working_days"] = _l("ISO weekdays, Monday=1: e.g. 12345 or 123456")
 
 
 def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
@@ -116,7 +149,7 @@ def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
     """Change a unit's name, calendar settings or status; the audit event shows the change."""
     errors: dict[str, str] = {}
     if not (name or "").strip():
-        errors["name"] = "is required"
+        errors["name"] = _l("is required")
     _check_unit_settings(timezone, working_days, errors)
     if errors:
         raise InvalidFields(errors)
@@ -137,7 +170,7 @@ def update_category(category: Category, *, name: str, unit_codes, active: bool,
                     actor: str) -> Category:
     errors: dict[str, str] = {}
     if not (name or "").strip():
-        errors["name"] = "is required"
+        errors["name"] = _l("is required")
     units = _units(unit_codes, errors)
     if errors:
         raise InvalidFields(errors)
@@ -155,12 +188,12 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
     """Change a staff account's name, role, units or status (an admin's edit)."""
     errors: dict[str, str] = {}
     if not (name or "").strip():
-        errors["name"] = "is required"
+        errors["name"] = _l("is required")
     if role not in STAFF_ROLES:
-        errors["role"] = "must be one of: " + ", ".join(STAFF_ROLES)
+        errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
     units = _units(unit_codes, errors)
     if role in ("officer", "supervisor") and not units and "unit" not in errors:
-        errors["unit"] = f"an {role} needs at least one unit"
+        errors["unit"] = _l("officers and supervisors need at least one unit")
     if errors:
         raise InvalidFields(errors)
     before = {"name": user.name, "role": user.role, "units": sorted(u.code for u in user.units),

@@ -5,11 +5,14 @@ Files are written before the database rows that point at them; if the unit of wo
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import secrets
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -18,8 +21,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import InvalidFields
+from sqlalchemy import select
+
+from ..errors import InvalidFields, StorageFull
+from ..extensions import db
 from ..models import Attachment
+from ..models.base import FileColumns
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 PDF_TYPE = "application/pdf"
@@ -97,36 +104,68 @@ def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, s
     return checked
 
 
-def store(checked: list[tuple[str, bytes, str]]) -> list[StoredFile]:
-    """Write checked files under random names; on any error remove what was written."""
+NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def store(checked: list[tuple[str, bytes, str]], field: str = "attachments") -> list[StoredFile]:
+    """Write checked files under random names; on any error remove what was written.
+    A full disk is the user's to know about (StorageFull names the field), not a crash."""
     folder = upload_dir()
     stored: list[StoredFile] = []
+    partial: Path | None = None  # a file created but not completely written
     try:
         for name, data, kind in checked:
             stored_name = secrets.token_hex(16) + EXTENSIONS[kind]
             path = folder / stored_name
             with open(path, "xb") as fh:
+                partial = path
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            partial = None
             stored.append(StoredFile(name, stored_name, kind, len(data),
                                      hashlib.sha256(data).hexdigest(), path))
-    except OSError:
+    except OSError as exc:
         discard(stored)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        if exc.errno in NO_SPACE:
+            raise StorageFull({field: _l(
+                "The server has no room to store the files right now. Nothing was saved; "
+                "please try again later.")}) from exc
         raise
     return stored
 
 
 @contextmanager
-def stored_files(checked: list[tuple[str, bytes, str]]):
+def stored_files(checked: list[tuple[str, bytes, str]], field: str = "attachments"):
     """Store checked files for a unit of work that must commit inside the block; if the
     block fails, the files are removed again (no orphan file survives a failure)."""
-    stored = store(checked)
+    stored = store(checked, field)
     try:
         yield stored
     except BaseException:
         discard(stored)
         raise
+
+
+def remove_orphans(older_than: timedelta = timedelta(hours=1)) -> int:
+    """Remove stored files that no row points at: what a process killed between writing a file
+    and committing its row leaves behind. Files younger than `older_than` may belong to a
+    request still in flight in another process, so they stay until a later pass."""
+    folder = upload_dir()
+    cutoff = time.time() - older_than.total_seconds()
+    candidates = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime <= cutoff]
+    removed = 0
+    for start in range(0, len(candidates), 500):
+        chunk = {p.name: p for p in candidates[start:start + 500]}
+        for model in FileColumns.__subclasses__():  # every table that keeps files
+            for name in db.session.scalars(select(model.stored_name).where(model.stored_name.in_(chunk))):
+                chunk.pop(name, None)
+        for path in chunk.values():
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def discard(stored: list[StoredFile]) -> None:

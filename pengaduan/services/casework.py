@@ -5,27 +5,33 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from .. import audit
-from ..errors import Forbidden
+from sqlalchemy import select
+
+from ..errors import Forbidden, InvalidFields
 from ..extensions import db
-from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, utcnow
-from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity, is_member
+from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, Escalation, utcnow
+from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity, can_supervise
 from ..workflow import current_workflow
 from ..workflow.fields import clean_values, for_audit, serialise
+from . import notifications
+from .supervision import instruction_record
 
 
 def record_internal_step(complaint: Complaint, actor: Actor, kind: str, action: str,
-                         raw: dict, requires=(), accepts=()) -> tuple[ComplaintEvent, dict]:
+                         raw: dict, requires=(), accepts=(), extra: dict | None = None
+                         ) -> tuple[ComplaintEvent, dict]:
     """Check the fields, add an internal timeline event and its audit event (free text
-    digested); returns the event and the checked values."""
+    digested, `extra` facts kept as they are); returns the event and the checked values."""
     values = clean_values(current_workflow(), complaint, raw, requires=requires, accepts=accepts)
     data = serialise(values)
+    extra = extra or {}
     event = ComplaintEvent(complaint=complaint, kind=kind, actor_id=actor.user.id,
                            actor_role=actor.role, public=False, occurred_at=utcnow(),
-                           data=data, unit=complaint.unit)
+                           data={**data, **extra}, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()
     audit.record(db.session, action, actor=actor.label, complaint=complaint.tracking_code,
-                 payload={"event_id": event.id, "fields": for_audit(data)})
+                 payload={"event_id": event.id, "fields": for_audit(data), **extra})
     return event, values
 
 
@@ -45,16 +51,38 @@ def assign(complaint: Complaint, actor: Actor, assignee: str | None) -> Complain
     event, values = record_internal_step(complaint, actor, "assignment", "complaint.assigned",
                                          {"assignee": assignee}, accepts=("assignee",))
     complaint.assignee = values.get("assignee")
+    notifications.after_assignment(complaint, complaint.assignee, actor.user)
     return event
 
 
 def give_instruction(complaint: Complaint, actor: Actor, instruction: str) -> ComplaintEvent:
     """A supervisor's instruction on a case, kept on its internal timeline and audited."""
-    if actor.role != "supervisor" or not is_member(actor.user, complaint):
+    if not can_supervise(actor, complaint):
         raise Forbidden(str(_l("only a supervisor of the unit may give instructions")))
-    event, _ = record_internal_step(complaint, actor, "instruction", "complaint.instruction",
-                                    {"note": instruction}, requires=("note",))
+    event, values = record_internal_step(complaint, actor, "instruction", "complaint.instruction",
+                                         {"note": instruction}, requires=("note",))
+    instruction_record(complaint, actor, values["note"])
     return event
+
+
+def acknowledge_escalations(complaint: Complaint, actor: Actor, note: str | None = None) -> list[Escalation]:
+    """A supervisor of the unit confirms having seen the case's open escalations (optionally
+    with a note); the acknowledgement is on the internal timeline and audited."""
+    if not can_supervise(actor, complaint):
+        raise Forbidden(str(_l("only a supervisor of the unit may acknowledge escalations")))
+    pending = db.session.scalars(select(Escalation).where(
+        Escalation.complaint_id == complaint.id, Escalation.acknowledged_at.is_(None),
+        Escalation.level.in_(current_workflow().escalation_levels)).order_by(Escalation.id)).all()
+    if not pending:
+        raise InvalidFields({"escalations": _l("there is no escalation to acknowledge")})
+    now = utcnow()
+    record_internal_step(complaint, actor, "escalation_ack", "complaint.escalation_acknowledged",
+                         {"note": note}, accepts=("note",),
+                         extra={"levels": [e.level for e in pending],
+                                "escalation_ids": [e.id for e in pending]})
+    for escalation in pending:
+        escalation.acknowledged_at, escalation.acknowledged_by_id = now, actor.user.id
+    return pending
 
 
 def identity_of(complaint: Complaint) -> dict[str, str | None]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
-from ..i18n import label
+from ..i18n import format_moment, label
 from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..policy import Actor, can_view
 from ..workflow import current_workflow
@@ -56,6 +56,9 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
             title = _l("Complaint received")
         elif event.kind == "rating":
             title = _l("Service rated")
+        elif event.kind == "reminder":
+            title = _l("Reminder: please respond by %(due)s", due=format_moment(
+                event.data.get("due_at"), complaint.unit.timezone))
         else:
             transition = workflow.transition(event.trigger)
             title = transition.label if transition else event.trigger

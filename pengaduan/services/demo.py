@@ -112,7 +112,28 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             advance(complaint, trigger, citizen if trigger in ("provide_info", "accept", "dispute", "withdraw") else supervisor,
                     at=at, **_fields_for(trigger, unit, category, rng))
     report.append(f"{complaints} demo complaints filed")
+    _supervision(supervisor, now)
+    report.append("2 demo supervision records")
     return report
+
+
+def _supervision(supervisor: Actor, now) -> None:
+    """A quarterly review and a coaching session, as a supervisor would record them."""
+    from .supervision import record_supervision
+
+    units = [code for code, _, _ in UNITS]
+    day = (now - timedelta(days=14)).date()
+    record_supervision(supervisor, {
+        "kind": "monitoring_evaluation", "held_on": day.isoformat(), "units": units,
+        "title": "Monitoring dan evaluasi pengelolaan pengaduan triwulan",
+        "participants": "Kepala dinas, para kepala bidang, pengelola pengaduan tiap unit",
+        "findings": "Tiga pengaduan melewati batas verifikasi; kanal WhatsApp belum diumumkan di loket.",
+        "actions": [{"description": "Umumkan nomor WhatsApp pengaduan di semua loket",
+                     "owner": "Kepala Seksi Pelayanan", "due_on": (day + timedelta(days=14)).isoformat()}]})
+    record_supervision(supervisor, {
+        "kind": "coaching", "held_on": (day + timedelta(days=3)).isoformat(), "units": units,
+        "title": "Pembinaan pengelola pengaduan: menulis tanggapan yang jelas",
+        "participants": "Siti Rahmawati, Agus Santoso", "findings": "Peserta berlatih memakai templat tanggapan."})
 
 
 def _fields_for(trigger: str, unit: str, category: str, rng: random.Random) -> dict:

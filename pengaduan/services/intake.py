@@ -17,7 +17,9 @@ from ..extensions import db
 from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..workflow import FILE_TRIGGER, current_workflow
 from ..policy import Actor
+from . import notifications
 from .attachments import StoredFile, attach, attachment_digests
+from .inputs import day, text
 from .tracking import hash_pin, new_pin, new_tracking_code
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -33,38 +35,6 @@ class Filed:
     pin: str  # shown once on the receipt; only its hash is stored
 
 
-def _text(raw: dict, name: str, errors: dict, required: bool = False) -> str | None:
-    value = raw.get(name)
-    value = value.strip() if isinstance(value, str) else value
-    if value in (None, ""):
-        if required:
-            errors[name] = _l("is required")
-        return None
-    if not isinstance(value, str):
-        errors[name] = _l("must be text")
-        return None
-    if len(value) > LIMITS[name]:
-        errors[name] = _l("must be at most %(n)d characters", n=LIMITS[name])
-    return value
-
-
-def _date(raw: dict, name: str, errors: dict, today: date) -> date | None:
-    value = raw.get(name)
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        parsed = value
-    else:
-        try:
-            parsed = date.fromisoformat(str(value).strip())
-        except ValueError:
-            errors[name] = _l("must be a date (YYYY-MM-DD)")
-            return None
-    if parsed > today:
-        errors[name] = _l("cannot be in the future")
-    return parsed
-
-
 def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     """Check a filing; return clean values or raise InvalidFields naming every bad field.
 
@@ -75,12 +45,12 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     unit = Unit.by_code(str(raw.get("unit") or "")) if raw.get("unit") else None
     today = local_today(unit, at)
     clean = {
-        "title": _text(raw, "title", errors, required=True),
-        "description": _text(raw, "description", errors, required=True),
-        "incident_location": _text(raw, "incident_location", errors),
-        "requested_resolution": _text(raw, "requested_resolution", errors),
-        "incident_date": _date(raw, "incident_date", errors, today),
-        "service_date": _date(raw, "service_date", errors, today),
+        "title": text(raw, "title", errors, LIMITS, required=True),
+        "description": text(raw, "description", errors, LIMITS, required=True),
+        "incident_location": text(raw, "incident_location", errors, LIMITS),
+        "requested_resolution": text(raw, "requested_resolution", errors, LIMITS),
+        "incident_date": day(raw.get("incident_date"), "incident_date", errors, latest=today),
+        "service_date": day(raw.get("service_date"), "service_date", errors, latest=today),
     }
     if unit is None or not unit.active:
         errors["unit"] = _l("choose the unit the complaint is about")
@@ -98,7 +68,7 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     if privacy not in PRIVACY_MODES:
         errors["privacy"] = _l("choose one of the options")
 
-    identity = {f: _text(raw, f, errors) for f in ("name", "email", "phone", "address")}
+    identity = {f: text(raw, f, errors, LIMITS) for f in ("name", "email", "phone", "address")}
     nik = str(raw.get("nik") or "").strip().replace(" ", "")
     if nik and not NIK.match(nik):
         errors["nik"] = _l("must be 16 digits")
@@ -178,4 +148,5 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
                      "state": workflow.initial,
                      **attachment_digests(attachments),
                  })
+    notifications.after_filing(complaint)
     return Filed(complaint, pin)

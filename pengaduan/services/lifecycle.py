@@ -14,6 +14,7 @@ from ..policy import Actor, can_fire, can_view
 from ..workflow import Workflow, current_workflow
 from ..workflow.fields import FIELDS, clean_fields, for_audit, serialise
 from ..workflow.guards import GUARDS
+from . import notifications
 from .attachments import StoredFile, attach, attachment_digests
 
 
@@ -114,4 +115,5 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
                      "closure_reason": complaint.closure_reason if transition.dest != from_state
                      and workflow.is_terminal(transition.dest) else None,
                  })
+    notifications.after_transition(complaint, trigger, actor, values, from_unit, at)
     return event

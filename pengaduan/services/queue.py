@@ -1,7 +1,9 @@
 """The officer's queue: a unit's complaints, nearest deadline first, one page at a time.
 
-Keyset pagination on (stage_due_at, id) walks the `ix_complaints_queue` index, so a page
-costs the same on page 1 and page 10,000, at a thousand complaints or a million.
+The order (no deadline last, then deadline, then id) is the `ix_complaints_queue` index's,
+and the cursor is a row-value comparison on the same key, so a page of one unit and state
+is read straight off the index: it costs the same on page 1 and page 10,000, at a thousand
+complaints or a million.
 """
 from __future__ import annotations
 
@@ -11,15 +13,19 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, true, tuple_
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Category, Complaint, User, utcnow
+from ..models import Category, Complaint, Unit, User, utcnow
+from ..policy import sees_all_units
 from ..workflow import current_workflow
 from .tracking import normalise_code
 
 PAGE_SIZE = 25
+# A tab of finished complaints says "10000+" beyond this: counting a million closed cases on
+# every page view costs more than the exact number is worth.
+COUNT_CAP = 10_000
 
 
 @dataclass
@@ -31,6 +37,7 @@ class QueueFilter:
     mine: bool = False
     unassigned: bool = False
     search: str = ""
+    unit: str | None = None  # a unit code, within the units the user may see
 
 
 @dataclass
@@ -66,23 +73,23 @@ def decode_cursor(cursor: str | None) -> tuple[datetime | None, int] | None:
         return None
 
 
-def _scope(user: User, unit_ids: set[int] | None = None):
-    """Complaints of the units the user works for."""
-    return Complaint.unit_id.in_(unit_ids if unit_ids is not None else user.unit_ids)
+def _scope(user: User):
+    """Complaints of the units the user works for (every unit for an auditor)."""
+    return true() if sees_all_units(user) else Complaint.unit_id.in_(user.unit_ids)
 
 
 def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
                limit: int = PAGE_SIZE, now: datetime | None = None) -> QueuePage:
-    workflow = current_workflow()
     now = now or utcnow()
-    terminal = [name for name, state in workflow.states.items() if state.terminal]
     conditions = [_scope(user)]
     if filters.state:
         conditions.append(Complaint.state == filters.state)
-    else:
-        conditions.append(Complaint.state.not_in(terminal))
+    else:  # a list of states the index can seek to, not "anything but closed"
+        conditions.append(Complaint.state.in_(_open_states()))
     if filters.category:
         conditions.append(Complaint.category.has(Category.code == filters.category))
+    if filters.unit:
+        conditions.append(Complaint.unit.has(Unit.code == filters.unit.strip().upper()))
     if filters.overdue:
         conditions.append(Complaint.stage_due_at < now)
     if filters.due_within_days is not None:
@@ -95,30 +102,41 @@ def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
     if text:
         conditions.append(or_(Complaint.tracking_code == normalise_code(text),
                               Complaint.title.ilike(f"%{_escape_like(text)}%", escape="\\")))
+    no_deadline = Complaint.stage_due_at.is_(None)
     position = decode_cursor(cursor)
     if position is not None:
         due, last_id = position
         if due is None:
-            conditions.append(and_(Complaint.stage_due_at.is_(None), Complaint.id > last_id))
-        else:
-            conditions.append(or_(Complaint.stage_due_at > due,
-                                  and_(Complaint.stage_due_at == due, Complaint.id > last_id),
-                                  Complaint.stage_due_at.is_(None)))
+            conditions.append(and_(no_deadline, Complaint.id > last_id))
+        else:  # (false, due, id) < (true, ...): the rows without a deadline come after
+            conditions.append(tuple_(no_deadline, Complaint.stage_due_at, Complaint.id)
+                              > tuple_(False, due, last_id))
     query = (select(Complaint).options(joinedload(Complaint.category), joinedload(Complaint.assignee),
                                        joinedload(Complaint.unit))
              .where(*conditions)
-             .order_by(Complaint.stage_due_at.is_(None), Complaint.stage_due_at, Complaint.id)
+             .order_by(no_deadline, Complaint.stage_due_at, Complaint.id)
              .limit(limit + 1))
     items = list(db.session.scalars(query).unique())
     next_cursor = encode_cursor(items[limit - 1]) if len(items) > limit else None
     return QueuePage(items[:limit], next_cursor, state_counts(user))
 
 
+def _open_states() -> list[str]:
+    workflow = current_workflow()
+    return [name for name in workflow.states if name not in workflow.terminal_states]
+
+
 def state_counts(user: User) -> dict[str, int]:
-    """How many complaints of the user's units are in each state (the tabs)."""
-    rows = db.session.execute(select(Complaint.state, func.count()).where(_scope(user))
+    """How many complaints of the user's units are in each state (the tabs): exact for the
+    open states, at most COUNT_CAP + 1 for the finished ones."""
+    rows = db.session.execute(select(Complaint.state, func.count())
+                              .where(_scope(user), Complaint.state.in_(_open_states()))
                               .group_by(Complaint.state))
-    return {state: count for state, count in rows}
+    counts = {state: count for state, count in rows}
+    for state in current_workflow().terminal_states:
+        some = select(Complaint.id).where(_scope(user), Complaint.state == state).limit(COUNT_CAP + 1)
+        counts[state] = db.session.scalar(select(func.count()).select_from(some.subquery()))
+    return counts
 
 
 def _escape_like(text: str) -> str:

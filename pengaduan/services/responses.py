@@ -1,6 +1,7 @@
 """Response templates: standard answers officers start from, per category or for all."""
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from .. import audit
@@ -11,9 +12,9 @@ from ..models import Category, Complaint, ResponseTemplate
 
 def _check(title: str, body: str, category_code: str | None, errors: dict) -> Category | None:
     if not (title or "").strip():
-        errors["title"] = "is required"
+        errors["title"] = _l("is required")
     if not (body or "").strip():
-        errors["body"] = "is required"
+        errors["body"] = _l("is required")
     if category_code:
         category = Category.by_code(category_code)
         if category is None:

@@ -1,7 +1,8 @@
-"""Statutory time limits: the working-day calendar, due dates and the complaint clocks."""
-from .calendar import CALENDAR_VERSION, WorkingCalendar
+"""Statutory time limits: the working-day calendar, due dates, the complaint clocks, their
+escalation ladders and the sweep that fires what has come due."""
+from .calendar import WorkingCalendar, current_overrides, forget_overrides
 from .clocks import on_event, refresh_due_dates
 from .deadlines import compute_due, remaining, units_elapsed
 
-__all__ = ["CALENDAR_VERSION", "WorkingCalendar", "compute_due", "on_event",
+__all__ = ["WorkingCalendar", "compute_due", "current_overrides", "forget_overrides", "on_event",
            "refresh_due_dates", "remaining", "units_elapsed"]

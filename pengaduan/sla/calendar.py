@@ -1,35 +1,88 @@
-"""The working-day calendar: weekends per unit, national holidays and cuti bersama."""
+"""The working-day calendar: weekends per unit, national holidays and cuti bersama from the
+`holidays` package, and the deployment's own overrides stored in the database."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
+from sqlalchemy import select
 
-CALENDAR_VERSION = f"holidays-{holidays.__version__}"
+from ..extensions import db
+from ..models import CalendarOverride
+
+PACKAGE_VERSION = f"holidays-{holidays.__version__}"
+CUTI_BERSAMA = "cuti bersama"
+_SESSION_KEY = "pengaduan.calendar.overrides"
 
 
 @lru_cache(maxsize=64)
-def _national(year: int) -> tuple[dict, dict]:
-    """(public holidays, cuti bersama) of one year, from the SKB-based package lists."""
+def national(year: int) -> tuple[dict, dict]:
+    """(public holidays, cuti bersama) of one year, from the SKB-based package lists. Dates
+    after the latest decree carry "(estimated)" in their names."""
     public = dict(holidays.Indonesia(years=year, categories=("public",)))
     joint = dict(holidays.Indonesia(years=year, categories=("government",)))
     return public, joint
 
 
 @dataclass(frozen=True)
+class Override:
+    kind: str
+    off: bool
+    reason: str
+
+
+@dataclass(frozen=True, eq=False)
+class Overrides:
+    """The override table as one snapshot: its revision and the overridden days."""
+
+    revision: int = 0
+    days: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def version(self) -> str:
+        return f"{PACKAGE_VERSION}+r{self.revision}"
+
+
+NO_OVERRIDES = Overrides()
+
+
+def current_overrides() -> Overrides:
+    """The overrides, read once per database session (changes call `forget_overrides`)."""
+    info = db.session.info
+    if _SESSION_KEY not in info:
+        with db.session.no_autoflush:  # a read here must not flush a change half-made
+            rows = db.session.scalars(select(CalendarOverride)).all()
+        info[_SESSION_KEY] = Overrides(
+            max((row.revision for row in rows), default=0),
+            MappingProxyType({row.day: Override(row.kind, row.off, row.reason) for row in rows}))
+    return info[_SESSION_KEY]
+
+
+def forget_overrides() -> None:
+    db.session.info.pop(_SESSION_KEY, None)
+
+
+@dataclass(frozen=True)
 class WorkingCalendar:
-    """A unit's calendar: its working week, whether cuti bersama stop the clock, its timezone."""
+    """A unit's calendar: its working week, whether cuti bersama stop the clock, its timezone,
+    and the deployment's overrides."""
 
     working_days: str = "12345"
     cuti_bersama_off: bool = True
     timezone: str = "Asia/Jakarta"
+    overrides: Overrides = NO_OVERRIDES
 
     @classmethod
     def for_unit(cls, unit) -> WorkingCalendar:
-        return cls(unit.working_days, unit.cuti_bersama_off, unit.timezone)
+        return cls(unit.working_days, unit.cuti_bersama_off, unit.timezone, current_overrides())
+
+    @classmethod
+    def default(cls, timezone: str) -> WorkingCalendar:
+        return cls(timezone=timezone, overrides=current_overrides())
 
     @property
     def tz(self) -> ZoneInfo:
@@ -37,15 +90,21 @@ class WorkingCalendar:
 
     @property
     def version(self) -> str:
-        return CALENDAR_VERSION
+        return self.overrides.version
 
     def day_off(self, day: date) -> str | None:
         """Why a day is not a working day, or None if it is one."""
-        public, joint = _national(day.year)
+        override = self.overrides.days.get(day)
+        if override is not None:
+            if not override.off:
+                return None
+            if override.kind != "cuti_bersama" or self.cuti_bersama_off:
+                return f"{override.reason} ({override.kind.replace('_', ' ')}, override)"
+        public, joint = national(day.year)
         if day in public:
             return public[day]
         if self.cuti_bersama_off and day in joint:
-            return f"{joint[day]} (cuti bersama)"
+            return f"{joint[day]} ({CUTI_BERSAMA})"
         if str(day.isoweekday()) not in self.working_days:
             return "weekend"
         return None

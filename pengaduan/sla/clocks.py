@@ -10,6 +10,31 @@ from datetime import datetime
 from ..models import Complaint, ComplaintClock
 from .calendar import WorkingCalendar
 from .deadlines import compute_due, units_elapsed
+from .ladder import plan_next
+
+
+def recount(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
+    """Count again, on the calendar as it is now, the units consumed before each pause: the
+    segments from the start to the first pause, from each resume to the next pause."""
+    explanation = clock.explanation or {}
+    pauses, started = explanation.get("pauses") or [], explanation.get("clock_started")
+    if not pauses or not started:
+        return  # never paused: nothing was set aside
+    consumed, segment = 0, datetime.fromisoformat(started)
+    for paused, resumed in pauses:
+        consumed += units_elapsed(segment, datetime.fromisoformat(paused), rule.unit, cal)
+        if resumed is None:
+            break
+        segment = datetime.fromisoformat(resumed)
+    clock.consumed = consumed
+
+
+def reschedule(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
+    """Recompute a clock on the calendar as it is now: the units set aside before pauses and,
+    if it runs, its deadline (a clock whose time ran out before a pause stays due when it was)."""
+    recount(clock, rule, cal)
+    if clock.paused_at is None and clock.consumed < rule.amount:
+        _schedule(clock, rule, cal)
 
 
 def _schedule(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
@@ -20,6 +45,7 @@ def _schedule(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
     clock.due_at = due
     clock.calendar_version = cal.version
     clock.explanation = explanation
+    plan_next(clock, rule, cal)
 
 
 def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | None,
@@ -31,14 +57,17 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
         clock = complaint.clock(rule.name)
         if trigger in rule.start and not entering_terminal:
             if clock is None:
-                clock = ComplaintClock(rule=rule.name, counting_from=at, consumed=0, explanation={})
+                clock = ComplaintClock(rule=rule.name, counting_from=at, consumed=0,
+                                       explanation={}, cycle=1, next_step=0)
                 complaint.clocks.append(clock)
             elif rule.restart:
                 clock.counting_from, clock.consumed = at, 0
                 clock.stopped_at = clock.paused_at = None
                 clock.explanation = {}
+                clock.cycle, clock.next_step = clock.cycle + 1, 0  # a new ladder
             elif clock.stopped_at is not None:
                 clock.stopped_at = None  # resumed with its original deadline (e.g. reopen)
+                plan_next(clock, rule, cal)
                 continue
             else:
                 continue
@@ -50,6 +79,7 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
             continue
         if trigger in rule.stop or entering_terminal:
             clock.stopped_at = at
+            clock.next_check_at = None
             if clock.paused_at is not None:
                 _resume(clock, rule, cal, at, reschedule=False)
         elif to_state in rule.pause_in and clock.paused_at is None:
@@ -68,6 +98,7 @@ def _pause(clock: ComplaintClock, rule, cal, at: datetime) -> None:
     clock.explanation = explanation
     clock.paused_at = at
     clock.due_at = None  # a paused clock is never due; the explanation keeps the last one
+    clock.next_check_at = None
 
 
 def _resume(clock: ComplaintClock, rule, cal, at: datetime, reschedule: bool = True) -> None:
@@ -79,10 +110,14 @@ def _resume(clock: ComplaintClock, rule, cal, at: datetime, reschedule: bool = T
     clock.explanation = explanation
     clock.paused_at = None
     if not reschedule:
+        if clock.consumed >= rule.amount and explanation.get("due_before_pause"):
+            # Stopped while paused after its time had run out: it finished late.
+            clock.due_at = datetime.fromisoformat(explanation["due_before_pause"])
         return
     if clock.consumed >= rule.amount and explanation.get("due_before_pause"):
         # The time had already run out before the pause: it stays overdue since then.
         clock.due_at = datetime.fromisoformat(explanation["due_before_pause"])
+        plan_next(clock, rule, cal)
         return
     clock.counting_from = at  # the resume day is day 0 again; `consumed` carries the rest
     _schedule(clock, rule, cal)

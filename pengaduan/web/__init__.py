@@ -3,15 +3,20 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, uow
+    from . import auth, security, uow
     from .admin import bp as admin
     from .citizen import bp as citizen
     from .public import bp as public
+    from .reporting import bp as reporting
     from .staff import bp as staff
+    from .supervision import bp as supervision
 
     auth.init_app(app)
     uow.init_app(app)
+    security.init_app(app)
     app.register_blueprint(public)
     app.register_blueprint(citizen)
     app.register_blueprint(staff)
+    app.register_blueprint(supervision)
+    app.register_blueprint(reporting)
     app.register_blueprint(admin)

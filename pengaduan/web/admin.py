@@ -6,6 +6,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -16,7 +17,9 @@ from ..policy import Actor
 from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
+from ..services.calendar import add_day_off, calendar_year, default_year, make_working_day
 from ..services.responses import save_response_template
+from ..sla import current_overrides
 from .uow import commit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -211,3 +214,37 @@ def response(template_id):
             return redirect(url_for("admin.responses"))
     return _form_page("admin/response.html", 422 if errors else 200, item=item, errors=errors,
                       categories=_all(Category, Category.name))
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@admin_only
+def calendar():
+    """The year's holidays and cuti bersama, and the deployment's overrides. A change moves
+    the open deadlines it affects, each one audited."""
+    year = request.args.get("year", type=int) or default_year()
+    if not 1970 <= year <= 2100:
+        year = default_year()
+    errors, typed = {}, {}
+    if request.method == "POST":
+        typed = request.form.to_dict()
+        action = typed.get("action")
+        try:
+            if action == "add":
+                row, moved = add_day_off(typed.get("day", ""), typed.get("kind", ""),
+                                         typed.get("reason"), actor=me())
+            elif action == "remove":
+                row, moved = make_working_day(typed.get("day", ""), typed.get("reason"), actor=me())
+            else:
+                abort(400)
+            commit()
+        except InvalidFields as exc:
+            db.session.rollback()
+            errors = exc.errors
+        else:
+            flash(ngettext("Calendar changed for %(day)s; %(num)d open deadline recomputed.",
+                           "Calendar changed for %(day)s; %(num)d open deadlines recomputed.",
+                           moved, day=row.day.isoformat()), "success")
+            return redirect(url_for("admin.calendar", year=row.day.year))
+    return render_template("admin/calendar.html", year=year, days=calendar_year(year),
+                           version=current_overrides().version, errors=errors, typed=typed,
+                           action=typed.get("action")), 422 if errors else 200

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, redirect, render_template, request,
                    send_file, session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from .. import mail
-from ..errors import ConcurrentChange, DomainError, InvalidFields, TriggerNotAllowed
+from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
 from ..extensions import csrf, db, limiter
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor
@@ -110,16 +110,19 @@ def new_complaint():
         dropped = any(f.filename for f in files)
         return _render_form(form, errors, 422, files_dropped=dropped)
 
-    with stored_files(checked) as stored, _rolled_back_on_failure():
-        filed = file_complaint(form.raw(), channel="web", attachments=stored)
-        complaint = filed.complaint
-        if complaint.complainant_email:
-            deadline = citizen_deadline(complaint)
-            mail.queue(complaint.complainant_email,
-                       _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
-                       locale=str(get_locale()), complaint=complaint, pin=filed.pin,
-                       deadline=deadline[1] if deadline else None)
-        commit()
+    try:
+        with stored_files(checked) as stored, _rolled_back_on_failure():
+            filed = file_complaint(form.raw(), channel="web", attachments=stored)
+            complaint = filed.complaint
+            if complaint.complainant_email:
+                deadline = citizen_deadline(complaint)
+                mail.queue(complaint.complainant_email,
+                           _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
+                           locale=str(get_locale()), complaint=complaint, pin=filed.pin,
+                           deadline=deadline[1] if deadline else None)
+            commit()
+    except StorageFull as exc:
+        return _render_form(form, exc.errors, exc.status, files_dropped=True)
     _remember(complaint)
     session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin)}
     return redirect(url_for("citizen.receipt"))
@@ -234,7 +237,7 @@ def act(code, trigger):
             commit()
     except InvalidFields as exc:
         db.session.rollback()
-        return _render_view(complaint, exc.errors, typed, 422, trigger)
+        return _render_view(complaint, exc.errors, typed, exc.status, trigger)
     except (ConcurrentChange, TriggerNotAllowed):
         db.session.rollback()
         return _render_view(complaint, {"version": _l(

@@ -1,10 +1,14 @@
 """Friendly error pages for people, JSON errors for API clients."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, g, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
+from ..extensions import db
+
+RETRY_AFTER_SECONDS = 30
 
 
 def _wants_json() -> bool:
@@ -25,3 +29,21 @@ def register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return {"error": exc.to_dict()}, exc.status
         return render_template("errors/generic.html", error=exc), exc.status
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(exc):
+        """The database is down or unreachable: nothing was committed by this request, and
+        everything committed before is safe, so say so and ask to retry."""
+        current_app.logger.error("database unavailable: %s", exc.orig if hasattr(exc, "orig") else exc)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection is gone; the session is discarded at teardown
+            pass
+        # Render as nobody: loading the signed-in user would need the database again.
+        g._login_user = current_app.login_manager.anonymous_user()
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+        if _wants_json():
+            return {"error": {"code": "service_unavailable",
+                              "message": "the database is unreachable; retry later"}}, 503, headers
+        return render_template("errors/unavailable.html"), 503, headers

@@ -6,6 +6,7 @@ from functools import wraps
 from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,13 +14,16 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
-from ..models import Category, Complaint, ComplaintEvent, Unit, User, utcnow
-from ..policy import Actor, can_add_note, can_reveal_identity, can_view, can_work_queue
+from ..models import (Category, Complaint, ComplaintEvent, Escalation, Notification, Unit, User,
+                      utcnow)
+from ..policy import (Actor, can_add_note, can_browse_queue, can_reveal_identity, can_supervise,
+                      can_view)
 from ..services import advance, allowed_triggers
-from ..services.casework import (add_note, assign, give_instruction, reveal_identity,
-                                 visible_identity)
+from ..services.casework import (acknowledge_escalations, add_note, assign, give_instruction,
+                                 reveal_identity, visible_identity)
+from ..services.notifications import INBOX_PAGE, inbox, mark_read, unread_count
 from ..services.oversight import default_period_start, overdue_cases, unit_performance
-from ..services.queue import QueueFilter, queue_page
+from ..services.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.responses import templates_for
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
@@ -29,6 +33,15 @@ from .uow import commit
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_ROLES = ("officer", "supervisor", "auditor")
 MAX_DUE_WITHIN_DAYS = 3650
+
+
+@bp.app_context_processor
+def _unread():
+    """The unread count beside the notifications link, for signed-in staff."""
+    def unread_notifications() -> int:
+        return unread_count(current_user) if current_user.is_authenticated else 0
+
+    return {"unread_notifications": unread_notifications}
 
 
 def staff_only(view):
@@ -64,7 +77,7 @@ def _flag(name: str) -> bool:
 @staff_only
 def queue():
     """The complaints of my units, nearest deadline first, with tabs and filters."""
-    if not can_work_queue(actor()):
+    if not can_browse_queue(actor()):
         abort(403)
     try:
         within = int(request.args["due_within"]) if request.args.get("due_within") else None
@@ -83,7 +96,7 @@ def queue():
            for c in page.items if c.stage_due_at}
     categories = db.session.scalars(select(Category).order_by(Category.name)).all()
     return render_template("staff/queue.html", page=page, filters=filters, due=due,
-                           workflow=current_workflow(), categories=categories,
+                           workflow=current_workflow(), categories=categories, count_cap=COUNT_CAP,
                            args={k: v for k, v in request.args.items() if k != "cursor"})
 
 
@@ -116,9 +129,14 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
              and open_action not in {t.trigger for t in actions} else None)
     clocks = sorted(complaint.clocks, key=lambda c: list(workflow.sla).index(c.rule)
                     if c.rule in workflow.sla else 99)
+    escalations: dict[int, list[Escalation]] = {}
+    for escalation in db.session.scalars(select(Escalation).where(
+            Escalation.complaint_id == complaint.id).order_by(Escalation.id)):
+        escalations.setdefault(escalation.clock_id, []).append(escalation)
     return render_template(
         "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
-        clocks=clocks, rules=workflow.sla, now=now,
+        clocks=clocks, rules=workflow.sla, now=now, escalations=escalations,
+        staff_levels=workflow.escalation_levels,
         remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
         actions=actions,
         stale=stale,
@@ -126,7 +144,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         open_action=open_action, identity=identity or visible_identity(complaint, me),
         revealed=revealed, can_note=can_add_note(me, complaint),
         can_reveal=can_reveal_identity(me, complaint),
-        can_instruct=me.role == "supervisor" and can_add_note(me, complaint),
+        can_instruct=can_supervise(me, complaint),
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
         answer_templates=templates_for(complaint), answer_fields=ANSWER_FIELDS,
     ), status
@@ -258,6 +276,64 @@ def overdue():
     return render_template("staff/overdue.html", groups=overdue_cases(current_user, now),
                            performance=unit_performance(current_user, default_period_start(now), now),
                            workflow=current_workflow(), errors={}, typed={}, open_code=None)
+
+
+@bp.post("/complaints/<code>/acknowledge")
+@staff_only
+def acknowledge(code):
+    """A supervisor acknowledges the case's open escalations, with an optional note."""
+    complaint = complaint_or_404(code)
+    try:
+        acknowledge_escalations(complaint, actor(), request.form.get("note") or None)
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        flash(" ".join(str(v) for v in exc.errors.values()), "error")
+    except Forbidden:
+        db.session.rollback()
+        abort(403)
+    else:
+        flash(_("Escalation acknowledged."), "success")
+    return redirect(request.form.get("back") == "overdue" and url_for("staff.overdue")
+                    or url_for("staff.complaint", code=complaint.tracking_code))
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    """My messages, newest first (any signed-in staff member sees only their own)."""
+    before = request.args.get("before", type=int)
+    messages = inbox(current_user, before, limit=INBOX_PAGE + 1)
+    older = len(messages) > INBOX_PAGE
+    messages = messages[:INBOX_PAGE]
+    return render_template("staff/notifications.html", messages=messages,
+                           next_before=messages[-1].id if older else None,
+                           workflow=current_workflow())
+
+
+@bp.post("/notifications/<int:notification_id>/open")
+@login_required
+def open_notification(notification_id):
+    """Mark one message read and go to its complaint (if I may still see it)."""
+    message = db.session.get(Notification, notification_id)
+    if message is None or message.user_id != current_user.id:
+        abort(404)
+    mark_read(current_user, notification_id)
+    commit()
+    complaint = message.complaint
+    if complaint is not None and can_view(actor(), complaint) and current_user.role in STAFF_ROLES:
+        return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+    return redirect(url_for("staff.notifications"))
+
+
+@bp.post("/notifications/read")
+@login_required
+def read_all_notifications():
+    count = mark_read(current_user)
+    commit()
+    flash(ngettext("%(num)d message marked as read.", "%(num)d messages marked as read.", count),
+          "success")
+    return redirect(url_for("staff.notifications"))
 
 
 @bp.post("/complaints/<code>/instruction")

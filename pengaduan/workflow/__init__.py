@@ -5,6 +5,7 @@ from flask import current_app
 
 from .definition import (
     FILE_TRIGGER,
+    LadderStep,
     SlaRule,
     StateDef,
     TransitionDef,
@@ -25,6 +26,6 @@ def current_workflow() -> Workflow:
 
 
 __all__ = [
-    "FILE_TRIGGER", "SlaRule", "StateDef", "TransitionDef", "Workflow", "WorkflowError",
+    "FILE_TRIGGER", "LadderStep", "SlaRule", "StateDef", "TransitionDef", "Workflow", "WorkflowError",
     "current_workflow", "init_app", "load_workflow", "parse_workflow",
 ]

@@ -21,6 +21,10 @@ from .guards import GUARDS
 ROLES = ("citizen", "officer", "supervisor", "auditor", "admin", "system")
 SLA_UNITS = ("working_days", "calendar_days", "hours")
 SLA_TRACKS = ("stage", "resolution", "complainant")
+# Who an escalation level notifies: the assignee (or, with none, the unit's officers), the
+# unit's officers or supervisors, or the supervisors of the unit above (the next level).
+NOTIFY_TARGETS = ("handler", "unit_officers", "unit_supervisors", "next_level_supervisors")
+LADDER_ACTIONS = ("reminder", "expiry")  # the rungs of a complainant clock, reserved names
 FILE_TRIGGER = "file"  # the complaint's creation, usable to start clocks
 LANGUAGES = ("id", "en")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -62,6 +66,22 @@ class TransitionDef:
 
 
 @dataclass(frozen=True)
+class LadderStep:
+    """A rung of a clock's ladder, `offset` working days from its deadline day: an escalation
+    level (notifies staff), a reminder to the complainant, or the expiry (fires `on_expiry`)."""
+
+    level: str
+    offset: int
+    label: dict
+    notify: tuple[str, ...] = ()
+    email: bool = True
+
+    @property
+    def action(self) -> str:
+        return self.level if self.level in LADDER_ACTIONS else "escalate"
+
+
+@dataclass(frozen=True)
 class SlaRule:
     name: str
     label: dict
@@ -74,6 +94,7 @@ class SlaRule:
     restart: bool
     on_expiry: str | None
     source: str
+    steps: tuple[LadderStep, ...] = ()
 
 
 @dataclass
@@ -107,6 +128,21 @@ class Workflow:
 
     def is_terminal(self, state: str) -> bool:
         return self.states[state].terminal
+
+    @cached_property
+    def terminal_states(self) -> list[str]:
+        return [name for name, state in self.states.items() if state.terminal]
+
+    @cached_property
+    def staff_clocks(self) -> dict[str, SlaRule]:
+        """The SLA rules that measure staff work (not the complainant's windows)."""
+        return {name: rule for name, rule in self.sla.items() if rule.track != "complainant"}
+
+    @cached_property
+    def escalation_levels(self) -> list[str]:
+        """The ladder levels meant for staff (not the complainant's reminders and expiries)."""
+        return sorted({step.level for rule in self.sla.values() for step in rule.steps
+                       if step.action == "escalate"})
 
     @cached_property
     def machine(self) -> Machine:
@@ -201,7 +237,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         data,
         "",
         {"name", "initial", "states", "transitions"},
-        {"version", "title", "classifications", "closure_reasons", "sla", "intake"},
+        {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake"},
     )
 
     states: dict[str, StateDef] = {}
@@ -297,13 +333,14 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     _check_reachability(r, data["initial"], states, transitions)
     triggers = {t.trigger: t for t in transitions}
 
+    ladder_tracks, levels = _escalation(r, data.get("escalation"))
     sla: dict[str, SlaRule] = {}
     for name, spec in r.mapping(data.get("sla") or {}, "sla").items():
         key = f"sla.{name}"
         r.identifier(name, key)
         spec = r.mapping(spec, key)
         r.keys(spec, key, {"amount", "unit", "start", "track"},
-               {"label", "stop", "pause_in", "restart", "on_expiry", "source"})
+               {"label", "stop", "pause_in", "restart", "on_expiry", "remind_before", "source"})
         amount = spec["amount"]
         if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
             r.fail(f"{key}.amount", "must be a positive whole number")
@@ -323,8 +360,14 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
                 r.fail(f"{key}.on_expiry", f"'{on_expiry}' must allow the role 'system'")
         restart = r.flag(spec, "restart", key, default=True)
         label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
+        steps = _complainant_ladder(r, spec, key, on_expiry, triggers)
+        if spec["track"] in ladder_tracks:
+            if on_expiry is not None:
+                r.fail(f"{key}.on_expiry", f"a clock on the '{spec['track']}' track escalates; "
+                       "only clocks outside escalation.tracks may expire")
+            steps = levels
         sla[name] = SlaRule(name, label, amount, spec["unit"], start, stop, pause_in,
-                            spec["track"], restart, on_expiry, str(spec.get("source", "")))
+                            spec["track"], restart, on_expiry, str(spec.get("source", "")), steps)
     if sum(1 for rule in sla.values() if rule.track == "resolution") > 1:
         r.fail("sla", "at most one rule may track the resolution")
 
@@ -346,6 +389,61 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         classifications=classifications, closure_reasons=closure_reasons, sla=sla,
         filing_window_days=window, path=file,
     )
+
+
+def _whole(r: _Reader, value, key: str, minimum: int | None = None) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
+        r.fail(key, "must be a whole number" + (f" of at least {minimum}" if minimum is not None else ""))
+    return value
+
+
+def _escalation(r: _Reader, data) -> tuple[tuple[str, ...], tuple[LadderStep, ...]]:
+    """The escalation ladder shared by the clocks of the tracks it names."""
+    if data is None:
+        return (), ()
+    data = r.mapping(data, "escalation")
+    r.keys(data, "escalation", {"tracks", "levels"}, set())
+    tracks = r.names(data["tracks"], "escalation.tracks", SLA_TRACKS, "track")
+    levels = []
+    for name, spec in r.mapping(data["levels"], "escalation.levels").items():
+        key = f"escalation.levels.{name}"
+        r.identifier(name, key)
+        if name in LADDER_ACTIONS:
+            r.fail(key, f"'{name}' is reserved for complainant clocks")
+        spec = r.mapping(spec, key)
+        r.keys(spec, key, {"offset", "notify"}, {"label", "email"})
+        offset = _whole(r, spec["offset"], f"{key}.offset")
+        notify = r.names(spec["notify"], f"{key}.notify", NOTIFY_TARGETS, "notify target")
+        if not notify:
+            r.fail(f"{key}.notify", "a level must notify someone")
+        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
+        levels.append(LadderStep(name, offset, label, notify, r.flag(spec, "email", key, default=True)))
+    if not levels:
+        r.fail("escalation.levels", "at least one level is required")
+    offsets = [level.offset for level in levels]
+    if offsets != sorted(set(offsets)):
+        r.fail("escalation.levels", "levels must be listed in order of increasing offset, "
+               "each at a different offset")
+    return tracks, tuple(levels)
+
+
+REMINDER_LABEL = {"id": "Pengingat kepada pelapor", "en": "Reminder to the complainant"}
+
+
+def _complainant_ladder(r: _Reader, spec: dict, key: str, on_expiry, triggers) -> tuple[LadderStep, ...]:
+    """A clock that expires: an optional reminder `remind_before` working days ahead, then
+    the expiry itself, which fires the `on_expiry` trigger as the system."""
+    remind = spec.get("remind_before")
+    if remind is not None:
+        _whole(r, remind, f"{key}.remind_before", minimum=1)
+        if on_expiry is None:
+            r.fail(f"{key}.remind_before", "only a clock with on_expiry reminds the complainant")
+    if on_expiry is None:
+        return ()
+    steps = [LadderStep("expiry", 0, triggers[on_expiry].label)]
+    if remind:
+        steps.insert(0, LadderStep("reminder", -remind, REMINDER_LABEL))
+    return tuple(steps)
 
 
 def _check_reachability(r: _Reader, initial, states, transitions):

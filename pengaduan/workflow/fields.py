@@ -187,15 +187,20 @@ def serialise(values: dict) -> dict:
     return out
 
 
+def digest(text: str | None) -> dict | None:
+    """Free text as durable records keep it: its SHA-256 and length."""
+    if text is None:
+        return None
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "length": len(text)}
+
+
 def for_audit(data: dict) -> dict:
-    """Serialised values as the audit chain keeps them: free text only as its SHA-256 and
-    length, so that words a complainant typed (a phone number, a name) never become part
-    of the permanent chain, while the timeline's text can still be proven unaltered."""
+    """Serialised values as the audit chain keeps them: free text only as its digest, so
+    that words a complainant typed (a phone number, a name) never become part of the
+    permanent chain, while the timeline's text can still be proven unaltered. Keys that are
+    not workflow fields are kept as they are."""
     out = {}
-    for name, value in data.items():
-        if FIELDS[name].free_text and isinstance(value, str):
-            out[name] = {"sha256": hashlib.sha256(value.encode("utf-8")).hexdigest(),
-                         "length": len(value)}
-        else:
-            out[name] = value
+    for name, value in (data or {}).items():
+        spec = FIELDS.get(name)
+        out[name] = digest(value) if spec is not None and spec.free_text and isinstance(value, str) else value
     return out

@@ -1,0 +1,74 @@
+"""Who calls the API: a staff member with a bearer token, a complainant with the tracking
+code and the `X-Tracking-Pin` header, or nobody."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import g, request
+from sqlalchemy import select, update
+
+from ..database import writing
+from ..errors import DomainError
+from ..extensions import db
+from ..models import ApiToken, Complaint, User, hash_token, utcnow
+from ..policy import Actor
+from ..services.citizen import find_for_citizen
+
+TOUCH_EVERY = timedelta(minutes=5)  # last use is recorded, not on every single request
+
+
+class Unauthorized(DomainError):
+    code, status = "unauthorized", 401
+
+
+def bearer_user() -> User | None:
+    """The staff user of a valid bearer token, None without an Authorization header; a bad,
+    revoked or deactivated token is refused (401), never treated as anonymous."""
+    if "api_user" in g:
+        return g.api_user
+    header = request.headers.get("Authorization", "")
+    if not header:
+        g.api_user = None
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'")
+    # Looked up, and marked as used, on connections of their own before the request's unit of
+    # work begins: a read-only request must not turn into a writer (on SQLite a read that
+    # later writes fails if another request committed in between), and the mark is a short
+    # write transaction of its own, taken as one from its start.
+    now = utcnow()
+    with db.engine.connect() as conn:
+        row = conn.execute(select(ApiToken.id, ApiToken.user_id, ApiToken.revoked_at,
+                                  ApiToken.last_used_at)
+                           .where(ApiToken.token_hash == hash_token(token.strip()))).first()
+    if row is not None and row.revoked_at is None and (
+            row.last_used_at is None or now - row.last_used_at > TOUCH_EVERY):
+        with writing(), db.engine.begin() as conn:
+            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    user = db.session.get(User, row.user_id) if row is not None and row.revoked_at is None else None
+    if user is None or not user.active:
+        raise Unauthorized("the token is not valid")
+    g.api_user = user
+    return user
+
+
+def staff_actor() -> Actor:
+    """The calling staff member (401 without a token)."""
+    user = bearer_user()
+    if user is None:
+        raise Unauthorized("a bearer token is required")
+    return Actor.staff(user)
+
+
+def caller_for(code: str) -> tuple[Complaint | None, Actor | None]:
+    """The complaint and who asks about it: staff by token, or the complainant by PIN.
+    Unknown code and wrong PIN look the same (None, None)."""
+    user = bearer_user()
+    if user is not None:
+        return Complaint.by_code(code), Actor.staff(user)
+    pin = request.headers.get("X-Tracking-Pin")
+    if pin is None:
+        raise Unauthorized("send a bearer token, or the complaint's PIN in X-Tracking-Pin")
+    complaint = find_for_citizen(code, pin)
+    return (complaint, Actor.citizen(complaint)) if complaint else (None, None)

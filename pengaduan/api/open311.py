@@ -1,0 +1,321 @@
+"""Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) at /open311/v2/.
+
+Services are unit + category pairs (`UNIT.CATEGORY`); requests are complaints. Filing goes
+through the same intake service as the web form (channel `open311`); listings never show a
+confidential complaint, and nothing shows a complainant's identity. Every resource answers
+in `.json` and `.xml`; errors take the spec's shape.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from xml.etree import ElementTree as ET
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import DomainError, InvalidFields
+from ..extensions import csrf, db, limiter
+from ..i18n import label
+from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
+from ..services import file_complaint
+from ..services.citizen import citizen_deadline
+from ..workflow import current_workflow
+from ..web.uow import commit
+
+bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+csrf.exempt(bp)
+FORMATS = {"json": "application/json", "xml": "text/xml"}
+MAX_RESULTS = 1000
+DEFAULT_DAYS = 90
+SEPARATOR = "."
+
+
+class Open311Error(Exception):
+    def __init__(self, status: int, description: str):
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
+def _render(data, fmt: str, root: str, item: str, status: int = 200):
+    """JSON as is; XML as <root><item>...</item></root> (lists) or <root>...</root>."""
+    if fmt == "json":
+        return jsonify(data), status
+    element = ET.Element(root)
+    for entry in data if isinstance(data, list) else [data]:
+        _to_xml(ET.SubElement(element, item) if isinstance(data, list) else element, entry)
+    body = b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, encoding="utf-8")
+    return Response(body, status=status, mimetype="text/xml")
+
+
+def _to_xml(parent, value) -> None:
+    for key, child in value.items():
+        node = ET.SubElement(parent, key)
+        if isinstance(child, dict):
+            _to_xml(node, child)
+        elif isinstance(child, list):
+            singular = {"endpoints": "endpoint", "formats": "format", "attributes": "attribute",
+                        "values": "value", "keywords": "keyword"}.get(key, "item")
+            for entry in child:
+                if isinstance(entry, dict):
+                    _to_xml(ET.SubElement(node, singular), entry)
+                else:
+                    ET.SubElement(node, singular).text = _text(entry)
+        else:
+            node.text = _text(child)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise Open311Error(404, "format must be json or xml")
+    return fmt
+
+
+@bp.errorhandler(Open311Error)
+def _error(exc: Open311Error):
+    fmt = request.view_args.get("fmt") if request.view_args else None
+    data = [{"code": exc.status, "description": exc.description}]
+    return _render(data, fmt if fmt in FORMATS else "json", "errors", "error", exc.status)
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    if isinstance(exc, InvalidFields):
+        description = "; ".join(f"{_open311_name(k)}: {v}" for k, v in exc.errors.items())
+    else:
+        description = str(exc.message)
+    return _error(Open311Error(400 if exc.status == 422 else exc.status, description))
+
+
+def _open311_name(field: str) -> str:
+    return {"title": "description", "unit": "service_code", "category": "service_code",
+            "name": "first_name"}.get(field, field)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _services() -> list[tuple[Unit, Category]]:
+    categories = db.session.scalars(select(Category).options(selectinload(Category.units))
+                                    .where(Category.active.is_(True)).order_by(Category.name)).all()
+    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    return [(u, c) for u in units for c in categories if not c.units or u in c.units]
+
+
+def _service_json(unit: Unit, category: Category) -> dict:
+    return {"service_code": f"{unit.code}{SEPARATOR}{category.code}",
+            "service_name": f"{category.name} ({unit.name})",
+            "description": f"{category.name}: {unit.name}", "metadata": True, "type": "realtime",
+            "keywords": [category.code, unit.code], "group": unit.name}
+
+
+def _service(code: str) -> tuple[Unit, Category]:
+    unit_code, _, category_code = (code or "").partition(SEPARATOR)
+    unit, category = Unit.by_code(unit_code) if unit_code else None, \
+        Category.by_code(category_code) if category_code else None
+    if unit is None or category is None or not unit.active or not category.active or not unit.offers(category):
+        raise Open311Error(404, f"unknown service_code {code!r}")
+    return unit, category
+
+
+ATTRIBUTES = [
+    {"variable": True, "code": "privacy", "datatype": "singlevaluelist", "required": False,
+     "datatype_description": "public (default), anonymous or confidential", "order": 1,
+     "description": "How private the complaint is",
+     "values": [{"key": "public", "name": "Public"}, {"key": "anonymous", "name": "Anonymous"},
+                {"key": "confidential", "name": "Confidential"}]},
+    {"variable": True, "code": "title", "datatype": "string", "required": False,
+     "datatype_description": "up to 200 characters (default: the start of the description)",
+     "order": 2, "description": "Short title", "values": []},
+    {"variable": True, "code": "service_date", "datatype": "datetime", "required": False,
+     "datatype_description": "YYYY-MM-DD", "order": 3,
+     "description": "When the service was received (the 30-day filing window)", "values": []},
+    {"variable": True, "code": "incident_date", "datatype": "datetime", "required": False,
+     "datatype_description": "YYYY-MM-DD", "order": 4, "description": "When it happened", "values": []},
+    {"variable": True, "code": "nik", "datatype": "string", "required": False,
+     "datatype_description": "16 digits", "order": 5, "description": "NIK of the complainant", "values": []},
+]
+
+
+@bp.get("/discovery.<fmt>")
+def discovery(fmt):
+    fmt = _format(fmt)
+    base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
+    return _render({
+        "changeset": "2026-11-22T00:00:00+00:00", "contact": current_app.config["MAIL_DEFAULT_SENDER"],
+        "key_service": "flask --app run apikeys create NAME (ask the administrator)",
+        "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base,
+                       "changeset": "2026-11-22T00:00:00+00:00", "type": "production",
+                       "formats": list(FORMATS.values())}]}, fmt, "discovery", "discovery")
+
+
+@bp.get("/services.<fmt>")
+def services(fmt):
+    fmt = _format(fmt)
+    return _render([_service_json(u, c) for u, c in _services()], fmt, "services", "service")
+
+
+@bp.get("/services/<code>.<fmt>")
+def service_definition(code, fmt):
+    fmt = _format(fmt)
+    unit, category = _service(code)
+    return _render({"service_code": f"{unit.code}{SEPARATOR}{category.code}", "attributes": ATTRIBUTES},
+                   fmt, "service_definition", "service_definition")
+
+
+def _check_key() -> None:
+    key = (request.form.get("api_key") or request.args.get("api_key") or "").strip()
+    if not key:
+        raise Open311Error(403, "api_key is required")
+    row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(key)))
+    if row is None or row.revoked_at is not None:
+        raise Open311Error(403, "api_key is not valid")
+    db.session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
+
+
+def _attributes() -> dict:
+    """attribute[code]=value pairs of the POST."""
+    return {key[len("attribute["):-1]: value for key, value in request.form.items()
+            if key.startswith("attribute[") and key.endswith("]")}
+
+
+@bp.post("/requests.<fmt>")
+@limiter.limit("30 per minute;600 per hour")
+def create_request(fmt):
+    fmt = _format(fmt)
+    _check_key()
+    form, attributes = request.form, _attributes()
+    unit, category = _service(form.get("service_code", ""))
+    description = (form.get("description") or "").strip()
+    place = [form.get("address_string", "").strip()]
+    if form.get("lat") and form.get("long"):
+        try:
+            lat, long = float(form["lat"]), float(form["long"])
+        except ValueError:
+            raise Open311Error(400, "lat and long must be numbers") from None
+        if not (-90 <= lat <= 90 and -180 <= long <= 180):
+            raise Open311Error(400, "lat and long are out of range")
+        place.append(f"({lat:.6f}, {long:.6f})")
+    if not any(place) and not form.get("address_id"):
+        raise Open311Error(400, "a location is required: lat and long, address_string or address_id")
+    name = " ".join(p for p in (form.get("first_name", "").strip(), form.get("last_name", "").strip()) if p)
+    raw = {
+        "unit": unit.code, "category": category.code, "classification": None,
+        "title": attributes.get("title") or (description[:80] if description else ""),
+        "description": description, "privacy": attributes.get("privacy") or ("public" if name else "anonymous"),
+        "incident_location": " ".join(p for p in place if p)[:300] or form.get("address_id"),
+        "service_date": attributes.get("service_date"), "incident_date": attributes.get("incident_date"),
+        "name": name or None, "email": form.get("email") or None, "phone": form.get("phone") or None,
+        "nik": attributes.get("nik") or None,
+    }
+    filed = file_complaint(raw, channel="open311")
+    commit()
+    complaint = filed.complaint
+    notice = (f"Kode lacak {complaint.tracking_code}, PIN {filed.pin}: simpan PIN ini untuk "
+              f"mengikuti pengaduan di {url_for('citizen.track', _external=True)}")
+    return _render([{"service_request_id": complaint.tracking_code, "service_notice": notice,
+                     "account_id": None}], fmt, "service_requests", "request")
+
+
+def _request_json(complaint: Complaint) -> dict:
+    workflow = current_workflow()
+    deadline = citizen_deadline(complaint)
+    closed = workflow.is_terminal(complaint.state)
+    notes = label(workflow.states[complaint.state].label)
+    if complaint.closure_reason:
+        notes += f": {label(workflow.closure_reasons.get(complaint.closure_reason))}"
+    return {
+        "service_request_id": complaint.tracking_code, "status": "closed" if closed else "open",
+        "status_notes": notes,
+        "service_name": complaint.category.name if complaint.category else None,
+        "service_code": f"{complaint.unit.code}{SEPARATOR}{complaint.category.code}" if complaint.category else None,
+        "description": complaint.description, "agency_responsible": complaint.unit.name,
+        "service_notice": None, "requested_datetime": _iso(complaint.received_at),
+        "updated_datetime": _iso(complaint.updated_at),
+        # The statutory due date of the current stage (or of the resolution).
+        "expected_datetime": _iso(complaint.stage_due_at or complaint.resolution_due_at
+                                  or (deadline[1] if deadline else None)),
+        "address": complaint.incident_location, "address_id": None, "zipcode": None,
+        "lat": None, "long": None, "media_url": None,
+    }
+
+
+def _public():
+    """Complaints anyone may list: never a confidential one."""
+    return (select(Complaint).options(joinedload(Complaint.unit), joinedload(Complaint.category))
+            .where(Complaint.privacy != "confidential"))
+
+
+def _date(name: str) -> datetime | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise Open311Error(400, f"{name} must be a W3C date-time, e.g. 2026-11-01T00:00:00+07:00") from None
+    if moment.tzinfo is None:
+        raise Open311Error(400, f"{name} needs a timezone")
+    return moment
+
+
+@bp.get("/requests.<fmt>")
+def list_requests(fmt):
+    fmt = _format(fmt)
+    query = _public()
+    ids = [code.strip().upper() for code in request.args.get("service_request_id", "").split(",") if code.strip()]
+    if ids:  # other parameters are ignored, as the spec says
+        query = query.where(Complaint.tracking_code.in_(ids[:MAX_RESULTS]))
+    else:
+        end = _date("end_date") or utcnow()
+        start = _date("start_date") or end - timedelta(days=DEFAULT_DAYS)
+        if start > end:
+            raise Open311Error(400, "start_date is after end_date")
+        if end - start > timedelta(days=DEFAULT_DAYS):
+            raise Open311Error(400, f"the date range may span at most {DEFAULT_DAYS} days")
+        query = query.where(Complaint.received_at >= start, Complaint.received_at <= end)
+        if request.args.get("service_code"):
+            unit, category = _service(request.args["service_code"])
+            query = query.where(Complaint.unit_id == unit.id, Complaint.category_id == category.id)
+        status = request.args.get("status")
+        if status:
+            terminal = current_workflow().terminal_states
+            wanted = {s.strip() for s in status.split(",")}
+            if not wanted <= {"open", "closed"}:
+                raise Open311Error(400, "status must be open or closed")
+            if wanted == {"open"}:
+                query = query.where(Complaint.state.not_in(terminal))
+            elif wanted == {"closed"}:
+                query = query.where(Complaint.state.in_(terminal))
+    rows = db.session.scalars(query.order_by(Complaint.received_at.desc()).limit(MAX_RESULTS)).all()
+    return _render([_request_json(c) for c in rows], fmt, "service_requests", "request")
+
+
+@bp.get("/requests/<code>.<fmt>")
+def get_request(code, fmt):
+    fmt = _format(fmt)
+    complaint = db.session.scalar(_public().where(Complaint.tracking_code == code.strip().upper()))
+    if complaint is None:
+        raise Open311Error(404, "no such service request")
+    return _render([_request_json(complaint)], fmt, "service_requests", "request")
+
+
+@bp.get("/tokens/<token>.<fmt>")
+def token(token, fmt):
+    """Requests are given their id at once; a token is that id."""
+    fmt = _format(fmt)
+    complaint = db.session.scalar(_public().where(Complaint.tracking_code == token.strip().upper()))
+    if complaint is None:
+        raise Open311Error(404, "no such token")
+    return _render([{"service_request_id": complaint.tracking_code, "token": token}], fmt,
+                   "service_requests", "request")

@@ -1,0 +1,161 @@
+"""JSON API v1 (design.md section 5). Thin views over the same services and policy as the
+web pages; errors are `{"error": {"code", "message", ...}}` with the status codes of the
+design."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..errors import DomainError, Forbidden, InvalidFields, NotFound
+from ..extensions import csrf, db, limiter
+from ..models import Category, ComplaintEvent, Unit
+from ..policy import can_browse_queue, can_view
+from ..services import advance, file_complaint
+from ..services.citizen import citizen_deadline
+from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
+from ..services.tracking import normalise_code
+from ..workflow import current_workflow
+from ..web.uow import commit
+from . import openapi
+from .auth import caller_for, staff_actor
+from .representations import complaint_json, event_json, iso, list_item, unit_json
+
+bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # no cookies: callers authenticate with a bearer token or the PIN header
+MAX_LIMIT = 100
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    db.session.rollback()
+    body = exc.to_dict()
+    if "fields" in body:
+        body["fields"] = {name: str(message) for name, message in body["fields"].items()}
+    body["message"] = str(body["message"])
+    return jsonify(error=body), exc.status
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("send a JSON object with Content-Type: application/json")
+    return body
+
+
+class BadRequest(DomainError):
+    code, status = "bad_request", 400
+
+
+def _pin_key() -> str:
+    """Rate-limit PIN guesses per tracking code, whatever address they come from."""
+    return "api-pin:" + normalise_code(request.view_args.get("code", ""))
+
+
+def _failed_pin(response) -> bool:
+    return response.status_code == 404 and "X-Tracking-Pin" in request.headers
+
+
+@bp.get("/units")
+def units():
+    """Active units with the categories each offers (a category without units: every unit)."""
+    categories = db.session.scalars(select(Category).options(selectinload(Category.units))
+                                    .where(Category.active.is_(True)).order_by(Category.name)).all()
+    rows = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    return jsonify([unit_json(u, [c for c in categories if not c.units or u in c.units]) for u in rows])
+
+
+@bp.post("/complaints")
+@limiter.limit("10 per minute;60 per hour")
+def file():
+    """File a complaint for a citizen (a portal, a bot, a call centre): the answer carries
+    the tracking code and the PIN, shown this once."""
+    raw = _json_body()
+    filed = file_complaint({k: v for k, v in raw.items() if k != "attachments"}, channel="api")
+    complaint = filed.complaint
+    deadline = citizen_deadline(complaint)
+    # The answer is built before the commit, which expires what was loaded (no re-reading).
+    answer = jsonify(tracking_code=complaint.tracking_code, pin=filed.pin, state=complaint.state,
+                     received_at=iso(complaint.received_at), late_filing=complaint.late_filing,
+                     due_at=iso(deadline[1]) if deadline else None)
+    commit()
+    return answer, 201
+
+
+@bp.get("/complaints/<code>")
+@limiter.limit("10 per hour", key_func=_pin_key, deduct_when=_failed_pin)
+def complaint(code):
+    found, actor = caller_for(code)
+    if found is None or not can_view(actor, found):
+        raise NotFound("no complaint with this code and PIN")  # never say which was wrong
+    return jsonify(complaint_json(found, actor))
+
+
+@bp.get("/complaints")
+def complaints():
+    """A page of the complaints the staff member may see, nearest deadline first."""
+    actor = staff_actor()
+    if not can_browse_queue(actor):
+        raise Forbidden("your role does not list complaints")
+    args = request.args
+    try:
+        limit = int(args.get("limit", PAGE_SIZE))
+    except ValueError:
+        raise InvalidFields({"limit": "must be a whole number"}) from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidFields({"limit": f"must be between 1 and {MAX_LIMIT}"})
+    state = args.get("state") or None
+    if state is not None and state not in current_workflow().states:
+        raise InvalidFields({"state": "unknown state"})
+    overdue = args.get("overdue", "").lower()
+    if overdue not in ("", "true", "false", "1", "0"):
+        raise InvalidFields({"overdue": "must be true or false"})
+    page = queue_page(actor.user, QueueFilter(state=state, unit=args.get("unit") or None,
+                                              overdue=overdue in ("true", "1")),
+                      args.get("cursor"), limit=limit)
+    return jsonify(items=[list_item(c) for c in page.items], next_cursor=page.next_cursor)
+
+
+@bp.post("/complaints/<code>/transitions")
+@limiter.limit("10 per hour", key_func=_pin_key, deduct_when=_failed_pin)
+def transition(code):
+    """Fire a workflow step: staff triggers with a token, the complainant's with the PIN."""
+    found, actor = caller_for(code)
+    if found is None or not can_view(actor, found):
+        raise NotFound("no complaint with this code and PIN")
+    body = _json_body()
+    trigger = body.pop("trigger", None)
+    if not isinstance(trigger, str) or not trigger:
+        raise InvalidFields({"trigger": "is required"})
+    version = body.pop("version", None)
+    fields = {k: v for k, v in body.items() if v is not None}
+    advance(found, trigger, actor, expected_version=version, **fields)
+    commit()
+    return jsonify(complaint_json(found, actor))
+
+
+@bp.get("/complaints/<code>/events")
+def events(code):
+    """The whole timeline, internal steps included (staff only)."""
+    actor = staff_actor()
+    found, _ = caller_for(code)
+    if found is None or not can_view(actor, found):
+        raise NotFound("no such complaint")
+    rows = db.session.scalars(
+        select(ComplaintEvent).options(joinedload(ComplaintEvent.actor), joinedload(ComplaintEvent.unit))
+        .where(ComplaintEvent.complaint_id == found.id).order_by(ComplaintEvent.id)).all()
+    return jsonify([event_json(e) for e in rows])
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return jsonify(openapi.document())
+
+
+@bp.get("/docs")
+def docs():
+    """The OpenAPI document as a page for people (no external assets)."""
+    return render_template("api/docs.html", spec=openapi.document())
+
+
+

@@ -1,0 +1,422 @@
+"""Write an evidence pack: a signed ZIP an auditor verifies offline (verify_pack.py).
+
+Everything is written as a stream: rows are read in chunks and each file is hashed while it
+is written, so memory stays flat however long the period. Contents:
+
+    manifest.json            period, unit, generator, counts, chain range, SHA-256 of every
+                             file, Ed25519 signature and public key
+    audit/events.jsonl       the audit chain slice of the period (other units' events as
+                             seq, prev_hash and hash only)
+    audit/checkpoints.jsonl  signed chain heads in and just after the slice
+    register.csv             the complaint register (no identity; confidential titles withheld)
+    cases.jsonl              per case: the follow-up steps, clocks and escalations
+    sla.csv                  on-time rate, average and longest duration per stage
+    supervision.csv, supervision_actions.csv, supervision/...   supervision and coaching
+    documents.csv, documents/...                                standing documents
+    summary.html             the same, for people
+    verify_pack.py           the standalone verifier
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from contextlib import contextmanager
+from datetime import date, datetime
+from pathlib import Path
+
+from flask import current_app, render_template
+from sqlalchemy import func, or_, select
+
+from .. import __version__, audit, spreadsheet
+from ..audit.chain import canonical, iso_utc
+from ..audit.checkpoints import public_key_hex, signing_key
+from ..database import read_only
+from ..extensions import db
+from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, ComplaintClock, ComplaintEvent,
+                      Escalation, StandingDocument, SupervisionRecord, Unit, utcnow)
+from ..models.supervision import supervision_units
+from ..services.attachments import path_of
+from ..services.reports import bounds, periodic_report
+from ..workflow.fields import digest, for_audit
+from . import verify_pack
+
+FORMAT = verify_pack.FORMAT
+CHUNK = 1000
+
+
+class _HashingFile:
+    """A text file inside the ZIP that hashes what is written to it."""
+
+    def __init__(self, raw):
+        self.raw, self.digest, self.size = raw, hashlib.sha256(), 0
+
+    def write(self, text: str) -> int:
+        data = text.encode("utf-8")
+        self.raw.write(data)
+        self.digest.update(data)
+        self.size += len(data)
+        return len(text)
+
+
+class PackWriter:
+    def __init__(self, path: Path):
+        self.zip = zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self.files: dict[str, str] = {}
+
+    @contextmanager
+    def text(self, name: str):
+        with self.zip.open(name, "w", force_zip64=True) as raw:
+            out = _HashingFile(raw)
+            yield out
+        self.files[name] = out.digest.hexdigest()
+
+    def copy(self, name: str, source: Path) -> None:
+        hasher = hashlib.sha256()
+        with open(source, "rb") as src, self.zip.open(name, "w", force_zip64=True) as raw:
+            for chunk in iter(lambda: src.read(1 << 16), b""):
+                hasher.update(chunk)
+                raw.write(chunk)
+        self.files[name] = hasher.hexdigest()
+
+    def close(self) -> None:
+        self.zip.close()
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:100] or "file"
+
+
+def _local(moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).isoformat()
+
+
+class Scope:
+    """What belongs to the pack: a period, and all units or one."""
+
+    def __init__(self, start: date, end: date, unit: Unit | None):
+        self.start, self.end, self.unit = start, end, unit
+        self.since, self.until = bounds(start, end)
+        self.own_codes: set[str] = set()
+        self.passed_codes: set[str] = set()   # complaints it handed on to another unit
+        self.passed_steps: set[int] = set()   # ... and the timeline steps it took on them
+        self.passed_escalations: set[int] = set()
+        self.records: set[int] = set()
+        if unit is not None:
+            self.records = set(db.session.scalars(select(supervision_units.c.record_id).where(
+                supervision_units.c.unit_id == unit.id)))
+            self.own_codes = set(db.session.scalars(select(Complaint.tracking_code).where(
+                Complaint.unit_id == unit.id)))
+            passed = (select(ComplaintEvent.complaint_id).where(ComplaintEvent.unit_id == unit.id)
+                      .where(ComplaintEvent.complaint_id.in_(
+                          select(Complaint.id).where(Complaint.unit_id != unit.id))))
+            self.passed_codes = set(db.session.scalars(select(Complaint.tracking_code).where(
+                Complaint.id.in_(passed))))
+            self.passed_steps = set(db.session.scalars(select(ComplaintEvent.id).where(
+                ComplaintEvent.unit_id == unit.id, ComplaintEvent.complaint_id.in_(passed))))
+            self.passed_escalations = set(db.session.scalars(select(Escalation.id).where(
+                Escalation.unit_id == unit.id, Escalation.complaint_id.in_(passed))))
+
+    def complaints(self, query):
+        return query if self.unit is None else query.where(Complaint.unit_id == self.unit.id)
+
+    def owns_event(self, complaint_code: str | None, body: str) -> bool:
+        """Whether a one-unit pack shows this event in full: events of its complaints (of a
+        complaint it handed on, only those of its own steps), of supervision records covering
+        it, of its documents, and events of no unit at all."""
+        if self.unit is None:
+            return True
+        if complaint_code in self.own_codes:
+            return True
+        if complaint_code is not None and complaint_code not in self.passed_codes:
+            return False
+        event = json.loads(body)
+        payload = event.get("payload") or {}
+        if complaint_code is not None:  # handed on: only what happened while it was here
+            return (payload.get("event_id") in self.passed_steps
+                    or payload.get("escalation_id") in self.passed_escalations
+                    or (event.get("action") == "complaint.filed" and payload.get("unit") == self.unit.code))
+        if event.get("action", "").startswith("supervision."):
+            return payload.get("id") in self.records
+        units = payload.get("units") or ([payload["unit"]] if isinstance(payload.get("unit"), str) else None)
+        return units is None or self.unit.code in units
+
+
+def _chain(writer: PackWriter, scope: Scope, counts: dict, progress) -> dict:
+    first = db.session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.occurred_at >= scope.since))
+    last = db.session.scalar(select(func.max(AuditEvent.seq)).where(AuditEvent.occurred_at < scope.until))
+    chain = {"first_seq": None, "last_seq": None, "first_prev_hash": None, "last_hash": None,
+             "events": 0, "redacted": 0}
+    with writer.text(verify_pack.EVENTS) as out:
+        if first is not None and last is not None and first <= last:
+            rows = db.session.execute(
+                select(AuditEvent.seq, AuditEvent.complaint_code, AuditEvent.body,
+                       AuditEvent.prev_hash, AuditEvent.hash)
+                .where(AuditEvent.seq >= first, AuditEvent.seq <= last).order_by(AuditEvent.seq)
+                .execution_options(yield_per=CHUNK))
+            for seq, code, body, prev_hash, event_hash in rows:
+                if chain["events"] == 0:
+                    chain["first_seq"], chain["first_prev_hash"] = seq, prev_hash
+                line = {"seq": seq, "prev_hash": prev_hash, "hash": event_hash}
+                if scope.owns_event(code, body):
+                    line["body"] = body
+                else:
+                    line["redacted"] = True
+                    chain["redacted"] += 1
+                out.write(canonical(line) + "\n")
+                chain["events"] += 1
+                chain["last_seq"], chain["last_hash"] = seq, event_hash
+                if progress and chain["events"] % 10000 == 0:
+                    progress("audit events", chain["events"])
+    with writer.text(verify_pack.CHECKPOINTS) as out:
+        if chain["events"]:
+            # Heads signed inside the slice, and the first one after it, which seals its end.
+            sealing = db.session.scalar(select(func.min(AuditCheckpoint.seq)).where(
+                AuditCheckpoint.seq >= chain["last_seq"]))
+            upper = sealing if sealing is not None else chain["last_seq"]
+            for cp in db.session.scalars(select(AuditCheckpoint).where(
+                    AuditCheckpoint.seq >= chain["first_seq"], AuditCheckpoint.seq <= upper)
+                    .order_by(AuditCheckpoint.seq)):
+                out.write(canonical({"seq": cp.seq, "hash": cp.hash, "signed_at": iso_utc(cp.signed_at),
+                                     "public_key": cp.public_key, "signature": cp.signature}) + "\n")
+                counts["checkpoints"] = counts.get("checkpoints", 0) + 1
+    counts["audit_events"] = chain["events"]
+    return chain
+
+
+# No identity: auditors are not entitled to it (policy.can_see_identity); the privacy mode says
+# how the complainant filed.
+REGISTER_COLUMNS = ["tracking_code", "received_at", "channel", "classification", "category",
+                    "unit", "state", "closure_reason", "closed_at", "late_filing", "privacy",
+                    "title", "stage_due_at", "resolution_due_at", "rating"]
+
+
+def _register(writer: PackWriter, scope: Scope, counts: dict) -> None:
+    query = scope.complaints(select(Complaint).where(
+        Complaint.received_at >= scope.since, Complaint.received_at < scope.until)
+        .order_by(Complaint.received_at, Complaint.id)).execution_options(yield_per=CHUNK)
+    units = {u.id: u.code for u in db.session.scalars(select(Unit))}
+    categories = dict(db.session.execute(select(Category.id, Category.code)).all())
+    n = 0
+    with writer.text("register.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(REGISTER_COLUMNS)
+        for c in db.session.scalars(query):
+            rows.writerow([
+                c.tracking_code, _local(c.received_at), c.channel, c.classification,
+                categories.get(c.category_id, ""), units.get(c.unit_id, ""), c.state,
+                c.closure_reason or "", _local(c.closed_at), int(c.late_filing), c.privacy,
+                "(rahasia)" if c.privacy == "confidential" else c.title,
+                _local(c.stage_due_at), _local(c.resolution_due_at), c.rating or ""])
+            n += 1
+    counts["complaints_received"] = n
+
+
+def _digest_text(text: str) -> str:
+    found = digest(text)
+    return f"sha256:{found['sha256']} ({found['length']} characters)"
+
+
+def _event_fields(data: dict, confidential: bool) -> dict:
+    """Timeline data as the pack shows it: never identity; a confidential case's free text
+    only as its digest, as in the audit chain."""
+    return for_audit(data) if confidential else (data or {})
+
+
+def _cases(writer: PackWriter, scope: Scope, counts: dict) -> None:
+    """One line per case active in the period: its whole timeline, clocks and escalations."""
+    active = select(ComplaintEvent.complaint_id).where(
+        ComplaintEvent.occurred_at >= scope.since, ComplaintEvent.occurred_at < scope.until)
+    if scope.unit is not None:
+        active = active.where(or_(ComplaintEvent.unit_id == scope.unit.id,
+                                  ComplaintEvent.complaint_id.in_(select(Complaint.id).where(
+                                      Complaint.unit_id == scope.unit.id))))
+    ids = select(Complaint.id).where(Complaint.id.in_(active))
+    units = {u.id: u.code for u in db.session.scalars(select(Unit))}
+    n = 0
+    with writer.text("cases.jsonl") as out:
+        batch: list[int] = []
+
+        def flush(batch_ids):
+            nonlocal n
+            complaints = {c.id: c for c in db.session.scalars(select(Complaint).where(Complaint.id.in_(batch_ids)))}
+            events: dict[int, list] = {}
+            for e in db.session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id.in_(batch_ids))
+                                        .order_by(ComplaintEvent.complaint_id, ComplaintEvent.id)):
+                events.setdefault(e.complaint_id, []).append(e)
+            clocks: dict[int, list] = {}
+            for k in db.session.scalars(select(ComplaintClock).where(ComplaintClock.complaint_id.in_(batch_ids))):
+                clocks.setdefault(k.complaint_id, []).append(k)
+            escalations: dict[int, list] = {}
+            for x in db.session.scalars(select(Escalation).where(Escalation.complaint_id.in_(batch_ids))
+                                        .order_by(Escalation.id)):
+                escalations.setdefault(x.complaint_id, []).append(x)
+            for cid in batch_ids:
+                c = complaints[cid]
+                confidential = c.privacy == "confidential"
+                # A case this unit handed on: its own steps only, not what the next unit did.
+                handed_on = scope.unit is not None and c.unit_id != scope.unit.id
+                steps = [e for e in events.get(cid, []) if not handed_on or e.unit_id == scope.unit.id]
+                ladder = [x for x in escalations.get(cid, []) if not handed_on or x.unit_id == scope.unit.id]
+                out.write(canonical({
+                    "tracking_code": c.tracking_code, "unit": units.get(c.unit_id),
+                    "handed_on": handed_on, "state": None if handed_on else c.state,
+                    "closure_reason": None if handed_on else c.closure_reason, "privacy": c.privacy,
+                    "received_at": _local(c.received_at),
+                    "closed_at": None if handed_on else (_local(c.closed_at) or None),
+                    "events": [{"at": _local(e.occurred_at), "kind": e.kind, "trigger": e.trigger,
+                                "from": e.from_state, "to": e.to_state, "by": e.actor_role,
+                                "unit": units.get(e.unit_id), "public": e.public,
+                                "data": _event_fields(e.data, confidential)} for e in steps],
+                    "clocks": [] if handed_on else [
+                        {"rule": k.rule, "due_at": _local(k.due_at) or None,
+                         "stopped_at": _local(k.stopped_at) or None, "paused": k.paused_at is not None,
+                         "met": None if k.stopped_at is None else (k.due_at is None or k.stopped_at <= k.due_at),
+                         "calendar_version": k.calendar_version} for k in clocks.get(cid, [])],
+                    "escalations": [{"rule": x.rule, "level": x.level, "fired_at": _local(x.fired_at),
+                                     "acknowledged_at": _local(x.acknowledged_at) or None} for x in ladder],
+                }) + "\n")
+                n += 1
+            for loaded in (*complaints.values(), *(x for group in (events, clocks, escalations)
+                                                    for rows in group.values() for x in rows)):
+                db.session.expunge(loaded)  # keep the session (and memory) small
+
+        for cid in db.session.scalars(ids.order_by(Complaint.id).execution_options(yield_per=CHUNK)):
+            batch.append(cid)
+            if len(batch) == 200:
+                flush(batch)
+                batch = []
+        if batch:
+            flush(batch)
+    counts["cases"] = n
+
+
+def _sla(writer: PackWriter, scope: Scope, report) -> None:
+    with writer.text("sla.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(["rule", "finished_in_period", "on_time", "on_time_rate", "average_days",
+                       "longest_days", "overdue_open_at_end"])
+        for s in report.stages:
+            rows.writerow([s.rule, s.finished, s.on_time,
+                           "" if s.on_time_rate is None else f"{s.on_time_rate:.4f}",
+                           "" if s.average_days is None else f"{s.average_days:.2f}",
+                           f"{s.longest_days:.2f}", s.overdue_open])
+
+
+def _supervision(writer: PackWriter, scope: Scope, counts: dict) -> list[SupervisionRecord]:
+    query = select(SupervisionRecord).where(SupervisionRecord.held_on >= scope.start,
+                                            SupervisionRecord.held_on <= scope.end)
+    if scope.unit is not None:
+        query = query.where(SupervisionRecord.id.in_(select(supervision_units.c.record_id).where(
+            supervision_units.c.unit_id == scope.unit.id)))
+    records = db.session.scalars(query.order_by(SupervisionRecord.held_on, SupervisionRecord.id)).all()
+    with writer.text("supervision.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(["id", "held_on", "kind", "title", "supervisor", "units", "participants",
+                       "findings", "complaints", "files"])
+        for r in records:
+            # Findings about a confidential case may retell its content: kept as a digest.
+            secret = any(c.privacy == "confidential" for c in r.complaints)
+            findings = _digest_text(r.findings) if secret and r.findings else (r.findings or "")
+            rows.writerow([r.id, r.held_on.isoformat(), r.kind, r.title, r.supervisor.name,
+                           " ".join(u.code for u in r.units), r.participants or "", findings,
+                           " ".join(c.tracking_code for c in r.complaints), len(r.files)])
+    with writer.text("supervision_actions.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(["record_id", "action_id", "description", "owner", "due_on", "status", "completed_on"])
+        for r in records:
+            for a in r.actions:
+                rows.writerow([r.id, a.id, a.description, a.owner, a.due_on or "", a.status, a.completed_on or ""])
+    for r in records:
+        for f in r.files:
+            writer.copy(f"supervision/{r.id}/{f.id}-{_safe(f.filename)}", path_of(f))
+    counts["supervision_records"] = len(records)
+    return records
+
+
+def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingDocument]:
+    query = select(StandingDocument).where(
+        StandingDocument.valid_from <= scope.end,
+        or_(StandingDocument.valid_until.is_(None), StandingDocument.valid_until >= scope.start))
+    if scope.unit is not None:
+        query = query.where(StandingDocument.unit_id == scope.unit.id)
+    documents = db.session.scalars(query.order_by(StandingDocument.unit_id, StandingDocument.kind)).all()
+    with writer.text("documents.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(["id", "unit", "kind", "title", "valid_from", "valid_until", "file", "sha256"])
+        for d in documents:
+            name = f"documents/{d.id}-{_safe(d.filename)}"
+            rows.writerow([d.id, d.unit.code, d.kind, d.title, d.valid_from, d.valid_until or "", name, d.sha256])
+    for d in documents:
+        writer.copy(f"documents/{d.id}-{_safe(d.filename)}", path_of(d))
+    counts["standing_documents"] = len(documents)
+    return documents
+
+
+def export_pack(out: str | Path, start: date, end: date, unit: Unit | None = None, *,
+                actor: str = "cli", progress=None) -> dict:
+    """Write the pack for the period (local days, inclusive) and unit (or all units) to
+    `out` and record the export in the audit chain; returns the manifest.
+
+    Like a job, it owns its transactions: the long read runs in a read-only transaction of
+    its own (SQLite writers are never held up), and the export's audit event is queued in a
+    new one, which the caller commits."""
+    db.session.commit()
+    with read_only():
+        manifest = _write(Path(out), start, end, unit, progress)
+        db.session.commit()
+    audit.record(db.session, "evidence.exported", actor=actor, payload={
+        "period": manifest["period"], "unit": manifest["unit"], "counts": manifest["counts"],
+        "chain": {k: manifest["chain"][k] for k in ("first_seq", "last_seq", "last_hash")},
+        "manifest_sha256": hashlib.sha256(canonical(manifest).encode("utf-8")).hexdigest()})
+    return manifest
+
+
+def _write(out: Path, start: date, end: date, unit: Unit | None, progress) -> dict:
+    scope = Scope(start, end, unit)
+    writer = PackWriter(out)
+    counts: dict = {}
+    try:
+        def done(stage: str) -> None:
+            if progress:
+                progress(stage, counts.get(stage, 0))
+
+        chain = _chain(writer, scope, counts, progress)
+        done("audit_events")
+        _register(writer, scope, counts)
+        done("complaints_received")
+        _cases(writer, scope, counts)
+        done("cases")
+        report = periodic_report(start, end, unit)
+        _sla(writer, scope, report)
+        records = _supervision(writer, scope, counts)
+        done("supervision_records")
+        documents = _documents(writer, scope, counts)
+        done("standing_documents")
+        with writer.text("summary.html") as page:
+            page.write(render_template("evidence/summary.html", report=report, records=records,
+                                       documents=documents, counts=counts, chain=chain,
+                                       generated_at=utcnow(), unit=unit))
+        writer.copy("verify_pack.py", Path(verify_pack.__file__))
+        manifest = {
+            "format": FORMAT, "generator": f"pengaduan {__version__}",
+            "generated_at": iso_utc(utcnow()), "timezone": current_app.config["PENGADUAN_TIMEZONE"],
+            "period": {"from": start.isoformat(), "to": end.isoformat()},
+            "unit": unit.code if unit else None, "counts": counts, "chain": chain,
+            "files": dict(sorted(writer.files.items())),
+        }
+        key = signing_key()
+        manifest["signature"] = {"algorithm": "Ed25519", "public_key": public_key_hex(key),
+                                 "value": key.sign(canonical(manifest).encode("utf-8")).hex()}
+        writer.zip.writestr(verify_pack.MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+    except BaseException:
+        writer.close()
+        out.unlink(missing_ok=True)  # no half-written pack is left behind
+        raise
+    writer.close()
+    return manifest

@@ -1,0 +1,42 @@
+"""Typed input checked the same way by every service: text within its length, dates as
+YYYY-MM-DD. Problems are added to `errors` under the field's name, so a form can name each."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+
+def text(raw: dict, name: str, errors: dict, limits: dict[str, int], required: bool = False) -> str | None:
+    """The stripped text of `raw[name]`, None if empty; at most `limits[name]` characters."""
+    value = raw.get(name)
+    value = value.strip() if isinstance(value, str) else value
+    if value in (None, ""):
+        if required:
+            errors[name] = _l("is required")
+        return None
+    if not isinstance(value, str):
+        errors[name] = _l("must be text")
+        return None
+    if len(value) > limits[name]:
+        errors[name] = _l("must be at most %(n)d characters", n=limits[name])
+    return value
+
+
+def day(value, name: str, errors: dict, required: bool = False, latest: date | None = None) -> date | None:
+    """A date given as a date or YYYY-MM-DD, None if empty; not after `latest` if given."""
+    if value in (None, ""):
+        if required:
+            errors[name] = _l("is required")
+        return None
+    if isinstance(value, date):
+        parsed = value
+    else:
+        try:
+            parsed = date.fromisoformat(str(value).strip())
+        except ValueError:
+            errors[name] = _l("must be a date (YYYY-MM-DD)")
+            return None
+    if latest is not None and parsed > latest:
+        errors[name] = _l("cannot be in the future")
+    return parsed

@@ -1,0 +1,118 @@
+"""What leaves the system for superiors and auditors: the periodic report and the evidence
+pack. Auditors cover every unit; supervisors and officers their own."""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+
+from flask import (Blueprint, Response, abort, render_template, request, send_file)
+from flask_login import current_user, login_required
+
+from .. import audit, spreadsheet
+from ..database import read_only
+from ..evidence import export_pack
+from ..extensions import db
+from ..models import Unit
+from ..policy import Actor, sees_all_units
+from ..services.oversight import units_in_view
+from ..services.reports import csv_rows, periodic_report
+from ..services.supervision import today
+from .uow import commit
+
+bp = Blueprint("reporting", __name__, url_prefix="/staff")
+READERS = ("officer", "supervisor", "auditor")
+EXPORTERS = ("supervisor", "auditor")
+
+
+@bp.before_request
+@login_required
+def _staff():
+    if current_user.role not in READERS:
+        abort(403)
+
+
+def _last_quarter() -> tuple[date, date]:
+    first_of_quarter = date(today().year, 3 * ((today().month - 1) // 3) + 1, 1)
+    end = first_of_quarter - timedelta(days=1)
+    return date(end.year, end.month - 2, 1), end
+
+
+def _choice(values) -> tuple[date, date, Unit | None, dict]:
+    """The period and unit asked for, or the defaults; errors name the bad field."""
+    default_start, default_end = _last_quarter()
+    errors = {}
+    try:
+        start = date.fromisoformat(values.get("from") or default_start.isoformat())
+    except ValueError:
+        start, errors["from"] = default_start, "YYYY-MM-DD"
+    try:
+        end = date.fromisoformat(values.get("to") or default_end.isoformat())
+    except ValueError:
+        end, errors["to"] = default_end, "YYYY-MM-DD"
+    if end < start:
+        errors["to"] = "≥ " + start.isoformat()
+    units = units_in_view(current_user)
+    code = values.get("unit") or ""
+    unit = next((u for u in units if u.code == code), None)
+    if code and unit is None:
+        abort(404)  # not a unit of mine: as if it did not exist
+    if unit is None and not sees_all_units(current_user):  # auditors may ask for all units at once
+        if len(units) == 1:
+            unit = units[0]
+        else:
+            errors["unit"] = "required"
+    return start, end, unit, errors
+
+
+@bp.get("/reports")
+def report():
+    """The periodic report (Perpres 76/2013) for a period and unit, as a page or CSV."""
+    start, end, unit, errors = _choice(request.args)
+    if errors:
+        shown = errors if request.args else {}  # a first visit only shows the form
+        return render_template("reports/page.html", report=None, units=units_in_view(current_user), start=start,
+                               end=end, unit=unit, errors=shown), 422 if shown else 200
+    with read_only():
+        result = periodic_report(start, end, unit)
+    if request.args.get("format") == "csv":
+        buffer = io.StringIO()
+        writer = spreadsheet.Writer(buffer)
+        for row in csv_rows(result):
+            writer.writerow(row)
+        name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}.csv"
+        return Response(buffer.getvalue(), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return render_template("reports/page.html", report=result, units=units_in_view(current_user), start=start,
+                           end=end, unit=unit, errors={})
+
+
+@bp.route("/evidence", methods=["GET", "POST"])
+def evidence():
+    """Download a signed evidence pack; the export itself is recorded in the audit chain."""
+    if current_user.role not in EXPORTERS:
+        abort(403)
+    values = request.form if request.method == "POST" else request.args
+    start, end, unit, errors = _choice(values)
+    if request.method == "GET" or errors:
+        shown = errors if request.method == "POST" else {}
+        return render_template("evidence/page.html", units=units_in_view(current_user), start=start, end=end,
+                               unit=unit, errors=shown,
+                               key=audit.public_key_hex()), 422 if shown else 200
+    audit.checkpoint(db.session)  # seal the chain head first
+    commit()
+    fd, path = tempfile.mkstemp(prefix="pengaduan-pack-", suffix=".zip")
+    os.close(fd)
+    try:
+        export_pack(path, start, end, unit, actor=Actor.staff(current_user).label)
+        commit()
+    except BaseException:
+        Path(path).unlink(missing_ok=True)
+        raise
+    name = f"bukti-{unit.code if unit else 'semua'}-{start}-{end}.zip"
+    response = send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
+    response.call_on_close(lambda: os.unlink(path))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
