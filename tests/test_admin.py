@@ -74,7 +74,7 @@ def test_rejected_account_keeps_what_was_typed(app, org):
     response = post(admin, "/admin/users", email="budi@example.id", role="officer", name="Budi")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "needs at least one unit" in page and 'value="budi@example.id"' in page
+    assert "officers and supervisors need at least one unit" in page and 'value="budi@example.id"' in page
     with app.app_context():
         assert User.by_email("budi@example.id") is None
 

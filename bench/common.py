@@ -1,0 +1,49 @@
+"""What every benchmark needs: the project on the import path, a database (a temporary SQLite
+file unless a URL is given), an app on it, and a line saying what machine ran it."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The benchmark's options, starting with the database it runs on."""
+    options = argparse.ArgumentParser(description=doc.splitlines()[0])
+    options.add_argument("--database-url", help="default: a temporary SQLite file; a PostgreSQL "
+                         "URL must name a database created for the benchmark")
+    return options
+
+
+def migrated_app(url: str, tmp: str, **config):
+    """An app on the database, its schema brought up to date."""
+    from flask_migrate import upgrade
+
+    app = make_app(url, tmp, **config)
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def database(url: str | None) -> tuple[str, str]:
+    """(database URL, a fresh temporary folder for the instance and the signing key)."""
+    tmp = tempfile.mkdtemp(prefix="pengaduan-bench-")
+    return url or f"sqlite:///{tmp}/bench.sqlite3", tmp
+
+
+def make_app(url: str, tmp: str, **config):
+    from pengaduan import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench",
+                       "PENGADUAN_SIGNING_KEY": os.path.join(tmp, "key.pem"), **config},
+                      instance_path=tmp)
+
+
+def machine(url: str) -> str:
+    return (f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"database {url.split(':')[0]}")

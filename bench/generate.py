@@ -1,0 +1,229 @@
+"""Fill a database with N realistic complaints, their timelines and a valid audit chain.
+
+    python bench/generate.py [--complaints 1000000] [--database-url URL] [--years 3]
+
+The complaints are spread over `--years` years across 20 units and 8 categories, with the
+channels, classifications and privacy modes in proportions like a kabupaten's: most old
+complaints are closed, a few are stuck open past their deadline, the recent ones are at every
+stage. Each has the timeline events of the steps it went through, the running clock of the
+stage it is in, and one audit event per step, chained with real hashes so that
+`flask --app run audit verify` passes. Rows are written with bulk inserts (tens of thousands
+a statement batch), not through the services: filing a million complaints one request at a
+time is what the other benchmarks measure.
+
+Without `--database-url` a SQLite file is written under /tmp and its URL printed; a
+PostgreSQL URL must name an empty database (createdb it first). Other benchmarks take the
+same URL and `--reuse` to run on the filled database.
+"""
+from __future__ import annotations
+
+import random
+import time
+from datetime import timedelta
+
+from common import database, machine, migrated_app, parser
+
+UNITS = 20
+CATEGORIES = ["ADM", "KTP", "KK", "AKTA", "IZIN", "KES", "JALAN", "AIR"]
+CHANNELS = [("web", 55), ("walk_in", 15), ("phone", 10), ("sp4n_lapor", 10), ("api", 5),
+            ("letter", 3), ("open311", 2)]
+CLASSIFICATIONS = [("pengaduan", 80), ("aspirasi", 12), ("permintaan_informasi", 8)]
+PRIVACY = [("public", 80), ("confidential", 12), ("anonymous", 8)]
+CHUNK = 10_000
+PASSWORD = "bench-password-1"
+WORDS = ("pelayanan lambat antrean petugas berkas syarat loket jalan rusak air bersih "
+         "puskesmas obat dokter ktp akta kelahiran izin usaha biaya pungutan sistem daring "
+         "jadwal terlambat informasi tidak jelas ruang tunggu").split()
+
+
+def tracking_code(number: int) -> str:
+    """A unique code in the real alphabet and shape (XXXX-XXXX), one for each number."""
+    from pengaduan.services.tracking import ALPHABET, CODE_LENGTH
+
+    digits = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    raw = "".join(reversed(digits))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def weighted(rng: random.Random, table):
+    return rng.choices([v for v, _ in table], [w for _, w in table])[0]
+
+
+def setup(db) -> dict:
+    """Units, categories and staff: four officers and a supervisor a unit, one auditor."""
+    from pengaduan.models import Category, Unit, User
+
+    hashed = User()
+    hashed.set_password(PASSWORD)  # one hash for all: Argon2 is slow on purpose
+    password = hashed.password_hash
+    units = [Unit(code=f"U{u:02d}", name=f"Unit layanan {u:02d}") for u in range(UNITS)]
+    db.session.add_all(units)
+    db.session.add_all(Category(code=c, name=f"Kategori {c}") for c in CATEGORIES)
+    db.session.flush()
+    staff = {}
+    for unit in units:
+        for role, count in (("officer", 4), ("supervisor", 1)):
+            for k in range(count):
+                user = User(email=f"{role}{k}.{unit.code.lower()}@bench.id", name=f"{role} {k} {unit.code}",
+                            role=role, password_hash=password)
+                user.units.append(unit)
+                db.session.add(user)
+                staff.setdefault((unit.code, role), []).append(user)
+    db.session.add(User(email="auditor@bench.id", name="Auditor", role="auditor", password_hash=password))
+    db.session.commit()
+    categories = {c.code: c.id for c in db.session.query(Category)}
+    return {"units": [(u.id, u.code) for u in units], "categories": categories,
+            "officers": {code: [u.id for u in staff[(code, "officer")]] for _, code in
+                         [(u.id, u.code) for u in units]}}
+
+
+def life(rng: random.Random, received, now):
+    """The steps a complaint went through by `now`: [(trigger, from, to, at)], and where it is."""
+    steps = []
+    at = received
+    path = [("verify", "received", "verified", 1 + rng.random() * 3),
+            ("follow_up", "verified", "followed_up", 3 + rng.random() * 10),
+            ("close", "followed_up", "closed", 5 + rng.random() * 10)]
+    if rng.random() < 0.12:  # some first ask for more information
+        path[0:0] = [("request_info", "received", "awaiting_info", 0.5 + rng.random()),
+                     ("provide_info", "awaiting_info", "received", 1 + rng.random() * 4)]
+    stuck = rng.random() < 0.03  # an old case someone forgot: open and overdue
+    for trigger, source, dest, days in path:
+        if stuck and dest == "closed":
+            break
+        nxt = at + timedelta(days=days)
+        if nxt > now:
+            break
+        steps.append((trigger, source, dest, nxt))
+        at = nxt
+    state = steps[-1][2] if steps else "received"
+    return steps, state, at
+
+
+STAGE_DAYS = {"received": 5, "awaiting_info": 10, "verified": 14, "followed_up": 14}
+STAGE_RULE = {"received": "verification", "awaiting_info": "info_window", "verified": "first_follow_up",
+              "followed_up": "reply_window"}
+
+
+def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
+    from sqlalchemy import insert
+
+    from pengaduan.audit.chain import canonical, chain_hash, iso_utc
+    from pengaduan.extensions import db
+    from pengaduan.models import AuditEvent, Complaint, ComplaintClock, ComplaintEvent, utcnow
+
+    rng = random.Random(seed)
+    with app.app_context():
+        world = setup(db)
+        now = utcnow()
+        first = now - timedelta(days=365 * years)
+        span = (now - first).total_seconds()
+        seq, prev = _chain_head(db)
+        counts = {"complaints": 0, "events": 0, "audit": 0, "open": 0}
+        started = time.perf_counter()
+        for base in range(0, n, CHUNK):
+            complaints, timeline, clocks, audit_rows = [], [], [], []
+            for i in range(base, min(n, base + CHUNK)):
+                cid = i + 1
+                received = first + timedelta(seconds=span * i / n)
+                unit_id, unit_code = world["units"][rng.randrange(UNITS)]
+                category = rng.choice(CATEGORIES)
+                channel = weighted(rng, CHANNELS)
+                privacy = weighted(rng, PRIVACY)
+                code = tracking_code(cid)
+                steps, state, since = life(rng, received, now)
+                due = since + timedelta(days=STAGE_DAYS[state]) if state != "closed" else None
+                assignee = rng.choice(world["officers"][unit_code]) if steps else None
+                title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
+                complaints.append({
+                    "id": cid, "tracking_code": code, "pin_hash": "-", "title": title,
+                    "description": " ".join(rng.choice(WORDS) for _ in range(60)),
+                    "classification": weighted(rng, CLASSIFICATIONS), "channel": channel,
+                    "privacy": privacy, "late_filing": False,
+                    "complainant_name": None if privacy == "anonymous" else f"Warga {cid}",
+                    "complainant_email": None if privacy == "anonymous" else f"warga{cid}@contoh.id",
+                    "unit_id": unit_id, "category_id": world["categories"][category],
+                    "assignee_id": assignee, "state": state,
+                    "closure_reason": "resolved" if state == "closed" else None,
+                    "rating": rng.choice((None, 3, 4, 5)) if state == "closed" else None,
+                    "received_at": received, "state_changed_at": since, "updated_at": since,
+                    "closed_at": since if state == "closed" else None,
+                    "stage_due_at": due, "resolution_due_at": received + timedelta(days=60),
+                    "version": 1 + len(steps)})
+                events = [("filed", "file", None, "received", received, "citizen")]
+                events += [("transition", t, s, d, at, "officer") for t, s, d, at in steps]
+                for kind, trigger, source, dest, at, role in events:
+                    timeline.append({"complaint_id": cid, "occurred_at": at, "kind": kind,
+                                     "trigger": trigger, "from_state": source, "to_state": dest,
+                                     "actor_role": role, "unit_id": unit_id, "public": True,
+                                     "data": {"channel": channel} if kind == "filed" else {}})
+                    seq += 1
+                    action = "complaint.filed" if kind == "filed" else f"complaint.{trigger}"
+                    actor = "citizen" if role == "citizen" else f"user:{assignee}"
+                    payload = ({"unit": unit_code, "category": category, "channel": channel,
+                                "privacy": privacy, "state": dest} if kind == "filed"
+                               else {"from": source, "to": dest})
+                    body = canonical({"seq": seq, "occurred_at": iso_utc(at), "actor": actor,
+                                      "action": action, "complaint": code, "payload": payload})
+                    digest = chain_hash(prev, body)
+                    audit_rows.append({"seq": seq, "occurred_at": at, "actor": actor, "action": action,
+                                       "complaint_code": code, "body": body, "prev_hash": prev,
+                                       "hash": digest})
+                    prev = digest
+                if due is not None:
+                    counts["open"] += 1
+                    clocks.append({"complaint_id": cid, "rule": STAGE_RULE[state], "counting_from": since,
+                                   "due_at": due, "consumed": 0, "explanation": {}, "cycle": 1,
+                                   "next_step": 0 if due > now else 3,
+                                   "next_check_at": due - timedelta(days=1) if due > now else None})
+            db.session.execute(insert(Complaint), complaints)
+            db.session.execute(insert(ComplaintEvent), timeline)
+            db.session.execute(insert(ComplaintClock), clocks)
+            db.session.execute(insert(AuditEvent), audit_rows)
+            db.session.commit()
+            counts["complaints"] += len(complaints)
+            counts["events"] += len(timeline)
+            counts["audit"] += len(audit_rows)
+            if base // CHUNK % 10 == 9 or base + CHUNK >= n:
+                rate = counts["complaints"] / (time.perf_counter() - started)
+                progress(f"  {counts['complaints']:>9,} complaints, {counts['audit']:>10,} audit events "
+                         f"({rate:,.0f} complaints/s)")
+        _analyze(db)
+    return counts
+
+
+def _chain_head(db) -> tuple[int, str]:
+    from pengaduan.audit.chain import head
+
+    return head(db.session)
+
+
+def _analyze(db) -> None:
+    """Fresh planner statistics, as a database that grew over years would have."""
+    from sqlalchemy import text
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
+
+
+def main() -> None:
+    options = parser(__doc__)
+    options.add_argument("--complaints", type=int, default=1_000_000)
+    options.add_argument("--years", type=float, default=3)
+    args = options.parse_args()
+    url, tmp = database(args.database_url)
+    app = migrated_app(url, tmp)
+    print(machine(url))
+    started = time.perf_counter()
+    counts = fill(app, args.complaints, args.years)
+    seconds = time.perf_counter() - started
+    print(f"filled {counts['complaints']:,} complaints ({counts['open']:,} open), "
+          f"{counts['events']:,} timeline events, {counts['audit']:,} audit events in {seconds:.0f} s")
+    print(f"database: {url}")
+
+
+if __name__ == "__main__":
+    main()

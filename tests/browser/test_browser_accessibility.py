@@ -1,0 +1,107 @@
+"""axe-core on the public pages, in Chromium: no violation of impact "serious" or "critical"
+on the home page, the complaint form (empty and with its validation errors), the receipt,
+the tracking page (empty and after a wrong PIN), the complainant's view of her complaint and
+the staff sign-in page. axe.min.js comes with axe-playwright-python and is injected from
+disk (no CDN). Each page's full axe result (every impact) and a screenshot are kept with
+the artifacts.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser_support import (BLOCKING_IMPACTS, DESKTOP, OFFICER, PHONE, Words, axe_check,
+                             describe, expect, file_in_browser, track_in_browser)
+from pengaduan.extensions import db
+from pengaduan.models import Complaint, User
+from pengaduan.policy import Actor
+from pengaduan.services import advance
+
+pytestmark = pytest.mark.browser
+
+
+def home(page, words, app):
+    page.goto("/")
+
+
+def complaint_form(page, words, app):
+    page.goto("/complaints/new")
+
+
+def complaint_form_with_errors(page, words, app):
+    """Sent empty: the form comes back with its error summary and each field's message."""
+    page.goto("/complaints/new")
+    page.get_by_role("button", name=words("Send complaint")).click()
+    expect(page.get_by_role("alert")).to_contain_text(words("Please correct the following"))
+    expect(page.locator("[aria-invalid=true]").first).to_be_visible()
+
+
+def receipt(page, words, app):
+    file_in_browser(page, words)
+
+
+def track(page, words, app):
+    page.goto("/track")
+
+
+def track_not_found(page, words, app):
+    track_in_browser(page, words, "ABCD-EFGH", "000000")
+    expect(page.get_by_role("alert")).to_be_visible()
+
+
+def citizen_view(page, words, app):
+    """The complainant's page with the most on it: asked for information, so the timeline
+    has the officer's message and the forms to answer (with a file input) and to withdraw."""
+    code, _ = file_in_browser(page, words)
+    with app.app_context():
+        complaint = Complaint.by_code(code)
+        advance(complaint, "request_info", Actor.staff(User.by_email(OFFICER)),
+                message="Mohon lampirkan foto lokasi.")
+        db.session.commit()
+    page.get_by_role("link", name=words("Follow your complaint")).click()
+    expect(page).to_have_url(re.compile(f"/track/{code}$"))
+    expect(page.get_by_role("region", name=words.step("provide_info"), exact=True)).to_be_visible()
+
+
+def staff_login(page, words, app):
+    page.goto("/login")  # the staff sign-in (there is no /staff/login)
+
+
+PAGES = [  # (reach the page, device)
+    pytest.param(home, PHONE, id="home"),
+    pytest.param(complaint_form, PHONE, id="complaint-form"),
+    pytest.param(complaint_form_with_errors, PHONE, id="complaint-form-errors"),
+    pytest.param(receipt, PHONE, id="receipt"),
+    pytest.param(track, PHONE, id="track"),
+    pytest.param(track_not_found, PHONE, id="track-not-found"),
+    pytest.param(citizen_view, PHONE, id="citizen-view"),
+    pytest.param(staff_login, DESKTOP, id="staff-login"),
+]
+
+
+@pytest.mark.parametrize(("reach", "device"), PAGES)
+def test_no_serious_accessibility_violations(app, browsing, org, shots, reach, device):
+    words = Words(app, "id")
+    page = browsing.new_page(device)
+    reach(page, words, app)
+    result = axe_check(page)
+    shots(page, reach.__name__)
+    shots.write_json(f"{reach.__name__}-axe", {
+        "url": page.url, "violations": result["violations"], "incomplete": result["incomplete"]})
+    blocking = [v for v in result["violations"] if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe on {page.url}:\n{describe(blocking)}"
+
+
+def test_axe_finds_a_known_violation(browser):
+    """The checker itself: on markup with known critical faults axe names them, so a clean
+    result above means a clean page and not a check that did not run."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content('<html lang="id"><head><title>t</title></head><body><main>'
+                         '<img src="data:,"><input id="q"></main></body></html>')
+        found = {v["id"]: v["impact"] for v in axe_check(page)["violations"]}
+    finally:
+        context.close()
+    assert found.get("image-alt") == "critical" and found.get("label") == "critical", found
