@@ -1,6 +1,8 @@
 """Domain errors: services raise them, views and the API turn them into answers."""
 from __future__ import annotations
 
+from .i18n import lazy_gettext as _l
+
 
 class DomainError(Exception):
     code = "error"
@@ -20,6 +22,15 @@ class NotFound(DomainError):
 
 class Forbidden(DomainError):
     code, status = "forbidden", 403
+
+
+class NulCharacter(DomainError):
+    """A NUL byte (0x00) in a text: no text column can hold it, and no person types it."""
+
+    code, status = "nul_character", 400
+
+    def __init__(self):
+        super().__init__(_l("The request contains a NUL character (0x00), which no text may hold."))
 
 
 class TriggerNotAllowed(DomainError):

@@ -6,8 +6,28 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
+from flask_babel import get_locale, gettext, ngettext
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
 
 LANGUAGE_COOKIE = "lang"
+
+
+class LazyText(LazyString):
+    """A message translated when shown. flask_babel's own lazy string tells Jinja it is safe
+    HTML, so a value interpolated into it (a file name, a code someone typed) would be
+    rendered as markup; this one is text, escaped like any other string."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables) -> LazyText:
+    return LazyText(gettext, string, **variables)
+
+
+def lazy_ngettext(singular: str, plural: str, num: int, **variables) -> LazyText:
+    return LazyText(ngettext, singular, plural, num, **variables)
 
 
 def select_locale() -> str:
@@ -26,7 +46,6 @@ def label(labels: dict | None, locale: str | None = None) -> str:
     """Pick the current language's text from a workflow label mapping {id: ..., en: ...}."""
     if not labels:
         return ""
-    from flask_babel import get_locale
 
     locale = locale or str(get_locale() or "id")
     return labels.get(locale) or labels.get("id") or next(iter(labels.values()))
@@ -49,7 +68,6 @@ def format_moment(moment, timezone: str | None = None, fmt: str = "d MMM y HH:mm
     if isinstance(moment, str):  # as kept in timeline data
         moment = datetime.fromisoformat(moment)
     from babel.dates import format_datetime
-    from flask_babel import get_locale
 
     tz = ZoneInfo(timezone or current_app.config["PENGADUAN_TIMEZONE"])
     locale = str(get_locale() or "id")
@@ -61,14 +79,12 @@ def format_day(day, fmt: str = "long") -> str:
     if day is None:
         return ""
     from babel.dates import format_date
-    from flask_babel import get_locale
 
     return format_date(day, fmt, locale=str(get_locale() or "id"))
 
 
 def field_label(name: str) -> str:
     """The label of a workflow field (message, response, ...) in the reader's language."""
-    from flask_babel import gettext
 
     from .workflow.fields import FIELDS
 
@@ -109,7 +125,6 @@ def classification_label(code: str | None) -> str:
 
 
 def channel_label(channel: str | None) -> str:
-    from flask_babel import gettext
 
     return {"web": gettext("Web form"), "api": gettext("API"), "open311": "Open311",
             "walk_in": gettext("At the counter"), "phone": gettext("Phone"),
@@ -130,7 +145,6 @@ TZ_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makass
 
 
 def init_app(app, babel) -> None:
-    from flask_babel import get_locale
 
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["label"] = label

@@ -3,7 +3,7 @@ shapes and codes, and no identity where the web would not show it."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from pengaduan.extensions import db, limiter
 from pengaduan.models import ApiToken, AuditEvent, Complaint, User
@@ -240,3 +240,39 @@ def test_openapi_document_describes_every_route_and_its_page_renders(app, client
     assert documented == routes
     page = client.get(f"{API}/docs").get_data(as_text=True)
     assert all(f"{method} {path}" in page for path, method in documented)
+
+
+def test_token_reads_stay_readers_while_others_write(app, tokens, monkeypatch):
+    """Staff list complaints with their tokens (each request marks its token as used) while
+    citizens file through the API from other threads: no request fails. On SQLite a read
+    transaction that later writes fails when another writer committed in between, so the
+    mark is written in a short transaction of its own, before the request's reads."""
+    import threading
+    from datetime import timedelta
+
+    import pengaduan.api.auth as api_auth
+
+    monkeypatch.setattr(api_auth, "TOUCH_EVERY", timedelta(0))  # every request marks its token
+    failures, lock = [], threading.Lock()
+
+    def run(work, rounds=15):
+        client = app.test_client()
+        for _ in range(rounds):
+            response = work(client)
+            if response.status_code not in (200, 201):
+                with lock:
+                    failures.append((response.status_code, response.get_data(as_text=True)[:200]))
+
+    readers = [lambda c, t=tokens[name]: c.get(f"{API}/complaints", headers=bearer(t))
+               for name in ("officer_a", "officer_b", "supervisor_a", "auditor")]
+    writers = [lambda c: c.post(f"{API}/complaints", json=FILING)] * 2
+    threads = [threading.Thread(target=run, args=(work,)) for work in readers + writers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Complaint)) == 30
+        used = db.session.scalars(select(ApiToken).where(ApiToken.last_used_at.is_not(None))).all()
+        assert len(used) == 4  # the readers'; the admin's token was not used

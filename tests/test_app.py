@@ -101,6 +101,14 @@ def test_translations_cover_every_source_string(tmp_path):
     assert sorted(source - catalogue) == []
 
 
+def test_lazy_messages_come_from_the_escaping_wrapper():
+    """flask-babel's lazy strings tell Jinja they are safe markup, so a message repeating a
+    typed value would inject it; the code uses pengaduan.i18n's escaped LazyText instead."""
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "pengaduan").rglob("*.py")
+                 if "from flask_babel import lazy" in path.read_text(encoding="utf-8")]
+    assert offenders == []
+
+
 def _key(value):
     """Plural entries come as lists or tuples; compare them as tuples."""
     return tuple(value) if isinstance(value, (list, tuple)) else (value,)

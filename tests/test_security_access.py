@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pengaduan.extensions import db
-from pengaduan.models import Attachment, StandingDocument, SupervisionFile, SupervisionRecord
+from pengaduan.models import Attachment, Complaint, StandingDocument, SupervisionFile, SupervisionRecord
 from test_security_corpus import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
                                   SUPERVISOR_B, Scene, bearer, browser, changed_tables, citizen_of,
                                   fingerprint, get_page, period, signed_in, token_of, track)
@@ -40,6 +40,7 @@ def _object_urls(s: Scene) -> dict[str, str]:
         "report of unit": f"/staff/reports?from={period()[0]}&to={period()[1]}&unit=UNIT-A",
         "report csv of unit": f"/staff/reports?from={period()[0]}&to={period()[1]}&unit=UNIT-A&format=csv",
         "evidence of unit": "/staff/evidence?unit=UNIT-A",
+        "complaint file": f"/staff/complaints/{s.a}/files/{s.attachment_a}",
         "attachment": f"/track/{s.a}/files/{s.attachment_a}",
         "tracking page": f"/track/{s.a}",
     }
@@ -47,17 +48,17 @@ def _object_urls(s: Scene) -> dict[str, str]:
 
 # who: answer per object, in the order of _object_urls
 MATRIX = {
-    OFFICER_A: (200, 200, 200, 403, 200, 200, 200, 200, 200, 403, 404, TRACK),
-    SUPERVISOR_A: (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, TRACK),
-    SUPERVISOR_AB: (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, TRACK),
-    OFFICER_B: (404, 404, 404, 404, 404, 404, 404, 404, 404, 403, 404, TRACK),
-    SUPERVISOR_B: (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, TRACK),
-    AUDITOR: (200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 404, TRACK),
-    ADMIN: (403, 403, 403, 403, 403, 200, 200, 403, 403, 403, 404, TRACK),
-    "anonymous": (LOGIN,) * 10 + (404, TRACK),
-    "citizen of UNIT-B's complaint": (LOGIN,) * 10 + (404, TRACK),
-    "citizen with the wrong PIN": (LOGIN,) * 10 + (404, TRACK),
-    "citizen of this complaint": (LOGIN,) * 10 + (200, 200),
+    OFFICER_A: (200, 200, 200, 403, 200, 200, 200, 200, 200, 403, 200, 404, TRACK),
+    SUPERVISOR_A: (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, TRACK),
+    SUPERVISOR_AB: (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 404, TRACK),
+    OFFICER_B: (404, 404, 404, 404, 404, 404, 404, 404, 404, 403, 404, 404, TRACK),
+    SUPERVISOR_B: (404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, 404, TRACK),
+    AUDITOR: (200, 200, 200, 403, 200, 200, 200, 200, 200, 200, 200, 404, TRACK),
+    ADMIN: (403, 403, 403, 403, 403, 200, 200, 403, 403, 403, 403, 404, TRACK),
+    "anonymous": (LOGIN,) * 11 + (404, TRACK),
+    "citizen of UNIT-B's complaint": (LOGIN,) * 11 + (404, TRACK),
+    "citizen with the wrong PIN": (LOGIN,) * 11 + (404, TRACK),
+    "citizen of this complaint": (LOGIN,) * 11 + (200, 200),
 }
 
 
@@ -117,6 +118,11 @@ def _max_id(app, model) -> int:
         return db.session.scalar(select(func.max(model.id)))
 
 
+def _files_of(app, code: str) -> set[int]:
+    with app.app_context():
+        return set(db.session.scalars(select(Attachment.id).join(Complaint).where(Complaint.tracking_code == code)))
+
+
 def test_guessing_ids_in_turn_finds_only_ones_own_objects(app, scene):
     """Officer B walks every id from 1 past the last: records, their files and standing
     documents of UNIT-A answer exactly like ids that do not exist (same status, same page);
@@ -126,6 +132,7 @@ def test_guessing_ids_in_turn_finds_only_ones_own_objects(app, scene):
         "record": (SupervisionRecord, "/staff/supervision/{}", {scene.record_b}),
         "record file": (SupervisionFile, "/staff/supervision/files/{}", {scene.file_b}),
         "document file": (StandingDocument, "/staff/supervision/documents/{}/file", {scene.document_b}),
+        "complaint file": (Attachment, f"/staff/complaints/{scene.b}/files/{{}}", _files_of(app, scene.b)),
     }
     for kind, (model, pattern, mine) in kinds.items():
         last = _max_id(app, model)

@@ -331,6 +331,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "open311.services": [{"fmt": "json"}], "open311.token": [{"token": scene.a, "fmt": "json"}],
         "public.set_language": [{"code": "en", "next": "/track"}],
         "staff.complaint": [{"code": scene.a}, {"code": scene.secret}],
+        "staff.attachment": [{"code": scene.a, "attachment_id": scene.attachment_a}],
         "static": [{"filename": "css/app.css"}],
         "supervision.document_file": [{"document_id": scene.document_a}],
         "supervision.record": [{"record_id": scene.record_a}],

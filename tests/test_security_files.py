@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 
 from pengaduan.extensions import db
 from pengaduan.models import Attachment, StandingDocument, SupervisionFile
+from pengaduan.services.attachments import EXTENSIONS as EXTENSION_OF
+from pengaduan.services.attachments import named_as_type
 from test_citizen import valid_form
-from test_security_corpus import (AUDITOR, OFFICER_A, SUPERVISOR_A, browser, citizen_of, get_page,
+from test_security_corpus import (AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, browser, citizen_of, get_page,
                                   gif, jpeg, period, signed_in, token_of, tree)
 from test_security_corpus import scene  # noqa: F401  (the fixture)
 from test_supervision import org  # noqa: F401  (the fixture scene builds on)
@@ -164,9 +166,6 @@ def test_traversal_names_are_reduced_to_a_plain_name_and_stored_at_random(app, s
     assert _new_files(root, before) == {str(folder / name) for _, name, _ in stored}
 
 
-DOWNLOAD_NAME_BUG = ("the download keeps the uploader's file name and extension whatever the checked "
-                     "type: an HTML page hidden in a valid GIF (after its end) or between PDF markers "
-                     "is delivered as x.html; saved and opened, it runs as a page")
 POLYGLOTS = {  # accepted by their content, yet carrying a page
     "gif-with-appended-page": (gif() + b"<html><script>alert(document.domain)</script></html>",
                                "foto.html", "image/gif", ".gif"),
@@ -186,7 +185,8 @@ def _download_of_each_route(app, scene, content: bytes, name: str) -> dict:
     html = client.get("/complaints/receipt").get_data(as_text=True)
     code = re.search(r'data-testid="tracking-code"[^>]*>([^<]*)<', html).group(1).strip()
     link = next(l for l in get_page(client, f"/track/{code}").links if "/files/" in l)
-    responses = {"citizen attachment": client.get(link)}
+    responses = {"citizen attachment": client.get(link),
+                 "staff attachment": signed_in(app, OFFICER_A).get(link.replace("/track/", "/staff/complaints/"))}
     supervisor = signed_in(app, SUPERVISOR_A)
     assert _upload(app, scene, "supervision files", content, name)[0].status_code == 302
     assert _upload(app, scene, "standing document", content, name)[0].status_code == 302
@@ -221,18 +221,55 @@ def test_an_accepted_polyglot_is_served_only_as_its_checked_type(app, scene, cas
         assert response.data == content
 
 
-@pytest.mark.xfail(strict=True, reason=DOWNLOAD_NAME_BUG)
 @pytest.mark.parametrize("case", POLYGLOTS, ids=POLYGLOTS.keys())
 def test_an_accepted_file_downloads_under_the_extension_of_its_checked_type(app, scene, case):
-    """Found: `foto.html` holding a valid GIF with a page after it, and `surat.html` holding a
-    page between the PDF markers, are accepted and served as `filename=foto.html` /
-    `surat.html` (and `foto.jpg.php` keeps `.php`). Whoever saves and opens the file gets an
-    HTML page, run by the browser from disk. The name given to the download should end with
-    the extension of the checked type (.gif, .pdf, .jpg)."""
+    """`foto.html` holding a valid GIF with a page after it, `surat.html` holding a page
+    between the PDF markers, and `foto.jpg<NUL>.php` are downloaded as foto.gif, surat.pdf and
+    foto.jpg: whoever saves and opens the file never gets an HTML page run from disk."""
     content, name, kind, extension = POLYGLOTS[case]
     names = {route: _filename(response.headers["Content-Disposition"])
              for route, response in _download_of_each_route(app, scene, content, name).items()}
     assert {route: n for route, n in names.items() if not n.lower().endswith(extension)} == {}
+
+
+def test_officers_open_the_files_a_complainant_sent_from_the_complaint_page(app, scene):
+    """The photo sent with the form is listed under the filing step of the officer's page,
+    and the link serves it; an officer of another unit gets 404 for the same address."""
+    client = browser(app)
+    data = {**valid_form(), "csrf_token": get_page(client, "/complaints/new").token,
+            "attachments": [(io.BytesIO(jpeg()), "jalan.jpg")]}
+    assert client.post("/complaints/new", data=data, content_type="multipart/form-data").status_code == 302
+    html = client.get("/complaints/receipt").get_data(as_text=True)
+    code = re.search(r'data-testid="tracking-code"[^>]*>([^<]*)<', html).group(1).strip()
+    page = get_page(signed_in(app, OFFICER_A), f"/staff/complaints/{code}")
+    links = [link for link in page.links if f"/staff/complaints/{code}/files/" in link]
+    assert len(links) == 1 and "jalan.jpg" in page.html
+    photo = signed_in(app, OFFICER_A).get(links[0])
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == jpeg()
+    assert signed_in(app, OFFICER_B).get(links[0]).status_code == 404
+
+
+@pytest.mark.parametrize("name, kind, expected", [
+    ("foto.html", "image/gif", "foto.gif"), ("surat.HTML", "application/pdf", "surat.pdf"),
+    ("foto.jpg.php", "image/jpeg", "foto.jpg"), ("IMG_0001.JPEG", "image/jpeg", "IMG_0001.JPEG"),
+    ("scan 12.03.2026", "application/pdf", "scan 12.03.2026.pdf"), ("lampiran", "image/png", "lampiran.png"),
+    ("foto.png", "image/webp", "foto.webp"), ("x" * 200 + ".exe", "image/gif", "x" * 196 + ".gif"),
+])
+def test_a_file_is_named_with_the_extension_of_its_checked_type(name, kind, expected):
+    assert named_as_type(name, kind) == expected
+
+
+def test_a_file_stored_under_its_uploaded_name_downloads_with_its_type(app, scene):
+    """Rows kept from before names were corrected are renamed when served."""
+    with app.app_context():
+        item = db.session.scalars(select(Attachment).where(Attachment.public.is_(True))).first()
+        item.filename = "foto.html"
+        db.session.commit()
+        item_id, code = item.id, item.complaint.tracking_code
+    client = citizen_of(app, code, scene.a_pin)
+    response = client.get(f"/track/{code}/files/{item_id}")
+    assert response.status_code == 200
+    assert _filename(response.headers["Content-Disposition"]).endswith(EXTENSION_OF[response.mimetype])
 
 
 TRAVERSALS = ["../../etc/passwd", "..%2f..%2fetc%2fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",

@@ -7,6 +7,7 @@ in `.json` and `.xml`; errors take the spec's shape.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
@@ -20,12 +21,15 @@ from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
-from ..workflow import current_workflow
 from ..web.uow import commit
+from ..workflow import current_workflow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 csrf.exempt(bp)
 FORMATS = {"json": "application/json", "xml": "text/xml"}
+# Characters XML 1.0 cannot carry even escaped (C0 controls but tab and newlines, lone
+# surrogates, U+FFFE/U+FFFF); a complainant may still type them, so they are shown as U+FFFD.
+NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 MAX_RESULTS = 1000
 DEFAULT_DAYS = 90
 SEPARATOR = "."
@@ -70,7 +74,7 @@ def _text(value) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return NOT_IN_XML.sub("\ufffd", str(value))
 
 
 def _format(fmt: str) -> str:

@@ -14,9 +14,9 @@ from ..policy import can_browse_queue, can_view
 from ..services import advance, file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
-from ..services.tracking import normalise_code
-from ..workflow import current_workflow
+from ..web.throttle import pin_failures_per_address, pin_guesses
 from ..web.uow import commit
+from ..workflow import current_workflow
 from . import openapi
 from .auth import caller_for, staff_actor
 from .representations import complaint_json, event_json, iso, list_item, unit_json
@@ -47,15 +47,6 @@ class BadRequest(DomainError):
     code, status = "bad_request", 400
 
 
-def _pin_key() -> str:
-    """Rate-limit PIN guesses per tracking code, whatever address they come from."""
-    return "api-pin:" + normalise_code(request.view_args.get("code", ""))
-
-
-def _failed_pin(response) -> bool:
-    return response.status_code == 404 and "X-Tracking-Pin" in request.headers
-
-
 @bp.get("/units")
 def units():
     """Active units with the categories each offers (a category without units: every unit)."""
@@ -83,7 +74,8 @@ def file():
 
 
 @bp.get("/complaints/<code>")
-@limiter.limit("10 per hour", key_func=_pin_key, deduct_when=_failed_pin)
+@pin_guesses()
+@pin_failures_per_address()
 def complaint(code):
     found, actor = caller_for(code)
     if found is None or not can_view(actor, found):
@@ -117,7 +109,8 @@ def complaints():
 
 
 @bp.post("/complaints/<code>/transitions")
-@limiter.limit("10 per hour", key_func=_pin_key, deduct_when=_failed_pin)
+@pin_guesses()
+@pin_failures_per_address()
 def transition(code):
     """Fire a workflow step: staff triggers with a token, the complainant's with the PIN."""
     found, actor = caller_for(code)

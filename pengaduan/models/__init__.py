@@ -1,6 +1,6 @@
 """Typed SQLAlchemy models, one module per aggregate."""
 from .audit import AuditCheckpoint, AuditEvent
-from .base import UTCDateTime, utcnow
+from .base import MAX_ID, UTCDateTime, utcnow
 from .calendar import OVERRIDE_KINDS, CalendarOverride
 from .complaint import (
     CHANNELS,
@@ -31,7 +31,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, User, hash_token
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
-    "JobLease", "NOTIFICATION_KINDS", "Notification", "OVERRIDE_KINDS", "OutboxMessage",
+    "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OVERRIDE_KINDS", "OutboxMessage",
     "PRIVACY_MODES", "ResponseTemplate", "STAFF_ROLES", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",

@@ -11,6 +11,11 @@ from sqlalchemy.types import TypeDecorator
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 
+# Ids are INTEGER columns (32-bit on PostgreSQL): a larger number names no row, and
+# PostgreSQL would refuse to compare it at all.
+MAX_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 

@@ -4,41 +4,40 @@ from __future__ import annotations
 import secrets
 from zoneinfo import available_timezones
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import audit
 from ..errors import InvalidFields
 from ..extensions import db
-from ..models import STAFF_ROLES, ApiToken, Category, Unit, User, hash_token
+from ..i18n import lazy_gettext as _l
+from ..models import STAFF_ROLES, ApiKey, ApiToken, Category, Unit, User, hash_token
 from ..services.intake import EMAIL
+from . import inputs
 
 MIN_PASSWORD = 10
 INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
 
 
-def _new_code_and_name(model, code: str, name: str, errors: dict) -> str:
-    """Check a new unit's or category's code (unique, simple) and name; return the code."""
+def _new_code_and_name(model, code: str, name: str, errors: dict) -> tuple[str, str]:
+    """Check a new unit's or category's code (unique, simple) and name; return both."""
     code = (code or "").strip().upper()
     if not code or len(code) > 32 or not all(c.isalnum() or c in "-_" for c in code):
         errors["code"] = _l("use 1-32 letters, digits, '-' or '_'")
     elif model.by_code(code):
         errors["code"] = (_l("unit %(code)s already exists", code=code) if model is Unit else
                           _l("category %(code)s already exists", code=code))
-    if not (name or "").strip():
-        errors["name"] = _l("is required")
-    return code
+    return code, inputs.name(name, "name", errors, model.name)
 
 
 def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
                 working_days: str = "12345", cuti_bersama_off: bool = True,
                 parent: Unit | None = None, actor: str = "system") -> Unit:
     errors: dict[str, str] = {}
-    code = _new_code_and_name(Unit, code, name, errors)
+    code, name = _new_code_and_name(Unit, code, name, errors)
     _check_unit_settings(timezone, working_days, errors)
     if errors:
         raise InvalidFields(errors)
-    unit = Unit(code=code, name=name.strip(), timezone=timezone, working_days=working_days,
+    unit = Unit(code=code, name=name, timezone=timezone, working_days=working_days,
                 cuti_bersama_off=cuti_bersama_off, parent=parent)
     db.session.add(unit)
     audit.record(db.session, "unit.created", actor=actor, payload={
@@ -60,11 +59,11 @@ def _units(codes, errors) -> list[Unit]:
 
 def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system") -> Category:
     errors: dict[str, str] = {}
-    code = _new_code_and_name(Category, code, name, errors)
+    code, name = _new_code_and_name(Category, code, name, errors)
     units = _units(unit_codes, errors)
     if errors:
         raise InvalidFields(errors)
-    category = Category(code=code, name=name.strip(), units=units)
+    category = Category(code=code, name=name, units=units)
     db.session.add(category)
     audit.record(db.session, "category.created", actor=actor, payload={
         "code": code, "name": category.name, "units": [u.code for u in units]})
@@ -76,12 +75,13 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     """Create a staff account; returns it with the generated password if none was given."""
     errors: dict[str, str] = {}
     email = (email or "").strip().lower()
-    if not EMAIL.match(email):
+    if not EMAIL.match(email) or len(email) > User.email.property.columns[0].type.length:
         errors["email"] = _l("is not a valid email address")
     elif User.by_email(email):
         errors["email"] = _l("a user %(email)s already exists", email=email)
     if role not in STAFF_ROLES:
         errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
+    name = inputs.name(name, "name", errors, User.name) if (name or "").strip() else email.split("@")[0]
     units = _units(unit_codes, errors)
     if role in ("officer", "supervisor") and not units and "unit" not in errors:
         errors["unit"] = _l("officers and supervisors need at least one unit")
@@ -92,7 +92,7 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
         errors["password"] = _l("must be at least %(n)d characters", n=MIN_PASSWORD)
     if errors:
         raise InvalidFields(errors)
-    user = User(email=email, name=(name or email.split("@")[0]).strip(), role=role, units=units)
+    user = User(email=email, name=name, role=role, units=units)
     user.set_password(password)
     db.session.add(user)
     audit.record(db.session, "user.created", actor=actor, payload={
@@ -111,11 +111,10 @@ def issue_token(user: User, *, actor: str = "system") -> str:
 def create_api_key(name: str, *, actor: str = "system") -> str:
     """A new key for an integrating system (Open311 `api_key`); only its hash is stored, so
     the key is shown once."""
-    from ..models import ApiKey
-
-    name = (name or "").strip()
-    if not name or len(name) > 200:
-        raise InvalidFields({"name": _l("is required")})
+    errors: dict[str, str] = {}
+    name = inputs.name(name, "name", errors, ApiKey.name)
+    if errors:
+        raise InvalidFields(errors)
     key = "p311_" + secrets.token_urlsafe(24)
     row = ApiKey(name=name, key_hash=hash_token(key))
     db.session.add(row)
@@ -148,13 +147,12 @@ def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
                 cuti_bersama_off: bool, active: bool, actor: str) -> Unit:
     """Change a unit's name, calendar settings or status; the audit event shows the change."""
     errors: dict[str, str] = {}
-    if not (name or "").strip():
-        errors["name"] = _l("is required")
+    name = inputs.name(name, "name", errors, Unit.name)
     _check_unit_settings(timezone, working_days, errors)
     if errors:
         raise InvalidFields(errors)
     before = _unit_state(unit)
-    unit.name, unit.timezone, unit.working_days = name.strip(), timezone, working_days
+    unit.name, unit.timezone, unit.working_days = name, timezone, working_days
     unit.cuti_bersama_off, unit.active = cuti_bersama_off, active
     audit.record(db.session, "unit.updated", actor=actor,
                  payload={"code": unit.code, "before": before, "after": _unit_state(unit)})
@@ -169,14 +167,13 @@ def _unit_state(unit: Unit) -> dict:
 def update_category(category: Category, *, name: str, unit_codes, active: bool,
                     actor: str) -> Category:
     errors: dict[str, str] = {}
-    if not (name or "").strip():
-        errors["name"] = _l("is required")
+    name = inputs.name(name, "name", errors, Category.name)
     units = _units(unit_codes, errors)
     if errors:
         raise InvalidFields(errors)
     before = {"name": category.name, "units": [u.code for u in category.units],
               "active": category.active}
-    category.name, category.units, category.active = name.strip(), units, active
+    category.name, category.units, category.active = name, units, active
     audit.record(db.session, "category.updated", actor=actor, payload={
         "code": category.code, "before": before,
         "after": {"name": category.name, "units": [u.code for u in units], "active": active}})
@@ -187,8 +184,7 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
                 actor: str) -> User:
     """Change a staff account's name, role, units or status (an admin's edit)."""
     errors: dict[str, str] = {}
-    if not (name or "").strip():
-        errors["name"] = _l("is required")
+    name = inputs.name(name, "name", errors, User.name)
     if role not in STAFF_ROLES:
         errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
     units = _units(unit_codes, errors)
@@ -200,7 +196,7 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
               "active": user.active}
     if (role, active) != (user.role, user.active):
         user.end_sessions()  # a changed role or a deactivation takes effect at once
-    user.name, user.role, user.units, user.active = name.strip(), role, units, active
+    user.name, user.role, user.units, user.active = name, role, units, active
     audit.record(db.session, "user.updated", actor=actor, payload={
         "email": user.email, "before": before,
         "after": {"name": user.name, "role": role, "units": sorted(u.code for u in units),

@@ -17,14 +17,13 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from PIL import Image, UnidentifiedImageError
-
 from sqlalchemy import select
 
 from ..errors import InvalidFields, StorageFull
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
+from ..i18n import lazy_ngettext
 from ..models import Attachment
 from ..models.base import FileColumns
 
@@ -33,6 +32,7 @@ PDF_TYPE = "application/pdf"
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; a larger image is a decompression bomb here
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp",
               "image/gif": ".gif", PDF_TYPE: ".pdf"}
+OTHER_SPELLINGS = {"image/jpeg": (".jpeg", ".jpe")}
 
 
 @dataclass
@@ -81,6 +81,23 @@ def _display_name(name: str) -> str:
     return "".join(ch for ch in name if ch.isprintable())[:200] or "lampiran"
 
 
+def named_as_type(name: str, kind: str) -> str:
+    """The file name ending with the extension of the type its content was checked to be.
+    Whoever saves `foto.html` that is a GIF gets `foto.gif`, which no system opens as a page;
+    `foto.jpg.php` becomes `foto.jpg`. A suffix of letters is taken as an extension and
+    replaced; anything else (`scan 12.03.2026`) keeps the whole name and gains one."""
+    extension = EXTENSIONS[kind]
+    endings = (extension, *OTHER_SPELLINGS.get(kind, ()))
+    if name.lower().endswith(endings):
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if dot and stem and suffix.isascii() and suffix.isalpha() and len(suffix) <= 5:
+        if stem.lower().endswith(endings):
+            return stem
+        name = stem
+    return name[:200 - len(extension)] + extension
+
+
 def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, str]]:
     """Read and check every upload; raise InvalidFields naming the first bad file."""
     max_bytes, max_count = limits()
@@ -100,7 +117,7 @@ def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, s
         if kind is None:
             raise InvalidFields({field: _l(
                 "%(name)s is not a photo (JPEG, PNG, WebP, GIF) or a PDF document", name=name)})
-        checked.append((name, data, kind))
+        checked.append((named_as_type(name, kind), data, kind))
     return checked
 
 

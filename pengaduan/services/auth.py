@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
-
 from .. import audit
 from ..errors import DomainError, InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import User, utcnow
 from ..models.user import _hasher
 from .accounts import MIN_PASSWORD

@@ -7,12 +7,12 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text
 
 from .. import audit
 from ..errors import InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import OVERRIDE_KINDS, CalendarOverride, utcnow
 from ..sla import WorkingCalendar, current_overrides, forget_overrides
 from ..sla.calendar import national

@@ -2,13 +2,12 @@
 instructions and identity reveals. Each is an internal timeline step with its audit event."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
-from .. import audit
 from sqlalchemy import select
 
+from .. import audit
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, Escalation, utcnow
 from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity, can_supervise
 from ..workflow import current_workflow

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -12,6 +11,7 @@ from .. import audit
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
 from ..i18n import format_moment, label
+from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ..policy import Actor, can_view
 from ..workflow import current_workflow

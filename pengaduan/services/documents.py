@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import audit
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import DOCUMENT_KINDS, StandingDocument, Unit
 from ..policy import Actor
 from .attachments import StoredFile

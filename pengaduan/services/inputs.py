@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 
 def text(raw: dict, name: str, errors: dict, limits: dict[str, int], required: bool = False) -> str | None:
@@ -20,6 +20,20 @@ def text(raw: dict, name: str, errors: dict, limits: dict[str, int], required: b
         return None
     if len(value) > limits[name]:
         errors[name] = _l("must be at most %(n)d characters", n=limits[name])
+    return value
+
+
+def name(value, field: str, errors: dict, column) -> str:
+    """A required one-line text (a name, a title), stripped, within its model column's length."""
+    value = (value or "").strip() if isinstance(value, str) or value is None else value
+    if not isinstance(value, str):
+        errors[field] = _l("must be text")
+        return ""
+    limit = column.property.columns[0].type.length
+    if not value:
+        errors[field] = _l("is required")
+    elif len(value) > limit:
+        errors[field] = _l("must be at most %(n)d characters", n=limit)
     return value
 
 

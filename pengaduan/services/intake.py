@@ -4,19 +4,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import exists, select
 
 from .. import audit, sla
 from ..errors import InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
-from ..workflow import FILE_TRIGGER, current_workflow
 from ..policy import Actor
+from ..workflow import FILE_TRIGGER, current_workflow
 from . import notifications
 from .attachments import StoredFile, attach, attachment_digests
 from .inputs import day, text

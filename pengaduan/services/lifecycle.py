@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import audit, sla
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Complaint, ComplaintEvent, utcnow
 from ..policy import Actor, can_fire, can_view
 from ..workflow import Workflow, current_workflow

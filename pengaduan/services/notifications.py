@@ -11,12 +11,12 @@ from datetime import datetime, time
 from typing import NamedTuple
 
 from flask import current_app
-from flask_babel import lazy_ngettext
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import mail
 from ..extensions import db
+from ..i18n import lazy_ngettext
 from ..models import Complaint, Notification, Unit, User, utcnow
 from ..models.user import user_units
 from ..policy import Actor

@@ -1,24 +1,24 @@
 """Response templates: standard answers officers start from, per category or for all."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from .. import audit
 from ..errors import InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, ResponseTemplate
+from . import inputs
 
 
 def _check(title: str, body: str, category_code: str | None, errors: dict) -> Category | None:
-    if not (title or "").strip():
-        errors["title"] = _l("is required")
+    inputs.name(title, "title", errors, ResponseTemplate.title)
     if not (body or "").strip():
         errors["body"] = _l("is required")
     if category_code:
         category = Category.by_code(category_code)
         if category is None:
-            errors["category"] = f"unknown category {category_code}"
+            errors["category"] = _l("unknown category %(code)s", code=category_code)
         return category
     return None
 

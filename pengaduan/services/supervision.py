@@ -9,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..errors import ConcurrentChange, Forbidden, InvalidFields
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import (ACTION_STATUSES, SUPERVISION_KINDS, Complaint, SupervisionAction,
                       SupervisionFile, SupervisionRecord, Unit, utcnow)
 from ..models.supervision import supervision_units

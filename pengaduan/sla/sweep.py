@@ -14,7 +14,6 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -23,6 +22,7 @@ from .. import audit, mail
 from ..database import exclusive
 from ..errors import DomainError, TriggerNotAllowed
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Complaint, ComplaintClock, ComplaintEvent, Escalation, Notification, utcnow
 from ..policy import Actor
 from ..services.lifecycle import advance

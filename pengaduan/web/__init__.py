@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, security, uow
+    from . import auth, params, security, uow
     from .admin import bp as admin
     from .citizen import bp as citizen
     from .public import bp as public
@@ -11,6 +11,7 @@ def register_blueprints(app: Flask) -> None:
     from .staff import bp as staff
     from .supervision import bp as supervision
 
+    params.init_app(app)
     auth.init_app(app)
     uow.init_app(app)
     security.init_app(app)

@@ -5,13 +5,13 @@ import hmac
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
 from ..errors import InvalidFields
 from ..extensions import db, limiter, login_manager
+from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..services.accounts import MIN_PASSWORD
 from ..services.auth import LoginFailed, authenticate, change_password

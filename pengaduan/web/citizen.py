@@ -3,26 +3,27 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request,
-                   send_file, session, url_for)
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from .. import mail
 from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
 from ..extensions import csrf, db, limiter
+from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor
 from ..services import advance, file_complaint
-from ..services.attachments import check_uploads, limits, path_of, stored_files
+from ..services.attachments import check_uploads, limits, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
 from ..services.intake import validate_complaint
-from ..services.tracking import normalise_code, seal_pin, unseal_pin
+from ..services.tracking import seal_pin, unseal_pin
 from ..workflow import current_workflow
+from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
+from .throttle import pin_guesses
 from .uow import commit
 
 bp = Blueprint("citizen", __name__)
@@ -153,20 +154,10 @@ def _tracked_complaint(code: str) -> Complaint | None:
     return complaint
 
 
-def _track_key() -> str:
-    return "track-code:" + normalise_code(request.form.get("code") or "")
-
-
-def _failed(response) -> bool:
-    return response.status_code == 404
-
-
 @bp.route("/track", methods=["GET", "POST"])
 @csrf.exempt  # TrackForm checks its own token and answers with a friendly message
 @limiter.limit("10 per minute;100 per day", methods=["POST"])
-# Per code, only failures count: guessing one code's PIN from many addresses is capped,
-# while the complainant who knows the PIN is never slowed down by her own visits.
-@limiter.limit("10 per hour", methods=["POST"], key_func=_track_key, deduct_when=_failed)
+@pin_guesses(methods=["POST"])
 def track():
     """Code + PIN open the complaint; a wrong code and a wrong PIN get the same answer."""
     form = TrackForm()
@@ -278,11 +269,7 @@ def attachment(code, attachment_id):
     item = db.session.get(Attachment, attachment_id)
     if complaint is None or item is None or item.complaint_id != complaint.id or not item.public:
         abort(404)
-    response = send_file(path_of(item), mimetype=item.content_type, download_name=item.filename,
-                         as_attachment=not item.content_type.startswith("image/"))
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_stored(item)
 
 
 @bp.post("/track/forget")

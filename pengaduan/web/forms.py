@@ -1,7 +1,6 @@
 """Forms of the public pages. They carry CSRF and render inputs; the services validate."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -13,6 +12,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+
+from ..i18n import lazy_gettext as _l
 
 PRIVACY_CHOICES = [
     ("public", _l("Public"),

@@ -7,15 +7,15 @@ from flask import (Blueprint, abort, flash, make_response, redirect, render_temp
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
-from ..models import (Category, Complaint, ComplaintEvent, Escalation, Notification, Unit, User,
-                      utcnow)
+from ..i18n import lazy_gettext as _l
+from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification, Unit,
+                      User, utcnow)
 from ..policy import (Actor, can_add_note, can_browse_queue, can_reveal_identity, can_supervise,
                       can_view)
 from ..services import advance, allowed_triggers
@@ -27,7 +27,9 @@ from ..services.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.responses import templates_for
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
+from .downloads import send_stored
 from .forms import ActionForm
+from .params import row_id
 from .uow import commit
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -129,13 +131,16 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
              and open_action not in {t.trigger for t in actions} else None)
     clocks = sorted(complaint.clocks, key=lambda c: list(workflow.sla).index(c.rule)
                     if c.rule in workflow.sla else 99)
+    files: dict[int | None, list[Attachment]] = {}  # by the step that brought them
+    for attachment in sorted(complaint.attachments, key=lambda a: a.id):
+        files.setdefault(attachment.event_id, []).append(attachment)
     escalations: dict[int, list[Escalation]] = {}
     for escalation in db.session.scalars(select(Escalation).where(
             Escalation.complaint_id == complaint.id).order_by(Escalation.id)):
         escalations.setdefault(escalation.clock_id, []).append(escalation)
     return render_template(
         "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
-        clocks=clocks, rules=workflow.sla, now=now, escalations=escalations,
+        clocks=clocks, rules=workflow.sla, now=now, escalations=escalations, files=files,
         staff_levels=workflow.escalation_levels,
         remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
         actions=actions,
@@ -167,6 +172,17 @@ def complaint(code):
         if field:
             return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
     return _render(complaint)
+
+
+@bp.get("/complaints/<code>/files/<int:attachment_id>")
+@staff_only
+def attachment(code, attachment_id):
+    """A photo or document sent with the complaint, to whoever may see the complaint."""
+    complaint = complaint_or_404(code)
+    item = db.session.get(Attachment, attachment_id)
+    if item is None or item.complaint_id != complaint.id:
+        abort(404)
+    return send_stored(item)
 
 
 @bp.post("/complaints/<code>/act/<trigger>")
@@ -302,7 +318,7 @@ def acknowledge(code):
 @login_required
 def notifications():
     """My messages, newest first (any signed-in staff member sees only their own)."""
-    before = request.args.get("before", type=int)
+    before = row_id(request.args.get("before"))
     messages = inbox(current_user, before, limit=INBOX_PAGE + 1)
     older = len(messages) > INBOX_PAGE
     messages = messages[:INBOX_PAGE]

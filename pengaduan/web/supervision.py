@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -15,8 +15,9 @@ from ..models import (ACTION_STATUSES, DOCUMENT_KINDS, SUPERVISION_KINDS, Standi
 from ..policy import Actor
 from ..services import documents as docs
 from ..services import supervision as sv
-from ..services.attachments import check_uploads, path_of, stored_files
+from ..services.attachments import check_uploads, stored_files
 from ..services.oversight import units_in_view
+from .downloads import send_stored
 from .uow import commit
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
@@ -199,21 +200,13 @@ def add_files(record_id):
     return redirect(url_for("supervision.record", record_id=record.id))
 
 
-def _send(item, download_name: str):
-    response = send_file(path_of(item), mimetype=item.content_type, download_name=download_name,
-                         as_attachment=not item.content_type.startswith("image/"))
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/files/<int:file_id>")
 def record_file(file_id):
     item = db.session.get(SupervisionFile, file_id)
     if item is None:
         abort(404)
     _record_or_404(item.record_id)
-    return _send(item, item.filename)
+    return send_stored(item)
 
 
 @bp.route("/documents", methods=["GET", "POST"])
@@ -253,4 +246,4 @@ def document_file(document_id):
     item = db.session.get(StandingDocument, document_id)
     if item is None or not docs.can_view_unit(actor(), item.unit):
         abort(404)
-    return _send(item, item.filename)
+    return send_stored(item)

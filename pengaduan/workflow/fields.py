@@ -9,9 +9,9 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask_babel import lazy_gettext as _l
 
 from ..errors import InvalidFields
+from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, Unit, User
 
 

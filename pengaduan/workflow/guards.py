@@ -5,9 +5,9 @@ the field at fault; it never fails silently.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 
 from ..errors import InvalidFields
+from ..i18n import lazy_gettext as _l
 
 
 def category_offered_by_unit(complaint, values, actor):
