@@ -47,3 +47,24 @@ def make_app(url: str, tmp: str, **config):
 def machine(url: str) -> str:
     return (f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"database {url.split(':')[0]}")
+
+
+def bulk_insert(db, model, rows: list[dict]) -> None:
+    """Rows (dicts with the same keys) into the model's table, in the session's transaction:
+    COPY on PostgreSQL (several times faster than INSERT for millions of rows), one
+    executemany INSERT on SQLite."""
+    if not rows:
+        return
+    if db.engine.dialect.name != "postgresql":
+        from sqlalchemy import insert
+
+        db.session.execute(insert(model), rows)
+        return
+    from psycopg.types.json import Jsonb
+
+    columns = list(rows[0])
+    conn = db.session.connection().connection.driver_connection
+    with conn.cursor() as cursor, cursor.copy(
+            f"COPY {model.__table__.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([Jsonb(v) if isinstance(v, (dict, list)) else v for v in row.values()])

@@ -18,13 +18,12 @@ import sys
 import time
 from datetime import date, timedelta
 
-from common import database, machine, make_app
+from common import bulk_insert, database, machine, make_app
 CHUNK = 10_000
 
 
 def fill(url: str, tmp: str, events: int, complaints: int) -> None:
     from flask_migrate import upgrade
-    from sqlalchemy import insert
 
     from pengaduan.audit.chain import GENESIS, canonical, chain_hash, iso_utc
     from pengaduan.extensions import db
@@ -50,8 +49,8 @@ def fill(url: str, tmp: str, events: int, complaints: int) -> None:
                 timeline.append({"complaint_id": i + 1, "occurred_at": at, "kind": "filed",
                                  "trigger": "file", "to_state": "received", "actor_role": "citizen",
                                  "unit_id": unit_id, "public": True, "data": {"channel": "web"}})
-            db.session.execute(insert(Complaint), rows)
-            db.session.execute(insert(ComplaintEvent), timeline)
+            bulk_insert(db, Complaint, rows)
+            bulk_insert(db, ComplaintEvent, timeline)
             db.session.commit()
         prev = GENESIS
         for base in range(0, events, CHUNK):
@@ -67,7 +66,7 @@ def fill(url: str, tmp: str, events: int, complaints: int) -> None:
                              "action": "complaint.filed", "complaint_code": code, "body": body,
                              "prev_hash": prev, "hash": digest})
                 prev = digest
-            db.session.execute(insert(AuditEvent), rows)
+            bulk_insert(db, AuditEvent, rows)
             db.session.commit()
 
 

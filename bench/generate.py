@@ -21,7 +21,7 @@ import random
 import time
 from datetime import timedelta
 
-from common import database, machine, migrated_app, parser
+from common import bulk_insert, database, machine, migrated_app, parser
 
 UNITS = 20
 CATEGORIES = ["ADM", "KTP", "KK", "AKTA", "IZIN", "KES", "JALAN", "AIR"]
@@ -109,8 +109,6 @@ STAGE_RULE = {"received": "verification", "awaiting_info": "info_window", "verif
 
 
 def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
-    from sqlalchemy import insert
-
     from pengaduan.audit.chain import canonical, chain_hash, iso_utc
     from pengaduan.extensions import db
     from pengaduan.models import AuditEvent, Complaint, ComplaintClock, ComplaintEvent, utcnow
@@ -179,10 +177,9 @@ def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
                                    "due_at": due, "consumed": 0, "explanation": {}, "cycle": 1,
                                    "next_step": 0 if due > now else 3,
                                    "next_check_at": due - timedelta(days=1) if due > now else None})
-            db.session.execute(insert(Complaint), complaints)
-            db.session.execute(insert(ComplaintEvent), timeline)
-            db.session.execute(insert(ComplaintClock), clocks)
-            db.session.execute(insert(AuditEvent), audit_rows)
+            for model, rows in ((Complaint, complaints), (ComplaintEvent, timeline),
+                                (ComplaintClock, clocks), (AuditEvent, audit_rows)):
+                bulk_insert(db, model, rows)
             db.session.commit()
             counts["complaints"] += len(complaints)
             counts["events"] += len(timeline)
@@ -206,6 +203,9 @@ def _analyze(db) -> None:
     from sqlalchemy import text
 
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if conn.dialect.name == "postgresql":  # complaint ids were given: move the sequence past them
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), "
+                              "(SELECT max(id) FROM complaints))"))
         conn.execute(text("ANALYZE"))
 
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from common import database, machine, migrated_app, parser
+from common import bulk_insert, database, machine, migrated_app, parser
 
 UNITS = 10
 CHUNK = 10_000
 
 
 def fill(n: int, overdue: int, now) -> None:
-    from sqlalchemy import insert
+    from sqlalchemy import text
 
     from pengaduan.extensions import db
     from pengaduan.models import Complaint, ComplaintClock, Unit
@@ -62,9 +62,11 @@ def fill(n: int, overdue: int, now) -> None:
                 "due_at": due, "consumed": 0, "explanation": {}, "cycle": 1, "next_step": 0,
                 "next_check_at": late_check if late else future_check,
                 "calendar_version": cal.version})
-        db.session.execute(insert(Complaint), complaints)
-        db.session.execute(insert(ComplaintClock), clocks)
+        bulk_insert(db, Complaint, complaints)
+        bulk_insert(db, ComplaintClock, clocks)
         db.session.commit()
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))  # statistics as a table that grew over years would have
 
 
 def main() -> None:
