@@ -995,6 +995,25 @@ FILTERS = {
 }
 
 
+@pytest.mark.parametrize("query", [{}, {"state": "closed"}, {"overdue": "1"}, {"q": "pungli"}],
+                         ids=["open", "closed", "overdue", "search"])
+def test_auditor_queue_merges_every_unit_in_queue_order(app, queue_world, query):
+    """The auditor's queue reads every unit: each (unit, state) range comes off the index in
+    order and the pages are their merge, which must equal one sort of all of them."""
+    now = queue_world
+    rows = rows_of(app, "UNIT-A") + rows_of(app, "UNIT-B")
+    keep = {"state": lambda r: r.state == "closed",
+            "overdue": lambda r: r.state != "closed" and r.due is not None and r.due < now,
+            "q": lambda r: r.state != "closed" and "pungli" in r.title.lower()}
+    wanted = keep[next(iter(query))] if query else (lambda r: r.state != "closed")
+    expected = [row.code for row in sorted(filter(wanted, rows), key=queue_order)]
+    walked = [code for page in walk_queue(signed_in(app, AUDITOR), f"{QUEUE}?{urlencode(query)}")
+              for code in page]
+    assert walked == expected and expected
+    if not query:  # both units are in it
+        assert {row.code for row in rows_of(app, "UNIT-B")} < set(walked)
+
+
 @pytest.mark.parametrize("case", FILTERS.values(), ids=FILTERS.keys())
 def test_queue_filter_shows_exactly_the_matching_complaints(app, queue_world, case):
     """Each filter lists exactly the matching complaints of my unit, in queue order, across pages."""
