@@ -110,9 +110,10 @@ def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
                               > tuple_(False, due, last_id))
     order = (no_deadline, Complaint.stage_due_at, Complaint.id)
     loaded = (joinedload(Complaint.category), joinedload(Complaint.assignee), joinedload(Complaint.unit))
-    if 1 < len(units) * len(states) <= MAX_MERGED_RANGES:
+    if not text and 1 < len(units) * len(states) <= MAX_MERGED_RANGES:
         # Each (unit, state) range comes off the index already in page order: the page is the
-        # head of their merge, instead of a sort of every open complaint of every unit.
+        # head of their merge, instead of a sort of every open complaint of every unit. (A
+        # search reads every row of the ranges anyway and finds few: those are sorted.)
         ids = db.session.scalars(_merged_ranges(units, states, conditions, order, limit + 1)).all()
         found = {c.id: c for c in db.session.scalars(
             select(Complaint).options(*loaded).where(Complaint.id.in_(ids))).unique()}
