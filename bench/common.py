@@ -68,3 +68,12 @@ def bulk_insert(db, model, rows: list[dict]) -> None:
             f"COPY {model.__table__.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row([Jsonb(v) if isinstance(v, (dict, list)) else v for v in row.values()])
+
+
+def settle(db) -> None:
+    """Planner statistics, and on PostgreSQL the visibility map, as autovacuum keeps them for
+    tables that grew over years (a freshly bulk-filled table has neither)."""
+    from sqlalchemy import text
+
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))

@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from common import bulk_insert, database, machine, make_app
+from common import bulk_insert, database, machine, make_app, settle
 CHUNK = 10_000
 
 
@@ -68,6 +68,7 @@ def fill(url: str, tmp: str, events: int, complaints: int) -> None:
                 prev = digest
             bulk_insert(db, AuditEvent, rows)
             db.session.commit()
+        settle(db)
 
 
 def export(url: str, tmp: str, out: str) -> dict:

@@ -21,7 +21,7 @@ import random
 import time
 from datetime import timedelta
 
-from common import bulk_insert, database, machine, migrated_app, parser
+from common import bulk_insert, database, machine, migrated_app, parser, settle
 
 UNITS = 20
 CATEGORIES = ["ADM", "KTP", "KK", "AKTA", "IZIN", "KES", "JALAN", "AIR"]
@@ -199,16 +199,14 @@ def _chain_head(db) -> tuple[int, str]:
 
 
 def _analyze(db) -> None:
-    """Fresh planner statistics, as a database that grew over years would have."""
+    """Complaint ids were given: on PostgreSQL its sequence must move past them."""
     from sqlalchemy import text
 
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        if conn.dialect.name == "postgresql":  # complaint ids were given: move the sequence past them
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('complaints', 'id'), "
                               "(SELECT max(id) FROM complaints))"))
-        # Autovacuum would have visited a table that grew over years: its visibility map lets
-        # counts be read from indexes alone.
-        conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
+    settle(db)
 
 
 def main() -> None:

@@ -14,15 +14,13 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from common import bulk_insert, database, machine, migrated_app, parser
+from common import bulk_insert, database, machine, migrated_app, parser, settle
 
 UNITS = 10
 CHUNK = 10_000
 
 
 def fill(n: int, overdue: int, now) -> None:
-    from sqlalchemy import text
-
     from pengaduan.extensions import db
     from pengaduan.models import Complaint, ComplaintClock, Unit
     from pengaduan.services import create_category, create_user
@@ -65,9 +63,7 @@ def fill(n: int, overdue: int, now) -> None:
         bulk_insert(db, Complaint, complaints)
         bulk_insert(db, ComplaintClock, clocks)
         db.session.commit()
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        # Statistics and visibility map as autovacuum keeps them for a table that grew over years.
-        conn.execute(text("VACUUM ANALYZE" if conn.dialect.name == "postgresql" else "ANALYZE"))
+    settle(db)
 
 
 def main() -> None:
