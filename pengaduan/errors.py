@@ -13,7 +13,8 @@ class DomainError(Exception):
         self.message = message
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "message": self.message}
+        # str(): a lazy message would be escaped as HTML by the JSON encoder (it has __html__)
+        return {"code": self.code, "message": str(self.message)}
 
 
 class NotFound(DomainError):
@@ -65,7 +66,7 @@ class InvalidFields(DomainError):
         self.errors = errors
 
     def to_dict(self) -> dict:
-        return {**super().to_dict(), "fields": self.errors}
+        return {**super().to_dict(), "fields": {name: str(text) for name, text in self.errors.items()}}
 
 
 class StorageFull(InvalidFields):

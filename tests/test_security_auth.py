@@ -169,6 +169,20 @@ def test_one_code_gets_ten_wrong_pins_an_hour_in_all(app, scene, rate_limits):
                client.post(f"/api/v1/complaints/{scene.a}/transitions", headers={"X-Tracking-Pin": pin},
                            json={"trigger": "withdraw"}).status_code]
     assert answers == [429, 429]
+    # The code's officers are not locked out: a bearer token checks no PIN.
+    staff = client.get(f"/api/v1/complaints/{scene.a}", headers={"Authorization": f"Bearer {scene.tokens[OFFICER_A]}"})
+    assert staff.status_code == 200
+
+
+def test_an_expired_tracking_form_does_not_spend_the_codes_budget(app, scene, rate_limits):
+    """A form whose token failed never compared the PIN: a page elsewhere that makes its
+    visitors' browsers send such forms cannot lock a complainant out of her complaint."""
+    for i in range(12):
+        response = browser(app).post("/track", data={"csrf_token": "stale", "code": scene.a,
+                                                    "pin": _wrong(scene.a_pin)},
+                                     environ_base={"REMOTE_ADDR": f"10.8.0.{i}"})
+        assert response.status_code == 404
+    assert _track_from(app, scene.a, scene.a_pin, "10.8.1.1") == 302
 
 
 # --- 2. staff passwords ------------------------------------------------------------------------

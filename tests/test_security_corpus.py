@@ -967,6 +967,38 @@ def test_a_nul_byte_in_free_text_is_refused_with_a_message(app, scene):
     assert set(changed_tables(before, fingerprint(app))) <= {"users"}  # staff signed in meanwhile
 
 
+def test_deeply_nested_json_is_refused_not_a_server_error(app, scene):
+    """JSON nested thousands of levels deep (beyond the parser's recursion) is a 400."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    body = "[" * 5000 + "]" * 5000
+    for url in ("/api/v1/complaints", "/open311/v2/requests.json", "/track"):
+        response = browser(app).post(url, data=body, content_type="application/json")
+        assert response.status_code == 400, url
+
+
+def test_json_errors_carry_plain_text(app):
+    """An error answered as JSON repeats a typed value as typed: the JSON encoder would
+    otherwise serialise a lazy message through its (escaping) __html__."""
+    from flask import jsonify
+
+    from pengaduan.errors import InvalidFields
+    from pengaduan.i18n import lazy_gettext
+
+    error = InvalidFields({"unit": lazy_gettext("unknown unit %(code)s", code="<b>X</b>")})
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        body = jsonify(error=error.to_dict()).get_data(as_text=True)
+    assert "<b>X</b>" in body and "&lt;" not in body
+
+
+def test_a_staff_name_taken_from_a_long_email_fits_its_column(app, scene):
+    from pengaduan.services import create_user
+
+    with app.app_context():
+        user, _ = create_user("a" * 230 + "@example.id", "auditor")
+        db.session.commit()
+        assert len(user.name) <= 200
+
+
 LONG_NAME = "Dinas " + "x" * 250  # longer than the 200-character columns
 
 

@@ -249,6 +249,27 @@ def test_officers_open_the_files_a_complainant_sent_from_the_complaint_page(app,
     assert signed_in(app, OFFICER_B).get(links[0]).status_code == 404
 
 
+@pytest.mark.parametrize("privacy", ["anonymous", "confidential"])
+def test_a_masked_complainants_file_names_are_masked_too(app, scene, privacy):
+    """A file name can name its sender ("KTP Budi Hartono.jpg"): where the identity is masked,
+    the officer's page and the download show `lampiran-<id>.jpg`; the photo itself is there."""
+    client = browser(app)
+    data = {**valid_form(), "privacy": privacy, "csrf_token": get_page(client, "/complaints/new").token,
+            "attachments": [(io.BytesIO(jpeg()), "KTP Budi Hartono.jpg")]}
+    assert client.post("/complaints/new", data=data, content_type="multipart/form-data").status_code == 302
+    html = client.get("/complaints/receipt").get_data(as_text=True)
+    code = re.search(r'data-testid="tracking-code"[^>]*>([^<]*)<', html).group(1).strip()
+    for who in (OFFICER_A, AUDITOR):
+        reader = signed_in(app, who)
+        page = get_page(reader, f"/staff/complaints/{code}")
+        assert "Budi" not in page.html and "lampiran-" in page.html, who
+        link = next(link for link in page.links if f"/staff/complaints/{code}/files/" in link)
+        photo = reader.get(link)
+        assert photo.status_code == 200 and photo.data == jpeg()
+        name = _filename(photo.headers["Content-Disposition"])
+        assert name.startswith("lampiran-") and name.endswith(".jpg"), (who, name)
+
+
 @pytest.mark.parametrize("name, kind, expected", [
     ("foto.html", "image/gif", "foto.gif"), ("surat.HTML", "application/pdf", "surat.pdf"),
     ("foto.jpg.php", "image/jpeg", "foto.jpg"), ("IMG_0001.JPEG", "image/jpeg", "IMG_0001.JPEG"),

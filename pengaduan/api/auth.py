@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import ApiToken, Complaint, User, hash_token, utcnow
 from ..policy import Actor
 from ..services.citizen import find_for_citizen
+from ..web.throttle import checking_pin
 
 TOUCH_EVERY = timedelta(minutes=5)  # last use is recorded, not on every single request
 
@@ -70,5 +71,6 @@ def caller_for(code: str) -> tuple[Complaint | None, Actor | None]:
     pin = request.headers.get("X-Tracking-Pin")
     if pin is None:
         raise Unauthorized("send a bearer token, or the complaint's PIN in X-Tracking-Pin")
+    checking_pin()
     complaint = find_for_citizen(code, pin)
     return (complaint, Actor.citizen(complaint)) if complaint else (None, None)

@@ -81,7 +81,8 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
         errors["email"] = _l("a user %(email)s already exists", email=email)
     if role not in STAFF_ROLES:
         errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
-    name = inputs.name(name, "name", errors, User.name) if (name or "").strip() else email.split("@")[0]
+    name = (inputs.name(name, "name", errors, User.name) if isinstance(name, str) and name.strip()
+            else email.split("@")[0][:User.name.property.columns[0].type.length])
     units = _units(unit_codes, errors)
     if role in ("officer", "supervisor") and not units and "unit" not in errors:
         errors["unit"] = _l("officers and supervisors need at least one unit")

@@ -98,6 +98,12 @@ def named_as_type(name: str, kind: str) -> str:
     return name[:200 - len(extension)] + extension
 
 
+def masked_file_name(attachment) -> str:
+    """A name for a file whose uploaded name is not to be shown (the complainant's identity is
+    masked): `lampiran-<id>` with the extension of its checked type."""
+    return named_as_type(f"lampiran-{attachment.id}", attachment.content_type)
+
+
 def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, str]]:
     """Read and check every upload; raise InvalidFields naming the first bad file."""
     max_bytes, max_count = limits()

@@ -23,7 +23,7 @@ from ..services.tracking import seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
-from .throttle import pin_guesses
+from .throttle import checking_pin, pin_guesses
 from .uow import commit
 
 bp = Blueprint("citizen", __name__)
@@ -165,6 +165,7 @@ def track():
         form.code.data = request.args.get("code", "")
         return render_template("citizen/track.html", form=form, error=None)
     if form.validate():
+        checking_pin()
         complaint = find_for_citizen(form.code.data, form.pin.data)
         if complaint is not None:
             _remember(complaint)

@@ -1,5 +1,6 @@
 """What arrives in paths and query strings, parsed once for every view."""
 from flask import Flask, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
 from ..errors import NulCharacter
@@ -17,17 +18,32 @@ class RowIdConverter(IntegerConverter):
 
 def row_id(value: str | None) -> int | None:
     """A positive id from a query string (`?before=`), or None for anything else."""
-    return int(value) if value and value.isascii() and value.isdigit() and 0 < int(value) <= MAX_ID else None
+    if not value or len(value) > len(str(MAX_ID)) or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value) if 0 < int(value) <= MAX_ID else None
 
 
 def _holds_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_holds_nul(v) for v in value)
+    """Whether any text in a JSON document holds a NUL (a loop: nesting depth is the sender's)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
+
+
+def _json_or_none():
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser follows: refused, never a 500
+        raise BadRequest("the JSON document is nested too deeply") from None
 
 
 def refuse_nul_characters() -> None:
@@ -36,7 +52,7 @@ def refuse_nul_characters() -> None:
     if ("\x00" in request.path
             or any(_holds_nul(v) for v in request.args.listvalues())
             or any(_holds_nul(v) for v in request.form.listvalues())
-            or (request.is_json and _holds_nul(request.get_json(silent=True)))):
+            or (request.is_json and _holds_nul(_json_or_none()))):
         raise NulCharacter()
 
 

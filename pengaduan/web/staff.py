@@ -16,13 +16,14 @@ from ..extensions import csrf, db
 from ..i18n import lazy_gettext as _l
 from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification, Unit,
                       User, utcnow)
-from ..policy import (Actor, can_add_note, can_browse_queue, can_reveal_identity, can_supervise,
-                      can_view)
+from ..policy import (Actor, can_add_note, can_browse_queue, can_reveal_identity, can_see_identity,
+                      can_supervise, can_view)
 from ..services import advance, allowed_triggers
 from ..services.casework import (acknowledge_escalations, add_note, assign, give_instruction,
                                  reveal_identity, visible_identity)
 from ..services.notifications import INBOX_PAGE, inbox, mark_read, unread_count
 from ..services.oversight import default_period_start, overdue_cases, unit_performance
+from ..services.attachments import masked_file_name
 from ..services.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.responses import templates_for
 from ..sla import WorkingCalendar, remaining
@@ -141,6 +142,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
     return render_template(
         "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
         clocks=clocks, rules=workflow.sla, now=now, escalations=escalations, files=files,
+        masked_file_name=masked_file_name,
         staff_levels=workflow.escalation_levels,
         remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
         actions=actions,
@@ -177,12 +179,15 @@ def complaint(code):
 @bp.get("/complaints/<code>/files/<int:attachment_id>")
 @staff_only
 def attachment(code, attachment_id):
-    """A photo or document sent with the complaint, to whoever may see the complaint."""
+    """A photo or document sent with the complaint, to whoever may see the complaint. Its
+    content is the complaint's; its file name may name the complainant ("KTP Budi.jpg"), so
+    where the identity is masked the name is too."""
     complaint = complaint_or_404(code)
     item = db.session.get(Attachment, attachment_id)
     if item is None or item.complaint_id != complaint.id:
         abort(404)
-    return send_stored(item)
+    masked = not can_see_identity(actor(), complaint)
+    return send_stored(item, download_name=masked_file_name(item) if masked else None)
 
 
 @bp.post("/complaints/<code>/act/<trigger>")
