@@ -15,11 +15,9 @@ from common import database, machine, migrated_app, parser
 
 
 def main() -> None:
-    options = parser(__doc__)
+    options = parser(__doc__, filled=True)
     options.add_argument("--rounds", type=int, default=3)
     args = options.parse_args()
-    if not args.database_url:
-        raise SystemExit("--database-url: a database filled by bench/generate.py")
     url, tmp = database(args.database_url)
 
     from pengaduan.audit import public_key_hex, verify_chain

@@ -12,11 +12,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def parser(doc: str) -> argparse.ArgumentParser:
-    """The benchmark's options, starting with the database it runs on."""
+def parser(doc: str, filled: bool = False) -> argparse.ArgumentParser:
+    """The benchmark's options, starting with the database it runs on (`filled`: one that
+    bench/generate.py filled, required)."""
     options = argparse.ArgumentParser(description=doc.splitlines()[0])
-    options.add_argument("--database-url", help="default: a temporary SQLite file; a PostgreSQL "
-                         "URL must name a database created for the benchmark")
+    if filled:
+        options.add_argument("--database-url", required=True, help="a database filled by bench/generate.py")
+    else:
+        options.add_argument("--database-url", help="default: a temporary SQLite file; a PostgreSQL "
+                             "URL must name a database created for the benchmark")
     return options
 
 

@@ -37,11 +37,9 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def main() -> None:
-    options = parser(__doc__)
+    options = parser(__doc__, filled=True)
     options.add_argument("--requests", type=int, default=200)
     args = options.parse_args()
-    if not args.database_url:
-        raise SystemExit("--database-url: a database filled by bench/generate.py")
     url, tmp = database(args.database_url)
 
     from sqlalchemy import event, func, select

@@ -29,11 +29,7 @@ MAX_LIMIT = 100
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
     db.session.rollback()
-    body = exc.to_dict()
-    if "fields" in body:
-        body["fields"] = {name: str(message) for name, message in body["fields"].items()}
-    body["message"] = str(body["message"])
-    return jsonify(error=body), exc.status
+    return jsonify(error=exc.to_dict()), exc.status
 
 
 def _json_body() -> dict:

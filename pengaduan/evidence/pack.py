@@ -117,6 +117,7 @@ class Scope:
     def __init__(self, start: date, end: date, unit: Unit | None):
         self.start, self.end, self.unit = start, end, unit
         self.since, self.until = bounds(start, end)
+        self.unit_codes = dict(db.session.execute(select(Unit.id, Unit.code)).all())  # id: code
         self.own_codes: set[str] = set()
         self.passed_codes: set[str] = set()   # complaints it handed on to another unit
         self.passed_steps: set[int] = set()   # ... and the timeline steps it took on them
@@ -220,7 +221,7 @@ def _register(writer: PackWriter, scope: Scope, counts: dict) -> None:
         Complaint.stage_due_at, Complaint.resolution_due_at, Complaint.rating).where(
         Complaint.received_at >= scope.since, Complaint.received_at < scope.until)
         .order_by(Complaint.received_at, Complaint.id)).execution_options(yield_per=CHUNK)
-    units = {u.id: u.code for u in db.session.scalars(select(Unit))}
+    units = scope.unit_codes
     categories = dict(db.session.execute(select(Category.id, Category.code)).all())
     n = 0
     with writer.text("register.csv") as out:
@@ -257,7 +258,7 @@ def _cases(writer: PackWriter, scope: Scope, counts: dict) -> None:
                                   ComplaintEvent.complaint_id.in_(select(Complaint.id).where(
                                       Complaint.unit_id == scope.unit.id))))
     ids = select(Complaint.id).where(Complaint.id.in_(active))
-    units = {u.id: u.code for u in db.session.scalars(select(Unit))}
+    units = scope.unit_codes
     n = 0
     with writer.text("cases.jsonl") as out:
         batch: list[int] = []

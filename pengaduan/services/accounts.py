@@ -75,14 +75,14 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     """Create a staff account; returns it with the generated password if none was given."""
     errors: dict[str, str] = {}
     email = (email or "").strip().lower()
-    if not EMAIL.match(email) or len(email) > User.email.property.columns[0].type.length:
+    if not EMAIL.match(email) or len(email) > inputs.column_length(User.email):
         errors["email"] = _l("is not a valid email address")
     elif User.by_email(email):
         errors["email"] = _l("a user %(email)s already exists", email=email)
     if role not in STAFF_ROLES:
         errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
     name = (inputs.name(name, "name", errors, User.name) if isinstance(name, str) and name.strip()
-            else email.split("@")[0][:User.name.property.columns[0].type.length])
+            else email.split("@")[0][:inputs.column_length(User.name)])
     units = _units(unit_codes, errors)
     if role in ("officer", "supervisor") and not units and "unit" not in errors:
         errors["unit"] = _l("officers and supervisors need at least one unit")

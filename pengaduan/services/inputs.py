@@ -23,13 +23,18 @@ def text(raw: dict, name: str, errors: dict, limits: dict[str, int], required: b
     return value
 
 
+def column_length(column) -> int:
+    """The length of a model's String column (the limit the database enforces)."""
+    return column.property.columns[0].type.length
+
+
 def name(value, field: str, errors: dict, column) -> str:
     """A required one-line text (a name, a title), stripped, within its model column's length."""
     value = (value or "").strip() if isinstance(value, str) or value is None else value
     if not isinstance(value, str):
         errors[field] = _l("must be text")
         return ""
-    limit = column.property.columns[0].type.length
+    limit = column_length(column)
     if not value:
         errors[field] = _l("is required")
     elif len(value) > limit:

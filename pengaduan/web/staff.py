@@ -31,7 +31,7 @@ from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import ActionForm
 from .params import row_id
-from .uow import commit
+from .uow import attempt, commit
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_ROLES = ("officer", "supervisor", "auditor")
@@ -247,15 +247,9 @@ def note(code):
 def _casework(complaint: Complaint, open_action: str, typed: dict, change):
     """Run one casework change and commit it: (result, None), or (None, the page re-rendered
     with the errors and what was typed); a refused permission is a 403."""
-    try:
-        result = change()
-        commit()
-    except InvalidFields as exc:
-        db.session.rollback()
-        return None, _render(complaint, exc.errors, typed, open_action, 422)
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
+    result, refused = attempt(change)
+    if refused is not None:
+        return None, _render(complaint, refused.errors, typed, open_action, 422)
     return result, None
 
 

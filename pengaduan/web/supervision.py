@@ -18,7 +18,7 @@ from ..services import supervision as sv
 from ..services.attachments import check_uploads, stored_files
 from ..services.oversight import units_in_view
 from .downloads import send_stored
-from .uow import commit
+from .uow import attempt, commit
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 READERS = ("officer", "supervisor", "auditor")
@@ -153,15 +153,9 @@ def edit(record_id):
 
 def _change(record, change, typed=None):
     """Run one change of a record and commit; a refusal re-renders the page with errors."""
-    try:
-        change()
-        commit()
-    except InvalidFields as exc:
-        db.session.rollback()
-        return _page(record, exc.errors, typed, 422)
-    except Forbidden:
-        db.session.rollback()
-        abort(403)
+    _, refused = attempt(change)
+    if refused is not None:
+        return _page(record, refused.errors, typed, 422)
     return redirect(url_for("supervision.record", record_id=record.id))
 
 

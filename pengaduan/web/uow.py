@@ -1,9 +1,10 @@
 """The request's unit of work: one commit; the email it queued goes out after the response."""
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, abort, g
 
 from .. import mail
+from ..errors import Forbidden, InvalidFields
 from ..extensions import db
 
 
@@ -11,6 +12,21 @@ def commit() -> None:
     """Commit everything the services did in this request; queued email is sent later."""
     db.session.commit()
     g.setdefault("outgoing_mail", []).extend(mail.take_queued())
+
+
+def attempt(change):
+    """Run one change and commit it: (result, None), or (None, the InvalidFields refusing it)
+    with the session rolled back so the page can be shown again; a refused permission is 403."""
+    try:
+        result = change()
+        commit()
+    except InvalidFields as exc:
+        db.session.rollback()
+        return None, exc
+    except Forbidden:
+        db.session.rollback()
+        abort(403)
+    return result, None
 
 
 def init_app(app: Flask) -> None:
