@@ -31,7 +31,7 @@ from pengaduan.extensions import db, limiter
 from pengaduan.models import Attachment, AuditEvent, Complaint, OutboxMessage, User
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
-from pengaduan.services.tracking import check_pin
+from pengaduan.services.tracking import check_pin, hash_pin
 
 WIB = ZoneInfo("Asia/Jakarta")
 NEW = "/complaints/new"
@@ -40,6 +40,7 @@ OFFICER = "officer.a@example.id"
 OFFICER_NAME = "Siti Rahayu Petugas"
 VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
 CODE_PATTERN = r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}"  # Crockford base32, no I L O U
+PIN_PATTERN = r"[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}"  # the same alphabet, XXXXX-XXXXX
 
 
 # --- reading pages -------------------------------------------------------------------------
@@ -172,7 +173,10 @@ def track(client, code: str, pin: str, address: str | None = None):
 
 
 def wrong(pin: str) -> str:
-    return f"{(int(pin) + 1) % 10**6:06d}"
+    """The PIN with its last character changed (an old 6-digit PIN stays 6 digits)."""
+    if pin.isdigit():
+        return f"{(int(pin) + 1) % 10**6:06d}"
+    return pin[:-1] + ("0" if pin[-1] != "0" else "1")
 
 
 def act(client, code: str, trigger: str, form: Form | None = None, files=(), **fields):
@@ -266,7 +270,7 @@ def test_filing_gives_receipt_and_records_complaint(app, browser, privacy):
     """Each privacy mode files: receipt with code, PIN and deadline; rows, clocks and audit exist."""
     receipt = file_and_read_receipt(browser, privacy=privacy)
     assert re.fullmatch(CODE_PATTERN, receipt.code)
-    assert re.fullmatch(r"\d{6}", receipt.pin)
+    assert re.fullmatch(PIN_PATTERN, receipt.pin)
     with complaint_in_db(app, receipt.code) as complaint:
         assert (complaint.privacy, complaint.state, complaint.channel) == (privacy, "received", "web")
         assert complaint.title == "KTP-el belum jadi"
@@ -550,7 +554,8 @@ def test_wrong_pin_and_unknown_code_answer_alike(app, browser):
 
 
 def test_repeated_wrong_pins_are_rate_limited(app, browser, rate_limits):
-    """After ten wrong PINs the friendly 429 page answers, even the right PIN from elsewhere."""
+    """After ten wrong PINs from one address the friendly 429 page answers there, even to the
+    right PIN; the owner typing it at another address gets in at once."""
     receipt = file_and_read_receipt(browser)
     attacker = new_browser(app)
     statuses = [track(attacker, receipt.code, wrong(receipt.pin)).status_code for _ in range(10)]
@@ -559,21 +564,50 @@ def test_repeated_wrong_pins_are_rate_limited(app, browser, rate_limits):
     assert response.status_code == 429
     html = response.get_data(as_text=True)
     assert '<html lang="en">' in html and "Too many attempts" in html
-    assert track(new_browser(app), receipt.code, receipt.pin, "192.0.2.7").status_code == 429
+    assert track(new_browser(app), receipt.code, receipt.pin, "192.0.2.7").status_code == 302
+
+
+def test_strangers_guessing_from_many_addresses_never_keep_the_owner_out(app, browser, rate_limits):
+    """Wrong guesses for one code from many addresses, of the new shape and of the old 6-digit
+    one, leave the owner of a new PIN free to open her complaint."""
+    receipt = file_and_read_receipt(browser)
+    attacker = new_browser(app)
+    new_shape = [track(attacker, receipt.code, wrong(receipt.pin), f"198.51.100.{i}").status_code
+                 for i in range(12)]
+    old_shape = [track(attacker, receipt.code, "123456", f"198.51.100.{i}").status_code
+                 for i in range(12)]
+    assert new_shape == [404] * 12 and old_shape == [404] * 10 + [429] * 2
+    owner = track(new_browser(app), receipt.code.lower(), receipt.pin.replace("-", " "), "192.0.2.7")
+    assert owner.status_code == 302 and owner.headers["Location"] == f"/track/{receipt.code}"
+
+
+def _give_old_pin(app, code: str, pin: str = "123456") -> str:
+    """Make a complaint carry a 6-digit PIN, as receipts issued before the longer PINs do."""
+    with app.app_context():
+        db.session.scalar(select(Complaint).where(Complaint.tracking_code == code)).pin_hash = hash_pin(pin)
+        db.session.commit()
+    return pin
 
 
 @pytest.mark.parametrize("spelling", [
     str,
     lambda c: c.replace("-", "").lower(),
 ], ids=["as-printed", "respelled"])
-def test_per_code_limit_holds_across_addresses(app, browser, rate_limits, spelling):
-    """Ten wrong PINs for one code from ten addresses lock that code, however it is spelled."""
+def test_old_six_digit_pins_are_limited_per_code_across_addresses(app, browser, rate_limits, spelling):
+    """An old receipt's 6-digit PIN still opens its complaint; ten wrong 6-digit PINs for one
+    code in a day, from ten addresses, close that code to 6-digit PINs however it is spelled
+    (a million PINs at ten a day: over a hundred years). The browser that opened the
+    complaint before keeps it."""
     receipt = file_and_read_receipt(browser)
+    pin = _give_old_pin(app, receipt.code)
+    assert track(new_browser(app), receipt.code, pin, "192.0.2.1").status_code == 302
     attacker = new_browser(app)
     for i in range(10):
-        assert track(attacker, receipt.code, wrong(receipt.pin), f"198.51.100.{i}").status_code == 404
-    response = track(attacker, spelling(receipt.code), wrong(receipt.pin), "198.51.100.99")
+        assert track(attacker, receipt.code, wrong(pin), f"198.51.100.{i}").status_code == 404
+    response = track(attacker, spelling(receipt.code), wrong(pin), "198.51.100.99")
     assert response.status_code == 429
+    assert track(new_browser(app), receipt.code, pin, "192.0.2.7").status_code == 429
+    assert browser.get(f"/track/{receipt.code}").status_code == 200
 
 
 def test_internal_notes_and_staff_never_reach_citizen(app, browser):

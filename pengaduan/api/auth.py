@@ -23,15 +23,17 @@ class Unauthorized(DomainError):
 
 
 def bearer_user() -> User | None:
-    """The staff user of a valid bearer token, None without an Authorization header; a bad,
-    revoked or deactivated token is refused (401), never treated as anonymous."""
+    """The staff user of a valid bearer token, None without an Authorization header; an empty,
+    malformed, unknown, revoked or deactivated token is refused (401)."""
     if "api_user" in g:
         return g.api_user
-    header = request.headers.get("Authorization", "")
-    if not header:
+    header = request.headers.get("Authorization")
+    if header is None:
         g.api_user = None
         return None
-    scheme, _, token = header.partition(" ")
+    # A header that is there but empty or malformed is a failed sign-in, never "anonymous":
+    # it must not open the complainant's way in, nor escape the limits on guessing PINs.
+    scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'")
     # Looked up, and marked as used, on connections of their own before the request's unit of
@@ -52,6 +54,15 @@ def bearer_user() -> User | None:
         raise Unauthorized("the token is not valid")
     g.api_user = user
     return user
+
+
+def authenticated_staff() -> bool:
+    """Whether the caller proved to be staff: only such a caller is spared the PIN limits
+    (it never checks a PIN); a refused token is not, and is answered 401 by the view."""
+    try:
+        return bearer_user() is not None
+    except Unauthorized:
+        return False
 
 
 def staff_actor() -> Actor:

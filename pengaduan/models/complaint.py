@@ -57,6 +57,13 @@ class Complaint(db.Model):
     complainant_email: Mapped[str | None] = mapped_column(String(254))
     complainant_phone: Mapped[str | None] = mapped_column(String(32))
     complainant_address: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the one-time token of the web form that filed it: a form sent twice (Back,
+    # a double click) files once (services.intake.filed_from).
+    submission_digest: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    # Consent to the processing of personal data (UU 27/2022): when it was given and to which
+    # version of the consent text (services.intake.CONSENT_VERSION).
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_version: Mapped[str | None] = mapped_column(String(16))
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))

@@ -40,7 +40,7 @@ def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
     unit = Unit(code=code, name=name, timezone=timezone, working_days=working_days,
                 cuti_bersama_off=cuti_bersama_off, parent=parent)
     db.session.add(unit)
-    audit.record(db.session, "unit.created", actor=actor, payload={
+    audit.record(db.session, "unit.created", actor=actor, unit=code, payload={
         "code": code, "name": unit.name, "timezone": timezone, "working_days": working_days,
         "cuti_bersama_off": cuti_bersama_off, "parent": parent.code if parent else None})
     return unit
@@ -65,7 +65,7 @@ def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system
         raise InvalidFields(errors)
     category = Category(code=code, name=name, units=units)
     db.session.add(category)
-    audit.record(db.session, "category.created", actor=actor, payload={
+    audit.record(db.session, "category.created", actor=actor, unit=units, payload={
         "code": code, "name": category.name, "units": [u.code for u in units]})
     return category
 
@@ -96,7 +96,7 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     user = User(email=email, name=name, role=role, units=units)
     user.set_password(password)
     db.session.add(user)
-    audit.record(db.session, "user.created", actor=actor, payload={
+    audit.record(db.session, "user.created", actor=actor, unit=units, payload={
         "email": email, "role": role, "units": [u.code for u in units]})
     return user, generated
 
@@ -105,7 +105,8 @@ def issue_token(user: User, *, actor: str = "system") -> str:
     """A new bearer token for the user; only its hash is stored, so show it once."""
     token = "pgd_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
-    audit.record(db.session, "user.token_issued", actor=actor, payload={"email": user.email})
+    audit.record(db.session, "user.token_issued", actor=actor, unit=user.units,
+                 payload={"email": user.email})
     return token
 
 
@@ -120,7 +121,8 @@ def create_api_key(name: str, *, actor: str = "system") -> str:
     row = ApiKey(name=name, key_hash=hash_token(key))
     db.session.add(row)
     db.session.flush()
-    audit.record(db.session, "apikey.created", actor=actor, payload={"id": row.id, "name": name})
+    audit.record(db.session, "apikey.created", actor=actor, unit=None,
+                 payload={"id": row.id, "name": name})
     return key
 
 
@@ -132,7 +134,7 @@ def revoke_tokens(user: User, *, actor: str = "system") -> int:
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))]
     for token in tokens:
         token.revoked_at = utcnow()
-    audit.record(db.session, "user.tokens_revoked", actor=actor,
+    audit.record(db.session, "user.tokens_revoked", actor=actor, unit=user.units,
                  payload={"email": user.email, "count": len(tokens)})
     return len(tokens)
 
@@ -155,7 +157,7 @@ def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
     before = _unit_state(unit)
     unit.name, unit.timezone, unit.working_days = name, timezone, working_days
     unit.cuti_bersama_off, unit.active = cuti_bersama_off, active
-    audit.record(db.session, "unit.updated", actor=actor,
+    audit.record(db.session, "unit.updated", actor=actor, unit=unit,
                  payload={"code": unit.code, "before": before, "after": _unit_state(unit)})
     return unit
 
@@ -175,7 +177,8 @@ def update_category(category: Category, *, name: str, unit_codes, active: bool,
     before = {"name": category.name, "units": [u.code for u in category.units],
               "active": category.active}
     category.name, category.units, category.active = name, units, active
-    audit.record(db.session, "category.updated", actor=actor, payload={
+    audit.record(db.session, "category.updated", actor=actor, unit=[*before["units"], *units],
+                 payload={
         "code": category.code, "before": before,
         "after": {"name": category.name, "units": [u.code for u in units], "active": active}})
     return category
@@ -198,7 +201,7 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
     if (role, active) != (user.role, user.active):
         user.end_sessions()  # a changed role or a deactivation takes effect at once
     user.name, user.role, user.units, user.active = name, role, units, active
-    audit.record(db.session, "user.updated", actor=actor, payload={
+    audit.record(db.session, "user.updated", actor=actor, unit=[*before["units"], *units], payload={
         "email": user.email, "before": before,
         "after": {"name": user.name, "role": role, "units": sorted(u.code for u in units),
                   "active": active}})
@@ -210,6 +213,9 @@ def reset_password(user: User, *, actor: str) -> str:
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     user.end_sessions()
-    user.failed_logins, user.locked_until = 0, None
-    audit.record(db.session, "user.password_reset", actor=actor, payload={"email": user.email})
+    from .auth import record_reset  # auth imports this module
+
+    record_reset(user)
+    audit.record(db.session, "user.password_reset", actor=actor, unit=user.units,
+                 payload={"email": user.email})
     return password

@@ -1,4 +1,10 @@
-"""Tracking codes and PINs: how a citizen without an account finds their complaint again."""
+"""Tracking codes and PINs: how a citizen without an account finds their complaint again.
+
+A PIN is 10 characters of the code's alphabet (50 random bits), shown as two groups of five.
+That space alone keeps guessing hopeless at any rate the server can answer, so a stranger's
+wrong guesses never need to lock a code, and its owner is never kept out by them. Receipts
+issued before carry a 6-digit PIN (20 bits): those still open their complaint, and only
+guesses shaped like one are held to a tight budget per code (web/throttle.py)."""
 from __future__ import annotations
 
 import base64
@@ -12,6 +18,8 @@ from flask import current_app
 # Crockford's base32 without look-alikes (no I, L, O, U): easy to read out over the phone.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_LENGTH = 8  # 40 random bits, shown as XXXX-XXXX
+PIN_LENGTH = 10  # 50 random bits, shown as XXXXX-XXXXX
+LEGACY_PIN_LENGTH = 6  # receipts issued before: six digits
 
 
 def new_tracking_code() -> str:
@@ -19,15 +27,32 @@ def new_tracking_code() -> str:
     return f"{raw[:4]}-{raw[4:]}"
 
 
+def _canonical(text: str) -> str:
+    """Letters and digits only, upper case, with the look-alikes read as the digits they mimic."""
+    raw = "".join(ch for ch in text.upper() if ch.isascii() and ch.isalnum())
+    return raw.translate(str.maketrans("OIL", "011"))
+
+
 def normalise_code(code: str) -> str:
     """Accept what people type: lower case, spaces, missing dash, O for 0, I/L for 1."""
-    raw = "".join(ch for ch in code.upper() if ch.isalnum())
-    raw = raw.translate(str.maketrans("OIL", "011"))
+    raw = _canonical(code)
     return f"{raw[:4]}-{raw[4:]}" if len(raw) == CODE_LENGTH else raw
 
 
 def new_pin() -> str:
-    return f"{secrets.randbelow(10**6):06d}"
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(PIN_LENGTH))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def normalise_pin(pin: str) -> str:
+    """The PIN as it is hashed: grouping, case and look-alikes do not matter."""
+    return _canonical(pin or "")
+
+
+def is_legacy_pin(pin: str) -> bool:
+    """Whether a typed PIN has the shape of an old 6-digit one (only those can match one)."""
+    raw = normalise_pin(pin)
+    return len(raw) == LEGACY_PIN_LENGTH and raw.isdigit()
 
 
 def _receipt_key() -> Fernet:
@@ -57,7 +82,7 @@ def _pin_digest(salt: str, pin: str) -> str:
 
 def hash_pin(pin: str) -> str:
     salt = secrets.token_hex(8)
-    return f"hmac-sha256${salt}${_pin_digest(salt, pin)}"
+    return f"hmac-sha256${salt}${_pin_digest(salt, normalise_pin(pin))}"
 
 
 def check_pin(stored: str, pin: str) -> bool:
@@ -65,4 +90,4 @@ def check_pin(stored: str, pin: str) -> bool:
         scheme, salt, digest = stored.split("$")
     except ValueError:
         return False
-    return scheme == "hmac-sha256" and hmac.compare_digest(digest, _pin_digest(salt, pin.strip()))
+    return scheme == "hmac-sha256" and hmac.compare_digest(digest, _pin_digest(salt, normalise_pin(pin)))

@@ -17,6 +17,7 @@ from ..policy import Actor
 from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
+from ..services.auth import recent_attempts
 from ..services.calendar import add_day_off, calendar_year, default_year, make_working_day
 from ..services.responses import save_response_template
 from ..sla import current_overrides
@@ -102,7 +103,8 @@ def user(user_id):
         if not errors:
             flash(_("Account saved."), "success")
             return redirect(url_for("admin.users"))
-    return _form_page("admin/user.html", 422 if errors else 200, account=account, errors=errors)
+    return _form_page("admin/user.html", 422 if errors else 200, account=account, errors=errors,
+                      attempts=recent_attempts(account))
 
 
 @bp.post("/users/<int:user_id>/password")

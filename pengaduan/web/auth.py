@@ -6,7 +6,6 @@ import hmac
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
 from ..errors import InvalidFields
@@ -15,18 +14,19 @@ from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..services.accounts import MIN_PASSWORD
 from ..services.auth import LoginFailed, authenticate, change_password
+from .forms import Form
 from .public import is_local_path
 from .uow import commit
 
 bp = Blueprint("auth", __name__)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = StringField(_l("Email"), render_kw={"type": "email", "autocomplete": "username"})
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(Form):
     current = PasswordField(_l("Current password"), render_kw={"autocomplete": "current-password"})
     new = PasswordField(_l("New password"), render_kw={"autocomplete": "new-password"})
     confirm = PasswordField(_l("New password again"), render_kw={"autocomplete": "new-password"})
@@ -54,16 +54,16 @@ def home_for(user: User) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute;100 per hour", methods=["POST"])
 def login():
-    """Sign in; five wrong passwords lock the account for a while."""
+    """Sign in; repeated wrong passwords hold back the account from that address."""
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr)
         except LoginFailed as exc:
-            commit()  # keep the failure count
+            commit()  # keep the attempt
             error = exc.message
         else:
             commit()

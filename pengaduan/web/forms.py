@@ -59,7 +59,9 @@ class ComplaintForm(FlaskForm):
 
 class TrackForm(FlaskForm):
     code = StringField(_l("Tracking code"), render_kw={"autocomplete": "off", "autocapitalize": "characters"})
-    pin = StringField(_l("PIN"), render_kw={"inputmode": "numeric", "autocomplete": "off", "type": "password"})
+    # Shown as typed: ten characters typed blind are mistyped; the field is cleared after a miss.
+    pin = StringField(_l("PIN"), render_kw={"autocomplete": "off", "autocapitalize": "characters",
+                                            "spellcheck": "false"})
 
 
 class ActionForm(FlaskForm):

@@ -1,21 +1,35 @@
 """Limits on guessing a complaint's PIN, shared by every route that checks one (the tracking
-form, the API's complaint and transitions): ten failures per tracking code and hour in all,
-from whatever addresses they come. Only failures count, so a complainant who knows her PIN
-is never slowed down by her own visits."""
+form, the API's complaint and its transitions). Only failures count, so a complainant who
+knows her PIN is never slowed down by her own visits.
+
+- Failed PINs per address, whatever the codes: 10 a minute, 100 a day. This bounds what one
+  source can try; a 10-character PIN (50 bits) is out of reach at any such rate.
+- Failed 6-digit PINs per tracking code, from all addresses together: 10 a day. Only receipts
+  issued before the longer PINs carry one, and only a guess of that shape can match one, so
+  this budget never stands between the owner of a new PIN and her complaint.
+
+The README's security notes give the numbers behind both."""
 from __future__ import annotations
+
+from typing import Callable
 
 from flask import g, request
 
 from ..extensions import limiter
-from ..services.tracking import normalise_code
+from ..services.tracking import is_legacy_pin, normalise_code
 
-PIN_GUESSES_PER_CODE = "10 per hour"
 PIN_FAILURES_PER_ADDRESS = "10 per minute;100 per day"
+LEGACY_PIN_FAILURES_PER_CODE = "10 per day"
 
 
 def _code() -> str:
     code = (request.view_args or {}).get("code") or request.form.get("code") or ""
     return "tracking-pin:" + normalise_code(code)
+
+
+def submitted_pin() -> str:
+    """The PIN a request offers: the tracking form's field or the API's header."""
+    return request.headers.get("X-Tracking-Pin") or request.form.get("pin") or ""
 
 
 def checking_pin() -> None:
@@ -29,19 +43,18 @@ def _pin_failed(response) -> bool:
     return response.status_code == 404 and g.get("pin_checked", False)
 
 
-def _staff_call() -> bool:
-    """A request with a bearer token is staff's (or refused, 401): it never checks a PIN, so
-    a code whose PIN is being guessed stays open to its officers' integrations."""
-    return "Authorization" in request.headers
+def pin_guesses(methods: list[str] | None = None, exempt_when: Callable[[], bool] | None = None):
+    """The per-code budget for 6-digit guesses; `methods` limits it to the requests that check
+    a PIN, `exempt_when` names callers that never check one (authenticated staff)."""
+    def exempt() -> bool:
+        return not is_legacy_pin(submitted_pin()) or bool(exempt_when and exempt_when())
+
+    return limiter.shared_limit(LEGACY_PIN_FAILURES_PER_CODE, scope="tracking-pin", key_func=_code,
+                                deduct_when=_pin_failed, exempt_when=exempt, methods=methods)
 
 
-def pin_guesses(methods: list[str] | None = None):
-    """The per-code budget; `methods` limits it to the requests that check a PIN."""
-    return limiter.shared_limit(PIN_GUESSES_PER_CODE, scope="tracking-pin", key_func=_code,
-                                deduct_when=_pin_failed, exempt_when=_staff_call, methods=methods)
-
-
-def pin_failures_per_address(methods: list[str] | None = None):
+def pin_failures_per_address(methods: list[str] | None = None,
+                             exempt_when: Callable[[], bool] | None = None):
     """Failed PINs from one address, whatever the codes: one client sweeping many codes."""
     return limiter.shared_limit(PIN_FAILURES_PER_ADDRESS, scope="tracking-pin-address",
-                                deduct_when=_pin_failed, exempt_when=_staff_call, methods=methods)
+                                deduct_when=_pin_failed, exempt_when=exempt_when, methods=methods)

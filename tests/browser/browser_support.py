@@ -178,6 +178,7 @@ TITLE = "Lampu jalan mati di depan SD Negeri 3"
 DESCRIPTION = ("Sudah dua minggu lampu jalan di depan SD Negeri 3 mati. Anak-anak pulang les "
                "dalam gelap dan sudah ada pengendara yang jatuh.")
 CODE_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}")  # Crockford, XXXX-XXXX
+PIN_PATTERN = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}")  # the same, XXXXX-XXXXX
 
 
 def main_menu(page, words: Words):
@@ -235,7 +236,7 @@ def file_in_browser(page, words: Words, shots: Shots | None = None, photo: dict 
     code = page.get_by_test_id("tracking-code").inner_text().strip()
     pin = page.get_by_test_id("tracking-pin").inner_text().strip()
     assert CODE_PATTERN.fullmatch(code), code
-    assert re.fullmatch(r"\d{6}", pin), pin
+    assert PIN_PATTERN.fullmatch(pin), pin
     if shots:
         shots(page, "receipt")
     return code, pin
