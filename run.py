@@ -15,6 +15,14 @@ from pengaduan import create_app
 app = create_app()
 
 
+def served_at(host: str, port: int) -> str:
+    """The address links in emails use when PENGADUAN_BASE_URL is unset: where this server
+    listens (the loopback address when it listens on every interface)."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve pengaduan.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -22,6 +30,8 @@ def main() -> None:
     parser.add_argument("--demo", action="store_true", help="seed demo data and print the accounts")
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
+    if not os.environ.get("PENGADUAN_BASE_URL"):
+        app.config["PENGADUAN_BASE_URL"] = served_at(args.host, args.port)
 
     from flask_migrate import upgrade
 

@@ -1,9 +1,11 @@
 """Configuration from environment variables (design.md section 2)."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +19,22 @@ def _instance_secret(instance_path: Path, name: str, make) -> str:
         with os.fdopen(fd, "w") as fh:
             fh.write(make())
     return path.read_text().strip()
+
+
+def base_url(env) -> str:
+    """PENGADUAN_BASE_URL without its trailing slash; refuses anything but an http(s) address."""
+    value = env.get("PENGADUAN_BASE_URL", "").strip()
+    if not value:
+        if env.get("MAIL_SERVER"):
+            logging.getLogger(__name__).warning(
+                "PENGADUAN_BASE_URL is not set: links in emails point at a local address")
+        return "http://127.0.0.1:5000"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"PENGADUAN_BASE_URL must be an http(s) address such as "
+                         f"https://pengaduan.example.go.id, not {value!r}")
+    return value.rstrip("/")
 
 
 def load_config(instance_path: str, env=os.environ) -> dict:
@@ -44,8 +62,11 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # Staff email is held outside these hours (local time of the recipient's unit) and on
         # days off, and goes out at the start of the next working day.
         "PENGADUAN_OFFICE_HOURS": env.get("PENGADUAN_OFFICE_HOURS", "08:00-16:00"),
-        # The address of the site as users reach it, for links in emails sent by the worker.
-        "PENGADUAN_BASE_URL": env.get("PENGADUAN_BASE_URL", "http://127.0.0.1:5000"),
+        # The address of the site as users reach it: every link in an email and every
+        # absolute link is built from it, never from the request's Host header.
+        "PENGADUAN_BASE_URL": base_url(env),
+        # Receipt emails one address may be sent in 24 hours (anyone can type any address).
+        "PENGADUAN_RECEIPTS_PER_ADDRESS": int(env.get("PENGADUAN_RECEIPTS_PER_ADDRESS", "3")),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),

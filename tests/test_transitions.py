@@ -508,6 +508,23 @@ def test_reject_records_the_closure_reason(world, closure_reason, named):
     assert event.data == fields
 
 
+def test_duplicate_of_names_only_complaints_the_actor_may_see(world):
+    """A code of another unit's complaint is refused with the very words of a code that
+    names nothing, so the field cannot be used to probe other units' codes."""
+    other_unit = world.file(unit="UNIT-B", title="Pengaduan di B").complaint
+    answers = {}
+    for label, code in (("other unit", other_unit.tracking_code), ("unknown", "ZZZZ-ZZZZ")):
+        complaint = complaint_in(world, "received")
+        error = refused(complaint, InvalidFields, "reject", world.officer_a, reason="Sama.",
+                        closure_reason="duplicate", duplicate_of=code)
+        answers[label] = {k: str(v) for k, v in error.errors.items()}
+    assert answers["other unit"] == answers["unknown"] and set(answers["unknown"]) == {"duplicate_of"}
+    complaint = complaint_in(world, "received")
+    same_unit = world.file(title="Pengaduan pertama").complaint
+    advance(complaint, "reject", world.officer_a, reason="Sama.", closure_reason="duplicate",
+            duplicate_of=same_unit.tracking_code)
+
+
 def test_duplicate_of_accepts_lower_case_code(world):
     """A tracking code typed in lower case still finds the original complaint."""
     original = world.file(title="Pengaduan pertama").complaint

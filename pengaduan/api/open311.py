@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -21,6 +21,7 @@ from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
+from ..web.links import external_url
 from ..web.uow import commit
 from ..workflow import current_workflow
 
@@ -154,7 +155,7 @@ ATTRIBUTES = [
 @bp.get("/discovery.<fmt>")
 def discovery(fmt):
     fmt = _format(fmt)
-    base = url_for("open311.services", fmt="json", _external=True).rsplit("/", 1)[0] + "/"
+    base = external_url("open311.services", fmt="json").rsplit("/", 1)[0] + "/"
     return _render({
         "changeset": "2026-11-22T00:00:00+00:00", "contact": current_app.config["MAIL_DEFAULT_SENDER"],
         "key_service": "flask --app run apikeys create NAME (ask the administrator)",
@@ -226,7 +227,7 @@ def create_request(fmt):
     commit()
     complaint = filed.complaint
     notice = (f"Kode lacak {complaint.tracking_code}, PIN {filed.pin}: simpan PIN ini untuk "
-              f"mengikuti pengaduan di {url_for('citizen.track', _external=True)}")
+              f"mengikuti pengaduan di {external_url('citizen.track')}")
     return _render([{"service_request_id": complaint.tracking_code, "service_notice": notice,
                      "account_id": None}], fmt, "service_requests", "request")
 

@@ -1,7 +1,9 @@
 """Registering a new complaint (the citizen form, the API and integrations share this)."""
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +26,7 @@ from .tracking import hash_pin, new_pin, new_tracking_code
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NIK = re.compile(r"^\d{16}$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
+SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{32}$")  # what new_submission() makes
 LIMITS = {"title": 200, "description": 10000, "incident_location": 300,
           "requested_resolution": 5000, "name": 200, "email": 254, "phone": 32, "address": 1000}
 
@@ -94,6 +97,26 @@ def local_today(unit: Unit | None, at: datetime | None = None) -> date:
     return (at or utcnow()).astimezone(ZoneInfo(zone)).date()
 
 
+def new_submission() -> str:
+    """A one-time token for one rendering of the complaint form (a hidden field)."""
+    return secrets.token_urlsafe(24)
+
+
+def submission_digest(token: str | None) -> str | None:
+    """What is stored of a well-formed form token; None for anything else."""
+    if not isinstance(token, str) or not SUBMISSION.match(token):
+        return None
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def filed_from(token: str | None) -> Complaint | None:
+    """The complaint this form token already filed, if any."""
+    digest = submission_digest(token)
+    if digest is None:
+        return None
+    return db.session.scalar(select(Complaint).where(Complaint.submission_digest == digest))
+
+
 def _unused_tracking_code() -> str:
     while True:
         code = new_tracking_code()
@@ -102,7 +125,8 @@ def _unused_tracking_code() -> str:
 
 
 def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None,
-                   attachments: list[StoredFile] = (), entered_by: Actor | None = None) -> Filed:
+                   attachments: list[StoredFile] = (), entered_by: Actor | None = None,
+                   submission: str | None = None) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only.
 
     `entered_by` is the staff member who typed in a complaint received at the counter, by
@@ -110,6 +134,9 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
 
     `attachments` are files already checked and stored (services.attachments); the caller
     discards them if this unit of work fails.
+
+    `submission` is the web form's one-time token: a second filing with it fails on the
+    unique digest (IntegrityError) even when both arrive at once; check filed_from first.
     """
     if channel not in CHANNELS:
         raise InvalidFields({"channel": _l("unknown channel")})
@@ -123,7 +150,8 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
         state=workflow.initial, received_at=at, state_changed_at=at, updated_at=at,
         complainant_name=identity["name"], complainant_nik=identity["nik"],
         complainant_email=identity["email"], complainant_phone=identity["phone"],
-        complainant_address=identity["address"], **values,
+        complainant_address=identity["address"], submission_digest=submission_digest(submission),
+        **values,
     )
     db.session.add(complaint)
     event = ComplaintEvent(

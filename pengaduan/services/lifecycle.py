@@ -66,7 +66,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     if expected_version is not None and _as_int(expected_version) != complaint.version:
         raise ConcurrentChange()
 
-    values = clean_fields(workflow, transition, complaint, fields)
+    values = clean_fields(workflow, transition, complaint, fields, actor)
     if attachments and not transition.attachments:
         raise InvalidFields({"attachments": _l("files cannot be sent with this step")})
     for guard in transition.guards:
@@ -108,6 +108,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         raise ConcurrentChange() from None
 
     audit.record(db.session, f"complaint.{trigger}", actor=actor.label,
+                 unit=[from_unit, complaint.unit],  # both, when the step hands it on
                  complaint=complaint.tracking_code, payload={
                      "from": from_state, "to": transition.dest, "version": complaint.version,
                      "event_id": event.id, "fields": for_audit(data),

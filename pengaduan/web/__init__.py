@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, params, security, uow
+    from . import auth, links, params, security, uow
     from .admin import bp as admin
     from .citizen import bp as citizen
     from .public import bp as public
@@ -12,6 +12,7 @@ def register_blueprints(app: Flask) -> None:
     from .supervision import bp as supervision
 
     params.init_app(app)
+    links.init_app(app)
     auth.init_app(app)
     uow.init_app(app)
     security.init_app(app)

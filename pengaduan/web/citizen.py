@@ -7,9 +7,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
-from .. import mail
 from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
 from ..extensions import csrf, db, limiter
 from ..i18n import lazy_gettext as _l
@@ -18,7 +18,8 @@ from ..policy import Actor
 from ..services import advance, file_complaint
 from ..services.attachments import check_uploads, limits, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
-from ..services.intake import validate_complaint
+from ..services.intake import filed_from, new_submission, submission_digest, validate_complaint
+from ..services.receipts import send_receipt
 from ..services.tracking import seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
@@ -75,6 +76,8 @@ def _classifications():
 
 
 def _render_form(form, errors=None, status=200, files_dropped=False):
+    if submission_digest(form.submission.data) is None:  # a corrected form keeps its token
+        form.submission.data = new_submission()
     max_bytes, max_count = limits()
     return render_template(
         "citizen/new.html", form=form, errors=errors or {}, privacy_choices=PRIVACY_CHOICES,
@@ -96,6 +99,8 @@ def new_complaint():
     errors: dict = {}
     if not form.validate():  # only the CSRF token has validators here
         errors["csrf_token"] = _l("The form expired. Please check your answers and send it again.")
+    elif (already := filed_from(form.submission.data)) is not None:
+        return _already_filed(already)
     if not form.consent.data:
         errors["consent"] = _l("You must agree to the processing of your personal data.")
     files = request.files.getlist("attachments")
@@ -113,20 +118,30 @@ def new_complaint():
 
     try:
         with stored_files(checked) as stored, _rolled_back_on_failure():
-            filed = file_complaint(form.raw(), channel="web", attachments=stored)
+            filed = file_complaint(form.raw(), channel="web", attachments=stored,
+                                   submission=form.submission.data)
             complaint = filed.complaint
-            if complaint.complainant_email:
-                deadline = citizen_deadline(complaint)
-                mail.queue(complaint.complainant_email,
-                           _l("Complaint %(code)s received", code=complaint.tracking_code), "receipt",
-                           locale=str(get_locale()), complaint=complaint, pin=filed.pin,
-                           deadline=deadline[1] if deadline else None)
+            emailed = send_receipt(complaint, str(get_locale()))
             commit()
     except StorageFull as exc:
         return _render_form(form, exc.errors, exc.status, files_dropped=True)
+    except IntegrityError:  # the same form, sent twice at once, was filed by the other request
+        if (already := filed_from(form.submission.data)) is None:
+            raise
+        return _already_filed(already)
     _remember(complaint)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin)}
+    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin), "email": emailed}
     return redirect(url_for("citizen.receipt"))
+
+
+def _already_filed(complaint: Complaint):
+    """A form sent again files nothing: its receipt if this browser still holds it, else a
+    message (the form's token alone does not show a complaint)."""
+    flash(_("This form was already sent, so nothing was filed again. To file another "
+            "complaint, open a new form."), "notice")
+    if (session.get(RECEIPT_KEY) or {}).get("code") == complaint.tracking_code:
+        return redirect(url_for("citizen.receipt"))
+    return redirect(url_for("citizen.track"))
 
 
 @bp.get("/complaints/receipt")
@@ -139,7 +154,7 @@ def receipt():
         session.pop(RECEIPT_KEY, None)  # the PIN is not shown again later on a shared computer
         return redirect(url_for("citizen.track"))
     return render_template("citizen/receipt.html", complaint=complaint, pin=pin,
-                           deadline=citizen_deadline(complaint))
+                           deadline=citizen_deadline(complaint), emailed=data.get("email"))
 
 
 def _remember(complaint: Complaint) -> None:

@@ -48,6 +48,8 @@ class ComplaintForm(FlaskForm):
     attachments = MultipleFileField(_l("Photos or documents"),
                                     render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif,application/pdf"})
     consent = BooleanField(_l("I agree that my personal data is processed to handle this complaint (UU 27/2022 on Personal Data Protection)."))
+    # One-time token of this rendering of the form: sending it again files nothing new.
+    submission = HiddenField()
 
     DATA_FIELDS = ("unit", "category", "classification", "title", "description", "incident_date",
                    "incident_location", "service_date", "requested_resolution", "privacy",

@@ -13,6 +13,7 @@ from typing import Any, Callable
 from ..errors import InvalidFields
 from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, Unit, User
+from ..policy import Actor, can_view
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class FieldContext:
     transition: Any
     complaint: Complaint
     values: dict
+    actor: Actor | None = None  # who sends the values: fields naming a complaint check it
 
 
 class FieldError(ValueError):
@@ -108,8 +110,11 @@ def _rating(value, _ctx):
 
 
 def _complaint_code(value, ctx):
+    """Another complaint the actor may see; one she may not see is as unknown as a code that
+    names nothing (the answer must not tell other units' codes apart)."""
     other = Complaint.by_code(str(value)) if value else None
-    if other is None or other.id == ctx.complaint.id:
+    if (other is None or other.id == ctx.complaint.id or ctx.actor is None
+            or not can_view(ctx.actor, other)):
         raise FieldError(_l("must be the tracking code of another complaint"))
     return other
 
@@ -140,14 +145,15 @@ def _is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def clean_fields(workflow, transition, complaint: Complaint, raw: dict) -> dict:
+def clean_fields(workflow, transition, complaint: Complaint, raw: dict,
+                 actor: Actor | None = None) -> dict:
     """Check raw input against a transition; return typed values or raise InvalidFields."""
     return clean_values(workflow, complaint, raw, transition.requires, transition.accepts,
-                        transition)
+                        transition, actor=actor)
 
 
 def clean_values(workflow, complaint: Complaint, raw: dict, requires, accepts,
-                 transition=None) -> dict:
+                 transition=None, actor: Actor | None = None) -> dict:
     """Check raw input against the fields a step requires and accepts."""
     errors: dict[str, str] = {}
     allowed = set(requires) | set(accepts)
@@ -155,7 +161,7 @@ def clean_values(workflow, complaint: Complaint, raw: dict, requires, accepts,
         if name not in allowed:
             errors[name] = _l("not accepted by this step")
     values: dict = {}
-    ctx = FieldContext(workflow, transition, complaint, values)
+    ctx = FieldContext(workflow, transition, complaint, values, actor)
     # Units first: other fields (assignee, category) are checked against the target unit.
     for name in sorted(allowed, key=lambda n: n != "unit"):
         value = raw.get(name)
