@@ -204,6 +204,13 @@ def test_receipt_page_in_indonesian_without_a_mail_server(app, org):
     assert "Catat atau cetak kode lacak dan PIN sekarang" in by_testid(receipt.html, "receipt-email")
 
 
+@pytest.mark.parametrize("server", [None, "smtp.example.go.id"], ids=["no-mail", "mail"])
+def test_the_form_promises_an_email_only_with_a_mail_server(app, browser, server):
+    app.config["MAIL_SERVER"] = server
+    html = get_page(browser, NEW).html
+    assert ("receive the tracking code by email" in html) == bool(server)
+
+
 # --- item 15: one filing per rendered form ----------------------------------------------------
 
 def test_the_same_rendered_form_sent_twice_files_once(app, browser):
@@ -267,7 +274,7 @@ def test_two_sends_of_one_form_at_once_file_once(app, browser, monkeypatch):
 def test_a_form_token_is_stored_once(app, org):
     """The database itself refuses a second complaint from one form token."""
     token = new_submission()
-    raw = {"unit": "UNIT-A", "title": "KTP-el", "description": "Belum jadi.", "name": "Budi"}
+    raw = {"unit": "UNIT-A", "title": "KTP-el", "description": "Belum jadi.", "privacy": "anonymous"}
     with app.app_context():
         file_complaint(raw, submission=token)
         db.session.commit()
