@@ -1105,3 +1105,47 @@ def test_report_page_and_csv_for_a_supervisor_and_an_auditor(app, june):
     officer_b = csv_of(signed_in(app, OFFICER_B).get(f"{query}&format=csv").get_data(as_text=True))
     assert {("period", "unit", "UNIT-B"), ("received", "total", "1"),
             ("closure_reason", "rejected", "1")} <= officer_b
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),  # 00:00 in Jakarta is before year 1 in UTC
+    ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),  # the day after the end has no date
+    ({"from": "1899-12-31"}, "from"),
+    ({"to": "3000-01-01"}, "to"),
+], ids=["year-1", "year-9999", "before-1900", "after-2999"])
+def test_a_period_off_the_calendar_is_refused_on_report_and_export(app, org, fields, field):
+    """Report and evidence export refuse a period whose bounds fall off the calendar with a
+    422 naming the field and the dates allowed, never a 500; nothing is exported."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    auditor = signed_in(app, AUDITOR)
+    message = re.escape("must be a date between 1900-01-01 and 2999-12-31")
+    data = {"from": "2026-06-01", "to": "2026-06-30", **fields}
+    for response in (auditor.get("/staff/reports", query_string={**data, "format": "csv"}),
+                     auditor.post(EVIDENCE, data={**data, "unit": "", "csrf_token": token_of(auditor)})):
+        assert response.status_code == 422
+        html = response.get_data(as_text=True)
+        assert re.search(rf'<p class="error-message" id="{field}-error">{message}</p>', html)
+    assert exported_events(app) == []
+
+
+def test_downloads_of_a_unit_coded_in_any_script_are_named_exactly(app, org):
+    """A unit code outside Latin-1 names the report CSV and the evidence pack: headers carry
+    an ASCII name and the exact one as RFC 5987 filename* (a raw one could not be sent)."""
+    from urllib.parse import unquote
+
+    from pengaduan.services import create_unit
+
+    with app.app_context():
+        create_unit("ÜNIT-Ж", "Dinas Ж")
+        db.session.commit()
+    auditor = signed_in(app, AUDITOR)
+    period = {"from": "2026-06-01", "to": "2026-06-30", "unit": "ÜNIT-Ж"}
+    report = auditor.get("/staff/reports", query_string={**period, "format": "csv"})
+    pack = auditor.post(EVIDENCE, data={**period, "csrf_token": token_of(auditor)})
+    for response, exact in ((report, "laporan-ÜNIT-Ж-2026-06-01-2026-06-30.csv"),
+                            (pack, "bukti-ÜNIT-Ж-2026-06-01-2026-06-30.zip")):
+        assert response.status_code == 200
+        disposition = response.headers["Content-Disposition"]
+        disposition.encode("latin-1")  # what a WSGI server must be able to send
+        assert disposition.isascii() and 'filename="laporan-' in disposition or 'filename="bukti-' in disposition
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == exact

@@ -160,3 +160,38 @@ def test_an_independent_client_reads_services_and_requests(app, client, key, liv
     one = georeport.get_service_request(code)
     one = one[0] if isinstance(one, list) else one
     assert (one["service_request_id"], one["status"], one["service_code"]) == (code, "open", "UNIT-A.GENERAL")
+
+
+@pytest.mark.parametrize("name, value", [
+    ("end_date", "0001-01-01T00:00:00+00:00"),  # 90 days earlier is before the calendar
+    ("end_date", "0001-01-01T00:00:00+14:00"),  # in UTC, the day before year 1
+    ("end_date", "9999-12-31T23:59:59-12:00"),  # in UTC, after year 9999
+    ("start_date", "0001-01-01T00:00:00+14:00"),
+    ("start_date", "9999-12-31T00:00:00+00:00"),
+    ("end_date", "10000-01-01T00:00:00+00:00"),
+    ("start_date", "2026-13-45T00:00:00+07:00"),
+    ("end_date", "9" * 40),
+])
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_listing_date_off_the_calendar_is_a_400_in_the_specs_shape(app, client, key, name, value, fmt):
+    """Dates at or past the calendar's ends (years 1 and 9999) or impossible are refused
+    with a 400 saying which parameter and why, as Open311 errors are; never a 500."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get(f"{BASE}/requests.{fmt}", query_string={name: value})
+    assert response.status_code == 400
+    if fmt == "json":
+        assert response.get_json()[0]["code"] == 400 and name in response.get_json()[0]["description"]
+    else:
+        error = ET.fromstring(response.data).find("error")
+        assert error.findtext("code") == "400" and name in error.findtext("description")
+
+
+def test_http_errors_under_open311_take_the_specs_shape(app, client, key):
+    """A method not allowed, an unknown resource and a body too large answer as Open311
+    errors do (JSON, or XML when the URL asks for it), not as an HTML page."""
+    app.config["PENGADUAN_MAX_BODY_KB"] = 1
+    assert client.delete(f"{BASE}/services.json").get_json()[0]["code"] == 405
+    assert client.get(f"{BASE}/nothing.json").get_json()[0]["code"] == 404
+    too_large = client.post(f"{BASE}/requests.xml", data={"api_key": key, "description": "x" * 2048})
+    assert too_large.status_code == 413 and too_large.mimetype == "text/xml"
+    assert ET.fromstring(too_large.data).find("error").findtext("code") == "413"

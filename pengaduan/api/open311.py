@@ -21,6 +21,7 @@ from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
+from ..services.inputs import EARLIEST, LATEST, in_calendar
 from ..web.links import external_url
 from ..web.uow import commit
 from ..workflow import current_workflow
@@ -92,6 +93,12 @@ def _error(exc: Open311Error):
 
 
 @bp.errorhandler(DomainError)
+def http_error(status: int, description: str):
+    """An HTTP error under /open311/ (a body too large, no such resource, a failure) in the
+    spec's shape too, as JSON unless the URL asked for XML."""
+    return _error(Open311Error(status, description))
+
+
 def _domain_error(exc: DomainError):
     db.session.rollback()
     if isinstance(exc, InvalidFields):
@@ -281,6 +288,8 @@ def list_requests(fmt):
     ids = [code.strip().upper() for code in request.args.get("service_request_id", "").split(",") if code.strip()]
     if ids:  # other parameters are ignored, as the spec says
         query = query.where(Complaint.tracking_code.in_(ids[:MAX_RESULTS]))
+    if not in_calendar(moment.date()):  # 90 days earlier, or in UTC, it would fall off the calendar
+        raise Open311Error(400, f"{name} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     else:
         end = _date("end_date") or utcnow()
         start = _date("start_date") or end - timedelta(days=DEFAULT_DAYS)

@@ -14,6 +14,7 @@ from ..policy import can_browse_queue, can_view
 from ..services import advance, file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
+from ..web.params import json_document
 from ..web.throttle import pin_failures_per_address, pin_guesses
 from ..web.uow import commit
 from ..workflow import current_workflow
@@ -33,7 +34,7 @@ def _domain_error(exc: DomainError):
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    body = json_document()
     if not isinstance(body, dict):
         raise BadRequest("send a JSON object with Content-Type: application/json")
     return body

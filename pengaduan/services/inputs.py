@@ -6,6 +6,20 @@ from datetime import date
 
 from ..i18n import lazy_gettext as _l
 
+# The dates anyone may name. Python's calendar ends at years 1 and 9999, so a day later or
+# another timezone would fall off it; no complaint, report or record is dated that far off.
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def in_calendar(value: date) -> bool:
+    return EARLIEST <= value <= LATEST
+
+
+def out_of_calendar():
+    """The message for a date outside EARLIEST..LATEST."""
+    return _l("must be a date between %(first)s and %(last)s", first=EARLIEST.isoformat(),
+              last=LATEST.isoformat())
+
 
 def text(raw: dict, name: str, errors: dict, limits: dict[str, int], required: bool = False) -> str | None:
     """The stripped text of `raw[name]`, None if empty; at most `limits[name]` characters."""
@@ -56,6 +70,9 @@ def day(value, name: str, errors: dict, required: bool = False, latest: date | N
         except ValueError:
             errors[name] = _l("must be a date (YYYY-MM-DD)")
             return None
+    if not in_calendar(parsed):
+        errors[name] = out_of_calendar()
+        return None
     if latest is not None and parsed > latest:
         errors[name] = _l("cannot be in the future")
     return parsed

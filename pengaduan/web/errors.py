@@ -27,6 +27,10 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         if exc.code == 500:  # an unexpected failure: the page must not reuse its broken transaction
             _discard_transaction()
+        if request.path.startswith("/open311/"):
+            from ..api.open311 import http_error as open311_error
+
+            return open311_error(exc.code, exc.description)
         if _wants_json():
             return {"error": {"code": exc.name.lower().replace(" ", "_"),
                               "message": exc.description}}, exc.code

@@ -1,7 +1,9 @@
 """Forms of the public pages. They carry CSRF and render inputs; the services validate."""
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -25,7 +27,18 @@ PRIVACY_CHOICES = [
 ]
 
 
-class ComplaintForm(FlaskForm):
+class Form(FlaskForm):
+    """A web form reads form fields only. Flask-WTF would otherwise take a JSON body as the
+    form, and a JSON list, string or nested object there is no form at all."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto and request.is_json:
+                return None
+            return super().wrap_formdata(form, formdata)
+
+
+class ComplaintForm(Form):
     """The complaint form (field names are a contract: design.md section 5)."""
 
     unit = SelectField(_l("Unit you are complaining about"), validate_choice=False)
@@ -59,14 +72,14 @@ class ComplaintForm(FlaskForm):
         return {name: self[name].data for name in self.DATA_FIELDS}
 
 
-class TrackForm(FlaskForm):
+class TrackForm(Form):
     code = StringField(_l("Tracking code"), render_kw={"autocomplete": "off", "autocapitalize": "characters"})
     # Shown as typed: ten characters typed blind are mistyped; the field is cleared after a miss.
     pin = StringField(_l("PIN"), render_kw={"autocomplete": "off", "autocapitalize": "characters",
                                             "spellcheck": "false"})
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """A citizen's step on the tracking page; its inputs come from the workflow file."""
 
     version = HiddenField()

@@ -1,6 +1,10 @@
-"""What arrives in paths and query strings, parsed once for every view."""
-from flask import Flask, request
-from werkzeug.exceptions import BadRequest
+"""What arrives in paths, query strings and bodies: checked once for every view, before
+anything reads or parses a body."""
+import re
+
+import flask
+from flask import Flask, current_app, request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from ..errors import NulCharacter
@@ -23,39 +27,82 @@ def row_id(value: str | None) -> int | None:
     return int(value) if 0 < int(value) <= MAX_ID else None
 
 
-def _holds_nul(value) -> bool:
-    """Whether any text in a JSON document holds a NUL (a loop: nesting depth is the sender's)."""
-    pending = [value]
+class Request(flask.Request):
+    """Only a multipart form (attachments) may be as large as MAX_CONTENT_LENGTH; every other
+    body (JSON, a plain form, anything else) is read whole into memory and parsed there, so it
+    is held to PENGADUAN_MAX_BODY_KB. Werkzeug enforces the limit on Content-Length and, for
+    a chunked body, while reading."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self._max_content_length is not None or not current_app:
+            return super().max_content_length
+        if self.mimetype == "multipart/form-data":
+            return current_app.config["MAX_CONTENT_LENGTH"]
+        return current_app.config["PENGADUAN_MAX_BODY_KB"] * 1024
+
+    @max_content_length.setter
+    def max_content_length(self, value: int | None) -> None:
+        self._max_content_length = value
+
+
+def refuse_large_bodies() -> None:
+    """A declared length over the limit is refused before anyone reads the body, on any URL,
+    before sign-in, CSRF and rate limits (a body nobody reads would otherwise be answered as
+    if it were fine)."""
+    limit = request.max_content_length
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()
+
+
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL, and halves of a surrogate pair
+
+
+def _refuse_bad_text(document) -> None:
+    """Every string (keys too) of a JSON document, walked in a loop (the nesting depth is the
+    sender's): a NUL no column can hold; a lone surrogate (`"\\ud800"`) is no character at all
+    and cannot even be encoded to be stored."""
+    pending = [document]
     while pending:
         item = pending.pop()
         if isinstance(item, str):
-            if "\x00" in item:
-                return True
+            found = NOT_TEXT.search(item)
+            if found and found.group() == "\x00":
+                raise NulCharacter()
+            if found:
+                raise BadRequest("the JSON document holds a lone surrogate (\\ud800-\\udfff), "
+                                 "which is not a character")
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
         elif isinstance(item, list):
             pending.extend(item)
-    return False
 
 
-def _json_or_none():
+def json_document():
+    """The request's JSON document (None if the body is not JSON), parsed only by the views
+    that take one, and refused whole if any text in it could not be stored."""
     try:
-        return request.get_json(silent=True)
+        document = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser follows: refused, never a 500
         raise BadRequest("the JSON document is nested too deeply") from None
+    _refuse_bad_text(document)
+    return document
 
 
 def refuse_nul_characters() -> None:
     """PostgreSQL refuses text with a NUL byte, as a lookup value as much as a stored one, so
-    the request is refused whole before any view reads it (SQLite would store it silently)."""
+    the request is refused whole before any view reads it (SQLite would store it silently).
+    Strings only: a JSON body is checked where a view parses it (json_document)."""
     if ("\x00" in request.path
-            or any(_holds_nul(v) for v in request.args.listvalues())
-            or any(_holds_nul(v) for v in request.form.listvalues())
-            or (request.is_json and _holds_nul(_json_or_none()))):
+            or any("\x00" in v for values in request.args.listvalues() for v in values)
+            or any("\x00" in v for values in request.form.listvalues() for v in values)):
         raise NulCharacter()
 
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowIdConverter
+    app.request_class = Request
+    # First of all the hooks: CSRF protection, registered earlier, reads the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_large_bodies)
     app.before_request(refuse_nul_characters)

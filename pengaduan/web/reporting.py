@@ -14,11 +14,14 @@ from flask_login import current_user, login_required
 from .. import audit, spreadsheet
 from ..database import read_only
 from ..evidence import export_pack
+from ..i18n import lazy_gettext as _l
 from ..extensions import db
 from ..models import Unit
+from ..services.inputs import in_calendar, out_of_calendar
 from ..policy import Actor, sees_all_units
 from ..services.oversight import units_in_view
 from ..services.reports import csv_rows, periodic_report
+from .downloads import attachment_header
 from ..services.supervision import today
 from .uow import commit
 
@@ -47,13 +50,18 @@ def _choice(values) -> tuple[date, date, Unit | None, dict]:
     try:
         start = date.fromisoformat(values.get("from") or default_start.isoformat())
     except ValueError:
-        start, errors["from"] = default_start, "YYYY-MM-DD"
+        start, errors["from"] = default_start, _l("must be a date (YYYY-MM-DD)")
     try:
         end = date.fromisoformat(values.get("to") or default_end.isoformat())
     except ValueError:
-        end, errors["to"] = default_end, "YYYY-MM-DD"
-    if end < start:
-        errors["to"] = "≥ " + start.isoformat()
+        end, errors["to"] = default_end, _l("must be a date on or after the start")
+    for name, value, default in (("from", start, default_start), ("to", end, default_end)):
+        if not in_calendar(value):  # the period's bounds would fall off the calendar
+            errors[name] = out_of_calendar()
+    start = start if "from" not in errors else default_start
+    end = end if "to" not in errors else default_end
+    if end < start and "to" not in errors:
+        errors["to"] = _l("must be a date on or after the start")
     units = units_in_view(current_user)
     code = values.get("unit") or ""
     unit = next((u for u in units if u.code == code), None)
@@ -84,7 +92,7 @@ def report():
             writer.writerow(row)
         name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}.csv"
         return Response(buffer.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                        headers={"Content-Disposition": attachment_header(name)})
     return render_template("reports/page.html", report=result, units=units_in_view(current_user), start=start,
                            end=end, unit=unit, errors={})
 
