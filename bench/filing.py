@@ -28,7 +28,7 @@ from common import database, machine, migrated_app, parser
 HERE = Path(__file__).resolve().parent
 BODY = {"unit": "U1", "category": "KTP", "title": "Antrean KTP-el terlalu lama",
         "description": "Saya menunggu lima jam di loket dan berkas belum diproses.",
-        "name": "Warga Bench", "email": "warga@contoh.id", "privacy": "public"}
+        "name": "Warga Bench", "email": "warga@contoh.id", "privacy": "public", "consent": True}
 
 
 def free_port() -> int:

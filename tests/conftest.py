@@ -148,6 +148,7 @@ class World:
             "unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
             "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
             "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id",
+            "consent": True,
         }
         raw.update(overrides)
         channel = raw.pop("channel", "web")

@@ -290,7 +290,7 @@ def file_long_ago(app, n: int, days: int = 60) -> set[tuple[int, int, int, str]]
     with app.app_context():
         for i in range(n):
             file_complaint({"unit": "UNIT-A", "category": "GENERAL", "title": f"Lama {i}",
-                            "description": "Belum ditangani.", "name": "Budi"},
+                            "description": "Belum ditangani.", "name": "Budi", "consent": True},
                            at=filed_at + timedelta(seconds=i))
             if i % 250 == 249:
                 db.session.commit()
@@ -372,7 +372,7 @@ class Http:
 def api_filing(title: str, **overrides) -> dict:
     return {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
             "title": title, "description": f"Uraian {title}.", "privacy": "public",
-            "name": "Budi Hartono", **overrides}
+            "name": "Budi Hartono", "consent": True, **overrides}
 
 
 def web_filing(token: str, title: str, **overrides) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from pengaduan.extensions import db, limiter
-from pengaduan.models import ApiToken, AuditEvent, Complaint, User
+from pengaduan.models import ApiToken, AuditEvent, Complaint, User, utcnow
 from pengaduan.services import create_category, create_unit, create_user, issue_token
 from pengaduan.services.accounts import revoke_tokens
 
@@ -14,7 +14,7 @@ API = "/api/v1"
 PASSWORD = "correct horse battery"
 FILING = {"title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.", "unit": "UNIT-A",
           "category": "GENERAL", "privacy": "public", "name": "Budi Hartono", "nik": "3201010101010001",
-          "email": "budi@example.id", "phone": "081234567890"}
+          "email": "budi@example.id", "phone": "081234567890", "consent": True}
 VERIFY = {"trigger": "verify", "unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
 IDENTITY_VALUES = ("Budi Hartono", "3201010101010001", "budi@example.id", "081234567890")
 STAFF = {"officer_a": ("officer.a@example.id", "officer", ["UNIT-A"]),
@@ -85,6 +85,33 @@ def test_filing_errors_name_the_fields(client, tokens):
     assert response.status_code == 422 and error["code"] == "invalid_fields"
     assert set(error["fields"]) >= {"title", "description", "unit", "nik", "name"}
     assert error["fields"]["nik"] == "must be 16 digits"
+
+
+@pytest.mark.parametrize("field", ["name", "nik", "email", "phone", "address"])
+def test_an_identity_needs_consent_which_is_stored_with_its_version(app, client, tokens, field):
+    """Any one identity field without `consent: true` is a 422 naming `consent` (false and
+    "no" are not consent); with it, the complaint keeps when and to which text version the
+    complainant agreed. An anonymous filing with no identity needs none."""
+    from pengaduan.services.intake import CONSENT_VERSION
+
+    value = {"name": "Budi", "nik": "3201010101010001", "email": "budi@example.id",
+             "phone": "081234567890", "address": "Jl. Merdeka 1"}[field]
+    bare = {"unit": "UNIT-A", "title": "Jalan", "description": "Rusak.", "privacy": "anonymous"}
+    for consent in ({}, {"consent": False}, {"consent": "no"}):
+        response = client.post(f"{API}/complaints", json={**bare, field: value, **consent},
+                               headers={"Accept-Language": "en"})
+        assert response.status_code == 422 and set(error_of(response)["fields"]) == {"consent"}
+    agreed = client.post(f"{API}/complaints", json={**bare, field: value, "consent": True})
+    without_identity = client.post(f"{API}/complaints", json=bare)
+    assert agreed.status_code == without_identity.status_code == 201
+    with app.app_context():
+        complaint = Complaint.by_code(agreed.get_json()["tracking_code"])
+        assert complaint.consent_version == CONSENT_VERSION
+        assert abs((utcnow() - complaint.consent_at).total_seconds()) < 600
+        anonymous = Complaint.by_code(without_identity.get_json()["tracking_code"])
+        assert (anonymous.consent_at, anonymous.consent_version) == (None, None)
+    document = client.get(f"{API}/openapi.json").get_json()
+    assert document["components"]["schemas"]["Filing"]["properties"]["consent"]["type"] == "boolean"
 
 
 def test_citizen_reads_with_pin_and_wrong_pin_looks_like_unknown_code(client, tokens):

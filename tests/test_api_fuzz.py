@@ -23,7 +23,7 @@ def api_schema(app):
         officer, _ = create_user("officer.a@example.id", "officer", password="correct horse battery",
                                  unit_codes=["UNIT-A"])
         file_complaint({"unit": "UNIT-A", "category": "GENERAL", "title": "KTP-el", "description": "Belum jadi.",
-                        "name": "Budi"})
+                        "name": "Budi", "consent": True})
         token = issue_token(User.by_email("officer.a@example.id"))
         db.session.commit()
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)

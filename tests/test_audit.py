@@ -10,7 +10,8 @@ import threading
 from datetime import timedelta
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import event, exc, func, insert, select, text
 
 from pengaduan import audit
@@ -48,7 +49,7 @@ def verify(**kw) -> audit.VerifyResult:
 def record_n(n: int, prefix: str = "test.event") -> None:
     """n events, each in its own transaction."""
     for i in range(n):
-        audit.record(db.session, prefix, actor="tester", payload={"i": i})
+        audit.record(db.session, prefix, actor="tester", unit=None, payload={"i": i})
         db.session.commit()
 
 
@@ -136,8 +137,9 @@ def test_seq_gap_free_and_hashes_cover_the_exact_stored_body(filed_chain):
         parsed = json.loads(ev.body)
         assert ev.body == json.dumps(parsed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         assert list(parsed) == sorted(parsed)
-        assert set(parsed) == {"seq", "occurred_at", "actor", "action", "complaint", "payload"}
+        assert set(parsed) == {"seq", "occurred_at", "actor", "action", "complaint", "units", "payload"}
         assert parsed["seq"] == ev.seq and parsed["action"] == ev.action
+        assert parsed["units"] == (ev.units.split() if ev.units else None)
         assert parsed["actor"] == ev.actor and parsed["complaint"] == ev.complaint_code
         assert parsed["occurred_at"] == iso_utc(ev.occurred_at)
         prev = ev.hash
@@ -149,7 +151,7 @@ def test_seq_gap_free_and_hashes_cover_the_exact_stored_body(filed_chain):
 
 def test_hash_is_over_the_stored_string_not_a_reparsed_value(ctx):
     """Non-ASCII text and microsecond timestamps survive the round trip bit for bit."""
-    audit.record(db.session, "test.unicode", actor="tester",
+    audit.record(db.session, "test.unicode", actor="tester", unit=None,
                  payload={"teks": "Pelayanan \u00e9\u00e8 \u2014 \U0001f600", "n": 1, "z": None, "a": [1, 2]})
     db.session.commit()
     db.session.expire_all()
@@ -163,7 +165,7 @@ def test_hash_is_over_the_stored_string_not_a_reparsed_value(ctx):
 def test_rolled_back_session_appends_nothing(world):
     before = chain()
     unit = db.session.scalar(select(Unit).where(Unit.code == "UNIT-A"))  # transaction begun
-    audit.record(db.session, "test.rolled_back", actor="tester", complaint=None)
+    audit.record(db.session, "test.rolled_back", actor="tester", unit=None, complaint=None)
     db.session.rollback()
     world.file()  # a later, unrelated unit of work commits
     after = chain()
@@ -178,9 +180,9 @@ def test_record_then_rollback_without_prior_query_appends_nothing(world):
     had not begun a transaction yet (e.g. right after a commit)."""
     before = count_events()
     db.session.commit()  # no transaction open now
-    audit.record(db.session, "test.rolled_back", actor="tester")
+    audit.record(db.session, "test.rolled_back", actor="tester", unit=None)
     db.session.rollback()
-    audit.record(db.session, "test.kept", actor="tester")
+    audit.record(db.session, "test.kept", actor="tester", unit=None)
     db.session.commit()
     actions = [e.action for e in chain()[before:]]
     assert actions == ["test.kept"]
@@ -191,10 +193,10 @@ def test_rolled_back_savepoint_keeps_the_outer_transactions_events(world):
     which still commits its change."""
     before = count_events()
     filed = file_complaint({"unit": "UNIT-A", "category": "GENERAL", "title": "Jalan rusak",
-                            "description": "Berlubang.", "name": "Ani"})
+                            "description": "Berlubang.", "name": "Ani", "consent": True})
     with pytest.raises(RuntimeError):
         with db.session.begin_nested():
-            audit.record(db.session, "test.inside_savepoint", actor="tester")
+            audit.record(db.session, "test.inside_savepoint", actor="tester", unit=None)
             raise RuntimeError("undo the savepoint")
     db.session.commit()
     code = filed.complaint.tracking_code
@@ -206,7 +208,7 @@ def test_rolled_back_savepoint_keeps_the_outer_transactions_events(world):
 def test_service_events_join_the_chain_only_at_commit(world):
     before = count_events()
     filed = file_complaint({"unit": "UNIT-A", "category": "GENERAL", "title": "Air mati",
-                            "description": "Sudah dua hari.", "name": "Sari"})
+                            "description": "Sudah dua hari.", "name": "Sari", "consent": True})
     db.session.flush()
     assert count_events() == before  # queued, not yet appended
     db.session.commit()
@@ -454,7 +456,9 @@ def test_full_rewrite_of_the_tail_is_caught_by_the_checkpoint(app, filed_chain, 
     assert_cli_fails(runner, 12, "altered")
 
 
-def test_altered_body_with_recomputed_hash_breaks_the_next_link(app, filed_chain, runner):
+def test_altered_body_with_recomputed_hash_is_named_as_that_event(app, filed_chain, runner):
+    """Event 9 changed and re-hashed: event 10 still names the old hash. The sound event 10
+    was not inserted; event 9 was altered, and the chain is good up to event 8."""
     ev = filed_chain[8]
     body = json.loads(ev.body)
     body["payload"]["note"] = "rewritten history"
@@ -462,9 +466,11 @@ def test_altered_body_with_recomputed_hash_breaks_the_next_link(app, filed_chain
     disable_append_only(app)
     tamper("UPDATE audit_events SET body = :b, hash = :h WHERE seq = 9",
            b=new_body, h=audit.chain_hash(ev.prev_hash, new_body))
-    result = assert_problem(10, "inserted")
-    assert result.count == 9
-    assert_cli_fails(runner, 10, "inserted")
+    result = assert_problem(9, "altered")
+    assert "hash recomputed" in result.problem.detail
+    assert (result.count, result.head) == (8, filed_chain[7].hash)
+    assert_cli_fails(runner, 9, "altered")
+    assert verify(batch=9).problem.seq == 9  # also when event 10 starts the next batch
 
 
 def test_rewritten_newest_event_is_caught_by_its_checkpoint(app, filed_chain, runner):
@@ -551,7 +557,7 @@ def test_automatic_checkpoint_at_the_end_of_a_crossing_batch(app, ctx, runner):
     app.config["PENGADUAN_CHECKPOINT_EVERY"] = 5
     for size in (3, 4, 5):  # seq 1-3, 4-7 (crosses 5), 8-12 (crosses 10)
         for i in range(size):
-            audit.record(db.session, "test.batch", actor="tester", payload={"i": i})
+            audit.record(db.session, "test.batch", actor="tester", unit=None, payload={"i": i})
         db.session.commit()
     events = chain()
     assert [e.seq for e in events] == list(range(1, 13))
@@ -608,7 +614,7 @@ def test_concurrent_appenders_never_fork_the_chain(app, ctx, runner):
         with app.app_context():
             barrier.wait()
             for j in range(per_thread):
-                audit.record(db.session, "test.concurrent", actor=f"thread:{i}",
+                audit.record(db.session, "test.concurrent", actor=f"thread:{i}", unit=None,
                              payload={"thread": i, "j": j})
                 db.session.commit()
         return i
@@ -727,3 +733,341 @@ def test_one_advance_increments_version_exactly_once(world):
     c = world.file().complaint
     for trigger, state, fields in STEPS:
         assert advance_by_id(c.id, world.officer_a, trigger, fields) == 1, trigger
+
+
+# --------------------------------------------------------------------------- 7. explicit units
+
+
+def test_record_needs_an_explicit_unit(ctx):
+    """No guessing from payload keys: every caller says whose event it is (None: the whole
+    deployment)."""
+    with pytest.raises(TypeError):
+        audit.record(db.session, "test.no_unit", actor="tester", payload={"unit": "UNIT-A"})
+    db.session.rollback()
+
+
+def test_events_name_their_units_in_the_column_and_the_hashed_body(filed_chain, world):
+    """The world's and the complaints' events carry the unit they belong to; the staff
+    account of two units names both; a change of units names the units before and after."""
+    from pengaduan.services import create_user
+    from pengaduan.services.accounts import update_user
+
+    both, _ = create_user("both@example.id", "officer", password="correct horse battery",
+                          unit_codes=["UNIT-B", "UNIT-A"])
+    update_user(world.officer_b.user, name="Officer B", role="officer", unit_codes=["UNIT-A"],
+                active=True, actor="admin")
+    db.session.commit()
+    units = {(e.action, json.loads(e.body)["payload"].get("email") or json.loads(e.body)["payload"].get("code")):
+             (e.units, json.loads(e.body)["units"]) for e in chain()}
+    assert units[("unit.created", "UNIT-B")] == ("UNIT-B", ["UNIT-B"])
+    assert units[("category.created", "GENERAL")] == (None, None)  # every unit's category
+    assert units[("category.created", "ONLY-B")] == ("UNIT-B", ["UNIT-B"])
+    assert units[("user.created", "officer.a@example.id")] == ("UNIT-A", ["UNIT-A"])
+    assert units[("user.created", "auditor@example.id")] == (None, None)
+    assert units[("user.created", "both@example.id")] == ("UNIT-A UNIT-B", ["UNIT-A", "UNIT-B"])
+    assert units[("user.updated", "officer.b@example.id")] == ("UNIT-A UNIT-B", ["UNIT-A", "UNIT-B"])
+    filed = [e for e in chain() if e.action == "complaint.filed"]
+    assert {(e.units, json.loads(e.body)["units"][0]) for e in filed} == {("UNIT-A", "UNIT-A")}
+    assert verify().ok
+
+
+def test_altered_units_column_is_detected(app, filed_chain, runner):
+    """The column a unit's pack is cut by is checked against the hashed body."""
+    disable_append_only(app)
+    tamper("UPDATE audit_events SET units = 'UNIT-B' WHERE seq = 10")
+    assert_problem(10, "altered")
+    assert_cli_fails(runner, 10, "altered")
+
+
+# --------------------------------------------------------------------------- 8. chained checkpoints
+
+
+def sign_at(monkeypatch, moment, *, heartbeat: bool = True) -> AuditCheckpoint:
+    """A checkpoint signed as if the clock said `moment` (the worker's, some time ago)."""
+    from pengaduan.audit import checkpoints as module
+
+    monkeypatch.setattr(module, "utcnow", lambda: moment)
+    try:
+        cp = audit.checkpoint(db.session, heartbeat=heartbeat)
+        db.session.commit()
+    finally:
+        monkeypatch.undo()
+    return cp
+
+
+def chained_checkpoints(app, monkeypatch) -> list[AuditCheckpoint]:
+    """Events 1-12 with checkpoints 1 (seq 5, 90 minutes ago), 2 (seq 8, 60 minutes ago),
+    3 (seq 12, 30 minutes ago) and 4 (seq 12 again, the worker's last interval: a minute ago)."""
+    now = utcnow()
+    cps = []
+    for n, minutes in ((5, 90), (3, 60), (4, 30), (0, 1)):
+        record_n(n)
+        cps.append(sign_at(monkeypatch, now - timedelta(minutes=minutes)))
+    return cps
+
+
+def test_checkpoints_sign_their_counter_and_the_previous_checkpoint(app, ctx, runner, monkeypatch):
+    from pengaduan.audit.checkpoints import checkpoint_hash, message_of
+
+    cps = chained_checkpoints(app, monkeypatch)
+    assert [(cp.counter, cp.seq) for cp in cps] == [(1, 5), (2, 8), (3, 12), (4, 12)]
+    assert cps[0].prev_checkpoint_hash == audit.GENESIS
+    for before, cp in zip(cps, cps[1:]):
+        assert cp.prev_checkpoint_hash == checkpoint_hash(message_of(before))
+    message = json.loads(message_of(cps[1]))
+    assert message == {"counter": 2, "seq": 8, "hash": chain()[7].hash, "signed_at": iso_utc(cps[1].signed_at),
+                       "prev_checkpoint_hash": checkpoint_hash(message_of(cps[0]))}
+    assert all(verify_checkpoint(cp, audit.public_key_hex()) for cp in cps)
+    assert_cli_ok(runner, 12, chain()[-1].hash)
+
+
+def test_deleted_middle_checkpoint_is_detected(app, ctx, runner, monkeypatch):
+    chained_checkpoints(app, monkeypatch)
+    disable_append_only(app)
+    tamper("DELETE FROM audit_checkpoints WHERE counter = 2")
+    result = assert_problem(12, "checkpoint")
+    assert "checkpoint 2 is missing" in result.problem.detail
+    assert_cli_fails(runner, 12, "checkpoint")
+
+
+def test_checkpoint_moved_to_another_link_is_detected(app, ctx, runner, monkeypatch):
+    """Renumbering the checkpoints after removing one breaks the signatures."""
+    chained_checkpoints(app, monkeypatch)
+    disable_append_only(app)
+    tamper("DELETE FROM audit_checkpoints WHERE counter = 2")
+    tamper("UPDATE audit_checkpoints SET counter = counter - 1 WHERE counter > 2")
+    assert_problem(12, "checkpoint")
+    assert_cli_fails(runner, 12, "checkpoint")
+
+
+def test_truncated_with_its_checkpoints_leaves_a_stale_head(app, ctx, runner, monkeypatch):
+    """Deleting every event after seq 5 together with the checkpoints after it leaves a
+    consistent chain, but its newest checkpoint is 90 minutes old: more than twice the
+    worker's interval (15 minutes)."""
+    chained_checkpoints(app, monkeypatch)
+    assert_cli_ok(runner, 12, chain()[-1].hash)
+    disable_append_only(app)
+    tamper("DELETE FROM audit_events WHERE seq > 5")
+    tamper("DELETE FROM audit_checkpoints WHERE counter > 1")
+    assert verify().ok  # nothing inside the chain shows it...
+    result = verify(max_age=timedelta(minutes=30))
+    assert (result.problem.seq, result.problem.kind) == (5, "stale")
+    assert "checkpoint 1, seq 5" in result.problem.detail
+    assert_cli_fails(runner, 5, "stale")  # ...its age does
+
+
+def test_stale_head_follows_the_configured_interval(app, ctx, runner, monkeypatch):
+    chained_checkpoints(app, monkeypatch)
+    disable_append_only(app)
+    tamper("DELETE FROM audit_checkpoints WHERE counter = 4")  # the newest: 30 minutes old now
+    app.config["PENGADUAN_CHECKPOINT_MINUTES"] = 20
+    assert_cli_ok(runner, 12, chain()[-1].hash)
+    app.config["PENGADUAN_CHECKPOINT_MINUTES"] = 10
+    assert_cli_fails(runner, 12, "stale")
+
+
+def test_events_without_any_checkpoint_go_stale(ctx):
+    record_n(3)
+    assert verify(max_age=timedelta(minutes=30)).ok
+    result = verify(max_age=timedelta(minutes=30), now=utcnow() + timedelta(hours=1))
+    assert result.problem.kind == "stale" and "no signed checkpoint" in result.problem.detail
+
+
+def test_worker_signs_the_head_on_its_interval_even_when_nothing_happened(app, ctx, runner):
+    from pengaduan.scheduler import checkpoint_job
+
+    db.session.rollback()
+    checkpoint_job(app)  # an empty chain too: its head is signed
+    record_n(2)
+    checkpoint_job(app)
+    checkpoint_job(app)
+    db.session.rollback()
+    assert [(cp.counter, cp.seq) for cp in checkpoints()] == [(1, 0), (2, 2), (3, 2)]
+    assert_cli_ok(runner, 2, chain()[-1].hash)
+    # `audit checkpoint` still signs only a head not yet signed
+    assert runner.invoke(args=["audit", "checkpoint"]).output.strip() == "head already signed"
+
+
+def test_rewritten_history_after_a_kept_checkpoint_is_detected(app, ctx, runner, monkeypatch):
+    """The forger keeps checkpoint 1 (seq 5), rewrites events 6-12 consistently and removes
+    checkpoint 2, which signed the old event 8: the gap in the checkpoints shows it; keeping
+    checkpoint 2 instead, its head no longer matches."""
+    chained_checkpoints(app, monkeypatch)
+    original = as_rows(chain())
+    disable_append_only(app)
+    db.session.execute(text("DELETE FROM audit_events WHERE seq > 5"))
+    rows = [{**row, "body": row["body"].replace('"i":', '"i_forged":')} for row in original[5:]]
+    db.session.execute(insert(AuditEvent), rechain(rows, original[4]["hash"]))
+    db.session.commit()
+    db.session.expire_all()
+    assert_problem(8, "altered")  # checkpoint 2 signed another event 8
+    tamper("DELETE FROM audit_checkpoints WHERE counter = 2")
+    result = assert_problem(12, "checkpoint")
+    assert "checkpoint 2 is missing" in result.problem.detail
+
+
+# --------------------------------------------------------------------------- 9. saved heads
+
+
+def run_verify_with(runner, *args):
+    return runner.invoke(args=["audit", "verify", *args])
+
+
+def test_expect_head_passes_while_the_chain_contains_it(app, ctx, runner, monkeypatch):
+    chained_checkpoints(app, monkeypatch)
+    saved = audit.published_head(db.session)
+    record_n(2)
+    result = run_verify_with(runner, "--expect-head", f"{saved['seq']}:{saved['hash']}",
+                             "--expect-head", f"5:{chain()[4].hash.upper()}")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"OK 14 events head {chain()[-1].hash}",
+        f"contains the 2 saved heads, the newest seq 12 hash {saved['hash']}"]
+
+
+@pytest.mark.parametrize("value", ["12", "x:" + "0" * 64, "12:abc", "12:" + "g" * 64])
+def test_expect_head_must_be_seq_and_hash(ctx, runner, value):
+    result = run_verify_with(runner, "--expect-head", value)
+    assert result.exit_code == 2 and "SEQ:HASH" in result.output
+
+
+def test_expect_head_from_before_a_truncation_fails_naming_it(app, ctx, runner, monkeypatch):
+    """An auditor saved the head at seq 12. Events 9-12 and the checkpoints that signed
+    them are removed just now (so the remaining head is not stale yet): the saved head names
+    the truncation."""
+    cps = chained_checkpoints(app, monkeypatch)
+    saved = audit.published_head(db.session)
+    assert (saved["seq"], saved["counter"]) == (12, 4)
+    disable_append_only(app)
+    tamper("DELETE FROM audit_events WHERE seq > 8")
+    tamper("DELETE FROM audit_checkpoints WHERE counter > 2")
+    sign_at(monkeypatch, utcnow())  # the worker's next interval signs the shortened chain
+    assert [cp.counter for cp in checkpoints()] == [1, 2, 3] and cps
+    assert_cli_ok(runner, 8, chain()[-1].hash)
+    result = run_verify_with(runner, "--expect-head", f"{saved['seq']}:{saved['hash']}")
+    assert result.exit_code == 1, result.output
+    assert re.search(r"^FAIL seq 12: truncated: the saved head at seq 12 .* beyond the end of the "
+                     r"chain at seq 8", result.output, re.M), result.output
+    assert "OK " not in result.output
+
+
+def test_expect_head_on_a_fork_fails_naming_it(app, ctx, runner, monkeypatch):
+    """History rewritten after the saved head was published, and the newer checkpoints
+    removed: the chain verifies on its own, but at seq 12 it holds another event."""
+    chained_checkpoints(app, monkeypatch)
+    saved = audit.published_head(db.session)
+    original = as_rows(chain())
+    disable_append_only(app)
+    db.session.execute(text("DELETE FROM audit_events WHERE seq > 8"))
+    rows = [{**row, "body": row["body"].replace('"i":', '"i_forged":')} for row in original[8:]]
+    db.session.execute(insert(AuditEvent), rechain(rows, original[7]["hash"]))
+    db.session.commit()
+    tamper("DELETE FROM audit_checkpoints WHERE counter > 2")
+    db.session.expire_all()
+    forged_head = chain()[-1].hash
+    assert verify(max_age=timedelta(minutes=90)).ok
+    result = run_verify_with(runner, "--expect-head", f"12:{saved['hash']}")
+    assert result.exit_code == 1
+    assert f"FAIL seq 12: forked: event 12 has hash {forged_head}, the saved head says {saved['hash']}" \
+        in result.output
+
+
+# --------------------------------------------------------------------------- 10. the published head
+
+
+def test_published_head_is_public_signed_and_verifies_with_the_key(app, client):
+    assert client.get("/audit/head.json", headers={"Accept": "application/json"}).status_code == 404
+    with app.app_context():
+        record_n(3)
+        audit.checkpoint(db.session)
+        db.session.commit()
+        key, head_hash = audit.public_key_hex(), chain()[-1].hash
+    response = client.get("/audit/head.json")  # no sign-in
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=60"
+    assert "Set-Cookie" not in response.headers
+    head = response.get_json()
+    assert set(head) == {"seq", "hash", "time", "counter", "prev_checkpoint_hash", "checkpoint_hash",
+                         "message", "algorithm", "signature", "public_key"}
+    assert (head["seq"], head["hash"], head["counter"], head["public_key"]) == (3, head_hash, 1, key)
+    message = audit.canonical({"counter": head["counter"], "seq": head["seq"], "hash": head["hash"],
+                               "signed_at": head["time"], "prev_checkpoint_hash": head["prev_checkpoint_hash"]})
+    assert head["message"] == message
+    assert head["checkpoint_hash"] == hashlib.sha256(message.encode()).hexdigest()
+    public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(head["public_key"]))
+    public.verify(bytes.fromhex(head["signature"]), message.encode())  # raises if not
+    with pytest.raises(InvalidSignature):
+        public.verify(bytes.fromhex(head["signature"]), message.replace('"seq":3', '"seq":2').encode())
+
+
+# --------------------------------------------------------------------------- 11. the migration
+
+
+def test_migration_leaves_older_events_and_checkpoints_verifiable(app, world, runner):
+    """A chain written before migration 0010 (bodies without units, checkpoints without a
+    counter) verifies after it: the units column is filled from what the rows tell, the
+    legacy checkpoint is checked alone, and the chain of checkpoints starts at counter 1."""
+    from flask_migrate import downgrade, upgrade
+
+    from pengaduan.services.accounts import update_user
+
+    world.file(title="Di unit A")
+    world.file(unit="UNIT-B", category="ONLY-B", title="Di unit B")
+    update_user(world.officer_b.user, name="Officer B", role="officer", unit_codes=["UNIT-B"],
+                active=True, actor="admin")
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="0009")
+
+    # Rewrite the chain as the older code wrote it, and sign its head the older way.
+    disable_append_only_raw = (["ALTER TABLE audit_events DISABLE TRIGGER USER"] if is_postgres(app)
+                               else ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"])
+    for sql in disable_append_only_raw:
+        db.session.execute(text(sql))
+    rows = [dict(r._mapping) for r in db.session.execute(text(
+        "SELECT seq, occurred_at, actor, action, complaint_code, body FROM audit_events ORDER BY seq"))]
+    db.session.execute(text("DELETE FROM audit_events"))
+    prev = audit.GENESIS
+    for row in rows:
+        body = json.loads(row["body"])
+        del body["units"]
+        row["body"] = audit.canonical(body)
+        row["prev_hash"], row["hash"] = prev, audit.chain_hash(prev, row["body"])
+        prev = row["hash"]
+        db.session.execute(text(
+            "INSERT INTO audit_events (seq, occurred_at, actor, action, complaint_code, body, prev_hash, hash) "
+            "VALUES (:seq, :occurred_at, :actor, :action, :complaint_code, :body, :prev_hash, :hash)"), row)
+    signed_at = utcnow()
+    db.session.execute(text(
+        "INSERT INTO audit_checkpoints (seq, hash, signed_at, public_key, signature) VALUES (:s, :h, :t, :k, :sig)"),
+        {"s": rows[-1]["seq"], "h": prev, "t": signed_at.replace(tzinfo=None) if not is_postgres(app) else signed_at,
+         "k": audit.public_key_hex(),
+         "sig": audit.signing_key().sign(checkpoint_message(rows[-1]["seq"], prev, iso_utc(signed_at))).hex()})
+    if is_postgres(app):
+        db.session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER USER"))
+    db.session.commit()
+    db.session.remove()
+
+    upgrade()
+    events = chain()
+    assert "units" not in json.loads(events[0].body) and len(events) == len(rows)
+    units = {(e.action, e.complaint_code or json.loads(e.body)["payload"].get("email")
+              or json.loads(e.body)["payload"].get("code")): e.units for e in events}
+    assert units[("unit.created", "UNIT-B")] == "UNIT-B"
+    assert units[("category.created", "GENERAL")] is None
+    assert units[("category.created", "ONLY-B")] == "UNIT-B"
+    assert units[("user.created", "officer.a@example.id")] == "UNIT-A"
+    assert units[("user.created", "admin@example.id")] is None
+    assert units[("user.updated", "officer.b@example.id")] == "UNIT-B"
+    assert sorted(e.units for e in events if e.action == "complaint.filed") == ["UNIT-A", "UNIT-B"]
+    (legacy,) = checkpoints()
+    assert (legacy.counter, legacy.prev_checkpoint_hash) == (None, None)
+    assert_cli_ok(runner, len(rows), prev)
+
+    first = audit.checkpoint(db.session, heartbeat=True)
+    db.session.commit()
+    assert (first.counter, first.prev_checkpoint_hash, first.seq) == (1, audit.GENESIS, len(rows))
+    assert_cli_ok(runner, len(rows), prev)
+    with pytest.raises(exc.DBAPIError, match="append-only"):  # the triggers are back
+        db.session.execute(text("DELETE FROM audit_checkpoints"))
+    db.session.rollback()

@@ -53,7 +53,7 @@ PERDA = "Perda Kota No. 7/2026 tentang Hari Jadi Kota"
 SKB = "SKB 3 Menteri No. 2/2026 tentang perubahan cuti bersama"
 RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
        "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
-       "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id"}
+       "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id", "consent": True}
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from pengaduan.extensions import db, limiter
 from pengaduan.models import Attachment, AuditEvent, Complaint, OutboxMessage, User
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
+from pengaduan.services.attachments import clean
 from pengaduan.services.tracking import check_pin, hash_pin
 
 WIB = ZoneInfo("Asia/Jakarta")
@@ -311,6 +312,24 @@ def test_anonymous_filing_needs_no_identity(app, browser):
                 complaint.complainant_phone, complaint.complainant_address) == (None,) * 5
 
 
+def test_consent_is_asked_with_an_identity_and_stored_with_its_version(app, browser):
+    """The form's consent box is needed as soon as one identity field is filled (here only a
+    phone number, filing anonymously), not for an anonymous filing without identity; the
+    complaint keeps when and to which version of the consent text its complainant agreed."""
+    from pengaduan.services.intake import CONSENT_VERSION
+
+    anonymous = dict(privacy="anonymous", name="", nik="", email="", phone="", address="")
+    refused = file_complaint_via_form(browser, **{**anonymous, "phone": "0812345678", "consent": None})
+    assert refused.status_code == 422 and 'id="consent-error"' in refused.get_data(as_text=True)
+    bare = file_and_read_receipt(browser, **{**anonymous, "consent": None})
+    named = file_and_read_receipt(browser)
+    with complaint_in_db(app, bare.code) as complaint:
+        assert (complaint.consent_at, complaint.consent_version) == (None, None)
+    with complaint_in_db(app, named.code) as complaint:
+        assert complaint.consent_version == CONSENT_VERSION
+        assert complaint.consent_at is not None and complaint.consent_at <= complaint.received_at
+
+
 def test_confidential_title_never_on_public_pages(app, browser):
     """A confidential complaint's title shows only to its complainant, never on public pages."""
     title = "RAHASIA pungli di loket tujuh"
@@ -453,10 +472,12 @@ def test_request_over_max_content_length_gets_friendly_413(app, browser):
 # --- 4. attachments --------------------------------------------------------------------------
 
 def test_attachments_stored_under_random_names_and_served(app, browser):
-    """Photos and a PDF are kept under random names with their sha256, and served safely."""
+    """Photos and a PDF are kept under random names with their sha256, and served safely;
+    what is kept, hashed and served is the copy stripped of metadata."""
     files = {"foto loket.jpg": (jpeg_bytes(), "image/jpeg"), "antrean.png": (png_bytes(), "image/png"),
              "surat.pdf": (pdf_bytes(), "application/pdf")}
     receipt = file_and_read_receipt(browser, [(data, name) for name, (data, _) in files.items()])
+    files = {name: (clean(data).data, kind) for name, (data, kind) in files.items()}
     with complaint_in_db(app, receipt.code) as complaint:
         rows = {a.filename: (a.id, a.stored_name, a.content_type, a.sha256, a.size, a.event_id)
                 for a in complaint.attachments}
@@ -811,7 +832,7 @@ def test_dates_follow_the_language(app, org):
     """Dates on the tracking page use the reader's language, in the unit's timezone."""
     with app.app_context():
         filed = file_complaint({"unit": "UNIT-A", "title": "Antrean", "description": "Lama.",
-                                "privacy": "public", "name": "Budi"},
+                                "privacy": "public", "name": "Budi", "consent": True},
                                at=datetime(2025, 12, 8, 3, 0, tzinfo=timezone.utc))
         db.session.commit()
         code, pin = filed.complaint.tracking_code, filed.pin

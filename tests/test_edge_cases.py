@@ -45,7 +45,8 @@ def wib(*args) -> datetime:
 def filed(world, at: datetime, **overrides) -> Complaint:
     raw = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
            "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
-           "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id", **overrides}
+           "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id", "consent": True,
+           **overrides}
     complaint = file_complaint(raw, at=at).complaint
     db.session.commit()
     return complaint

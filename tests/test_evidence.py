@@ -17,10 +17,13 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
+import struct
 import subprocess
 import sys
 import zipfile
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -48,6 +51,8 @@ from test_staff import digest, get_page, signed_in, token_of
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
                               SUPERVISOR_B, actor_of, label_of, pdf, png, text_of)
 from test_supervision import org  # noqa: F401  (the fixture: two units and their staff)
+from live import SUPERVISOR as LIVE_SUPERVISOR, Http, api_filing, make_org
+from live import procs  # noqa: F401  (the fixture: the app's real processes)
 
 # --- who complains, and what they write ----------------------------------------------------
 
@@ -78,7 +83,7 @@ def raw_complaint(privacy: str, unit: str = "UNIT-A", **overrides) -> dict:
     return {"unit": unit, "category": "GENERAL" if unit == "UNIT-A" else "ONLY-B",
             "classification": "pengaduan", "title": "KTP-el belum jadi",
             "description": "Sudah tiga bulan menunggu.", "privacy": privacy,
-            **IDENTITIES[privacy], **overrides}
+            **IDENTITIES[privacy], "consent": True, **overrides}
 
 
 def citizen(code: str) -> Actor:
@@ -231,11 +236,13 @@ def exported_events(app) -> list[tuple[str, dict]]:
                 if e.action == "evidence.exported"]
 
 
-def run_verifier(script: Path, pack: Path, *args: str) -> subprocess.CompletedProcess:
+def run_verifier(script: Path, pack: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     """The verifier as an auditor runs it: plain Python, isolated, standard library only
-    (-I ignores the environment and this project, -S every installed package)."""
+    (-I ignores the PYTHON* variables and this project, -S every installed package); no
+    pinned key unless `env` pins one."""
+    clean = {k: v for k, v in os.environ.items() if k != verify_pack.KEY_ENV}
     return subprocess.run([sys.executable, "-I", "-S", str(script), str(pack), *args],
-                          capture_output=True, text=True, cwd=script.parent)
+                          capture_output=True, text=True, cwd=script.parent, env={**clean, **(env or {})})
 
 
 def deployment_key() -> str:
@@ -296,7 +303,7 @@ def test_command_export_is_audited_and_refuses_a_bad_period(app, runner, scene, 
     [(actor, payload)] = exported_events(app)
     manifest = manifest_of(entries(out))
     assert (actor, payload["unit"], payload["counts"]) == ("cli", "UNIT-A", manifest["counts"])
-    assert payload["manifest_sha256"] == hashlib.sha256(canonical(manifest).encode()).hexdigest()
+    assert payload["manifest_sha256"] == hashlib.sha256(entries(out)["manifest.json"]).hexdigest()
     for period in (["--from", "2026-06-30", "--to", "2026-06-01"],
                    ["--from", "30-06-2026", "--to", "2026-07-01"]):
         bad = tmp_path / "bad.zip"
@@ -323,13 +330,13 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
     assert json.loads(exported.body)["payload"] == {
         "period": manifest["period"], "unit": None, "counts": manifest["counts"],
         "chain": {"first_seq": 1, "last_seq": before, "last_hash": manifest["chain"]["last_hash"]},
-        "manifest_sha256": hashlib.sha256(canonical(manifest).encode()).hexdigest()}
+        "manifest_sha256": hashlib.sha256(files["manifest.json"]).hexdigest()}
     assert manifest["chain"]["last_hash"] == db.session.get(AuditEvent, before).hash
     problems, summary = verify(str(out), deployment_key())
     assert problems == []
     assert (summary["events"], summary["full_events"], summary["files"], summary["unit"]) == (
-        before, before, len(files) - 1, None)
-    assert set(files) == {"manifest.json", "audit/events.jsonl", "audit/checkpoints.jsonl", "register.csv",
+        before, before, len(files) - 2, None)
+    assert set(files) == {"manifest.json", "manifest.sig", "audit/events.jsonl", "audit/checkpoints.jsonl", "register.csv",
                           "cases.jsonl", "sla.csv", "supervision.csv", "supervision_actions.csv",
                           "documents.csv", "summary.html", "verify_pack.py",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
@@ -369,7 +376,9 @@ def test_pack_contents_match_the_records(app, ctx, scene, tmp_path):
 
 def test_standalone_verifier_runs_with_the_standard_library_only(app, ctx, scene, tmp_path):
     """verify_pack.py, from the source tree and the copy inside the pack, verifies the pack in
-    a bare Python (exit 0, OK), insists on a key with --key, and says FAIL with another."""
+    a bare Python: OK (exit 0) with the deployment's key given with --key or pinned in
+    PENGADUAN_PACK_KEY, FAIL (exit 1) with another key, and without a key never OK but
+    UNVERIFIED (exit 3), naming the key that signed it: anyone can sign a pack."""
     out = tmp_path / "pack.zip"
     export(out, scene)
     key = deployment_key()
@@ -378,13 +387,21 @@ def test_standalone_verifier_runs_with_the_standard_library_only(app, ctx, scene
     inside.write_bytes(entries(out)["verify_pack.py"])
     outputs = []
     for script in (Path(verify_pack.__file__), inside):
-        ok = run_verifier(script, out)
+        ok = run_verifier(script, out, "--key", key)
         assert (ok.returncode, ok.stderr) == (0, ""), ok.stdout + ok.stderr
         assert ok.stdout.startswith(f"OK {out}: ") and f"key {key}" in ok.stdout
         outputs.append(ok.stdout)
-        assert run_verifier(script, out, "--key", key).returncode == 0
+        pinned = run_verifier(script, out, env={"PENGADUAN_PACK_KEY": key})
+        assert (pinned.returncode, pinned.stdout) == (0, ok.stdout)
+        unverified = run_verifier(script, out)
+        assert (unverified.returncode, unverified.stderr) == (3, "")
+        assert unverified.stdout.startswith(
+            f"UNVERIFIED {out}: signed by key {key}, which was not given with --key")
+        assert "OK" not in unverified.stdout
         refused = run_verifier(script, out, "--key", hex_of(other_key()))
         assert refused.returncode == 1 and refused.stdout.startswith("FAIL manifest.json: signed with key")
+        malformed = run_verifier(script, out, "--key", "abc")
+        assert malformed.returncode == 2 and "64 hex digits" in malformed.stderr
     assert outputs[0] == outputs[1]
     assert verify_pack.main([str(out), "--key", key]) == 0
 
@@ -422,13 +439,11 @@ def alter_body(line: dict) -> dict:
     return {**line, "body": canonical(body)}
 
 
-def resign(manifest: dict, key: Ed25519PrivateKey) -> bytes:
-    """A manifest re-signed by whoever holds `key`."""
-    unsigned = {k: v for k, v in manifest.items() if k != "signature"}
-    signature = key.sign(canonical(unsigned).encode()).hex()
-    signed = {**unsigned,
-              "signature": {"algorithm": "Ed25519", "public_key": hex_of(key), "value": signature}}
-    return json.dumps(signed, indent=2).encode()
+def resign(files: dict, manifest: dict, key: Ed25519PrivateKey) -> dict:
+    """The pack with `manifest`, signed by whoever holds `key` (manifest.json and manifest.sig)."""
+    raw = json.dumps({**manifest, "signer": {"algorithm": "Ed25519", "public_key": hex_of(key)}},
+                     indent=2).encode()
+    return {**files, "manifest.json": raw, "manifest.sig": key.sign(raw).hex().encode() + b"\n"}
 
 
 def tamper_byte(name_of: Callable[[dict], str]):
@@ -529,13 +544,19 @@ def tamper_manifest(change: Callable[[dict], None], extra=()):
     return tamper
 
 
-def flip_signature(manifest: dict) -> None:
-    value = manifest["signature"]["value"]
-    manifest["signature"]["value"] = ("1" if value[0] == "0" else "0") + value[1:]
+def flip_signature(files, scene):
+    value = files["manifest.sig"]
+    return {**files, "manifest.sig": (b"1" if value[:1] == b"0" else b"0") + value[1:]}, [SIGNATURE_BROKEN]
 
 
 def swap_public_key(manifest: dict) -> None:
-    manifest["signature"]["public_key"] = hex_of(other_key())
+    manifest["signer"]["public_key"] = hex_of(other_key())
+
+
+def reformat_manifest(files, scene):
+    """The same manifest, the same values, other bytes (indented otherwise): the signature
+    covers the bytes, so this fails as any other change does."""
+    return {**files, "manifest.json": json.dumps(manifest_of(files), indent=4).encode()}, [SIGNATURE_BROKEN]
 
 
 def edit_count(manifest: dict) -> None:
@@ -587,7 +608,10 @@ TAMPERING = {
     "last-event-removed": tamper_remove_last_event,
     "events-reordered": tamper_reorder,
     "event-repeated": tamper_duplicate_line,
-    "signature-changed": tamper_manifest(flip_signature),
+    "signature-changed": flip_signature,
+    "signature-removed": lambda files, scene: (
+        {k: v for k, v in files.items() if k != "manifest.sig"}, ["manifest.sig: missing (the manifest is not signed)"]),
+    "manifest-reformatted": reformat_manifest,
     "public-key-swapped": tamper_manifest(swap_public_key),
     "count-changed": tamper_manifest(edit_count),
     "file-and-manifest-hash-changed": tamper_register_and_its_hash,
@@ -625,8 +649,7 @@ def test_pack_resigned_with_another_key_fails_only_against_the_deployment_key(ap
     forged = {**files, "register.csv": files["register.csv"].replace(b",web,", b",phone,", 1)}
     manifest = manifest_of(files)
     manifest["files"]["register.csv"] = hashlib.sha256(forged["register.csv"]).hexdigest()
-    forged["manifest.json"] = resign(manifest, forger)
-    path = write_zip(tmp_path / "forged.zip", forged)
+    path = write_zip(tmp_path / "forged.zip", resign(forged, manifest, forger))
     foreign_checkpoint = ("audit/checkpoints.jsonl line 1: checkpoint signed with another key than "
                           "the manifest's")
     assert verify(str(path))[0] == [foreign_checkpoint]
@@ -662,11 +685,98 @@ def test_unreadable_packs_fail_cleanly(tmp_path):
     no_manifest = write_zip(tmp_path / "empty.zip", {"register.csv": b""})
     assert verify(str(no_manifest))[0] == ["manifest.json: missing"]
     other = write_zip(tmp_path / "other.zip", {"manifest.json": b'{"format": "something/2"}'})
-    assert verify(str(other))[0] == ["manifest.json: format 'something/2', expected 'pengaduan-evidence/1'"]
+    assert verify(str(other))[0] == ["manifest.json: format 'something/2', expected 'pengaduan-evidence/2'"]
+    listed = write_zip(tmp_path / "list.zip", {"manifest.json": b'["pengaduan-evidence/2"]'})
+    assert verify(str(listed))[0] == ["manifest.json: not a JSON object"]
     broken = write_zip(tmp_path / "broken.zip", {"manifest.json": b"{not json"})
     result = run_verifier(Path(verify_pack.__file__), broken)
     assert (result.returncode, result.stdout, result.stderr) == (
         1, "FAIL manifest.json: not valid JSON\n", "")
+
+
+def test_manifest_with_a_key_twice_is_refused_even_when_signed(app, ctx, scene, tmp_path):
+    """JSON readers disagree on a key given twice (one keeps the first value, another the
+    last): such a manifest is refused even with a valid signature of the deployment's key,
+    and so is an audit line with a key twice."""
+    original = tmp_path / "pack.zip"
+    export(original, scene)
+    files = entries(original)
+    raw = files["manifest.json"].replace(b"{", b'{\n  "unit": "UNIT-B",', 1)
+    signed = audit.signing_key().sign(raw).hex().encode()
+    twice = write_zip(tmp_path / "twice.zip", {**files, "manifest.json": raw, "manifest.sig": signed})
+    assert verify(str(twice), deployment_key())[0] == [
+        "manifest.json: not valid JSON (the key 'unit' appears twice in one object)"]
+
+    lines = files["audit/events.jsonl"].decode().splitlines(keepends=True)
+    lines[0] = '{"seq":0,' + lines[0][1:]  # the real seq follows: a lenient reader takes it
+    tampered = {**files, "audit/events.jsonl": "".join(lines).encode()}
+    problems, _ = verify(str(write_zip(tmp_path / "line.zip", tampered)), deployment_key())
+    assert problems == [changed_file_problem("audit/events.jsonl", files, tampered),
+                        "audit/events.jsonl line 1: not a valid event line"]
+
+
+def zip_layout(path: Path) -> dict[str, int]:
+    """Offsets in a ZIP file: the end record, and per entry its central directory record's
+    CRC field, its local header and the middle of its compressed data."""
+    data = path.read_bytes()
+    end = data.rindex(b"PK\x05\x06")
+    places = {"end record": end}
+    with zipfile.ZipFile(path) as pack:
+        central = data.index(b"PK\x01\x02")
+        for info in pack.infolist():
+            name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+            start = info.header_offset + 30 + name_length + extra_length
+            places[f"{info.filename} data"] = start + info.compress_size // 2
+            places[f"{info.filename} local header"] = info.header_offset
+            places[f"{info.filename} central crc"] = central + 16
+            central += 46 + len(info.filename.encode()) + len(info.extra) + len(info.comment)
+    return places
+
+
+@pytest.mark.parametrize("place, named", [
+    ("register.csv data", "register.csv"),
+    ("audit/events.jsonl data", "audit/events.jsonl"),
+    ("manifest.json data", "manifest.json"),
+    ("cases.jsonl central crc", "cases.jsonl"),
+    ("verify_pack.py local header", "verify_pack.py"),
+    ("end record", None),
+], ids=lambda value: str(value).replace(" ", "-").replace("/", "-"))
+def test_damaged_zip_fails_naming_the_damaged_file(app, ctx, scene, tmp_path, place, named):
+    """One flipped byte in a member's compressed data, a central directory record, a local
+    header or the end record: the command and the standalone verifier print one FAIL line
+    naming the damaged file (or the pack itself), exit 1, never a traceback."""
+    original = tmp_path / "pack.zip"
+    export(original, scene)
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(flip_byte(original.read_bytes(), zip_layout(original)[place]))
+    result = run_verifier(Path(verify_pack.__file__), damaged, "--key", deployment_key())
+    assert (result.returncode, result.stderr) == (1, ""), result.stdout + result.stderr
+    [line] = result.stdout.splitlines()
+    if named is None:
+        assert line.startswith(f"FAIL {damaged}: not a readable ZIP file ("), line
+    else:
+        assert line.startswith(f"FAIL {named}: cannot be read, the pack is damaged ("), line
+    assert verify(str(damaged))[0] == [line.removeprefix("FAIL ")]
+
+
+def test_any_flipped_byte_gives_fail_lines_or_a_pass_never_a_traceback(app, ctx, scene, tmp_path, capsys):
+    """A byte flipped anywhere in the pack (every 97th): the verifier either still passes
+    (a byte no check covers, such as a timestamp in a ZIP header) or prints FAIL lines naming
+    a file; it never raises and never falls back to its last-resort message."""
+    original = tmp_path / "pack.zip"
+    export(original, scene)
+    data, key = original.read_bytes(), deployment_key()
+    damaged = tmp_path / "damaged.zip"
+    outcomes = Counter()
+    for at in range(0, len(data), 97):
+        damaged.write_bytes(flip_byte(data, at))
+        code = verify_pack.main([str(damaged), "--key", key])
+        lines = capsys.readouterr().out.splitlines()
+        assert code in (0, 1), (at, code, lines)
+        assert all(line.startswith("FAIL " if code else "OK ") for line in lines), (at, lines)
+        assert not any("cannot be verified" in line for line in lines), (at, lines)
+        outcomes[code] += 1
+    assert outcomes[1] > sum(outcomes.values()) // 2  # most bytes are covered by a check
 
 
 # --- 3. identity redaction -----------------------------------------------------------------
@@ -798,6 +908,98 @@ def test_unit_pack_redacts_other_units_supervision_events(app, ctx, scene, tmp_p
     assert scene.codes["public_b"] not in files["audit/events.jsonl"].decode()
 
 
+def test_unit_pack_shows_other_units_staff_accounts_only_as_hashes(app, ctx, scene, tmp_path):
+    """Events about UNIT-B's staff accounts (a change of name, a token, a password reset, a
+    password change) are in UNIT-A's pack only as seq, prev_hash and hash: no email of
+    UNIT-B's staff leaves in it. The same events about UNIT-A's staff are there in full."""
+    from pengaduan.models import User
+    from pengaduan.services.accounts import issue_token, reset_password, update_user
+    from pengaduan.services.auth import change_password
+
+    for email, name in ((OFFICER_B, "Agus Salim, S.Sos."), (OFFICER_A, "Siti Rahayu, S.E.")):
+        user = User.by_email(email)
+        update_user(user, name=name, role="officer", unit_codes=[u.code for u in user.units], active=True,
+                    actor=label_of(ADMIN))
+        issue_token(user, actor=label_of(ADMIN))
+        reset_password(user, actor=label_of(ADMIN))
+    db.session.commit()
+    account_events = ("user.updated", "user.token_issued", "user.password_reset")
+    out = tmp_path / "unit-a.zip"
+    export(out, scene, "UNIT-A")
+    files = entries(out)
+    lines = {line["seq"]: line for line in event_lines(files)}
+    about = {e.seq: json.loads(e.body)["payload"]["email"] for e in db_events() if e.action in account_events}
+    assert sorted(about.values()) == sorted([OFFICER_A, OFFICER_B] * 3)
+    for seq, email in about.items():
+        if email == OFFICER_B:
+            assert set(lines[seq]) == {"seq", "prev_hash", "hash", "redacted"}, lines[seq]
+        else:
+            assert email in lines[seq]["body"]
+    events_text = files["audit/events.jsonl"].decode()
+    assert OFFICER_B not in events_text and SUPERVISOR_B not in events_text
+    assert verify(str(out), deployment_key())[0] == []
+
+
+def pack_checkpoints(files: dict[str, bytes]) -> list[dict]:
+    return [json.loads(line) for line in files["audit/checkpoints.jsonl"].decode().splitlines()]
+
+
+def test_pack_carries_the_published_head_once_per_head(app, ctx, scene, tmp_path):
+    """The worker signs an unchanged head again on its interval: the pack keeps the first
+    checkpoint of each head, and the one published last before the export, chained (counter
+    and previous checkpoint's hash); the standalone verifier checks their signatures."""
+    for _ in range(3):
+        audit.checkpoint(db.session, heartbeat=True)
+        db.session.commit()
+    published = audit.published_head(db.session)
+    out = tmp_path / "pack.zip"
+    manifest = export(out, scene)
+    files = entries(out)
+    lines = pack_checkpoints(files)
+    assert [(line["counter"], line["seq"]) for line in lines] == [(1, published["seq"]), (3, published["seq"])]
+    assert (lines[-1]["hash"], lines[-1]["prev_checkpoint_hash"]) == (
+        published["hash"], published["prev_checkpoint_hash"])
+    assert manifest["counts"]["checkpoints"] == 2
+    problems, summary = verify(str(out), deployment_key())
+    assert problems == [] and summary["checkpoints"] == 2
+    broken = {**files, "audit/checkpoints.jsonl": jsonl([{**lines[0], "counter": 2}, lines[1]])}
+    problems, _ = verify(str(write_zip(tmp_path / "renumbered.zip", broken)), deployment_key())
+    assert "audit/checkpoints.jsonl line 1: the signature of the checkpoint at seq " \
+           f"{lines[0]['seq']} is invalid" in problems
+
+
+def test_audit_verify_holds_the_chain_to_a_packs_heads(app, ctx, runner, scene, tmp_path):
+    """An auditor keeps a pack. `audit verify --pack` passes while the live chain contains
+    the heads it carries, and fails naming the truncation once the newest events are gone
+    (with the checkpoints that signed them, and the worker signing the shortened chain)."""
+    from test_audit import disable_append_only, tamper
+
+    out = tmp_path / "pack.zip"
+    manifest = export(out, scene)
+    head_seq, head_hash = manifest["chain"]["last_seq"], manifest["chain"]["last_hash"]
+    result = runner.invoke(args=["audit", "verify", "--pack", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == f"contains the 1 saved heads, the newest seq {head_seq} hash {head_hash}"
+
+    forged = {**entries(out)}
+    [line] = pack_checkpoints(forged)
+    forged["audit/checkpoints.jsonl"] = jsonl([{**line, "hash": "0" * 64}])
+    result = runner.invoke(args=["audit", "verify", "--pack", str(write_zip(tmp_path / "forged.zip", forged))])
+    assert result.exit_code == 1
+    assert "audit/checkpoints.jsonl line 1: not a checkpoint signed with this deployment's key" in result.output
+
+    disable_append_only(app)
+    tamper("DELETE FROM audit_events WHERE seq > :s", s=head_seq - 3)
+    tamper("DELETE FROM audit_checkpoints")
+    audit.checkpoint(db.session, heartbeat=True)
+    db.session.commit()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # the chain alone looks whole
+    result = runner.invoke(args=["audit", "verify", "--pack", str(out)])
+    assert result.exit_code == 1
+    assert re.search(rf"^FAIL seq {head_seq}: truncated: the saved head at seq {head_seq} \({head_hash}\) "
+                     rf"is beyond the end of the chain at seq {head_seq - 3}", result.output, re.M), result.output
+
+
 # --- 5. exports from the web ---------------------------------------------------------------
 
 EVIDENCE = "/staff/evidence"
@@ -841,8 +1043,7 @@ def test_auditor_downloads_any_unit_or_all_and_each_export_is_audited(app, scene
     assert [(actor, payload["unit"]) for actor, payload in exported] == [
         (label_of(app, AUDITOR), None), (label_of(app, AUDITOR), "UNIT-B")]
     for (_, payload), path in zip(exported, (everything, unit_b)):
-        assert payload["manifest_sha256"] == hashlib.sha256(
-            canonical(manifest_of(entries(path))).encode()).hexdigest()
+        assert payload["manifest_sha256"] == hashlib.sha256(entries(path)["manifest.json"]).hexdigest()
     # The second pack covers the first export: its event is inside, and checked.
     assert any('"action":"evidence.exported"' in line.get("body", "")
                for line in event_lines(entries(unit_b)))
@@ -897,6 +1098,46 @@ def test_evidence_download_needs_the_csrf_token(app, scene):
     assert post_evidence(auditor, scene, token=None).status_code == 400
     assert post_evidence(auditor, scene, token="IjAwMDAi.forged.token").status_code == 400
     assert exported_events(app) == []
+
+
+@pytest.mark.parametrize("server", ["waitress", "gunicorn"])
+def test_pack_downloaded_from_a_real_server_leaves_no_file_behind(app, procs, tmp_path, server):
+    """Served by `python run.py` (waitress) and by gunicorn, whose file wrappers skip a
+    response's close callbacks: the pack holds the whole register, yet no file of it can be
+    found in the server's temp folder while it is sent or after; the download verifies
+    against the deployment's key and the export is audited."""
+    make_org(app, token=False)
+    with app.app_context():
+        code = file_complaint(api_filing("Jalan rusak di depan pasar")).complaint.tracking_code
+        db.session.commit()
+        key, today = deployment_key(), sv.today()
+    temp = tmp_path / "server-temp"
+    temp.mkdir()
+    live = procs.run_py(TMPDIR=temp) if server == "waitress" else procs.gunicorn(TMPDIR=temp)
+
+    def pack_files() -> list[str]:
+        """Files in the temp folder named like a pack or holding a ZIP."""
+        return [p.name for p in temp.rglob("*") if p.is_file() and (
+            p.name.startswith("pengaduan-pack-") or p.read_bytes()[:2] == b"PK")]
+
+    browser = Http(live, address="10.20.30.40")
+    browser.login(LIVE_SUPERVISOR)
+    form = {"csrf_token": browser.csrf(EVIDENCE), "from": (today - timedelta(days=7)).isoformat(),
+            "to": today.isoformat(), "unit": ""}
+    pack = tmp_path / "downloaded.zip"
+    with browser.post(EVIDENCE, data=form, stream=True) as response:
+        assert response.status_code == 200, response.text[:500]
+        assert response.headers["Content-Type"] == "application/zip"
+        chunks = response.iter_content(1 << 14)
+        first = next(chunks)
+        assert pack_files() == []  # not even while it is being sent
+        pack.write_bytes(first + b"".join(chunks))
+    assert int(response.headers["Content-Length"]) == pack.stat().st_size
+    assert pack_files() == []
+    assert verify(str(pack), key)[0] == []
+    assert code in entries(pack)["register.csv"].decode()
+    assert [(actor, payload["unit"]) for actor, payload in exported_events(app)] == [
+        (label_of(app, LIVE_SUPERVISOR), "UNIT-A")]
 
 
 # --- 6. the periodic report ----------------------------------------------------------------

@@ -76,7 +76,7 @@ def file(app, **overrides) -> tuple[str, str]:
     """File a complaint (about UNIT-A unless told) through the service; (code, PIN)."""
     raw = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
            "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
-           "privacy": "public", **IDENTITY, **overrides}
+           "privacy": "public", **IDENTITY, "consent": True, **overrides}
     with app.app_context():
         filed = file_complaint(raw)
         db.session.commit()

@@ -33,7 +33,8 @@ def key(app) -> str:
 
 def post(client, key, fmt="json", **fields):
     data = {"api_key": key, "service_code": "UNIT-A.GENERAL", "lat": "-6.2", "long": "106.8",
-            "description": "Jalan di depan kantor berlubang besar.", **PERSON, **fields}
+            "description": "Jalan di depan kantor berlubang besar.", **PERSON,
+            "attribute[consent]": "true", **fields}
     return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
 
 
@@ -102,6 +103,31 @@ def test_post_errors_take_the_spec_shape(app, client, key):
     assert post(client, key).status_code == 403
 
 
+@pytest.mark.parametrize("contact", ["first_name", "last_name", "email", "phone", "attribute[nik]"])
+def test_any_contact_field_needs_the_consent_attribute(app, client, key, contact):
+    """The service definition offers attribute[consent]; a request with any contact field
+    but without attribute[consent]=true is a 400 naming it, and one with it stores the time
+    and the consent text's version. A request without any contact field needs none."""
+    from pengaduan.services.intake import CONSENT_VERSION
+
+    codes = [a["code"] for a in client.get(f"{BASE}/services/UNIT-A.GENERAL.json").get_json()["attributes"]]
+    assert "consent" in codes
+    value = {"first_name": "Budi", "last_name": "Hartono", "email": "budi@example.id",
+             "phone": "081234567890", "attribute[nik]": "3201010101010001"}[contact]
+    nobody = {name: None for name in PERSON}
+    for consent in (None, "false"):
+        refused = post(client, key, **{**nobody, contact: value, "attribute[consent]": consent})
+        assert refused.status_code == 400
+        assert "attribute[consent]" in refused.get_json()[0]["description"]
+    agreed = post(client, key, **{**nobody, contact: value})
+    silent = post(client, key, **{**nobody, "attribute[consent]": None})
+    assert agreed.status_code == silent.status_code == 200
+    with app.app_context():
+        complaint = Complaint.by_code(agreed.get_json()[0]["service_request_id"])
+        assert complaint.consent_version == CONSENT_VERSION and complaint.consent_at is not None
+        assert Complaint.by_code(silent.get_json()[0]["service_request_id"]).consent_at is None
+
+
 def test_listing_filters_and_hides_confidential(app, client, key):
     """GET requests: the last 90 days by default, by service_code, status and ids; a range
     over 90 days or without timezone is refused; confidential complaints never appear."""
@@ -110,7 +136,7 @@ def test_listing_filters_and_hides_confidential(app, client, key):
     secret = post(client, key, **{"attribute[privacy]": "confidential"}).get_json()[0]["service_request_id"]
     with app.app_context():
         old = file_complaint({"unit": "UNIT-B", "category": "ONLY-B", "title": "Lama", "description": "Lama",
-                              "name": "Siti"}, at=utcnow() - timedelta(days=120)).complaint.tracking_code
+                              "name": "Siti", "consent": True}, at=utcnow() - timedelta(days=120)).complaint.tracking_code
         db.session.commit()
     listed = [r["service_request_id"] for r in client.get(f"{BASE}/requests.json").get_json()]
     assert sorted(listed) == sorted([public, anonymous])

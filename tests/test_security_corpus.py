@@ -111,7 +111,7 @@ def complaint_raw(unit: str = "UNIT-A", **overrides) -> dict:
     return {"unit": unit, "category": "GENERAL" if unit == "UNIT-A" else "ONLY-B",
             "classification": "pengaduan", "title": f"Jalan rusak di {unit}",
             "description": f"Lubang besar di depan kantor {unit}.", "privacy": "public",
-            **IDENTITY, **overrides}
+            **IDENTITY, "consent": True, **overrides}
 
 
 def build_scene(app) -> Scene:
@@ -542,7 +542,7 @@ def test_control_characters_in_a_complaint_keep_open311_xml_well_formed(app, sce
     from xml.etree import ElementTree as ET
 
     filed = browser(app).post("/api/v1/complaints", json={
-        "unit": "UNIT-A", "title": "Jalan\x0brusak", "privacy": "public", "name": "Budi",
+        "unit": "UNIT-A", "title": "Jalan\x0brusak", "privacy": "public", "name": "Budi", "consent": True,
         "description": "Lubang\x0cbesar\x1b[31m di depan kantor"})
     assert filed.status_code == 201
     code = filed.get_json()["tracking_code"]

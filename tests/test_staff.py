@@ -202,7 +202,7 @@ def org(app):
 def raw_complaint(**overrides) -> dict:
     return {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
             "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
-            "privacy": "public", **IDENTITY, **overrides}
+            "privacy": "public", **IDENTITY, "consent": True, **overrides}
 
 
 def file(app, at: datetime | None = None, **overrides) -> tuple[str, str]:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pypdf import PdfWriter
+from pypdf.generic import NameObject, TextStringObject
 from sqlalchemy import func, select
 
 from pages import Page
@@ -30,6 +32,7 @@ from pengaduan.models import (AuditEvent, Complaint, StandingDocument, Supervisi
 from pengaduan.policy import Actor
 from pengaduan.services import create_category, create_unit, create_user, file_complaint
 from pengaduan.services import supervision as sv
+from pengaduan.services.attachments import clean
 from pengaduan.services.casework import give_instruction
 from test_staff import PASSWORD, browser, digest, get_page, location, signed_in, token_of
 
@@ -81,9 +84,19 @@ def png(color=(200, 30, 30)) -> bytes:
 
 
 def pdf(text: str = "Notulen") -> bytes:
-    """A minimal PDF document: the PDF markers at both ends are what the check needs."""
-    return (f"%PDF-1.4\n% {text}\n1 0 obj << /Type /Catalog >> endobj\n"
-            "trailer << /Root 1 0 R >>\n%%EOF\n").encode()
+    """A small real PDF document (uploads must open in a PDF parser); `text`, kept in its
+    catalog, tells documents apart."""
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.root_object[NameObject("/PengaduanTest")] = TextStringObject(text)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def stored_copy(data: bytes) -> bytes:
+    """What is stored (and hashed) of an upload: its copy stripped of metadata."""
+    return clean(data).data
 
 
 NOT_AN_IMAGE = b"MZ\x90\x00 this is a renamed program, not a picture"
@@ -126,7 +139,7 @@ def file_in(app, unit: str = "UNIT-A", **overrides) -> str:
         raw = {"unit": unit, "category": "GENERAL" if unit == "UNIT-A" else "ONLY-B",
                "classification": "pengaduan", "title": "KTP-el belum jadi",
                "description": "Sudah tiga bulan menunggu.", "privacy": "public",
-               "name": "Budi Hartono", **overrides}
+               "name": "Budi Hartono", "consent": True, **overrides}
         filed = file_complaint(raw)
         db.session.commit()
         return filed.complaint.tracking_code
@@ -298,9 +311,10 @@ def post_document(client, data: dict, file=None):
 
 
 def assert_download(response, content: bytes, content_type: str) -> None:
-    """A stored file comes back unchanged, with its checked type and nosniff."""
+    """A stored file comes back as stored (stripped of metadata), with its checked type and
+    nosniff."""
     assert response.status_code == 200
-    assert response.data == content
+    assert response.data == stored_copy(content)
     assert response.headers["Content-Type"].startswith(content_type)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"]
@@ -622,7 +636,8 @@ def test_actions_and_files_added_later_are_audited(app, org):
     [(actor, files_added)] = audited(app, "supervision.files_added")
     assert actor == label_of(app, SUPERVISOR_A)
     assert files_added == {"id": record_id, "attachments": [
-        {"sha256": sha256(minutes), "size": len(minutes), "type": "application/pdf"},
+        {"sha256": sha256(stored_copy(minutes)), "size": len(stored_copy(minutes)),
+         "type": "application/pdf"},
         {"sha256": sha256(photo), "size": len(photo), "type": "image/png"}]}
     [(_, action_added)] = audited(app, "supervision.action_added")
     assert [(a["description"], a["owner"], a["due_on"], a["status"]) for a in action_added["actions"]] == [
@@ -813,7 +828,7 @@ def test_checklist_shows_present_out_of_date_and_missing(app, org):
     assert [(actor, p["unit"], p["kind"], p["valid_from"], p["valid_until"], p["sha256"])
             for actor, p in events] == [
         (label_of(app, SUPERVISOR_A), "UNIT-A", kind, start.isoformat(), end.isoformat() if end else None,
-         sha256(content)) for kind, start, end, content in uploads]
+         sha256(stored_copy(content))) for kind, start, end, content in uploads]
     with app.app_context():
         document_id = db.session.scalars(select(StandingDocument.id).where(
             StandingDocument.kind == "channel_photos")).one()

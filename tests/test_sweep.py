@@ -73,7 +73,7 @@ LONG_AFTER = wib(2026, 12, 1, 2)  # Tuesday 02:00: every rung above is past, off
 
 RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
        "title": "Antrean KTP-el", "description": "Sudah tiga minggu menunggu.",
-       "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id"}
+       "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id", "consent": True}
 FIELDS = {
     "verify": {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"},
     "request_info": {"message": "Mohon lampirkan nomor registrasi."},

@@ -668,7 +668,7 @@ STEP_ACTOR = {step: CASE_OF[step].roles[0] for step in STEP_AT}
 
 
 SLA_FILING = {"unit": "UNIT-A", "category": "GENERAL", "title": "Antrean puskesmas",
-              "description": "Menunggu lima jam.", "name": "Siti Aminah"}
+              "description": "Menunggu lima jam.", "name": "Siti Aminah", "consent": True}
 
 
 def sla_complaint(world, *steps: str) -> Complaint:

@@ -21,6 +21,7 @@ from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
+from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
 from ..services.inputs import EARLIEST, LATEST, in_calendar
 from ..web.links import external_url
 from ..web.uow import commit
@@ -92,13 +93,13 @@ def _error(exc: Open311Error):
     return _render(data, fmt if fmt in FORMATS else "json", "errors", "error", exc.status)
 
 
-@bp.errorhandler(DomainError)
 def http_error(status: int, description: str):
     """An HTTP error under /open311/ (a body too large, no such resource, a failure) in the
     spec's shape too, as JSON unless the URL asked for XML."""
     return _error(Open311Error(status, description))
 
 
+@bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
     db.session.rollback()
     if isinstance(exc, InvalidFields):
@@ -110,7 +111,8 @@ def _domain_error(exc: DomainError):
 
 def _open311_name(field: str) -> str:
     return {"title": "description", "unit": "service_code", "category": "service_code",
-            "name": "first_name"}.get(field, field)
+            "name": "first_name", "nik": "attribute[nik]",
+            "consent": "attribute[consent]"}.get(field, field)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -156,6 +158,12 @@ ATTRIBUTES = [
      "datatype_description": "YYYY-MM-DD", "order": 4, "description": "When it happened", "values": []},
     {"variable": True, "code": "nik", "datatype": "string", "required": False,
      "datatype_description": "16 digits", "order": 5, "description": "NIK of the complainant", "values": []},
+    {"variable": True, "code": "consent", "datatype": "singlevaluelist", "required": False,
+     "datatype_description": "true when the complainant agreed; required with any identity "
+                             "(first_name, last_name, email, phone, attribute[nik])",
+     "order": 6, "description": "Consent to the processing of personal data (UU 27/2022); show "
+                                "the complainant this text: {text} (version {version})",
+     "values": [{"key": "true", "name": "Agreed"}]},
 ]
 
 
@@ -181,7 +189,9 @@ def services(fmt):
 def service_definition(code, fmt):
     fmt = _format(fmt)
     unit, category = _service(code)
-    return _render({"service_code": f"{unit.code}{SEPARATOR}{category.code}", "attributes": ATTRIBUTES},
+    attributes = [{**a, "description": a["description"].format(
+        text=CONSENT_TEXT, version=CONSENT_VERSION)} for a in ATTRIBUTES]
+    return _render({"service_code": f"{unit.code}{SEPARATOR}{category.code}", "attributes": attributes},
                    fmt, "service_definition", "service_definition")
 
 
@@ -228,7 +238,7 @@ def create_request(fmt):
         "incident_location": " ".join(p for p in place if p)[:300] or form.get("address_id"),
         "service_date": attributes.get("service_date"), "incident_date": attributes.get("incident_date"),
         "name": name or None, "email": form.get("email") or None, "phone": form.get("phone") or None,
-        "nik": attributes.get("nik") or None,
+        "nik": attributes.get("nik") or None, "consent": attributes.get("consent"),
     }
     filed = file_complaint(raw, channel="open311")
     commit()
@@ -278,6 +288,8 @@ def _date(name: str) -> datetime | None:
         raise Open311Error(400, f"{name} must be a W3C date-time, e.g. 2026-11-01T00:00:00+07:00") from None
     if moment.tzinfo is None:
         raise Open311Error(400, f"{name} needs a timezone")
+    if not in_calendar(moment.date()):  # 90 days earlier, or in UTC, it would fall off the calendar
+        raise Open311Error(400, f"{name} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     return moment
 
 
@@ -288,8 +300,6 @@ def list_requests(fmt):
     ids = [code.strip().upper() for code in request.args.get("service_request_id", "").split(",") if code.strip()]
     if ids:  # other parameters are ignored, as the spec says
         query = query.where(Complaint.tracking_code.in_(ids[:MAX_RESULTS]))
-    if not in_calendar(moment.date()):  # 90 days earlier, or in UTC, it would fall off the calendar
-        raise Open311Error(400, f"{name} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
     else:
         end = _date("end_date") or utcnow()
         start = _date("start_date") or end - timedelta(days=DEFAULT_DAYS)

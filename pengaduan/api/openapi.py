@@ -8,6 +8,7 @@ from functools import lru_cache
 from .. import __version__
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS
+from ..services.intake import CONSENT_VERSION
 
 FILING_FIELDS = {
     "title": {"type": "string", "maxLength": 200}, "description": {"type": "string", "maxLength": 10000},
@@ -21,6 +22,11 @@ FILING_FIELDS = {
     "name": {"type": "string", "maxLength": 200}, "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
     "email": {"type": "string", "maxLength": 254}, "phone": {"type": "string", "maxLength": 32},
     "address": {"type": "string", "maxLength": 1000},
+    "consent": {"type": "boolean", "description": (
+        "true when the complainant agreed to the processing of her personal data (UU 27/2022); "
+        "required with any of name, nik, email, phone, address (422 naming `consent` otherwise). "
+        "Stored with the time and the version of the consent text; show the complainant the "
+        "form's text, version " + CONSENT_VERSION)},
 }
 NULLABLE_STRING = {"type": "string", "nullable": True}
 NULLABLE_TIME = {"type": "string", "format": "date-time", "nullable": True}

@@ -103,6 +103,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             "phone": None if privacy == "anonymous" else f"0812{rng.randint(10**7, 10**8 - 1)}",
             "service_date": (at - timedelta(days=rng.randint(0, 40))).date().isoformat(),
             "incident_location": "Kantor pelayanan, Kecamatan Sukamaju",
+            "consent": privacy != "anonymous",
         }, channel=rng.choice(["web", "web", "walk_in", "phone"]), at=at)
         complaint, citizen = filed.complaint, Actor.citizen(filed.complaint)
         for trigger in path:

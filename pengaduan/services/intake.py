@@ -30,6 +30,14 @@ SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{32}$")  # what new_submission() makes
 LIMITS = {"title": 200, "description": 10000, "incident_location": 300,
           "requested_resolution": 5000, "name": 200, "email": 254, "phone": 32, "address": 1000}
 
+# The consent asked of whoever gives an identity (UU 27/2022 on Personal Data Protection).
+# Each complaint keeps the version its complainant agreed to: change CONSENT_VERSION whenever
+# CONSENT_TEXT changes (in any language).
+CONSENT_TEXT = _l("I agree that my personal data is processed to handle this complaint "
+                  "(UU 27/2022 on Personal Data Protection).")
+CONSENT_VERSION = "2026-12-07"
+_YES = {"true", "1", "on", "yes", "y"}
+
 
 @dataclass
 class Filed:
@@ -81,6 +89,9 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
         errors["email"] = _l("is not a valid email address")
     if identity["phone"] and not PHONE.match(identity["phone"]):
         errors["phone"] = _l("is not a valid phone number")
+    consent = agreed(raw.get("consent"))
+    if any(identity.values()) and not consent:
+        errors["consent"] = _l("You must agree to the processing of your personal data.")
     if errors:
         raise InvalidFields(errors)
 
@@ -88,7 +99,12 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     if clean["service_date"] is not None:
         late = clean["service_date"] < today - timedelta(days=workflow.filing_window_days)
     return {**clean, "unit": unit, "category": category, "classification": classification,
-            "privacy": privacy, "identity": identity, "late_filing": late}
+            "privacy": privacy, "identity": identity, "late_filing": late, "consent": consent}
+
+
+def agreed(value) -> bool:
+    """A consent box ticked: JSON true, or a form's true/on/1/yes."""
+    return value is True or (isinstance(value, str) and value.strip().lower() in _YES)
 
 
 def local_today(unit: Unit | None, at: datetime | None = None) -> date:
@@ -144,6 +160,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     at = at or utcnow()
     values = validate_complaint(raw, at)
     identity = values.pop("identity")
+    consent = values.pop("consent")
     pin = new_pin()
     complaint = Complaint(
         tracking_code=_unused_tracking_code(), pin_hash=hash_pin(pin), channel=channel,
@@ -151,6 +168,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
         complainant_name=identity["name"], complainant_nik=identity["nik"],
         complainant_email=identity["email"], complainant_phone=identity["phone"],
         complainant_address=identity["address"], submission_digest=submission_digest(submission),
+        consent_at=at if consent else None, consent_version=CONSENT_VERSION if consent else None,
         **values,
     )
     db.session.add(complaint)
@@ -166,7 +184,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     sla.on_event(complaint, workflow, FILE_TRIGGER, None, workflow.initial, at)
     db.session.flush()
     actor = entered_by.label if entered_by else ("citizen" if channel == "web" else f"channel:{channel}")
-    audit.record(db.session, "complaint.filed", actor=actor,
+    audit.record(db.session, "complaint.filed", actor=actor, unit=values["unit"],
                  complaint=complaint.tracking_code, payload={
                      "unit": values["unit"].code,
                      "category": values["category"].code if values["category"] else None,

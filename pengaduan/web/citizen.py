@@ -11,12 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
+from ..database import reads_first
 from ..extensions import csrf, db, limiter
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor
 from ..services import advance, file_complaint
-from ..services.attachments import check_uploads, limits, stored_files
+from ..services.attachments import limits, stored_files
 from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
 from ..services.intake import filed_from, new_submission, submission_digest, validate_complaint
 from ..services.receipts import send_receipt
@@ -25,7 +26,7 @@ from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
 from .throttle import checking_pin, pin_failures_per_address, pin_guesses
-from .uow import commit
+from .uow import checked_uploads, commit
 
 bp = Blueprint("citizen", __name__)
 
@@ -87,6 +88,7 @@ def _render_form(form, errors=None, status=200, files_dropped=False):
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
+@reads_first  # the photos are decoded before the write transaction begins
 @csrf.exempt  # the form checks its own token so that a stale token keeps what was typed
 @limiter.limit("10 per minute;60 per hour", methods=["POST"])
 def new_complaint():
@@ -101,11 +103,9 @@ def new_complaint():
         errors["csrf_token"] = _l("The form expired. Please check your answers and send it again.")
     elif (already := filed_from(form.submission.data)) is not None:
         return _already_filed(already)
-    if not form.consent.data:
-        errors["consent"] = _l("You must agree to the processing of your personal data.")
     files = request.files.getlist("attachments")
     try:
-        checked = check_uploads(files)
+        checked = checked_uploads(files)
     except InvalidFields as exc:
         errors.update(exc.errors)
     try:
@@ -220,6 +220,7 @@ def view(code):
 
 
 @bp.post("/track/<code>/act/<trigger>")
+@reads_first  # the photos are decoded before the write transaction begins
 @csrf.exempt  # ActionForm checks the token and keeps the typed text on failure
 @limiter.limit("30 per hour")
 def act(code, trigger):
@@ -239,7 +240,7 @@ def act(code, trigger):
     fields = {name: value for name, value in typed.items() if value.strip()}
     files = request.files.getlist("attachments") if transition.attachments else []
     try:
-        with stored_files(check_uploads(files)) as stored:
+        with stored_files(checked_uploads(files)) as stored:
             advance(complaint, trigger, Actor.citizen(complaint),
                     expected_version=form.version.data or None, attachments=stored, **fields)
             commit()

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from ..i18n import lazy_gettext as _l
+from ..services.intake import CONSENT_TEXT
 
 PRIVACY_CHOICES = [
     ("public", _l("Public"),
@@ -60,7 +61,7 @@ class ComplaintForm(Form):
     address = TextAreaField(_l("Address"), render_kw={"autocomplete": "street-address", "rows": 2})
     attachments = MultipleFileField(_l("Photos or documents"),
                                     render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif,application/pdf"})
-    consent = BooleanField(_l("I agree that my personal data is processed to handle this complaint (UU 27/2022 on Personal Data Protection)."))
+    consent = BooleanField(CONSENT_TEXT)  # required with any identity (services.intake)
     # One-time token of this rendering of the form: sending it again files nothing new.
     submission = HiddenField()
 
@@ -69,7 +70,7 @@ class ComplaintForm(Form):
                    "name", "nik", "email", "phone", "address")
 
     def raw(self) -> dict:
-        return {name: self[name].data for name in self.DATA_FIELDS}
+        return {name: self[name].data for name in self.DATA_FIELDS} | {"consent": self.consent.data}
 
 
 class TrackForm(Form):

@@ -35,7 +35,7 @@ VERIFIER = Path(__file__).resolve().parents[2] / "pengaduan" / "evidence" / "ver
 JAKARTA = ZoneInfo("Asia/Jakarta")
 RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
        "description": "Sudah tiga bulan menunggu KTP-el.", "privacy": "public",
-       "name": "Siti Aminah", "email": "siti@example.id"}
+       "name": "Siti Aminah", "email": "siti@example.id", "consent": True}
 
 REQUEST = "Mohon kirim foto tiang lampu yang mati dan nomor tiangnya."
 ANSWER = "Tiang nomor PJU-0412, fotonya saya lampirkan."
