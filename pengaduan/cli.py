@@ -339,17 +339,19 @@ def evidence_export(start, end, unit_code, out):
     db.session.commit()  # the export's own audit event
     counts = ", ".join(f"{k} {v}" for k, v in sorted(manifest["counts"].items()))
     click.echo(f"wrote {out}: {counts}; chain seq {manifest['chain']['first_seq']}-"
-               f"{manifest['chain']['last_seq']}; key {manifest['signature']['public_key']}")
+               f"{manifest['chain']['last_seq']}; key {manifest['signer']['public_key']}")
 
 
 @evidence_cli.command("verify")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False))
-@click.option("--key", help="Insist on this Ed25519 public key (hex).")
+@click.option("--key", help="Insist on this Ed25519 public key (hex); default: this deployment's.")
 def evidence_verify(pack, key):
-    """Verify a pack offline (the same check as the standalone verify_pack.py)."""
+    """Verify a pack offline (the same check as the standalone verify_pack.py), against this
+    deployment's own public key unless another is given: on the server the key is known, so
+    a pack signed by any other key fails."""
     from .evidence import verify_pack
 
-    sys.exit(verify_pack.main([pack] + (["--key", key] if key else [])))
+    sys.exit(verify_pack.main([pack, "--key", key or audit.public_key_hex()]))
 
 
 report_cli = AppGroup("report", help="Periodic reports.")

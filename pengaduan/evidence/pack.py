@@ -4,7 +4,8 @@ Everything is written as a stream: rows are read in chunks and each file is hash
 is written, so memory stays flat however long the period. Contents:
 
     manifest.json            period, unit, generator, counts, chain range, SHA-256 of every
-                             file, Ed25519 signature and public key
+                             file, the signer's Ed25519 public key
+    manifest.sig             Ed25519 signature of manifest.json's exact bytes (hex)
     audit/events.jsonl       the audit chain slice of the period (other units' events as
                              seq, prev_hash and hash only)
     audit/checkpoints.jsonl  signed chain heads in and just after the slice
@@ -25,6 +26,7 @@ import zipfile
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from flask import current_app, render_template
 from sqlalchemy import func, or_, select, text
@@ -389,26 +391,32 @@ def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingD
     return documents
 
 
-def export_pack(out: str | Path, start: date, end: date, unit: Unit | None = None, *,
+def manifest_bytes(manifest: dict) -> bytes:
+    """manifest.json as written: these bytes are signed, and named in the export's event."""
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit | None = None, *,
                 actor: str = "cli", progress=None) -> dict:
     """Write the pack for the period (local days, inclusive) and unit (or all units) to
-    `out` and record the export in the audit chain; returns the manifest.
+    `out` (a path, or a seekable binary file the caller owns) and record the export in the
+    audit chain; returns the manifest.
 
     Like a job, it owns its transactions: the long read runs in a read-only transaction of
     its own (SQLite writers are never held up), and the export's audit event is queued in a
     new one, which the caller commits."""
     db.session.commit()
     with read_only():
-        manifest = _write(Path(out), start, end, unit, progress)
+        manifest = _write(out if hasattr(out, "write") else Path(out), start, end, unit, progress)
         db.session.commit()
     audit.record(db.session, "evidence.exported", actor=actor, payload={
         "period": manifest["period"], "unit": manifest["unit"], "counts": manifest["counts"],
         "chain": {k: manifest["chain"][k] for k in ("first_seq", "last_seq", "last_hash")},
-        "manifest_sha256": hashlib.sha256(canonical(manifest).encode("utf-8")).hexdigest()})
+        "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest()})
     return manifest
 
 
-def _write(out: Path, start: date, end: date, unit: Unit | None, progress) -> dict:
+def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, progress) -> dict:
     if db.session.get_bind().dialect.name == "postgresql":
         # The export reads every row its cursors open: plan them for the whole result, not
         # for the first rows (PostgreSQL's default for cursors picks slow nested loops here).
@@ -446,12 +454,15 @@ def _write(out: Path, start: date, end: date, unit: Unit | None, progress) -> di
             "files": dict(sorted(writer.files.items())),
         }
         key = signing_key()
-        manifest["signature"] = {"algorithm": "Ed25519", "public_key": public_key_hex(key),
-                                 "value": key.sign(canonical(manifest).encode("utf-8")).hex()}
-        writer.zip.writestr(verify_pack.MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+        manifest["signer"] = {"algorithm": "Ed25519", "public_key": public_key_hex(key)}
+        # The signature covers the bytes as stored, not a re-serialisation of them.
+        signed = manifest_bytes(manifest)
+        writer.zip.writestr(verify_pack.MANIFEST, signed)
+        writer.zip.writestr(verify_pack.SIGNATURE, key.sign(signed).hex() + "\n")
     except BaseException:
         writer.close()
-        out.unlink(missing_ok=True)  # no half-written pack is left behind
+        if isinstance(out, Path):
+            out.unlink(missing_ok=True)  # no half-written pack is left behind
         raise
     writer.close()
     return manifest

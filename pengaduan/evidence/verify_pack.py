@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Verify a pengaduan evidence pack offline: only Python 3.9+ and the pack are needed.
 
-    python verify_pack.py PACK.zip [--key PUBLIC_KEY_HEX]
+    python verify_pack.py PACK.zip --key PUBLIC_KEY_HEX
+
+The key is the deployment's published Ed25519 public key; instead of --key it may be pinned
+in the environment variable PENGADUAN_PACK_KEY. Without either, anyone could have signed the
+pack with a key of their own: every check still runs, but the verdict is UNVERIFIED, never OK.
 
 Checks, and names exactly what is wrong when something is:
-1. the manifest's Ed25519 signature (with the key in the manifest, which should equal the
-   deployment's published key: give it with --key to insist);
+1. manifest.sig, the Ed25519 signature of the exact bytes of manifest.json, made with the
+   given key (the manifest names its signer); a manifest with a key twice in one JSON object
+   is refused, since JSON readers disagree on which value counts;
 2. the SHA-256 of every file the manifest lists, and that no file is missing or added;
 3. the audit chain slice, event by event: sequence numbers without gap or reordering,
    each event's `prev_hash` equal to the previous event's `hash`, each full event's `hash`
@@ -14,7 +19,9 @@ Checks, and names exactly what is wrong when something is:
 4. the signed checkpoints in the pack: signatures valid, and each hash equal to the chain's
    hash at that sequence number when it lies in the slice.
 
-Exit status 0 with "OK ..." when everything holds; 1 with one "FAIL ..." line per problem.
+Exit status 0 with "OK ..." when everything holds and the key was given; 3 with
+"UNVERIFIED ..." when everything holds but no key was given; 1 with one "FAIL ..." line per
+problem (a damaged ZIP too: the line names the damaged file); 2 for a usage error.
 This file is self-contained on purpose (a pure-Python Ed25519 verifier, RFC 8032 section 6)
 so that an auditor can read it, copy it and run it without installing anything.
 """
@@ -22,13 +29,26 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
+import os
+import re
+import struct
 import sys
 import zipfile
+import zlib
 from collections import Counter
+from contextlib import contextmanager
 
-FORMAT = "pengaduan-evidence/1"
+FORMAT = "pengaduan-evidence/2"
 MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"  # hex Ed25519 signature of manifest.json's bytes
+KEY_ENV = "PENGADUAN_PACK_KEY"
+UNVERIFIED = 3  # exit status: consistent, but signed by a key nobody vouched for
+# What reading a damaged ZIP entry raises (bad CRC, broken deflate data, a truncated entry,
+# an unsupported method or a header pointing elsewhere).
+DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError,
+          struct.error, ValueError)
 EVENTS = "audit/events.jsonl"
 CHECKPOINTS = "audit/checkpoints.jsonl"
 
@@ -116,35 +136,101 @@ def checkpoint_message(seq: int, digest: str, signed_at: str) -> bytes:
     return canonical({"seq": seq, "hash": digest, "signed_at": signed_at}).encode()
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    found = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKey(f"the key {key!r} appears twice in one object")
+        found[key] = value
+    return found
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
+def strict_json(data):
+    """json.loads refusing what JSON readers disagree on: a key twice in one object (one keeps
+    the first value, another the last) and NaN or Infinity."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8")
+    return json.loads(data, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+
+
+def is_key(text: str) -> bool:
+    return re.fullmatch(r"[0-9a-fA-F]{64}", text or "") is not None
+
+
 class Report:
     def __init__(self):
         self.problems: list[str] = []
+        self.damaged: set[str] = set()
+        self.full_events = 0
 
     def fail(self, message: str) -> None:
         self.problems.append(message)
 
+    def damage(self, name: str, exc: BaseException) -> None:
+        """One FAIL line per damaged entry, however often it is read."""
+        if name not in self.damaged:
+            self.damaged.add(name)
+            self.fail(f"{name}: cannot be read, the pack is damaged ({exc or type(exc).__name__})")
 
-def _sha256_of(pack: zipfile.ZipFile, name: str) -> str:
+
+@contextmanager
+def _member(pack: zipfile.ZipFile, name: str, report: Report):
+    """An entry opened for reading; damage found while it is read ends the reading and is
+    reported (the caller checks report.damaged)."""
+    try:
+        fh = pack.open(name)
+    except DAMAGE as exc:  # a header that does not match its directory record
+        report.damage(name, exc)
+        fh = io.BytesIO()
+    try:
+        with fh:
+            yield fh
+    except DAMAGE as exc:
+        report.damage(name, exc)
+
+
+def _sha256_of(pack: zipfile.ZipFile, name: str, report: Report) -> str | None:
     digest = hashlib.sha256()
-    with pack.open(name) as fh:
-        for chunk in iter(lambda: fh.read(1 << 16), b""):
+    with _member(pack, name, report) as fh:
+        for chunk in iter(lambda: fh.read(1 << 16), b""):  # to the end: the CRC is checked there
             digest.update(chunk)
-    return digest.hexdigest()
+    return None if name in report.damaged else digest.hexdigest()
 
 
-def _check_signature(manifest: dict, expected_key: str | None, report: Report) -> str | None:
-    signature = manifest.get("signature")
-    if not isinstance(signature, dict) or not all(isinstance(signature.get(k), str)
-                                                   for k in ("algorithm", "public_key", "value")):
-        report.fail(f"{MANIFEST}: no valid signature (algorithm, public_key, value)")
+def _read(pack: zipfile.ZipFile, name: str, report: Report) -> bytes | None:
+    """A small entry whole; None (reported) when it is missing or damaged."""
+    try:
+        return pack.read(name)
+    except KeyError:
+        report.fail(f"{name}: missing" + (" (the manifest is not signed)" if name == SIGNATURE else ""))
+    except DAMAGE as exc:
+        report.damage(name, exc)
+    return None
+
+
+def _check_signature(manifest: dict, raw: bytes, signature: bytes | None, expected_key: str | None,
+                     report: Report) -> str | None:
+    """The signature in manifest.sig over the bytes of manifest.json exactly as stored."""
+    signer = manifest.get("signer")
+    if not isinstance(signer, dict) or signer.get("algorithm") != "Ed25519" \
+            or not isinstance(signer.get("public_key"), str):
+        report.fail(f"{MANIFEST}: no valid signer (algorithm Ed25519, public_key)")
         return None
-    key = signature["public_key"]
+    key = signer["public_key"]
     if expected_key and key.lower() != expected_key.lower():
         report.fail(f"{MANIFEST}: signed with key {key or '(none)'}, not the expected key {expected_key}")
-    unsigned = {k: v for k, v in manifest.items() if k != "signature"}
+    if signature is None:
+        return None
     try:
-        ok = signature.get("algorithm") == "Ed25519" and ed25519_verify(
-            bytes.fromhex(key), canonical(unsigned).encode("utf-8"), bytes.fromhex(signature.get("value", "")))
+        ok = ed25519_verify(bytes.fromhex(key), raw, bytes.fromhex(signature.decode("ascii").strip()))
     except ValueError:
         ok = False
     if not ok:
@@ -156,6 +242,9 @@ def _check_signature(manifest: dict, expected_key: str | None, report: Report) -
 
 def _check_files(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
     listed = manifest.get("files") or {}
+    if not isinstance(listed, dict) or not all(isinstance(v, str) for v in listed.values()):
+        report.fail(f"{MANIFEST}: files is not a map of file names to SHA-256 digests")
+        return
     names = Counter(info.filename for info in pack.infolist() if not info.is_dir())
     for name in sorted(n for n, times in names.items() if times > 1):
         # ZIP readers differ in which of two same-named entries they show: refuse both.
@@ -163,11 +252,11 @@ def _check_files(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
     present = set(names)
     for name in sorted(set(listed) - present):
         report.fail(f"{name}: listed in the manifest but missing from the pack")
-    for name in sorted(present - set(listed) - {MANIFEST}):
+    for name in sorted(present - set(listed) - {MANIFEST, SIGNATURE}):
         report.fail(f"{name}: in the pack but not listed in the manifest")
     for name in sorted(set(listed) & present):
-        actual = _sha256_of(pack, name)
-        if actual != listed[name]:
+        actual = _sha256_of(pack, name, report)
+        if actual is not None and actual != listed[name]:
             report.fail(f"{name}: SHA-256 is {actual}, the manifest says {listed[name]} (the file was changed)")
 
 
@@ -182,11 +271,13 @@ def _check_chain(pack: zipfile.ZipFile, manifest: dict, report: Report, wanted: 
     if EVENTS not in pack.namelist():
         report.fail(f"{EVENTS}: missing")
         return hashes
-    with pack.open(EVENTS) as fh:
+    if EVENTS in report.damaged:  # already named: its garbled lines would only add noise
+        return hashes
+    with _member(pack, EVENTS, report) as fh:
         for number, raw in enumerate(fh, start=1):
             where = f"{EVENTS} line {number}"
             try:
-                line = json.loads(raw)
+                line = strict_json(raw)
                 seq, line_prev, line_hash = line["seq"], line["prev_hash"], line["hash"]
             except (ValueError, KeyError, TypeError):
                 report.fail(f"{where}: not a valid event line")
@@ -212,8 +303,8 @@ def _check_chain(pack: zipfile.ZipFile, manifest: dict, report: Report, wanted: 
                     report.fail(f"{where}: seq {seq} hash does not match its body (the event was altered)")
                     return hashes
                 try:
-                    inner = json.loads(body).get("seq")
-                except ValueError:
+                    inner = strict_json(body).get("seq")
+                except (ValueError, AttributeError):
                     inner = None
                 if inner != seq:
                     report.fail(f"{where}: the body says seq {inner}, the line says seq {seq}")
@@ -225,6 +316,8 @@ def _check_chain(pack: zipfile.ZipFile, manifest: dict, report: Report, wanted: 
                 hashes[seq] = line_hash
             prev, count = line_hash, count + 1
             expected_seq = seq + 1
+    if EVENTS in report.damaged:
+        return hashes
     if count != chain.get("events"):
         report.fail(f"{EVENTS}: {count} events, the manifest says {chain.get('events')} (events were removed or added at the end)")
     elif count and prev != chain.get("last_hash"):
@@ -236,14 +329,14 @@ def _check_chain(pack: zipfile.ZipFile, manifest: dict, report: Report, wanted: 
 
 
 def _read_checkpoints(pack: zipfile.ZipFile, report: Report) -> list[tuple[str, dict]]:
-    if CHECKPOINTS not in pack.namelist():
+    if CHECKPOINTS not in pack.namelist() or CHECKPOINTS in report.damaged:
         return []
     checkpoints = []
-    with pack.open(CHECKPOINTS) as fh:
+    with _member(pack, CHECKPOINTS, report) as fh:
         for number, raw in enumerate(fh, start=1):
             where = f"{CHECKPOINTS} line {number}"
             try:
-                cp = json.loads(raw)
+                cp = strict_json(raw)
                 cp["seq"], cp["hash"], cp["signed_at"], cp["public_key"], cp["signature"]
             except (ValueError, KeyError, TypeError):
                 report.fail(f"{where}: not a valid checkpoint line")
@@ -272,23 +365,38 @@ def _check_checkpoints(checkpoints, key: str | None, hashes: dict[int, str], rep
 
 
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
-    """([problems], summary) of a pack; no problems means it verifies."""
+    """([problems], summary) of a pack. No problems means the pack is intact and consistent
+    with the key that signed it (summary["key"]); that this is the deployment's key is only
+    proven when `expected_key` is given."""
+    try:
+        return _verify(path, expected_key)
+    except Exception as exc:  # noqa: BLE001 - a pack made to trip the verifier still gets a FAIL
+        return [f"{path}: cannot be verified ({type(exc).__name__}: {exc})"], {}
+
+
+def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
     report = Report()
-    report.full_events = 0
     try:
         pack = zipfile.ZipFile(path)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except DAMAGE as exc:
         return [f"{path}: not a readable ZIP file ({exc})"], {}
     with pack:
+        raw = _read(pack, MANIFEST, report)
+        if raw is None:
+            return report.problems, {}
         try:
-            manifest = json.loads(pack.read(MANIFEST))
-        except KeyError:
-            return [f"{MANIFEST}: missing"], {}
+            manifest = strict_json(raw)
+        except DuplicateKey as exc:
+            return [f"{MANIFEST}: not valid JSON ({exc})"], {}
         except ValueError:
             return [f"{MANIFEST}: not valid JSON"], {}
+        if not isinstance(manifest, dict):
+            return [f"{MANIFEST}: not a JSON object"], {}
         if manifest.get("format") != FORMAT:
-            return [f"{MANIFEST}: format {manifest.get('format')!r}, expected {FORMAT!r}"], {}
-        key = _check_signature(manifest, expected_key, report)
+            hint = (" (an earlier format, signed otherwise: check it with the verify_pack.py inside "
+                    "it, with --key)") if manifest.get("format") == "pengaduan-evidence/1" else ""
+            return [f"{MANIFEST}: format {manifest.get('format')!r}, expected {FORMAT!r}{hint}"], {}
+        key = _check_signature(manifest, raw, _read(pack, SIGNATURE, report), expected_key, report)
         _check_files(pack, manifest, report)
         signed = _read_checkpoints(pack, report)
         hashes = _check_chain(pack, manifest, report, {cp["seq"] for _, cp in signed})
@@ -298,25 +406,36 @@ def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),
                "full_events": report.full_events, "first_seq": chain.get("first_seq"),
                "last_seq": chain.get("last_seq"), "last_hash": chain.get("last_hash"),
-               "checkpoints": checkpoints, "key": (manifest.get("signature") or {}).get("public_key")}
+               "checkpoints": checkpoints, "key": (manifest.get("signer") or {}).get("public_key")}
     return report.problems, summary
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Verify a pengaduan evidence pack offline.")
     parser.add_argument("pack")
-    parser.add_argument("--key", help="the deployment's Ed25519 public key (hex) to insist on")
+    parser.add_argument("--key", help="the deployment's published Ed25519 public key (64 hex digits); "
+                                      f"default: the {KEY_ENV} environment variable")
     args = parser.parse_args(argv)
-    problems, summary = verify(args.pack, args.key)
+    key = args.key or os.environ.get(KEY_ENV) or None
+    if key is not None and not is_key(key):
+        parser.error(f"--key (or {KEY_ENV}) must be an Ed25519 public key of 64 hex digits")
+    problems, summary = verify(args.pack, key)
     if problems:
         for problem in problems:
             print(f"FAIL {problem}")
         return 1
     period = summary["period"] or {}
-    print(f"OK {args.pack}: period {period.get('from')} to {period.get('to')}, "
-          f"unit {summary['unit'] or 'all'}, {summary['files']} files, {summary['events']} events "
-          f"(seq {summary['first_seq']}-{summary['last_seq']}, {summary['full_events']} in full), "
-          f"{summary['checkpoints']} signed checkpoints, head {summary['last_hash']}, key {summary['key']}")
+    facts = (f"period {period.get('from')} to {period.get('to')}, "
+             f"unit {summary['unit'] or 'all'}, {summary['files']} files, {summary['events']} events "
+             f"(seq {summary['first_seq']}-{summary['last_seq']}, {summary['full_events']} in full), "
+             f"{summary['checkpoints']} signed checkpoints, head {summary['last_hash']}")
+    if key is None:
+        # Anyone can sign a pack with a key of their own: consistency alone proves nothing.
+        print(f"UNVERIFIED {args.pack}: signed by key {summary['key']}, which was not given with "
+              f"--key (nor in {KEY_ENV}); compare it with the deployment's published key and run "
+              f"again with --key. Consistent with that key: {facts}")
+        return UNVERIFIED
+    print(f"OK {args.pack}: {facts}, key {summary['key']}")
     return 0
 
 

@@ -6,9 +6,8 @@ import io
 import os
 import tempfile
 from datetime import date, timedelta
-from pathlib import Path
 
-from flask import (Blueprint, Response, abort, render_template, request, send_file)
+from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user, login_required
 
 from .. import audit, spreadsheet
@@ -111,16 +110,29 @@ def evidence():
                                key=audit.public_key_hex()), 422 if shown else 200
     audit.checkpoint(db.session)  # seal the chain head first
     commit()
-    fd, path = tempfile.mkstemp(prefix="pengaduan-pack-", suffix=".zip")
-    os.close(fd)
+    # A file without a name on disk (the pack holds the whole register): nothing stays behind
+    # whatever the WSGI server does with the response, and it is gone once closed.
+    pack = tempfile.TemporaryFile()
     try:
-        export_pack(path, start, end, unit, actor=Actor.staff(current_user).label)
+        export_pack(pack, start, end, unit, actor=Actor.staff(current_user).label)
         commit()
+        size = pack.seek(0, os.SEEK_END)
     except BaseException:
-        Path(path).unlink(missing_ok=True)
+        pack.close()
         raise
     name = f"bukti-{unit.code if unit else 'semua'}-{start}-{end}.zip"
-    response = send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
-    response.call_on_close(lambda: os.unlink(path))
-    response.headers["Cache-Control"] = "private, no-store"
+    response = Response(_chunks(pack), mimetype="application/zip", headers={
+        "Content-Disposition": attachment_header(name), "Content-Length": str(size),
+        "Cache-Control": "private, no-store"})
+    response.call_on_close(pack.close)  # also when the body was never read
     return response
+
+
+def _chunks(pack, size: int = 1 << 16):
+    """The pack's bytes; the file is closed at the end, or when the client goes away."""
+    try:
+        pack.seek(0)
+        while data := pack.read(size):
+            yield data
+    finally:
+        pack.close()
