@@ -128,6 +128,51 @@ def test_any_contact_field_needs_the_consent_attribute(app, client, key, contact
         assert Complaint.by_code(silent.get_json()[0]["service_request_id"]).consent_at is None
 
 
+def test_what_the_form_promises_is_what_open311_publishes(app, client, key):
+    """For each privacy mode, one rule (services.publication) says what is published, and
+    both sides follow it: the complaint form and the home page explain each mode in that
+    rule's words, and Open311 (the listing, requests/<id>, tokens/<token>, in JSON and XML)
+    lists the complaint and shows its description and place exactly as the rule says,
+    never the complainant's identity."""
+    import html
+    import re
+
+    from pengaduan.services.publication import RULES
+
+    filed = {}
+    for mode in RULES:
+        person = PERSON if mode != "anonymous" else {name: None for name in PERSON}
+        answer = post(client, key, **person, **{
+            "attribute[privacy]": mode, "description": f"Uraian rahasia-{mode} di loket",
+            "lat": None, "long": None, "address_string": f"Jalan Tempat-{mode}"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        filed[mode] = answer.get_json()[0]["service_request_id"]
+    listing = client.get(f"{BASE}/requests.json").get_data(as_text=True)
+    for mode, rule in RULES.items():
+        code = filed[mode]
+        bodies = [client.get(f"{BASE}/requests/{code}.{fmt}") for fmt in ("json", "xml")]
+        bodies += [client.get(f"{BASE}/tokens/{code}.{fmt}") for fmt in ("json", "xml")]
+        assert (code in listing) == rule.listed, mode
+        assert {b.status_code for b in bodies} == ({200} if rule.listed else {404}), mode
+        shown = listing + "".join(b.get_data(as_text=True) for b in bodies)
+        assert (f"rahasia-{mode}" in shown) == rule.text, mode
+        assert (f"Tempat-{mode}" in shown) == rule.text, mode
+        assert [word for word in PERSON.values() if word in shown] == [], mode
+    with app.test_request_context():
+        promised = {mode: str(rule.explanation) for mode, rule in RULES.items()}
+    form = client.get("/complaints/new").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    for mode in RULES:
+        on_form = re.search(rf'id="privacy-{mode}-hint">(.*?)</p>', form, re.S).group(1)
+        on_home = re.search(rf'data-privacy="{mode}"><strong>.*?</strong>: (.*?)</li>', home, re.S).group(1)
+        assert html.unescape(on_form.strip()) == html.unescape(on_home.strip()) == promised[mode]
+    with app.test_request_context("/?lang=en"):
+        english = {mode: str(rule.explanation) for mode, rule in RULES.items()}
+    assert "description of the complaint and the place of the incident are published" in english["public"]
+    assert "never its text" in english["anonymous"] and "no public list" in english["confidential"]
+    assert RULES["public"].text and not RULES["anonymous"].text and not RULES["confidential"].listed
+
+
 def test_listing_filters_and_hides_confidential(app, client, key):
     """GET requests: the last 90 days by default, by service_code, status and ids; a range
     over 90 days or without timezone is refused; confidential complaints never appear."""
@@ -188,7 +233,7 @@ def test_an_independent_client_reads_services_and_requests(app, client, key, liv
     assert (one["service_request_id"], one["status"], one["service_code"]) == (code, "open", "UNIT-A.GENERAL")
 
 
-@pytest.mark.parametrize("name, value", [
+OFF_THE_CALENDAR = [
     ("end_date", "0001-01-01T00:00:00+00:00"),  # 90 days earlier is before the calendar
     ("end_date", "0001-01-01T00:00:00+14:00"),  # in UTC, the day before year 1
     ("end_date", "9999-12-31T23:59:59-12:00"),  # in UTC, after year 9999
@@ -197,19 +242,20 @@ def test_an_independent_client_reads_services_and_requests(app, client, key, liv
     ("end_date", "10000-01-01T00:00:00+00:00"),
     ("start_date", "2026-13-45T00:00:00+07:00"),
     ("end_date", "9" * 40),
-])
-@pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_a_listing_date_off_the_calendar_is_a_400_in_the_specs_shape(app, client, key, name, value, fmt):
+]
+
+
+def test_a_listing_date_off_the_calendar_is_a_400_in_the_specs_shape(app, client, key):
     """Dates at or past the calendar's ends (years 1 and 9999) or impossible are refused
     with a 400 saying which parameter and why, as Open311 errors are; never a 500."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    response = client.get(f"{BASE}/requests.{fmt}", query_string={name: value})
-    assert response.status_code == 400
-    if fmt == "json":
-        assert response.get_json()[0]["code"] == 400 and name in response.get_json()[0]["description"]
-    else:
-        error = ET.fromstring(response.data).find("error")
-        assert error.findtext("code") == "400" and name in error.findtext("description")
+    for name, value in OFF_THE_CALENDAR:
+        as_json = client.get(f"{BASE}/requests.json", query_string={name: value})
+        assert as_json.status_code == 400, (name, value)
+        assert as_json.get_json()[0]["code"] == 400 and name in as_json.get_json()[0]["description"]
+        as_xml = client.get(f"{BASE}/requests.xml", query_string={name: value})
+        error = ET.fromstring(as_xml.data).find("error")
+        assert as_xml.status_code == 400 and error.findtext("code") == "400" and name in error.findtext("description")
 
 
 def test_http_errors_under_open311_take_the_specs_shape(app, client, key):

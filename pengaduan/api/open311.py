@@ -1,8 +1,9 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) at /open311/v2/.
 
 Services are unit + category pairs (`UNIT.CATEGORY`); requests are complaints. Filing goes
-through the same intake service as the web form (channel `open311`); listings never show a
-confidential complaint, and nothing shows a complainant's identity. Every resource answers
+through the same intake service as the web form (channel `open311`); what a listing shows of
+each privacy mode is services.publication's rule (never a confidential complaint, never the
+text of an anonymous one, never a complainant's identity). Every resource answers
 in `.json` and `.xml`; errors take the spec's shape.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
+from ..services.publication import listed, publishable
 from ..services.inputs import EARLIEST, LATEST, in_calendar
 from ..web.links import external_url
 from ..web.uow import commit
@@ -250,6 +252,8 @@ def create_request(fmt):
 
 
 def _request_json(complaint: Complaint) -> dict:
+    """A listed complaint as the public may read it (services.publication decides)."""
+    published = publishable(complaint)
     workflow = current_workflow()
     deadline = citizen_deadline(complaint)
     closed = workflow.is_terminal(complaint.state)
@@ -261,21 +265,21 @@ def _request_json(complaint: Complaint) -> dict:
         "status_notes": notes,
         "service_name": complaint.category.name if complaint.category else None,
         "service_code": f"{complaint.unit.code}{SEPARATOR}{complaint.category.code}" if complaint.category else None,
-        "description": complaint.description, "agency_responsible": complaint.unit.name,
+        "description": published["description"], "agency_responsible": complaint.unit.name,
         "service_notice": None, "requested_datetime": _iso(complaint.received_at),
         "updated_datetime": _iso(complaint.updated_at),
         # The statutory due date of the current stage (or of the resolution).
         "expected_datetime": _iso(complaint.stage_due_at or complaint.resolution_due_at
                                   or (deadline[1] if deadline else None)),
-        "address": complaint.incident_location, "address_id": None, "zipcode": None,
+        "address": published["place"], "address_id": None, "zipcode": None,
         "lat": None, "long": None, "media_url": None,
     }
 
 
 def _public():
-    """Complaints anyone may list: never a confidential one."""
+    """Complaints anyone may list (services.publication: never a confidential one)."""
     return (select(Complaint).options(joinedload(Complaint.unit), joinedload(Complaint.category))
-            .where(Complaint.privacy != "confidential"))
+            .where(listed()))
 
 
 def _date(name: str) -> datetime | None:

@@ -17,14 +17,13 @@ from wtforms.fields.choices import SelectChoice
 
 from ..i18n import lazy_gettext as _l
 from ..services.intake import CONSENT_TEXT
+from ..services.publication import RULES
 
+# Each mode's explanation is the publication rule's own (services.publication).
 PRIVACY_CHOICES = [
-    ("public", _l("Public"),
-     _l("Your name is known to the officers who handle the complaint. Its content may be shown in public statistics without your identity.")),
-    ("anonymous", _l("Anonymous"),
-     _l("Your identity is hidden from the unit you complain about and from the public. You may leave the identity fields empty.")),
-    ("confidential", _l("Confidential"),
-     _l("Your identity and the content of the complaint are never made public.")),
+    (mode, label, RULES[mode].explanation)
+    for mode, label in (("public", _l("Public")), ("anonymous", _l("Anonymous")),
+                        ("confidential", _l("Confidential")))
 ]
 
 

@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, jsonify, make_response, redirect, render_template,
+                   request, url_for)
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import audit
 from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from ..workflow import current_workflow
+from .forms import PRIVACY_CHOICES
 
 bp = Blueprint("public", __name__)
 
@@ -18,7 +21,20 @@ bp = Blueprint("public", __name__)
 def home():
     """What the service is, its time limits and its confidentiality promise."""
     workflow = current_workflow()
-    return render_template("public/home.html", workflow=workflow)
+    return render_template("public/home.html", workflow=workflow, privacy_choices=PRIVACY_CHOICES)
+
+
+@bp.get("/audit/head.json")
+def audit_head():
+    """The newest signed head of the audit chain, public so that the Ombudsman (or anyone)
+    can save it and later hold the chain to it (`audit verify --expect-head SEQ:HASH`).
+    It holds hashes, a time and a signature: nothing secret, so caches may keep it briefly."""
+    head = audit.published_head(db.session)
+    if head is None:
+        abort(404)  # nothing signed yet: the worker signs the first head within its interval
+    response = jsonify(head)
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response
 
 
 @bp.get("/healthz")
