@@ -167,14 +167,14 @@ def test_spreadsheet_cells_typed_by_citizens_never_run(world, tmp_path):
     assert [row["title"] for row in rows] == ["'" + formula]
 
 
-@pytest.mark.parametrize("value", ["0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"])
-def test_a_date_off_the_calendar_is_refused_by_name(world, value):
+def test_a_date_off_the_calendar_is_refused_by_name(world):
     """A typed date outside 1900-01-01..2999-12-31 (where a day later, or the same moment in
     another timezone, could fall off Python's calendar) is refused at its field."""
     from pengaduan.errors import InvalidFields
 
-    with pytest.raises(InvalidFields) as refused:
-        world.file(incident_date=value, service_date="2026-01-01")
-    said = str(refused.value.errors["incident_date"])  # in Indonesian, the default language
-    assert said == "harus tanggal antara 1900-01-01 dan 2999-12-31"
-    assert "service_date" not in refused.value.errors
+    for value in ("0001-01-01", "1899-12-31", "3000-01-01", "9999-12-31"):
+        with pytest.raises(InvalidFields) as refused:
+            world.file(incident_date=value, service_date="2026-01-01")
+        said = str(refused.value.errors["incident_date"])  # in Indonesian, the default language
+        assert said == "harus tanggal antara 1900-01-01 dan 2999-12-31"
+        assert "service_date" not in refused.value.errors

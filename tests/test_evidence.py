@@ -1348,24 +1348,21 @@ def test_report_page_and_csv_for_a_supervisor_and_an_auditor(app, june):
             ("closure_reason", "rejected", "1")} <= officer_b
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"from": "0001-01-01", "to": "0001-01-02"}, "from"),  # 00:00 in Jakarta is before year 1 in UTC
-    ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),  # the day after the end has no date
-    ({"from": "1899-12-31"}, "from"),
-    ({"to": "3000-01-01"}, "to"),
-], ids=["year-1", "year-9999", "before-1900", "after-2999"])
-def test_a_period_off_the_calendar_is_refused_on_report_and_export(app, org, fields, field):
+def test_a_period_off_the_calendar_is_refused_on_report_and_export(app, org):
     """Report and evidence export refuse a period whose bounds fall off the calendar with a
     422 naming the field and the dates allowed, never a 500; nothing is exported."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     auditor = signed_in(app, AUDITOR)
     message = re.escape("must be a date between 1900-01-01 and 2999-12-31")
-    data = {"from": "2026-06-01", "to": "2026-06-30", **fields}
-    for response in (auditor.get("/staff/reports", query_string={**data, "format": "csv"}),
-                     auditor.post(EVIDENCE, data={**data, "unit": "", "csrf_token": token_of(auditor)})):
-        assert response.status_code == 422
-        html = response.get_data(as_text=True)
-        assert re.search(rf'<p class="error-message" id="{field}-error">{message}</p>', html)
+    for fields, field in (({"from": "0001-01-01", "to": "0001-01-02"}, "from"),  # before year 1 in UTC
+                          ({"from": "9999-12-30", "to": "9999-12-31"}, "to"),  # its next day has no date
+                          ({"from": "1899-12-31"}, "from"), ({"to": "3000-01-01"}, "to")):
+        data = {"from": "2026-06-01", "to": "2026-06-30", **fields}
+        for response in (auditor.get("/staff/reports", query_string={**data, "format": "csv"}),
+                         auditor.post(EVIDENCE, data={**data, "unit": "", "csrf_token": token_of(auditor)})):
+            assert response.status_code == 422, fields
+            html = response.get_data(as_text=True)
+            assert re.search(rf'<p class="error-message" id="{field}-error">{message}</p>', html)
     assert exported_events(app) == []
 
 
