@@ -13,15 +13,15 @@ from flask_login import current_user, login_required
 from .. import audit, spreadsheet
 from ..database import read_only
 from ..evidence import export_pack
-from ..i18n import lazy_gettext as _l
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import Unit
-from ..services.inputs import in_calendar, out_of_calendar
 from ..policy import Actor, sees_all_units
+from ..services.inputs import in_calendar, out_of_calendar
 from ..services.oversight import units_in_view
 from ..services.reports import csv_rows, periodic_report
-from .downloads import attachment_header
 from ..services.supervision import today
+from .downloads import attachment_header
 from .uow import commit
 
 bp = Blueprint("reporting", __name__, url_prefix="/staff")
