@@ -34,20 +34,18 @@ def upgrade():
         batch_op.create_index('ix_sign_in_attempts_address', ['address', 'attempted_at'], unique=False)
 
     # The lock moved from the account to (account, address) pairs in sign_in_attempts.
-    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): rebuilding `users` would touch the
-    # many tables that refer to it.
+    # Plain ALTER TABLE ... ADD/DROP COLUMN here and below (SQLite 3.35+): rebuilding `users`
+    # or `complaints` would touch the many tables that refer to them.
     op.drop_column('users', 'failed_logins')
     op.drop_column('users', 'locked_until')
 
-    with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('consent_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('consent_version', sa.String(length=16), nullable=True))
+    op.add_column('complaints', sa.Column('consent_at', sa.DateTime(timezone=True), nullable=True))
+    op.add_column('complaints', sa.Column('consent_version', sa.String(length=16), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.drop_column('consent_version')
-        batch_op.drop_column('consent_at')
+    op.drop_column('complaints', 'consent_version')
+    op.drop_column('complaints', 'consent_at')
 
     op.add_column('users', sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True))
     op.add_column('users', sa.Column('failed_logins', sa.Integer(), nullable=False, server_default='0'))
