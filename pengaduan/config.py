@@ -53,6 +53,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_UPLOAD_DIR": env.get("PENGADUAN_UPLOAD_DIR", str(instance / "uploads")),
         "PENGADUAN_MAX_UPLOAD_MB": int(env.get("PENGADUAN_MAX_UPLOAD_MB", "10")),
         "PENGADUAN_MAX_ATTACHMENTS": int(env.get("PENGADUAN_MAX_ATTACHMENTS", "5")),
+        # Pixels one request may decode, over all its photos and their frames (a 150 KB PNG
+        # can decode to 160 MB); five 20-megapixel photos fit.
+        "PENGADUAN_MAX_UPLOAD_MEGAPIXELS": int(env.get("PENGADUAN_MAX_UPLOAD_MEGAPIXELS", "100")),
         # Any body but a multipart form (JSON, a plain form) is read whole into memory: kept small.
         "PENGADUAN_MAX_BODY_KB": int(env.get("PENGADUAN_MAX_BODY_KB", "1024")),
         "PENGADUAN_SCHEDULER": env.get("PENGADUAN_SCHEDULER", "off"),

@@ -62,7 +62,8 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def _mark_read_only():
-        if request.method in READ_ONLY_METHODS:
+        view = app.view_functions.get(request.endpoint)
+        if request.method in READ_ONLY_METHODS or getattr(view, "reads_first", False):
             _write_intent.set(False)
 
     @app.teardown_request
@@ -79,6 +80,29 @@ def writing():
         yield
     finally:
         _write_intent.reset(token)
+
+
+def reads_first(view):
+    """Mark a view that reads, then does slow work (decoding uploads) in `before_writing`, and
+    only then writes: its request begins its transactions DEFERRED, holding no write lock."""
+    view.reads_first = True
+    return view
+
+
+@contextlib.contextmanager
+def before_writing():
+    """Slow work of a `reads_first` request, outside any transaction: the read-only one begun
+    so far ends first (it changed nothing), and after the block the next statement begins the
+    write transaction (BEGIN IMMEDIATE on SQLite), so other writers never wait on the work."""
+    from .extensions import db
+
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("the request changed rows before its slow work; they would be committed")
+    db.session.commit()  # ends the read-only transaction; there is nothing to write
+    try:
+        yield
+    finally:
+        _write_intent.set(True)
 
 
 @contextlib.contextmanager

@@ -9,18 +9,24 @@ download side is attacked too.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
 from pathlib import Path
 
+import flask
 import pytest
-from sqlalchemy import func, select
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DecodedStreamObject, NameObject
+from sqlalchemy import event, func, select
 
 from pengaduan.extensions import db
 from pengaduan.models import Attachment, StandingDocument, SupervisionFile
 from pengaduan.services.attachments import EXTENSIONS as EXTENSION_OF
-from pengaduan.services.attachments import named_as_type
+from pengaduan.services.attachments import clean, named_as_type
 from test_citizen import valid_form
 from test_security_corpus import (AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, browser, citizen_of, get_page,
                                   gif, jpeg, period, signed_in, token_of, tree)
@@ -29,6 +35,7 @@ from test_supervision import org  # noqa: F401  (the fixture scene builds on)
 from test_supervision import pdf, png
 
 NOT_ACCEPTED = "is not a photo (JPEG, PNG, WebP, GIF) or a PDF document"
+NOT_A_PDF = "could not be read as a PDF document"
 SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)">'
        b'<script>alert(document.cookie)</script></svg>')
 DISGUISED = {  # name: (bytes, file name the browser sends)
@@ -40,6 +47,7 @@ DISGUISED = {  # name: (bytes, file name the browser sends)
     "truncated-jpeg": (jpeg()[:40], "potong.jpg"),
     "png-header-only": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "kosong.png"),
     "pdf-without-end": (b"%PDF-1.4\n<html><script>alert(1)</script></html>\n", "surat.pdf"),
+    "page-between-pdf-markers": (b"%PDF-1.4\n<html><script>alert(1)</script></html>\n%%EOF\n", "surat.pdf"),
     "zip-as-pdf": (b"PK\x03\x04" + b"\x00" * 100, "arsip.pdf"),
     "empty": (b"", "kosong.jpg"),
     "traversal-name": (b"<?php echo 1; ?>", "../../../../etc/cron.d/evil.jpg"),
@@ -125,7 +133,8 @@ def test_disguised_files_are_refused_on_every_upload_route(app, scene):
         assert response.status_code == 422, (route, case, response.status_code)
         html = response.get_data(as_text=True)
         shown = SHOWN_NAME.get(case, name)
-        message = "is empty" if case == "empty" else NOT_ACCEPTED
+        message = ("is empty" if case == "empty" else NOT_A_PDF if content.startswith(b"%PDF-")
+                   else NOT_ACCEPTED)
         assert f"{shown} {message}" in html, (route, case)
         assert "etc/cron.d" not in html, (route, case)
         if typed is not None:
@@ -169,8 +178,8 @@ def test_traversal_names_are_reduced_to_a_plain_name_and_stored_at_random(app, s
 POLYGLOTS = {  # accepted by their content, yet carrying a page
     "gif-with-appended-page": (gif() + b"<html><script>alert(document.domain)</script></html>",
                                "foto.html", "image/gif", ".gif"),
-    "page-between-pdf-markers": (b"%PDF-1.4\n<html><script>alert(document.domain)</script></html>\n%%EOF\n",
-                                 "surat.html", "application/pdf", ".pdf"),
+    "page-in-a-real-pdf": (pdf() + b"\n<html><script>alert(document.domain)</script></html>\n",
+                           "surat.html", "application/pdf", ".pdf"),
     "name-ending-in-php": (jpeg(), "foto.jpg\x00.php", "image/jpeg", ".jpg"),
 }
 
@@ -208,7 +217,8 @@ def _filename(disposition: str) -> str:
 @pytest.mark.parametrize("case", POLYGLOTS, ids=POLYGLOTS.keys())
 def test_an_accepted_polyglot_is_served_only_as_its_checked_type(app, scene, case):
     """A file that passes the content check but carries a page is served with its checked
-    type, nosniff and no-store, a PDF as a download, on every download route; never as HTML."""
+    type, nosniff and no-store, a PDF as a download, on every download route; never as HTML.
+    It was stored rewritten, so the page that followed it is gone too."""
     content, name, kind, _ = POLYGLOTS[case]
     for route, response in _download_of_each_route(app, scene, content, name).items():
         assert response.status_code == 200, route
@@ -218,13 +228,14 @@ def test_an_accepted_polyglot_is_served_only_as_its_checked_type(app, scene, cas
         assert "script-src 'self'" in response.headers["Content-Security-Policy"]
         disposition = response.headers["Content-Disposition"]
         assert disposition.startswith("attachment" if kind == "application/pdf" else "inline"), route
-        assert response.data == content
+        assert response.data == clean(content).data  # rewritten: what follows the file is gone
+        assert b"<script>" not in response.data
 
 
 @pytest.mark.parametrize("case", POLYGLOTS, ids=POLYGLOTS.keys())
 def test_an_accepted_file_downloads_under_the_extension_of_its_checked_type(app, scene, case):
-    """`foto.html` holding a valid GIF with a page after it, `surat.html` holding a page
-    between the PDF markers, and `foto.jpg<NUL>.php` are downloaded as foto.gif, surat.pdf and
+    """`foto.html` holding a valid GIF with a page after it, `surat.html` holding a real PDF
+    with a page after it, and `foto.jpg<NUL>.php` are downloaded as foto.gif, surat.pdf and
     foto.jpg: whoever saves and opens the file never gets an HTML page run from disk."""
     content, name, kind, extension = POLYGLOTS[case]
     names = {route: _filename(response.headers["Content-Disposition"])
@@ -245,7 +256,7 @@ def test_officers_open_the_files_a_complainant_sent_from_the_complaint_page(app,
     links = [link for link in page.links if f"/staff/complaints/{code}/files/" in link]
     assert len(links) == 1 and "jalan.jpg" in page.html
     photo = signed_in(app, OFFICER_A).get(links[0])
-    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == jpeg()
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg" and photo.data == clean(jpeg()).data
     assert signed_in(app, OFFICER_B).get(links[0]).status_code == 404
 
 
@@ -265,7 +276,7 @@ def test_a_masked_complainants_file_names_are_masked_too(app, scene, privacy):
         assert "Budi" not in page.html and "lampiran-" in page.html, who
         link = next(link for link in page.links if f"/staff/complaints/{code}/files/" in link)
         photo = reader.get(link)
-        assert photo.status_code == 200 and photo.data == jpeg()
+        assert photo.status_code == 200 and photo.data == clean(jpeg()).data
         name = _filename(photo.headers["Content-Disposition"])
         assert name.startswith("lampiran-") and name.endswith(".jpg"), (who, name)
 
@@ -346,3 +357,220 @@ def test_evidence_pack_entries_stay_inside_the_archive(app, scene):
         parts = name.split("/")
         assert not name.startswith("/") and "\\" not in name and ".." not in parts, name
         assert re.fullmatch(r"[A-Za-z0-9._/-]+", name), name
+
+
+# --- metadata that would name a masked complainant, and decoding outside the write lock -------
+
+WHO = "Budi Hartono"  # what the camera, the PNG writer and the PDF writer recorded
+RED, BLUE = (220, 20, 20), (20, 20, 220)
+
+
+def exif_jpeg() -> bytes:
+    """A phone photo: GPS position, owner, camera serial, and orientation 6 (shown turned
+    90° clockwise). Stored 40×20 with its left half red, so it shows 20×40 red on top."""
+    image = Image.new("RGB", (40, 20), BLUE)
+    image.paste(RED, (0, 0, 20, 20))
+    exif = Image.Exif()
+    exif[0x013B] = WHO  # Artist
+    exif[0xA431] = f"SN-{WHO}"  # BodySerialNumber
+    exif[0x0112] = 6  # Orientation
+    gps = exif.get_ifd(0x8825)
+    gps.update({1: "S", 2: (6.0, 10.0, 30.0), 3: "E", 4: (106.0, 49.0, 0.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes(), icc_profile=WHO.encode() * 8)
+    return buffer.getvalue()
+
+
+def text_png() -> bytes:
+    info = PngInfo()
+    info.add_text("Author", WHO)
+    info.add_text("Comment", f"{WHO}, Jl. Melati 5", zip=True)
+    info.add_itxt("XML:com.adobe.xmp", f"<x:xmpmeta><dc:creator>{WHO}</dc:creator></x:xmpmeta>")
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 6), RED).save(buffer, "PNG", pnginfo=info, icc_profile=WHO.encode() * 8)
+    return buffer.getvalue()
+
+
+def authored_pdf(password: str | None = None) -> bytes:
+    """A PDF with /Author in its document information and XMP on its catalog and its page."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Author": WHO, "/Title": f"KTP {WHO}"})
+    for holder in (writer.root_object, page):
+        xmp = DecodedStreamObject()
+        xmp.set_data(f"<x:xmpmeta><dc:creator>{WHO}</dc:creator></x:xmpmeta>".encode())
+        xmp.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
+        holder[NameObject("/Metadata")] = writer._add_object(xmp)
+    if password:
+        writer.encrypt(password)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    assert WHO.encode() in buffer.getvalue() or password
+    return buffer.getvalue()
+
+
+def _staff_download_of_last_upload(app, scene, route: str):
+    """The file last stored on `route`, fetched the way the handling unit reads it."""
+    with app.app_context():
+        if route in ("complaint form", "complainant's reply"):
+            item = db.session.scalars(select(Attachment).order_by(Attachment.id.desc())).first()
+            url = f"/staff/complaints/{item.complaint.tracking_code}/files/{item.id}"
+            reader = OFFICER_B if item.complaint.unit.code == "UNIT-B" else OFFICER_A
+        elif route == "standing document":
+            item = db.session.scalars(select(StandingDocument).order_by(StandingDocument.id.desc())).first()
+            url, reader = f"/staff/supervision/documents/{item.id}/file", SUPERVISOR_A
+        else:
+            item = db.session.scalars(select(SupervisionFile).order_by(SupervisionFile.id.desc())).first()
+            url, reader = f"/staff/supervision/files/{item.id}", SUPERVISOR_A
+        row = (item.sha256, item.size)
+    response = signed_in(app, reader).get(url)
+    assert response.status_code == 200, (route, url)
+    return response, row
+
+
+def test_metadata_is_stripped_from_every_upload_before_it_is_stored(app, scene):
+    """A photo's EXIF (GPS, owner, camera serial), a PNG's text chunks and ICC profile and a
+    PDF's /Author and XMP never reach the handling unit, on any upload route: what is stored
+    and served is a rewritten copy (its size and sha256 recorded), the photo turned upright."""
+    for route in ROUTES:
+        for name, content in (("foto.jpg", exif_jpeg()), ("denah.png", text_png()), ("ktp.pdf", authored_pdf())):
+            assert _upload(app, scene, route, content, name)[0].status_code == 302, (route, name)
+            response, (digest, size) = _staff_download_of_last_upload(app, scene, route)
+            data = response.data
+            assert WHO.encode() not in data and b"Jl. Melati" not in data, (route, name)
+            assert (digest, size) == (hashlib.sha256(data).hexdigest(), len(data)), (route, name)
+            if name.endswith(".pdf"):
+                document = PdfReader(io.BytesIO(data))
+                assert document.metadata is None and "/Metadata" not in document.trailer["/Root"]
+                assert all("/Metadata" not in page for page in document.pages)
+                continue
+            with Image.open(io.BytesIO(data)) as image:
+                assert not image.getexif() and "icc_profile" not in image.info, (route, name)
+                assert not {"Author", "Comment", "XML:com.adobe.xmp", "xmp"} & set(image.info)
+                if name.endswith(".jpg"):
+                    rgb = image.convert("RGB")
+                    assert image.size == (20, 40)
+                    assert _near(rgb.getpixel((10, 5)), RED) and _near(rgb.getpixel((10, 35)), BLUE)
+            for chunk in (b"tEXt", b"zTXt", b"iTXt", b"iCCP", b"eXIf"):
+                assert chunk not in data, (route, name, chunk)
+
+
+def _near(pixel, color) -> bool:
+    return all(abs(a - b) < 40 for a, b in zip(pixel, color))
+
+
+def test_a_password_protected_pdf_is_refused_with_a_clear_message(app, scene):
+    """A PDF that cannot be opened without a password cannot be stripped: it is refused,
+    saying why, and nothing is stored."""
+    root = _root(app)
+    before_files, before_rows = tree(root), _stored_rows(app)
+    response, _ = _upload(app, scene, "complaint form", authored_pdf(password="rahasia"), "ktp.pdf")
+    assert response.status_code == 422
+    assert "ktp.pdf is a password-protected PDF. Please send it without a password." in response.get_data(as_text=True)
+    assert _new_files(root, before_files) == set() and _stored_rows(app) == before_rows
+
+
+@pytest.fixture
+def upload_order(app, monkeypatch):
+    """Every request, decode of an upload, BEGIN (as writing or not) and changing statement,
+    in the order they happen."""
+    from pengaduan import database
+    from pengaduan.services import attachments
+
+    order: list = []
+    for name in ("_reencoded", "_pdf_without_metadata"):
+        original = getattr(attachments, name)
+
+        def decoding(*args, _original=original):
+            order.append("decode")
+            return _original(*args)
+
+        monkeypatch.setattr(attachments, name, decoding)
+    with app.app_context():
+        engine = db.engine
+
+    def begin(_conn):
+        order.append("begin writing" if database._write_intent.get() else "begin reading")
+
+    def statement(_conn, _cursor, sql, *_args):
+        if sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            order.append("write")
+
+    def started(_sender, **_extra):
+        order.append(f"{flask.request.method} {flask.request.path}")
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "before_cursor_execute", statement)
+    with flask.request_started.connected_to(started, app):
+        yield order
+    event.remove(engine, "begin", begin)
+    event.remove(engine, "before_cursor_execute", statement)
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_uploads_are_decoded_before_the_write_transaction_begins(app, scene, upload_order, route):
+    """Decoding a photo takes time: it happens before the request's first writing BEGIN
+    (BEGIN IMMEDIATE on SQLite, which holds the write lock) and before its first change, so
+    other writers never wait on it; the look-ups before it begin as reads."""
+    order = upload_order
+    assert _upload(app, scene, route, png(), "foto.png")[0].status_code == 302
+    posted = max(i for i, item in enumerate(order) if item.startswith("POST "))
+    request = order[posted + 1:]  # the upload's request
+    assert "decode" in request, order
+    decoded = request.index("decode")
+    assert "begin writing" not in request[:decoded] and "write" not in request[:decoded], request
+    assert "begin writing" in request[decoded:] and "write" in request[decoded:], request
+
+
+def test_a_request_over_the_pixel_cap_is_refused_before_decoding_with_nothing_stored(app, scene, upload_order):
+    """The pixels one request may decode are capped over all its files (a small PNG can
+    decode to hundreds of megabytes): two 800×800 photos under a 1-megapixel cap are refused
+    with a message naming the cap, the second without being decoded, and nothing is stored;
+    one of them alone is accepted."""
+    app.config["PENGADUAN_MAX_UPLOAD_MEGAPIXELS"] = 1
+    big = io.BytesIO()
+    Image.new("RGB", (800, 800), RED).save(big, "PNG")
+    order = upload_order
+    root = _root(app)
+    before_files, before_rows = tree(root), _stored_rows(app)
+    client = browser(app)
+    data = {**valid_form(), "csrf_token": get_page(client, "/complaints/new").token,
+            "attachments": [(io.BytesIO(big.getvalue()), "satu.png"), (io.BytesIO(big.getvalue()), "dua.png")]}
+    response = client.post("/complaints/new", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "at most 1 megapixels per submission" in response.get_data(as_text=True)
+    posted = max(i for i, item in enumerate(order) if item.startswith("POST "))
+    assert order[posted + 1:].count("decode") == 1 and "write" not in order[posted + 1:]
+    assert _new_files(root, before_files) == set() and _stored_rows(app) == before_rows
+    data = {**valid_form(), "csrf_token": get_page(client, "/complaints/new").token,
+            "attachments": [(io.BytesIO(big.getvalue()), "satu.png")]}
+    assert client.post("/complaints/new", data=data, content_type="multipart/form-data").status_code == 302
+
+
+def test_an_animated_gif_keeps_its_frames_and_loses_its_comment():
+    """Animation is kept (frames, timing, loop); the comment, which may carry a name, is not."""
+    frames = [Image.new("RGB", (10, 10), color) for color in (RED, BLUE, (20, 220, 20))]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=[100, 200, 300],
+                   loop=0, comment=WHO.encode())
+    stored = clean(buffer.getvalue())
+    assert stored.kind == "image/gif" and WHO.encode() not in stored.data
+    with Image.open(io.BytesIO(stored.data)) as image:
+        assert image.n_frames == 3 and image.info["loop"] == 0 and "comment" not in image.info
+        timing = []
+        for index in range(3):
+            image.seek(index)
+            timing.append(image.info["duration"])
+            assert _near(image.convert("RGB").getpixel((5, 5)), frames[index].getpixel((5, 5)))
+    assert timing == [100, 200, 300]
+
+
+def test_a_photo_carrying_the_pdf_marker_in_its_exif_is_still_a_photo():
+    """`%PDF-` inside a photo's EXIF (a description anyone can type) does not make it a PDF."""
+    exif = Image.Exif()
+    exif[0x010E] = "%PDF-1.7 scan"  # ImageDescription
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), RED).save(buffer, "JPEG", exif=exif.tobytes())
+    assert b"%PDF-" in buffer.getvalue()[:1024]
+    stored = clean(buffer.getvalue())
+    assert stored.kind == "image/jpeg" and b"%PDF-" not in stored.data

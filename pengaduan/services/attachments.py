@@ -1,4 +1,9 @@
-"""Uploaded files: checked by content, stored outside any static folder under random names.
+"""Uploaded files: checked by content, stripped of their metadata, stored outside any static
+folder under random names.
+
+A photo's EXIF (GPS position, camera owner and serial), a PNG's text chunks and a PDF's author
+would tell the handling unit who a masked complainant is, so only a re-encoded copy without
+them is ever stored; the original is not kept.
 
 Files are written before the database rows that point at them; if the unit of work fails,
 `discard` removes them again, so no orphan file and no dangling row survives a failure.
@@ -17,7 +22,9 @@ from io import BytesIO
 from pathlib import Path
 
 from flask import current_app
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import NameObject
 from sqlalchemy import select
 
 from ..errors import InvalidFields, StorageFull
@@ -45,23 +52,120 @@ class StoredFile:
     path: Path
 
 
-def sniff(data: bytes) -> str | None:
-    """The real type of a file from its bytes, or None if it is not one we accept.
+class NotAccepted(Exception):
+    """A file refused by its content: `reason` is "type", "encrypted" or "unreadable_pdf"."""
 
-    Images must decode completely; PDFs must start and end with the PDF markers (they are
-    then only ever served as downloads with a fixed type and `nosniff`).
-    """
-    if data[:1024].find(b"%PDF-") != -1 and b"%%EOF" in data[-2048:]:
-        return PDF_TYPE
+    def __init__(self, reason: str = "type"):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def refusal(exc: NotAccepted, name: str):
+    """The message telling the sender why the file `name` was refused."""
+    if exc.reason == "encrypted":
+        return _l("%(name)s is a password-protected PDF. Please send it without a password.",
+                  name=name)
+    if exc.reason == "unreadable_pdf":
+        return _l("%(name)s could not be read as a PDF document. Please save it as a PDF "
+                  "again and send it.", name=name)
+    return _l("%(name)s is not a photo (JPEG, PNG, WebP, GIF) or a PDF document", name=name)
+
+
+class OverPixelBudget(Exception):
+    """Decoding this image would exceed what one request may decode."""
+
+
+@dataclass
+class Cleaned:
+    kind: str
+    data: bytes
+    pixels: int  # decoded, over all frames
+
+
+def is_pdf(data: bytes) -> bool:
+    return data[:1024].find(b"%PDF-") != -1
+
+
+def clean(data: bytes, pixel_budget: int | None = None) -> Cleaned:
+    """The file re-written without metadata, or NotAccepted: an image that decodes
+    completely, or a PDF that pypdf opens and rewrites. An image whose decoded pixels (all
+    frames) would exceed `pixel_budget` raises OverPixelBudget before it is decoded."""
     try:
-        with Image.open(BytesIO(data)) as image:
-            kind = image.format
-            if image.width * image.height > MAX_PIXELS:
-                return None
-            image.load()  # decodes every pixel: a renamed executable or a padded script fails
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        image = Image.open(BytesIO(data), formats=list(IMAGE_TYPES))
+    except UnidentifiedImageError:
+        if is_pdf(data):
+            return Cleaned(PDF_TYPE, _pdf_without_metadata(data), 0)
+        raise NotAccepted() from None
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+        raise NotAccepted() from exc
+    try:
+        with image:
+            kind = IMAGE_TYPES.get(image.format)
+            frames = getattr(image, "n_frames", 1)
+            if kind is None or image.width * image.height > MAX_PIXELS:
+                raise NotAccepted()
+            pixels = image.width * image.height * frames
+            if pixel_budget is not None and pixels > pixel_budget:
+                raise OverPixelBudget()
+            return Cleaned(kind, _reencoded(image), pixels)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
+            Image.DecompressionBombError) as exc:
+        raise NotAccepted() from exc
+
+
+def sniff(data: bytes) -> str | None:
+    """The real type of a file from its bytes, or None if it is not one we accept."""
+    try:
+        return clean(data).kind
+    except NotAccepted:
         return None
-    return IMAGE_TYPES.get(kind)
+
+
+KEPT_IMAGE_INFO = ("transparency",)  # the pixels' meaning; everything else in `info` is metadata
+
+
+def _reencoded(image: Image.Image) -> bytes:
+    """The image in its own format, decoded completely (a renamed executable or a padded
+    script fails) and saved again with EXIF orientation applied and no EXIF, XMP, ICC
+    profile, comment or text chunk. Animations keep their frames, timing and loop."""
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        frame.load()
+        upright = ImageOps.exif_transpose(frame)  # a copy; the EXIF goes with `info` below
+        upright.info = {key: frame.info[key] for key in KEPT_IMAGE_INFO if key in frame.info}
+        frames.append(upright)
+        durations.append(frame.info.get("duration", 0))
+    options: dict = {"format": image.format}
+    if image.format in ("JPEG", "WEBP"):
+        options["quality"] = 90
+    if len(frames) > 1:
+        options.update(save_all=True, append_images=frames[1:], duration=durations)
+        if "loop" in image.info:  # without it, the animation plays once
+            options["loop"] = image.info["loop"]
+    out = BytesIO()
+    frames[0].save(out, **options)
+    return out.getvalue()
+
+
+def _pdf_without_metadata(data: bytes) -> bytes:
+    """A copy of the PDF without its document information (/Author, /Creator, ...) and
+    without the XMP metadata of its catalog and pages, or NotAccepted."""
+    try:
+        reader = PdfReader(BytesIO(data))
+        if reader.is_encrypted:
+            raise NotAccepted("encrypted")
+        writer = PdfWriter(clone_from=reader)
+        writer.metadata = None  # no /Info dictionary at all
+        for holder in (writer.root_object, *writer.pages):
+            holder.pop(NameObject("/Metadata"), None)
+        writer.compress_identical_objects(remove_duplicates=False, remove_unreferenced=True)
+        out = BytesIO()
+        writer.write(out)
+    except NotAccepted:
+        raise
+    except Exception as exc:  # pypdf fails on broken files with many kinds of error
+        raise NotAccepted("unreadable_pdf") from exc
+    return out.getvalue()
 
 
 def upload_dir() -> Path:
@@ -74,6 +178,11 @@ def limits() -> tuple[int, int]:
     """(largest file in bytes, most files per submission) from configuration."""
     return (current_app.config["PENGADUAN_MAX_UPLOAD_MB"] * 1024 * 1024,
             current_app.config["PENGADUAN_MAX_ATTACHMENTS"])
+
+
+def pixel_limit() -> int:
+    """Most pixels one request may decode, over all its images and their frames."""
+    return current_app.config["PENGADUAN_MAX_UPLOAD_MEGAPIXELS"] * 1_000_000
 
 
 def _display_name(name: str) -> str:
@@ -105,11 +214,14 @@ def masked_file_name(attachment) -> str:
 
 
 def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, str]]:
-    """Read and check every upload; raise InvalidFields naming the first bad file."""
+    """Read, check and strip every upload; raise InvalidFields naming the first bad file.
+    What is returned (and then stored and hashed) is the stripped copy, never the original.
+    Decoding is slow: call this before the request's write transaction begins."""
     max_bytes, max_count = limits()
     files = [f for f in files if f and getattr(f, "filename", "")]
     if len(files) > max_count:
         raise InvalidFields({field: lazy_ngettext("at most %(num)d file", "at most %(num)d files", max_count)})
+    pixel_budget = pixel_limit()
     checked = []
     for upload in files:
         name = _display_name(upload.filename)
@@ -119,11 +231,17 @@ def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, s
                                            mb=max_bytes // (1024 * 1024))})
         if not data:
             raise InvalidFields({field: _l("%(name)s is empty", name=name)})
-        kind = sniff(data)
-        if kind is None:
+        try:
+            cleaned = clean(data, pixel_budget)
+        except NotAccepted as exc:
+            raise InvalidFields({field: refusal(exc, name)}) from exc
+        except OverPixelBudget as exc:
             raise InvalidFields({field: _l(
-                "%(name)s is not a photo (JPEG, PNG, WebP, GIF) or a PDF document", name=name)})
-        checked.append((named_as_type(name, kind), data, kind))
+                "The photos are too large together: at most %(megapixels)d megapixels per "
+                "submission. Please send smaller or fewer photos.",
+                megapixels=pixel_limit() // 1_000_000)}) from exc
+        pixel_budget -= cleaned.pixels
+        checked.append((named_as_type(name, cleaned.kind), cleaned.data, cleaned.kind))
     return checked
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..database import reads_first
 from ..errors import ConcurrentChange, Forbidden, InvalidFields
 from ..extensions import db
 from ..models import (ACTION_STATUSES, DOCUMENT_KINDS, SUPERVISION_KINDS, StandingDocument,
@@ -15,10 +16,10 @@ from ..models import (ACTION_STATUSES, DOCUMENT_KINDS, SUPERVISION_KINDS, Standi
 from ..policy import Actor
 from ..services import documents as docs
 from ..services import supervision as sv
-from ..services.attachments import check_uploads, stored_files
+from ..services.attachments import stored_files
 from ..services.oversight import units_in_view
 from .downloads import send_stored
-from .uow import attempt, commit
+from .uow import attempt, checked_uploads, commit
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 READERS = ("officer", "supervisor", "auditor")
@@ -78,6 +79,7 @@ def _form(record=None, errors=None, typed=None, status=200):
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@reads_first  # the files are decoded before the write transaction begins
 def new():
     if not sv.can_record(actor()):
         abort(403)
@@ -88,7 +90,7 @@ def new():
     errors: dict = {}
     status = 422
     try:
-        checked = check_uploads(request.files.getlist("files"), field="files")
+        checked = checked_uploads(request.files.getlist("files"), field="files")
     except InvalidFields as exc:
         checked, errors = [], dict(exc.errors)
     if not errors:
@@ -177,10 +179,11 @@ def action_status(record_id, action_id):
 
 
 @bp.post("/<int:record_id>/files")
+@reads_first  # the files are decoded before the write transaction begins
 def add_files(record_id):
     record = _record_or_404(record_id)
     try:
-        checked = check_uploads(request.files.getlist("files"), field="files")
+        checked = checked_uploads(request.files.getlist("files"), field="files")
         with stored_files(checked, field="files") as stored:  # removed again if the change is refused
             sv.add_files(record, actor(), stored)
             commit()
@@ -204,6 +207,7 @@ def record_file(file_id):
 
 
 @bp.route("/documents", methods=["GET", "POST"])
+@reads_first  # the file is decoded before the write transaction begins
 def documents():
     """Each unit's standing documents and the checklist of what is present, missing or out
     of date; supervisors of the unit (and admins) upload."""
@@ -218,7 +222,7 @@ def documents():
         if unit is None or not docs.can_upload(actor(), unit):
             abort(403)
         try:
-            checked = check_uploads(request.files.getlist("file"), field="file")
+            checked = checked_uploads(request.files.getlist("file"), field="file")
             with stored_files(checked, field="file") as stored:
                 docs.upload_document(actor(), unit, typed, stored)
                 commit()

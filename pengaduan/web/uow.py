@@ -4,14 +4,24 @@ from __future__ import annotations
 from flask import Flask, abort, g
 
 from .. import mail
+from ..database import before_writing
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
+from ..services.attachments import check_uploads
 
 
 def commit() -> None:
     """Commit everything the services did in this request; queued email is sent later."""
     db.session.commit()
     g.setdefault("outgoing_mail", []).extend(mail.take_queued())
+
+
+def checked_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, str]]:
+    """The request's uploads checked and stripped before it writes anything (its view is
+    `reads_first`): decoding takes time, and a write lock held meanwhile would make every
+    other write wait. Raises InvalidFields like check_uploads."""
+    with before_writing():
+        return check_uploads(files, field)
 
 
 def attempt(change):
