@@ -165,11 +165,12 @@ def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
                                 "privacy": privacy, "state": dest} if kind == "filed"
                                else {"from": source, "to": dest})
                     body = canonical({"seq": seq, "occurred_at": iso_utc(at), "actor": actor,
-                                      "action": action, "complaint": code, "payload": payload})
+                                      "action": action, "complaint": code, "units": [unit_code],
+                                      "payload": payload})
                     digest = chain_hash(prev, body)
                     audit_rows.append({"seq": seq, "occurred_at": at, "actor": actor, "action": action,
-                                       "complaint_code": code, "body": body, "prev_hash": prev,
-                                       "hash": digest})
+                                       "complaint_code": code, "units": unit_code, "body": body,
+                                       "prev_hash": prev, "hash": digest})
                     prev = digest
                 if due is not None:
                     counts["open"] += 1

@@ -175,14 +175,44 @@ def workflow_show(file):
 audit_cli = AppGroup("audit", help="The tamper-evident audit chain.")
 
 
+def _saved_head(ctx, param, values):
+    try:
+        return [audit.parse_head(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @audit_cli.command("verify")
-def audit_verify():
-    """Verify the whole chain and its signed checkpoints."""
+@click.option("--expect-head", "expected", multiple=True, callback=_saved_head, metavar="SEQ:HASH",
+              help="A head saved earlier (GET /audit/head.json) the chain must still contain.")
+@click.option("--pack", "packs", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              metavar="FILE.zip", help="An evidence pack whose signed heads the chain must still contain.")
+def audit_verify(expected, packs):
+    """Verify the whole chain, its chain of signed checkpoints and their age, and that the
+    chain still contains every head saved earlier (a truncation or a fork is named)."""
+    key = audit.public_key_hex()
+    failures = []
     with read_only():  # a long read must not hold SQLite's write lock
-        result = audit.verify_chain(db.session, audit.public_key_hex())
-    if not result.ok:
-        _fail(f"FAIL {result.problem}")
+        result = audit.verify_chain(db.session, key, max_age=2 * audit.checkpoint_interval())
+        if not result.ok:
+            failures.append(str(result.problem))
+        heads = list(expected)
+        for pack in packs:
+            try:
+                heads += audit.heads_in_pack(pack, key)
+            except ValueError as exc:
+                failures.append(str(exc))
+        problem = audit.check_heads(db.session, heads) if heads else None
+        if problem is not None:
+            failures.append(str(problem))
+    for failure in failures:
+        click.echo(f"FAIL {failure}", err=True)
+    if failures:
+        sys.exit(1)
     click.echo(f"OK {result.count} events head {result.head}")
+    if heads:
+        newest = max(heads)
+        click.echo(f"saved heads contained: {len(set(heads))}, the newest seq {newest[0]} hash {newest[1]}")
 
 
 @audit_cli.command("checkpoint")

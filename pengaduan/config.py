@@ -64,6 +64,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         or str(instance / "signing_key.pem"),
         # Sign the chain head automatically each time it crosses a multiple of this many events.
         "PENGADUAN_CHECKPOINT_EVERY": int(env.get("PENGADUAN_CHECKPOINT_EVERY", "100")),
+        # The worker signs the head this often even when nothing happened; `audit verify`
+        # reports a newest checkpoint older than twice this (removed checkpoints, or no worker).
+        "PENGADUAN_CHECKPOINT_MINUTES": int(env.get("PENGADUAN_CHECKPOINT_MINUTES", "15")),
         # Staff email is held outside these hours (local time of the recipient's unit) and on
         # days off, and goes out at the start of the next working day.
         "PENGADUAN_OFFICE_HOURS": env.get("PENGADUAN_OFFICE_HOURS", "08:00-16:00"),

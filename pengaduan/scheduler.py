@@ -17,7 +17,6 @@ from .models import utcnow
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_MINUTES = 5
 SWEEP_MINUTES = 1
 
 
@@ -36,13 +35,13 @@ def sweep_job(app: Flask) -> None:
 
 
 def checkpoint_job(app: Flask) -> None:
-    """Sign the audit chain head so removing recent events is detectable."""
+    """Sign the audit chain head, even when nothing happened since the last time: the chained
+    checkpoints then show when the newest ones (and the events they signed) were removed."""
     with app.app_context():
         try:
-            cp = audit.checkpoint(db.session)
+            cp = audit.checkpoint(db.session, heartbeat=True)
             db.session.commit()
-            if cp:
-                log.info("audit checkpoint at seq %s", cp.seq)
+            log.info("audit checkpoint %s at seq %s", cp.counter, cp.seq)
         except Exception:
             db.session.rollback()
             log.exception("audit checkpoint failed")
@@ -81,8 +80,9 @@ def add_jobs(scheduler, app: Flask) -> None:
     defaults = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
     scheduler.add_job(sweep_job, "interval", minutes=SWEEP_MINUTES, args=[app],
                       id="sla-sweep", replace_existing=True, next_run_time=utcnow(), **defaults)
-    scheduler.add_job(checkpoint_job, "interval", minutes=CHECKPOINT_MINUTES, args=[app],
-                      id="audit-checkpoint", replace_existing=True, **defaults)
+    scheduler.add_job(checkpoint_job, "interval", minutes=max(1, app.config["PENGADUAN_CHECKPOINT_MINUTES"]),
+                      args=[app], id="audit-checkpoint", replace_existing=True,
+                      next_run_time=utcnow(), **defaults)
     scheduler.add_job(outbox_job, "interval", minutes=1, args=[app],
                       id="mail-outbox", replace_existing=True, **defaults)
     scheduler.add_job(orphans_job, "interval", hours=1, args=[app],

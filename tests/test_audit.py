@@ -473,6 +473,18 @@ def test_altered_body_with_recomputed_hash_is_named_as_that_event(app, filed_cha
     assert verify(batch=9).problem.seq == 9  # also when event 10 starts the next batch
 
 
+def test_forged_newest_event_after_a_signed_head_is_named_inserted(app, filed_chain, runner):
+    """A sound event 13 that names no real predecessor, after the signed event 12: the
+    checkpoint vouches for event 12, so event 13 is the one named."""
+    audit.checkpoint(db.session)
+    db.session.commit()
+    disable_append_only(app)
+    db.session.execute(insert(AuditEvent), [forged_row(13, secrets.token_hex(32))])
+    db.session.commit()
+    assert_problem(13, "inserted")
+    assert_cli_fails(runner, 13, "inserted")
+
+
 def test_rewritten_newest_event_is_caught_by_its_checkpoint(app, filed_chain, runner):
     """Recomputing the hash of the newest event breaks no link; the signed checkpoint does."""
     runner.invoke(args=["audit", "checkpoint"])
@@ -922,7 +934,7 @@ def test_expect_head_passes_while_the_chain_contains_it(app, ctx, runner, monkey
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
         f"OK 14 events head {chain()[-1].hash}",
-        f"contains the 2 saved heads, the newest seq 12 hash {saved['hash']}"]
+        f"saved heads contained: 2, the newest seq 12 hash {saved['hash']}"]
 
 
 @pytest.mark.parametrize("value", ["12", "x:" + "0" * 64, "12:abc", "12:" + "g" * 64])

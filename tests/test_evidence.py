@@ -919,9 +919,9 @@ def test_unit_pack_shows_other_units_staff_accounts_only_as_hashes(app, ctx, sce
     for email, name in ((OFFICER_B, "Agus Salim, S.Sos."), (OFFICER_A, "Siti Rahayu, S.E.")):
         user = User.by_email(email)
         update_user(user, name=name, role="officer", unit_codes=[u.code for u in user.units], active=True,
-                    actor=label_of(ADMIN))
-        issue_token(user, actor=label_of(ADMIN))
-        reset_password(user, actor=label_of(ADMIN))
+                    actor="admin")
+        issue_token(user, actor="admin")
+        reset_password(user, actor="admin")
     db.session.commit()
     account_events = ("user.updated", "user.token_issued", "user.password_reset")
     out = tmp_path / "unit-a.zip"
@@ -979,7 +979,7 @@ def test_audit_verify_holds_the_chain_to_a_packs_heads(app, ctx, runner, scene, 
     head_seq, head_hash = manifest["chain"]["last_seq"], manifest["chain"]["last_hash"]
     result = runner.invoke(args=["audit", "verify", "--pack", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines()[1] == f"contains the 1 saved heads, the newest seq {head_seq} hash {head_hash}"
+    assert result.output.splitlines()[1] == f"saved heads contained: 1, the newest seq {head_seq} hash {head_hash}"
 
     forged = {**entries(out)}
     [line] = pack_checkpoints(forged)

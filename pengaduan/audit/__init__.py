@@ -1,9 +1,11 @@
 """The tamper-evident audit log: append (chain), sign (checkpoints), check (verify)."""
 from .chain import GENESIS, canonical, chain_hash, head, record
-from .checkpoints import checkpoint, public_key_hex, signing_key
-from .verify import Problem, VerifyResult, verify_chain
+from .checkpoints import checkpoint, public_key_hex, published_head, signing_key
+from .checkpoints import interval as checkpoint_interval
+from .verify import Problem, VerifyResult, check_heads, heads_in_pack, parse_head, verify_chain
 
 __all__ = [
-    "GENESIS", "Problem", "VerifyResult", "canonical", "chain_hash", "checkpoint", "head",
-    "public_key_hex", "record", "signing_key", "verify_chain",
+    "GENESIS", "Problem", "VerifyResult", "canonical", "chain_hash", "check_heads", "checkpoint",
+    "checkpoint_interval", "head", "heads_in_pack", "parse_head", "public_key_hex",
+    "published_head", "record", "signing_key", "verify_chain",
 ]

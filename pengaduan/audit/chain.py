@@ -37,13 +37,27 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record(session: Session, action: str, *, actor: str, complaint: str | None = None,
+def unit_codes(unit) -> list[str] | None:
+    """The units an event belongs to, as sorted codes: from a Unit, a code, or several of
+    either; None (or none at all) for an event of the whole deployment."""
+    if unit is None:
+        return None
+    items = [unit] if isinstance(unit, str) or hasattr(unit, "code") else list(unit)
+    codes = sorted({getattr(item, "code", item) for item in items if item is not None})
+    return codes or None
+
+
+def record(session: Session, action: str, *, actor: str, unit, complaint: str | None = None,
            payload: dict | None = None) -> None:
-    """Queue an audit event; it joins the chain when this session's transaction commits."""
+    """Queue an audit event; it joins the chain when this session's transaction commits.
+
+    `unit` is required and says whose event it is (a Unit, a code, several, or None for the
+    whole deployment): a one-unit evidence pack shows only its unit's events in full."""
     real = session() if isinstance(session, scoped_session) else session
     if not real.in_transaction():
         real.begin()  # tie the event to a transaction, so that a rollback discards it
-    real.info.setdefault(PENDING_KEY, []).append((actor, action, complaint, payload or {}))
+    real.info.setdefault(PENDING_KEY, []).append(
+        (actor, action, complaint, unit_codes(unit), payload or {}))
 
 
 def head(session: Session) -> tuple[int, str]:
@@ -69,17 +83,18 @@ def append_pending(session: Session) -> None:
     lock_chain(session)
     seq, prev = head(session)
     rows = []
-    for actor, action, complaint, payload in pending:
+    for actor, action, complaint, units, payload in pending:
         seq += 1
         now = utcnow()
         body = canonical({
             "seq": seq, "occurred_at": iso_utc(now), "actor": actor, "action": action,
-            "complaint": complaint, "payload": payload,
+            "complaint": complaint, "units": units, "payload": payload,
         })
         digest = chain_hash(prev, body)
         rows.append({
             "seq": seq, "occurred_at": now, "actor": actor, "action": action,
-            "complaint_code": complaint, "body": body, "prev_hash": prev, "hash": digest,
+            "complaint_code": complaint, "units": " ".join(units) if units else None,
+            "body": body, "prev_hash": prev, "hash": digest,
         })
         prev = digest
     session.execute(insert(AuditEvent), rows)

@@ -1,7 +1,10 @@
-"""Signed checkpoints of the chain head: removing the newest events becomes detectable."""
+"""Signed checkpoints of the chain head, chained to each other: removing events, or the
+checkpoints that signed them, becomes detectable."""
 from __future__ import annotations
 
+import hashlib
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -12,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditCheckpoint, utcnow
-from .chain import canonical, head, iso_utc
+from .chain import GENESIS, canonical, head, iso_utc, lock_chain
 
 
 def _load_or_create(setting: str) -> Ed25519PrivateKey:
@@ -49,38 +52,73 @@ def public_key_hex(key: Ed25519PrivateKey | None = None) -> str:
                                          serialization.PublicFormat.Raw).hex()
 
 
-def checkpoint_message(seq: int, digest: str, signed_at: str) -> bytes:
-    return canonical({"seq": seq, "hash": digest, "signed_at": signed_at}).encode()
+def checkpoint_message(seq: int, digest: str, signed_at: str, counter: int | None = None,
+                       prev_checkpoint_hash: str | None = None) -> bytes:
+    """The bytes a checkpoint signs: its counter, the head (seq and hash), the time and the
+    previous checkpoint's hash. Legacy checkpoints (no counter, from before the checkpoints
+    were chained) signed only the head and the time."""
+    if counter is None:
+        return canonical({"seq": seq, "hash": digest, "signed_at": signed_at}).encode()
+    return canonical({"counter": counter, "seq": seq, "hash": digest, "signed_at": signed_at,
+                      "prev_checkpoint_hash": prev_checkpoint_hash}).encode()
 
 
-def verify_checkpoint(cp: AuditCheckpoint, public_hex: str) -> bool:
+def message_of(cp) -> bytes:
+    return checkpoint_message(cp.seq, cp.hash, iso_utc(cp.signed_at), cp.counter, cp.prev_checkpoint_hash)
+
+
+def checkpoint_hash(message: bytes) -> str:
+    """A checkpoint's own hash, which the next checkpoint signs: SHA-256 of its message."""
+    return hashlib.sha256(message).hexdigest()
+
+
+def signature_valid(public_hex: str, signature_hex: str, message: bytes) -> bool:
     try:
         Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_hex)).verify(
-            bytes.fromhex(cp.signature), checkpoint_message(cp.seq, cp.hash, iso_utc(cp.signed_at))
-        )
+            bytes.fromhex(signature_hex), message)
         return True
-    except (InvalidSignature, ValueError):
+    except (InvalidSignature, ValueError, TypeError):
         return False
 
 
+def verify_checkpoint(cp, public_hex: str) -> bool:
+    return signature_valid(public_hex, cp.signature, message_of(cp))
+
+
+def latest(session: Session) -> AuditCheckpoint | None:
+    """The newest chained checkpoint (the published head), or None before the first."""
+    return session.scalar(select(AuditCheckpoint).where(AuditCheckpoint.counter.is_not(None))
+                          .order_by(AuditCheckpoint.counter.desc()).limit(1))
+
+
 def sign_head(session: Session, seq: int, digest: str) -> AuditCheckpoint:
+    """Sign (seq, digest) as the next checkpoint of the chain. The chain lock keeps two
+    signers from taking the same counter (the unique counter and previous hash would refuse
+    the second anyway)."""
+    lock_chain(session)
+    previous = latest(session)
+    counter = previous.counter + 1 if previous else 1
+    prev = checkpoint_hash(message_of(previous)) if previous else GENESIS
     key = signing_key()
     now = utcnow()
-    signature = key.sign(checkpoint_message(seq, digest, iso_utc(now)))
-    cp = AuditCheckpoint(seq=seq, hash=digest, signed_at=now, public_key=public_key_hex(key),
-                         signature=signature.hex())
+    signature = key.sign(checkpoint_message(seq, digest, iso_utc(now), counter, prev))
+    cp = AuditCheckpoint(counter=counter, prev_checkpoint_hash=prev, seq=seq, hash=digest,
+                         signed_at=now, public_key=public_key_hex(key), signature=signature.hex())
     session.add(cp)
+    session.flush()
     return cp
 
 
-def checkpoint(session: Session) -> AuditCheckpoint | None:
-    """Sign the current head unless it is already signed (the worker calls this regularly)."""
+def checkpoint(session: Session, *, heartbeat: bool = False) -> AuditCheckpoint | None:
+    """Sign the current head unless the newest checkpoint already signs it. With `heartbeat`
+    (the worker, on its fixed interval) sign it anyway, even an empty chain's: a newest
+    checkpoint older than two intervals then means checkpoints were removed (or no worker runs)."""
+    lock_chain(session)
     seq, digest = head(session)
-    if seq == 0:
-        return None
-    latest = session.scalar(select(AuditCheckpoint.seq).order_by(AuditCheckpoint.seq.desc()).limit(1))
-    if latest == seq:
-        return None
+    if not heartbeat:
+        newest = latest(session)
+        if seq == 0 or (newest is not None and newest.seq == seq):
+            return None
     return sign_head(session, seq, digest)
 
 
@@ -91,3 +129,22 @@ def checkpoint_if_due(session: Session, first: int, last: int, digest: str) -> N
     every = current_app.config.get("PENGADUAN_CHECKPOINT_EVERY") or 0
     if every > 0 and (first - 1) // every != last // every:
         sign_head(session, last, digest)
+
+
+def interval() -> timedelta:
+    """How often the worker signs the head (PENGADUAN_CHECKPOINT_MINUTES)."""
+    return timedelta(minutes=current_app.config.get("PENGADUAN_CHECKPOINT_MINUTES") or 15)
+
+
+def published_head(session: Session) -> dict | None:
+    """The newest signed head as anyone may save it (GET /audit/head.json): `message` is the
+    exact text signed, so a third party checks `signature` with `public_key` and reads seq
+    and hash from it."""
+    cp = latest(session)
+    if cp is None:
+        return None
+    message = message_of(cp)
+    return {"seq": cp.seq, "hash": cp.hash, "time": iso_utc(cp.signed_at), "counter": cp.counter,
+            "prev_checkpoint_hash": cp.prev_checkpoint_hash, "checkpoint_hash": checkpoint_hash(message),
+            "message": message.decode(), "algorithm": "Ed25519", "signature": cp.signature,
+            "public_key": public_key_hex()}

@@ -33,6 +33,7 @@ from sqlalchemy import func, or_, select, text
 
 from .. import __version__, audit, spreadsheet
 from ..audit.chain import canonical, iso_utc
+from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.checkpoints import public_key_hex, signing_key
 from ..database import read_only
 from ..extensions import db
@@ -120,49 +121,22 @@ class Scope:
         self.start, self.end, self.unit = start, end, unit
         self.since, self.until = bounds(start, end)
         self.unit_codes = dict(db.session.execute(select(Unit.id, Unit.code)).all())  # id: code
-        self.own_codes: set[str] = set()
-        self.passed_codes: set[str] = set()   # complaints it handed on to another unit
-        self.passed_steps: set[int] = set()   # ... and the timeline steps it took on them
-        self.passed_escalations: set[int] = set()
-        self.records: set[int] = set()
+        self.own_codes: set[str] = set()  # the complaints the unit holds now
         if unit is not None:
-            self.records = set(db.session.scalars(select(supervision_units.c.record_id).where(
-                supervision_units.c.unit_id == unit.id)))
             self.own_codes = set(db.session.scalars(select(Complaint.tracking_code).where(
                 Complaint.unit_id == unit.id)))
-            passed = (select(ComplaintEvent.complaint_id).where(ComplaintEvent.unit_id == unit.id)
-                      .where(ComplaintEvent.complaint_id.in_(
-                          select(Complaint.id).where(Complaint.unit_id != unit.id))))
-            self.passed_codes = set(db.session.scalars(select(Complaint.tracking_code).where(
-                Complaint.id.in_(passed))))
-            self.passed_steps = set(db.session.scalars(select(ComplaintEvent.id).where(
-                ComplaintEvent.unit_id == unit.id, ComplaintEvent.complaint_id.in_(passed))))
-            self.passed_escalations = set(db.session.scalars(select(Escalation.id).where(
-                Escalation.unit_id == unit.id, Escalation.complaint_id.in_(passed))))
 
     def complaints(self, query):
         return query if self.unit is None else query.where(Complaint.unit_id == self.unit.id)
 
-    def owns_event(self, complaint_code: str | None, body: str) -> bool:
-        """Whether a one-unit pack shows this event in full: events of its complaints (of a
-        complaint it handed on, only those of its own steps), of supervision records covering
-        it, of its documents, and events of no unit at all."""
-        if self.unit is None:
+    def owns_event(self, complaint_code: str | None, units: str | None) -> bool:
+        """Whether a one-unit pack shows this event in full, by the units the event names
+        (audit.record's `unit`): events of its units (of a complaint it handed on, those of
+        the steps taken while the complaint was here), the whole history of the complaints
+        it holds now, and events of the whole deployment (no unit)."""
+        if self.unit is None or units is None:
             return True
-        if complaint_code in self.own_codes:
-            return True
-        if complaint_code is not None and complaint_code not in self.passed_codes:
-            return False
-        event = json.loads(body)
-        payload = event.get("payload") or {}
-        if complaint_code is not None:  # handed on: only what happened while it was here
-            return (payload.get("event_id") in self.passed_steps
-                    or payload.get("escalation_id") in self.passed_escalations
-                    or (event.get("action") == "complaint.filed" and payload.get("unit") == self.unit.code))
-        if event.get("action", "").startswith("supervision."):
-            return payload.get("id") in self.records
-        units = payload.get("units") or ([payload["unit"]] if isinstance(payload.get("unit"), str) else None)
-        return units is None or self.unit.code in units
+        return self.unit.code in units.split() or complaint_code in self.own_codes
 
 
 def _chain(writer: PackWriter, scope: Scope, counts: dict, progress) -> dict:
@@ -173,15 +147,15 @@ def _chain(writer: PackWriter, scope: Scope, counts: dict, progress) -> dict:
     with writer.text(verify_pack.EVENTS) as out:
         if first is not None and last is not None and first <= last:
             rows = db.session.execute(
-                select(AuditEvent.seq, AuditEvent.complaint_code, AuditEvent.body,
+                select(AuditEvent.seq, AuditEvent.complaint_code, AuditEvent.units, AuditEvent.body,
                        AuditEvent.prev_hash, AuditEvent.hash)
                 .where(AuditEvent.seq >= first, AuditEvent.seq <= last).order_by(AuditEvent.seq)
                 .execution_options(yield_per=CHUNK))
-            for seq, code, body, prev_hash, event_hash in rows:
+            for seq, code, units, body, prev_hash, event_hash in rows:
                 if chain["events"] == 0:
                     chain["first_seq"], chain["first_prev_hash"] = seq, prev_hash
                 line = {"seq": seq, "prev_hash": prev_hash, "hash": event_hash}
-                if scope.owns_event(code, body):
+                if scope.owns_event(code, units):
                     line["body"] = body
                 else:
                     line["redacted"] = True
@@ -193,15 +167,27 @@ def _chain(writer: PackWriter, scope: Scope, counts: dict, progress) -> dict:
                     progress("audit events", chain["events"])
     with writer.text(verify_pack.CHECKPOINTS) as out:
         if chain["events"]:
-            # Heads signed inside the slice, and the first one after it, which seals its end.
+            # Heads signed inside the slice (once each: the worker signs an unchanged head
+            # again on its interval), the first one after it, which seals its end, and the
+            # head published last before the export, which `audit verify --pack` later proves
+            # the live chain still contains.
             sealing = db.session.scalar(select(func.min(AuditCheckpoint.seq)).where(
                 AuditCheckpoint.seq >= chain["last_seq"]))
             upper = sealing if sealing is not None else chain["last_seq"]
-            for cp in db.session.scalars(select(AuditCheckpoint).where(
-                    AuditCheckpoint.seq >= chain["first_seq"], AuditCheckpoint.seq <= upper)
-                    .order_by(AuditCheckpoint.seq)):
-                out.write(canonical({"seq": cp.seq, "hash": cp.hash, "signed_at": iso_utc(cp.signed_at),
-                                     "public_key": cp.public_key, "signature": cp.signature}) + "\n")
+            first_of_each_head = (select(func.min(AuditCheckpoint.id)).where(
+                AuditCheckpoint.seq >= chain["first_seq"], AuditCheckpoint.seq <= upper)
+                .group_by(AuditCheckpoint.seq))
+            published = latest_checkpoint(db.session)
+            chosen = AuditCheckpoint.id.in_(first_of_each_head)
+            if published is not None:
+                chosen = or_(chosen, AuditCheckpoint.id == published.id)
+            for cp in db.session.scalars(select(AuditCheckpoint).where(chosen)
+                                         .order_by(AuditCheckpoint.seq, AuditCheckpoint.id)):
+                line = {"seq": cp.seq, "hash": cp.hash, "signed_at": iso_utc(cp.signed_at),
+                        "public_key": cp.public_key, "signature": cp.signature}
+                if cp.counter is not None:  # chained (legacy checkpoints signed less)
+                    line.update(counter=cp.counter, prev_checkpoint_hash=cp.prev_checkpoint_hash)
+                out.write(canonical(line) + "\n")
                 counts["checkpoints"] = counts.get("checkpoints", 0) + 1
     counts["audit_events"] = chain["events"]
     return chain
@@ -409,7 +395,7 @@ def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit |
     with read_only():
         manifest = _write(out if hasattr(out, "write") else Path(out), start, end, unit, progress)
         db.session.commit()
-    audit.record(db.session, "evidence.exported", actor=actor, payload={
+    audit.record(db.session, "evidence.exported", actor=actor, unit=manifest["unit"], payload={
         "period": manifest["period"], "unit": manifest["unit"], "counts": manifest["counts"],
         "chain": {k: manifest["chain"][k] for k in ("first_seq", "last_seq", "last_hash")},
         "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest()})

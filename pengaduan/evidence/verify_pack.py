@@ -132,8 +132,13 @@ def canonical(obj) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def checkpoint_message(seq: int, digest: str, signed_at: str) -> bytes:
-    return canonical({"seq": seq, "hash": digest, "signed_at": signed_at}).encode()
+def checkpoint_message(seq: int, digest: str, signed_at: str, counter=None, prev_checkpoint_hash=None) -> bytes:
+    """What a checkpoint signs: with its counter and the previous checkpoint's hash when it
+    is chained (lines with "counter"), only the head and the time for older ones."""
+    if counter is None:
+        return canonical({"seq": seq, "hash": digest, "signed_at": signed_at}).encode()
+    return canonical({"counter": counter, "seq": seq, "hash": digest, "signed_at": signed_at,
+                      "prev_checkpoint_hash": prev_checkpoint_hash}).encode()
 
 
 class DuplicateKey(ValueError):
@@ -349,7 +354,8 @@ def _check_checkpoints(checkpoints, key: str | None, hashes: dict[int, str], rep
     checked = 0
     for where, cp in checkpoints:
         try:
-            message = checkpoint_message(cp["seq"], cp["hash"], cp["signed_at"])
+            message = checkpoint_message(cp["seq"], cp["hash"], cp["signed_at"], cp.get("counter"),
+                                         cp.get("prev_checkpoint_hash"))
             ok = ed25519_verify(bytes.fromhex(cp["public_key"]), message, bytes.fromhex(cp["signature"]))
         except (ValueError, TypeError):
             report.fail(f"{where}: not a valid checkpoint line")

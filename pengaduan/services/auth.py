@@ -84,7 +84,9 @@ def _latest(*conditions) -> datetime | None:
 def _hold(digest: str, address: str | None, at: datetime) -> tuple[str, datetime] | None:
     """Which rule holds this try back, and until when; None when it may go ahead."""
     by_email = SignInAttempt.email_digest == digest
-    pair = and_(by_email, SignInAttempt.address == address)
+    from_here = (SignInAttempt.address.is_(None) if address is None
+                 else SignInAttempt.address == address)
+    pair = and_(by_email, from_here)
     failed = SignInAttempt.outcome == "failure"
     reset = _latest(by_email, SignInAttempt.outcome == "reset")
     signed_in = _latest(pair, SignInAttempt.outcome == "success")
@@ -93,7 +95,7 @@ def _hold(digest: str, address: str | None, at: datetime) -> tuple[str, datetime
     n, oldest = _count(pair, failed, SignInAttempt.attempted_at > max([at - PAIR_WINDOW, *after]))
     if n >= PAIR_FAILURES:
         return "pair", oldest + PAIR_WINDOW
-    n, oldest = _count(SignInAttempt.address == address, failed,
+    n, oldest = _count(from_here, failed,
                        SignInAttempt.attempted_at > at - ADDRESS_WINDOW)
     if n >= ADDRESS_FAILURES:
         return "address", oldest + ADDRESS_WINDOW

@@ -88,7 +88,7 @@ def _apply(day: date, kind: str, reason: str, actor: str) -> tuple[CalendarOverr
     db.session.flush()
     forget_overrides()
     moved = recompute_for_day(day, actor)
-    audit.record(db.session, "calendar.changed", actor=actor, payload={
+    audit.record(db.session, "calendar.changed", actor=actor, unit=None, payload={
         "day": day.isoformat(), "kind": kind, "off": row.off, "reason": reason,
         "revision": revision, "previous": previous, "deadlines_moved": moved})
     return row, moved

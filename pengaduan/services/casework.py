@@ -29,7 +29,8 @@ def record_internal_step(complaint: Complaint, actor: Actor, kind: str, action: 
                            data={**data, **extra}, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()
-    audit.record(db.session, action, actor=actor.label, complaint=complaint.tracking_code,
+    audit.record(db.session, action, actor=actor.label, unit=complaint.unit,
+                 complaint=complaint.tracking_code,
                  payload={"event_id": event.id, "fields": for_audit(data), **extra})
     return event, values
 

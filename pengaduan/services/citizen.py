@@ -119,6 +119,6 @@ def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None)
                            occurred_at=utcnow(), data=values, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()
-    audit.record(db.session, "complaint.rated", actor=actor.label,
+    audit.record(db.session, "complaint.rated", actor=actor.label, unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={"fields": for_audit(values)})
     return event

@@ -52,7 +52,7 @@ def upload_document(actor: Actor, unit: Unit, raw: dict, stored: list[StoredFile
         size=f.size, sha256=f.sha256, uploaded_by_id=actor.user.id)
     db.session.add(document)
     db.session.flush()
-    audit.record(db.session, "document.uploaded", actor=actor.label, payload={
+    audit.record(db.session, "document.uploaded", actor=actor.label, unit=unit, payload={
         "id": document.id, "unit": unit.code, "kind": kind,
         "valid_from": valid_from.isoformat(),
         "valid_until": valid_until.isoformat() if valid_until else None,

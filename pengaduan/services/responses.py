@@ -38,7 +38,7 @@ def save_response_template(template: ResponseTemplate | None, *, title: str, bod
     db.session.add(template)
     db.session.flush()
     audit.record(db.session, "response_template.created" if created else "response_template.updated",
-                 actor=actor, payload={"id": template.id, "title": template.title,
+                 actor=actor, unit=None, payload={"id": template.id, "title": template.title,
                                        "category": category.code if category else None,
                                        "active": active})
     return template

@@ -149,7 +149,8 @@ def record_supervision(actor: Actor, raw: dict, files: list[StoredFile] = ()) ->
     _attach(record, actor, files)
     db.session.add(record)
     db.session.flush()
-    audit.record(db.session, "supervision.recorded", actor=actor.label, payload=_state(record))
+    audit.record(db.session, "supervision.recorded", actor=actor.label, unit=record.units,
+                 payload=_state(record))
     return record
 
 
@@ -168,6 +169,7 @@ def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
     record.updated_at = utcnow()
     db.session.flush()
     audit.record(db.session, "supervision.updated", actor=actor.label,
+                 unit=[*before["units"], *record.units],
                  payload={"id": record.id, "before": before, "after": _state(record)})
     return record
 
@@ -183,7 +185,7 @@ def add_actions(record: SupervisionRecord, actor: Actor, raw_actions) -> list[Su
         raise InvalidFields(errors)
     record.actions.extend(actions)
     db.session.flush()
-    audit.record(db.session, "supervision.action_added", actor=actor.label, payload={
+    audit.record(db.session, "supervision.action_added", actor=actor.label, unit=record.units, payload={
         "id": record.id, "actions": _state(record)["actions"][-len(actions):]})
     return actions
 
@@ -203,7 +205,8 @@ def set_action_status(action: SupervisionAction, actor: Actor, status: str,
         raise InvalidFields(errors)
     before = action.status
     action.status, action.completed_on = status, done_on
-    audit.record(db.session, "supervision.action_status", actor=actor.label, payload={
+    audit.record(db.session, "supervision.action_status", actor=actor.label,
+                 unit=action.record.units, payload={
         "id": action.record_id, "action": action.id, "before": before, "after": status,
         "completed_on": done_on.isoformat() if done_on else None})
     return action
@@ -224,7 +227,7 @@ def add_files(record: SupervisionRecord, actor: Actor, files: list[StoredFile]) 
         raise InvalidFields({"files": _l("choose at least one file")})
     _attach(record, actor, files)
     db.session.flush()
-    audit.record(db.session, "supervision.files_added", actor=actor.label,
+    audit.record(db.session, "supervision.files_added", actor=actor.label, unit=record.units,
                  payload={"id": record.id, **attachment_digests(files)})
 
 
@@ -274,7 +277,8 @@ def instruction_record(complaint: Complaint, actor: Actor, instruction: str) -> 
         complaints=[complaint], created_at=utcnow(), updated_at=utcnow())
     db.session.add(record)
     db.session.flush()
-    audit.record(db.session, "supervision.recorded", actor=actor.label, payload=_state(record))
+    audit.record(db.session, "supervision.recorded", actor=actor.label, unit=record.units,
+                 payload=_state(record))
     return record
 
 

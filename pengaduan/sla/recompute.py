@@ -59,7 +59,7 @@ def recompute_for_day(day: date, actor: str, at: datetime | None = None) -> int:
             db.session.add(ComplaintEvent(complaint_id=complaint.id, unit_id=complaint.unit_id,
                                           kind="deadline_recomputed", actor_role="system",
                                           public=False, occurred_at=at, data=data))
-            audit.record(db.session, "sla.recomputed", actor=actor,
+            audit.record(db.session, "sla.recomputed", actor=actor, unit=complaint.unit,
                          complaint=complaint.tracking_code, payload=data)
         db.session.flush()
         if len(clocks) < BATCH:

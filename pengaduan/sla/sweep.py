@@ -157,7 +157,7 @@ def _escalate(clock, rule, step, escalation_id: int, staff, now: datetime) -> No
     _system_event(complaint, "escalation", now, data)
     db.session.info.setdefault(NOTICES_KEY, []).extend(
         notification_rows(people, "escalation", complaint, data, at=now))
-    audit.record(db.session, "complaint.escalated", actor="system",
+    audit.record(db.session, "complaint.escalated", actor="system", unit=complaint.unit,
                  complaint=complaint.tracking_code,
                  payload={**data, "cycle": clock.cycle, "notified": [u.id for u in people]})
 
@@ -174,7 +174,7 @@ def _remind(clock, rule, now: datetime) -> None:
                    _l("Reminder about complaint %(code)s", code=complaint.tracking_code), "reminder",
                    complaint=complaint, rule=rule, due=clock.due_at,
                    trigger=current_workflow().transition(rule.on_expiry))
-    audit.record(db.session, "complaint.reminded", actor="system",
+    audit.record(db.session, "complaint.reminded", actor="system", unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={**data, "emailed": emailed})
 
 

@@ -1,5 +1,6 @@
 """What arrives in paths, query strings and bodies: checked once for every view, before
 anything reads or parses a body."""
+import io
 import re
 
 import flask
@@ -49,10 +50,19 @@ class Request(flask.Request):
 def refuse_large_bodies() -> None:
     """A declared length over the limit is refused before anyone reads the body, on any URL,
     before sign-in, CSRF and rate limits (a body nobody reads would otherwise be answered as
-    if it were fine)."""
+    if it were fine). A chunked body declares none: one that is not a multipart form is read
+    now, and refused as soon as it passes the limit."""
     limit = request.max_content_length
     if limit is not None and (request.content_length or 0) > limit:
         raise RequestEntityTooLarge()
+    if (limit is not None and request.content_length is None and request.mimetype != "multipart/form-data"
+            and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            and request.environ.get("wsgi.input_terminated")):
+        # Werkzeug would silently cut such a stream at the limit; one byte more tells.
+        body = request.environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            raise RequestEntityTooLarge()
+        request.environ["wsgi.input"] = io.BytesIO(body)
 
 
 NOT_TEXT = re.compile("[\x00\ud800-\udfff]")  # NUL, and halves of a surrogate pair
