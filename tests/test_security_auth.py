@@ -349,6 +349,15 @@ def test_a_strangers_failures_do_not_lock_the_owner_out_elsewhere(app, org):
     assert "wrong password" in table and "guess-" not in page
 
 
+def test_an_ipv6_subscriber_is_one_address_for_sign_in(app, org):
+    """Failures from five addresses of one IPv6 /64 hold back that whole /64 (a subscriber
+    holds them all), not the next /64."""
+    for i in range(5):
+        assert _login_from(app, OFFICER_A, WRONG, f"2001:db8:0:1::{i + 1:x}") == 401
+    assert _login_from(app, OFFICER_A, PASSWORD, "2001:db8:0:1::99") == 401
+    assert _login_from(app, OFFICER_A, PASSWORD, "2001:db8:0:2::1") == 302
+
+
 def test_one_address_trying_many_accounts_is_held_back(app, org):
     """Thirty failures from one address within an hour, spread over many emails, hold that
     address back for every account (the right password too); other addresses are not."""

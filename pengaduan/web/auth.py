@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
 
 from ..errors import InvalidFields
-from ..extensions import db, limiter, login_manager
+from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..services.accounts import MIN_PASSWORD
@@ -61,7 +61,8 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = authenticate(form.email.data, form.password.data, request.remote_addr)
+            # The address as the rate limits see it: an IPv6 subscriber's whole /64.
+            user = authenticate(form.email.data, form.password.data, client_network())
         except LoginFailed as exc:
             commit()  # keep the attempt
             error = exc.message
