@@ -145,3 +145,14 @@ def test_a_chunked_body_is_refused_on_any_url_and_a_small_one_goes_through(app, 
                         "description": "y" * 60_000}).encode()
     answer = chunked("/api/v1/complaints", small)  # parsed whole: refused for its text, not its size
     assert answer.status_code == 422 and "description" in answer.get_json()["error"]["fields"]
+
+
+def test_a_filing_field_of_the_wrong_json_type_is_named_not_a_server_error(app, unit):
+    """JSON can send a list or an object where a choice is expected: refused by name (422)."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = app.test_client()
+    for field in ("classification", "privacy"):
+        for value in ([None], {"a": 1}, ["public"]):
+            answer = client.post("/api/v1/complaints", json={
+                "unit": "UNIT-A", "title": "t", "description": "d", "privacy": "anonymous", field: value})
+            assert answer.status_code == 422 and field in answer.get_json()["error"]["fields"], (field, value)

@@ -72,10 +72,10 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
         elif unit is not None and not unit.offers(category):
             errors["category"] = _l("not handled by %(unit)s", unit=unit.name)
     classification = raw.get("classification") or next(iter(workflow.classifications))
-    if classification not in workflow.classifications:
-        errors["classification"] = _l("choose one of the options")
+    if not isinstance(classification, str) or classification not in workflow.classifications:
+        errors["classification"] = _l("choose one of the options")  # JSON may send a list
     privacy = raw.get("privacy") or "public"
-    if privacy not in PRIVACY_MODES:
+    if not isinstance(privacy, str) or privacy not in PRIVACY_MODES:
         errors["privacy"] = _l("choose one of the options")
 
     identity = {f: text(raw, f, errors, LIMITS) for f in ("name", "email", "phone", "address")}
