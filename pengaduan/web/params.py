@@ -31,8 +31,8 @@ def row_id(value: str | None) -> int | None:
 class Request(flask.Request):
     """Only a multipart form (attachments) may be as large as MAX_CONTENT_LENGTH; every other
     body (JSON, a plain form, anything else) is read whole into memory and parsed there, so it
-    is held to PENGADUAN_MAX_BODY_KB. Werkzeug enforces the limit on Content-Length and, for
-    a chunked body, while reading."""
+    is held to PENGADUAN_MAX_BODY_KB. refuse_large_bodies applies the limit before any hook
+    reads a body; Werkzeug applies it again wherever a body is read."""
 
     @property
     def max_content_length(self) -> int | None:
