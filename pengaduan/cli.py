@@ -15,6 +15,7 @@ from .database import read_only
 from .errors import InvalidFields
 from .extensions import db
 from .models import Unit, User
+from .services.inputs import EARLIEST, LATEST, in_calendar
 from .sla import WorkingCalendar, compute_due
 from .workflow import WorkflowError, load_workflow
 
@@ -228,7 +229,7 @@ sla_cli = AppGroup("sla", help="Statutory time limits.")
 
 @sla_cli.command("due")
 @click.option("--start", required=True, help="ISO 8601 start, e.g. 2026-03-17T09:00:00+07:00.")
-@click.option("--days", required=True, type=click.IntRange(min=1))
+@click.option("--days", required=True, type=click.IntRange(min=1, max=3660))
 @click.option("--unit", "unit_kind", required=True,
               type=click.Choice(["working_days", "calendar_days", "hours"]))
 @click.option("--unit-code", help="Use this unit's working week and timezone.")
@@ -238,6 +239,8 @@ def sla_due(start, days, unit_kind, unit_code):
         started = datetime.fromisoformat(start)
     except ValueError:
         _fail("error: --start must be ISO 8601, e.g. 2026-03-17T09:00:00+07:00")
+    if not in_calendar(started.date()):
+        _fail(f"error: --start must lie between {EARLIEST} and {LATEST}")
     cal = WorkingCalendar.default(current_app.config["PENGADUAN_TIMEZONE"])
     if unit_code:
         unit = Unit.by_code(unit_code.upper())
@@ -331,6 +334,8 @@ def _period(start: str, end: str):
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
         _fail("error: --from and --to must be dates (YYYY-MM-DD)")
+    if not (in_calendar(first) and in_calendar(last)):
+        _fail(f"error: --from and --to must lie between {EARLIEST} and {LATEST}")
     if last < first:
         _fail("error: --to is before --from")
     return first, last

@@ -178,3 +178,19 @@ def test_a_date_off_the_calendar_is_refused_by_name(world):
         said = str(refused.value.errors["incident_date"])  # in Indonesian, the default language
         assert said == "harus tanggal antara 1900-01-01 dan 2999-12-31"
         assert "service_date" not in refused.value.errors
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "periodic", "--from", "0001-01-01", "--to", "2026-01-31"],
+    ["report", "periodic", "--from", "2026-01-01", "--to", "9999-12-31"],
+    ["evidence", "export", "--from", "0001-01-01", "--to", "2026-01-31", "--out", "pack.zip"],
+    ["sla", "due", "--start", "9999-12-31T00:00:00+07:00", "--days", "3", "--unit", "working_days"],
+    ["sla", "due", "--start", "2026-03-17T09:00:00+07:00", "--days", "999999", "--unit", "calendar_days"],
+], ids=["report-first", "report-last", "export", "sla-start", "sla-days"])
+def test_the_command_line_refuses_dates_off_the_calendar_in_words(runner, tmp_path, command):
+    """A period or a start outside 1900-01-01..2999-12-31 is a one-line error, never a traceback."""
+    command = [str(tmp_path / part) if part == "pack.zip" else part for part in command]
+    result = runner.invoke(args=command)
+    assert result.exit_code != 0 and not isinstance(result.exception, OverflowError)
+    assert "Traceback" not in result.output
+    assert "1900-01-01" in result.output or "range" in result.output
