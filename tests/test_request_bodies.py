@@ -56,6 +56,8 @@ def test_a_20_mb_json_body_to_any_url_is_413_at_once_and_costs_no_memory(app):
     xml = answers["/open311/v2/requests.xml"]
     assert xml.mimetype == "text/xml" and b"<code>413</code>" in xml.data
     assert answers["/track"].mimetype == "text/html" and b"<html" in answers["/track"].data
+    page = answers["/track"].get_data(as_text=True)  # no file was sent: the page says so
+    assert "Kiriman terlalu besar" in page and "berkas" not in page.lower()
 
 
 def test_a_plain_form_or_any_other_body_is_held_to_the_small_limit(app, unit):
