@@ -208,6 +208,18 @@ def test_one_code_gets_ten_wrong_six_digit_pins_a_day_in_all(app, scene, rate_li
     assert staff.status_code == 200
 
 
+def test_a_long_pin_in_another_place_does_not_hide_a_six_digit_guess(app, scene, rate_limits):
+    """The budget looks at the PIN the route compares: a 10-character PIN in the API's
+    header does not spare a 6-digit guess typed into the tracking form, nor the reverse."""
+    decoy = {"X-Tracking-Pin": "ABCDE-FGHJK"}
+    web = [_track_from(app, scene.b, OLD_SHAPED_GUESS, f"10.6.0.{i}", decoy) for i in range(11)]
+    assert web == [404] * 10 + [429]
+    client = browser(app)
+    api = client.get(f"/api/v1/complaints/{scene.b}", data={"pin": "ABCDE-FGHJK"},
+                     headers={"X-Tracking-Pin": OLD_SHAPED_GUESS}, environ_base={"REMOTE_ADDR": "10.6.1.1"})
+    assert api.status_code == 429
+
+
 @pytest.mark.parametrize("header", ["", " ", "x", "Bearer", "Bearer ", "Basic abc", "Bearer pgd_unknown"])
 def test_an_authorization_header_that_proves_nothing_exempts_from_nothing(app, scene, rate_limits, header):
     """An empty, malformed or unknown Authorization header is 401 on the API whatever PIN

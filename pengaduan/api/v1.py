@@ -15,7 +15,7 @@ from ..services import advance, file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
 from ..web.params import json_document
-from ..web.throttle import pin_failures_per_address, pin_guesses
+from ..web.throttle import pin_failures_per_address, pin_guesses, pin_in_header
 from ..web.uow import commit
 from ..workflow import current_workflow
 from . import openapi
@@ -71,7 +71,7 @@ def file():
 
 
 @bp.get("/complaints/<code>")
-@pin_guesses(exempt_when=authenticated_staff)
+@pin_guesses(pin_in_header, exempt_when=authenticated_staff)
 @pin_failures_per_address(exempt_when=authenticated_staff)
 def complaint(code):
     found, actor = caller_for(code)
@@ -106,7 +106,7 @@ def complaints():
 
 
 @bp.post("/complaints/<code>/transitions")
-@pin_guesses(exempt_when=authenticated_staff)
+@pin_guesses(pin_in_header, exempt_when=authenticated_staff)
 @pin_failures_per_address(exempt_when=authenticated_staff)
 def transition(code):
     """Fire a workflow step: staff triggers with a token, the complainant's with the PIN."""

@@ -25,7 +25,7 @@ from ..services.tracking import seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
-from .throttle import checking_pin, pin_failures_per_address, pin_guesses
+from .throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
 from .uow import checked_uploads, commit
 
 bp = Blueprint("citizen", __name__)
@@ -172,7 +172,7 @@ def _tracked_complaint(code: str) -> Complaint | None:
 @bp.route("/track", methods=["GET", "POST"])
 @csrf.exempt  # TrackForm checks its own token and answers with a friendly message
 @limiter.limit("10 per minute;100 per day", methods=["POST"])
-@pin_guesses(methods=["POST"])
+@pin_guesses(pin_in_form, methods=["POST"])
 @pin_failures_per_address(methods=["POST"])
 def track():
     """Code + PIN open the complaint; a wrong code and a wrong PIN get the same answer."""

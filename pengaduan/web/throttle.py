@@ -27,9 +27,14 @@ def _code() -> str:
     return "tracking-pin:" + normalise_code(code)
 
 
-def submitted_pin() -> str:
-    """The PIN a request offers: the tracking form's field or the API's header."""
-    return request.headers.get("X-Tracking-Pin") or request.form.get("pin") or ""
+def pin_in_form() -> str:
+    """The PIN the tracking form's view compares."""
+    return request.form.get("pin") or ""
+
+
+def pin_in_header() -> str:
+    """The PIN the API's views compare."""
+    return request.headers.get("X-Tracking-Pin") or ""
 
 
 def checking_pin() -> None:
@@ -43,11 +48,13 @@ def _pin_failed(response) -> bool:
     return response.status_code == 404 and g.get("pin_checked", False)
 
 
-def pin_guesses(methods: list[str] | None = None, exempt_when: Callable[[], bool] | None = None):
-    """The per-code budget for 6-digit guesses; `methods` limits it to the requests that check
-    a PIN, `exempt_when` names callers that never check one (authenticated staff)."""
+def pin_guesses(compared: Callable[[], str], methods: list[str] | None = None,
+                exempt_when: Callable[[], bool] | None = None):
+    """The per-code budget for 6-digit guesses. `compared` reads the very PIN the view will
+    compare (whatever else the request carries), `methods` limits the budget to the requests
+    that check a PIN, `exempt_when` names callers that never check one (authenticated staff)."""
     def exempt() -> bool:
-        return not is_legacy_pin(submitted_pin()) or bool(exempt_when and exempt_when())
+        return not is_legacy_pin(compared()) or bool(exempt_when and exempt_when())
 
     return limiter.shared_limit(LEGACY_PIN_FAILURES_PER_CODE, scope="tracking-pin", key_func=_code,
                                 deduct_when=_pin_failed, exempt_when=exempt, methods=methods)
