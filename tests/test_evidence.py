@@ -940,6 +940,28 @@ def test_unit_pack_shows_other_units_staff_accounts_only_as_hashes(app, ctx, sce
     assert verify(str(out), deployment_key())[0] == []
 
 
+def test_unit_pack_shows_accounts_of_no_unit_only_as_hashes(app, ctx, scene, tmp_path):
+    """An auditor's or an admin's account events (of no unit) and new integration keys are
+    in a one-unit pack only as seq, prev_hash and hash; an all-units pack shows them."""
+    from pengaduan.models import User
+    from pengaduan.services.accounts import create_api_key, issue_token, reset_password
+
+    issue_token(User.by_email(AUDITOR), actor="admin")
+    reset_password(User.by_email(AUDITOR), actor="admin")
+    create_api_key("integrasi-lapor", actor="admin")
+    db.session.commit()
+    accounts = [e.seq for e in db_events() if e.action in ("user.token_issued", "user.password_reset",
+                                                             "apikey.created")]
+    assert len(accounts) == 3
+    export(tmp_path / "unit-a.zip", scene, "UNIT-A")
+    one_unit = {line["seq"]: line for line in event_lines(entries(tmp_path / "unit-a.zip"))}
+    assert all(set(one_unit[seq]) == {"seq", "prev_hash", "hash", "redacted"} for seq in accounts)
+    assert AUDITOR not in entries(tmp_path / "unit-a.zip")["audit/events.jsonl"].decode()
+    export(tmp_path / "all.zip", scene, None)
+    every_unit = {line["seq"]: line for line in event_lines(entries(tmp_path / "all.zip"))}
+    assert all("body" in every_unit[seq] for seq in accounts)
+
+
 def pack_checkpoints(files: dict[str, bytes]) -> list[dict]:
     return [json.loads(line) for line in files["audit/checkpoints.jsonl"].decode().splitlines()]
 

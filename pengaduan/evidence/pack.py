@@ -47,6 +47,7 @@ from . import verify_pack
 
 FORMAT = verify_pack.FORMAT
 CHUNK = 1000
+ACCOUNT_ACTIONS = ("user.", "apikey.")  # events about staff accounts and integration keys
 
 
 class _HashingFile:
@@ -129,13 +130,17 @@ class Scope:
     def complaints(self, query):
         return query if self.unit is None else query.where(Complaint.unit_id == self.unit.id)
 
-    def owns_event(self, complaint_code: str | None, units: str | None) -> bool:
+    def owns_event(self, action: str, complaint_code: str | None, units: str | None) -> bool:
         """Whether a one-unit pack shows this event in full, by the units the event names
         (audit.record's `unit`): events of its units (of a complaint it handed on, those of
         the steps taken while the complaint was here), the whole history of the complaints
-        it holds now, and events of the whole deployment (no unit)."""
-        if self.unit is None or units is None:
+        it holds now, and events of the whole deployment (no unit) except those about staff
+        accounts and integrations of no unit (admins, auditors, API keys), which name people
+        and credentials outside the unit."""
+        if self.unit is None:
             return True
+        if units is None:
+            return not action.startswith(ACCOUNT_ACTIONS)
         return self.unit.code in units.split() or complaint_code in self.own_codes
 
 
@@ -147,15 +152,15 @@ def _chain(writer: PackWriter, scope: Scope, counts: dict, progress) -> dict:
     with writer.text(verify_pack.EVENTS) as out:
         if first is not None and last is not None and first <= last:
             rows = db.session.execute(
-                select(AuditEvent.seq, AuditEvent.complaint_code, AuditEvent.units, AuditEvent.body,
-                       AuditEvent.prev_hash, AuditEvent.hash)
+                select(AuditEvent.seq, AuditEvent.action, AuditEvent.complaint_code, AuditEvent.units,
+                       AuditEvent.body, AuditEvent.prev_hash, AuditEvent.hash)
                 .where(AuditEvent.seq >= first, AuditEvent.seq <= last).order_by(AuditEvent.seq)
                 .execution_options(yield_per=CHUNK))
-            for seq, code, units, body, prev_hash, event_hash in rows:
+            for seq, action, code, units, body, prev_hash, event_hash in rows:
                 if chain["events"] == 0:
                     chain["first_seq"], chain["first_prev_hash"] = seq, prev_hash
                 line = {"seq": seq, "prev_hash": prev_hash, "hash": event_hash}
-                if scope.owns_event(code, units):
+                if scope.owns_event(action, code, units):
                     line["body"] = body
                 else:
                     line["redacted"] = True
