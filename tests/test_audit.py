@@ -868,6 +868,22 @@ def test_truncated_with_its_checkpoints_leaves_a_stale_head(app, ctx, runner, mo
     assert_cli_fails(runner, 5, "stale")  # ...its age does
 
 
+def test_a_truncation_signed_over_by_the_worker_leaves_a_gap_between_checkpoints(app, ctx, monkeypatch):
+    """Once the worker has signed the cut head again, the age of the newest checkpoint says
+    nothing; the 90 minutes without a checkpoint before it still show (downtime or removal:
+    only a saved head tells which). An unbroken run of checkpoints shows no gap."""
+    chained_checkpoints(app, monkeypatch)
+    assert verify(max_age=timedelta(minutes=30)).gaps == []
+    disable_append_only(app)
+    tamper("DELETE FROM audit_events WHERE seq > 5")
+    tamper("DELETE FROM audit_checkpoints WHERE counter > 1")
+    sign_at(monkeypatch, utcnow())
+    result = verify(max_age=timedelta(minutes=30))
+    assert result.ok and result.count == 5
+    [gap] = result.gaps
+    assert gap.startswith("no checkpoint between checkpoint 1 (") and "and checkpoint 2 (" in gap
+
+
 def test_stale_head_follows_the_configured_interval(app, ctx, runner, monkeypatch):
     chained_checkpoints(app, monkeypatch)
     disable_append_only(app)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import pairwise
 from datetime import datetime, timedelta
 from hashlib import sha256
 from json.encoder import encode_basestring  # what canonical() uses for strings
@@ -33,6 +34,10 @@ class VerifyResult:
     count: int
     head: str
     problem: Problem | None = None
+    # Stretches longer than twice the interval between two consecutive checkpoints: the
+    # service was down then, or checkpoints (and the events they signed) were removed and the
+    # worker signed again. Only a saved head (--expect-head, --pack) tells which.
+    gaps: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,12 +125,14 @@ class _Checkpoints:
     by_seq: dict          # seq: [signed hashes]
     newest: object | None  # the newest checkpoint row (chained if any, else legacy)
     problem: Problem | None = None
+    chained: list = field(default_factory=list)  # the chained checkpoint rows, in order
 
 
 def _checkpoints(session: Session, public_key_hex: str) -> _Checkpoints:
     """Check every checkpoint's signature, and the chained ones as a chain: counters 1, 2, 3...
     without a gap, each naming the previous one's hash, heads never going back."""
     by_seq: dict = {}
+    chained: list = []
     newest = previous = None
     rows = session.execute(select(
         AuditCheckpoint.counter, AuditCheckpoint.prev_checkpoint_hash, AuditCheckpoint.seq,
@@ -156,7 +163,8 @@ def _checkpoints(session: Session, public_key_hex: str) -> _Checkpoints:
                 cp.seq, "checkpoint", f"checkpoint {cp.counter} signs seq {cp.seq}, before "
                 f"checkpoint {previous.counter}'s seq {previous.seq}"))
         newest = previous = cp
-    return _Checkpoints(by_seq, newest)
+        chained.append(cp)
+    return _Checkpoints(by_seq, newest, chained=chained)
 
 
 def verify_chain(session: Session, public_key_hex: str, batch: int = 10_000, *,
@@ -209,11 +217,13 @@ def verify_chain(session: Session, public_key_hex: str, batch: int = 10_000, *,
             count + 1, "truncated",
             f"a signed checkpoint covers event {max(beyond)} but the chain ends at {count}: "
             "the newest events were removed"))
-    if max_age is not None:
-        problem = _stale(session, signed.newest, count, max_age, now or utcnow())
-        if problem is not None:
-            return VerifyResult(count, prev, problem)
-    return VerifyResult(count, prev)
+    if max_age is None:
+        return VerifyResult(count, prev)
+    gaps = [f"no checkpoint between checkpoint {a.counter} ({iso_utc(a.signed_at)}) and "
+            f"checkpoint {b.counter} ({iso_utc(b.signed_at)})"
+            for a, b in pairwise(signed.chained) if b.signed_at - a.signed_at > max_age]
+    return VerifyResult(count, prev, _stale(session, signed.newest, count, max_age, now or utcnow()),
+                        gaps=gaps)
 
 
 def _stale(session: Session, newest, count: int, max_age: timedelta, now: datetime) -> Problem | None:
