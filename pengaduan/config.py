@@ -37,6 +37,19 @@ def base_url(env) -> str:
     return value.rstrip("/")
 
 
+def _whole(env, name: str, default: int, least: int = 1) -> int:
+    """A whole-number setting, refused at start-up when it is not one or below `least` (a
+    checkpoint interval of 0 minutes, say, would make every `audit verify` fail)."""
+    value = env.get(name, str(default)).strip()
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
+    if number < least:
+        raise ValueError(f"{name} must be at least {least}, not {number}")
+    return number
+
+
 def load_config(instance_path: str, env=os.environ) -> dict:
     """Build the Flask config mapping; every value can be overridden by the environment."""
     instance = Path(instance_path)
@@ -51,22 +64,22 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         ),
         "PENGADUAN_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "PENGADUAN_UPLOAD_DIR": env.get("PENGADUAN_UPLOAD_DIR", str(instance / "uploads")),
-        "PENGADUAN_MAX_UPLOAD_MB": int(env.get("PENGADUAN_MAX_UPLOAD_MB", "10")),
-        "PENGADUAN_MAX_ATTACHMENTS": int(env.get("PENGADUAN_MAX_ATTACHMENTS", "5")),
+        "PENGADUAN_MAX_UPLOAD_MB": _whole(env, "PENGADUAN_MAX_UPLOAD_MB", 10),
+        "PENGADUAN_MAX_ATTACHMENTS": _whole(env, "PENGADUAN_MAX_ATTACHMENTS", 5, least=0),
         # Pixels one request may decode, over all its photos and their frames (a 150 KB PNG
         # can decode to 160 MB); five 20-megapixel photos fit.
-        "PENGADUAN_MAX_UPLOAD_MEGAPIXELS": int(env.get("PENGADUAN_MAX_UPLOAD_MEGAPIXELS", "100")),
+        "PENGADUAN_MAX_UPLOAD_MEGAPIXELS": _whole(env, "PENGADUAN_MAX_UPLOAD_MEGAPIXELS", 100),
         # Any body but a multipart form (JSON, a plain form) is read whole into memory: kept small.
-        "PENGADUAN_MAX_BODY_KB": int(env.get("PENGADUAN_MAX_BODY_KB", "1024")),
+        "PENGADUAN_MAX_BODY_KB": _whole(env, "PENGADUAN_MAX_BODY_KB", 1024),
         "PENGADUAN_SCHEDULER": env.get("PENGADUAN_SCHEDULER", "off"),
         # A PEM string, or a path to a PEM file; generated in the instance folder when unset.
         "PENGADUAN_SIGNING_KEY": env.get("PENGADUAN_SIGNING_KEY")
         or str(instance / "signing_key.pem"),
         # Sign the chain head automatically each time it crosses a multiple of this many events.
-        "PENGADUAN_CHECKPOINT_EVERY": int(env.get("PENGADUAN_CHECKPOINT_EVERY", "100")),
+        "PENGADUAN_CHECKPOINT_EVERY": _whole(env, "PENGADUAN_CHECKPOINT_EVERY", 100),
         # The worker signs the head this often even when nothing happened; `audit verify`
         # reports a newest checkpoint older than twice this (removed checkpoints, or no worker).
-        "PENGADUAN_CHECKPOINT_MINUTES": int(env.get("PENGADUAN_CHECKPOINT_MINUTES", "15")),
+        "PENGADUAN_CHECKPOINT_MINUTES": _whole(env, "PENGADUAN_CHECKPOINT_MINUTES", 15),
         # Staff email is held outside these hours (local time of the recipient's unit) and on
         # days off, and goes out at the start of the next working day.
         "PENGADUAN_OFFICE_HOURS": env.get("PENGADUAN_OFFICE_HOURS", "08:00-16:00"),
@@ -74,23 +87,23 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # absolute link is built from it, never from the request's Host header.
         "PENGADUAN_BASE_URL": base_url(env),
         # Receipt emails one address may be sent in 24 hours (anyone can type any address).
-        "PENGADUAN_RECEIPTS_PER_ADDRESS": int(env.get("PENGADUAN_RECEIPTS_PER_ADDRESS", "3")),
+        "PENGADUAN_RECEIPTS_PER_ADDRESS": _whole(env, "PENGADUAN_RECEIPTS_PER_ADDRESS", 3, least=0),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
-        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_PORT": _whole(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "pengaduan@localhost"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted; rate
         # limits key on the client address, so behind a proxy this must be set.
-        "PENGADUAN_PROXY_COUNT": int(env.get("PENGADUAN_PROXY_COUNT", "0")),
+        "PENGADUAN_PROXY_COUNT": _whole(env, "PENGADUAN_PROXY_COUNT", 0, least=0),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         # Behind the TLS proxy of a production install cookies travel over HTTPS only.
         "SESSION_COOKIE_SECURE": env.get("PENGADUAN_SECURE_COOKIES",
-                                         "1" if int(env.get("PENGADUAN_PROXY_COUNT", "0")) else "0") == "1",
+                                         "1" if _whole(env, "PENGADUAN_PROXY_COUNT", 0, least=0) else "0") == "1",
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }

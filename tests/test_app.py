@@ -2,6 +2,7 @@
 import io
 from pathlib import Path
 
+import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import func, select
@@ -222,6 +223,23 @@ def test_secure_cookies_follow_the_proxy_setting(tmp_path):
     assert behind["SESSION_COOKIE_SECURE"] is True
     forced = load_config(str(tmp_path), {"SECRET_KEY": "x", "PENGADUAN_SECURE_COOKIES": "1"})
     assert forced["SESSION_COOKIE_SECURE"] is True
+
+
+@pytest.mark.parametrize("name, value, said", [
+    ("PENGADUAN_CHECKPOINT_MINUTES", "0", "at least 1"),
+    ("PENGADUAN_CHECKPOINT_MINUTES", "-5", "at least 1"),
+    ("PENGADUAN_MAX_BODY_KB", "satu", "whole number"),
+    ("PENGADUAN_RECEIPTS_PER_ADDRESS", "-1", "at least 0"),
+])
+def test_a_number_setting_out_of_range_stops_the_start_naming_it(tmp_path, name, value, said):
+    """A checkpoint interval of 0 (every `audit verify` would fail as stale) or a word where
+    a number belongs is refused at start-up, naming the variable."""
+    from pengaduan.config import load_config
+
+    with pytest.raises(ValueError, match=f"{name} must be .*{said}|{name} must be a {said}"):
+        load_config(str(tmp_path), {"SECRET_KEY": "x", name: value})
+    assert load_config(str(tmp_path), {"SECRET_KEY": "x", "PENGADUAN_RECEIPTS_PER_ADDRESS": "0",
+                                       "PENGADUAN_CHECKPOINT_MINUTES": " 60 "})["PENGADUAN_CHECKPOINT_MINUTES"] == 60
 
 
 def test_huge_images_are_refused_before_decoding():

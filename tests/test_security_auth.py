@@ -1,10 +1,10 @@
 """Guessing and hijacking: tracking codes and PINs, staff passwords, sessions, and where a
-sign-in sends the browser afterwards (README "Guessing is rate-limited", "five wrong
-passwords lock an account for 15 minutes"; design.md section 5: a wrong PIN and an unknown
-code get the same answer).
+sign-in sends the browser afterwards (README "Guessing is rate-limited", "Tracking PINs:
+the design and its numbers", "Staff sign-in"; design.md section 5: a wrong PIN and an
+unknown code get the same answer).
 
-Already covered elsewhere and not repeated: the per-code PIN limit on /track and on the
-API (test_citizen, test_api), the lock after five wrong passwords and the generic login
+Already covered elsewhere and not repeated: the per-address PIN limit on /track and on the
+API (test_citizen, test_api), the hold after five wrong passwords and the generic login
 message (test_staff), session data dropped at sign-in, the dead cookie after sign-out, and
 a first set of `next` values (test_staff), the cookie's Secure flag in the configuration
 (test_app), the language switch's basic redirect check (test_app).
