@@ -2,7 +2,8 @@
 pages, the staff and admin pages, the JSON API and Open311 (read from the app's URL map) is
 called by each kind of caller that may use it, with generated path and query-string values:
 weird dates, huge numbers, any Unicode, empty values, and the known objects of the scene.
-The public forms are then posted with generated values. Hypothesis runs derandomised, with a
+The public forms, and every staff and admin form, are then posted with generated values.
+Hypothesis runs derandomised, with a
 fixed number of examples per route, so the suite stays quick and repeatable."""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from test_security_corpus import Scene, bearer, citizen_of, scene  # noqa: F401  (fixture)
+from pages import Page
 from test_staff import browser, get_page, signed_in
 from test_supervision import ADMIN, AUDITOR, OFFICER_A, SUPERVISOR_A, org  # noqa: F401  (fixture)
 
@@ -237,3 +239,75 @@ def _post_json(app, scene: Scene, failures: dict) -> None:
             post()
         except AssertionError as exc:
             failures[url + str(headers)[:20]] = str(exc)[:300]
+
+
+STAFF_CALLERS = [OFFICER_A, SUPERVISOR_A, AUDITOR, ADMIN]
+LAST = ("/account/password", "/logout")  # they end the caller's sessions: posted last
+FORM_FIELD = re.compile(r"""form(?:\.get|\.getlist)?[\[(]\s*["']([a-z_]+)["']""")
+
+
+def _rendered_forms(app, scene: Scene, callers) -> dict:
+    """Every form the staff pages render for each caller, by its action: the caller and the
+    values a browser would send back (scene objects in the paths)."""
+    forms: dict = {}
+    for rule in _get_routes(app):
+        if _surface(rule.rule) != "staff" or "<" in rule.rule and not set(rule.arguments) <= KNOWN_PATHS:
+            continue
+        values = {name: str(_known(scene, name)[0]) for name in rule.arguments}
+        if "code" in values:
+            values["code"] = CODE_OF.get(rule.endpoint, values["code"])
+        for who in STAFF_CALLERS:
+            response = callers[who][0].get(_url(rule, values))
+            if response.status_code == 200 and response.mimetype == "text/html":
+                for action, form in Page(response.get_data(as_text=True)).forms.items():
+                    forms.setdefault(action.split("?")[0], (who, form.values))
+    return forms
+
+
+KNOWN_PATHS = {"code", "record_id", "action_id", "document_id", "template_id", "user_id",
+               "notification_id", "file_id", "attachment_id"}
+
+
+def _staff_posts(app):
+    rules = [rule for rule in app.url_map.iter_rules()
+             if "POST" in rule.methods and _surface(rule.rule) == "staff"]
+    # Admin forms may deactivate or reset the callers' accounts: after the others.
+    return sorted(rules, key=lambda r: (r.rule in LAST, r.rule.startswith("/admin"), r.rule))
+
+
+def test_no_staff_post_answers_5xx_whatever_it_carries(app, scene, callers):
+    """Every staff and admin form, posted by a caller who sees it with generated values and
+    a valid CSRF token (the values are under test): the fields its page renders and those
+    its view reads. A route no page shows a form for is posted by the strongest caller."""
+    forms = _rendered_forms(app, scene, callers)
+    triggers = [action.rsplit("/", 1)[1] for action in forms if "/act/" in action]
+    assert {"verify", "request_info", "reject"} <= set(triggers), triggers
+    tokens = {who: get_page(callers[who][0], "/account/password").token for who in STAFF_CALLERS}
+    failures, posted = {}, 0
+    for rule in _staff_posts(app):
+        view = inspect.unwrap(app.view_functions[rule.endpoint])
+        read = set(FORM_FIELD.findall(inspect.getsource(view)))
+        pattern = re.compile("^" + re.sub(r"<[^>]+>", "[^/]+", rule.rule) + "$")
+        targets = [(action, who, values) for action, (who, values) in forms.items() if pattern.match(action)]
+        if not targets:
+            values = {name: str(_known(scene, name)[0]) for name in rule.arguments}
+            targets = [(_url(rule, values), _strongest(rule.rule), {})]
+        for action, who, rendered in targets[:4]:
+            client = callers[who][0]
+            fields = sorted(set(rendered) - {"csrf_token"} | read)
+            token = tokens[who]
+
+            @given(data=st.fixed_dictionaries({}, optional={name: FIELD for name in fields}),
+                   keep=st.sampled_from([{}, rendered]))
+            @FUZZ
+            def post(data, keep):
+                response = client.post(action, data={**keep, **data, "csrf_token": token})
+                assert response.status_code < 500, (who, action, data, response.status_code)
+
+            try:
+                post()
+            except AssertionError as exc:
+                failures[action] = str(exc)[:300]
+            posted += 1
+    assert posted >= len(_staff_posts(app))
+    assert not failures, "\n".join(f"{where}: {what}" for where, what in failures.items())
