@@ -3,10 +3,12 @@ are genuine. Idempotent: a second run changes nothing."""
 from __future__ import annotations
 
 import random
+from collections import deque
 from datetime import timedelta
 
 from ..models import Unit, User, utcnow
 from ..policy import Actor
+from ..workflow import current_workflow
 from .accounts import create_category, create_unit, create_user
 from .intake import file_complaint
 from .lifecycle import advance
@@ -49,21 +51,19 @@ STORIES = [
 ]
 NAMES = ["Budi Hartono", "Dewi Lestari", "Rudi Hermawan", "Nur Aisyah", "Yohanes Manurung",
          "Made Suartika", "Fitri Handayani", "Ahmad Fauzi", "Maria Goreti", "Hendra Gunawan"]
-# The path each sample complaint takes; every step goes through `advance`.
-PATHS = [
-    [],
-    ["verify"],
-    ["request_info"],
-    ["request_info", "provide_info"],
-    ["verify", "follow_up"],
-    ["verify", "reassign"],
-    ["verify", "follow_up", "close"],
-    ["verify", "follow_up", "accept"],
-    ["verify", "follow_up", "dispute"],
-    ["reject"],
-    ["withdraw"],
-    ["verify", "follow_up", "close", "reopen"],
-]
+# Sample words for the fields a step carries, by field; a step's walk comes from the workflow.
+TEXTS = {
+    "message": {"citizen": "Bukti pendaftaran sudah saya kirim, saya datang tanggal 3.",
+                "staff": "Mohon lampirkan foto bukti pendaftaran dan tanggal kedatangan Anda."},
+    "response": "Kami telah memeriksa berkas Anda dan petugas akan menghubungi Anda dalam 2 hari kerja.",
+    "resolution": "Dokumen telah diterbitkan dan diserahkan kepada pelapor.",
+    "reason": "Sesuai hasil pemeriksaan berkas dan keterangan pelapor.",
+    "referred_to": "Kantor Pertanahan (BPN)",
+    "comment": {"citizen": "Terima kasih atas tanggapannya.", "staff": "Dicatat."},
+}
+OTHER_TEXT = "Contoh isian untuk data demo."
+# Fields a closing demo step fills although it only accepts them (a citizen rates and comments).
+OPTIONAL_SAMPLES = ("rating", "comment")
 
 
 def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
@@ -91,13 +91,16 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     rng = rng or random.Random(76)
     supervisor = Actor.staff(User.by_email(ACCOUNTS[2][0]))
     now = utcnow()
+    workflow = current_workflow()
+    walks = demo_walks(workflow)
+    filed_codes: list[str] = []
     for i in range(complaints):
         unit, category, title, description = STORIES[i % len(STORIES)]
-        path = PATHS[i % len(PATHS)]
+        path = walks[i % len(walks)]
         at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
         privacy = ("public", "public", "anonymous", "confidential")[i % 4]
         filed = file_complaint({
-            "unit": unit, "category": category, "classification": "pengaduan",
+            "unit": unit, "category": category, "classification": next(iter(workflow.classifications)),
             "title": title, "description": description, "privacy": privacy,
             "name": None if privacy == "anonymous" else NAMES[i % len(NAMES)],
             "phone": None if privacy == "anonymous" else f"0812{rng.randint(10**7, 10**8 - 1)}",
@@ -105,13 +108,15 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             "incident_location": "Kantor pelayanan, Kecamatan Sukamaju",
             "consent": privacy != "anonymous",
         }, channel=rng.choice(["web", "web", "walk_in", "phone"]), at=at)
-        complaint, citizen = filed.complaint, Actor.citizen(filed.complaint)
-        for trigger in path:
+        complaint = filed.complaint
+        for transition in path:
             at += timedelta(days=rng.randint(1, 4), hours=rng.randint(1, 5))
             if at >= now:
                 break
-            advance(complaint, trigger, citizen if trigger in ("provide_info", "accept", "dispute", "withdraw") else supervisor,
-                    at=at, **_fields_for(trigger, unit, category, rng))
+            actor = _taker(transition, complaint, supervisor)
+            advance(complaint, transition.trigger, actor, at=at,
+                    **_fields_for(workflow, transition, complaint, actor, i, filed_codes, rng))
+        filed_codes.append(complaint.tracking_code)
     report.append(f"{complaints} demo complaints filed")
     _supervision(supervisor, now)
     report.append("2 demo supervision records")
@@ -137,19 +142,64 @@ def _supervision(supervisor: Actor, now) -> None:
         "participants": "Siti Rahmawati, Agus Santoso", "findings": "Peserta berlatih memakai templat tanggapan."})
 
 
-def _fields_for(trigger: str, unit: str, category: str, rng: random.Random) -> dict:
-    other = next(code for code, _, _ in UNITS if code != unit)
-    return {
-        "verify": {"unit": unit, "category": category, "classification": "pengaduan"},
-        "request_info": {"message": "Mohon lampirkan foto bukti pendaftaran dan tanggal kedatangan Anda."},
-        "provide_info": {"message": "Bukti pendaftaran sudah saya kirim, saya datang tanggal 3."},
-        "reassign": {"unit": other, "category": "PERILAKU-PETUGAS", "reason": "Petugas yang dilaporkan berada di unit lain."},
-        "follow_up": {"response": "Kami telah memeriksa berkas Anda dan petugas akan menghubungi Anda dalam 2 hari kerja."},
-        "close": {"resolution": "Dokumen telah diterbitkan dan diserahkan kepada pelapor."},
-        "accept": {"rating": rng.randint(3, 5), "comment": "Terima kasih, sudah selesai."},
-        "dispute": {"comment": "Masalah saya belum selesai, dokumen masih belum bisa diambil."},
-        "reject": {"reason": "Bukan kewenangan pemerintah kabupaten.", "closure_reason": "referred",
-                   "referred_to": "Kantor Pertanahan (BPN)"},
-        "withdraw": {"comment": "Masalah sudah selesai sendiri."},
-        "reopen": {"reason": "Pelapor menyampaikan bahwa dokumen yang diterbitkan salah nama."},
-    }[trigger]
+def demo_walks(workflow) -> list[list]:
+    """The paths the sample complaints take: none at all, then, for every step a person takes
+    (in the file's order), the shortest walk from the initial state that ends with it."""
+    reached = {workflow.initial: []}
+    frontier = deque([workflow.initial])
+    while frontier:
+        state = frontier.popleft()
+        for transition in workflow.transitions:
+            if state in transition.sources and _is_manual(transition) and transition.dest not in reached:
+                reached[transition.dest] = reached[state] + [transition]
+                frontier.append(transition.dest)
+    walks: list[list] = [[]]
+    for transition in workflow.transitions:
+        sources = [s for s in transition.sources if s in reached]
+        if _is_manual(transition) and sources:
+            walks.append(reached[min(sources, key=lambda s: len(reached[s]))] + [transition])
+    return walks
+
+
+def _is_manual(transition) -> bool:
+    return bool({"citizen", "officer", "supervisor"} & set(transition.roles))
+
+
+def _taker(transition, complaint, supervisor: Actor) -> Actor:
+    """Who takes the step: the complainant, the demo supervisor, or an officer of the unit."""
+    if "citizen" in transition.roles:
+        return Actor.citizen(complaint)
+    if "supervisor" in transition.roles:
+        return supervisor
+    officer = next(User.by_email(email) for email, role, _, units in ACCOUNTS
+                   if role == "officer" and complaint.unit.code in units)
+    return Actor.staff(officer)
+
+
+def _fields_for(workflow, transition, complaint, actor: Actor, i: int, filed_codes: list[str],
+                rng: random.Random) -> dict:
+    """Sample values for what the step requires (and a rating where it takes one)."""
+    closing = workflow.is_terminal(transition.dest)
+    names = list(transition.requires) + [n for n in OPTIONAL_SAMPLES if closing and n in transition.accepts]
+    reason = transition.closure_reason
+    if transition.closure_reasons:
+        reason = transition.closure_reasons[i % len(transition.closure_reasons)]
+    names += [n for n in workflow.closure_requires.get(reason, ()) if n not in names]
+    moving = "unit_changes" in transition.guards  # the step hands the complaint to another unit
+    if moving and "category" in transition.accepts and "category" not in names:
+        names.append("category")  # one the next unit offers
+    unit = next(code for code, _, _ in UNITS if code != complaint.unit.code) if moving else complaint.unit.code
+    samples = {
+        "unit": unit,
+        "category": "PERILAKU-PETUGAS" if moving else complaint.category.code,
+        "classification": next(iter(workflow.classifications)),
+        "closure_reason": reason,
+        "rating": rng.randint(3, 5),
+        "duplicate_of": filed_codes[0] if filed_codes else None,
+    }
+    role = "citizen" if actor.role == "citizen" else "staff"
+    values = {}
+    for name in names:
+        value = samples.get(name, TEXTS.get(name, OTHER_TEXT))
+        values[name] = value.get(role) if isinstance(value, dict) else value
+    return values

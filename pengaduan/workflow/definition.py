@@ -30,6 +30,11 @@ LANGUAGES = ("id", "en")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
 # Trigger names must not shadow attributes of the model the machine drives (style.md).
 RESERVED_TRIGGERS = {"query", "metadata", "registry", "state", "trigger", FILE_TRIGGER}
+# Guards whose rule became data: a file still naming one is told where the rule went.
+RETIRED_GUARDS = {
+    "referral_or_duplicate_named": "the guard 'referral_or_duplicate_named' was replaced by "
+    "closure_reasons.<reason>.requires (e.g. referred: {label: ..., requires: [referred_to]})",
+}
 
 
 class WorkflowError(Exception):
@@ -95,6 +100,7 @@ class SlaRule:
     on_expiry: str | None
     source: str
     steps: tuple[LadderStep, ...] = ()
+    reminder: dict | None = None  # the reminder's text per language, `{due}` the deadline
 
 
 @dataclass
@@ -110,6 +116,8 @@ class Workflow:
     sla: dict[str, SlaRule]
     filing_window_days: int = 30
     path: str = ""
+    # The fields a step closing for each reason must carry (closure_reasons.<name>.requires).
+    closure_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
     _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -230,7 +238,10 @@ class _Reader:
 
 
 def parse_workflow(data, file: str = "<workflow>") -> Workflow:
-    """Validate a parsed definition; raise WorkflowError at the first problem found."""
+    """Validate a parsed definition; raise WorkflowError at the first problem found.
+
+    Each section has its reader; later sections are checked against the earlier ones
+    (transitions name states and closure reasons, clocks name triggers and states)."""
     r = _Reader(file)
     data = r.mapping(data, "(top level)")
     r.keys(
@@ -239,9 +250,32 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         {"name", "initial", "states", "transitions"},
         {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake"},
     )
+    states = _read_states(r, data["states"])
+    r.single(data["initial"], "initial", states, "state")
+    classifications = _read_labelled(r, data, "classifications")
+    closure_reasons, closure_requires = _read_closure_reasons(r, data.get("closure_reasons"))
+    transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires)
+    _check_reachability(r, data["initial"], states, transitions)
+    sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
+                    {t.trigger: t for t in transitions})
+    window = _read_intake(r, data.get("intake"))
+    if not classifications:
+        r.fail("classifications", "at least one classification is required")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        r.fail("version", "must be a whole number")
+    title = r.label(data["title"], "title") if "title" in data else {"id": data["name"], "en": data["name"]}
+    return Workflow(
+        name=r.identifier(data["name"], "name"), version=version, title=title,
+        initial=data["initial"], states=states, transitions=transitions,
+        classifications=classifications, closure_reasons=closure_reasons, sla=sla,
+        filing_window_days=window, path=file, closure_requires=closure_requires,
+    )
 
+
+def _read_states(r: _Reader, data) -> dict[str, StateDef]:
     states: dict[str, StateDef] = {}
-    for name, spec in r.mapping(data["states"], "states").items():
+    for name, spec in r.mapping(data, "states").items():
         key = f"states.{name}"
         r.identifier(name, key)
         spec = r.mapping(spec, key)
@@ -251,144 +285,193 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         states[name] = StateDef(name, r.label(spec["label"], f"{key}.label"), description, terminal)
     if not states:
         r.fail("states", "at least one state is required")
-    r.single(data["initial"], "initial", states, "state")
+    return states
 
-    def labelled(section):
-        out = {}
-        for name, label in r.mapping(data.get(section) or {}, section).items():
-            r.identifier(name, f"{section}.{name}")
-            out[name] = r.label(label, f"{section}.{name}")
-        return out
 
-    classifications = labelled("classifications")
-    closure_reasons = labelled("closure_reasons")
+def _read_labelled(r: _Reader, data: dict, section: str) -> dict[str, dict]:
+    """A section of codes, each with its label: {code: {id: ..., en: ...}}."""
+    out = {}
+    for name, label in r.mapping(data.get(section) or {}, section).items():
+        r.identifier(name, f"{section}.{name}")
+        out[name] = r.label(label, f"{section}.{name}")
+    return out
 
-    transitions: list[TransitionDef] = []
-    if not isinstance(data["transitions"], list):
-        r.fail("transitions", "must be a list")
-    seen: dict[str, int] = {}
-    for i, spec in enumerate(data["transitions"]):
-        key = f"transitions[{i}]"
-        spec = r.mapping(spec, key)
-        r.keys(
-            spec,
-            key,
-            {"trigger", "source", "dest", "roles"},
-            {"requires", "accepts", "guards", "label", "public", "reopen",
-             "closure_reason", "closure_reasons", "attachments"},
-        )
-        trigger = r.identifier(spec["trigger"], f"{key}.trigger")
-        if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
-            r.fail(f"{key}.trigger", f"'{trigger}' is reserved (it would shadow a model attribute)")
-        if trigger in seen:
-            r.fail(f"{key}.trigger", f"'{trigger}' is already defined at transitions[{seen[trigger]}]")
-        seen[trigger] = i
-        sources = r.names(spec["source"], f"{key}.source", states, "state")
-        dest = r.single(spec["dest"], f"{key}.dest", states, "state")
-        roles = r.names(spec["roles"], f"{key}.roles", ROLES, "role")
-        if not roles:
-            r.fail(f"{key}.roles", "a transition needs at least one role")
-        requires = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
-        accepts = r.names(spec.get("accepts", []), f"{key}.accepts", FIELDS, "field")
-        guards = r.names(spec.get("guards", []), f"{key}.guards", GUARDS, "guard")
-        reopen = r.flag(spec, "reopen", key)
-        public = r.flag(spec, "public", key)
-        attachments = r.flag(spec, "attachments", key)
-        if attachments and roles == ("system",):
-            r.fail(f"{key}.attachments", "a system transition cannot carry files")
-        for source in sources:
-            if states[source].terminal and not reopen:
-                r.fail(
-                    f"{key}.source",
-                    f"terminal state '{source}' has an outgoing transition "
-                    "(only a transition marked 'reopen: true' may leave a terminal state)",
-                )
-        if reopen and not all(states[s].terminal for s in sources):
-            r.fail(f"{key}.reopen", "only transitions out of terminal states reopen")
-        fixed_reason = spec.get("closure_reason")
-        if fixed_reason is not None:
-            r.single(fixed_reason, f"{key}.closure_reason", closure_reasons, "closure reason")
-        reasons = r.names(spec.get("closure_reasons", []), f"{key}.closure_reasons",
-                          closure_reasons, "closure reason")
-        if fixed_reason is not None and reasons:
-            r.fail(key, "give either a fixed closure_reason or a list of closure_reasons, not both")
-        if states[dest].terminal:
-            if fixed_reason is None and not (reasons and "closure_reason" in requires):
-                r.fail(
-                    key,
-                    f"a transition into terminal state '{dest}' needs a closure_reason, or "
-                    "closure_reasons with 'closure_reason' among the required fields",
-                )
-        elif fixed_reason or reasons or "closure_reason" in requires + accepts:
-            r.fail(key, "only transitions into a terminal state carry closure reasons")
-        if "system" in roles and requires:
-            r.fail(f"{key}.requires", "a system transition cannot require input")
-        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {
-            "id": trigger, "en": trigger}
-        transitions.append(TransitionDef(
-            trigger, sources, dest, roles, requires, accepts, guards, label,
-            public, reopen, fixed_reason, reasons, attachments,
-        ))
 
-    _check_reachability(r, data["initial"], states, transitions)
-    triggers = {t.trigger: t for t in transitions}
-
-    ladder_tracks, levels = _escalation(r, data.get("escalation"))
-    sla: dict[str, SlaRule] = {}
-    for name, spec in r.mapping(data.get("sla") or {}, "sla").items():
-        key = f"sla.{name}"
+def _read_closure_reasons(r: _Reader, data) -> tuple[dict[str, dict], dict[str, tuple[str, ...]]]:
+    """Closure reasons: a label, or a label and the fields a step closing for that reason
+    must then carry (`requires`), e.g. the agency a complaint was referred to."""
+    labels, requires = {}, {}
+    for name, spec in r.mapping(data or {}, "closure_reasons").items():
+        key = f"closure_reasons.{name}"
         r.identifier(name, key)
         spec = r.mapping(spec, key)
-        r.keys(spec, key, {"amount", "unit", "start", "track"},
-               {"label", "stop", "pause_in", "restart", "on_expiry", "remind_before", "source"})
-        amount = spec["amount"]
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-            r.fail(f"{key}.amount", "must be a positive whole number")
-        if spec["unit"] not in SLA_UNITS:
-            r.fail(f"{key}.unit", f"unknown unit '{spec['unit']}' (use one of {', '.join(SLA_UNITS)})")
-        if spec["track"] not in SLA_TRACKS:
-            r.fail(f"{key}.track", f"unknown track '{spec['track']}' (use one of {', '.join(SLA_TRACKS)})")
-        known = set(triggers) | {FILE_TRIGGER}
-        start = r.names(spec["start"], f"{key}.start", known, "trigger")
-        stop = r.names(spec.get("stop", []), f"{key}.stop", triggers, "trigger")
-        pause_in = r.names(spec.get("pause_in", []), f"{key}.pause_in", states, "state")
-        on_expiry = spec.get("on_expiry")
-        if on_expiry is not None:
-            if on_expiry not in triggers:
-                r.fail(f"{key}.on_expiry", f"unknown trigger '{on_expiry}'")
-            if "system" not in triggers[on_expiry].roles:
-                r.fail(f"{key}.on_expiry", f"'{on_expiry}' must allow the role 'system'")
-        restart = r.flag(spec, "restart", key, default=True)
-        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
-        steps = _complainant_ladder(r, spec, key, on_expiry, triggers)
-        if spec["track"] in ladder_tracks:
-            if on_expiry is not None:
-                r.fail(f"{key}.on_expiry", f"a clock on the '{spec['track']}' track escalates; "
-                       "only clocks outside escalation.tracks may expire")
-            steps = levels
-        sla[name] = SlaRule(name, label, amount, spec["unit"], start, stop, pause_in,
-                            spec["track"], restart, on_expiry, str(spec.get("source", "")), steps)
+        if "label" in spec:
+            r.keys(spec, key, {"label"}, {"requires"})
+            labels[name] = r.label(spec["label"], f"{key}.label")
+            requires[name] = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
+            if "closure_reason" in requires[name]:
+                r.fail(f"{key}.requires", "a closure reason cannot require itself")
+        else:
+            labels[name], requires[name] = r.label(spec, key), ()
+    return labels, requires
+
+
+def _read_transitions(r: _Reader, data, states, closure_reasons, closure_requires) -> list[TransitionDef]:
+    if not isinstance(data, list):
+        r.fail("transitions", "must be a list")
+    transitions: list[TransitionDef] = []
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(data):
+        transition = _read_transition(r, f"transitions[{i}]", spec, states, closure_reasons)
+        if transition.trigger in seen:
+            r.fail(f"transitions[{i}].trigger",
+                   f"'{transition.trigger}' is already defined at transitions[{seen[transition.trigger]}]")
+        seen[transition.trigger] = i
+        fields = set(transition.requires) | set(transition.accepts)
+        for reason in transition.closure_reasons or (transition.closure_reason,):
+            missing = [name for name in closure_requires.get(reason, ()) if name not in fields]
+            if missing:
+                r.fail(f"transitions[{i}]", f"closure reason '{reason}' requires "
+                       f"{', '.join(missing)}, which this transition neither requires nor accepts")
+        transitions.append(transition)
+    return transitions
+
+
+def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> TransitionDef:
+    spec = r.mapping(spec, key)
+    r.keys(
+        spec,
+        key,
+        {"trigger", "source", "dest", "roles"},
+        {"requires", "accepts", "guards", "label", "public", "reopen",
+         "closure_reason", "closure_reasons", "attachments"},
+    )
+    trigger = r.identifier(spec["trigger"], f"{key}.trigger")
+    if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
+        r.fail(f"{key}.trigger", f"'{trigger}' is reserved (it would shadow a model attribute)")
+    sources = r.names(spec["source"], f"{key}.source", states, "state")
+    dest = r.single(spec["dest"], f"{key}.dest", states, "state")
+    roles = r.names(spec["roles"], f"{key}.roles", ROLES, "role")
+    if not roles:
+        r.fail(f"{key}.roles", "a transition needs at least one role")
+    requires = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
+    accepts = r.names(spec.get("accepts", []), f"{key}.accepts", FIELDS, "field")
+    for name in r.names(spec.get("guards", []), f"{key}.guards"):
+        if name in RETIRED_GUARDS:
+            r.fail(f"{key}.guards", RETIRED_GUARDS[name])
+    guards = r.names(spec.get("guards", []), f"{key}.guards", GUARDS, "guard")
+    reopen = r.flag(spec, "reopen", key)
+    public = r.flag(spec, "public", key)
+    attachments = r.flag(spec, "attachments", key)
+    if attachments and roles == ("system",):
+        r.fail(f"{key}.attachments", "a system transition cannot carry files")
+    for source in sources:
+        if states[source].terminal and not reopen:
+            r.fail(
+                f"{key}.source",
+                f"terminal state '{source}' has an outgoing transition "
+                "(only a transition marked 'reopen: true' may leave a terminal state)",
+            )
+    if reopen and not all(states[s].terminal for s in sources):
+        r.fail(f"{key}.reopen", "only transitions out of terminal states reopen")
+    fixed_reason = spec.get("closure_reason")
+    if fixed_reason is not None:
+        r.single(fixed_reason, f"{key}.closure_reason", closure_reasons, "closure reason")
+    reasons = r.names(spec.get("closure_reasons", []), f"{key}.closure_reasons",
+                      closure_reasons, "closure reason")
+    if fixed_reason is not None and reasons:
+        r.fail(key, "give either a fixed closure_reason or a list of closure_reasons, not both")
+    if states[dest].terminal:
+        if fixed_reason is None and not (reasons and "closure_reason" in requires):
+            r.fail(
+                key,
+                f"a transition into terminal state '{dest}' needs a closure_reason, or "
+                "closure_reasons with 'closure_reason' among the required fields",
+            )
+    elif fixed_reason or reasons or "closure_reason" in requires + accepts:
+        r.fail(key, "only transitions into a terminal state carry closure reasons")
+    if "system" in roles and requires:
+        r.fail(f"{key}.requires", "a system transition cannot require input")
+    label = r.label(spec["label"], f"{key}.label") if "label" in spec else {
+        "id": trigger, "en": trigger}
+    return TransitionDef(
+        trigger, sources, dest, roles, requires, accepts, guards, label,
+        public, reopen, fixed_reason, reasons, attachments,
+    )
+
+
+def _read_sla(r: _Reader, data, escalation, states, triggers) -> dict[str, SlaRule]:
+    ladder_tracks, levels = _escalation(r, escalation)
+    sla: dict[str, SlaRule] = {}
+    for name, spec in r.mapping(data or {}, "sla").items():
+        key = f"sla.{name}"
+        r.identifier(name, key)
+        sla[name] = _read_sla_rule(r, name, key, spec, states, triggers, ladder_tracks, levels)
     if sum(1 for rule in sla.values() if rule.track == "resolution") > 1:
         r.fail("sla", "at most one rule may track the resolution")
+    return sla
 
-    intake = r.mapping(data.get("intake") or {}, "intake")
+
+def _read_sla_rule(r: _Reader, name, key, spec, states, triggers, ladder_tracks, levels) -> SlaRule:
+    spec = r.mapping(spec, key)
+    r.keys(spec, key, {"amount", "unit", "start", "track"},
+           {"label", "stop", "pause_in", "restart", "on_expiry", "remind_before", "reminder", "source"})
+    amount = spec["amount"]
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        r.fail(f"{key}.amount", "must be a positive whole number")
+    if spec["unit"] not in SLA_UNITS:
+        r.fail(f"{key}.unit", f"unknown unit '{spec['unit']}' (use one of {', '.join(SLA_UNITS)})")
+    if spec["track"] not in SLA_TRACKS:
+        r.fail(f"{key}.track", f"unknown track '{spec['track']}' (use one of {', '.join(SLA_TRACKS)})")
+    known = set(triggers) | {FILE_TRIGGER}
+    start = r.names(spec["start"], f"{key}.start", known, "trigger")
+    stop = r.names(spec.get("stop", []), f"{key}.stop", triggers, "trigger")
+    pause_in = r.names(spec.get("pause_in", []), f"{key}.pause_in", states, "state")
+    on_expiry = spec.get("on_expiry")
+    if on_expiry is not None:
+        if on_expiry not in triggers:
+            r.fail(f"{key}.on_expiry", f"unknown trigger '{on_expiry}'")
+        if "system" not in triggers[on_expiry].roles:
+            r.fail(f"{key}.on_expiry", f"'{on_expiry}' must allow the role 'system'")
+    restart = r.flag(spec, "restart", key, default=True)
+    label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
+    steps = _complainant_ladder(r, spec, key, on_expiry, triggers)
+    reminder = _reminder_text(r, spec, key)
+    if spec["track"] in ladder_tracks:
+        if on_expiry is not None:
+            r.fail(f"{key}.on_expiry", f"a clock on the '{spec['track']}' track escalates; "
+                   "only clocks outside escalation.tracks may expire")
+        steps = levels
+    return SlaRule(name, label, amount, spec["unit"], start, stop, pause_in, spec["track"],
+                   restart, on_expiry, str(spec.get("source", "")), steps, reminder)
+
+
+def _reminder_text(r: _Reader, spec: dict, key: str) -> dict | None:
+    """What the reminder tells the complainant, in each language; `{due}` stands for the
+    deadline. Required with `remind_before`: the email has no other words for it."""
+    if "reminder" not in spec:
+        if spec.get("remind_before") is not None:
+            r.fail(f"{key}.reminder", "a clock that reminds the complainant needs the reminder's "
+                   "text in every language (id, en), with {due} where the deadline goes")
+        return None
+    if spec.get("remind_before") is None:
+        r.fail(f"{key}.reminder", "only a clock with remind_before sends a reminder")
+    text = r.label(spec["reminder"], f"{key}.reminder")
+    for lang in LANGUAGES:
+        try:
+            text[lang].format(due="")
+        except (KeyError, IndexError, ValueError):
+            r.fail(f"{key}.reminder.{lang}", "may name only {due} in braces")
+    return text
+
+
+def _read_intake(r: _Reader, data) -> int:
+    intake = r.mapping(data or {}, "intake")
     r.keys(intake, "intake", set(), {"filing_window_days"})
     window = intake.get("filing_window_days", 30)
     if not isinstance(window, int) or isinstance(window, bool) or window <= 0:
         r.fail("intake.filing_window_days", "must be a positive whole number")
-    if not classifications:
-        r.fail("classifications", "at least one classification is required")
-
-    version = data.get("version", 1)
-    if not isinstance(version, int):
-        r.fail("version", "must be a whole number")
-    title = r.label(data["title"], "title") if "title" in data else {"id": data["name"], "en": data["name"]}
-    return Workflow(
-        name=r.identifier(data["name"], "name"), version=version, title=title,
-        initial=data["initial"], states=states, transitions=transitions,
-        classifications=classifications, closure_reasons=closure_reasons, sla=sla,
-        filing_window_days=window, path=file,
-    )
+    return window
 
 
 def _whole(r: _Reader, value, key: str, minimum: int | None = None) -> int:

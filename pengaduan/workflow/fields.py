@@ -173,9 +173,22 @@ def clean_values(workflow, complaint: Complaint, raw: dict, requires, accepts,
             values[name] = FIELDS[name].parse(value, ctx)
         except FieldError as exc:
             errors[name] = exc.args[0]
+    _closure_reason_needs(workflow, transition, values, errors)
     if errors:
         raise InvalidFields(errors)
     return values
+
+
+def _closure_reason_needs(workflow, transition, values: dict, errors: dict) -> None:
+    """The fields the chosen closure reason requires (closure_reasons.<name>.requires):
+    a referral names the agency, a duplicate names the original complaint."""
+    reason = values.get("closure_reason") or (transition.closure_reason if transition else None)
+    for name in workflow.closure_requires.get(reason, ()) if reason else ():
+        if name not in values and name not in errors:
+            from ..i18n import label
+
+            errors[name] = _l("is required when the closure reason is %(reason)s",
+                              reason=label(workflow.closure_reasons[reason]))
 
 
 def serialise(values: dict) -> dict:

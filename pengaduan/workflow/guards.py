@@ -1,7 +1,8 @@
 """Named guards a workflow file may attach to a transition.
 
 A guard looks at the complaint and the cleaned field values and raises InvalidFields naming
-the field at fault; it never fails silently.
+the field at fault; it never fails silently. Rules that are only "this field is then
+required" are data instead (closure_reasons.<name>.requires in the workflow file).
 """
 from __future__ import annotations
 
@@ -22,15 +23,7 @@ def unit_changes(complaint, values, actor):
         raise InvalidFields({"unit": _l("the complaint is already with this unit")})
 
 
-def referral_or_duplicate_named(complaint, values, actor):
-    reason = values.get("closure_reason")
-    if reason == "referred" and not values.get("referred_to"):
-        raise InvalidFields({"referred_to": _l("name the agency the complaint was referred to")})
-    if reason == "duplicate" and not values.get("duplicate_of"):
-        raise InvalidFields({"duplicate_of": _l("give the tracking code of the original complaint")})
-
-
 GUARDS = {
     fn.__name__: fn
-    for fn in (category_offered_by_unit, unit_changes, referral_or_duplicate_named)
+    for fn in (category_offered_by_unit, unit_changes)
 }

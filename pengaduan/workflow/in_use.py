@@ -1,0 +1,48 @@
+"""What the database still uses of a workflow: a file that drops a state complaints are in,
+a trigger their history records or a clock still running is refused before it serves,
+instead of failing later on a page that looks the missing name up."""
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select
+
+from ..models import Complaint, ComplaintClock, ComplaintEvent
+from .definition import Workflow
+
+
+def missing_in_use(workflow: Workflow, session) -> list[str]:
+    """One sentence per name the database uses and the workflow lacks; empty when it fits.
+
+    A database without the complaint tables yet (before its first upgrade) uses nothing."""
+    if not inspect(session.get_bind()).has_table(Complaint.__tablename__):
+        return []
+    problems = []
+    for state, count in session.execute(
+            select(Complaint.state, func.count()).group_by(Complaint.state).order_by(Complaint.state)):
+        if state not in workflow.states:
+            problems.append(f"states: '{state}' is missing, but {count} complaint(s) are in it")
+    for trigger, count in session.execute(
+            select(ComplaintEvent.trigger, func.count()).where(ComplaintEvent.kind == "transition")
+            .group_by(ComplaintEvent.trigger).order_by(ComplaintEvent.trigger)):
+        if workflow.transition(trigger) is None:
+            problems.append(f"transitions: trigger '{trigger}' is missing, but {count} timeline "
+                            "event(s) record it")
+    for rule, count in session.execute(
+            select(ComplaintClock.rule, func.count()).where(ComplaintClock.stopped_at.is_(None))
+            .group_by(ComplaintClock.rule).order_by(ComplaintClock.rule)):
+        if rule not in workflow.sla:
+            problems.append(f"sla: clock '{rule}' is missing, but {count} complaint(s) have it running")
+    return problems
+
+
+def refuse_if_missing(workflow: Workflow, session) -> None:
+    """Raise WorkflowMismatch naming every missing name (for start-up)."""
+    if problems := missing_in_use(workflow, session):
+        raise WorkflowMismatch(workflow.path, problems)
+
+
+class WorkflowMismatch(Exception):
+    """The workflow file lacks names the database still uses."""
+
+    def __init__(self, file: str, problems: list[str]):
+        super().__init__("\n".join(f"{file}: {problem}" for problem in problems))
+        self.file, self.problems = file, problems
