@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from . import audit, cli, database, i18n, workflow
+from . import audit, cli, database, i18n, unit_of_work, workflow
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -72,6 +72,7 @@ def configure_blueprints(app: Flask) -> None:
     register_blueprints(app)
     app.register_blueprint(api_v1)
     app.register_blueprint(open311)
+    unit_of_work.init_app(app)  # every view, once all are registered: one transaction each
 
 
 def configure_error_handlers(app: Flask) -> None:

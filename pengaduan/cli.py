@@ -10,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from . import audit, spreadsheet
+from . import audit, spreadsheet, unit_of_work
 from .database import read_only
 from .errors import InvalidFields
 from .extensions import db
@@ -26,13 +26,11 @@ def _fail(message: str) -> None:
 
 
 def _commit_or_fail(fn):
-    """Run a service, commit, and turn invalid input into a clear message and exit 1."""
+    """Run a service as one unit of work (committed before the command reports it), and turn
+    invalid input into a clear message and exit 1."""
     try:
-        result = fn()
-        db.session.commit()
-        return result
+        return unit_of_work.run(fn)
     except InvalidFields as exc:
-        db.session.rollback()
         with force_locale("en"):  # the command line speaks English, like its other output
             _fail("error: " + "; ".join(f"{k}: {v}" for k, v in exc.errors.items()))
 
@@ -141,8 +139,7 @@ def demo_seed():
     """Create demo units, categories, one account per role and sample complaints (idempotent)."""
     from .services.demo import seed
 
-    report = seed()
-    db.session.commit()
+    report = unit_of_work.run(seed)
     for line in report:
         click.echo(line)
 
@@ -159,9 +156,18 @@ def _load(file):
 
 @workflow.command("check")
 @click.argument("file", required=False)
-def workflow_check(file):
+@click.option("--against-db", is_flag=True,
+              help="Also refuse a file lacking a state, trigger or clock the database still uses.")
+def workflow_check(file, against_db):
     """Validate a workflow file (default: the one in force)."""
     wf = _load(file)
+    if against_db:
+        from .workflow.in_use import missing_in_use
+
+        with read_only():
+            problems = missing_in_use(wf, db.session)
+        if problems:
+            _fail("\n".join(f"error: {wf.path}: {problem}" for problem in problems))
     click.echo(f"OK {wf.path}: {wf.name} v{wf.version}, {len(wf.states)} states, "
                f"{len(wf.transitions)} transitions, {len(wf.sla)} SLA rules")
 
@@ -219,8 +225,7 @@ def audit_verify(expected, packs):
 @audit_cli.command("checkpoint")
 def audit_checkpoint():
     """Sign the current chain head now."""
-    cp = audit.checkpoint(db.session)
-    db.session.commit()
+    cp = unit_of_work.run(lambda: audit.checkpoint(db.session))
     click.echo(f"signed seq {cp.seq} head {cp.hash}" if cp else "head already signed")
 
 
@@ -278,7 +283,14 @@ def sla_sweep():
 def sla_worker():
     """Run the scheduler in this process (production: exactly one such process)."""
     from .scheduler import run_worker
+    from .workflow import current_workflow
+    from .workflow.in_use import missing_in_use
 
+    with read_only():
+        problems = missing_in_use(current_workflow(), db.session)
+    if problems:
+        _fail("\n".join(f"error: {current_workflow().path}: {problem}" for problem in problems))
+    db.session.remove()  # the check's read ends here; the jobs open their own
     run_worker(current_app._get_current_object())
 
 
@@ -368,10 +380,9 @@ def evidence_export(start, end, unit_code, out):
     def progress(stage, n):
         click.echo(f"  {stage}: {n}", err=True)
 
-    audit.checkpoint(db.session)  # sign the head first, so a pack up to now is sealed
-    db.session.commit()
-    manifest = export_pack(out, first, last, unit, actor="cli", progress=progress)
-    db.session.commit()  # the export's own audit event
+    # Sealed first, so a pack up to now is sealed; the export's own event commits with it.
+    manifest = unit_of_work.run(lambda: export_pack(out, first, last, unit, actor="cli",
+                                                    progress=progress, seal=True))
     counts = ", ".join(f"{k} {v}" for k, v in sorted(manifest["counts"].items()))
     click.echo(f"wrote {out}: {counts}; chain seq {manifest['chain']['first_seq']}-"
                f"{manifest['chain']['last_seq']}; key {manifest['signer']['public_key']}")
@@ -405,7 +416,8 @@ def report_periodic(start, end, unit_code, fmt):
 
     first, last = _period(start, end)
     unit = _unit_or_all(unit_code)
-    with read_only():
+
+    def write_report():
         report = periodic_report(first, last, unit)
         if fmt == "csv":
             writer = spreadsheet.Writer(sys.stdout)
@@ -413,7 +425,9 @@ def report_periodic(start, end, unit_code, fmt):
                 writer.writerow(row)
         else:
             click.echo(render_template("reports/standalone.html", report=report, unit=unit))
-        db.session.commit()
+
+    with read_only():  # one read-only unit of work: SQLite writers are never held up
+        unit_of_work.run(write_report)
 
 
 def init_app(app: Flask) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy import or_, select, update
 from .database import read_only
 from .extensions import db
 from .models import OutboxMessage, utcnow
+from .unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-QUEUED_KEY = "pengaduan.mail.queued"
 MAX_ATTEMPTS = 5
 STALE_SENDING = timedelta(minutes=10)  # a claim older than this died with its process
 HELD_BODY_DAYS = 7  # bodies may hold a PIN: held messages keep them this long at most
@@ -39,13 +39,8 @@ def queue(recipient: str, subject, template: str, locale: str | None = None, **c
         subject = str(subject)
     message = OutboxMessage(recipient=recipient, subject=subject, body_text=text, body_html=html)
     db.session.add(message)
-    db.session.info.setdefault(QUEUED_KEY, []).append(message)
+    UnitOfWork.of(db.session).queue_mail(message)
     return message
-
-
-def take_queued() -> list[int]:
-    """Ids of the messages this session queued (call right after its commit)."""
-    return [m.id for m in db.session.info.pop(QUEUED_KEY, [])]
 
 
 def deliver(ids: list[int] | None = None) -> int:

@@ -1,7 +1,8 @@
 """Timers: one process runs them (`flask --app run sla worker`, or embedded in run.py).
 
-Each job is a single set-based pass wrapped in an app context; jobs coalesce so a backlog
-after downtime runs once, and `max_instances=1` keeps a slow pass from overlapping itself.
+Each job (pengaduan.jobs) is a single set-based pass in an app context and a unit of work of
+its own; jobs coalesce so a backlog after downtime runs once, and `max_instances=1` keeps a
+slow pass from overlapping itself.
 The SLA sweep also takes a database lock, so a second worker started by mistake does nothing.
 """
 from __future__ import annotations
@@ -11,69 +12,14 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from . import audit, mail
-from .extensions import db
+from .jobs import checkpoint_job, orphans_job, outbox_job, sweep_job
 from .models import utcnow
 
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 1
-
-
-def sweep_job(app: Flask) -> None:
-    """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
-    from .sla.sweep import sweep
-
-    with app.app_context():
-        try:
-            sweep()
-        except Exception:
-            db.session.rollback()
-            log.exception("SLA sweep failed; the next one retries")
-        finally:
-            db.session.remove()
-
-
-def checkpoint_job(app: Flask) -> None:
-    """Sign the audit chain head, even when nothing happened since the last time: the chained
-    checkpoints then show when the newest ones (and the events they signed) were removed."""
-    with app.app_context():
-        try:
-            cp = audit.checkpoint(db.session, heartbeat=True)
-            db.session.commit()
-            log.info("audit checkpoint %s at seq %s", cp.counter, cp.seq)
-        except Exception:
-            db.session.rollback()
-            log.exception("audit checkpoint failed")
-        finally:
-            db.session.remove()
-
-
-def outbox_job(app: Flask) -> None:
-    """Retry email that could not be sent right after its commit."""
-    with app.app_context():
-        try:
-            mail.deliver()
-        except Exception:
-            db.session.rollback()
-            log.exception("sending the outbox failed")
-        finally:
-            db.session.remove()
-
-
-def orphans_job(app: Flask) -> None:
-    """Remove uploaded files a crashed request left without their row."""
-    from .services.attachments import remove_orphans
-
-    with app.app_context():
-        try:
-            removed = remove_orphans()
-            if removed:
-                log.warning("removed %d uploaded files without a row (left by a crash)", removed)
-        except Exception:
-            log.exception("removing orphan uploads failed")
-        finally:
-            db.session.remove()
+__all__ = ["add_jobs", "checkpoint_job", "orphans_job", "outbox_job", "run_worker",
+           "start_embedded", "sweep_job"]
 
 
 def add_jobs(scheduler, app: Flask) -> None:

@@ -12,7 +12,7 @@ import pytest
 from flask_babel import force_locale
 from sqlalchemy import func, select, update
 
-from pengaduan.audit.chain import PENDING_KEY
+from pengaduan.unit_of_work import UnitOfWork
 from pengaduan.errors import (
     ConcurrentChange,
     DomainError,
@@ -223,7 +223,7 @@ def test_allowed_role_fires_transition(world, case, role):
     assert (event.actor_role, event.actor_id) == (actor.role, actor.user.id if actor.user else None)
     assert event.data == fields
     assert event.occurred_at == at
-    queued = db.session.info[PENDING_KEY][-1]
+    queued = UnitOfWork.of(db.session).audit_events[-1]
     assert queued[:3] == (actor.label, f"complaint.{case.trigger}", complaint.tracking_code)
     assert audit_rows(complaint, f"complaint.{case.trigger}") == []  # written only on commit
 

@@ -26,7 +26,6 @@ from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
 from ..services.publication import listed, publishable
 from ..services.inputs import EARLIEST, LATEST, in_calendar
 from ..web.links import external_url
-from ..web.uow import commit
 from ..workflow import current_workflow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -103,7 +102,7 @@ def http_error(status: int, description: str):
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    db.session.rollback()
+    """The view's unit of work is already rolled back: answer in Open311's shape."""
     if isinstance(exc, InvalidFields):
         description = "; ".join(f"{_open311_name(k)}: {v}" for k, v in exc.errors.items())
     else:
@@ -243,7 +242,6 @@ def create_request(fmt):
         "nik": attributes.get("nik") or None, "consent": attributes.get("consent"),
     }
     filed = file_complaint(raw, channel="open311")
-    commit()
     complaint = filed.complaint
     notice = (f"Kode lacak {complaint.tracking_code}, PIN {filed.pin}: simpan PIN ini untuk "
               f"mengikuti pengaduan di {external_url('citizen.track')}")

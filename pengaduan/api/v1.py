@@ -16,7 +16,6 @@ from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
 from ..web.params import json_document
 from ..web.throttle import pin_failures_per_address, pin_guesses, pin_in_header
-from ..web.uow import commit
 from ..workflow import current_workflow
 from . import openapi
 from .auth import authenticated_staff, caller_for, staff_actor
@@ -29,7 +28,7 @@ MAX_LIMIT = 100
 
 @bp.errorhandler(DomainError)
 def _domain_error(exc: DomainError):
-    db.session.rollback()
+    """The view's unit of work is already rolled back: answer in the API's shape."""
     return jsonify(error=exc.to_dict()), exc.status
 
 
@@ -66,7 +65,6 @@ def file():
     answer = jsonify(tracking_code=complaint.tracking_code, pin=filed.pin, state=complaint.state,
                      received_at=iso(complaint.received_at), late_filing=complaint.late_filing,
                      due_at=iso(deadline[1]) if deadline else None)
-    commit()
     return answer, 201
 
 
@@ -120,7 +118,6 @@ def transition(code):
     version = body.pop("version", None)
     fields = {k: v for k, v in body.items() if v is not None}
     advance(found, trigger, actor, expected_version=version, **fields)
-    commit()
     return jsonify(complaint_json(found, actor))
 
 

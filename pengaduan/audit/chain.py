@@ -12,14 +12,12 @@ import json
 from datetime import datetime, timezone
 
 from sqlalchemy import event, insert, select, text
-from sqlalchemy.orm import Session, SessionTransaction, scoped_session
+from sqlalchemy.orm import Session, scoped_session
 
 from ..models import AuditEvent, utcnow
+from ..unit_of_work import UnitOfWork
 
 GENESIS = "0" * 64
-PENDING_KEY = "pengaduan.audit.pending"
-APPENDED_KEY = "pengaduan.audit.appended"
-SAVEPOINTS_KEY = "pengaduan.audit.savepoints"  # savepoint -> pending events before it
 # Arbitrary constant naming the one advisory lock that serialises appends on PostgreSQL.
 ADVISORY_LOCK_KEY = 0x70656E67
 
@@ -56,7 +54,7 @@ def record(session: Session, action: str, *, actor: str, unit, complaint: str | 
     real = session() if isinstance(session, scoped_session) else session
     if not real.in_transaction():
         real.begin()  # tie the event to a transaction, so that a rollback discards it
-    real.info.setdefault(PENDING_KEY, []).append(
+    UnitOfWork.of(real).audit_events.append(
         (actor, action, complaint, unit_codes(unit), payload or {}))
 
 
@@ -76,7 +74,8 @@ def lock_chain(session: Session) -> None:
 
 def append_pending(session: Session) -> None:
     """Write the queued events to the chain (runs just before the session commits)."""
-    pending = session.info.pop(PENDING_KEY, None)
+    unit = UnitOfWork.of(session)
+    pending, unit.audit_events = unit.audit_events, []
     if not pending:
         return
     session.flush()  # take row locks of the change first; the chain lock comes last
@@ -98,38 +97,24 @@ def append_pending(session: Session) -> None:
         })
         prev = digest
     session.execute(insert(AuditEvent), rows)
-    session.info[APPENDED_KEY] = (rows[0]["seq"], seq, prev)
+    unit.audit_appended = (rows[0]["seq"], seq, prev)
 
 
 def _before_commit(session: Session) -> None:
     from .checkpoints import checkpoint_if_due
 
-    session.info.pop(SAVEPOINTS_KEY, None)
     append_pending(session)
-    appended = session.info.pop(APPENDED_KEY, None)
+    unit = UnitOfWork.of(session)
+    appended, unit.audit_appended = unit.audit_appended, None
     if appended:
         checkpoint_if_due(session, *appended)
 
 
-def _after_transaction_create(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.nested:
-        marks = session.info.setdefault(SAVEPOINTS_KEY, {})
-        marks[transaction] = len(session.info.get(PENDING_KEY, ()))
-
-
-def _after_soft_rollback(session: Session, previous: SessionTransaction) -> None:
-    """A rolled-back savepoint drops only its own events; a full rollback drops them all."""
-    mark = session.info.get(SAVEPOINTS_KEY, {}).pop(previous, None)
-    if previous.nested and mark is not None:
-        del session.info.get(PENDING_KEY, [])[mark:]
-        return
-    for key in (PENDING_KEY, APPENDED_KEY, SAVEPOINTS_KEY):
-        session.info.pop(key, None)
-
-
 def install(session_class) -> None:
-    """Hook the chain into a Session class's commit and rollback (once per class)."""
+    """Hook the chain into a Session class's commit (once per class); the unit of work drops
+    the queued events of whatever rolls back."""
+    from .. import unit_of_work
+
+    unit_of_work.install(session_class)
     if not event.contains(session_class, "before_commit", _before_commit):
         event.listen(session_class, "before_commit", _before_commit)
-        event.listen(session_class, "after_soft_rollback", _after_soft_rollback)
-        event.listen(session_class, "after_transaction_create", _after_transaction_create)

@@ -388,14 +388,17 @@ def manifest_bytes(manifest: dict) -> bytes:
 
 
 def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit | None = None, *,
-                actor: str = "cli", progress=None) -> dict:
+                actor: str = "cli", progress=None, seal: bool = False) -> dict:
     """Write the pack for the period (local days, inclusive) and unit (or all units) to
     `out` (a path, or a seekable binary file the caller owns) and record the export in the
     audit chain; returns the manifest.
 
     Like a job, it owns its transactions: the long read runs in a read-only transaction of
     its own (SQLite writers are never held up), and the export's audit event is queued in a
-    new one, which the caller commits."""
+    new one, which the caller commits. With `seal`, the chain head is signed (and committed)
+    first, so a pack up to now is sealed."""
+    if seal:
+        audit.checkpoint(db.session)
     db.session.commit()
     with read_only():
         manifest = _write(out if hasattr(out, "write") else Path(out), start, end, unit, progress)

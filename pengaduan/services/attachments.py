@@ -33,6 +33,7 @@ from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext
 from ..models import Attachment
 from ..models.base import FileColumns
+from ..unit_of_work import UnitOfWork
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 PDF_TYPE = "application/pdf"
@@ -280,9 +281,11 @@ def store(checked: list[tuple[str, bytes, str]], field: str = "attachments") -> 
 
 @contextmanager
 def stored_files(checked: list[tuple[str, bytes, str]], field: str = "attachments"):
-    """Store checked files for a unit of work that must commit inside the block; if the
-    block fails, the files are removed again (no orphan file survives a failure)."""
+    """Store checked files for the session's unit of work: if the block fails, or the unit of
+    work later rolls back instead of committing, the files are removed again (no orphan file
+    survives a failure)."""
     stored = store(checked, field)
+    UnitOfWork.of(db.session).discard_on_failure(item.path for item in stored)
     try:
         yield stored
     except BaseException:

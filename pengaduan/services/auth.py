@@ -20,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, delete, func, select
 
 from .. import audit
-from ..errors import DomainError, InvalidFields
+from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import SignInAttempt, User, utcnow
@@ -46,8 +47,13 @@ HELD = _l("Too many failed attempts: this account is locked for a while. "
 _dummy: dict[int, str] = {}
 
 
-class LoginFailed(DomainError):
-    code, status = "login_failed", 401
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of one sign-in try, which is recorded either way: the user, or the refusal
+    shown to the person (it says nothing more)."""
+
+    user: User | None
+    refusal: str | None = None
 
 
 def email_digest(email: str | None) -> str:
@@ -108,8 +114,9 @@ def _hold(digest: str, address: str | None, at: datetime) -> tuple[str, datetime
 
 
 def authenticate(email: str, password: str, address: str | None = None,
-                 at: datetime | None = None) -> User:
-    """The active user with this email and password; LoginFailed says nothing more.
+                 at: datetime | None = None) -> SignIn:
+    """The active user with this email and password, or the refusal: a result, not an
+    exception, because the try itself is a change to keep whatever the outcome.
 
     Records the try (never the password); flushes, never commits.
     """
@@ -125,16 +132,16 @@ def authenticate(email: str, password: str, address: str | None = None,
     db.session.add(SignInAttempt(attempted_at=at, email_digest=digest, address=address,
                                  outcome=outcome, user_id=user.id if user else None))
     if held:
-        raise LoginFailed(str(HELD))
+        return SignIn(None, str(HELD))
     if not ok:
         db.session.flush()
         now_held = _hold(digest, address, at)
         if now_held and now_held[0] != "address" and user is not None:  # this failure locked it
             audit.record(db.session, "user.locked", actor="system", unit=user.units, payload={
                 "email": user.email, "scope": now_held[0], "until": now_held[1].isoformat()})
-        raise LoginFailed(str(WRONG))
+        return SignIn(None, str(WRONG))
     user.last_login_at = at
-    return user
+    return SignIn(user)
 
 
 def record_reset(user: User, at: datetime | None = None) -> None:

@@ -3,7 +3,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, links, params, security, uow
+    from . import auth, links, params, security
     from .admin import bp as admin
     from .citizen import bp as citizen
     from .public import bp as public
@@ -14,7 +14,6 @@ def register_blueprints(app: Flask) -> None:
     params.init_app(app)
     links.init_app(app)
     auth.init_app(app)
-    uow.init_app(app)
     security.init_app(app)
     app.register_blueprint(public)
     app.register_blueprint(citizen)

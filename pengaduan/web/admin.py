@@ -21,7 +21,7 @@ from ..services.auth import recent_attempts
 from ..services.calendar import add_day_off, calendar_year, default_year, make_working_day
 from ..services.responses import save_response_template
 from ..sla import current_overrides
-from .uow import commit
+from .uow import rerender
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,15 +45,13 @@ def _all(model, order):
     return db.session.scalars(select(model).order_by(order)).all()
 
 
-def _apply(change) -> dict:
-    """Run one administrative change and commit it; bad input comes back as field errors."""
+def _apply(change, page):
+    """Run one administrative change; bad input rolls the request back and answers
+    `page(errors)`, the form again with what was typed."""
     try:
-        change()
-        commit()
+        return change()
     except InvalidFields as exc:
-        db.session.rollback()
-        return exc.errors
-    return {}
+        rerender(page, exc.errors)
 
 
 def _form_page(template: str, status: int = 200, **context):
@@ -71,40 +69,39 @@ def index():
 @admin_only
 def users():
     """All accounts, and a form to create one (the password is shown once)."""
-    errors, typed = {}, {}
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return _form_page("admin/users.html", 422 if errors else 200, users=_all(User, User.email),
+                          errors=errors or {}, typed=typed, chosen=request.form.getlist("units"))
+
     if request.method == "POST":
-        typed = request.form.to_dict()
-        try:
-            user, password = create_user(typed.get("email", ""), typed.get("role", ""),
-                                         name=typed.get("name") or None,
-                                         unit_codes=request.form.getlist("units"), actor=me())
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            flash(_("Account %(email)s created. Its first password, shown only now: %(password)s",
-                    email=user.email, password=password), "success")
-            return redirect(url_for("admin.users"))
-    return _form_page("admin/users.html", 422 if errors else 200, users=_all(User, User.email),
-                      errors=errors, typed=typed, chosen=request.form.getlist("units"))
+        user, password = _apply(lambda: create_user(
+            typed.get("email", ""), typed.get("role", ""), name=typed.get("name") or None,
+            unit_codes=request.form.getlist("units"), actor=me()), page)
+        flash(_("Account %(email)s created. Its first password, shown only now: %(password)s",
+                email=user.email, password=password), "success")
+        return redirect(url_for("admin.users"))
+    return page()
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @admin_only
 def user(user_id):
     account = db.session.get(User, user_id) or abort(404)
-    errors = {}
+
+    def page(errors=None):
+        return _form_page("admin/user.html", 422 if errors else 200, account=account,
+                          errors=errors or {}, attempts=recent_attempts(account))
+
     if request.method == "POST":
-        errors = _apply(lambda: update_user(
+        _apply(lambda: update_user(
             account, name=request.form.get("name", ""), role=request.form.get("role", ""),
             unit_codes=request.form.getlist("units"), active=request.form.get("active") == "1",
-            actor=me()))
-        if not errors:
-            flash(_("Account saved."), "success")
-            return redirect(url_for("admin.users"))
-    return _form_page("admin/user.html", 422 if errors else 200, account=account, errors=errors,
-                      attempts=recent_attempts(account))
+            actor=me()), page)
+        flash(_("Account saved."), "success")
+        return redirect(url_for("admin.users"))
+    return page()
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -112,7 +109,6 @@ def user(user_id):
 def user_password(user_id):
     account = db.session.get(User, user_id) or abort(404)
     password = reset_password(account, actor=me())
-    commit()
     flash(_("New password for %(email)s, shown only now: %(password)s", email=account.email,
             password=password), "success")
     return redirect(url_for("admin.user", user_id=account.id))
@@ -121,101 +117,113 @@ def user_password(user_id):
 @bp.route("/units", methods=["GET", "POST"])
 @admin_only
 def units():
-    errors, typed = {}, {}
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return _form_page("admin/units.html", 422 if errors else 200, errors=errors or {}, typed=typed)
+
     if request.method == "POST":
-        typed = request.form.to_dict()
-        errors = _apply(lambda: create_unit(
+        _apply(lambda: create_unit(
             typed.get("code", ""), typed.get("name", ""),
             timezone=typed.get("timezone", "Asia/Jakarta"),
             working_days=typed.get("working_days", "12345"),
-            cuti_bersama_off=typed.get("cuti_bersama_off") == "1", actor=me()))
-        if not errors:
-            flash(_("Unit created."), "success")
-            return redirect(url_for("admin.units"))
-    return _form_page("admin/units.html", 422 if errors else 200, errors=errors, typed=typed)
+            cuti_bersama_off=typed.get("cuti_bersama_off") == "1", actor=me()), page)
+        flash(_("Unit created."), "success")
+        return redirect(url_for("admin.units"))
+    return page()
 
 
 @bp.route("/units/<code>", methods=["GET", "POST"])
 @admin_only
 def unit(code):
     item = Unit.by_code(code) or abort(404)
-    errors = {}
+
+    def page(errors=None):
+        return _form_page("admin/unit.html", 422 if errors else 200, item=item, errors=errors or {})
+
     if request.method == "POST":
-        errors = _apply(lambda: update_unit(
+        _apply(lambda: update_unit(
             item, name=request.form.get("name", ""), timezone=request.form.get("timezone", ""),
             working_days=request.form.get("working_days", ""),
             cuti_bersama_off=request.form.get("cuti_bersama_off") == "1",
-            active=request.form.get("active") == "1", actor=me()))
-        if not errors:
-            flash(_("Unit saved."), "success")
-            return redirect(url_for("admin.units"))
-    return _form_page("admin/unit.html", 422 if errors else 200, item=item, errors=errors)
+            active=request.form.get("active") == "1", actor=me()), page)
+        flash(_("Unit saved."), "success")
+        return redirect(url_for("admin.units"))
+    return page()
 
 
 @bp.route("/categories", methods=["GET", "POST"])
 @admin_only
 def categories():
-    errors, typed = {}, {}
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return _form_page("admin/categories.html", 422 if errors else 200,
+                          categories=_all(Category, Category.name), errors=errors or {}, typed=typed,
+                          chosen=request.form.getlist("units"))
+
     if request.method == "POST":
-        typed = request.form.to_dict()
-        errors = _apply(lambda: create_category(typed.get("code", ""), typed.get("name", ""),
-                                                unit_codes=request.form.getlist("units"), actor=me()))
-        if not errors:
-            flash(_("Category created."), "success")
-            return redirect(url_for("admin.categories"))
-    return _form_page("admin/categories.html", 422 if errors else 200,
-                      categories=_all(Category, Category.name), errors=errors, typed=typed,
-                      chosen=request.form.getlist("units"))
+        _apply(lambda: create_category(typed.get("code", ""), typed.get("name", ""),
+                                       unit_codes=request.form.getlist("units"), actor=me()), page)
+        flash(_("Category created."), "success")
+        return redirect(url_for("admin.categories"))
+    return page()
 
 
 @bp.route("/categories/<code>", methods=["GET", "POST"])
 @admin_only
 def category(code):
     item = Category.by_code(code) or abort(404)
-    errors = {}
+
+    def page(errors=None):
+        return _form_page("admin/category.html", 422 if errors else 200, item=item, errors=errors or {})
+
     if request.method == "POST":
-        errors = _apply(lambda: update_category(
+        _apply(lambda: update_category(
             item, name=request.form.get("name", ""), unit_codes=request.form.getlist("units"),
-            active=request.form.get("active") == "1", actor=me()))
-        if not errors:
-            flash(_("Category saved."), "success")
-            return redirect(url_for("admin.categories"))
-    return _form_page("admin/category.html", 422 if errors else 200, item=item, errors=errors)
+            active=request.form.get("active") == "1", actor=me()), page)
+        flash(_("Category saved."), "success")
+        return redirect(url_for("admin.categories"))
+    return page()
 
 
 @bp.route("/responses", methods=["GET", "POST"])
 @admin_only
 def responses():
     """Standard answers officers can start from, per category or for all categories."""
-    errors, typed = {}, {}
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return _form_page("admin/responses.html", 422 if errors else 200, errors=errors or {},
+                          typed=typed, templates=_all(ResponseTemplate, ResponseTemplate.title),
+                          categories=_all(Category, Category.name))
+
     if request.method == "POST":
-        typed = request.form.to_dict()
-        errors = _apply(lambda: save_response_template(
+        _apply(lambda: save_response_template(
             None, title=typed.get("title", ""), body=typed.get("body", ""),
-            category_code=typed.get("category") or None, actor=me()))
-        if not errors:
-            flash(_("Response template created."), "success")
-            return redirect(url_for("admin.responses"))
-    return _form_page("admin/responses.html", 422 if errors else 200, errors=errors, typed=typed,
-                      templates=_all(ResponseTemplate, ResponseTemplate.title),
-                      categories=_all(Category, Category.name))
+            category_code=typed.get("category") or None, actor=me()), page)
+        flash(_("Response template created."), "success")
+        return redirect(url_for("admin.responses"))
+    return page()
 
 
 @bp.route("/responses/<int:template_id>", methods=["GET", "POST"])
 @admin_only
 def response(template_id):
     item = db.session.get(ResponseTemplate, template_id) or abort(404)
-    errors = {}
+
+    def page(errors=None):
+        return _form_page("admin/response.html", 422 if errors else 200, item=item,
+                          errors=errors or {}, categories=_all(Category, Category.name))
+
     if request.method == "POST":
-        errors = _apply(lambda: save_response_template(
+        _apply(lambda: save_response_template(
             item, title=request.form.get("title", ""), body=request.form.get("body", ""),
             category_code=request.form.get("category") or None,
-            active=request.form.get("active") == "1", actor=me()))
-        if not errors:
-            flash(_("Response template saved."), "success")
-            return redirect(url_for("admin.responses"))
-    return _form_page("admin/response.html", 422 if errors else 200, item=item, errors=errors,
-                      categories=_all(Category, Category.name))
+            active=request.form.get("active") == "1", actor=me()), page)
+        flash(_("Response template saved."), "success")
+        return redirect(url_for("admin.responses"))
+    return page()
 
 
 @bp.route("/calendar", methods=["GET", "POST"])
@@ -226,27 +234,25 @@ def calendar():
     year = request.args.get("year", type=int) or default_year()
     if not 1970 <= year <= 2100:
         year = default_year()
-    errors, typed = {}, {}
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return render_template("admin/calendar.html", year=year, days=calendar_year(year),
+                               version=current_overrides().version, errors=errors or {},
+                               typed=typed, action=typed.get("action")), 422 if errors else 200
+
     if request.method == "POST":
-        typed = request.form.to_dict()
         action = typed.get("action")
-        try:
-            if action == "add":
-                row, moved = add_day_off(typed.get("day", ""), typed.get("kind", ""),
-                                         typed.get("reason"), actor=me())
-            elif action == "remove":
-                row, moved = make_working_day(typed.get("day", ""), typed.get("reason"), actor=me())
-            else:
-                abort(400)
-            commit()
-        except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
+        if action == "add":
+            row, moved = _apply(lambda: add_day_off(typed.get("day", ""), typed.get("kind", ""),
+                                                    typed.get("reason"), actor=me()), page)
+        elif action == "remove":
+            row, moved = _apply(lambda: make_working_day(typed.get("day", ""), typed.get("reason"),
+                                                         actor=me()), page)
         else:
-            flash(ngettext("Calendar changed for %(day)s; %(num)d open deadline recomputed.",
-                           "Calendar changed for %(day)s; %(num)d open deadlines recomputed.",
-                           moved, day=row.day.isoformat()), "success")
-            return redirect(url_for("admin.calendar", year=row.day.year))
-    return render_template("admin/calendar.html", year=year, days=calendar_year(year),
-                           version=current_overrides().version, errors=errors, typed=typed,
-                           action=typed.get("action")), 422 if errors else 200
+            abort(400)
+        flash(ngettext("Calendar changed for %(day)s; %(num)d open deadline recomputed.",
+                       "Calendar changed for %(day)s; %(num)d open deadlines recomputed.",
+                       moved, day=row.day.isoformat()), "success")
+        return redirect(url_for("admin.calendar", year=row.day.year))
+    return page()

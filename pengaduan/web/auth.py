@@ -13,10 +13,10 @@ from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..services.accounts import MIN_PASSWORD
-from ..services.auth import LoginFailed, authenticate, change_password
+from ..services.auth import authenticate, change_password
 from .forms import Form
 from .public import is_local_path
-from .uow import commit
+from .uow import rerender
 
 bp = Blueprint("auth", __name__)
 
@@ -60,14 +60,11 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        try:
-            # The address as the rate limits see it: an IPv6 subscriber's whole /64.
-            user = authenticate(form.email.data, form.password.data, client_network())
-        except LoginFailed as exc:
-            commit()  # keep the attempt
-            error = exc.message
-        else:
-            commit()
+        # The address as the rate limits see it: an IPv6 subscriber's whole /64.
+        sign_in = authenticate(form.email.data, form.password.data, client_network())
+        error = sign_in.refusal  # a refusal is answered normally, so the try is kept
+        if sign_in.user is not None:
+            user = sign_in.user
             target = request.args.get("next", "")
             session.clear()  # no data from before the login survives it (fixation)
             login_user(user)
@@ -81,7 +78,6 @@ def logout():
     """Sign out: this session and any copy of its cookie stop working."""
     if current_user.is_authenticated:
         current_user.end_sessions()
-        commit()
     logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
@@ -92,19 +88,19 @@ def logout():
 @login_required
 def password():
     form = PasswordForm()
-    errors = {}
     if form.validate_on_submit():
         try:
             change_password(current_user, form.current.data, form.new.data, form.confirm.data)
-            commit()
         except InvalidFields as exc:
-            db.session.rollback()
-            errors = exc.errors
-        else:
-            login_user(current_user._get_current_object())  # this browser stays signed in
-            flash(_("Your password was changed. Other sessions were signed out."), "success")
-            return redirect(home_for(current_user))
-    return render_template("auth/password.html", form=form, errors=errors,
+            rerender(_password_page, form, exc.errors)
+        login_user(current_user._get_current_object())  # this browser stays signed in
+        flash(_("Your password was changed. Other sessions were signed out."), "success")
+        return redirect(home_for(current_user))
+    return _password_page(form)
+
+
+def _password_page(form: PasswordForm, errors=None):
+    return render_template("auth/password.html", form=form, errors=errors or {},
                            min_password=MIN_PASSWORD), 422 if errors else 200
 
 

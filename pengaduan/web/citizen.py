@@ -1,8 +1,6 @@
 """The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -26,7 +24,7 @@ from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
 from .throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
-from .uow import checked_uploads, commit
+from .uow import checked_uploads, rerender
 
 bp = Blueprint("citizen", __name__)
 
@@ -34,15 +32,6 @@ TRACKED_KEY = "tracked"  # complaint ids this browser proved code + PIN for
 RECEIPT_KEY = "receipt"
 MAX_TRACKED = 10
 RECEIPT_SECONDS = 30 * 60  # how long the receipt page may show the PIN again
-
-
-@contextmanager
-def _rolled_back_on_failure():
-    try:
-        yield
-    except BaseException:
-        db.session.rollback()
-        raise
 
 
 def _unit_choices():
@@ -117,21 +106,25 @@ def new_complaint():
         return _render_form(form, errors, 422, files_dropped=dropped)
 
     try:
-        with stored_files(checked) as stored, _rolled_back_on_failure():
+        with stored_files(checked) as stored:
             filed = file_complaint(form.raw(), channel="web", attachments=stored,
                                    submission=form.submission.data)
             complaint = filed.complaint
             emailed = send_receipt(complaint, str(get_locale()))
-            commit()
     except StorageFull as exc:
-        return _render_form(form, exc.errors, exc.status, files_dropped=True)
-    except IntegrityError:  # the same form, sent twice at once, was filed by the other request
-        if (already := filed_from(form.submission.data)) is None:
-            raise
-        return _already_filed(already)
+        rerender(_render_form, form, exc.errors, exc.status, files_dropped=True)
+    except IntegrityError as exc:  # the same form, sent twice at once, was filed by the other request
+        rerender(_filed_meanwhile, form.submission.data, exc)
     _remember(complaint)
     session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin), "email": emailed}
     return redirect(url_for("citizen.receipt"))
+
+
+def _filed_meanwhile(submission: str, conflict: IntegrityError):
+    """After the rollback: the filing that won with this form's token, or the failure as is."""
+    if (already := filed_from(submission)) is None:
+        raise conflict
+    return _already_filed(already)
 
 
 def _already_filed(complaint: Complaint):
@@ -243,13 +236,10 @@ def act(code, trigger):
         with stored_files(checked_uploads(files)) as stored:
             advance(complaint, trigger, Actor.citizen(complaint),
                     expected_version=form.version.data or None, attachments=stored, **fields)
-            commit()
     except InvalidFields as exc:
-        db.session.rollback()
-        return _render_view(complaint, exc.errors, typed, exc.status, trigger)
+        rerender(_render_view, complaint, exc.errors, typed, exc.status, trigger)
     except (ConcurrentChange, TriggerNotAllowed):
-        db.session.rollback()
-        return _render_view(complaint, {"version": _l(
+        rerender(_render_view, complaint, {"version": _l(
             "The complaint changed while you were writing. Please check its current state; "
             "what you typed is kept below.")}, typed, 409, trigger)
     flash(_("Thank you. Your answer was recorded."), "success")
@@ -271,11 +261,9 @@ def rate_service(code):
                             typed, 422, "rate")
     try:
         rate(complaint, Actor.citizen(complaint), typed["rating"] or None, typed["comment"] or None)
-        commit()
     except DomainError as exc:
-        db.session.rollback()
         errors = exc.errors if isinstance(exc, InvalidFields) else {"rating": exc.message}
-        return _render_view(complaint, errors, typed, 422, "rate")
+        rerender(_render_view, complaint, errors, typed, 422, "rate")
     flash(_("Thank you for rating our service."), "success")
     return redirect(url_for("citizen.view", code=complaint.tracking_code))
 

@@ -6,7 +6,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..errors import DomainError
-from ..extensions import db
+from ..unit_of_work import abandon
 
 RETRY_AFTER_SECONDS = 30
 
@@ -15,18 +15,11 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
-def _discard_transaction() -> None:
-    try:
-        db.session.rollback()
-    except Exception:  # the connection is gone; the session is discarded at teardown
-        pass
-
-
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if exc.code == 500:  # an unexpected failure: the page must not reuse its broken transaction
-            _discard_transaction()
+            abandon()
         if request.path.startswith("/open311/"):
             from ..api.open311 import http_error as open311_error
 
@@ -49,7 +42,7 @@ def register_error_handlers(app: Flask) -> None:
         """The database is down or unreachable: nothing was committed by this request, and
         everything committed before is safe, so say so and ask to retry."""
         current_app.logger.error("database unavailable: %s", exc.orig if hasattr(exc, "orig") else exc)
-        _discard_transaction()
+        abandon()
         # Render as nobody: loading the signed-in user would need the database again.
         g._login_user = current_app.login_manager.anonymous_user()
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}

@@ -13,6 +13,7 @@ from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES
+from .uow import rerender
 
 bp = Blueprint("public", __name__)
 
@@ -42,8 +43,7 @@ def healthz():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        db.session.rollback()
-        return {"status": "unavailable", "database": "unreachable"}, 503
+        rerender(lambda: ({"status": "unavailable", "database": "unreachable"}, 503))
     return {"status": "ok", "database": "ok"}
 
 

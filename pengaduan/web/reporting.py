@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from .. import audit, spreadsheet
 from ..database import read_only
 from ..evidence import export_pack
-from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Unit
 from ..policy import Actor, sees_all_units
@@ -22,7 +21,6 @@ from ..services.oversight import units_in_view
 from ..services.reports import csv_rows, periodic_report
 from ..services.supervision import today
 from .downloads import attachment_header
-from .uow import commit
 
 bp = Blueprint("reporting", __name__, url_prefix="/staff")
 READERS = ("officer", "supervisor", "auditor")
@@ -108,14 +106,11 @@ def evidence():
         return render_template("evidence/page.html", units=units_in_view(current_user), start=start, end=end,
                                unit=unit, errors=shown,
                                key=audit.public_key_hex()), 422 if shown else 200
-    audit.checkpoint(db.session)  # seal the chain head first
-    commit()
     # A file without a name on disk (the pack holds the whole register): nothing stays behind
     # whatever the WSGI server does with the response, and it is gone once closed.
     pack = tempfile.TemporaryFile()
     try:
-        export_pack(pack, start, end, unit, actor=Actor.staff(current_user).label)
-        commit()
+        export_pack(pack, start, end, unit, actor=Actor.staff(current_user).label, seal=True)
         size = pack.seek(0, os.SEEK_END)
     except BaseException:
         pack.close()

@@ -31,7 +31,7 @@ from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import ActionForm
 from .params import row_id
-from .uow import attempt, commit
+from .uow import rerender
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 STAFF_ROLES = ("officer", "supervisor", "auditor")
@@ -206,18 +206,13 @@ def act(code, trigger):
     fields = {name: value for name, value in typed.items() if value.strip()}
     try:
         advance(complaint, trigger, actor(), expected_version=form.version.data or None, **fields)
-        commit()
     except InvalidFields as exc:
-        db.session.rollback()
-        return _render(complaint, exc.errors, typed, trigger, 422)
-    except (ConcurrentChange, TriggerNotAllowed):
-        db.session.rollback()
-        db.session.refresh(complaint)
-        return _render(complaint, {"version": _l(
+        rerender(_render, complaint, exc.errors, typed, trigger, 422)
+    except (ConcurrentChange, TriggerNotAllowed):  # shown as it is now, after the rollback
+        rerender(_render, complaint, {"version": _l(
             "Someone else changed this complaint while you were working on it. Check its "
             "current state below; what you typed is kept.")}, typed, trigger, 409)
     except Forbidden:
-        db.session.rollback()
         abort(403)
     flash(_("Step completed: %(step)s.", step=_label(transition.label)), "success")
     if not can_view(actor(), complaint):  # disposed to a unit this officer does not work for
@@ -236,21 +231,25 @@ def _label(labels):
 def note(code):
     complaint = complaint_or_404(code)
     typed = {"note": request.form.get("note", "")}
-    refused = _casework(complaint, "note", typed,
-                        lambda: add_note(complaint, actor(), typed["note"]))[1]
-    if refused:
-        return refused
+    _casework(complaint, "note", typed, lambda: add_note(complaint, actor(), typed["note"]))
     flash(_("Note added."), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
 
 def _casework(complaint: Complaint, open_action: str, typed: dict, change):
-    """Run one casework change and commit it: (result, None), or (None, the page re-rendered
-    with the errors and what was typed); a refused permission is a 403."""
-    result, refused = attempt(change)
-    if refused is not None:
-        return None, _render(complaint, refused.errors, typed, open_action, 422)
-    return result, None
+    """Run one casework change and return its result; refused input rolls the request back
+    and shows the page again with the errors and what was typed; a refused permission is 403."""
+    try:
+        return change()
+    except InvalidFields as exc:
+        rerender(_render, complaint, exc.errors, typed, open_action, 422)
+    except Forbidden:
+        abort(403)
+
+
+def _back_with(message, category: str, target: str):
+    flash(message, category)
+    return redirect(target)
 
 
 @bp.post("/complaints/<code>/assign")
@@ -258,10 +257,8 @@ def _casework(complaint: Complaint, open_action: str, typed: dict, change):
 def assign_officer(code):
     """Give the complaint to an officer of its unit, or take it back (empty choice)."""
     complaint = complaint_or_404(code)
-    refused = _casework(complaint, "assign", {},
-                        lambda: assign(complaint, actor(), request.form.get("assignee") or None))[1]
-    if refused:
-        return refused
+    _casework(complaint, "assign", {},
+              lambda: assign(complaint, actor(), request.form.get("assignee") or None))
     flash(_("Assignment saved."), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
@@ -272,10 +269,8 @@ def reveal(code):
     """Show a masked identity once, for a stated reason; the reveal is audited."""
     complaint = complaint_or_404(code)
     typed = {"reason": request.form.get("reason", "")}
-    identity, refused = _casework(complaint, "reveal", typed,
-                                  lambda: reveal_identity(complaint, actor(), typed["reason"]))
-    if refused:
-        return refused
+    identity = _casework(complaint, "reveal", typed,
+                         lambda: reveal_identity(complaint, actor(), typed["reason"]))
     response = make_response(_render(complaint, identity=identity, revealed=True))
     response.headers["Cache-Control"] = "no-store"  # the identity must not stay in a cache
     return response
@@ -298,19 +293,16 @@ def overdue():
 def acknowledge(code):
     """A supervisor acknowledges the case's open escalations, with an optional note."""
     complaint = complaint_or_404(code)
+    back = (request.form.get("back") == "overdue" and url_for("staff.overdue")
+            or url_for("staff.complaint", code=complaint.tracking_code))
     try:
         acknowledge_escalations(complaint, actor(), request.form.get("note") or None)
-        commit()
     except InvalidFields as exc:
-        db.session.rollback()
-        flash(" ".join(str(v) for v in exc.errors.values()), "error")
+        rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
     except Forbidden:
-        db.session.rollback()
         abort(403)
-    else:
-        flash(_("Escalation acknowledged."), "success")
-    return redirect(request.form.get("back") == "overdue" and url_for("staff.overdue")
-                    or url_for("staff.complaint", code=complaint.tracking_code))
+    flash(_("Escalation acknowledged."), "success")
+    return redirect(back)
 
 
 @bp.get("/notifications")
@@ -334,7 +326,6 @@ def open_notification(notification_id):
     if message is None or message.user_id != current_user.id:
         abort(404)
     mark_read(current_user, notification_id)
-    commit()
     complaint = message.complaint
     if complaint is not None and can_view(actor(), complaint) and current_user.role in STAFF_ROLES:
         return redirect(url_for("staff.complaint", code=complaint.tracking_code))
@@ -345,7 +336,6 @@ def open_notification(notification_id):
 @login_required
 def read_all_notifications():
     count = mark_read(current_user)
-    commit()
     flash(ngettext("%(num)d message marked as read.", "%(num)d messages marked as read.", count),
           "success")
     return redirect(url_for("staff.notifications"))
@@ -359,11 +349,9 @@ def instruction(code):
     text = request.form.get("instruction", "")
     try:
         give_instruction(complaint, actor(), text)
-        commit()
     except InvalidFields:
-        db.session.rollback()
-        flash(_("Write the instruction before sending it."), "error")
-        return redirect(url_for("staff.complaint", code=complaint.tracking_code) + "#action-instruction")
+        rerender(_back_with, _("Write the instruction before sending it."), "error",
+                 url_for("staff.complaint", code=complaint.tracking_code) + "#action-instruction")
     except Forbidden:
         abort(403)
     flash(_("Instruction recorded."), "success")

@@ -19,7 +19,7 @@ from ..services import supervision as sv
 from ..services.attachments import stored_files
 from ..services.oversight import units_in_view
 from .downloads import send_stored
-from .uow import attempt, checked_uploads, commit
+from .uow import checked_uploads, rerender
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 READERS = ("officer", "supervisor", "auditor")
@@ -97,13 +97,10 @@ def new():
         try:
             with stored_files(checked, field="files") as stored:
                 record = sv.record_supervision(actor(), raw, stored)
-                commit()
         except InvalidFields as exc:
-            db.session.rollback()
-            errors, status = exc.errors, exc.status
-        else:
-            flash(_("Supervision record saved."), "success")
-            return redirect(url_for("supervision.record", record_id=record.id))
+            rerender(_form, errors=exc.errors, typed=raw, status=exc.status)
+        flash(_("Supervision record saved."), "success")
+        return redirect(url_for("supervision.record", record_id=record.id))
     return _form(errors=errors, typed=raw, status=status)
 
 
@@ -140,24 +137,30 @@ def edit(record_id):
     raw = _form_raw()
     try:
         sv.update_supervision(record, actor(), raw, expected_version=raw.get("version"))
-        commit()
     except InvalidFields as exc:
-        db.session.rollback()
-        return _form(record, exc.errors, raw, 422)
+        rerender(_form, record, exc.errors, raw, 422)
     except ConcurrentChange:
-        db.session.rollback()
-        return _form(record, {"version": _("Someone else changed this record meanwhile. "
-                                           "What you typed is kept; check and send it again.")},
-                     {**raw, "version": record.version}, 409)
+        rerender(_conflict, record, raw)
     flash(_("Supervision record updated."), "success")
     return redirect(url_for("supervision.record", record_id=record.id))
 
 
+def _conflict(record, raw):
+    """The form again after a concurrent change, offering the record's current version."""
+    return _form(record, {"version": _("Someone else changed this record meanwhile. "
+                                       "What you typed is kept; check and send it again.")},
+                 {**raw, "version": record.version}, 409)
+
+
 def _change(record, change, typed=None):
-    """Run one change of a record and commit; a refusal re-renders the page with errors."""
-    _, refused = attempt(change)
-    if refused is not None:
-        return _page(record, refused.errors, typed, 422)
+    """Run one change of a record; a refusal rolls it back and shows the page with errors,
+    a refused permission is 403."""
+    try:
+        change()
+    except InvalidFields as exc:
+        rerender(_page, record, exc.errors, typed, 422)
+    except Forbidden:
+        abort(403)
     return redirect(url_for("supervision.record", record_id=record.id))
 
 
@@ -186,12 +189,9 @@ def add_files(record_id):
         checked = checked_uploads(request.files.getlist("files"), field="files")
         with stored_files(checked, field="files") as stored:  # removed again if the change is refused
             sv.add_files(record, actor(), stored)
-            commit()
     except InvalidFields as exc:
-        db.session.rollback()
-        return _page(record, exc.errors, status=exc.status)
+        rerender(_page, record, exc.errors, status=exc.status)
     except Forbidden:
-        db.session.rollback()
         abort(403)
     flash(_("Files added."), "success")
     return redirect(url_for("supervision.record", record_id=record.id))
@@ -216,27 +216,28 @@ def documents():
     unit = next((u for u in units if u.code == code), None)
     if code and unit is None:
         abort(404)
-    errors, typed, status = {}, {}, 200
+    typed = request.form.to_dict()
+
+    def page(errors=None, status=200):
+        return render_template(
+            "supervision/documents.html", units=units, unit=unit, kinds=DOCUMENT_KINDS,
+            checklist=docs.checklist(unit) if unit else [],
+            documents=docs.documents_of(unit) if unit else [],
+            can_upload=unit is not None and docs.can_upload(actor(), unit), errors=errors or {},
+            typed=typed), status
+
     if request.method == "POST":
-        typed = request.form.to_dict()
         if unit is None or not docs.can_upload(actor(), unit):
             abort(403)
         try:
             checked = checked_uploads(request.files.getlist("file"), field="file")
             with stored_files(checked, field="file") as stored:
                 docs.upload_document(actor(), unit, typed, stored)
-                commit()
         except InvalidFields as exc:
-            db.session.rollback()
-            errors, status = exc.errors, exc.status
-        else:
-            flash(_("Document saved."), "success")
-            return redirect(url_for("supervision.documents", unit=unit.code))
-    return render_template(
-        "supervision/documents.html", units=units, unit=unit, kinds=DOCUMENT_KINDS,
-        checklist=docs.checklist(unit) if unit else [], documents=docs.documents_of(unit) if unit else [],
-        can_upload=unit is not None and docs.can_upload(actor(), unit), errors=errors,
-        typed=typed), status
+            rerender(page, exc.errors, exc.status)
+        flash(_("Document saved."), "success")
+        return redirect(url_for("supervision.documents", unit=unit.code))
+    return page()
 
 
 @bp.get("/documents/<int:document_id>/file")

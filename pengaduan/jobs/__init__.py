@@ -1,0 +1,72 @@
+"""Scheduled work: the SLA sweep, email retries, audit checkpoints and orphan uploads.
+
+Every job goes through `job`, the one wrapper that owns job transactions: an app context of
+its own, the work as one unit of work (committed when it returns, rolled back when it
+raises; the sweep also commits batch by batch inside it), a failure logged for the next run
+to retry, and the session discarded afterwards. The scheduler (pengaduan.scheduler) only
+says when each runs.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+
+from flask import Flask
+
+from .. import audit, mail, unit_of_work
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def job(work: Callable[[], object]) -> Callable[[Flask], object]:
+    """Make `work()` a job, run as `job(app)`; returns what the work returned (None if it failed)."""
+
+    @wraps(work)
+    def run_job(app: Flask):
+        with app.app_context():
+            try:
+                return unit_of_work.run(work)
+            except Exception:
+                log.exception("job %s failed; the next run retries", work.__name__)
+                return None
+            finally:
+                db.session.remove()
+
+    return run_job
+
+
+@job
+def sweep_job() -> dict:
+    """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
+    from ..sla.sweep import sweep
+
+    return sweep()
+
+
+@job
+def checkpoint_job():
+    """Sign the audit chain head, even when nothing happened since the last time: the chained
+    checkpoints then show when the newest ones (and the events they signed) were removed."""
+    cp = audit.checkpoint(db.session, heartbeat=True)
+    counter, seq = cp.counter, cp.seq
+    unit_of_work.current().on_commit(lambda: log.info("audit checkpoint %s at seq %s", counter, seq))
+    return cp
+
+
+@job
+def outbox_job() -> int:
+    """Retry email that could not be sent right after its commit."""
+    return mail.deliver()
+
+
+@job
+def orphans_job() -> int:
+    """Remove uploaded files a crashed request left without their row."""
+    from ..services.attachments import remove_orphans
+
+    removed = remove_orphans()
+    if removed:
+        log.warning("removed %d uploaded files without a row (left by a crash)", removed)
+    return removed
