@@ -868,7 +868,7 @@ def test_truncated_with_its_checkpoints_leaves_a_stale_head(app, ctx, runner, mo
     assert_cli_fails(runner, 5, "stale")  # ...its age does
 
 
-def test_a_truncation_signed_over_by_the_worker_leaves_a_gap_between_checkpoints(app, ctx, monkeypatch):
+def test_a_truncation_signed_over_by_the_worker_leaves_a_gap_between_checkpoints(app, ctx, runner, monkeypatch):
     """Once the worker has signed the cut head again, the age of the newest checkpoint says
     nothing; the 90 minutes without a checkpoint before it still show (downtime or removal:
     only a saved head tells which). An unbroken run of checkpoints shows no gap."""
@@ -882,6 +882,9 @@ def test_a_truncation_signed_over_by_the_worker_leaves_a_gap_between_checkpoints
     assert result.ok and result.count == 5
     [gap] = result.gaps
     assert gap.startswith("no checkpoint between checkpoint 1 (") and "and checkpoint 2 (" in gap
+    printed = runner.invoke(args=["audit", "verify"])
+    assert printed.exit_code == 0 and printed.output.startswith("OK 5 events")
+    assert f"NOTE {gap}: the service was down, or checkpoints were removed" in printed.output
 
 
 def test_stale_head_follows_the_configured_interval(app, ctx, runner, monkeypatch):
@@ -971,7 +974,9 @@ def test_expect_head_from_before_a_truncation_fails_naming_it(app, ctx, runner, 
     tamper("DELETE FROM audit_checkpoints WHERE counter > 2")
     sign_at(monkeypatch, utcnow())  # the worker's next interval signs the shortened chain
     assert [cp.counter for cp in checkpoints()] == [1, 2, 3] and cps
-    assert_cli_ok(runner, 8, chain()[-1].hash)
+    alone = run_verify_cli(runner)  # the chain alone holds: only the hour without checkpoints shows
+    assert alone.exit_code == 0 and alone.output.splitlines()[0] == f"OK 8 events head {chain()[-1].hash}"
+    assert alone.output.splitlines()[1].startswith("NOTE no checkpoint between checkpoint 2 (")
     result = run_verify_with(runner, "--expect-head", f"{saved['seq']}:{saved['hash']}")
     assert result.exit_code == 1, result.output
     assert re.search(r"^FAIL seq 12: truncated: the saved head at seq 12 .* beyond the end of the "
