@@ -77,7 +77,7 @@ def main() -> None:
 
     from pengaduan.extensions import db
     from pengaduan.models import Escalation, Notification, utcnow
-    from pengaduan.sla.sweep import sweep
+    from pengaduan.jobs.sweep import sweep
 
     app = migrated_app(url, tmp)
     with app.app_context():

@@ -232,6 +232,6 @@ def init_app(app: Flask) -> None:
         unit.run_after_commit()
         ids = unit.take_committed_mail()
         if ids:
-            from . import mail
+            from .jobs.outbox import deliver
 
-            mail.deliver(ids)
+            deliver(ids)

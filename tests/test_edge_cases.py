@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 import pengaduan.services.lifecycle as lifecycle
-import pengaduan.sla.sweep as sweep_module
+import pengaduan.jobs.sweep as sweep_module
 from pengaduan import audit
 from pengaduan.errors import ConcurrentChange, Forbidden
 from pengaduan.evidence import export_pack
@@ -32,7 +32,7 @@ from pengaduan.policy import Actor, can_fire, can_view
 from pengaduan.services import advance, create_unit, create_user, file_complaint
 from pengaduan.services.casework import acknowledge_escalations, add_note
 from pengaduan.services.reports import periodic_report
-from pengaduan.sla.sweep import sweep
+from pengaduan.jobs.sweep import sweep
 
 WIB = ZoneInfo("Asia/Jakarta")
 VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}

@@ -39,7 +39,7 @@ from pengaduan.extensions import db
 from pengaduan.models import (Attachment, AuditEvent, Complaint, ComplaintEvent, Escalation,
                               SupervisionFile, SupervisionRecord)
 from pengaduan.services import attachments as attachments_module
-from pengaduan.sla.sweep import LOCK_NAME
+from pengaduan.jobs.sweep import LOCK_NAME
 
 NEW = "/complaints/new"
 SUPERVISION_NEW = "/staff/supervision/new"

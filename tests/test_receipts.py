@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-import pengaduan.mail
+import pengaduan.jobs.outbox
 import pengaduan.web.citizen as citizen_views
 from pages import Page
 from pengaduan import configure_proxy
@@ -78,7 +78,7 @@ class FakeSMTP:
 def smtp(app, monkeypatch):
     """A configured mail server that accepts everything."""
     FakeSMTP.sent = []
-    monkeypatch.setattr(pengaduan.mail.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", FakeSMTP)
     app.config["MAIL_SERVER"] = "smtp.example.go.id"
     return FakeSMTP.sent
 

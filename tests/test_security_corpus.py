@@ -44,7 +44,7 @@ from pengaduan.services import supervision as sv
 from pengaduan.services.accounts import create_api_key
 from pengaduan.services.attachments import store
 from pengaduan.services.responses import save_response_template
-from pengaduan.sla.sweep import sweep
+from pengaduan.jobs.sweep import sweep
 from test_staff import PASSWORD, browser, get_page, signed_in, token_of, track
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
                               SUPERVISOR_B, actor_of, pdf, png)

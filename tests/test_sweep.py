@@ -1,4 +1,4 @@
-"""The SLA sweep (pengaduan/sla/sweep.py): the escalation ladder of the staff clocks
+"""The SLA sweep (pengaduan/jobs/sweep.py): the escalation ladder of the staff clocks
 (warning, overdue, serious), the complainant clocks (reminder, then expire_info or
 auto_close), who is told, the email digests held to office hours, the job lock and the
 unique key that keep concurrent sweeps from firing anything twice, the supervisor's
@@ -34,7 +34,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-import pengaduan.sla.sweep as sweep_module
+import pengaduan.jobs.sweep as sweep_module
 from pages import Page
 from pengaduan.database import exclusive
 from pengaduan.extensions import db
@@ -43,7 +43,7 @@ from pengaduan.models import (AuditEvent, Complaint, ComplaintEvent, Escalation,
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
 from pengaduan.services.casework import assign
-from pengaduan.sla.sweep import LOCK_NAME, sweep
+from pengaduan.jobs.sweep import LOCK_NAME, sweep
 
 WIB = ZoneInfo("Asia/Jakarta")
 WIT = ZoneInfo("Asia/Jayapura")

@@ -42,6 +42,12 @@ def test_no_view_or_api_handler_commits_or_rolls_back():
     assert [hit for path in modules for hit in _transaction_calls(path)] == []
 
 
+def test_services_and_the_deadline_arithmetic_never_commit():
+    """Services flush; sla/ computes deadlines; only boundaries and jobs end transactions."""
+    modules = sorted((PACKAGE / "services").rglob("*.py")) + sorted((PACKAGE / "sla").rglob("*.py"))
+    assert [hit for path in modules for hit in _transaction_calls(path)] == []
+
+
 def test_the_scan_finds_a_commit(tmp_path):
     """The check above would see a commit, however it is spelled."""
     module = tmp_path / "view.py"

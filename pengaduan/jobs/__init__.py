@@ -14,7 +14,7 @@ from functools import wraps
 
 from flask import Flask
 
-from .. import audit, mail, unit_of_work
+from .. import audit, unit_of_work
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def job(work: Callable[[], object]) -> Callable[[Flask], object]:
 @job
 def sweep_job() -> dict:
     """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
-    from ..sla.sweep import sweep
+    from .sweep import sweep
 
     return sweep()
 
@@ -58,7 +58,9 @@ def checkpoint_job():
 @job
 def outbox_job() -> int:
     """Retry email that could not be sent right after its commit."""
-    return mail.deliver()
+    from .outbox import deliver
+
+    return deliver()
 
 
 @job

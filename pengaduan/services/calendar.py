@@ -16,7 +16,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import OVERRIDE_KINDS, CalendarOverride, utcnow
 from ..sla import WorkingCalendar, current_overrides, forget_overrides
 from ..sla.calendar import national
-from ..sla.recompute import recompute_for_day
+from .recompute import recompute_for_day
 
 MAX_REASON = 500
 

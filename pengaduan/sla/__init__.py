@@ -1,5 +1,5 @@
-"""Statutory time limits: the working-day calendar, due dates, the complaint clocks, their
-escalation ladders and the sweep that fires what has come due."""
+"""Statutory time limits: the working-day calendar, due dates, the complaint clocks and
+their escalation ladders (the sweep that fires what has come due is a job, jobs/sweep.py)."""
 from .calendar import WorkingCalendar, current_overrides, forget_overrides
 from .clocks import on_event, refresh_due_dates
 from .deadlines import compute_due, remaining, units_elapsed

@@ -27,7 +27,7 @@ from pengaduan.extensions import db
 from pengaduan.models import User, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
-from pengaduan.sla.sweep import sweep
+from pengaduan.jobs.sweep import sweep
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..extensions import db
 from ..models import Complaint, ComplaintClock, ComplaintEvent, utcnow
+from ..sla.calendar import WorkingCalendar
+from ..sla.clocks import refresh_due_dates, reschedule
 from ..workflow import current_workflow
-from .calendar import WorkingCalendar
-from .clocks import refresh_due_dates, reschedule
 
 BATCH = 1000
 # Timezones run from UTC+7 to UTC+9; a day's bounds in UTC are widened to cover them all.

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from .. import audit, mail
+from .. import audit, mail, unit_of_work
 from ..database import exclusive
 from ..errors import DomainError, TriggerNotAllowed
 from ..extensions import db
@@ -28,21 +28,20 @@ from ..policy import Actor
 from ..services.lifecycle import advance
 from ..services.notifications import notification_rows, recipients, send_digests, staff_by_unit
 from ..workflow import current_workflow
-from .calendar import WorkingCalendar
-from .ladder import due_steps
+from ..sla.calendar import WorkingCalendar
+from ..sla.ladder import due_steps
 
 log = logging.getLogger(__name__)
 BATCH = 500
 LOCK_NAME = "sla-sweep"
 RETRY = timedelta(minutes=5)
-EVENTS_KEY = "pengaduan.sla.events"
-NOTICES_KEY = "pengaduan.sla.notifications"
 
 
 def sweep(now: datetime | None = None, batch: int = BATCH) -> dict:
     """One sweep; commits batch by batch and returns what it did. Run it outside any open
     unit of work (it owns its transactions, like a CLI command)."""
-    db.session.commit()
+    work = unit_of_work.current()
+    work.commit()
     started = time.perf_counter()
     counts: Counter = Counter()
     with exclusive(db.engine, LOCK_NAME) as lock:
@@ -52,12 +51,12 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> dict:
         seen: set[int] = set()
         while True:
             done = _sweep_batch(now, batch, counts, seen)
-            db.session.commit()
+            work.commit()
             lock.renew()
             if done < batch:
                 break
         counts["emails"] += send_digests(now)
-        db.session.commit()
+        work.commit()
     report = {"at": now.isoformat(), **{k: counts[k] for k in sorted(counts)},
               "seconds": round(time.perf_counter() - started, 3)}
     log.info("sla sweep %s", report)
@@ -83,10 +82,24 @@ def _insert_ignoring_duplicates(rows: list[dict]) -> dict[tuple[int, str], int]:
     return {(clock_id, level): id_ for clock_id, level, id_ in db.session.execute(statement, rows)}
 
 
+class _Rows:
+    """Timeline events and notifications of one batch, inserted in bulk."""
+
+    def __init__(self):
+        self.events: list[dict] = []
+        self.notices: list[dict] = []
+
+    def flush(self) -> None:
+        if self.events:
+            db.session.execute(insert(ComplaintEvent), self.events)
+        if self.notices:
+            db.session.execute(insert(Notification), self.notices)
+        self.events, self.notices = [], []
+
+
 def _sweep_batch(now: datetime, batch: int, counts: Counter, seen: set[int]) -> int:
     workflow = current_workflow()
-    for key in (EVENTS_KEY, NOTICES_KEY):
-        db.session.info.pop(key, None)  # nothing left over from a failed batch
+    rows = _Rows()
     clocks = db.session.scalars(
         select(ComplaintClock)
         .options(joinedload(ComplaintClock.complaint).joinedload(Complaint.unit),
@@ -116,7 +129,7 @@ def _sweep_batch(now: datetime, batch: int, counts: Counter, seen: set[int]) -> 
                           {c.unit.parent_id for c in escalating if c.unit.parent_id})
     for clock, rule, step in planned:
         if step.action == "expiry":
-            _flush_events()  # the workflow service writes its own events in order after ours
+            rows.flush()  # the workflow service writes its own events in order after ours
             _expire(clock, rule, step, now, counts)
             continue
         escalation_id = fired.get((clock.id, step.level))
@@ -124,50 +137,40 @@ def _sweep_batch(now: datetime, batch: int, counts: Counter, seen: set[int]) -> 
             counts["already_fired"] += 1
             continue
         if step.action == "escalate":
-            _escalate(clock, rule, step, escalation_id, staff, now)
+            _escalate(rows, clock, rule, step, escalation_id, staff, now)
         else:
-            _remind(clock, rule, now)
+            _remind(rows, clock, rule, now)
         counts[step.level] += 1
-    _flush_events()
+    rows.flush()
     return len(clocks)
 
 
-def _system_event(complaint: Complaint, kind: str, now: datetime, data: dict,
+def _system_event(rows: _Rows, complaint: Complaint, kind: str, now: datetime, data: dict,
                   public: bool = False) -> None:
     """A timeline event by the system, inserted in bulk with the others of its batch."""
-    db.session.info.setdefault(EVENTS_KEY, []).append({
+    rows.events.append({
         "complaint_id": complaint.id, "unit_id": complaint.unit_id, "kind": kind,
         "actor_role": "system", "public": public, "occurred_at": now, "data": data})
 
 
-def _flush_events() -> None:
-    rows = db.session.info.pop(EVENTS_KEY, None)
-    if rows:
-        db.session.execute(insert(ComplaintEvent), rows)
-    notices = db.session.info.pop(NOTICES_KEY, None)
-    if notices:
-        db.session.execute(insert(Notification), notices)
-
-
-def _escalate(clock, rule, step, escalation_id: int, staff, now: datetime) -> None:
+def _escalate(rows: _Rows, clock, rule, step, escalation_id: int, staff, now: datetime) -> None:
     complaint = clock.complaint
     people = recipients(complaint, step.notify, staff)
     data = {"rule": rule.name, "level": step.level, "due_at": clock.due_at.isoformat(),
             "escalation_id": escalation_id}
-    _system_event(complaint, "escalation", now, data)
-    db.session.info.setdefault(NOTICES_KEY, []).extend(
-        notification_rows(people, "escalation", complaint, data, at=now))
+    _system_event(rows, complaint, "escalation", now, data)
+    rows.notices.extend(notification_rows(people, "escalation", complaint, data, at=now))
     audit.record(db.session, "complaint.escalated", actor="system", unit=complaint.unit,
                  complaint=complaint.tracking_code,
                  payload={**data, "cycle": clock.cycle, "notified": [u.id for u in people]})
 
 
-def _remind(clock, rule, now: datetime) -> None:
+def _remind(rows: _Rows, clock, rule, now: datetime) -> None:
     """Tell the complainant the time to act runs out soon (by email if they gave one; the
     tracking page shows it either way)."""
     complaint = clock.complaint
     data = {"rule": rule.name, "due_at": clock.due_at.isoformat()}
-    _system_event(complaint, "reminder", now, data, public=True)
+    _system_event(rows, complaint, "reminder", now, data, public=True)
     emailed = bool(complaint.complainant_email)
     if emailed:
         mail.queue(complaint.complainant_email,
