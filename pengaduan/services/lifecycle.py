@@ -79,13 +79,11 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             raise TriggerNotAllowed(trigger, from_state, allowed_triggers(complaint, actor, workflow))
 
         for name, value in values.items():
-            if FIELDS[name].attribute:
-                setattr(complaint, FIELDS[name].attribute, value)
-        if "rating" in values:
-            complaint.rating_comment = values.get("comment")
+            FIELDS[name].apply(complaint, value, values)  # each field spec says what it sets
         _drop_assignee_outside_unit(complaint, values)
         if workflow.is_terminal(transition.dest):
-            complaint.closure_reason = transition.closure_reason or values["closure_reason"]
+            # A chosen reason was set with the fields; a step may fix its own instead.
+            complaint.closure_reason = transition.closure_reason or complaint.closure_reason
             complaint.closed_at = at
         elif transition.reopen:
             complaint.closure_reason = complaint.closed_at = None

@@ -14,11 +14,14 @@ from .definition import (
     load_workflow,
     parse_workflow,
 )
+from .fields import FIELDS
 
 
 def init_app(app) -> None:
     """Load and validate the workflow in force once, at start-up."""
     app.extensions["pengaduan.workflow"] = load_workflow(app.config["PENGADUAN_WORKFLOW"])
+    # Step forms draw each field from its spec (templates/_step_field.html).
+    app.jinja_env.globals["field_spec"] = FIELDS.__getitem__
 
 
 def current_workflow() -> Workflow:

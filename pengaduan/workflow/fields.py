@@ -16,14 +16,34 @@ from ..models import Category, Complaint, Unit, User
 from ..policy import Actor, can_view
 
 
+WIDGETS = ("select", "line", "textarea", "scale")  # how a step's form asks: scale is 1 to 5
+
+
 @dataclass(frozen=True)
 class FieldSpec:
+    """A field a workflow step may carry: how it is checked, shown, asked for, and what its
+    value does to the complaint (`attribute`, then `effect`)."""
+
     name: str
     parse: Callable[[Any, "FieldContext"], Any]
     label: object = ""  # shown next to the value on timelines
     attribute: str | None = None  # the complaint attribute a transition's value sets
     public: bool = True  # shown to the complainant on the public timeline
     free_text: bool = False  # the audit chain records its digest, not the words
+    widget: str = "textarea"  # one of WIDGETS
+    # A select's options as (value, label or {id, en}) from the workflow and the step; None:
+    # the page supplies them (units, categories, officers come from the database).
+    options: Callable[[Any, Any], list] | None = None
+    current: Callable[[Complaint], str] | None = None  # a select's preselected value
+    prompt: object = ""  # the question a scale asks
+    effect: Callable[[Complaint, Any, dict], None] | None = None  # more than setting `attribute`
+
+    def apply(self, complaint: Complaint, value, values: dict) -> None:
+        """What this field's value does to the complaint when its step is taken."""
+        if self.attribute:
+            setattr(complaint, self.attribute, value)
+        if self.effect:
+            self.effect(complaint, value, values)
 
 
 @dataclass
@@ -119,23 +139,44 @@ def _complaint_code(value, ctx):
     return other
 
 
+def _keep_comment_with_rating(complaint: Complaint, _rating, values: dict) -> None:
+    """A rating keeps the comment given with it; a comment alone stays on the timeline."""
+    complaint.rating_comment = values.get("comment")
+
+
+def _classification_options(workflow, _transition) -> list:
+    return list(workflow.classifications.items())
+
+
+def _closure_reason_options(workflow, transition) -> list:
+    return [(code, workflow.closure_reasons[code]) for code in transition.closure_reasons]
+
+
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("unit", _unit, _l("Unit"), attribute="unit"),
-        FieldSpec("category", _category, _l("Category"), attribute="category"),
-        FieldSpec("classification", _classification, _l("Classification"), attribute="classification"),
-        FieldSpec("assignee", _assignee, _l("Assigned officer"), attribute="assignee", public=False),
+        FieldSpec("unit", _unit, _l("Unit"), attribute="unit", widget="select",
+                  current=lambda complaint: complaint.unit.code),
+        FieldSpec("category", _category, _l("Category"), attribute="category", widget="select",
+                  current=lambda complaint: complaint.category.code if complaint.category else ""),
+        FieldSpec("classification", _classification, _l("Classification"), attribute="classification",
+                  widget="select", options=_classification_options,
+                  current=lambda complaint: complaint.classification),
+        FieldSpec("assignee", _assignee, _l("Assigned officer"), attribute="assignee", public=False,
+                  widget="select"),
         FieldSpec("message", _text(5000), _l("Message"), free_text=True),
         FieldSpec("response", _text(10000), _l("Response"), free_text=True),
         FieldSpec("resolution", _text(10000), _l("Resolution"), free_text=True),
         FieldSpec("reason", _text(2000), _l("Reason"), free_text=True),
-        FieldSpec("closure_reason", _closure_reason, _l("Closure reason")),
-        FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True),
-        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), public=False),
+        FieldSpec("closure_reason", _closure_reason, _l("Closure reason"), attribute="closure_reason",
+                  widget="select",
+                  options=_closure_reason_options),
+        FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True, widget="line"),
+        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), public=False, widget="line"),
         FieldSpec("note", _text(5000), _l("Internal note"), free_text=True, public=False),
-        FieldSpec("rating", _rating, _l("Rating"), attribute="rating"),
-        # Stored on the complaint only together with a rating (see lifecycle.advance).
+        FieldSpec("rating", _rating, _l("Rating"), attribute="rating", widget="scale",
+                  prompt=_l("How satisfied are you with the service?"),
+                  effect=_keep_comment_with_rating),
         FieldSpec("comment", _text(2000), _l("Comment"), free_text=True),
     )
 }

@@ -1,0 +1,82 @@
+"""Field specs decide how a step's form asks for a field and what its value does: the forms
+and `advance` name no field of their own."""
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from pengaduan.services import advance, lifecycle
+from pengaduan.workflow.fields import FIELDS, WIDGETS
+from test_staff import OFFICER_A, file, org, page_of, signed_in  # noqa: F401 (org is a fixture)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_field_has_a_known_widget():
+    assert {spec.widget for spec in FIELDS.values()} <= set(WIDGETS)
+
+
+def test_a_step_field_is_drawn_as_its_spec_says(app, org, monkeypatch):
+    """Changing a spec's widget changes the staff form: no template chooses by field name."""
+    code, _ = file(app)
+    client = signed_in(app, OFFICER_A)
+    html = client.get(page_of(code)).get_data(as_text=True)
+    assert '<textarea id="reject-reason" name="reason"' in html
+    assert '<input id="reject-referred_to" name="referred_to"' in html
+    assert '<select id="verify-classification" name="classification" required' in html
+    monkeypatch.setitem(FIELDS, "reason", replace(FIELDS["reason"], widget="line"))
+    monkeypatch.setitem(FIELDS, "referred_to", replace(FIELDS["referred_to"], widget="textarea"))
+    html = client.get(page_of(code)).get_data(as_text=True)
+    assert '<input id="reject-reason" name="reason" value="" required' in html
+    assert '<textarea id="reject-referred_to" name="referred_to"' in html
+
+
+def test_step_form_templates_name_no_field():
+    """The step forms draw whatever fields a step lists; field names live in the specs."""
+    for path in ("templates/_step_field.html",):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        named = [name for name in FIELDS if re.search(rf"""["']{name}["']""", source)]
+        assert named == [], (path, named)
+    for path in ("templates/staff/complaint.html", "templates/citizen/view.html"):
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert "step_field(name, transition" in source
+        assert not re.search(r"name\s*==\s*['\"]", source), path
+
+
+def test_advance_reads_no_field_by_name():
+    """What a value does (a rating keeps its comment, a closure reason is recorded) is in
+    its field spec, where a reader of the workflow's fields finds it."""
+    source = inspect.getsource(lifecycle.advance)
+    assert not re.search(r"""values(\.get\(|\[)\s*["']|["']\w+["']\s+in\s+values""", source)
+
+
+def test_a_field_spec_effect_runs_when_its_step_is_taken(world, monkeypatch):
+    seen = []
+    monkeypatch.setitem(FIELDS, "rating", replace(
+        FIELDS["rating"], effect=lambda complaint, value, values: seen.append((value, dict(values)))))
+    complaint = world.file().complaint
+    advance(complaint, "verify", world.officer_a, unit="UNIT-A", category="GENERAL",
+            classification="pengaduan")
+    advance(complaint, "follow_up", world.officer_a, response="Sudah kami tindak lanjuti.")
+    from pengaduan.policy import Actor
+
+    advance(complaint, "accept", Actor.citizen(complaint), rating=4, comment="Cepat.")
+    assert seen == [(4, {"rating": 4, "comment": "Cepat."})]
+    assert complaint.rating == 4 and complaint.rating_comment is None  # the effect was replaced
+
+
+def test_a_rating_keeps_its_comment_and_a_chosen_closure_reason_is_recorded(world):
+    from pengaduan.policy import Actor
+
+    rated = world.file().complaint
+    advance(rated, "verify", world.officer_a, unit="UNIT-A", category="GENERAL",
+            classification="pengaduan")
+    advance(rated, "follow_up", world.officer_a, response="Sudah kami tindak lanjuti.")
+    advance(rated, "accept", Actor.citizen(rated), rating=5, comment="Terima kasih.")
+    assert (rated.rating, rated.rating_comment, rated.closure_reason) == (5, "Terima kasih.", "resolved")
+    rejected = world.file().complaint
+    advance(rejected, "reject", world.officer_a, reason="Bukan kewenangan kami.",
+            closure_reason="referred", referred_to="Kantor Imigrasi")
+    assert rejected.closure_reason == "referred"
