@@ -1,0 +1,52 @@
+"""`workflow check --against-db` and the worker's start refuse a workflow file that lacks a
+state, trigger or clock the database still uses, naming each."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from pengaduan.extensions import db
+from pengaduan.services import advance
+from test_workflow_renames import definition, install, rename_state, rename_trigger, world_app
+
+
+@pytest.fixture
+def waiting(world):
+    """A complaint waiting for information (state awaiting_info, trigger request_info)."""
+    complaint = world.file().complaint
+    advance(complaint, "request_info", world.officer_a, message="Mohon lampirkan foto KTP.")
+    db.session.commit()
+    return complaint
+
+
+def test_a_file_without_a_state_complaints_are_in_is_refused(waiting, runner, tmp_path):
+    """`workflow check --against-db` names the state and how many complaints are in it."""
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(rename_state(definition(), "awaiting_info", "menunggu"), sort_keys=False),
+                      encoding="utf-8")
+    assert runner.invoke(args=["workflow", "check", str(edited)]).exit_code == 0
+    result = runner.invoke(args=["workflow", "check", "--against-db", str(edited)])
+    assert result.exit_code == 1
+    assert f"error: {edited}: states: 'awaiting_info' is missing, but 1 complaint(s) are in it" \
+        in result.output
+    assert "sla" not in result.output  # its clock rules are all still there
+
+
+def test_a_file_without_a_trigger_the_history_records_is_refused(waiting, runner, tmp_path):
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(yaml.safe_dump(rename_trigger(definition(), "request_info", "minta_info"), sort_keys=False),
+                      encoding="utf-8")
+    result = runner.invoke(args=["workflow", "check", "--against-db", str(edited)])
+    assert result.exit_code == 1
+    assert "transitions: trigger 'request_info' is missing, but 1 timeline event(s) record it" \
+        in result.output
+    assert runner.invoke(args=["workflow", "check", "--against-db"]).exit_code == 0
+
+
+def test_the_worker_does_not_start_on_a_file_lacking_a_state_in_use(waiting, runner, monkeypatch):
+    monkeypatch.setattr("pengaduan.scheduler.run_worker",
+                        lambda app: pytest.fail("the worker started on a mismatched file"))
+    install(world_app(), rename_state(definition(), "awaiting_info", "menunggu"))
+    worker = runner.invoke(args=["sla", "worker"])
+    assert worker.exit_code == 1
+    assert "states: 'awaiting_info' is missing, but 1 complaint(s) are in it" in worker.output
