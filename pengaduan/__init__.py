@@ -31,6 +31,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     configure_logging(app)
     configure_proxy(app)
     configure_extensions(app)
+    configure_calendar()
     workflow.init_app(app)
     configure_blueprints(app)
     configure_error_handlers(app)
@@ -63,6 +64,14 @@ def configure_extensions(app: Flask) -> None:
     with app.app_context():
         database.configure_engine(db.engine)
     audit.chain.install(db.session.session_factory.class_)
+
+
+def configure_calendar() -> None:
+    """Deadlines (sla/) are pure arithmetic; the calendar overrides come from the database."""
+    from .services.calendar import load_overrides
+    from .sla import read_overrides_with
+
+    read_overrides_with(load_overrides)
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -42,6 +42,7 @@ class UnitOfWork:
         self._callbacks: list[Callable[[], None]] = []
         self._committed_mail: list[int] = []
         self._committed_callbacks: list[Callable[[], None]] = []
+        self.memo: dict = {}  # values read once per session, dropped by whoever changes them
         self.failed = False
 
     @classmethod

@@ -184,3 +184,12 @@ def test_a_job_commits_its_work_and_rolls_back_a_failure(app):
     with app.app_context():
         actions = set(db.session.scalars(select(audit.chain.AuditEvent.action)))
     assert "test.job_done" in actions and "test.job_failed" not in actions
+
+
+def test_deadline_arithmetic_reads_no_database():
+    """sla/ computes deadlines from what it is given: it imports neither the session nor the
+    models' database extension."""
+    for path in sorted((PACKAGE / "sla").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "extensions" not in imported, path.name

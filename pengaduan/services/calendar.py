@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -14,11 +15,30 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import OVERRIDE_KINDS, CalendarOverride, utcnow
-from ..sla import WorkingCalendar, current_overrides, forget_overrides
-from ..sla.calendar import national
+from ..sla import Overrides, WorkingCalendar, current_overrides
+from ..sla.calendar import Override, national
+from ..unit_of_work import UnitOfWork
 from .recompute import recompute_for_day
 
 MAX_REASON = 500
+OVERRIDES = "calendar overrides"
+
+
+def load_overrides() -> Overrides:
+    """The override table, read once per unit of work (a change calls `forget_overrides`);
+    the deadline arithmetic in sla/ gets it from here (see `init_app`)."""
+    memo = UnitOfWork.of(db.session).memo
+    if OVERRIDES not in memo:
+        with db.session.no_autoflush:  # a read here must not flush a change half-made
+            rows = db.session.scalars(select(CalendarOverride)).all()
+        memo[OVERRIDES] = Overrides(
+            max((row.revision for row in rows), default=0),
+            MappingProxyType({row.day: Override(row.kind, row.off, row.reason) for row in rows}))
+    return memo[OVERRIDES]
+
+
+def forget_overrides() -> None:
+    UnitOfWork.of(db.session).memo.pop(OVERRIDES, None)
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """Statutory time limits: the working-day calendar, due dates, the complaint clocks and
 their escalation ladders (the sweep that fires what has come due is a job, jobs/sweep.py)."""
-from .calendar import WorkingCalendar, current_overrides, forget_overrides
+from .calendar import Overrides, WorkingCalendar, current_overrides, read_overrides_with
 from .clocks import on_event, refresh_due_dates
 from .deadlines import compute_due, remaining, units_elapsed
 
-__all__ = ["WorkingCalendar", "compute_due", "current_overrides", "forget_overrides", "on_event",
+__all__ = ["Overrides", "WorkingCalendar", "compute_due", "current_overrides", "on_event", "read_overrides_with",
            "refresh_due_dates", "remaining", "units_elapsed"]

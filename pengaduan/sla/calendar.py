@@ -1,7 +1,9 @@
 """The working-day calendar: weekends per unit, national holidays and cuti bersama from the
-`holidays` package, and the deployment's own overrides stored in the database."""
+`holidays` package, and the deployment's own overrides. Pure arithmetic: the overrides are
+passed in, read from the database by the services (services/calendar.py), never here."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -9,14 +11,9 @@ from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
-
-from ..extensions import db
-from ..models import CalendarOverride
 
 PACKAGE_VERSION = f"holidays-{holidays.__version__}"
 CUTI_BERSAMA = "cuti bersama"
-_SESSION_KEY = "pengaduan.calendar.overrides"
 
 
 @lru_cache(maxsize=64)
@@ -50,20 +47,20 @@ class Overrides:
 NO_OVERRIDES = Overrides()
 
 
+_overrides_source: Callable[[], Overrides] | None = None
+
+
+def read_overrides_with(source: Callable[[], Overrides]) -> None:
+    """Say where the deployment's overrides come from (the app does at start-up)."""
+    global _overrides_source
+    _overrides_source = source
+
+
 def current_overrides() -> Overrides:
-    """The overrides, read once per database session (changes call `forget_overrides`)."""
-    info = db.session.info
-    if _SESSION_KEY not in info:
-        with db.session.no_autoflush:  # a read here must not flush a change half-made
-            rows = db.session.scalars(select(CalendarOverride)).all()
-        info[_SESSION_KEY] = Overrides(
-            max((row.revision for row in rows), default=0),
-            MappingProxyType({row.day: Override(row.kind, row.off, row.reason) for row in rows}))
-    return info[_SESSION_KEY]
-
-
-def forget_overrides() -> None:
-    db.session.info.pop(_SESSION_KEY, None)
+    """The deployment's overrides, from the source the app configured."""
+    if _overrides_source is None:
+        raise RuntimeError("no source of calendar overrides: call read_overrides_with first")
+    return _overrides_source()
 
 
 @dataclass(frozen=True)
@@ -77,12 +74,13 @@ class WorkingCalendar:
     overrides: Overrides = NO_OVERRIDES
 
     @classmethod
-    def for_unit(cls, unit) -> WorkingCalendar:
-        return cls(unit.working_days, unit.cuti_bersama_off, unit.timezone, current_overrides())
+    def for_unit(cls, unit, overrides: Overrides | None = None) -> WorkingCalendar:
+        return cls(unit.working_days, unit.cuti_bersama_off, unit.timezone,
+                   overrides or current_overrides())
 
     @classmethod
-    def default(cls, timezone: str) -> WorkingCalendar:
-        return cls(timezone=timezone, overrides=current_overrides())
+    def default(cls, timezone: str, overrides: Overrides | None = None) -> WorkingCalendar:
+        return cls(timezone=timezone, overrides=overrides or current_overrides())
 
     @property
     def tz(self) -> ZoneInfo:
