@@ -197,3 +197,20 @@ def test_start_up_refuses_a_file_lacking_a_state_in_use(waiting):
     with pytest.raises(WorkflowMismatch) as info:
         refuse_if_missing(workflow, db.session)
     assert str(info.value) == "edited.yaml: states: 'awaiting_info' is missing, but 1 complaint(s) are in it"
+
+
+def test_each_event_names_the_workflow_it_happened_under(waiting, world):
+    """The timeline keeps which file (name and version) was in force at each step."""
+    data = definition()
+    data["version"] = 2
+    install(world_app(), data)
+    advance(waiting, "provide_info", world_citizen(waiting), message="Foto KTP terlampir.")
+    db.session.flush()
+    assert [(e.kind, e.workflow_name, e.workflow_version) for e in waiting.events] == [
+        ("filed", "perpres76", 1), ("transition", "perpres76", 1), ("transition", "perpres76", 2)]
+
+
+def world_citizen(complaint):
+    from pengaduan.policy import Actor
+
+    return Actor.citizen(complaint)

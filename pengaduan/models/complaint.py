@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from flask import current_app, has_app_context
 from sqlalchemy import (
     Boolean,
     Date,
@@ -115,6 +116,15 @@ class Complaint(db.Model):
         return f"<Complaint {self.tracking_code} {self.state}>"
 
 
+def _workflow_in_force(attribute: str):
+    """The name or version of the workflow the app runs, for events recorded under it."""
+    def default():
+        workflow = current_app.extensions.get("pengaduan.workflow") if has_app_context() else None
+        return getattr(workflow, attribute, None)
+
+    return default
+
+
 class ComplaintEvent(db.Model):
     """One step of a complaint's timeline; `public` steps are shown to the complainant."""
 
@@ -135,6 +145,9 @@ class ComplaintEvent(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # The workflow file in force (its name and version) when this happened.
+    workflow_name: Mapped[str | None] = mapped_column(String(64), default=_workflow_in_force("name"))
+    workflow_version: Mapped[int | None] = mapped_column(Integer, default=_workflow_in_force("version"))
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
