@@ -25,6 +25,13 @@ def home():
     return render_template("public/home.html", workflow=workflow, privacy_choices=PRIVACY_CHOICES)
 
 
+@bp.get("/alur")
+def lifecycle():
+    """The complaint lifecycle as the workflow in force defines it: its stages and the steps
+    between them for everyone; staff also see internal steps and the Mermaid diagram."""
+    return render_template("public/lifecycle.html", workflow=current_workflow())
+
+
 @bp.get("/audit/head.json")
 def audit_head():
     """The newest signed head of the audit chain, public so that the Ombudsman (or anyone)

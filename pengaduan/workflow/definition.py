@@ -126,6 +126,10 @@ class Workflow:
     def transition(self, trigger: str) -> TransitionDef | None:
         return self._by_trigger.get(trigger)
 
+    def transitions_from(self, state: str) -> list[TransitionDef]:
+        """The steps out of a state, in the file's order."""
+        return [t for t in self.transitions if state in t.sources]
+
     def triggers_from(self, state: str, role: str | None = None) -> list[str]:
         """Triggers available in a state, optionally only those a role may fire."""
         return [
