@@ -80,3 +80,16 @@ def test_a_rating_keeps_its_comment_and_a_chosen_closure_reason_is_recorded(worl
     advance(rejected, "reject", world.officer_a, reason="Bukan kewenangan kami.",
             closure_reason="referred", referred_to="Kantor Imigrasi")
     assert rejected.closure_reason == "referred"
+
+
+def test_a_step_marked_secondary_is_drawn_as_the_lesser_choice(app, org):
+    """Withdrawing is drawn as the lesser button because the file says so, under any name."""
+    from test_staff import browser, location, track
+    from test_workflow_renames import definition, install, rename_trigger
+
+    install(app, rename_trigger(definition(), "withdraw", "cabut_pengaduan"))
+    code, pin = file(app)
+    client = browser(app)
+    page = location(track(client, code, pin))
+    html = client.get(page).get_data(as_text=True)
+    assert re.search(r'<button type="submit" class="button button-secondary">Withdraw</button>', html)

@@ -68,6 +68,7 @@ class TransitionDef:
     closure_reason: str | None
     closure_reasons: tuple[str, ...]
     attachments: bool = False  # files may be uploaded with this step
+    secondary: bool = False  # its button is drawn as the lesser choice (withdrawing, say)
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         key,
         {"trigger", "source", "dest", "roles"},
         {"requires", "accepts", "guards", "label", "public", "reopen",
-         "closure_reason", "closure_reasons", "attachments"},
+         "closure_reason", "closure_reasons", "attachments", "secondary"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -400,7 +401,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         "id": trigger, "en": trigger}
     return TransitionDef(
         trigger, sources, dest, roles, requires, accepts, guards, label,
-        public, reopen, fixed_reason, reasons, attachments,
+        public, reopen, fixed_reason, reasons, attachments, r.flag(spec, "secondary", key),
     )
 
 
