@@ -214,3 +214,21 @@ def world_citizen(complaint):
     from pengaduan.policy import Actor
 
     return Actor.citizen(complaint)
+
+
+def test_a_closure_reason_is_a_label_or_a_label_with_the_fields_it_requires():
+    data = definition()
+    data["closure_reasons"]["referred"]["requires"] = ["agency"]
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow(data, "edited.yaml")
+    assert (info.value.key, info.value.reason) == (
+        "closure_reasons.referred.requires", "unknown field 'agency'")
+    data = definition()
+    data["closure_reasons"]["referred"]["because"] = "x"
+    with pytest.raises(WorkflowError) as info:
+        parse_workflow(data, "edited.yaml")
+    assert (info.value.key, info.value.reason) == ("closure_reasons.referred.because", "unknown key")
+    workflow = parse_workflow(definition(), "edited.yaml")
+    assert workflow.closure_requires["referred"] == ("referred_to",)
+    assert workflow.closure_requires["rejected"] == ()
+    assert workflow.closure_reasons["referred"] == {"id": "Dilimpahkan ke instansi lain", "en": "Referred elsewhere"}
