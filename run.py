@@ -60,7 +60,7 @@ def main() -> None:
             db.session.commit()
 
     app.config["PENGADUAN_SCHEDULER"] = os.environ.get("PENGADUAN_SCHEDULER", "embedded")
-    from pengaduan.scheduler import start_embedded
+    from pengaduan.jobs.scheduler import start_embedded
 
     scheduler = start_embedded(app)
     logging.getLogger("pengaduan").info("serving on http://%s:%s", args.host, args.port)

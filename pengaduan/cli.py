@@ -285,7 +285,7 @@ def sla_sweep():
 @sla_cli.command("worker")
 def sla_worker():
     """Run the scheduler in this process (production: exactly one such process)."""
-    from .scheduler import run_worker
+    from .jobs.scheduler import run_worker
     from .workflow import current_workflow
     from .workflow.in_use import missing_in_use
 

@@ -905,7 +905,7 @@ def test_events_without_any_checkpoint_go_stale(ctx):
 
 
 def test_worker_signs_the_head_on_its_interval_even_when_nothing_happened(app, ctx, runner):
-    from pengaduan.scheduler import checkpoint_job
+    from pengaduan.jobs import checkpoint_job
 
     db.session.rollback()
     checkpoint_job(app)  # an empty chain too: its head is signed

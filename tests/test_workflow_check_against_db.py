@@ -44,7 +44,7 @@ def test_a_file_without_a_trigger_the_history_records_is_refused(waiting, runner
 
 
 def test_the_worker_does_not_start_on_a_file_lacking_a_state_in_use(waiting, runner, monkeypatch):
-    monkeypatch.setattr("pengaduan.scheduler.run_worker",
+    monkeypatch.setattr("pengaduan.jobs.scheduler.run_worker",
                         lambda app: pytest.fail("the worker started on a mismatched file"))
     install(world_app(), rename_state(definition(), "awaiting_info", "menunggu"))
     worker = runner.invoke(args=["sla", "worker"])

@@ -3,7 +3,7 @@
 Every job goes through `job`, the one wrapper that owns job transactions: an app context of
 its own, the work as one unit of work (committed when it returns, rolled back when it
 raises; the sweep also commits batch by batch inside it), a failure logged for the next run
-to retry, and the session discarded afterwards. The scheduler (pengaduan.scheduler) only
+to retry, and the session discarded afterwards. The scheduler (jobs/scheduler.py) only
 says when each runs.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Timers: one process runs them (`flask --app run sla worker`, or embedded in run.py).
 
-Each job (pengaduan.jobs) is a single set-based pass in an app context and a unit of work of
+Each job (jobs/__init__.py) is a single set-based pass in an app context and a unit of work of
 its own; jobs coalesce so a backlog after downtime runs once, and `max_instances=1` keeps a
 slow pass from overlapping itself.
 The SLA sweep also takes a database lock, so a second worker started by mistake does nothing.
@@ -12,14 +12,12 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from .jobs import checkpoint_job, orphans_job, outbox_job, sweep_job
-from .models import utcnow
+from ..models import utcnow
+from . import checkpoint_job, orphans_job, outbox_job, sweep_job
 
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 1
-__all__ = ["add_jobs", "checkpoint_job", "orphans_job", "outbox_job", "run_worker",
-           "start_embedded", "sweep_job"]
 
 
 def add_jobs(scheduler, app: Flask) -> None:
