@@ -631,6 +631,42 @@ def test_old_six_digit_pins_are_limited_per_code_across_addresses(app, browser, 
     assert browser.get(f"/track/{receipt.code}").status_code == 200
 
 
+def test_an_old_six_digit_pin_can_be_replaced_by_a_long_one(app, browser, rate_limits):
+    """Opening a complaint with an old receipt's 6-digit PIN offers a new PIN; the new PIN is
+    shown once, opens the complaint, and the old one stops working (so no stranger's guesses
+    at 6-digit PINs can keep the owner out any longer). Only the hash is kept; it is audited."""
+    receipt = file_and_read_receipt(browser)
+    old = _give_old_pin(app, receipt.code)
+    owner = new_browser(app)
+    assert "Your PIN is an old, short one" not in get_page(browser, f"/track/{receipt.code}").html
+    assert track(owner, receipt.code, old).status_code == 302
+    page = get_page(owner, f"/track/{receipt.code}")
+    assert "Your PIN is an old, short one" in page.html
+    action = f"/track/{receipt.code}/pin"
+    assert owner.post(action, data={"csrf_token": "stale"}).status_code == 302  # nothing changed
+    assert track(new_browser(app), receipt.code, old).status_code == 302
+    answer = owner.post(action, data={"csrf_token": page.forms[action].values["csrf_token"]})
+    assert answer.status_code == 302 and answer.headers["Location"] == action
+    shown = get_page(owner, action).html
+    pin = by_testid(shown, "tracking-pin")
+    assert re.fullmatch(PIN_PATTERN, pin)
+    assert track(new_browser(app), receipt.code, old).status_code == 404
+    assert track(new_browser(app), receipt.code, pin).status_code == 302
+    assert "Your PIN is an old, short one" not in get_page(owner, f"/track/{receipt.code}").html
+    with complaint_in_db(app, receipt.code) as complaint:
+        assert check_pin(complaint.pin_hash, pin) and pin not in complaint.pin_hash
+    [(actor, payload)] = [(a, p) for action_, a, p in audit_trail(app, receipt.code)
+                          if action_ == "complaint.pin_replaced"]
+    assert actor == "citizen" and pin not in json.dumps(payload)
+    # Only the browser that opened it with the old PIN may ask, and only while it holds it.
+    assert browser.post(action, data={"csrf_token": get_page(browser, "/track").token}).status_code == 302
+    with complaint_in_db(app, receipt.code) as complaint:
+        assert check_pin(complaint.pin_hash, pin)
+    assert owner.get(action).status_code == 200
+    owner.post("/track/forget", data={"csrf_token": get_page(owner, "/track").token})
+    assert owner.get(action).status_code == 302
+
+
 def test_internal_notes_and_staff_never_reach_citizen(app, browser):
     """Notes, the assignee's email and officer names stay internal; messages and responses show."""
     receipt = file_and_read_receipt(browser)

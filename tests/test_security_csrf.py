@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from pengaduan.extensions import csrf, db
 from pengaduan.models import Complaint
 from pengaduan.services import supervision as sv
+from pengaduan.services.tracking import hash_pin
 from test_citizen import valid_form
 from test_security_corpus import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, PASSWORD, SUPERVISOR_A, Scene,
                                   bearer, browser, changed_tables, citizen_of, fingerprint,
@@ -78,6 +79,17 @@ def _new_record(client, s, app):
             "action_description": ["Pasang SOP"], "action_owner": ["Siti"], "action_due_on": [""]}
 
 
+def _old_pin_owner(client, s, app):
+    """Complaint b gets an old receipt's 6-digit PIN, which this browser then opens it with
+    (only such a browser is offered a new PIN)."""
+    with app.app_context():
+        Complaint.by_code(s.b).pin_hash = hash_pin("123456")
+        db.session.commit()
+    token = get_page(client, "/track").token
+    assert client.post("/track", data={"csrf_token": token, "code": s.b, "pin": "123456"}).status_code == 302
+    return {}
+
+
 def _today(client, s, app):
     with app.app_context():
         return sv.today().isoformat()
@@ -118,6 +130,8 @@ SCENARIOS: dict[str, Scenario] = {
     "citizen.rate_service": Scenario("citizen:closed", lambda s: f"/track/{s.closed}/rate",
                                      lambda c, s, a: {"rating": "5", "comment": "Cepat."}, refused=422),
     "citizen.forget": Scenario("citizen:a", lambda s: "/track/forget", lambda c, s, a: {}, changes=False),
+    "citizen.replace_old_pin": Scenario("citizen:b", lambda s: f"/track/{s.b}/pin", _old_pin_owner,
+                                        refused=302),
     "staff.acknowledge": Scenario(SUPERVISOR_A, lambda s: f"/staff/complaints/{s.late}/acknowledge",
                                   lambda c, s, a: {"note": "Sudah saya tegur."}),
     "staff.act": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/act/request_info", _act_data,
@@ -323,7 +337,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "admin.user": [{"user_id": scene.users[OFFICER_A]}],
         "api_v1.complaint": [{"code": scene.a}], "api_v1.events": [{"code": scene.a}],
         "citizen.attachment": [{"code": scene.a, "attachment_id": scene.attachment_a}],
-        "citizen.view": [{"code": scene.a}],
+        "citizen.view": [{"code": scene.a}], "citizen.show_new_pin": [{"code": scene.a}],
         "open311.discovery": [{"fmt": "json"}, {"fmt": "xml"}],
         "open311.get_request": [{"code": scene.a, "fmt": "json"}, {"code": scene.a, "fmt": "xml"}],
         "open311.list_requests": [{"fmt": "json"}, {"fmt": "xml"}],

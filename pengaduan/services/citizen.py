@@ -16,7 +16,7 @@ from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcn
 from ..policy import Actor, can_view
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, clean_values, for_audit
-from .tracking import check_pin, normalise_code
+from .tracking import check_pin, hash_pin, new_pin, normalise_code
 
 # A valid-looking hash to compare against when the code is unknown, so that a wrong code
 # and a wrong PIN take the same path.
@@ -101,6 +101,20 @@ def citizen_deadline(complaint: Complaint) -> tuple[str, datetime] | None:
             due, rule = min(by_track[track], key=lambda item: item[0])
             return rule.label, due
     return None
+
+
+def replace_pin(complaint: Complaint, actor: Actor) -> str:
+    """A new, long PIN for the complainant (the old one stops working), returned once to be
+    shown; only its keyed hash is kept. Offered to whoever opened the complaint with a 6-digit
+    PIN of an old receipt: the limit on guessing those can keep their owner out for a day."""
+    if actor.role != "citizen" or not can_view(actor, complaint):
+        raise Forbidden(str(_l("only the complainant may replace the PIN")))
+    pin = new_pin()
+    complaint.pin_hash = hash_pin(pin)
+    db.session.flush()
+    audit.record(db.session, "complaint.pin_replaced", actor=actor.label, unit=complaint.unit,
+                 complaint=complaint.tracking_code)
+    return pin
 
 
 def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None) -> ComplaintEvent:

@@ -16,10 +16,11 @@ from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
-from ..services.citizen import citizen_deadline, find_for_citizen, public_timeline, rate
+from ..services.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
+                                replace_pin)
 from ..services.intake import filed_from, new_submission, submission_digest, validate_complaint
 from ..services.receipts import send_receipt
-from ..services.tracking import seal_pin, unseal_pin
+from ..services.tracking import is_legacy_pin, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
@@ -29,6 +30,8 @@ from .uow import checked_uploads, rerender
 bp = Blueprint("citizen", __name__)
 
 TRACKED_KEY = "tracked"  # complaint ids this browser proved code + PIN for
+OLD_PIN_KEY = "old_pin"  # ... of those, the ones it opened with an old receipt's 6-digit PIN
+NEW_PIN_KEY = "new_pin"  # a replacement PIN, sealed, shown once
 RECEIPT_KEY = "receipt"
 MAX_TRACKED = 10
 RECEIPT_SECONDS = 30 * 60  # how long the receipt page may show the PIN again
@@ -178,6 +181,9 @@ def track():
         complaint = find_for_citizen(form.code.data, form.pin.data)
         if complaint is not None:
             _remember(complaint)
+            if is_legacy_pin(form.pin.data):  # offer a longer PIN on the complaint's page
+                session[OLD_PIN_KEY] = [complaint.id] + [i for i in session.get(OLD_PIN_KEY, [])
+                                                         if i != complaint.id][:MAX_TRACKED - 1]
             return redirect(url_for("citizen.view", code=complaint.tracking_code))
         error = _l("We could not find a complaint with this tracking code and PIN.")
     else:
@@ -199,7 +205,7 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None):
         actions=_citizen_triggers(complaint), form=ActionForm(), errors=errors or {},
         typed=typed or {}, open_action=action, workflow=workflow,
         can_rate=workflow.is_terminal(complaint.state) and complaint.rating is None,
-        max_files=limits()[1],
+        max_files=limits()[1], old_pin=complaint.id in session.get(OLD_PIN_KEY, []),
     ), status
 
 
@@ -268,6 +274,35 @@ def rate_service(code):
     return redirect(url_for("citizen.view", code=complaint.tracking_code))
 
 
+@bp.post("/track/<code>/pin")
+@csrf.exempt  # ActionForm checks the token
+@limiter.limit("10 per hour")
+def replace_old_pin(code):
+    """Replace the 6-digit PIN of an old receipt, which this browser just used, by a long one."""
+    complaint = _tracked_complaint(code)
+    if complaint is None or complaint.id not in session.get(OLD_PIN_KEY, []):
+        return redirect(url_for("citizen.track", code=code))
+    if not ActionForm().validate():
+        flash(_("The form expired. Please send it again."), "error")
+        return redirect(url_for("citizen.view", code=complaint.tracking_code))
+    pin = replace_pin(complaint, Actor.citizen(complaint))
+    session[OLD_PIN_KEY] = [i for i in session.get(OLD_PIN_KEY, []) if i != complaint.id]
+    session[NEW_PIN_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(pin)}
+    return redirect(url_for("citizen.show_new_pin", code=complaint.tracking_code))
+
+
+@bp.get("/track/<code>/pin")
+def show_new_pin(code):
+    """The replacement PIN, shown only to the browser that asked for it, for a short while."""
+    complaint = _tracked_complaint(code)
+    data = session.get(NEW_PIN_KEY) or {}
+    pin = unseal_pin(data.get("pin", ""), RECEIPT_SECONDS)
+    if complaint is None or pin is None or data.get("code") != complaint.tracking_code:
+        session.pop(NEW_PIN_KEY, None)
+        return redirect(url_for("citizen.view", code=code))
+    return render_template("citizen/new_pin.html", complaint=complaint, pin=pin)
+
+
 @bp.get("/track/<code>/files/<int:attachment_id>")
 def attachment(code, attachment_id):
     """A file the complainant may see, served with its checked type and never executed."""
@@ -281,7 +316,7 @@ def attachment(code, attachment_id):
 @bp.post("/track/forget")
 def forget():
     """Remove the complaints this browser remembers (on a shared computer)."""
-    session.pop(TRACKED_KEY, None)
-    session.pop(RECEIPT_KEY, None)
+    for key in (TRACKED_KEY, RECEIPT_KEY, OLD_PIN_KEY, NEW_PIN_KEY):
+        session.pop(key, None)
     flash(_("This browser no longer remembers your complaints."), "success")
     return redirect(url_for("citizen.track"))
