@@ -5,18 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from pengaduan.extensions import db
-from pengaduan.services import advance
 from test_workflow_renames import definition, install, rename_state, rename_trigger, world_app
-
-
-@pytest.fixture
-def waiting(world):
-    """A complaint waiting for information (state awaiting_info, trigger request_info)."""
-    complaint = world.file().complaint
-    advance(complaint, "request_info", world.officer_a, message="Mohon lampirkan foto KTP.")
-    db.session.commit()
-    return complaint
+from test_workflow_renames import waiting  # noqa: F401  (the fixture)
 
 
 def test_a_file_without_a_state_complaints_are_in_is_refused(waiting, runner, tmp_path):
