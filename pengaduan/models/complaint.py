@@ -52,7 +52,7 @@ class Complaint(db.Model):
     requested_resolution: Mapped[str | None] = mapped_column(Text)
     late_filing: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    # Identity of the complainant: visible only to roles that need it (policy.py).
+    # Identity of the complainant: visible only to roles that need it (pengaduan/policy).
     complainant_name: Mapped[str | None] = mapped_column(String(200))
     complainant_nik: Mapped[str | None] = mapped_column(String(16))
     complainant_email: Mapped[str | None] = mapped_column(String(254))

@@ -1,39 +1,8 @@
-"""Who may see and do what: the one place permission decisions are made."""
+"""Who may see and do what with a complaint."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .models import Complaint, User
-
-STAFF_WITH_UNITS = ("officer", "supervisor")
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Whoever acts: a staff user, a citizen holding a complaint's code and PIN, or the system."""
-
-    role: str
-    user: User | None = None
-    complaint_id: int | None = None
-
-    @classmethod
-    def staff(cls, user: User) -> Actor:
-        return cls(role=user.role, user=user)
-
-    @classmethod
-    def citizen(cls, complaint: Complaint) -> Actor:
-        return cls(role="citizen", complaint_id=complaint.id)
-
-    @classmethod
-    def system(cls) -> Actor:
-        return cls(role="system")
-
-    @property
-    def label(self) -> str:
-        """How the actor appears in the audit chain (never a complainant's identity)."""
-        if self.user is not None:
-            return f"user:{self.user.id}:{self.user.email}"
-        return self.role
+from ..models import Complaint, User
+from .actor import STAFF_WITH_UNITS, Actor
 
 
 def is_member(user: User | None, complaint: Complaint) -> bool:
@@ -72,12 +41,6 @@ def can_browse_queue(actor: Actor) -> bool:
     """Officers and supervisors work the queues of their units; auditors browse every
     unit's complaints read-only."""
     return actor.role in STAFF_WITH_UNITS or actor.role == "auditor"
-
-
-def sees_all_units(user: User) -> bool:
-    """Auditors (Inspektorat, Ombudsman) look across units, and admins manage them all;
-    officers and supervisors look at their own (and, supervisors, the units below)."""
-    return user.role in ("auditor", "admin")
 
 
 def can_add_note(actor: Actor, complaint: Complaint) -> bool:
