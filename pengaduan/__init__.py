@@ -8,8 +8,7 @@ from flask import Flask
 from . import audit, cli, database, i18n, unit_of_work, workflow
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
-
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401 - pengaduan.__version__ as before
 
 
 def create_app(config: dict | None = None, instance_path: str | None = None) -> Flask:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .. import __version__
+from ..version import __version__
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS
 from ..services.intake import CONSENT_VERSION

@@ -31,7 +31,7 @@ from typing import BinaryIO
 from flask import current_app, render_template
 from sqlalchemy import func, or_, select, text
 
-from .. import __version__, audit, spreadsheet
+from .. import audit, spreadsheet
 from ..audit.chain import canonical, iso_utc
 from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.checkpoints import public_key_hex, signing_key
@@ -42,6 +42,7 @@ from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, Complain
 from ..models.supervision import supervision_units
 from ..services.attachments import path_of
 from ..services.reports import bounds, periodic_report
+from ..version import __version__
 from ..workflow.fields import digest, for_audit
 from . import verify_pack
 
