@@ -14,7 +14,7 @@ from . import audit, spreadsheet, unit_of_work
 from .database import read_only
 from .errors import InvalidFields
 from .extensions import db
-from .models import Unit, User
+from .models import STAFF_ROLES, Unit, User
 from .services.inputs import EARLIEST, LATEST, in_calendar
 from .sla import WorkingCalendar, compute_due
 from .workflow import WorkflowError, load_workflow
@@ -40,7 +40,7 @@ users = AppGroup("users", help="Staff accounts.")
 
 @users.command("create")
 @click.argument("email")
-@click.option("--role", required=True, type=click.Choice(["officer", "supervisor", "auditor", "admin"]))
+@click.option("--role", required=True, type=click.Choice([role.value for role in STAFF_ROLES]))
 @click.option("--unit", "units", multiple=True, help="Unit code (repeatable).")
 @click.option("--name", help="Display name (default: the part of the email before @).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")

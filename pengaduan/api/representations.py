@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..i18n import label
-from ..models import Complaint, ComplaintEvent, Unit
+from ..models import Complaint, ComplaintEvent, Role, Unit
 from ..policy import Actor, can_see_identity
 from ..services.citizen import citizen_deadline, public_timeline
 from ..services.lifecycle import allowed_triggers
@@ -46,7 +46,7 @@ def complaint_json(complaint: Complaint, actor: Actor) -> dict:
     the tracking page); staff see the file, with the identity only where the web shows it."""
     body = {**_common(complaint), "title": complaint.title, "description": complaint.description,
             "allowed_triggers": allowed_triggers(complaint, actor)}
-    if actor.role == "citizen":
+    if actor.role == Role.CITIZEN:
         deadline = citizen_deadline(complaint)
         body["due_at"] = iso(deadline[1]) if deadline else None
         body["due_for"] = label(deadline[0]) if deadline else None

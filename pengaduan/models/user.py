@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -15,7 +16,21 @@ from ..extensions import db
 from .base import UTCDateTime, utcnow
 from .unit import Unit
 
-STAFF_ROLES = ("officer", "supervisor", "auditor", "admin")
+
+class Role(StrEnum):
+    """Who someone is to the system. A str, so it equals the value stored in `users.role`,
+    `complaint_events.actor_role` and the workflow definitions' `roles`."""
+
+    CITIZEN = "citizen"
+    OFFICER = "officer"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+# The roles a staff account may have (what is left are roles of actors, not of accounts).
+STAFF_ROLES = (Role.OFFICER, Role.SUPERVISOR, Role.AUDITOR, Role.ADMIN)
 
 _hasher = PasswordHasher()
 
@@ -79,7 +94,7 @@ class User(UserMixin, db.Model):
     def overseen_unit_ids(self) -> set[int]:
         """A supervisor's units and every unit below them (the next escalation level looks
         down the hierarchy); for anyone else, their own units."""
-        if self.role != "supervisor":
+        if self.role != Role.SUPERVISOR:
             return self.unit_ids
         cached = self.__dict__.get("_overseen")
         if cached is None:

@@ -11,6 +11,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import STAFF_ROLES, ApiKey, ApiToken, Category, Unit, User, hash_token
+from ..policy import handles_cases
 from ..services.intake import EMAIL
 from . import inputs
 
@@ -84,7 +85,7 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     name = (inputs.name(name, "name", errors, User.name) if isinstance(name, str) and name.strip()
             else email.split("@")[0][:inputs.column_length(User.name)])
     units = _units(unit_codes, errors)
-    if role in ("officer", "supervisor") and not units and "unit" not in errors:
+    if handles_cases(role) and not units and "unit" not in errors:
         errors["unit"] = _l("officers and supervisors need at least one unit")
     generated = None
     if password is None:
@@ -192,7 +193,7 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
     if role not in STAFF_ROLES:
         errors["role"] = _l("must be one of: %(roles)s", roles=", ".join(STAFF_ROLES))
     units = _units(unit_codes, errors)
-    if role in ("officer", "supervisor") and not units and "unit" not in errors:
+    if handles_cases(role) and not units and "unit" not in errors:
         errors["unit"] = _l("officers and supervisors need at least one unit")
     if errors:
         raise InvalidFields(errors)

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..i18n import format_moment, label
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
-from ..policy import Actor, can_view
+from ..policy import Actor, can_view, handles_cases
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, clean_values, for_audit
 from .tracking import check_pin, hash_pin, new_pin, normalise_code
@@ -65,7 +65,7 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
         shown = [(FIELDS[name].label, _display(workflow, name, value))
                  for name, value in (event.data or {}).items()
                  if name in FIELDS and FIELDS[name].public and value not in (None, "")]
-        staff = event.actor_role in ("officer", "supervisor")
+        staff = handles_cases(event.actor_role)
         by_unit = (event.unit or complaint.unit).name if staff else None
         entries.append(TimelineEntry(event.occurred_at, title, by_unit, shown,
                                      files.get(event.id, [])))

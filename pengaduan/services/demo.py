@@ -6,8 +6,8 @@ import random
 from collections import deque
 from datetime import timedelta
 
-from ..models import Unit, User, utcnow
-from ..policy import Actor
+from ..models import Role, Unit, User, utcnow
+from ..policy import STAFF_WITH_UNITS, Actor
 from ..workflow import current_workflow
 from .accounts import create_category, create_unit, create_user
 from .intake import file_complaint
@@ -162,17 +162,17 @@ def demo_walks(workflow) -> list[list]:
 
 
 def _is_manual(transition) -> bool:
-    return bool({"citizen", "officer", "supervisor"} & set(transition.roles))
+    return bool({Role.CITIZEN, *STAFF_WITH_UNITS} & set(transition.roles))
 
 
 def _taker(transition, complaint, supervisor: Actor) -> Actor:
     """Who takes the step: the complainant, the demo supervisor, or an officer of the unit."""
-    if "citizen" in transition.roles:
+    if Role.CITIZEN in transition.roles:
         return Actor.citizen(complaint)
-    if "supervisor" in transition.roles:
+    if Role.SUPERVISOR in transition.roles:
         return supervisor
     officer = next(User.by_email(email) for email, role, _, units in ACCOUNTS
-                   if role == "officer" and complaint.unit.code in units)
+                   if role == Role.OFFICER and complaint.unit.code in units)
     return Actor.staff(officer)
 
 
@@ -197,7 +197,7 @@ def _fields_for(workflow, transition, complaint, actor: Actor, i: int, filed_cod
         "rating": rng.randint(3, 5),
         "duplicate_of": filed_codes[0] if filed_codes else None,
     }
-    role = "citizen" if actor.role == "citizen" else "staff"
+    role = "citizen" if actor.role == Role.CITIZEN else "staff"
     values = {}
     for name in names:
         value = samples.get(name, TEXTS.get(name, OTHER_TEXT))

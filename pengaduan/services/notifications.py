@@ -17,9 +17,9 @@ from sqlalchemy.orm import joinedload
 from .. import mail
 from ..extensions import db
 from ..i18n import lazy_ngettext
-from ..models import Complaint, Notification, Unit, User, utcnow
+from ..models import Complaint, Notification, Role, Unit, User, utcnow
 from ..models.user import user_units
-from ..policy import Actor
+from ..policy import STAFF_WITH_UNITS, Actor
 from ..sla import WorkingCalendar
 from ..workflow import current_workflow
 
@@ -39,7 +39,7 @@ def staff_by_unit(unit_ids) -> dict[int, list[StaffMember]]:
     rows = db.session.execute(
         select(user_units.c.unit_id, User.id, User.role).join(User, User.id == user_units.c.user_id)
         .where(user_units.c.unit_id.in_(set(unit_ids)), User.active.is_(True),
-               User.role.in_(("officer", "supervisor"))).order_by(User.id)).all()
+               User.role.in_(STAFF_WITH_UNITS)).order_by(User.id)).all()
     staff: dict[int, list[StaffMember]] = defaultdict(list)
     for unit_id, user_id, role in rows:
         staff[unit_id].append(StaffMember(user_id, role))
@@ -58,15 +58,15 @@ def recipients(complaint: Complaint, targets, staff: dict[int, list[User]]) -> l
         if target == "handler":
             assignee = complaint.assignee
             users = [assignee] if assignee is not None and assignee.active else \
-                (_role(unit_staff, "officer") or _role(unit_staff, "supervisor"))
+                (_role(unit_staff, Role.OFFICER) or _role(unit_staff, Role.SUPERVISOR))
         elif target == "unit_officers":
-            users = _role(unit_staff, "officer")
+            users = _role(unit_staff, Role.OFFICER)
         elif target == "unit_supervisors":
-            users = _role(unit_staff, "supervisor")
+            users = _role(unit_staff, Role.SUPERVISOR)
         elif target == "next_level_supervisors":
             parent = complaint.unit.parent_id
             # At the top of the hierarchy the unit's own supervisors are the last level.
-            users = _role(staff.get(parent, []) if parent else unit_staff, "supervisor")
+            users = _role(staff.get(parent, []) if parent else unit_staff, Role.SUPERVISOR)
         else:
             raise ValueError(f"unknown notify target {target!r}")
         for user in users:
@@ -109,7 +109,7 @@ def after_transition(complaint: Complaint, trigger: str, actor: Actor, values: d
     """Tell the people a workflow step concerns: the new unit of a disposed complaint, an
     officer it was assigned to, the handler when the complainant acted."""
     me = actor.user
-    if actor.role == "citizen":
+    if actor.role == Role.CITIZEN:
         staff = staff_by_unit([complaint.unit_id])
         notify(recipients(complaint, ["handler"], staff), "citizen_replied", complaint,
                {"trigger": trigger}, at=at)

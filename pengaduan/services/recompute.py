@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from .. import audit
 from ..extensions import db
-from ..models import Complaint, ComplaintClock, ComplaintEvent, utcnow
+from ..models import Complaint, ComplaintClock, ComplaintEvent, Role, utcnow
 from ..sla.calendar import WorkingCalendar
 from ..sla.clocks import refresh_due_dates, reschedule
 from ..workflow import current_workflow
@@ -57,7 +57,7 @@ def recompute_for_day(day: date, actor: str, at: datetime | None = None) -> int:
             if clock.paused_at is not None:  # no deadline while paused: what it had counted
                 data.update(old_consumed=old_consumed, new_consumed=clock.consumed)
             db.session.add(ComplaintEvent(complaint_id=complaint.id, unit_id=complaint.unit_id,
-                                          kind="deadline_recomputed", actor_role="system",
+                                          kind="deadline_recomputed", actor_role=Role.SYSTEM,
                                           public=False, occurred_at=at, data=data))
             audit.record(db.session, "sla.recomputed", actor=actor, unit=complaint.unit,
                          complaint=complaint.tracking_code, payload=data)

@@ -11,7 +11,8 @@ from wtforms import PasswordField, StringField
 from ..errors import InvalidFields
 from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
-from ..models import User
+from ..models import Role, User
+from ..policy import handles_cases
 from ..services.accounts import MIN_PASSWORD
 from ..services.auth import authenticate, change_password
 from .forms import Form
@@ -44,9 +45,9 @@ def load_user(session_id: str) -> User | None:
 
 def home_for(user: User) -> str:
     """Where each role starts its work."""
-    if user.role in ("officer", "supervisor"):
+    if handles_cases(user.role):
         return url_for("staff.queue")
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return url_for("admin.users")
     return url_for("public.home")
 
