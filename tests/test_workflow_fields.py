@@ -93,3 +93,41 @@ def test_a_step_marked_secondary_is_drawn_as_the_lesser_choice(app, org):
     page = location(track(client, code, pin))
     html = client.get(page).get_data(as_text=True)
     assert re.search(r'<button type="submit" class="button button-secondary">Withdraw</button>', html)
+
+
+def test_a_field_added_to_the_workflow_is_shown_without_code_changes(app, org, monkeypatch):
+    """A new field spec named by a step of the workflow file: the staff page draws it and
+    fills the one marked as an answer from a response template, the complainant's timeline
+    shows the stored code as its spec reads it. No view, service or template names it."""
+    from pengaduan.extensions import db
+    from pengaduan.services.responses import save_response_template
+    from pengaduan.workflow.fields import FieldSpec
+    from test_staff import act, browser, location, staff_does, track
+    from test_workflow_renames import definition, install
+
+    agencies = {"bpn": "Kantor Pertanahan"}
+    monkeypatch.setitem(FIELDS, "agency", FieldSpec(
+        "agency", lambda value, _ctx: str(value).strip(), "Agency consulted", widget="line",
+        display=lambda _workflow, code: agencies.get(code)))
+    monkeypatch.setitem(FIELDS, "reply", FieldSpec(
+        "reply", lambda value, _ctx: str(value).strip(), "Reply", free_text=True, answer=True))
+    data = definition()
+    step = next(t for t in data["transitions"] if t["trigger"] == "follow_up")
+    step["requires"], step["accepts"] = ["reply"], ["agency", "note"]
+    install(app, data)
+    code, pin = file(app)
+    staff_does(app, OFFICER_A, code, ("verify", {"unit": "UNIT-A", "category": "GENERAL",
+                                                 "classification": "pengaduan"}))
+    with app.app_context():
+        template_id = save_response_template(None, title="Jawaban baku", body="Sudah kami perbaiki.",
+                                             category_code=None, actor="test").id
+        db.session.commit()
+    client = signed_in(app, OFFICER_A)
+    html = client.get(f"{page_of(code)}?use={template_id}&step=follow_up").get_data(as_text=True)
+    assert re.search(r'<textarea id="follow_up-reply" name="reply"[^>]*>Sudah kami perbaiki\.</textarea>', html)
+    assert '<input id="follow_up-agency" name="agency"' in html
+    assert act(client, code, "follow_up", reply="Sudah kami perbaiki.", agency="bpn").status_code == 302
+    citizen = browser(app)
+    timeline = citizen.get(location(track(citizen, code, pin))).get_data(as_text=True)
+    assert "<dt>Agency consulted</dt><dd>Kantor Pertanahan</dd>" in timeline
+    assert "<dt>Reply</dt><dd>Sudah kami perbaiki.</dd>" in timeline

@@ -10,9 +10,9 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
-from ..i18n import format_moment, label
+from ..i18n import format_moment
 from ..i18n import lazy_gettext as _l
-from ..models import Attachment, Category, Complaint, ComplaintEvent, Unit, utcnow
+from ..models import Attachment, Complaint, ComplaintEvent, utcnow
 from ..policy import Actor, can_view, handles_cases
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, clean_values, for_audit
@@ -62,7 +62,7 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
         else:
             transition = workflow.transition(event.trigger)
             title = transition.label if transition else event.trigger
-        shown = [(FIELDS[name].label, _display(workflow, name, value))
+        shown = [(FIELDS[name].label, FIELDS[name].show(workflow, value))
                  for name, value in (event.data or {}).items()
                  if name in FIELDS and FIELDS[name].public and value not in (None, "")]
         staff = handles_cases(event.actor_role)
@@ -70,21 +70,6 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
         entries.append(TimelineEntry(event.occurred_at, title, by_unit, shown,
                                      files.get(event.id, [])))
     return entries
-
-
-def _display(workflow, name: str, value):
-    """Codes stored on the timeline, shown as the words a person reads."""
-    if name == "unit":
-        unit = Unit.by_code(value)
-        return unit.name if unit else value
-    if name == "category":
-        category = Category.by_code(value)
-        return category.name if category else value
-    if name == "classification":
-        return label(workflow.classifications.get(value)) or value
-    if name == "closure_reason":
-        return label(workflow.closure_reasons.get(value)) or value
-    return value
 
 
 def citizen_deadline(complaint: Complaint) -> tuple[str, datetime] | None:

@@ -28,6 +28,7 @@ from ..services.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.responses import templates_for
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
+from ..workflow.fields import FIELDS, answer_field
 from .downloads import send_stored
 from .forms import ActionForm
 from .params import row_id
@@ -153,11 +154,9 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         can_reveal=can_reveal_identity(me, complaint),
         can_instruct=can_supervise(me, complaint),
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
-        answer_templates=templates_for(complaint), answer_fields=ANSWER_FIELDS,
+        answer_templates=templates_for(complaint),
+        answer_fields=[name for name, spec in FIELDS.items() if spec.answer],
     ), status
-
-
-ANSWER_FIELDS = ("response", "resolution", "message")  # where a response template's text goes
 
 
 @bp.get("/complaints/<code>")
@@ -170,7 +169,7 @@ def complaint(code):
     step = current_workflow().transition(request.args.get("step", ""))
     chosen = next((t for t in templates_for(complaint) if str(t.id) == request.args.get("use")), None)
     if step and chosen:
-        field = next((f for f in ANSWER_FIELDS if f in step.requires + step.accepts), None)
+        field = answer_field(step)  # the field spec marked as an answer
         if field:
             return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
     return _render(complaint)

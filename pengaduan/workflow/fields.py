@@ -37,6 +37,13 @@ class FieldSpec:
     current: Callable[[Complaint], str] | None = None  # a select's preselected value
     prompt: object = ""  # the question a scale asks
     effect: Callable[[Complaint, Any, dict], None] | None = None  # more than setting `attribute`
+    # How a stored value (a code) reads on a timeline: (workflow, value) -> words; None: as is.
+    display: Callable[[Any, Any], str] | None = None
+    answer: bool = False  # a response template's text may fill it (see `answer_field`)
+
+    def show(self, workflow, value) -> str:
+        """A value kept on the timeline, as a person reads it."""
+        return (self.display(workflow, value) or value) if self.display else value
 
     def apply(self, complaint: Complaint, value, values: dict) -> None:
         """What this field's value does to the complaint when its step is taken."""
@@ -144,6 +151,28 @@ def _keep_comment_with_rating(complaint: Complaint, _rating, values: dict) -> No
     complaint.rating_comment = values.get("comment")
 
 
+def _unit_name(_workflow, code) -> str | None:
+    unit = Unit.by_code(code)
+    return unit.name if unit else None
+
+
+def _category_name(_workflow, code) -> str | None:
+    category = Category.by_code(code)
+    return category.name if category else None
+
+
+def _classification_label(workflow, code) -> str:
+    from ..i18n import label
+
+    return label(workflow.classifications.get(code))
+
+
+def _closure_reason_label(workflow, code) -> str:
+    from ..i18n import label
+
+    return label(workflow.closure_reasons.get(code))
+
+
 def _classification_options(workflow, _transition) -> list:
     return list(workflow.classifications.items())
 
@@ -155,22 +184,22 @@ def _closure_reason_options(workflow, transition) -> list:
 FIELDS: dict[str, FieldSpec] = {
     spec.name: spec
     for spec in (
-        FieldSpec("unit", _unit, _l("Unit"), attribute="unit", widget="select",
+        FieldSpec("unit", _unit, _l("Unit"), attribute="unit", widget="select", display=_unit_name,
                   current=lambda complaint: complaint.unit.code),
         FieldSpec("category", _category, _l("Category"), attribute="category", widget="select",
+                  display=_category_name,
                   current=lambda complaint: complaint.category.code if complaint.category else ""),
         FieldSpec("classification", _classification, _l("Classification"), attribute="classification",
-                  widget="select", options=_classification_options,
+                  widget="select", options=_classification_options, display=_classification_label,
                   current=lambda complaint: complaint.classification),
         FieldSpec("assignee", _assignee, _l("Assigned officer"), attribute="assignee", public=False,
                   widget="select"),
-        FieldSpec("message", _text(5000), _l("Message"), free_text=True),
-        FieldSpec("response", _text(10000), _l("Response"), free_text=True),
-        FieldSpec("resolution", _text(10000), _l("Resolution"), free_text=True),
+        FieldSpec("message", _text(5000), _l("Message"), free_text=True, answer=True),
+        FieldSpec("response", _text(10000), _l("Response"), free_text=True, answer=True),
+        FieldSpec("resolution", _text(10000), _l("Resolution"), free_text=True, answer=True),
         FieldSpec("reason", _text(2000), _l("Reason"), free_text=True),
         FieldSpec("closure_reason", _closure_reason, _l("Closure reason"), attribute="closure_reason",
-                  widget="select",
-                  options=_closure_reason_options),
+                  widget="select", options=_closure_reason_options, display=_closure_reason_label),
         FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True, widget="line"),
         FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), public=False, widget="line"),
         FieldSpec("note", _text(5000), _l("Internal note"), free_text=True, public=False),
@@ -180,6 +209,13 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("comment", _text(2000), _l("Comment"), free_text=True),
     )
 }
+
+
+def answer_field(transition) -> str | None:
+    """The field of a step a response template's text goes into: the first it takes whose
+    spec is marked `answer`; None if it takes none."""
+    return next((name for name in transition.requires + transition.accepts
+                 if FIELDS[name].answer), None)
 
 
 def _is_blank(value) -> bool:
