@@ -62,7 +62,7 @@ def configure_extensions(app: Flask) -> None:
     database.init_app(app)
     with app.app_context():
         database.configure_engine(db.engine)
-    audit.chain.install(db.session.session_factory.class_)
+    audit.install(db.session.session_factory.class_)
 
 
 def configure_calendar() -> None:

@@ -1,9 +1,10 @@
 """Append-only, hash-chained audit log (design.md section 6).
 
 Services call `record(...)` inside their unit of work. The events are appended when that
-session commits, in the same transaction as the change they describe, under a lock taken
-last (PostgreSQL advisory lock; SQLite's single writer), so concurrent writers queue up and
-the chain never forks. A unique `prev_hash` makes a fork impossible even if the lock failed.
+session commits (the hook is in commit.py), in the same transaction as the change they
+describe, under a lock taken last (PostgreSQL advisory lock; SQLite's single writer), so
+concurrent writers queue up and the chain never forks. A unique `prev_hash` makes a fork
+impossible even if the lock failed.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session, scoped_session
 
 from ..models import AuditEvent, utcnow
@@ -99,22 +100,3 @@ def append_pending(session: Session) -> None:
     session.execute(insert(AuditEvent), rows)
     unit.audit_appended = (rows[0]["seq"], seq, prev)
 
-
-def _before_commit(session: Session) -> None:
-    from .checkpoints import checkpoint_if_due
-
-    append_pending(session)
-    unit = UnitOfWork.of(session)
-    appended, unit.audit_appended = unit.audit_appended, None
-    if appended:
-        checkpoint_if_due(session, *appended)
-
-
-def install(session_class) -> None:
-    """Hook the chain into a Session class's commit (once per class); the unit of work drops
-    the queued events of whatever rolls back."""
-    from .. import unit_of_work
-
-    unit_of_work.install(session_class)
-    if not event.contains(session_class, "before_commit", _before_commit):
-        event.listen(session_class, "before_commit", _before_commit)

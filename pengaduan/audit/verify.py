@@ -276,11 +276,14 @@ def check_heads(session: Session, heads) -> Problem | None:
     return None
 
 
+# Where an evidence pack keeps its signed checkpoints (evidence/verify_pack.py names the same
+# file: it is self-contained on purpose, so it keeps its own copy).
+CHECKPOINTS = "audit/checkpoints.jsonl"
+
+
 def heads_in_pack(path: str, public_key_hex: str) -> list[tuple[int, str]]:
     """The heads an evidence pack carries (its signed checkpoints), each checked against this
     deployment's key; ValueError names the first that is not the deployment's."""
-    from ..evidence.verify_pack import CHECKPOINTS
-
     heads = []
     try:
         with zipfile.ZipFile(path) as pack, pack.open(CHECKPOINTS) as fh:
