@@ -8,6 +8,7 @@ from flask import Flask
 from . import audit, cli, database, i18n, unit_of_work, workflow
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .jobs import outbox
 from .version import __version__  # noqa: F401 - pengaduan.__version__ as before
 
 
@@ -80,7 +81,8 @@ def configure_blueprints(app: Flask) -> None:
     register_blueprints(app)
     app.register_blueprint(api_v1)
     app.register_blueprint(open311)
-    unit_of_work.init_app(app)  # every view, once all are registered: one transaction each
+    # Every view, once all are registered: one transaction each, its email sent after it.
+    unit_of_work.init_app(app, deliver_mail=outbox.deliver)
 
 
 def configure_error_handlers(app: Flask) -> None:

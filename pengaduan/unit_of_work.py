@@ -214,10 +214,11 @@ def transactional(fn: Callable[..., T]) -> Callable[..., T]:
     return in_unit_of_work
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, deliver_mail: Callable[[list[int]], object]) -> None:
     """Make every view of `app` one unit of work (call once its blueprints are registered):
     a view that returns commits, one that raises rolls back before any error page is drawn,
-    and the email it queued is delivered once the response is done."""
+    and the email it queued is handed to `deliver_mail` (the ids of its committed outbox
+    messages; create_app passes jobs.outbox.deliver) once the response is done."""
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static" and not getattr(view, "in_unit_of_work", False):
             app.view_functions[endpoint] = transactional(view)
@@ -233,6 +234,4 @@ def init_app(app: Flask) -> None:
         unit.run_after_commit()
         ids = unit.take_committed_mail()
         if ids:
-            from .jobs.outbox import deliver
-
-            deliver(ids)
+            deliver_mail(ids)
