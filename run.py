@@ -37,14 +37,9 @@ def main() -> None:
 
     with app.app_context():
         upgrade()
-        from pengaduan.extensions import db
-        from pengaduan.workflow import current_workflow
-        from pengaduan.workflow.in_use import WorkflowMismatch, refuse_if_missing
+        from pengaduan.workflow.in_use import refuse_to_serve
 
-        try:
-            refuse_if_missing(current_workflow(), db.session)
-        except WorkflowMismatch as exc:
-            raise SystemExit(f"refusing to start, the workflow file lacks what the database uses:\n{exc}") from None
+        refuse_to_serve(app)
         # Nothing is in flight before this process serves: any file without its row was left
         # by a crash of the previous run.
         from pengaduan.services.attachments import remove_orphans

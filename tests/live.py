@@ -213,7 +213,7 @@ class Processes:
 
     def gunicorn(self, name: str = "gunicorn", workers: int = 2, healthy: bool | None = True,
                  **env) -> Server:
-        """The README's production web command (it does not touch the database at start)."""
+        """The README's production web command; gunicorn.conf.py checks the workflow first."""
         return self.serve(name, lambda port: [sys.executable, "-m", "gunicorn", "-w", str(workers),
                                               "-b", f"127.0.0.1:{port}", "run:app"], env, healthy)
 

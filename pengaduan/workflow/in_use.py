@@ -40,6 +40,28 @@ def refuse_if_missing(workflow: Workflow, session) -> None:
         raise WorkflowMismatch(workflow.path, problems)
 
 
+def refuse_to_serve(app) -> None:
+    """Stop a process of `app` before it serves (SystemExit with the reasons) when the
+    workflow in force lacks a state, trigger or running clock the database uses, or when the
+    database cannot be asked. `python run.py` and gunicorn (gunicorn.conf.py) call it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..extensions import db
+    from . import current_workflow
+
+    with app.app_context():
+        try:
+            refuse_if_missing(current_workflow(), db.session)
+        except WorkflowMismatch as exc:
+            raise SystemExit("refusing to start, the workflow file lacks what the database "
+                             f"uses:\n{exc}") from None
+        except SQLAlchemyError as exc:
+            raise SystemExit("refusing to start, the workflow file could not be checked against "
+                             f"the database: {getattr(exc, 'orig', None) or exc}") from None
+        finally:
+            db.session.remove()
+
+
 class WorkflowMismatch(Exception):
     """The workflow file lacks names the database still uses."""
 

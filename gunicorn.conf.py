@@ -1,0 +1,19 @@
+"""Gunicorn settings, read from the folder gunicorn starts in (the README's production command
+`gunicorn -w 4 -b 0.0.0.0:8000 'run:app'` is run from the project folder)."""
+
+
+def on_starting(server):
+    """Before any worker is forked: refuse to serve a workflow file lacking a state, trigger
+    or running clock the database uses (as `python run.py` and `sla worker` do), instead of
+    serving errors on the pages that look the missing name up. The check's own app and its
+    connections are gone before the workers start; each worker loads `run:app` itself."""
+    from pengaduan import create_app
+    from pengaduan.extensions import db
+    from pengaduan.workflow.in_use import refuse_to_serve
+
+    app = create_app()
+    try:
+        refuse_to_serve(app)
+    finally:
+        with app.app_context():
+            db.engine.dispose()
