@@ -1409,3 +1409,24 @@ def test_downloads_of_a_unit_coded_in_any_script_are_named_exactly(app, org):
         disposition.encode("latin-1")  # what a WSGI server must be able to send
         assert disposition.isascii() and 'filename="laporan-' in disposition or 'filename="bukti-' in disposition
         assert unquote(disposition.split("filename*=UTF-8''")[1]) == exact
+
+
+def test_export_refuses_a_caller_with_work_of_its_own(app, ctx, scene, tmp_path):
+    """The export ends its caller's transaction before its long read (see export_pack): a
+    caller that changed something first is refused instead of having it committed, and its
+    unit of work rolls the change back as usual."""
+    from pengaduan import unit_of_work
+    from pengaduan.models import AuditCheckpoint
+
+    before = len(db_events())
+    sealed = db.session.scalars(select(AuditCheckpoint)).all()
+    out = tmp_path / "pack.zip"
+
+    def work():
+        audit.record(db.session, "test.pending", actor="tester", unit=None, payload={})
+        export_pack(out, scene.start, scene.end, None, actor="tester", seal=True)
+
+    with pytest.raises(RuntimeError, match="ends the caller's transaction"):
+        unit_of_work.run(work)
+    assert len(db_events()) == before and not out.exists()
+    assert db.session.scalars(select(AuditCheckpoint)).all() == sealed  # nor was anything sealed

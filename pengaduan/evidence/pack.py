@@ -31,7 +31,7 @@ from typing import BinaryIO
 from flask import current_app, render_template
 from sqlalchemy import func, or_, select, text
 
-from .. import audit, spreadsheet
+from .. import audit, spreadsheet, unit_of_work
 from ..audit.chain import canonical, iso_utc
 from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.checkpoints import public_key_hex, signing_key
@@ -392,18 +392,28 @@ def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit |
                 actor: str = "cli", progress=None, seal: bool = False) -> dict:
     """Write the pack for the period (local days, inclusive) and unit (or all units) to
     `out` (a path, or a seekable binary file the caller owns) and record the export in the
-    audit chain; returns the manifest.
+    audit chain; returns the manifest. With `seal`, the chain head is signed first, so a pack
+    up to now is sealed by a checkpoint it carries.
 
-    Like a job, it owns its transactions: the long read runs in a read-only transaction of
-    its own (SQLite writers are never held up), and the export's audit event is queued in a
-    new one, which the caller commits. With `seal`, the chain head is signed (and committed)
-    first, so a pack up to now is sealed."""
+    Unlike the other services, it cannot run inside its caller's unit of work: reading the
+    pack takes as long as the export (15 to 35 s for a million events, bench/README.md), and
+    a transaction that writes holds, until it ends, the chain lock (PostgreSQL: the advisory
+    lock every audited write takes at its commit; signing the seal takes it) and on SQLite
+    the database's write lock (a POST request begins BEGIN IMMEDIATE): every filing and step
+    would wait for the export, or fail after the busy timeout. So the caller's transaction
+    ends before the read (committing the seal, the only change it may then hold), the pack
+    is read in a read-only transaction of its own, and the export's audit event is queued in
+    a new one, which the caller's unit of work commits or rolls back. The download streams
+    the finished file afterwards, outside any transaction. A caller that changed anything
+    first is refused, so that no work of its own is committed behind its back."""
+    if db.session.new or db.session.dirty or db.session.deleted or unit_of_work.current().audit_events:
+        raise RuntimeError("export_pack ends the caller's transaction: call it before changing anything")
     if seal:
         audit.checkpoint(db.session)
-    db.session.commit()
+    db.session.commit()  # the seal alone (see above); nothing else of the caller's is pending
     with read_only():
         manifest = _write(out if hasattr(out, "write") else Path(out), start, end, unit, progress)
-        db.session.commit()
+        db.session.commit()  # ends the read-only transaction, which changed nothing
     audit.record(db.session, "evidence.exported", actor=actor, unit=manifest["unit"], payload={
         "period": manifest["period"], "unit": manifest["unit"], "counts": manifest["counts"],
         "chain": {k: manifest["chain"][k] for k in ("first_seq", "last_seq", "last_hash")},
