@@ -83,61 +83,12 @@ def format_day(day, fmt: str = "long") -> str:
     return format_date(day, fmt, locale=str(get_locale() or "id"))
 
 
-def field_label(name: str) -> str:
-    """The label of a workflow field (message, response, ...) in the reader's language."""
-
-    from .workflow.fields import FIELDS
-
-    if name == "attachments":
-        return gettext("Photos or documents")
-    return str(FIELDS[name].label) if name in FIELDS else name
-
-
-def level_label(rule: str | None, level: str | None) -> str:
-    """The label of a rung of a clock's ladder (warning, overdue, ...) in the reader's language."""
-    from .workflow import current_workflow
-
-    sla_rule = current_workflow().sla.get(rule or "")
-    step = next((s for s in sla_rule.steps if s.level == level), None) if sla_rule else None
-    return label(step.label) if step else (level or "")
-
-
-def state_label(state: str | None) -> str:
-    """A workflow state's label in the reader's language."""
-    from .workflow import current_workflow
-
-    spec = current_workflow().states.get(state or "")
-    return label(spec.label) if spec else (state or "")
-
-
-def closure_label(code: str | None) -> str:
-    from .workflow import current_workflow
-
-    labels = current_workflow().closure_reasons.get(code or "")
-    return label(labels) if labels else (code or "")
-
-
-def classification_label(code: str | None) -> str:
-    from .workflow import current_workflow
-
-    labels = current_workflow().classifications.get(code or "")
-    return label(labels) if labels else (code or "")
-
-
 def channel_label(channel: str | None) -> str:
 
     return {"web": gettext("Web form"), "api": gettext("API"), "open311": "Open311",
             "walk_in": gettext("At the counter"), "phone": gettext("Phone"),
             "letter": gettext("Letter"), "email": gettext("Email"),
             "social_media": gettext("Social media"), "sp4n_lapor": "SP4N-LAPOR!"}.get(channel or "", channel or "")
-
-
-def levels_label(data: dict) -> str:
-    """The levels named by an acknowledgement, as their labels."""
-    from .workflow import current_workflow
-
-    labels = {s.level: s.label for rule in current_workflow().sla.values() for s in rule.steps}
-    return ", ".join(label(labels[lv]) if lv in labels else lv for lv in data.get("levels", []))
 
 
 TZ_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
@@ -148,12 +99,6 @@ def init_app(app, babel) -> None:
 
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["label"] = label
-    app.jinja_env.globals["field_label"] = field_label
-    app.jinja_env.globals["level_label"] = level_label
-    app.jinja_env.globals["levels_label"] = levels_label
-    app.jinja_env.globals["state_label"] = state_label
-    app.jinja_env.globals["classification_label"] = classification_label
-    app.jinja_env.globals["closure_label"] = closure_label
     app.jinja_env.globals["channel_label"] = channel_label
     app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment

@@ -1,8 +1,8 @@
 """Workflow definitions as data (workflows/*.yaml) and the one machine per definition."""
 from __future__ import annotations
 
-from flask import current_app
-
+from . import labels
+from .current import EXTENSION, current_workflow
 from .definition import (
     FILE_TRIGGER,
     LadderStep,
@@ -19,13 +19,10 @@ from .fields import FIELDS
 
 def init_app(app) -> None:
     """Load and validate the workflow in force once, at start-up."""
-    app.extensions["pengaduan.workflow"] = load_workflow(app.config["PENGADUAN_WORKFLOW"])
+    app.extensions[EXTENSION] = load_workflow(app.config["PENGADUAN_WORKFLOW"])
     # Step forms draw each field from its spec (templates/_step_field.html).
     app.jinja_env.globals["field_spec"] = FIELDS.__getitem__
-
-
-def current_workflow() -> Workflow:
-    return current_app.extensions["pengaduan.workflow"]
+    app.jinja_env.globals.update({function.__name__: function for function in labels.TEMPLATE_GLOBALS})
 
 
 __all__ = [
