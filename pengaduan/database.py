@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import logging
-import os
-import socket
-import uuid
-from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import Flask, request
-from sqlalchemy import event, or_, text, update
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .models.base import utcnow
+from .extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +88,6 @@ def before_writing():
     """Slow work of a `reads_first` request, outside any transaction: the read-only one begun
     so far ends first (it changed nothing), and after the block the next statement begins the
     write transaction (BEGIN IMMEDIATE on SQLite), so other writers never wait on the work."""
-    from .extensions import db
-
     if db.session.new or db.session.dirty or db.session.deleted:
         raise RuntimeError("the request changed rows before its slow work; they would be committed")
     db.session.commit()  # ends the read-only transaction; there is nothing to write
@@ -113,72 +105,3 @@ def read_only():
         yield
     finally:
         _write_intent.reset(token)
-
-
-def _lock_key(name: str) -> int:
-    """A stable signed 64-bit key for a PostgreSQL advisory lock."""
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-@contextlib.contextmanager
-def exclusive(engine: Engine, name: str, ttl: timedelta = timedelta(minutes=10)):
-    """Hold a named job lock for the duration of the block; yields whether it was obtained.
-
-    PostgreSQL: a session-level advisory lock on a connection of its own, released by the
-    server if this process dies. SQLite: a lease row taken with a conditional UPDATE, which
-    another process may take over once `ttl` has passed without `renew`.
-    Use it outside any open transaction of the caller's session.
-    """
-    if not is_sqlite(engine):
-        key = _lock_key(name)
-        with engine.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
-            conn.commit()
-            try:
-                yield Lease(engine, name, None, ttl, got)
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
-        return
-    from sqlalchemy.dialects.sqlite import insert
-
-    from .models import JobLease
-
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    lease = Lease(engine, name, holder, ttl, False)
-    with engine.begin() as conn:
-        conn.execute(insert(JobLease).values(name=name).on_conflict_do_nothing())
-        now = utcnow()
-        lease.held = conn.execute(update(JobLease).where(
-            JobLease.name == name, or_(JobLease.expires_at.is_(None), JobLease.expires_at < now),
-        ).values(holder=holder, expires_at=now + ttl)).rowcount == 1
-    try:
-        yield lease
-    finally:
-        if lease.held:
-            with engine.begin() as conn:
-                conn.execute(update(JobLease).where(JobLease.name == name, JobLease.holder == holder)
-                             .values(holder=None, expires_at=None))
-
-
-@dataclass
-class Lease:
-    engine: Engine
-    name: str
-    holder: str | None
-    ttl: timedelta
-    held: bool
-
-    def __bool__(self) -> bool:
-        return self.held
-
-    def renew(self) -> None:
-        """Extend a SQLite lease during long work (advisory locks need no renewal)."""
-        if self.holder is None or not self.held:
-            return
-        from .models import JobLease
-
-        with self.engine.begin() as conn:
-            conn.execute(update(JobLease).where(JobLease.name == self.name, JobLease.holder == self.holder)
-                         .values(expires_at=utcnow() + self.ttl))

@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 import pengaduan.jobs.sweep as sweep_module
 from pages import Page
-from pengaduan.database import exclusive
+from pengaduan.jobs.lock import exclusive
 from pengaduan.extensions import db
 from pengaduan.models import (AuditEvent, Complaint, ComplaintEvent, Escalation, JobLease,
                               Notification, OutboxMessage, User, utcnow)

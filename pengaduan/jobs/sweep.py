@@ -19,7 +19,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from .. import audit, mail, unit_of_work
-from ..database import exclusive
 from ..errors import DomainError, TriggerNotAllowed
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
@@ -30,6 +29,7 @@ from ..services.notifications import notification_rows, recipients, send_digests
 from ..workflow import current_workflow
 from ..sla.calendar import WorkingCalendar
 from ..sla.ladder import due_steps
+from .lock import exclusive
 
 log = logging.getLogger(__name__)
 BATCH = 500
