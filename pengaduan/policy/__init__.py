@@ -1,17 +1,28 @@
 """Who may see and do what: the one place permission decisions are made.
 
-actor.py says who acts (the `Actor` every service is given); complaints.py decides what an
-actor may see and do with a complaint; oversight.py who looks across units. Policy reads
-models only: it never imports services or web.
+actor.py says who acts (the `Actor` every service is given) and names groups of roles;
+complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
+across units (reports, evidence packs, the overdue review); supervision.py who reads and keeps
+supervision records and standing documents; accounts.py who administers. Policy reads models
+only: it never imports services or web.
 """
 from ..models import Role
+from .accounts import can_administer
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
-from .complaints import (can_add_note, can_browse_queue, can_fire, can_reveal_identity,
-                         can_see_identity, can_supervise, can_view, is_member, oversees)
-from .oversight import sees_all_units
+from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire,
+                         can_reveal_identity, can_see_identity, can_supervise, can_view, is_member,
+                         oversees)
+from .oversight import can_export_evidence, can_read_reports, can_review_overdue, sees_all_units
+from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
+                          can_upload_document, can_view_documents, can_view_record,
+                          keeps_every_unit_documents, sees_every_record)
 
 __all__ = [
-    "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "handles_cases",
-    "reads_cases", "can_add_note", "can_browse_queue", "can_fire", "can_reveal_identity", "can_see_identity", "can_supervise", "can_view", "is_member",
-    "oversees", "sees_all_units",
+    "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
+    "can_add_note", "can_administer", "can_browse_queue", "can_edit_record", "can_export_evidence",
+    "can_fire", "can_read_reports", "can_read_supervision", "can_record_supervision",
+    "can_review_overdue", "can_reveal_identity", "can_see_identity", "can_supervise",
+    "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",
+    "is_member", "keeps_every_unit_documents", "oversees", "reads_cases", "sees_all_units",
+    "sees_every_record",
 ]

@@ -43,6 +43,11 @@ def can_browse_queue(actor: Actor) -> bool:
     return reads_cases(actor.role)
 
 
+def acts_as_complainant(actor: Actor, complaint: Complaint) -> bool:
+    """Only the complainant herself (code and PIN) rates the service or replaces her PIN."""
+    return actor.role == Role.CITIZEN and can_view(actor, complaint)
+
+
 def can_add_note(actor: Actor, complaint: Complaint) -> bool:
     return handles_cases(actor.role) and is_member(actor.user, complaint)
 

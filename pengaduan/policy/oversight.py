@@ -1,11 +1,26 @@
-"""Who may look across units."""
+"""Who may look across units: reports, evidence packs, the overdue review."""
 from __future__ import annotations
 
-from ..models import User
-from .actor import CROSS_UNIT
+from ..models import Role, User
+from .actor import CROSS_UNIT, Actor, reads_cases
 
 
 def sees_all_units(user: User) -> bool:
     """Auditors (Inspektorat, Ombudsman) look across units, and admins manage them all;
     officers and supervisors look at their own (and, supervisors, the units below)."""
     return user.role in CROSS_UNIT
+
+
+def can_read_reports(actor: Actor) -> bool:
+    """Officers, supervisors and auditors read the periodic report of the units they see."""
+    return reads_cases(actor.role)
+
+
+def can_export_evidence(actor: Actor) -> bool:
+    """Supervisors (their units) and auditors (any unit) download signed evidence packs."""
+    return actor.role in (Role.SUPERVISOR, Role.AUDITOR)
+
+
+def can_review_overdue(actor: Actor) -> bool:
+    """The overdue review (late cases, each unit's time-limit record) is a supervisor's."""
+    return actor.role == Role.SUPERVISOR

@@ -12,8 +12,8 @@ from ..errors import Forbidden, InvalidFields
 from ..extensions import db
 from ..i18n import format_moment
 from ..i18n import lazy_gettext as _l
-from ..models import Attachment, Complaint, ComplaintEvent, utcnow
-from ..policy import Actor, can_view, handles_cases
+from ..models import Attachment, Complaint, ComplaintEvent, Role, utcnow
+from ..policy import Actor, acts_as_complainant, handles_cases
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, clean_values, for_audit
 from .tracking import check_pin, hash_pin, new_pin, normalise_code
@@ -92,7 +92,7 @@ def replace_pin(complaint: Complaint, actor: Actor) -> str:
     """A new, long PIN for the complainant (the old one stops working), returned once to be
     shown; only its keyed hash is kept. Offered to whoever opened the complaint with a 6-digit
     PIN of an old receipt: the limit on guessing those can keep their owner out for a day."""
-    if actor.role != "citizen" or not can_view(actor, complaint):
+    if not acts_as_complainant(actor, complaint):
         raise Forbidden(str(_l("only the complainant may replace the PIN")))
     pin = new_pin()
     complaint.pin_hash = hash_pin(pin)
@@ -104,7 +104,7 @@ def replace_pin(complaint: Complaint, actor: Actor) -> str:
 
 def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None) -> ComplaintEvent:
     """The complainant rates the service once the complaint is closed."""
-    if actor.role != "citizen" or not can_view(actor, complaint):
+    if not acts_as_complainant(actor, complaint):
         raise Forbidden(str(_l("only the complainant may rate the service")))
     workflow = current_workflow()
     if not workflow.is_terminal(complaint.state):
@@ -114,7 +114,7 @@ def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None)
     values = clean_values(workflow, complaint, {"rating": rating, "comment": comment},
                           requires=("rating",), accepts=("comment",))
     complaint.rating, complaint.rating_comment = values["rating"], values.get("comment")
-    event = ComplaintEvent(complaint=complaint, kind="rating", actor_role="citizen", public=True,
+    event = ComplaintEvent(complaint=complaint, kind="rating", actor_role=Role.CITIZEN, public=True,
                            occurred_at=utcnow(), data=values, unit=complaint.unit)
     db.session.add(event)
     db.session.flush()

@@ -13,24 +13,15 @@ from ..errors import Forbidden, InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import DOCUMENT_KINDS, StandingDocument, Unit
-from ..policy import Actor
+from ..policy import Actor, can_upload_document
 from .attachments import StoredFile
 from .inputs import day, text
 from .supervision import LIMITS, today
 
 
-def can_upload(actor: Actor, unit: Unit) -> bool:
-    return actor.role == "admin" or (actor.role == "supervisor" and unit.id in actor.user.overseen_unit_ids)
-
-
-def can_view_unit(actor: Actor, unit: Unit) -> bool:
-    return actor.role in ("auditor", "admin") or (
-        actor.role in ("officer", "supervisor") and unit.id in actor.user.overseen_unit_ids)
-
-
 def upload_document(actor: Actor, unit: Unit, raw: dict, stored: list[StoredFile]) -> StandingDocument:
     """Keep one standing document of a unit with its validity; flushes only."""
-    if not can_upload(actor, unit):
+    if not can_upload_document(actor, unit):
         raise Forbidden(str(_l("you may not add documents for this unit")))
     errors: dict = {}
     kind = raw.get("kind")

@@ -19,35 +19,13 @@ from ..i18n import lazy_gettext as _l
 from ..models import (ACTION_STATUSES, SUPERVISION_KINDS, Complaint, SupervisionAction,
                       SupervisionFile, SupervisionRecord, Unit, utcnow)
 from ..models.supervision import supervision_units
-from ..policy import Actor
+from ..policy import Actor, can_edit_record, can_record_supervision, sees_every_record
 from ..workflow.fields import digest
 from .attachments import StoredFile, attachment_digests
 from .inputs import day, text
 from .intake import local_today
 
 LIMITS = {"title": 200, "participants": 5000, "findings": 20000, "description": 2000, "owner": 200}
-
-
-def can_record(actor: Actor) -> bool:
-    return actor.role == "supervisor"
-
-
-def can_view(actor: Actor, record: SupervisionRecord) -> bool:
-    """Auditors see every record; a unit's staff see the records that cover their unit."""
-    if actor.role == "auditor":
-        return True
-    if actor.role in ("officer", "supervisor"):
-        return bool({u.id for u in record.units} & actor.user.overseen_unit_ids)
-    return False
-
-
-def can_edit(actor: Actor, record: SupervisionRecord) -> bool:
-    """The supervisor who led it while still over one of its units, or a supervisor over
-    every unit it covers."""
-    if actor.role != "supervisor":
-        return False
-    units, mine = {u.id for u in record.units}, actor.user.overseen_unit_ids
-    return (record.supervisor_id == actor.user.id and bool(units & mine)) or units <= mine
 
 
 def _codes(value) -> list[str]:
@@ -130,7 +108,7 @@ def _state(record: SupervisionRecord) -> dict:
 
 def record_supervision(actor: Actor, raw: dict, files: list[StoredFile] = ()) -> SupervisionRecord:
     """Record a supervision or coaching activity led by this supervisor; flushes only."""
-    if not can_record(actor):
+    if not can_record_supervision(actor):
         raise Forbidden(str(_l("only supervisors record supervision activities")))
     errors: dict = {}
     try:
@@ -157,7 +135,7 @@ def record_supervision(actor: Actor, raw: dict, files: list[StoredFile] = ()) ->
 def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
                        expected_version=None) -> SupervisionRecord:
     """Change a record's facts (not its history): the audit event shows before and after."""
-    if not can_edit(actor, record):
+    if not can_edit_record(actor, record):
         raise Forbidden(str(_l("you may not change this record")))
     if expected_version is not None and str(expected_version) != str(record.version):
         raise ConcurrentChange()
@@ -175,7 +153,7 @@ def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
 
 
 def add_actions(record: SupervisionRecord, actor: Actor, raw_actions) -> list[SupervisionAction]:
-    if not can_edit(actor, record):
+    if not can_edit_record(actor, record):
         raise Forbidden(str(_l("you may not change this record")))
     errors: dict = {}
     actions = _actions(raw_actions, errors)
@@ -193,7 +171,7 @@ def add_actions(record: SupervisionRecord, actor: Actor, raw_actions) -> list[Su
 def set_action_status(action: SupervisionAction, actor: Actor, status: str,
                       completed_on=None) -> SupervisionAction:
     """Close a follow-up as done (on a date) or dropped, or open it again."""
-    if not can_edit(actor, action.record):
+    if not can_edit_record(actor, action.record):
         raise Forbidden(str(_l("you may not change this record")))
     errors: dict = {}
     if status not in ACTION_STATUSES:
@@ -221,7 +199,7 @@ def _attach(record: SupervisionRecord, actor: Actor, files: list[StoredFile]) ->
 
 def add_files(record: SupervisionRecord, actor: Actor, files: list[StoredFile]) -> None:
     """Minutes, attendance lists or photos added to a record later."""
-    if not can_edit(actor, record):
+    if not can_edit_record(actor, record):
         raise Forbidden(str(_l("you may not change this record")))
     if not files:
         raise InvalidFields({"files": _l("choose at least one file")})
@@ -238,7 +216,7 @@ def records_for(actor: Actor, *, unit: Unit | None = None, kind: str | None = No
     query = select(SupervisionRecord).options(
         selectinload(SupervisionRecord.units), selectinload(SupervisionRecord.supervisor),
         selectinload(SupervisionRecord.actions))
-    if actor.role != "auditor":
+    if not sees_every_record(actor):
         query = query.where(SupervisionRecord.id.in_(select(supervision_units.c.record_id).where(
             supervision_units.c.unit_id.in_(actor.user.overseen_unit_ids))))
     if unit is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from ..errors import InvalidFields
 from ..extensions import db
 from ..models import STAFF_ROLES, Category, ResponseTemplate, Unit, User
-from ..policy import Actor
+from ..policy import Actor, can_administer
 from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
@@ -30,7 +30,7 @@ def admin_only(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user.role != "admin":
+        if not can_administer(Actor.staff(current_user)):
             abort(403)
         return view(*args, **kwargs)
 

@@ -13,7 +13,7 @@ from ..database import reads_first
 from ..extensions import csrf, db, limiter
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
-from ..policy import Actor
+from ..policy import Actor, Role
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
 from ..services.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
@@ -194,7 +194,7 @@ def track():
 
 def _citizen_triggers(complaint: Complaint):
     workflow = current_workflow()
-    return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, "citizen")]
+    return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, Role.CITIZEN)]
 
 
 def _render_view(complaint, errors=None, typed=None, status=200, action=None):
@@ -228,7 +228,7 @@ def act(code, trigger):
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
     transition = current_workflow().transition(trigger)
-    if transition is None or "citizen" not in transition.roles:
+    if transition is None or Role.CITIZEN not in transition.roles:
         abort(404)
     form = ActionForm()
     names = transition.requires + transition.accepts

@@ -15,7 +15,7 @@ from ..database import read_only
 from ..evidence import export_pack
 from ..i18n import lazy_gettext as _l
 from ..models import Unit
-from ..policy import Actor, sees_all_units
+from ..policy import Actor, can_export_evidence, can_read_reports, sees_all_units
 from ..services.inputs import in_calendar, out_of_calendar
 from ..services.oversight import units_in_view
 from ..services.reports import csv_rows, periodic_report
@@ -23,14 +23,12 @@ from ..services.supervision import today
 from .downloads import attachment_header
 
 bp = Blueprint("reporting", __name__, url_prefix="/staff")
-READERS = ("officer", "supervisor", "auditor")
-EXPORTERS = ("supervisor", "auditor")
 
 
 @bp.before_request
 @login_required
 def _staff():
-    if current_user.role not in READERS:
+    if not can_read_reports(Actor.staff(current_user)):
         abort(403)
 
 
@@ -97,7 +95,7 @@ def report():
 @bp.route("/evidence", methods=["GET", "POST"])
 def evidence():
     """Download a signed evidence pack; the export itself is recorded in the audit chain."""
-    if current_user.role not in EXPORTERS:
+    if not can_export_evidence(Actor.staff(current_user)):
         abort(403)
     values = request.form if request.method == "POST" else request.args
     start, end, unit, errors = _choice(values)

@@ -16,8 +16,8 @@ from ..extensions import csrf, db
 from ..i18n import lazy_gettext as _l
 from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification, Unit,
                       User, utcnow)
-from ..policy import (Actor, can_add_note, can_browse_queue, can_reveal_identity, can_see_identity,
-                      can_supervise, can_view)
+from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_review_overdue,
+                      can_reveal_identity, can_see_identity, can_supervise, can_view)
 from ..services import advance, allowed_triggers
 from ..services.casework import (acknowledge_escalations, add_note, assign, give_instruction,
                                  reveal_identity, visible_identity)
@@ -35,7 +35,6 @@ from .params import row_id
 from .uow import rerender
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-STAFF_ROLES = ("officer", "supervisor", "auditor")
 MAX_DUE_WITHIN_DAYS = 3650
 
 
@@ -54,7 +53,7 @@ def staff_only(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if current_user.role not in STAFF_ROLES:
+        if not can_browse_queue(actor()):
             abort(403)
         return view(*args, **kwargs)
 
@@ -108,7 +107,7 @@ def _choices(complaint: Complaint) -> dict:
     """Options of the select inputs that workflow steps may ask for."""
     units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
     officers = db.session.scalars(select(User).where(
-        User.active.is_(True), User.role.in_(("officer", "supervisor"))).order_by(User.name)).all()
+        User.active.is_(True), User.role.in_(STAFF_WITH_UNITS)).order_by(User.name)).all()
     return {
         "unit": [(u.code, u.name) for u in units],
         "category": [(c.code, c.name) for c in db.session.scalars(
@@ -279,7 +278,7 @@ def reveal(code):
 @staff_only
 def overdue():
     """Supervisor's review: what is late in my units, and each unit's time-limit record."""
-    if current_user.role != "supervisor":
+    if not can_review_overdue(actor()):
         abort(403)
     now = utcnow()
     return render_template("staff/overdue.html", groups=overdue_cases(current_user, now),
@@ -326,7 +325,7 @@ def open_notification(notification_id):
         abort(404)
     mark_read(current_user, notification_id)
     complaint = message.complaint
-    if complaint is not None and can_view(actor(), complaint) and current_user.role in STAFF_ROLES:
+    if complaint is not None and can_view(actor(), complaint) and can_browse_queue(actor()):
         return redirect(url_for("staff.complaint", code=complaint.tracking_code))
     return redirect(url_for("staff.notifications"))
 

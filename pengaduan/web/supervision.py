@@ -13,7 +13,9 @@ from ..errors import ConcurrentChange, Forbidden, InvalidFields
 from ..extensions import db
 from ..models import (ACTION_STATUSES, DOCUMENT_KINDS, SUPERVISION_KINDS, StandingDocument,
                       SupervisionAction, SupervisionFile, SupervisionRecord)
-from ..policy import Actor
+from ..policy import (Actor, can_edit_record, can_read_supervision, can_record_supervision,
+                      can_upload_document, can_view_documents, can_view_record,
+                      keeps_every_unit_documents)
 from ..services import documents as docs
 from ..services import supervision as sv
 from ..services.attachments import stored_files
@@ -22,7 +24,6 @@ from .downloads import send_stored
 from .uow import checked_uploads, rerender
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
-READERS = ("officer", "supervisor", "auditor")
 # Admins keep the standing documents of every unit, but do not read supervision records.
 ADMIN_ENDPOINTS = {"supervision.documents", "supervision.document_file"}
 
@@ -34,9 +35,9 @@ def actor() -> Actor:
 @bp.before_request
 @login_required
 def _signed_in_staff():
-    if current_user.role in READERS:
+    if can_read_supervision(actor()):
         return None
-    if current_user.role == "admin" and request.endpoint in ADMIN_ENDPOINTS:
+    if keeps_every_unit_documents(actor()) and request.endpoint in ADMIN_ENDPOINTS:
         return None
     abort(403)
 
@@ -60,7 +61,7 @@ def index():
     return render_template("supervision/index.html", records=records, units=units,
                            counts=sv.frequency([u.id for u in units], start, end),
                            kinds=SUPERVISION_KINDS, start=start, end=end, unit=unit, kind=kind,
-                           can_record=sv.can_record(actor()))
+                           can_record=can_record_supervision(actor()))
 
 
 def _form_raw() -> dict:
@@ -81,7 +82,7 @@ def _form(record=None, errors=None, typed=None, status=200):
 @bp.route("/new", methods=["GET", "POST"])
 @reads_first  # the files are decoded before the write transaction begins
 def new():
-    if not sv.can_record(actor()):
+    if not can_record_supervision(actor()):
         abort(403)
     if request.method == "GET":
         return _form(typed={"held_on": sv.today().isoformat(), "units": request.args.getlist("unit"),
@@ -106,7 +107,7 @@ def new():
 
 def _record_or_404(record_id: int) -> SupervisionRecord:
     record = db.session.get(SupervisionRecord, record_id)
-    if record is None or not sv.can_view(actor(), record):
+    if record is None or not can_view_record(actor(), record):
         abort(404)
     return record
 
@@ -114,7 +115,7 @@ def _record_or_404(record_id: int) -> SupervisionRecord:
 def _page(record, errors=None, typed=None, status=200):
     return render_template("supervision/record.html", record=record, errors=errors or {},
                            typed=typed or {}, statuses=ACTION_STATUSES,
-                           can_edit=sv.can_edit(actor(), record)), status
+                           can_edit=can_edit_record(actor(), record)), status
 
 
 @bp.get("/<int:record_id>")
@@ -125,7 +126,7 @@ def record(record_id):
 @bp.route("/<int:record_id>/edit", methods=["GET", "POST"])
 def edit(record_id):
     record = _record_or_404(record_id)
-    if not sv.can_edit(actor(), record):
+    if not can_edit_record(actor(), record):
         abort(403)
     if request.method == "GET":
         return _form(record, typed={
@@ -223,11 +224,11 @@ def documents():
             "supervision/documents.html", units=units, unit=unit, kinds=DOCUMENT_KINDS,
             checklist=docs.checklist(unit) if unit else [],
             documents=docs.documents_of(unit) if unit else [],
-            can_upload=unit is not None and docs.can_upload(actor(), unit), errors=errors or {},
+            can_upload=unit is not None and can_upload_document(actor(), unit), errors=errors or {},
             typed=typed), status
 
     if request.method == "POST":
-        if unit is None or not docs.can_upload(actor(), unit):
+        if unit is None or not can_upload_document(actor(), unit):
             abort(403)
         try:
             checked = checked_uploads(request.files.getlist("file"), field="file")
@@ -243,6 +244,6 @@ def documents():
 @bp.get("/documents/<int:document_id>/file")
 def document_file(document_id):
     item = db.session.get(StandingDocument, document_id)
-    if item is None or not docs.can_view_unit(actor(), item.unit):
+    if item is None or not can_view_documents(actor(), item.unit):
         abort(404)
     return send_stored(item)

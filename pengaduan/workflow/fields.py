@@ -13,7 +13,7 @@ from typing import Any, Callable
 from ..errors import InvalidFields
 from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, Unit, User
-from ..policy import Actor, can_view
+from ..policy import Actor, can_view, handles_cases
 
 
 WIDGETS = ("select", "line", "textarea", "scale")  # how a step's form asks: scale is 1 to 5
@@ -108,7 +108,7 @@ def _classification(value, ctx):
 
 def _assignee(value, ctx):
     user = User.by_email(str(value)) if value else None
-    if user is None or not user.active or user.role not in ("officer", "supervisor"):
+    if user is None or not user.active or not handles_cases(user.role):
         raise FieldError(_l("unknown or inactive officer"))
     unit = ctx.values.get("unit") or ctx.complaint.unit
     if unit is not None and unit.id not in user.unit_ids:
