@@ -7,9 +7,13 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.exc import StaleDataError
+
+from .errors import ConcurrentChange
 
 # Named constraints let Alembic alter them later, on SQLite too (batch mode).
 NAMING_CONVENTION = {
@@ -25,7 +29,20 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class Session(FlaskSession):
+    """The app's session. A versioned row (version_id_col) that someone else changed since it
+    was read makes its UPDATE fail at flush (StaleDataError): wherever that flush happens (an
+    autoflush, a service's flush, the commit), it is a ConcurrentChange, answered 409 by the
+    API and as "changed meanwhile" by the pages."""
+
+    def flush(self, objects=None) -> None:
+        try:
+            super().flush(objects)
+        except StaleDataError as exc:
+            raise ConcurrentChange() from exc
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
