@@ -37,7 +37,7 @@ def select_locale() -> str:
     chosen = request.args.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
     if chosen in languages:
         return chosen
-    if request.path.startswith("/api/"):  # programs say what they want; people get Indonesian
+    if request.path.startswith(("/api/", "/open311/")):  # programs say what they want; people get Indonesian
         return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 

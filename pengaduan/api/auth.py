@@ -8,18 +8,15 @@ from flask import g, request
 from sqlalchemy import select, update
 
 from ..database import writing
-from ..errors import DomainError
+from ..errors import Unauthorized
 from ..extensions import db
+from ..i18n import lazy_gettext as _l
 from ..models import ApiToken, Complaint, User, hash_token, utcnow
 from ..policy import Actor
 from ..services.citizen import find_for_citizen
 from ..web.throttle import checking_pin
 
 TOUCH_EVERY = timedelta(minutes=5)  # last use is recorded, not on every single request
-
-
-class Unauthorized(DomainError):
-    code, status = "unauthorized", 401
 
 
 def bearer_user() -> User | None:
@@ -35,7 +32,7 @@ def bearer_user() -> User | None:
     # it must not open the complainant's way in, nor escape the limits on guessing PINs.
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("use 'Authorization: Bearer <token>'")
+        raise Unauthorized(_l("Use 'Authorization: Bearer <token>'."))
     # Looked up, and marked as used, on connections of their own before the request's unit of
     # work begins: a read-only request must not turn into a writer (on SQLite a read that
     # later writes fails if another request committed in between), and the mark is a short
@@ -51,7 +48,7 @@ def bearer_user() -> User | None:
             conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     user = db.session.get(User, row.user_id) if row is not None and row.revoked_at is None else None
     if user is None or not user.active:
-        raise Unauthorized("the token is not valid")
+        raise Unauthorized(_l("The token is not valid."))
     g.api_user = user
     return user
 
@@ -69,7 +66,7 @@ def staff_actor() -> Actor:
     """The calling staff member (401 without a token)."""
     user = bearer_user()
     if user is None:
-        raise Unauthorized("a bearer token is required")
+        raise Unauthorized(_l("A bearer token is required."))
     return Actor.staff(user)
 
 
@@ -81,7 +78,7 @@ def caller_for(code: str) -> tuple[Complaint | None, Actor | None]:
         return Complaint.by_code(code), Actor.staff(user)
     pin = request.headers.get("X-Tracking-Pin")
     if pin is None:
-        raise Unauthorized("send a bearer token, or the complaint's PIN in X-Tracking-Pin")
+        raise Unauthorized(_l("Send a bearer token, or the complaint's PIN in X-Tracking-Pin."))
     checking_pin()
     complaint = find_for_citizen(code, pin)
     return (complaint, Actor.citizen(complaint)) if complaint else (None, None)

@@ -16,7 +16,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..errors import DomainError, InvalidFields
+from ..errors import InvalidFields
 from ..extensions import csrf, db, limiter
 from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
@@ -87,27 +87,23 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-@bp.errorhandler(Open311Error)
-def _error(exc: Open311Error):
-    fmt = request.view_args.get("fmt") if request.view_args else None
-    data = [{"code": exc.status, "description": exc.description}]
-    return _render(data, fmt if fmt in FORMATS else "json", "errors", "error", exc.status)
-
-
-def http_error(status: int, description: str):
-    """An HTTP error under /open311/ (a body too large, no such resource, a failure) in the
-    spec's shape too, as JSON unless the URL asked for XML."""
-    return _error(Open311Error(status, description))
-
-
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    """The view's unit of work is already rolled back: answer in Open311's shape."""
-    if isinstance(exc, InvalidFields):
-        description = "; ".join(f"{_open311_name(k)}: {v}" for k, v in exc.errors.items())
+def error_answer(error: Exception):
+    """Open311's one error shape, for every error under /open311/ (web/errors.py hands each
+    one here): `[{"code": status, "description"}]`, as JSON unless the URL asked for XML.
+    An invalid field names the Open311 parameter; a 422 is a 400, as the spec has it."""
+    if isinstance(error, Open311Error):
+        status, description = error.status, error.description
+    elif isinstance(error, InvalidFields):
+        status = 400
+        description = "; ".join(f"{_open311_name(k)}: {v}" for k, v in error.errors.items())
     else:
-        description = str(exc.message)
-    return _error(Open311Error(400 if exc.status == 422 else exc.status, description))
+        status, description = 400 if error.status == 422 else error.status, str(error.message)
+    fmt = request.view_args.get("fmt") if request.view_args else None
+    data = [{"code": status, "description": description}]
+    return _render(data, fmt if fmt in FORMATS else "json", "errors", "error", status)
+
+
+bp.register_error_handler(Open311Error, error_answer)
 
 
 def _open311_name(field: str) -> str:

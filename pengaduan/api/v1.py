@@ -7,8 +7,9 @@ from flask import Blueprint, jsonify, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..errors import DomainError, Forbidden, InvalidFields, NotFound
+from ..errors import BadRequest, DomainError, Forbidden, InvalidFields, NotFound
 from ..extensions import csrf, db, limiter
+from ..i18n import lazy_gettext as _l
 from ..models import Category, ComplaintEvent, Unit
 from ..policy import can_browse_queue, can_view
 from ..services import advance, file_complaint
@@ -26,21 +27,26 @@ csrf.exempt(bp)  # no cookies: callers authenticate with a bearer token or the P
 MAX_LIMIT = 100
 
 
-@bp.errorhandler(DomainError)
-def _domain_error(exc: DomainError):
-    """The view's unit of work is already rolled back: answer in the API's shape."""
-    return jsonify(error=exc.to_dict()), exc.status
+def error_answer(error: DomainError):
+    """The API's one error shape, for every error (web/errors.py hands each one here):
+    `{"error": {"code", "message", ...}}` with the error's status; `code` is a stable
+    English identifier, `message` is in the language the caller asked for."""
+    return jsonify(error=error.to_dict()), error.status
 
 
 def _json_body() -> dict:
     body = json_document()
     if not isinstance(body, dict):
-        raise BadRequest("send a JSON object with Content-Type: application/json")
+        raise BadRequest(_l("Send a JSON object with Content-Type: application/json."))
     return body
 
 
-class BadRequest(DomainError):
-    code, status = "bad_request", 400
+def _not_found(actor) -> NotFound:
+    """Unknown code and wrong PIN look the same to a complainant; staff are told plainly
+    (nothing in their request was a PIN)."""
+    if actor is not None and actor.user is not None:
+        return NotFound(_l("There is no such complaint."))
+    return NotFound(_l("No complaint has this tracking code and PIN."))
 
 
 @bp.get("/units")
@@ -74,7 +80,7 @@ def file():
 def complaint(code):
     found, actor = caller_for(code)
     if found is None or not can_view(actor, found):
-        raise NotFound("no complaint with this code and PIN")  # never say which was wrong
+        raise _not_found(actor)  # never say which was wrong
     return jsonify(complaint_json(found, actor))
 
 
@@ -83,20 +89,20 @@ def complaints():
     """A page of the complaints the staff member may see, nearest deadline first."""
     actor = staff_actor()
     if not can_browse_queue(actor):
-        raise Forbidden("your role does not list complaints")
+        raise Forbidden(_l("Your role does not list complaints."))
     args = request.args
     try:
         limit = int(args.get("limit", PAGE_SIZE))
     except ValueError:
-        raise InvalidFields({"limit": "must be a whole number"}) from None
+        raise InvalidFields({"limit": _l("must be a whole number")}) from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidFields({"limit": f"must be between 1 and {MAX_LIMIT}"})
+        raise InvalidFields({"limit": _l("must be between 1 and %(most)s", most=MAX_LIMIT)})
     state = args.get("state") or None
     if state is not None and state not in current_workflow().states:
-        raise InvalidFields({"state": "unknown state"})
+        raise InvalidFields({"state": _l("unknown state")})
     overdue = args.get("overdue", "").lower()
     if overdue not in ("", "true", "false", "1", "0"):
-        raise InvalidFields({"overdue": "must be true or false"})
+        raise InvalidFields({"overdue": _l("must be true or false")})
     page = queue_page(actor.user, QueueFilter(state=state, unit=args.get("unit") or None,
                                               overdue=overdue in ("true", "1")),
                       args.get("cursor"), limit=limit)
@@ -110,11 +116,11 @@ def transition(code):
     """Fire a workflow step: staff triggers with a token, the complainant's with the PIN."""
     found, actor = caller_for(code)
     if found is None or not can_view(actor, found):
-        raise NotFound("no complaint with this code and PIN")
+        raise _not_found(actor)
     body = _json_body()
     trigger = body.pop("trigger", None)
     if not isinstance(trigger, str) or not trigger:
-        raise InvalidFields({"trigger": "is required"})
+        raise InvalidFields({"trigger": _l("is required")})
     version = body.pop("version", None)
     fields = {k: v for k, v in body.items() if v is not None}
     advance(found, trigger, actor, expected_version=version, **fields)
@@ -127,7 +133,7 @@ def events(code):
     actor = staff_actor()
     found, _ = caller_for(code)
     if found is None or not can_view(actor, found):
-        raise NotFound("no such complaint")
+        raise NotFound(_l("There is no such complaint."))
     rows = db.session.scalars(
         select(ComplaintEvent).options(joinedload(ComplaintEvent.actor), joinedload(ComplaintEvent.unit))
         .where(ComplaintEvent.complaint_id == found.id).order_by(ComplaintEvent.id)).all()

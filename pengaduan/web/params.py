@@ -5,10 +5,11 @@ import re
 
 import flask
 from flask import Flask, current_app, request
-from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
-from ..errors import NulCharacter
+from ..errors import BadRequest, NulCharacter
+from ..i18n import lazy_gettext as _l
 from ..models import MAX_ID
 
 
@@ -80,8 +81,8 @@ def _refuse_bad_text(document) -> None:
             if found and found.group() == "\x00":
                 raise NulCharacter()
             if found:
-                raise BadRequest("the JSON document holds a lone surrogate (\\ud800-\\udfff), "
-                                 "which is not a character")
+                raise BadRequest(_l("The JSON document holds a lone surrogate (\\ud800-\\udfff), "
+                                    "which is not a character."))
         elif isinstance(item, dict):
             pending.extend(item.keys())
             pending.extend(item.values())
@@ -95,7 +96,7 @@ def json_document():
     try:
         document = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser follows: refused, never a 500
-        raise BadRequest("the JSON document is nested too deeply") from None
+        raise BadRequest(_l("The JSON document is nested too deeply.")) from None
     _refuse_bad_text(document)
     return document
 
