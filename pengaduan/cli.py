@@ -3,21 +3,32 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from . import audit, spreadsheet, unit_of_work
 from .database import read_only
 from .errors import InvalidFields
+from .evidence import export_pack, verify_pack
 from .extensions import db
+from .jobs import scheduler
+from .jobs.outbox import deliver
+from .jobs.sweep import sweep
 from .models import STAFF_ROLES, Unit, User
+from .policy import Actor
+from .services import create_category, create_unit, create_user, issue_token
+from .services.accounts import create_api_key, revoke_tokens
+from .services.calendar import add_day_off, calendar_year, default_year, make_working_day
+from .services.demo import seed
 from .services.inputs import EARLIEST, LATEST, in_calendar
-from .sla import WorkingCalendar, compute_due
-from .workflow import WorkflowError, load_workflow
+from .services.reports import csv_rows, periodic_report
+from .sla import WorkingCalendar, compute_due, current_overrides
+from .workflow import WorkflowError, current_workflow, load_workflow
+from .workflow.in_use import missing_in_use
 
 
 def _fail(message: str) -> None:
@@ -46,11 +57,9 @@ users = AppGroup("users", help="Staff accounts.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def users_create(email, role, units, name, password_stdin):
     """Create a user; prints a generated password unless --password-stdin is given."""
-    from .services import create_user
-
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     user, generated = _commit_or_fail(
-        lambda: create_user(email, role, name=name, password=password, unit_codes=units, actor="cli"))
+        lambda: create_user(email, role, name=name, password=password, unit_codes=units, actor=Actor.cli()))
     click.echo(f"created {user.role} {user.email}" + (f" units {','.join(units)}" if units else ""))
     if generated:
         click.echo(f"password: {generated}")
@@ -60,24 +69,20 @@ def users_create(email, role, units, name, password_stdin):
 @click.argument("email")
 def users_token(email):
     """Print a new API token for the user (stored hashed: it is shown only now)."""
-    from .services import issue_token
-
     user = User.by_email(email)
     if user is None:
         _fail(f"error: no user {email}")
-    click.echo(_commit_or_fail(lambda: issue_token(user, actor="cli")))
+    click.echo(_commit_or_fail(lambda: issue_token(user, actor=Actor.cli())))
 
 
 @users.command("revoke-tokens")
 @click.argument("email")
 def users_revoke_tokens(email):
     """Revoke every API token of the user (a lost laptop, a leaked script)."""
-    from .services.accounts import revoke_tokens
-
     user = User.by_email(email)
     if user is None:
         _fail(f"error: no user {email}")
-    click.echo(f"revoked {_commit_or_fail(lambda: revoke_tokens(user, actor='cli'))} token(s) of {user.email}")
+    click.echo(f"revoked {_commit_or_fail(lambda: revoke_tokens(user, actor=Actor.cli()))} token(s) of {user.email}")
 
 
 apikeys = AppGroup("apikeys", help="Keys for integrating systems (Open311 api_key).")
@@ -87,9 +92,7 @@ apikeys = AppGroup("apikeys", help="Keys for integrating systems (Open311 api_ke
 @click.argument("name")
 def apikeys_create(name):
     """Print a new key for an integrating system (stored hashed: shown only now)."""
-    from .services.accounts import create_api_key
-
-    click.echo(_commit_or_fail(lambda: create_api_key(name, actor="cli")))
+    click.echo(_commit_or_fail(lambda: create_api_key(name, actor=Actor.cli())))
 
 
 units = AppGroup("units", help="Units (OPD, puskesmas, offices).")
@@ -104,15 +107,13 @@ units = AppGroup("units", help="Units (OPD, puskesmas, offices).")
 @click.option("--parent", help="Code of the unit above this one (next escalation level).")
 def units_create(code, name, timezone, working_days, cuti_bersama_working, parent):
     """Create a unit."""
-    from .services import create_unit
-
     parent_unit = Unit.by_code(parent.upper()) if parent else None
     if parent and parent_unit is None:
         _fail(f"error: parent: unknown unit {parent}")
     unit = _commit_or_fail(lambda: create_unit(
         code, name, timezone=timezone or current_app.config["PENGADUAN_TIMEZONE"],
         working_days=working_days, cuti_bersama_off=not cuti_bersama_working,
-        parent=parent_unit, actor="cli"))
+        parent=parent_unit, actor=Actor.cli()))
     click.echo(f"created unit {unit.code} ({unit.timezone})")
 
 
@@ -125,9 +126,7 @@ categories = AppGroup("categories", help="Complaint categories.")
 @click.option("--unit", "units", multiple=True, help="Offered only by these units (repeatable).")
 def categories_create(code, name, units):
     """Create a category, for every unit or for the ones named."""
-    from .services import create_category
-
-    category = _commit_or_fail(lambda: create_category(code, name, unit_codes=units, actor="cli"))
+    category = _commit_or_fail(lambda: create_category(code, name, unit_codes=units, actor=Actor.cli()))
     click.echo(f"created category {category.code}" + (f" for {','.join(units)}" if units else " for all units"))
 
 
@@ -137,8 +136,6 @@ demo = AppGroup("demo", help="Demonstration data.")
 @demo.command("seed")
 def demo_seed():
     """Create demo units, categories, one account per role and sample complaints (idempotent)."""
-    from .services.demo import seed
-
     report = unit_of_work.run(seed)
     for line in report:
         click.echo(line)
@@ -162,8 +159,6 @@ def workflow_check(file, against_db):
     """Validate a workflow file (default: the one in force)."""
     wf = _load(file)
     if against_db:
-        from .workflow.in_use import missing_in_use
-
         with read_only():
             problems = missing_in_use(wf, db.session)
         if problems:
@@ -274,9 +269,6 @@ def sla_due(start, days, unit_kind, unit_code):
 @sla_cli.command("sweep")
 def sla_sweep():
     """Fire what has come due now (warnings, escalations, reminders, expiries); prints JSON."""
-    from .jobs.outbox import deliver
-    from .jobs.sweep import sweep
-
     report = sweep()
     deliver()
     click.echo(json.dumps(report, sort_keys=True))
@@ -285,16 +277,12 @@ def sla_sweep():
 @sla_cli.command("worker")
 def sla_worker():
     """Run the scheduler in this process (production: exactly one such process)."""
-    from .jobs.scheduler import run_worker
-    from .workflow import current_workflow
-    from .workflow.in_use import missing_in_use
-
     with read_only():
         problems = missing_in_use(current_workflow(), db.session)
     if problems:
         _fail("\n".join(f"error: {current_workflow().path}: {problem}" for problem in problems))
     db.session.remove()  # the check's read ends here; the jobs open their own
-    run_worker(current_app._get_current_object())
+    scheduler.run_worker(current_app._get_current_object())
 
 
 calendar_cli = AppGroup("calendar", help="The working-day calendar and its overrides.")
@@ -304,9 +292,6 @@ calendar_cli = AppGroup("calendar", help="The working-day calendar and its overr
 @click.option("--year", type=click.IntRange(1970, 2100), help="Default: this year.")
 def calendar_list(year):
     """Holidays and cuti bersama of a year, with the overrides, and the calendar version."""
-    from .services.calendar import calendar_year, default_year
-    from .sla import current_overrides
-
     year = year or default_year()
     click.echo(f"calendar {current_overrides().version}, year {year}")
     for entry in calendar_year(year):
@@ -323,9 +308,7 @@ def calendar_list(year):
 @click.option("--reason", required=True, help="The decree or reason, e.g. 'SKB 3 Menteri ...'.")
 def calendar_add(day, kind, reason):
     """Make DATE a day off; open deadlines that it affects are recomputed."""
-    from .services.calendar import add_day_off
-
-    row, moved = _commit_or_fail(lambda: add_day_off(day, kind, reason, actor="cli"))
+    row, moved = _commit_or_fail(lambda: add_day_off(day, kind, reason, actor=Actor.cli()))
     click.echo(f"{row.day.isoformat()} is now {row.kind} (revision {row.revision}); "
                f"{moved} deadline(s) recomputed")
 
@@ -335,16 +318,12 @@ def calendar_add(day, kind, reason):
 @click.option("--reason", required=True, help="The decree or reason.")
 def calendar_remove(day, reason):
     """Make DATE a working day; open deadlines that it affects are recomputed."""
-    from .services.calendar import make_working_day
-
-    row, moved = _commit_or_fail(lambda: make_working_day(day, reason, actor="cli"))
+    row, moved = _commit_or_fail(lambda: make_working_day(day, reason, actor=Actor.cli()))
     click.echo(f"{row.day.isoformat()} is now a working day (revision {row.revision}); "
                f"{moved} deadline(s) recomputed")
 
 
 def _period(start: str, end: str):
-    from datetime import date
-
     try:
         first, last = date.fromisoformat(start), date.fromisoformat(end)
     except ValueError:
@@ -375,8 +354,6 @@ evidence_cli = AppGroup("evidence", help="Evidence packs for auditors.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="The ZIP file to write.")
 def evidence_export(start, end, unit_code, out):
     """Write a signed evidence pack for a period (and unit)."""
-    from .evidence import export_pack
-
     first, last = _period(start, end)
     unit = _unit_or_all(unit_code)
 
@@ -384,7 +361,7 @@ def evidence_export(start, end, unit_code, out):
         click.echo(f"  {stage}: {n}", err=True)
 
     # Sealed first, so a pack up to now is sealed; the export's own event commits with it.
-    manifest = unit_of_work.run(lambda: export_pack(out, first, last, unit, actor="cli",
+    manifest = unit_of_work.run(lambda: export_pack(out, first, last, unit, actor=Actor.cli(),
                                                     progress=progress, seal=True))
     counts = ", ".join(f"{k} {v}" for k, v in sorted(manifest["counts"].items()))
     click.echo(f"wrote {out}: {counts}; chain seq {manifest['chain']['first_seq']}-"
@@ -398,8 +375,6 @@ def evidence_verify(pack, key):
     """Verify a pack offline (the same check as the standalone verify_pack.py), against this
     deployment's own public key unless another is given: on the server the key is known, so
     a pack signed by any other key fails."""
-    from .evidence import verify_pack
-
     sys.exit(verify_pack.main([pack, "--key", key or audit.public_key_hex()]))
 
 
@@ -413,10 +388,6 @@ report_cli = AppGroup("report", help="Periodic reports.")
 @click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True)
 def report_periodic(start, end, unit_code, fmt):
     """The periodic complaint-management report, on standard output."""
-    from flask import render_template
-
-    from .services.reports import csv_rows, periodic_report
-
     first, last = _period(start, end)
     unit = _unit_or_all(unit_code)
 

@@ -16,6 +16,9 @@ from flask import Flask
 
 from .. import audit, unit_of_work
 from ..extensions import db
+from ..services.attachments import remove_orphans
+from .outbox import deliver
+from .sweep import sweep
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,6 @@ def job(work: Callable[[], object]) -> Callable[[Flask], object]:
 @job
 def sweep_job() -> dict:
     """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
-    from .sweep import sweep
-
     return sweep()
 
 
@@ -58,16 +59,12 @@ def checkpoint_job():
 @job
 def outbox_job() -> int:
     """Retry email that could not be sent right after its commit."""
-    from .outbox import deliver
-
     return deliver()
 
 
 @job
 def orphans_job() -> int:
     """Remove uploaded files a crashed request left without their row."""
-    from ..services.attachments import remove_orphans
-
     removed = remove_orphans()
     if removed:
         log.warning("removed %d uploaded files without a row (left by a crash)", removed)
