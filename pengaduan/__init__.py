@@ -6,9 +6,14 @@ import logging
 from flask import Flask
 
 from . import audit, cli, database, i18n, unit_of_work, workflow
+from .api import api_v1, open311
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .jobs import outbox
+from .services.calendar import load_overrides
+from .sla import read_overrides_with
+from .web import register_blueprints
+from .web.errors import register_error_handlers
 from .version import __version__  # noqa: F401 - pengaduan.__version__ as before
 
 
@@ -68,16 +73,10 @@ def configure_extensions(app: Flask) -> None:
 
 def configure_calendar() -> None:
     """Deadlines (sla/) are pure arithmetic; the calendar overrides come from the database."""
-    from .services.calendar import load_overrides
-    from .sla import read_overrides_with
-
     read_overrides_with(load_overrides)
 
 
 def configure_blueprints(app: Flask) -> None:
-    from .api import api_v1, open311
-    from .web import register_blueprints
-
     register_blueprints(app)
     app.register_blueprint(api_v1)
     app.register_blueprint(open311)
@@ -86,6 +85,4 @@ def configure_blueprints(app: Flask) -> None:
 
 
 def configure_error_handlers(app: Flask) -> None:
-    from .web.errors import register_error_handlers
-
     register_error_handlers(app)
