@@ -74,6 +74,7 @@ def fill(url: str, tmp: str, events: int, complaints: int) -> None:
 def export(url: str, tmp: str, out: str) -> dict:
     """In a fresh process: export everything, then verify; report time and peak memory."""
     from pengaduan.evidence import export_pack, verify
+    from pengaduan.policy import Actor
     from pengaduan.extensions import db
 
     app = make_app(url, tmp)
@@ -81,7 +82,7 @@ def export(url: str, tmp: str, out: str) -> dict:
         before = _rss_mb()
         with _PeakRss() as export_peak:
             started = time.perf_counter()
-            manifest = export_pack(out, date(2000, 1, 1), date(2100, 1, 1), actor="bench")
+            manifest = export_pack(out, date(2000, 1, 1), date(2100, 1, 1), actor=Actor.cli("bench"))
             db.session.commit()
             exported = time.perf_counter() - started
         with _PeakRss() as verify_peak:

@@ -47,13 +47,14 @@ def main() -> None:
     from generate import PASSWORD
     from pengaduan.extensions import db
     from pengaduan.models import Complaint, User
+    from pengaduan.policy import Actor
     from pengaduan.services.accounts import issue_token
 
     app = migrated_app(url, tmp, RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False)
     with app.app_context():
         total = db.session.scalar(select(func.count()).select_from(Complaint))
         officer = db.session.scalar(select(User).where(User.email == "officer0.u00@bench.id"))
-        token = issue_token(officer, actor="bench")
+        token = issue_token(officer, actor=Actor.cli("bench"))
         db.session.commit()
         some_code = db.session.scalar(select(Complaint.tracking_code).where(Complaint.unit_id == officer.units[0].id)
                                       .order_by(Complaint.id.desc()).limit(1))

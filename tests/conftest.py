@@ -152,7 +152,7 @@ class World:
         }
         raw.update(overrides)
         channel = raw.pop("channel", "web")
-        filed = file_complaint(raw, channel=channel)
+        filed = file_complaint(raw, actor=Actor.channel(channel))
         db.session.commit()
         return filed
 

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from pengaduan.extensions import db, limiter
 from pengaduan.models import ApiToken, AuditEvent, Complaint, User, utcnow
+from pengaduan.policy import Actor
 from pengaduan.services import create_category, create_unit, create_user, issue_token
 from pengaduan.services.accounts import revoke_tokens
 
@@ -158,7 +159,7 @@ def test_bad_revoked_and_deactivated_tokens_are_refused(app, client, tokens):
     with app.app_context():
         user = User.by_email(STAFF["officer_a"][0])
         assert db.session.scalar(select(ApiToken.last_used_at).where(ApiToken.user_id == user.id))
-        revoke_tokens(user, actor="test")
+        revoke_tokens(user, actor=Actor.cli("test"))
         User.by_email(STAFF["officer_b"][0]).active = False
         db.session.commit()
     assert client.get(f"{API}/complaints/{code}", headers=bearer(tokens["officer_a"])).status_code == 401

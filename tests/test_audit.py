@@ -767,7 +767,7 @@ def test_events_name_their_units_in_the_column_and_the_hashed_body(filed_chain, 
     both, _ = create_user("both@example.id", "officer", password="correct horse battery",
                           unit_codes=["UNIT-B", "UNIT-A"])
     update_user(world.officer_b.user, name="Officer B", role="officer", unit_codes=["UNIT-A"],
-                active=True, actor="admin")
+                active=True, actor=Actor.cli("admin"))
     db.session.commit()
     units = {(e.action, json.loads(e.body)["payload"].get("email") or json.loads(e.body)["payload"].get("code")):
              (e.units, json.loads(e.body)["units"]) for e in chain()}
@@ -1047,7 +1047,7 @@ def test_migration_leaves_older_events_and_checkpoints_verifiable(app, world, ru
     world.file(title="Di unit A")
     world.file(unit="UNIT-B", category="ONLY-B", title="Di unit B")
     update_user(world.officer_b.user, name="Officer B", role="officer", unit_codes=["UNIT-B"],
-                active=True, actor="admin")
+                active=True, actor=Actor.cli("admin"))
     db.session.commit()
     db.session.remove()
     downgrade(revision="0009")

@@ -291,7 +291,7 @@ def test_added_holiday_and_cuti_bersama_move_deadlines_and_name_their_reason(uni
     assert current_overrides().version == version(0)
     assert due(start, 3, "working_days", unit_calendar("UNIT-A"))[0] == end_of(4, 10)
 
-    add_day_off(date(2026, 4, 9), "holiday", PERDA, actor="test")
+    add_day_off(date(2026, 4, 9), "holiday", PERDA, actor=Actor.cli("test"))
     db.session.commit()
     deadline, explanation = due(start, 3, "working_days", unit_calendar("UNIT-A"))
     assert deadline == end_of(4, 13)
@@ -299,7 +299,7 @@ def test_added_holiday_and_cuti_bersama_move_deadlines_and_name_their_reason(uni
                                       ["2026-04-11", "weekend"], ["2026-04-12", "weekend"]]
     assert explanation["calendar_version"] == version(1)
 
-    add_day_off("2026-04-10", "cuti_bersama", SKB, actor="test")
+    add_day_off("2026-04-10", "cuti_bersama", SKB, actor=Actor.cli("test"))
     db.session.commit()
     deadline, explanation = due(start, 3, "working_days", unit_calendar("UNIT-A"))
     assert deadline == end_of(4, 14)
@@ -319,8 +319,8 @@ def test_removed_package_holiday_and_working_saturday_count(units):
     """Christmas moved away (25 Dec made a working day) and a replacement working Saturday
     (26 Dec): from Wed 23 Dec the deadline comes back from 30 to 29, then to 28 December."""
     start = at(12, 23)
-    add_day_off("2026-04-09", "holiday", PERDA, actor="test")  # revision 1, elsewhere in the year
-    make_working_day(date(2026, 12, 25), "Keppres: Natal dipindah", actor="test")
+    add_day_off("2026-04-09", "holiday", PERDA, actor=Actor.cli("test"))  # revision 1, elsewhere in the year
+    make_working_day(date(2026, 12, 25), "Keppres: Natal dipindah", actor=Actor.cli("test"))
     db.session.commit()
     deadline, explanation = due(start, 3, "working_days", unit_calendar("UNIT-A"))
     assert deadline == end_of(12, 29)
@@ -329,7 +329,7 @@ def test_removed_package_holiday_and_working_saturday_count(units):
                                       ["2026-12-26", "weekend"], ["2026-12-27", "weekend"]]
     assert explanation["calendar_version"] == version(2)
 
-    make_working_day("2026-12-26", "Sabtu kerja pengganti", actor="test")
+    make_working_day("2026-12-26", "Sabtu kerja pengganti", actor=Actor.cli("test"))
     db.session.commit()
     deadline, explanation = due(start, 3, "working_days", unit_calendar("UNIT-A"))
     assert deadline == end_of(12, 28)
@@ -341,8 +341,8 @@ def test_removed_package_holiday_and_working_saturday_count(units):
 def test_an_override_replaced_takes_a_new_revision(units):
     """Turning an added holiday into cuti bersama replaces the day's row under a new revision;
     the unit working on cuti bersama then counts the day again."""
-    add_day_off("2026-04-09", "holiday", PERDA, actor="test")
-    add_day_off("2026-04-09", "cuti_bersama", SKB, actor="test")
+    add_day_off("2026-04-09", "holiday", PERDA, actor=Actor.cli("test"))
+    add_day_off("2026-04-09", "cuti_bersama", SKB, actor=Actor.cli("test"))
     db.session.commit()
     rows = db.session.scalars(select(CalendarOverride)).all()
     assert [(r.day, r.kind, r.off, r.reason, r.revision, r.entered_by) for r in rows] == [
@@ -355,25 +355,25 @@ def test_an_override_replaced_takes_a_new_revision(units):
 
 
 @pytest.mark.parametrize("change, field", [
-    (lambda: add_day_off("2026-02-30", "holiday", PERDA, "test"), "day"),
-    (lambda: add_day_off("9 April 2026", "holiday", PERDA, "test"), "day"),
-    (lambda: add_day_off("2026-04-09", "holiday", "   ", "test"), "reason"),
-    (lambda: add_day_off("2026-04-09", "holiday", None, "test"), "reason"),
-    (lambda: add_day_off("2026-04-09", "holiday", "x" * 501, "test"), "reason"),
-    (lambda: add_day_off("2026-04-09", "regional", PERDA, "test"), "kind"),
-    (lambda: add_day_off("2026-04-09", "working_day", PERDA, "test"), "kind"),
-    (lambda: add_day_off("2026-08-17", "holiday", PERDA, "test"), "day"),  # already added below
-    (lambda: make_working_day("2026-04-08", "Bukan hari libur", "test"), "day"),
-    (lambda: make_working_day("2026-12-26", "Sudah hari kerja", "test"), "day"),  # made one below
-    (lambda: make_working_day("2026-12-25", "", "test"), "reason"),
+    (lambda: add_day_off("2026-02-30", "holiday", PERDA, Actor.cli("test")), "day"),
+    (lambda: add_day_off("9 April 2026", "holiday", PERDA, Actor.cli("test")), "day"),
+    (lambda: add_day_off("2026-04-09", "holiday", "   ", Actor.cli("test")), "reason"),
+    (lambda: add_day_off("2026-04-09", "holiday", None, Actor.cli("test")), "reason"),
+    (lambda: add_day_off("2026-04-09", "holiday", "x" * 501, Actor.cli("test")), "reason"),
+    (lambda: add_day_off("2026-04-09", "regional", PERDA, Actor.cli("test")), "kind"),
+    (lambda: add_day_off("2026-04-09", "working_day", PERDA, Actor.cli("test")), "kind"),
+    (lambda: add_day_off("2026-08-17", "holiday", PERDA, Actor.cli("test")), "day"),  # already added below
+    (lambda: make_working_day("2026-04-08", "Bukan hari libur", Actor.cli("test")), "day"),
+    (lambda: make_working_day("2026-12-26", "Sudah hari kerja", Actor.cli("test")), "day"),  # made one below
+    (lambda: make_working_day("2026-12-25", "", Actor.cli("test")), "reason"),
 ], ids=["impossible-date", "not-iso", "blank-reason", "no-reason", "reason-too-long",
         "unknown-kind", "working-day-kind", "same-override-twice", "plain-working-day",
         "already-working", "remove-without-reason"])
 def test_refused_calendar_change_changes_nothing(units, change, field):
     """Bad input is refused at its field and leaves the overrides, the version, the audit
     chain and every deadline as they were."""
-    add_day_off("2026-08-17", "holiday", PERDA, actor="test")
-    make_working_day("2026-12-26", "Sabtu kerja pengganti", actor="test")
+    add_day_off("2026-08-17", "holiday", PERDA, actor=Actor.cli("test"))
+    make_working_day("2026-12-26", "Sabtu kerja pengganti", actor=Actor.cli("test"))
     db.session.commit()
     before = calendar_state()
     with pytest.raises(InvalidFields) as refused:
@@ -491,7 +491,7 @@ def test_calendar_change_moves_exactly_the_affected_deadlines(world, scenario):
     closed_clocks = [(c.rule, c.due_at, c.stopped_at, c.calendar_version)
                      for c in scenario["closed"].clocks]
 
-    _, moved = add_day_off(date(2026, 4, 8), "holiday", PERDA, actor=world.admin.label)
+    _, moved = add_day_off(date(2026, 4, 8), "holiday", PERDA, actor=world.admin)
     db.session.commit()
 
     assert moved == len(MOVED_BY_8_APRIL) == 4
@@ -521,7 +521,7 @@ def test_calendar_change_moves_exactly_the_affected_deadlines(world, scenario):
     assert (change["day"], change["kind"], change["revision"], change["deadlines_moved"]) == (
         "2026-04-08", "holiday", 1, 4)
 
-    _, moved = make_working_day("2026-04-08", "Perda dibatalkan", actor=world.admin.label)
+    _, moved = make_working_day("2026-04-08", "Perda dibatalkan", actor=world.admin)
     db.session.commit()
     assert moved == 4
     assert clock_dues(scenario) == original
@@ -541,7 +541,7 @@ def test_change_outside_every_counting_window_moves_nothing(world, scenario):
     """A holiday added for a day no open clock counts (1 July) moves nothing and writes no
     recomputation event."""
     original = clock_dues(scenario)
-    _, moved = add_day_off("2026-07-01", "holiday", PERDA, actor=world.admin.label)
+    _, moved = add_day_off("2026-07-01", "holiday", PERDA, actor=world.admin)
     db.session.commit()
     assert moved == 0
     assert clock_dues(scenario) == original
@@ -560,7 +560,7 @@ def test_day_off_added_during_a_pause_counts_for_the_days_before_it(world):
     advance(paused_first, "request_info", world.officer_a, at=at(4, 7, 10), **question)
     db.session.commit()
     add_day_off("2026-04-07", "holiday", "Libur mendadak: Keputusan Wali Kota No. 12/2026",
-                actor=world.admin.label)
+                actor=world.admin)
     db.session.commit()
     holiday_first = file_at(at(4, 6))
     advance(holiday_first, "request_info", world.officer_a, at=at(4, 7, 10), **question)
@@ -690,8 +690,8 @@ def test_calendar_list_shows_the_year_and_marks_overrides(app, org, runner):
     assert [line[:10] for line in out[1:]] == sorted(line[:10] for line in out[1:])
 
     with app.app_context():
-        add_day_off("2026-04-08", "holiday", PERDA, actor="cli")
-        make_working_day("2026-12-25", "Keppres: Natal dipindah", actor=ADMIN_ACTOR)
+        add_day_off("2026-04-08", "holiday", PERDA, actor=Actor.cli())
+        make_working_day("2026-12-25", "Keppres: Natal dipindah", actor=Actor.staff(User.by_email(ADMIN)))
         db.session.commit()
     out = lines(runner.invoke(args=["calendar", "list", "--year", "2026"]).stdout)
     assert out[0] == f"calendar {version(2)}, year 2026"
@@ -750,8 +750,8 @@ def test_calendar_command_refuses_bad_input_and_changes_nothing(app, org, runner
     """Every refused `calendar add|remove` exits non-zero with a message naming the problem
     and leaves the calendar, its version, the audit chain and the deadlines alone."""
     with app.app_context():
-        add_day_off("2026-08-20", "holiday", PERDA, actor="cli")
-        make_working_day("2026-12-26", "Sabtu kerja pengganti", actor="cli")
+        add_day_off("2026-08-20", "holiday", PERDA, actor=Actor.cli())
+        make_working_day("2026-12-26", "Sabtu kerja pengganti", actor=Actor.cli())
         db.session.commit()
     complaint = file_in(app, at(4, 6))
     before, due_before = state_of(app), verification_due(app, complaint)
@@ -855,7 +855,7 @@ def test_bad_calendar_form_answers_422_keeping_what_was_typed(app, org, action, 
     """Refused input comes back with 422, the message at its field and the typed values in
     the form that was sent; nothing changes."""
     with app.app_context():
-        add_day_off("2026-08-20", "holiday", PERDA, actor="cli")
+        add_day_off("2026-08-20", "holiday", PERDA, actor=Actor.cli())
         db.session.commit()
     before = state_of(app)
     admin = signed_in(app, ADMIN)

@@ -182,7 +182,8 @@ def export(path: Path, scene: Scene, unit: str | None = None, actor: str = "test
     """Export through the service as the command does (head signed first); committed."""
     audit.checkpoint(db.session)
     db.session.commit()
-    manifest = export_pack(path, scene.start, scene.end, Unit.by_code(unit) if unit else None, actor=actor)
+    manifest = export_pack(path, scene.start, scene.end, Unit.by_code(unit) if unit else None,
+                           actor=Actor.cli(actor))
     db.session.commit()
     return manifest
 
@@ -320,7 +321,7 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
     joins the chain only when the caller commits; the event names the manifest's digest."""
     out = tmp_path / "pack.zip"
     before = len(db_events())
-    manifest = export_pack(out, scene.start, scene.end, None, actor="tester")
+    manifest = export_pack(out, scene.start, scene.end, None, actor=Actor.cli("tester"))
     assert [e.action for e in db_events()][before:] == []  # queued, not yet in the chain
     db.session.commit()
     [exported] = db_events()[before:]
@@ -919,9 +920,9 @@ def test_unit_pack_shows_other_units_staff_accounts_only_as_hashes(app, ctx, sce
     for email, name in ((OFFICER_B, "Agus Salim, S.Sos."), (OFFICER_A, "Siti Rahayu, S.E.")):
         user = User.by_email(email)
         update_user(user, name=name, role="officer", unit_codes=[u.code for u in user.units], active=True,
-                    actor="admin")
-        issue_token(user, actor="admin")
-        reset_password(user, actor="admin")
+                    actor=Actor.cli("admin"))
+        issue_token(user, actor=Actor.cli("admin"))
+        reset_password(user, actor=Actor.cli("admin"))
     db.session.commit()
     account_events = ("user.updated", "user.token_issued", "user.password_reset")
     out = tmp_path / "unit-a.zip"
@@ -946,9 +947,9 @@ def test_unit_pack_shows_accounts_of_no_unit_only_as_hashes(app, ctx, scene, tmp
     from pengaduan.models import User
     from pengaduan.services.accounts import create_api_key, issue_token, reset_password
 
-    issue_token(User.by_email(AUDITOR), actor="admin")
-    reset_password(User.by_email(AUDITOR), actor="admin")
-    create_api_key("integrasi-lapor", actor="admin")
+    issue_token(User.by_email(AUDITOR), actor=Actor.cli("admin"))
+    reset_password(User.by_email(AUDITOR), actor=Actor.cli("admin"))
+    create_api_key("integrasi-lapor", actor=Actor.cli("admin"))
     db.session.commit()
     accounts = [e.seq for e in db_events() if e.action in ("user.token_issued", "user.password_reset",
                                                              "apikey.created")]
@@ -1187,7 +1188,7 @@ def build_june() -> dict[str, str]:
 
     def filed(name, at, unit="UNIT-A", channel="web", **overrides):
         raw = raw_complaint(overrides.pop("privacy", "public"), unit, **overrides)
-        return name, file_complaint(raw, channel=channel, at=at).complaint.tracking_code
+        return name, file_complaint(raw, actor=Actor.channel(channel), at=at).complaint.tracking_code
 
     codes = dict([
         filed("c1", wib(6, 2)),
@@ -1424,7 +1425,7 @@ def test_export_refuses_a_caller_with_work_of_its_own(app, ctx, scene, tmp_path)
 
     def work():
         audit.record(db.session, "test.pending", actor="tester", unit=None, payload={})
-        export_pack(out, scene.start, scene.end, None, actor="tester", seal=True)
+        export_pack(out, scene.start, scene.end, None, actor=Actor.cli("tester"), seal=True)
 
     with pytest.raises(RuntimeError, match="ends the caller's transaction"):
         unit_of_work.run(work)

@@ -38,6 +38,7 @@ from werkzeug.routing import IntegerConverter
 
 from pengaduan.extensions import db
 from pengaduan.models import Notification, User, utcnow
+from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint, issue_token
 from pengaduan.services import documents as docs
 from pengaduan.services import supervision as sv
@@ -139,7 +140,7 @@ def build_scene(app) -> Scene:
                 store([(f"sk-{unit}.pdf", pdf(unit), "application/pdf")]))
             records[unit] = (record, document)
         template = save_response_template(None, title="Jawaban baku", body="Terima kasih.",
-                                          category_code=None, actor="system")
+                                          category_code=None, actor=Actor.system())
         db.session.commit()
         sweep()  # the late complaint is overdue, and escalated
         officer_a = User.by_email(OFFICER_A)
@@ -336,10 +337,10 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
     p = payload
     with app.app_context():
         update_unit(Unit.by_code("UNIT-A"), name=p, timezone="Asia/Jakarta", working_days="12345",
-                    cuti_bersama_off=True, active=True, actor="test")
-        update_category(Category.by_code("GENERAL"), name=p, unit_codes=[], active=True, actor="test")
+                    cuti_bersama_off=True, active=True, actor=Actor.cli("test"))
+        update_category(Category.by_code("GENERAL"), name=p, unit_codes=[], active=True, actor=Actor.cli("test"))
         officer = User.by_email(OFFICER_A)
-        update_user(officer, name=p, role="officer", unit_codes=["UNIT-A"], active=True, actor="test")
+        update_user(officer, name=p, role="officer", unit_codes=["UNIT-A"], active=True, actor=Actor.cli("test"))
         officer_actor, supervisor = actor_of(OFFICER_A), actor_of(SUPERVISOR_A)
         complaint, pin = _file(complaint_raw(
             title=p, description=p, incident_location=p, requested_resolution=p, name=p, address=p),
@@ -370,9 +371,9 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
             "kind": "complaint_sop", "title": p, "valid_from": "2026-01-01"},
             store([(p + ".pdf", pdf("SOP"), "application/pdf")]))
         template = db.session.get(ResponseTemplate, scene.template)
-        save_response_template(template, title=p, body=p, category_code=None, actor="test")
+        save_response_template(template, title=p, body=p, category_code=None, actor=Actor.cli("test"))
         year = sv.today().year + 1
-        add_day_off(date(year, 7, 1), "holiday", p[:200], actor="test")
+        add_day_off(date(year, 7, 1), "holiday", p[:200], actor=Actor.cli("test"))
         db.session.commit()
         return Corpus(scene, complaint.tracking_code, pin, rejected.tracking_code, record.id,
                       template.id, year)
@@ -582,9 +583,9 @@ def test_no_csv_cell_runs_as_a_formula(app, scene):
     f = FORMULAS
     with app.app_context():
         update_category(Category.by_code("GENERAL"), name=f["category name"], unit_codes=[],
-                        active=True, actor="test")
+                        active=True, actor=Actor.cli("test"))
         update_user(User.by_email(SUPERVISOR_A), name=f["supervisor name"], role="supervisor",
-                    unit_codes=["UNIT-A"], active=True, actor="test")
+                    unit_codes=["UNIT-A"], active=True, actor=Actor.cli("test"))
         _file(complaint_raw(title=f["complaint title"]))
         sv.record_supervision(actor_of(SUPERVISOR_A), {
             "kind": "spot_check", "held_on": sv.today(), "title": f["supervision title"],
@@ -715,7 +716,7 @@ def _refused_with_a_named_value(app, scene: Scene, where: str):
 
         with app.app_context():
             update_unit(Unit.by_code("UNIT-A"), name=NAMED, timezone="Asia/Jakarta",
-                        working_days="12345", cuti_bersama_off=True, active=True, actor="test")
+                        working_days="12345", cuti_bersama_off=True, active=True, actor=Actor.cli("test"))
             db.session.commit()
         client = browser(app)
         data = {**valid_form(), "category": "ONLY-B", "csrf_token": get_page(client, "/complaints/new").token}

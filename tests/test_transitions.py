@@ -814,7 +814,7 @@ def test_a_clock_overdue_before_a_pause_stays_overdue_after_it(world):
 
 def test_a_counter_filing_is_audited_with_the_officer_who_entered_it(world):
     """A walk-in complaint typed in by an officer names that officer in the chain."""
-    filed = file_complaint(dict(SLA_FILING), channel="walk_in", entered_by=world.officer_a)
+    filed = file_complaint(dict(SLA_FILING), actor=world.officer_a.via("walk_in"))
     db.session.commit()
     [row] = audit_rows(filed.complaint, "complaint.filed")
     assert row.actor == world.officer_a.label

@@ -100,6 +100,7 @@ def test_a_field_added_to_the_workflow_is_shown_without_code_changes(app, org, m
     fills the one marked as an answer from a response template, the complainant's timeline
     shows the stored code as its spec reads it. No view, service or template names it."""
     from pengaduan.extensions import db
+    from pengaduan.policy import Actor
     from pengaduan.services.responses import save_response_template
     from pengaduan.workflow.fields import FieldSpec
     from test_staff import act, browser, location, staff_does, track
@@ -120,7 +121,7 @@ def test_a_field_added_to_the_workflow_is_shown_without_code_changes(app, org, m
                                                  "classification": "pengaduan"}))
     with app.app_context():
         template_id = save_response_template(None, title="Jawaban baku", body="Sudah kami perbaiki.",
-                                             category_code=None, actor="test").id
+                                             category_code=None, actor=Actor.cli("test")).id
         db.session.commit()
     client = signed_in(app, OFFICER_A)
     html = client.get(f"{page_of(code)}?use={template_id}&step=follow_up").get_data(as_text=True)

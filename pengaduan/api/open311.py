@@ -20,6 +20,7 @@ from ..errors import InvalidFields
 from ..extensions import csrf, db, limiter
 from ..i18n import label
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
+from ..policy import Actor
 from ..services import file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
@@ -237,7 +238,7 @@ def create_request(fmt):
         "name": name or None, "email": form.get("email") or None, "phone": form.get("phone") or None,
         "nik": attributes.get("nik") or None, "consent": attributes.get("consent"),
     }
-    filed = file_complaint(raw, channel="open311")
+    filed = file_complaint(raw, actor=Actor.channel("open311"))
     complaint = filed.complaint
     notice = (f"Kode lacak {complaint.tracking_code}, PIN {filed.pin}: simpan PIN ini untuk "
               f"mengikuti pengaduan di {external_url('citizen.track')}")

@@ -11,7 +11,7 @@ from ..errors import BadRequest, DomainError, Forbidden, InvalidFields, NotFound
 from ..extensions import csrf, db, limiter
 from ..i18n import lazy_gettext as _l
 from ..models import Category, ComplaintEvent, Unit
-from ..policy import can_browse_queue, can_view
+from ..policy import Actor, can_browse_queue, can_view
 from ..services import advance, file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
@@ -64,7 +64,8 @@ def file():
     """File a complaint for a citizen (a portal, a bot, a call centre): the answer carries
     the tracking code and the PIN, shown this once."""
     raw = _json_body()
-    filed = file_complaint({k: v for k, v in raw.items() if k != "attachments"}, channel="api")
+    filed = file_complaint({k: v for k, v in raw.items() if k != "attachments"},
+                           actor=Actor.channel("api"))
     complaint = filed.complaint
     deadline = citizen_deadline(complaint)
     # The answer is built before the commit, which expires what was loaded (no re-reading).

@@ -40,6 +40,7 @@ from ..extensions import db
 from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, ComplaintClock, ComplaintEvent,
                       Escalation, StandingDocument, SupervisionRecord, Unit, utcnow)
 from ..models.supervision import supervision_units
+from ..policy import Actor
 from ..services.attachments import path_of
 from ..services.reports import bounds, periodic_report
 from ..version import __version__
@@ -389,7 +390,7 @@ def manifest_bytes(manifest: dict) -> bytes:
 
 
 def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit | None = None, *,
-                actor: str = "cli", progress=None, seal: bool = False) -> dict:
+                actor: Actor = Actor.cli(), progress=None, seal: bool = False) -> dict:
     """Write the pack for the period (local days, inclusive) and unit (or all units) to
     `out` (a path, or a seekable binary file the caller owns) and record the export in the
     audit chain; returns the manifest. With `seal`, the chain head is signed first, so a pack
@@ -414,7 +415,7 @@ def export_pack(out: str | Path | BinaryIO, start: date, end: date, unit: Unit |
     with read_only():
         manifest = _write(out if hasattr(out, "write") else Path(out), start, end, unit, progress)
         db.session.commit()  # ends the read-only transaction, which changed nothing
-    audit.record(db.session, "evidence.exported", actor=actor, unit=manifest["unit"], payload={
+    audit.record(db.session, "evidence.exported", actor=actor.label, unit=manifest["unit"], payload={
         "period": manifest["period"], "unit": manifest["unit"], "counts": manifest["counts"],
         "chain": {k: manifest["chain"][k] for k in ("first_seq", "last_seq", "last_hash")},
         "manifest_sha256": hashlib.sha256(manifest_bytes(manifest)).hexdigest()})

@@ -150,7 +150,7 @@ def _system_event(rows: _Rows, complaint: Complaint, kind: str, now: datetime, d
     """A timeline event by the system, inserted in bulk with the others of its batch."""
     rows.events.append({
         "complaint_id": complaint.id, "unit_id": complaint.unit_id, "kind": kind,
-        "actor_role": "system", "public": public, "occurred_at": now, "data": data})
+        "actor_role": Actor.system().role, "public": public, "occurred_at": now, "data": data})
 
 
 def _escalate(rows: _Rows, clock, rule, step, escalation_id: int, staff, now: datetime) -> None:
@@ -160,7 +160,7 @@ def _escalate(rows: _Rows, clock, rule, step, escalation_id: int, staff, now: da
             "escalation_id": escalation_id}
     _system_event(rows, complaint, "escalation", now, data)
     rows.notices.extend(notification_rows(people, "escalation", complaint, data, at=now))
-    audit.record(db.session, "complaint.escalated", actor="system", unit=complaint.unit,
+    audit.record(db.session, "complaint.escalated", actor=Actor.system().label, unit=complaint.unit,
                  complaint=complaint.tracking_code,
                  payload={**data, "cycle": clock.cycle, "notified": [u.id for u in people]})
 
@@ -177,7 +177,7 @@ def _remind(rows: _Rows, clock, rule, now: datetime) -> None:
                    _l("Reminder about complaint %(code)s", code=complaint.tracking_code), "reminder",
                    complaint=complaint, rule=rule, due=clock.due_at,
                    trigger=current_workflow().transition(rule.on_expiry))
-    audit.record(db.session, "complaint.reminded", actor="system", unit=complaint.unit,
+    audit.record(db.session, "complaint.reminded", actor=Actor.system().label, unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={**data, "emailed": emailed})
 
 

@@ -1,7 +1,7 @@
 """Who acts: the actor every service is given, and how it appears in the audit chain."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..models import Complaint, Role, User
 
@@ -23,11 +23,17 @@ def reads_cases(role: str | None) -> bool:
 
 @dataclass(frozen=True)
 class Actor:
-    """Whoever acts: a staff user, a citizen holding a complaint's code and PIN, or the system."""
+    """Whoever acts: a staff user, a citizen holding a complaint's code and PIN, a complaint
+    arriving through an intake channel, a command, or the system (scheduled jobs).
+
+    Every service that changes something is given one; `label` is how it is written into
+    the audit chain."""
 
     role: Role
     user: User | None = None
     complaint_id: int | None = None
+    intake: str | None = None  # the channel a complaint arrives through (see `channel`)
+    name: str | None = None  # how a command appears in the audit chain ("cli", "demo")
 
     @classmethod
     def staff(cls, user: User) -> Actor:
@@ -39,11 +45,34 @@ class Actor:
 
     @classmethod
     def system(cls) -> Actor:
+        """The scheduled jobs (the SLA sweep, outbox, checkpoints)."""
         return cls(role=Role.SYSTEM)
+
+    @classmethod
+    def cli(cls, name: str = "cli") -> Actor:
+        """A command run by an operator: system-like in what it may do, written as `name`."""
+        return cls(role=Role.SYSTEM, name=name)
+
+    @classmethod
+    def channel(cls, name: str) -> Actor:
+        """A complainant filing through an intake channel (web, api, open311, ...) without
+        signing in: a citizen who holds no complaint yet."""
+        return cls(role=Role.CITIZEN, intake=name)
+
+    def via(self, channel: str) -> Actor:
+        """This staff member typing in a complaint received through `channel` (the
+        counter, a phone call, a letter)."""
+        return replace(self, intake=channel)
 
     @property
     def label(self) -> str:
-        """How the actor appears in the audit chain (never a complainant's identity)."""
+        """How the actor appears in the audit chain (never a complainant's identity): a
+        staff member by account, a complaint filed online as "citizen" and through other
+        channels as "channel:<name>", a command by its name, else the role."""
         if self.user is not None:
             return f"user:{self.user.id}:{self.user.email}"
+        if self.intake is not None and self.intake != "web":
+            return f"channel:{self.intake}"
+        if self.name is not None:
+            return self.name
         return str(self.role)

@@ -11,7 +11,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import STAFF_ROLES, ApiKey, ApiToken, Category, Unit, User, hash_token
-from ..policy import handles_cases
+from ..policy import Actor, handles_cases
 from ..services.intake import EMAIL
 from . import inputs
 
@@ -32,7 +32,7 @@ def _new_code_and_name(model, code: str, name: str, errors: dict) -> tuple[str, 
 
 def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
                 working_days: str = "12345", cuti_bersama_off: bool = True,
-                parent: Unit | None = None, actor: str = "system") -> Unit:
+                parent: Unit | None = None, actor: Actor = Actor.system()) -> Unit:
     errors: dict[str, str] = {}
     code, name = _new_code_and_name(Unit, code, name, errors)
     _check_unit_settings(timezone, working_days, errors)
@@ -41,7 +41,7 @@ def create_unit(code: str, name: str, *, timezone: str = "Asia/Jakarta",
     unit = Unit(code=code, name=name, timezone=timezone, working_days=working_days,
                 cuti_bersama_off=cuti_bersama_off, parent=parent)
     db.session.add(unit)
-    audit.record(db.session, "unit.created", actor=actor, unit=code, payload={
+    audit.record(db.session, "unit.created", actor=actor.label, unit=code, payload={
         "code": code, "name": unit.name, "timezone": timezone, "working_days": working_days,
         "cuti_bersama_off": cuti_bersama_off, "parent": parent.code if parent else None})
     return unit
@@ -58,7 +58,7 @@ def _units(codes, errors) -> list[Unit]:
     return units
 
 
-def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system") -> Category:
+def create_category(code: str, name: str, *, unit_codes=(), actor: Actor = Actor.system()) -> Category:
     errors: dict[str, str] = {}
     code, name = _new_code_and_name(Category, code, name, errors)
     units = _units(unit_codes, errors)
@@ -66,13 +66,13 @@ def create_category(code: str, name: str, *, unit_codes=(), actor: str = "system
         raise InvalidFields(errors)
     category = Category(code=code, name=name, units=units)
     db.session.add(category)
-    audit.record(db.session, "category.created", actor=actor, unit=units, payload={
+    audit.record(db.session, "category.created", actor=actor.label, unit=units, payload={
         "code": code, "name": category.name, "units": [u.code for u in units]})
     return category
 
 
 def create_user(email: str, role: str, *, name: str | None = None, password: str | None = None,
-                unit_codes=(), actor: str = "system") -> tuple[User, str | None]:
+                unit_codes=(), actor: Actor = Actor.system()) -> tuple[User, str | None]:
     """Create a staff account; returns it with the generated password if none was given."""
     errors: dict[str, str] = {}
     email = (email or "").strip().lower()
@@ -97,21 +97,21 @@ def create_user(email: str, role: str, *, name: str | None = None, password: str
     user = User(email=email, name=name, role=role, units=units)
     user.set_password(password)
     db.session.add(user)
-    audit.record(db.session, "user.created", actor=actor, unit=units, payload={
+    audit.record(db.session, "user.created", actor=actor.label, unit=units, payload={
         "email": email, "role": role, "units": [u.code for u in units]})
     return user, generated
 
 
-def issue_token(user: User, *, actor: str = "system") -> str:
+def issue_token(user: User, *, actor: Actor = Actor.system()) -> str:
     """A new bearer token for the user; only its hash is stored, so show it once."""
     token = "pgd_" + secrets.token_urlsafe(32)
     db.session.add(ApiToken(user=user, token_hash=hash_token(token)))
-    audit.record(db.session, "user.token_issued", actor=actor, unit=user.units,
+    audit.record(db.session, "user.token_issued", actor=actor.label, unit=user.units,
                  payload={"email": user.email})
     return token
 
 
-def create_api_key(name: str, *, actor: str = "system") -> str:
+def create_api_key(name: str, *, actor: Actor = Actor.system()) -> str:
     """A new key for an integrating system (Open311 `api_key`); only its hash is stored, so
     the key is shown once."""
     errors: dict[str, str] = {}
@@ -122,12 +122,12 @@ def create_api_key(name: str, *, actor: str = "system") -> str:
     row = ApiKey(name=name, key_hash=hash_token(key))
     db.session.add(row)
     db.session.flush()
-    audit.record(db.session, "apikey.created", actor=actor, unit=None,
+    audit.record(db.session, "apikey.created", actor=actor.label, unit=None,
                  payload={"id": row.id, "name": name})
     return key
 
 
-def revoke_tokens(user: User, *, actor: str = "system") -> int:
+def revoke_tokens(user: User, *, actor: Actor = Actor.system()) -> int:
     """Revoke every API token of the user; returns how many were still valid."""
     from ..models import utcnow
 
@@ -135,7 +135,7 @@ def revoke_tokens(user: User, *, actor: str = "system") -> int:
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))]
     for token in tokens:
         token.revoked_at = utcnow()
-    audit.record(db.session, "user.tokens_revoked", actor=actor, unit=user.units,
+    audit.record(db.session, "user.tokens_revoked", actor=actor.label, unit=user.units,
                  payload={"email": user.email, "count": len(tokens)})
     return len(tokens)
 
@@ -148,7 +148,7 @@ def _check_unit_settings(timezone: str, working_days: str, errors: dict) -> None
 
 
 def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
-                cuti_bersama_off: bool, active: bool, actor: str) -> Unit:
+                cuti_bersama_off: bool, active: bool, actor: Actor) -> Unit:
     """Change a unit's name, calendar settings or status; the audit event shows the change."""
     errors: dict[str, str] = {}
     name = inputs.name(name, "name", errors, Unit.name)
@@ -158,7 +158,7 @@ def update_unit(unit: Unit, *, name: str, timezone: str, working_days: str,
     before = _unit_state(unit)
     unit.name, unit.timezone, unit.working_days = name, timezone, working_days
     unit.cuti_bersama_off, unit.active = cuti_bersama_off, active
-    audit.record(db.session, "unit.updated", actor=actor, unit=unit,
+    audit.record(db.session, "unit.updated", actor=actor.label, unit=unit,
                  payload={"code": unit.code, "before": before, "after": _unit_state(unit)})
     return unit
 
@@ -169,7 +169,7 @@ def _unit_state(unit: Unit) -> dict:
 
 
 def update_category(category: Category, *, name: str, unit_codes, active: bool,
-                    actor: str) -> Category:
+                    actor: Actor) -> Category:
     errors: dict[str, str] = {}
     name = inputs.name(name, "name", errors, Category.name)
     units = _units(unit_codes, errors)
@@ -178,7 +178,7 @@ def update_category(category: Category, *, name: str, unit_codes, active: bool,
     before = {"name": category.name, "units": [u.code for u in category.units],
               "active": category.active}
     category.name, category.units, category.active = name, units, active
-    audit.record(db.session, "category.updated", actor=actor, unit=[*before["units"], *units],
+    audit.record(db.session, "category.updated", actor=actor.label, unit=[*before["units"], *units],
                  payload={
         "code": category.code, "before": before,
         "after": {"name": category.name, "units": [u.code for u in units], "active": active}})
@@ -186,7 +186,7 @@ def update_category(category: Category, *, name: str, unit_codes, active: bool,
 
 
 def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
-                actor: str) -> User:
+                actor: Actor) -> User:
     """Change a staff account's name, role, units or status (an admin's edit)."""
     errors: dict[str, str] = {}
     name = inputs.name(name, "name", errors, User.name)
@@ -202,14 +202,14 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
     if (role, active) != (user.role, user.active):
         user.end_sessions()  # a changed role or a deactivation takes effect at once
     user.name, user.role, user.units, user.active = name, role, units, active
-    audit.record(db.session, "user.updated", actor=actor, unit=[*before["units"], *units], payload={
+    audit.record(db.session, "user.updated", actor=actor.label, unit=[*before["units"], *units], payload={
         "email": user.email, "before": before,
         "after": {"name": user.name, "role": role, "units": sorted(u.code for u in units),
                   "active": active}})
     return user
 
 
-def reset_password(user: User, *, actor: str) -> str:
+def reset_password(user: User, *, actor: Actor) -> str:
     """Give the account a new random password (shown once to the admin) and unlock it."""
     password = secrets.token_urlsafe(12)
     user.set_password(password)
@@ -217,6 +217,6 @@ def reset_password(user: User, *, actor: str) -> str:
     from .auth import record_reset  # auth imports this module
 
     record_reset(user)
-    audit.record(db.session, "user.password_reset", actor=actor, unit=user.units,
+    audit.record(db.session, "user.password_reset", actor=actor.label, unit=user.units,
                  payload={"email": user.email})
     return password

@@ -32,6 +32,7 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import SignInAttempt, User, utcnow
 from ..models import user as user_model
+from ..policy import Actor
 from .accounts import MIN_PASSWORD
 
 PAIR_FAILURES, PAIR_WINDOW = 5, timedelta(minutes=15)
@@ -137,7 +138,7 @@ def authenticate(email: str, password: str, address: str | None = None,
         db.session.flush()
         now_held = _hold(digest, address, at)
         if now_held and now_held[0] != "address" and user is not None:  # this failure locked it
-            audit.record(db.session, "user.locked", actor="system", unit=user.units, payload={
+            audit.record(db.session, "user.locked", actor=Actor.system().label, unit=user.units, payload={
                 "email": user.email, "scope": now_held[0], "until": now_held[1].isoformat()})
         return SignIn(None, str(WRONG))
     user.last_login_at = at
@@ -169,6 +170,6 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
         raise InvalidFields(errors)
     user.set_password(new)
     user.end_sessions()
-    audit.record(db.session, "user.password_changed", actor=f"user:{user.id}:{user.email}",
+    audit.record(db.session, "user.password_changed", actor=Actor.staff(user).label,
                  unit=user.units,
                  payload={"email": user.email})

@@ -15,6 +15,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import OVERRIDE_KINDS, CalendarOverride, utcnow
+from ..policy import Actor
 from ..sla import Overrides, WorkingCalendar, current_overrides
 from ..sla.calendar import Override, national
 from ..unit_of_work import UnitOfWork
@@ -93,7 +94,8 @@ def _is_off_nationally(day: date) -> bool:
 CALENDAR_LOCK_KEY = 0x63616C65  # one advisory lock serialises calendar changes on PostgreSQL
 
 
-def _apply(day: date, kind: str, reason: str, actor: str) -> tuple[CalendarOverride, int]:
+def _apply(day: date, kind: str, reason: str, actor: Actor) -> tuple[CalendarOverride, int]:
+    by = actor.label  # read before the new row is pending: loading the user would flush it
     if db.session.get_bind().dialect.name == "postgresql":  # SQLite's writer is already alone
         db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CALENDAR_LOCK_KEY})
         forget_overrides()  # read the revision after the lock, not before
@@ -104,17 +106,17 @@ def _apply(day: date, kind: str, reason: str, actor: str) -> tuple[CalendarOverr
         row = CalendarOverride(day=day)
         db.session.add(row)
     row.kind, row.off, row.reason = kind, OVERRIDE_KINDS[kind], reason
-    row.entered_by, row.entered_at, row.revision = actor, utcnow(), revision
+    row.entered_by, row.entered_at, row.revision = by, utcnow(), revision
     db.session.flush()
     forget_overrides()
     moved = recompute_for_day(day, actor)
-    audit.record(db.session, "calendar.changed", actor=actor, unit=None, payload={
+    audit.record(db.session, "calendar.changed", actor=by, unit=None, payload={
         "day": day.isoformat(), "kind": kind, "off": row.off, "reason": reason,
         "revision": revision, "previous": previous, "deadlines_moved": moved})
     return row, moved
 
 
-def add_day_off(raw_day, kind: str, reason: str | None, actor: str) -> tuple[CalendarOverride, int]:
+def add_day_off(raw_day, kind: str, reason: str | None, actor: Actor) -> tuple[CalendarOverride, int]:
     """Make a day a holiday or cuti bersama (e.g. a new SKB); returns the override and how
     many open deadlines moved."""
     day, reason = _parse(raw_day, reason, kind)
@@ -126,7 +128,7 @@ def add_day_off(raw_day, kind: str, reason: str | None, actor: str) -> tuple[Cal
     return _apply(day, kind, reason, actor)
 
 
-def make_working_day(raw_day, reason: str | None, actor: str) -> tuple[CalendarOverride, int]:
+def make_working_day(raw_day, reason: str | None, actor: Actor) -> tuple[CalendarOverride, int]:
     """Remove a day from the days off (a cancelled or moved holiday, a replacement working
     Saturday); returns the override and how many open deadlines moved."""
     day, reason = _parse(raw_day, reason)

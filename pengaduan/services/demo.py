@@ -71,14 +71,14 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     report: list[str] = []
     if Unit.by_code(UNITS[0][0]) is None:
         for code, name, week in UNITS:
-            create_unit(code, name, working_days=week, actor="demo")
+            create_unit(code, name, working_days=week, actor=Actor.cli("demo"))
         for code, name, units in CATEGORIES:
-            create_category(code, name, unit_codes=units, actor="demo")
+            create_category(code, name, unit_codes=units, actor=Actor.cli("demo"))
     for email, role, name, units in ACCOUNTS:
         if User.by_email(email):
             report.append(f"{role:10} {email} (exists, password unchanged)")
             continue
-        _, password = create_user(email, role, name=name, unit_codes=units, actor="demo")
+        _, password = create_user(email, role, name=name, unit_codes=units, actor=Actor.cli("demo"))
         report.append(f"{role:10} {email} password: {password}")
     from sqlalchemy import func, select
 
@@ -107,7 +107,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             "service_date": (at - timedelta(days=rng.randint(0, 40))).date().isoformat(),
             "incident_location": "Kantor pelayanan, Kecamatan Sukamaju",
             "consent": privacy != "anonymous",
-        }, channel=rng.choice(["web", "web", "walk_in", "phone"]), at=at)
+        }, actor=Actor.channel(rng.choice(["web", "web", "walk_in", "phone"])), at=at)
         complaint = filed.complaint
         for transition in path:
             at += timedelta(days=rng.randint(1, 4), hours=rng.randint(1, 5))

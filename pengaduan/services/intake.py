@@ -140,13 +140,14 @@ def _unused_tracking_code() -> str:
             return code
 
 
-def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = None,
-                   attachments: list[StoredFile] = (), entered_by: Actor | None = None,
-                   submission: str | None = None) -> Filed:
+def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: datetime | None = None,
+                   attachments: list[StoredFile] = (), submission: str | None = None) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only.
 
-    `entered_by` is the staff member who typed in a complaint received at the counter, by
-    phone or by letter; a citizen filing online has none.
+    `actor` says who files and through which channel: `Actor.channel("web")` for a citizen
+    filing online (the default), `Actor.channel("api")` and the like for the integrations,
+    `Actor.staff(user).via("walk_in")` for a staff member typing in a complaint received at
+    the counter, by phone or by letter.
 
     `attachments` are files already checked and stored (services.attachments); the caller
     discards them if this unit of work fails.
@@ -154,6 +155,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     `submission` is the web form's one-time token: a second filing with it fails on the
     unique digest (IntegrityError) even when both arrive at once; check filed_from first.
     """
+    channel = actor.intake
     if channel not in CHANNELS:
         raise InvalidFields({"channel": _l("unknown channel")})
     workflow = current_workflow()
@@ -174,8 +176,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     db.session.add(complaint)
     event = ComplaintEvent(
         kind="filed", trigger=FILE_TRIGGER, to_state=workflow.initial,
-        actor_role=entered_by.role if entered_by else "citizen",
-        actor_id=entered_by.user.id if entered_by and entered_by.user else None,
+        actor_role=actor.role, actor_id=actor.user.id if actor.user else None,
         unit=values["unit"],
         public=True, occurred_at=at, data={"channel": channel, "late_filing": values["late_filing"]},
     )
@@ -183,8 +184,7 @@ def file_complaint(raw: dict, *, channel: str = "web", at: datetime | None = Non
     attach(complaint, list(attachments), event=event)
     sla.on_event(complaint, workflow, FILE_TRIGGER, None, workflow.initial, at)
     db.session.flush()
-    actor = entered_by.label if entered_by else ("citizen" if channel == "web" else f"channel:{channel}")
-    audit.record(db.session, "complaint.filed", actor=actor, unit=values["unit"],
+    audit.record(db.session, "complaint.filed", actor=actor.label, unit=values["unit"],
                  complaint=complaint.tracking_code, payload={
                      "unit": values["unit"].code,
                      "category": values["category"].code if values["category"] else None,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload
 from .. import audit
 from ..extensions import db
 from ..models import Complaint, ComplaintClock, ComplaintEvent, Role, utcnow
+from ..policy import Actor
 from ..sla.calendar import WorkingCalendar
 from ..sla.clocks import refresh_due_dates, reschedule
 from ..workflow import current_workflow
@@ -19,7 +20,7 @@ BATCH = 1000
 MARGIN = timedelta(days=1)
 
 
-def recompute_for_day(day: date, actor: str, at: datetime | None = None) -> int:
+def recompute_for_day(day: date, actor: Actor, at: datetime | None = None) -> int:
     """Recompute the open clocks whose count may touch `day`; returns how many changed.
 
     Candidates: running clocks due after the day began that started before it ended (or
@@ -59,7 +60,7 @@ def recompute_for_day(day: date, actor: str, at: datetime | None = None) -> int:
             db.session.add(ComplaintEvent(complaint_id=complaint.id, unit_id=complaint.unit_id,
                                           kind="deadline_recomputed", actor_role=Role.SYSTEM,
                                           public=False, occurred_at=at, data=data))
-            audit.record(db.session, "sla.recomputed", actor=actor, unit=complaint.unit,
+            audit.record(db.session, "sla.recomputed", actor=actor.label, unit=complaint.unit,
                          complaint=complaint.tracking_code, payload=data)
         db.session.flush()
         if len(clocks) < BATCH:

@@ -8,6 +8,7 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, ResponseTemplate
+from ..policy import Actor
 from . import inputs
 
 
@@ -25,7 +26,7 @@ def _check(title: str, body: str, category_code: str | None, errors: dict) -> Ca
 
 def save_response_template(template: ResponseTemplate | None, *, title: str, body: str,
                            category_code: str | None, active: bool = True,
-                           actor: str) -> ResponseTemplate:
+                           actor: Actor) -> ResponseTemplate:
     """Create (template=None) or change a template; audited."""
     errors: dict[str, str] = {}
     category = _check(title, body, category_code, errors)
@@ -38,7 +39,7 @@ def save_response_template(template: ResponseTemplate | None, *, title: str, bod
     db.session.add(template)
     db.session.flush()
     audit.record(db.session, "response_template.created" if created else "response_template.updated",
-                 actor=actor, unit=None, payload={"id": template.id, "title": template.title,
+                 actor=actor.label, unit=None, payload={"id": template.id, "title": template.title,
                                        "category": category.code if category else None,
                                        "active": active})
     return template

@@ -30,15 +30,15 @@ def admin_only(view):
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
-        if not can_administer(Actor.staff(current_user)):
+        if not can_administer(me()):
             abort(403)
         return view(*args, **kwargs)
 
     return wrapper
 
 
-def me() -> str:
-    return Actor.staff(current_user).label
+def me() -> Actor:
+    return Actor.staff(current_user)
 
 
 def _all(model, order):

@@ -110,7 +110,7 @@ def new_complaint():
 
     try:
         with stored_files(checked) as stored:
-            filed = file_complaint(form.raw(), channel="web", attachments=stored,
+            filed = file_complaint(form.raw(), actor=Actor.channel("web"), attachments=stored,
                                    submission=form.submission.data)
             complaint = filed.complaint
             emailed = send_receipt(complaint, str(get_locale()))

@@ -108,7 +108,7 @@ def evidence():
     # whatever the WSGI server does with the response, and it is gone once closed.
     pack = tempfile.TemporaryFile()
     try:
-        export_pack(pack, start, end, unit, actor=Actor.staff(current_user).label, seal=True)
+        export_pack(pack, start, end, unit, actor=Actor.staff(current_user), seal=True)
         size = pack.seek(0, os.SEEK_END)
     except BaseException:
         pack.close()
