@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 
 from ..errors import InvalidFields
+from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, Unit, User
 from ..policy import Actor, can_view, handles_cases
@@ -95,8 +96,6 @@ def _category(value, _ctx):
 
 
 def _one_of(options: dict) -> str:
-    from ..i18n import label
-
     return ", ".join(label(labels) for labels in options.values())
 
 
@@ -162,14 +161,10 @@ def _category_name(_workflow, code) -> str | None:
 
 
 def _classification_label(workflow, code) -> str:
-    from ..i18n import label
-
     return label(workflow.classifications.get(code))
 
 
 def _closure_reason_label(workflow, code) -> str:
-    from ..i18n import label
-
     return label(workflow.closure_reasons.get(code))
 
 
@@ -262,8 +257,6 @@ def _closure_reason_needs(workflow, transition, values: dict, errors: dict) -> N
     reason = values.get("closure_reason") or (transition.closure_reason if transition else None)
     for name in workflow.closure_requires.get(reason, ()) if reason else ():
         if name not in values and name not in errors:
-            from ..i18n import label
-
             errors[name] = _l("is required when the closure reason is %(reason)s",
                               reason=label(workflow.closure_reasons[reason]))
 

@@ -4,8 +4,11 @@ instead of failing later on a page that looks the missing name up."""
 from __future__ import annotations
 
 from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
+from ..extensions import db
 from ..models import Complaint, ComplaintClock, ComplaintEvent
+from .current import current_workflow
 from .definition import Workflow
 
 
@@ -44,11 +47,6 @@ def refuse_to_serve(app) -> None:
     """Stop a process of `app` before it serves (SystemExit with the reasons) when the
     workflow in force lacks a state, trigger or running clock the database uses, or when the
     database cannot be asked. `python run.py` and gunicorn (gunicorn.conf.py) call it."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from ..extensions import db
-    from . import current_workflow
-
     with app.app_context():
         try:
             refuse_if_missing(current_workflow(), db.session)
