@@ -39,6 +39,17 @@ def _config(url: str, tmp) -> dict:
     }
 
 
+def _seed(url: str, seed, tmp) -> None:
+    """Run `seed` on the database at `url` and commit, leaving no connection open (a
+    PostgreSQL template must have none)."""
+    app = create_app(_config(url, tmp), instance_path=str(tmp / "instance"))
+    with app.app_context():
+        seed()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
 def _migrate(url: str, tmp) -> None:
     from flask_migrate import upgrade
 
@@ -49,16 +60,25 @@ def _migrate(url: str, tmp) -> None:
 
 
 class SQLiteDatabases:
-    """Migrate once into a template file; each test gets a copy."""
+    """Migrate once into a template file, seed copies of it into further templates on first
+    use; each test gets a copy of its template."""
 
     def __init__(self, tmp_factory):
         self.dir = tmp_factory.mktemp("sqlite-template")
-        self.template = self.dir / "template.sqlite3"
-        _migrate(f"sqlite:///{self.template}", self.dir)
+        self.templates = {None: self.dir / "template.sqlite3"}
+        _migrate(f"sqlite:///{self.templates[None]}", self.dir)
 
-    def create(self, tmp) -> str:
+    def _template(self, seed):
+        if seed not in self.templates:
+            target = self.dir / f"{seed.__name__}.sqlite3"
+            shutil.copy(self.templates[None], target)
+            _seed(f"sqlite:///{target}", seed, self.dir)
+            self.templates[seed] = target
+        return self.templates[seed]
+
+    def create(self, tmp, seed=None) -> str:
         target = tmp / "test.sqlite3"
-        shutil.copy(self.template, target)
+        shutil.copy(self._template(seed), target)
         return f"sqlite:///{target}"
 
     def drop(self, url: str) -> None:
@@ -76,16 +96,33 @@ class PostgresDatabases:
         with self.admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{self.url.database}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{self.url.database}"'))
-        _migrate(self.url.render_as_string(hide_password=False), tmp_factory.mktemp("pg-template"))
+        self.dir = tmp_factory.mktemp("pg-template")
+        _migrate(self._url(self.url.database), self.dir)
+        self.templates = {None: self.url.database}
 
-    def create(self, tmp) -> str:
-        name = f"{self.url.database}_{uuid.uuid4().hex[:10]}"
+    def _url(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def _clone(self, template: str, name: str) -> None:
         # WAL_LOG copies the small template block by block; FILE_COPY would force a
         # checkpoint of the whole server each time (about 20 times slower here).
         with self.admin.connect() as conn:
-            conn.execute(text(
-                f'CREATE DATABASE "{name}" TEMPLATE "{self.url.database}" STRATEGY WAL_LOG'))
-        return self.url.set(database=name).render_as_string(hide_password=False)
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY WAL_LOG'))
+
+    def _template(self, seed):
+        if seed not in self.templates:
+            name = f"{self.url.database}_{seed.__name__}"
+            with self.admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            self._clone(self.templates[None], name)
+            _seed(self._url(name), seed, self.dir)
+            self.templates[seed] = name
+        return self.templates[seed]
+
+    def create(self, tmp, seed=None) -> str:
+        name = f"{self.url.database}_{uuid.uuid4().hex[:10]}"
+        self._clone(self._template(seed), name)
+        return self._url(name)
 
     def drop(self, url: str) -> None:
         with self.admin.connect() as conn:
@@ -123,8 +160,9 @@ def backend(request, tmp_path_factory):
 
 
 @pytest.fixture
-def app(backend, tmp_path):
-    url = backend.create(tmp_path)
+def app(backend, tmp_path, request):
+    # A test that asks for `world` starts from a copy of a template that already holds it.
+    url = backend.create(tmp_path, seed_world if "world" in request.fixturenames else None)
     app = create_app(_config(url, tmp_path), instance_path=str(tmp_path / "instance"))
     app.jinja_env.bytecode_cache = TEMPLATES
     yield app
@@ -184,21 +222,34 @@ class World:
         return filed
 
 
-@pytest.fixture
-def world(ctx) -> World:
+PASSWORD = "correct horse battery"
+STAFF = {"officer_a": ("officer.a@example.id", "officer", ["UNIT-A"]),
+         "officer_b": ("officer.b@example.id", "officer", ["UNIT-B"]),
+         "supervisor_a": ("supervisor.a@example.id", "supervisor", ["UNIT-A"]),
+         "auditor": ("auditor@example.id", "auditor", []),
+         "admin": ("admin@example.id", "admin", [])}
+
+
+def seed_world() -> None:
+    """The small organisation of `World`, built with the services (so with its audit events)."""
     from pengaduan.services import create_category, create_unit, create_user
 
-    unit_a = create_unit("UNIT-A", "Dinas A")
-    unit_b = create_unit("UNIT-B", "Dinas B")
+    create_unit("UNIT-A", "Dinas A")
+    create_unit("UNIT-B", "Dinas B")
     create_category("GENERAL", "Umum")
     create_category("ONLY-B", "Khusus B", unit_codes=["UNIT-B"])
-    pw = "correct horse battery"
-    officer_a, _ = create_user("officer.a@example.id", "officer", password=pw, unit_codes=["UNIT-A"])
-    officer_b, _ = create_user("officer.b@example.id", "officer", password=pw, unit_codes=["UNIT-B"])
-    supervisor_a, _ = create_user("supervisor.a@example.id", "supervisor", password=pw,
-                                  unit_codes=["UNIT-A"])
-    auditor, _ = create_user("auditor@example.id", "auditor", password=pw)
-    admin, _ = create_user("admin@example.id", "admin", password=pw)
-    db.session.commit()
-    return World(unit_a, unit_b, Actor.staff(officer_a), Actor.staff(officer_b),
-                 Actor.staff(supervisor_a), Actor.staff(auditor), Actor.staff(admin))
+    for email, role, units in STAFF.values():
+        create_user(email, role, password=PASSWORD, unit_codes=units)
+
+
+@pytest.fixture
+def world(ctx) -> World:
+    """The organisation, read from the database the test started with (see `app`); a test
+    module that builds its own app gets it seeded here instead."""
+    from pengaduan.models import Unit, User
+
+    if Unit.by_code("UNIT-A") is None:
+        seed_world()
+        db.session.commit()
+    staff = {name: Actor.staff(User.by_email(email)) for name, (email, _, _) in STAFF.items()}
+    return World(Unit.by_code("UNIT-A"), Unit.by_code("UNIT-B"), **staff)
