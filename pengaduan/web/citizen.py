@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
 from ..database import reads_first
 from ..extensions import csrf, db, limiter
+from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor, Role
@@ -63,8 +64,6 @@ def _complaint_form() -> ComplaintForm:
 
 
 def _classifications():
-    from ..i18n import label
-
     return [(code, label(labels)) for code, labels in current_workflow().classifications.items()]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
+from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification, Unit,
                       User, utcnow)
@@ -212,16 +213,10 @@ def act(code, trigger):
             "current state below; what you typed is kept.")}, typed, trigger, 409)
     except Forbidden:
         abort(403)
-    flash(_("Step completed: %(step)s.", step=_label(transition.label)), "success")
+    flash(_("Step completed: %(step)s.", step=label(transition.label)), "success")
     if not can_view(actor(), complaint):  # disposed to a unit this officer does not work for
         return redirect(url_for("staff.queue"))
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
-
-
-def _label(labels):
-    from ..i18n import label
-
-    return label(labels)
 
 
 @bp.post("/complaints/<code>/note")
