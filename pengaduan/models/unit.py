@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, Column, ForeignKey, String, Table, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-if TYPE_CHECKING:
-    from .user import User
-
 from ..extensions import db
+
+if TYPE_CHECKING:  # the type of `staff` only: user.py imports this module
+    from .user import User
 
 unit_categories = Table(
     "unit_categories",
