@@ -17,8 +17,7 @@ from flask import Flask
 from .. import audit, unit_of_work
 from ..extensions import db
 from ..services.attachments import remove_orphans
-from .outbox import deliver
-from .sweep import sweep
+from . import outbox, sweep  # as modules: pengaduan.jobs.sweep must stay the module
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ def job(work: Callable[[], object]) -> Callable[[Flask], object]:
 @job
 def sweep_job() -> dict:
     """Fire the SLA ladders that have come due (warnings, escalations, reminders, expiries)."""
-    return sweep()
+    return sweep.sweep()
 
 
 @job
@@ -59,7 +58,7 @@ def checkpoint_job():
 @job
 def outbox_job() -> int:
     """Retry email that could not be sent right after its commit."""
-    return deliver()
+    return outbox.deliver()
 
 
 @job
