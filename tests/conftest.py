@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections import defaultdict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -84,52 +86,84 @@ class SQLiteDatabases:
     def drop(self, url: str) -> None:
         pass
 
+    def close(self) -> None:
+        pass
+
+
+AHEAD = 2  # clones made ahead of the tests that will use them, per template
+
 
 class PostgresDatabases:
-    """Migrate PENGADUAN_TEST_DATABASE_URL once; each test gets a database cloned from it."""
+    """Migrate PENGADUAN_TEST_DATABASE_URL once; each test gets a database cloned from it.
+
+    Cloning and dropping take a PostgreSQL server a few hundred milliseconds of waiting on
+    the disk, so threads of their own do both: while a test runs, the next tests' clones are
+    made and the last test's database is dropped."""
 
     def __init__(self, tmp_factory):
         self.url = make_url(PG_URL)
         if WORKER:
             self.url = self.url.set(database=f"{self.url.database}_{WORKER}")
         self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.url.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{self.url.database}"'))
+        self._execute(f'DROP DATABASE IF EXISTS "{self.url.database}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{self.url.database}"')
         self.dir = tmp_factory.mktemp("pg-template")
         _migrate(self._url(self.url.database), self.dir)
         self.templates = {None: self.url.database}
+        self.background = ThreadPoolExecutor(max_workers=AHEAD)
+        self.next_clones: dict[str, deque[Future]] = defaultdict(deque)
+
+    def _execute(self, sql: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(sql))
 
     def _url(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
 
-    def _clone(self, template: str, name: str) -> None:
-        # WAL_LOG copies the small template block by block; FILE_COPY would force a
-        # checkpoint of the whole server each time (about 20 times slower here).
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY WAL_LOG'))
+    def _clone(self, template: str) -> str:
+        name = f"{self.url.database}_{uuid.uuid4().hex[:10]}"
+        # WAL_LOG copies the template block by block; FILE_COPY would force a checkpoint of
+        # the whole server each time, stalling the other workers' writes.
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY WAL_LOG')
+        return name
 
     def _template(self, seed):
         if seed not in self.templates:
             name = f"{self.url.database}_{seed.__name__}"
-            with self.admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            self._clone(self.templates[None], name)
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.templates[None]}" STRATEGY WAL_LOG')
             _seed(self._url(name), seed, self.dir)
             self.templates[seed] = name
         return self.templates[seed]
 
     def create(self, tmp, seed=None) -> str:
-        name = f"{self.url.database}_{uuid.uuid4().hex[:10]}"
-        self._clone(self._template(seed), name)
-        return self._url(name)
+        template = self._template(seed)
+        queue = self.next_clones[template]
+        while len(queue) <= AHEAD:
+            queue.append(self.background.submit(self._clone, template))
+        return self._url(queue.popleft().result())
 
     def drop(self, url: str) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        self.background.submit(self._execute,
+                               f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        """Drop the clones made for tests that never came, then wait for the thread."""
+        for queue in self.next_clones.values():
+            for clone in queue:
+                self.drop(self._url(clone.result()))
+        self.background.shutdown(wait=True)
+        self.admin.dispose()
 
 
 _databases: dict[str, object] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_databases():
+    yield
+    for databases in _databases.values():
+        databases.close()
 
 
 class SharedTemplates(BytecodeCache):
