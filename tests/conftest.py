@@ -98,24 +98,38 @@ class PostgresDatabases:
 
     Cloning and dropping take a PostgreSQL server a few hundred milliseconds of waiting on
     the disk, so threads of their own do both: while a test runs, the next tests' clones are
-    made and the last test's database is dropped."""
+    made and the last test's database is dropped. Every database a worker makes is named
+    after the URL's (`<name>_<worker>_...`); a worker starts by dropping what an interrupted
+    run left under its names, and `close` drops the rest, templates included."""
 
     def __init__(self, tmp_factory):
         self.url = make_url(PG_URL)
         if WORKER:
             self.url = self.url.set(database=f"{self.url.database}_{WORKER}")
         self.admin = create_engine(self.url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-        self._execute(f'DROP DATABASE IF EXISTS "{self.url.database}" WITH (FORCE)')
+        for name in self._leftovers():
+            self._drop(name)
         self._execute(f'CREATE DATABASE "{self.url.database}"')
         self.dir = tmp_factory.mktemp("pg-template")
         _migrate(self._url(self.url.database), self.dir)
         self.templates = {None: self.url.database}
         self.background = ThreadPoolExecutor(max_workers=AHEAD)
         self.next_clones: dict[str, deque[Future]] = defaultdict(deque)
+        self.drops: list[Future] = []
+
+    def _leftovers(self) -> list[str]:
+        prefix = self.url.database.replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+        with self.admin.connect() as conn:
+            return list(conn.scalars(text(
+                "SELECT datname FROM pg_database WHERE datname = :name OR datname LIKE :prefix"
+            ), {"name": self.url.database, "prefix": prefix + "\\_%"}))
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as conn:
             conn.execute(text(sql))
+
+    def _drop(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _url(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
@@ -130,7 +144,6 @@ class PostgresDatabases:
     def _template(self, seed):
         if seed not in self.templates:
             name = f"{self.url.database}_{seed.__name__}"
-            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.templates[None]}" STRATEGY WAL_LOG')
             _seed(self._url(name), seed, self.dir)
             self.templates[seed] = name
@@ -144,16 +157,21 @@ class PostgresDatabases:
         return self._url(queue.popleft().result())
 
     def drop(self, url: str) -> None:
-        self.background.submit(self._execute,
-                               f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+        self.drops.append(self.background.submit(self._drop, make_url(url).database))
 
     def close(self) -> None:
-        """Drop the clones made for tests that never came, then wait for the thread."""
-        for queue in self.next_clones.values():
-            for clone in queue:
-                self.drop(self._url(clone.result()))
+        """Drop every database this worker made; raise at the end if any could not be."""
+        made = [clone for queue in self.next_clones.values() for clone in queue]
         self.background.shutdown(wait=True)
+        failures = [f.exception() for f in self.drops + made if f.exception()]
+        for name in [f.result() for f in made if not f.exception()] + list(self.templates.values()):
+            try:
+                self._drop(name)
+            except Exception as exc:  # keep dropping the others
+                failures.append(exc)
         self.admin.dispose()
+        if failures:
+            raise RuntimeError(f"{len(failures)} test databases could not be made or dropped: {failures[0]}")
 
 
 _databases: dict[str, object] = {}
