@@ -5,15 +5,19 @@ import logging
 
 from flask import Flask
 
-from . import audit, cli, database, i18n, unit_of_work, workflow
+from . import audit, cli, database, http, i18n, unit_of_work, workflow
 from .api import api_v1, open311
+from .api.open311 import error_answer as open311_error_answer
+from .api.v1 import error_answer as json_error_answer
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
+from .http.errors import register_error_handlers
 from .jobs import outbox
 from .services.calendar import load_overrides
 from .sla import read_overrides_with
+from .sla.calendar import read_day_off
 from .web import register_blueprints
-from .web.errors import register_error_handlers
+from .web.errors import page
 from .version import __version__  # noqa: F401 - pengaduan.__version__ as before
 
 
@@ -36,7 +40,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     configure_logging(app)
     configure_proxy(app)
     configure_extensions(app)
-    configure_calendar()
+    configure_calendar(app)
     workflow.init_app(app)
     configure_blueprints(app)
     configure_error_handlers(app)
@@ -71,12 +75,16 @@ def configure_extensions(app: Flask) -> None:
     audit.install(db.session.session_factory.class_)
 
 
-def configure_calendar() -> None:
-    """Deadlines (sla/) are pure arithmetic; the calendar overrides come from the database."""
+def configure_calendar(app: Flask) -> None:
+    """Deadlines (sla/) are pure arithmetic; the calendar overrides come from the database.
+    Pages read a deadline explanation's days off back with `read_day_off`, to name them in
+    the reader's language."""
     read_overrides_with(load_overrides)
+    app.jinja_env.globals["read_day_off"] = read_day_off
 
 
 def configure_blueprints(app: Flask) -> None:
+    http.init_app(app)  # first: the routes need its id converter
     register_blueprints(app)
     app.register_blueprint(api_v1)
     app.register_blueprint(open311)
@@ -85,4 +93,4 @@ def configure_blueprints(app: Flask) -> None:
 
 
 def configure_error_handlers(app: Flask) -> None:
-    register_error_handlers(app)
+    register_error_handlers(app, page=page, json=json_error_answer, open311=open311_error_answer)

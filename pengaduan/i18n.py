@@ -91,6 +91,14 @@ def channel_label(channel: str | None) -> str:
             "social_media": gettext("Social media"), "sp4n_lapor": "SP4N-LAPOR!"}.get(channel or "", channel or "")
 
 
+def role_label(role: str | None) -> str:
+    """A role in the reader's language: models/user.py's Role (a str) or the value stored for it.
+    Every role shown on a page, in a list or a form, is named through here."""
+    return {"citizen": gettext("Complainant"), "officer": gettext("Complaint officer"),
+            "supervisor": gettext("Supervisor"), "auditor": gettext("Auditor"),
+            "admin": gettext("Administrator"), "system": gettext("System")}.get(role or "", role or "")
+
+
 TZ_ABBREVIATIONS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
                     "Asia/Jayapura": "WIT"}
 
@@ -100,6 +108,7 @@ def init_app(app, babel) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["channel_label"] = channel_label
+    app.jinja_env.globals["role_label"] = role_label
     app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day

@@ -45,25 +45,29 @@ def forget_overrides() -> None:
 @dataclass
 class CalendarDay:
     day: date
-    name: str
+    name: str            # in English, as explanations keep it
     kind: str            # holiday, cuti_bersama, working_day
     source: str          # package or override
     estimated: bool = False
     override: CalendarOverride | None = None
+    names: dict | None = None  # {en: ..., id: ...}: i18n.label picks the reader's
 
 
 def calendar_year(year: int) -> list[CalendarDay]:
     """National holidays and cuti bersama of a year from the package, with the overrides
     applied, in date order (weekends are not listed)."""
     public, joint = national(year)
+    public_id, joint_id = national(year, "id")
     days: dict[date, CalendarDay] = {}
-    for kind, source in (("cuti_bersama", joint), ("holiday", public)):
+    for kind, source, named in (("cuti_bersama", joint, joint_id), ("holiday", public, public_id)):
         for day, name in source.items():
-            days[day] = CalendarDay(day, name, kind, "package", "(estimated)" in name)
+            days[day] = CalendarDay(day, name, kind, "package", "(estimated)" in name,
+                                    names={"en": name, "id": named.get(day, name)})
     overrides = db.session.scalars(select(CalendarOverride).where(
         CalendarOverride.day >= date(year, 1, 1), CalendarOverride.day <= date(year, 12, 31))).all()
     for row in overrides:
-        days[row.day] = CalendarDay(row.day, row.reason, row.kind, "override", False, row)
+        days[row.day] = CalendarDay(row.day, row.reason, row.kind, "override", False, row,
+                                    {"en": row.reason, "id": row.reason})
     return [days[d] for d in sorted(days)]
 
 

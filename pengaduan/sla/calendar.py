@@ -3,6 +3,7 @@
 passed in, read from the database by the services (services/calendar.py), never here."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,15 +15,54 @@ import holidays
 
 PACKAGE_VERSION = f"holidays-{holidays.__version__}"
 CUTI_BERSAMA = "cuti bersama"
+# The package's language for each language of the app. Names are asked for by language, never
+# left to the package, which would otherwise follow the server's LANG.
+HOLIDAY_LANGUAGES = {"en": "en_US", "id": "id"}
+STORED_LANGUAGE = "en"  # explanations keep English names (as day_off writes them)
 
 
 @lru_cache(maxsize=64)
-def national(year: int) -> tuple[dict, dict]:
-    """(public holidays, cuti bersama) of one year, from the SKB-based package lists. Dates
-    after the latest decree carry "(estimated)" in their names."""
-    public = dict(holidays.Indonesia(years=year, categories=("public",)))
-    joint = dict(holidays.Indonesia(years=year, categories=("government",)))
+def national(year: int, language: str = STORED_LANGUAGE) -> tuple[dict, dict]:
+    """(public holidays, cuti bersama) of one year, from the SKB-based package lists, named in
+    `language` (en or id). Dates after the latest decree carry "(estimated)" ("(perkiraan)")
+    in their names."""
+    package_language = HOLIDAY_LANGUAGES[language]
+    public = dict(holidays.Indonesia(years=year, categories=("public",), language=package_language))
+    joint = dict(holidays.Indonesia(years=year, categories=("government",), language=package_language))
     return public, joint
+
+
+@dataclass(frozen=True)
+class DayOff:
+    """Why a day was off, read back from the text `WorkingCalendar.day_off` wrote: its kind
+    (weekend, holiday, cuti_bersama), its name in each language (a package holiday's own
+    names; an override's reason as entered, in every language) and whether it was an override."""
+
+    kind: str
+    names: dict = field(default_factory=dict)
+    override: bool = False
+
+
+_OVERRIDE = re.compile(r"^(?P<reason>.*) \((?P<kind>holiday|cuti bersama|working day), override\)$", re.S)
+
+
+def read_day_off(day: date | str, reason: str) -> DayOff:
+    """The structure behind a day-off text kept in an explanation, so that a page can show it
+    in the reader's language. A name the package no longer gives for that day is kept as written."""
+    day = day if isinstance(day, date) else date.fromisoformat(day)
+    if reason == "weekend":
+        return DayOff("weekend")
+    if match := _OVERRIDE.match(reason):
+        text = match["reason"]
+        return DayOff(match["kind"].replace(" ", "_"), dict.fromkeys(HOLIDAY_LANGUAGES, text), True)
+    kind, name, which = "holiday", reason, 0
+    suffix = f" ({CUTI_BERSAMA})"
+    if reason.endswith(suffix):
+        kind, name, which = "cuti_bersama", reason[: -len(suffix)], 1
+    names = {language: national(day.year, language)[which].get(day) for language in HOLIDAY_LANGUAGES}
+    if name not in names.values():
+        return DayOff(kind, dict.fromkeys(HOLIDAY_LANGUAGES, name))
+    return DayOff(kind, names)
 
 
 @dataclass(frozen=True)
