@@ -5,15 +5,18 @@
 def on_starting(server):
     """Before any worker is forked: refuse to serve a workflow file lacking a state, trigger
     or running clock the database uses (as `python run.py` and `sla worker` do), instead of
-    serving errors on the pages that look the missing name up. The check's own app and its
-    connections are gone before the workers start; each worker loads `run:app` itself."""
+    serving errors on the pages that look the missing name up. A database that cannot be
+    reached is only warned about: the workers answer 503 until it is back. The check's own
+    app and its connections are gone before the workers start; each worker loads `run:app`
+    itself. A reload (HUP) keeps the master and does not check again: restart instead after
+    changing the workflow file."""
     from pengaduan import create_app
     from pengaduan.extensions import db
     from pengaduan.workflow.in_use import refuse_to_serve
 
     app = create_app()
     try:
-        refuse_to_serve(app)
+        refuse_to_serve(app, database_required=False)
     finally:
         with app.app_context():
             db.engine.dispose()

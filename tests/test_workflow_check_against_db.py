@@ -3,6 +3,7 @@ state, trigger or clock the database still uses, naming each."""
 from __future__ import annotations
 
 import pytest
+import requests
 import yaml
 
 from test_workflow_renames import definition, install, rename_state, rename_trigger, world_app
@@ -67,3 +68,13 @@ def test_run_py_does_not_start_on_a_file_lacking_a_trigger_in_use(waiting, procs
     assert refused.popen.returncode == 1
     assert "transitions: trigger 'request_info' is missing, but 1 timeline event(s) record it" \
         in refused.log()
+
+
+def test_gunicorn_starts_without_its_database_and_answers_503_until_it_is_back(waiting, procs):
+    """A web tier restarted together with its database must come up with it: the workflow
+    check only warns when the database cannot be reached, and /healthz says 503 meanwhile."""
+    server = procs.gunicorn("gunicorn-no-database", workers=1, healthy=False,
+                            DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:9/absent")
+    assert requests.get(server.url("/healthz"), timeout=10).status_code == 503
+    assert "starting without checking the workflow file against the database" in server.log()
+    assert "Booting worker" in server.log()

@@ -3,6 +3,8 @@ a trigger their history records or a clock still running is refused before it se
 instead of failing later on a page that looks the missing name up."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -10,6 +12,8 @@ from ..extensions import db
 from ..models import Complaint, ComplaintClock, ComplaintEvent
 from .current import current_workflow
 from .definition import Workflow
+
+log = logging.getLogger(__name__)
 
 
 def missing_in_use(workflow: Workflow, session) -> list[str]:
@@ -43,10 +47,14 @@ def refuse_if_missing(workflow: Workflow, session) -> None:
         raise WorkflowMismatch(workflow.path, problems)
 
 
-def refuse_to_serve(app) -> None:
+def refuse_to_serve(app, *, database_required: bool = True) -> None:
     """Stop a process of `app` before it serves (SystemExit with the reasons) when the
-    workflow in force lacks a state, trigger or running clock the database uses, or when the
-    database cannot be asked. `python run.py` and gunicorn (gunicorn.conf.py) call it."""
+    workflow in force lacks a state, trigger or running clock the database uses.
+
+    `python run.py` (database_required: it migrates next, which needs the database anyway)
+    also stops when the database cannot be asked. gunicorn (gunicorn.conf.py) then starts
+    with a warning instead: its workers answer 503 until the database is back, so a web tier
+    restarted together with its database comes up with it rather than staying down."""
     with app.app_context():
         try:
             refuse_if_missing(current_workflow(), db.session)
@@ -54,8 +62,12 @@ def refuse_to_serve(app) -> None:
             raise SystemExit("refusing to start, the workflow file lacks what the database "
                              f"uses:\n{exc}") from None
         except SQLAlchemyError as exc:
-            raise SystemExit("refusing to start, the workflow file could not be checked against "
-                             f"the database: {getattr(exc, 'orig', None) or exc}") from None
+            reason = getattr(exc, "orig", None) or exc
+            if database_required:
+                raise SystemExit("refusing to start, the workflow file could not be checked "
+                                 f"against the database: {reason}") from None
+            log.warning("starting without checking the workflow file against the database, "
+                        "which cannot be reached: %s", reason)
         finally:
             db.session.remove()
 
