@@ -12,11 +12,12 @@ from dataclasses import dataclass
 import pytest
 from argon2 import PasswordHasher
 from jinja2 import BytecodeCache
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from pengaduan import create_app
 from pengaduan.extensions import db
+from pengaduan.models import AuditCheckpoint
 from pengaduan.policy import Actor
 
 PG_URL = os.environ.get("PENGADUAN_TEST_DATABASE_URL")
@@ -43,10 +44,13 @@ def _config(url: str, tmp) -> dict:
 
 def _seed(url: str, seed, tmp) -> None:
     """Run `seed` on the database at `url` and commit, leaving no connection open (a
-    PostgreSQL template must have none)."""
-    app = create_app(_config(url, tmp), instance_path=str(tmp / "instance"))
+    PostgreSQL template must have none). No checkpoint is signed: the key here is not the
+    one each test's app will have."""
+    config = {**_config(url, tmp), "PENGADUAN_CHECKPOINT_EVERY": 0}
+    app = create_app(config, instance_path=str(tmp / "instance"))
     with app.app_context():
         seed()
+        assert not db.session.scalar(select(func.count()).select_from(AuditCheckpoint))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
