@@ -1,5 +1,5 @@
 """Domain errors: services raise them, and each surface (the HTML pages, the JSON API,
-Open311) turns them into its answer in one place (web/errors.py). Every message is
+Open311) turns them into its answer in one place (http/errors.py). Every message is
 translatable and is translated when shown, in the reader's language; `code` is a stable
 English identifier for programs."""
 from __future__ import annotations

@@ -15,7 +15,7 @@ from .unit_of_work import UnitOfWork
 def queue(recipient: str, subject, template: str, locale: str | None = None, **context) -> OutboxMessage:
     """Render `emails/<template>.txt` and `.html` and put the message in the outbox."""
     # Outside a request (the worker) templates render in one made up for the configured site;
-    # their links come from web.links.external_url, never from a request's Host header.
+    # their links come from http.links.external_url, never from a request's Host header.
     site = nullcontext() if has_request_context() else \
         current_app.test_request_context(base_url=current_app.config["PENGADUAN_BASE_URL"])
     with site, force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"]):

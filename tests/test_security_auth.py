@@ -248,7 +248,7 @@ def test_the_limits_keep_a_pin_out_of_reach_for_a_century(app):
     the 10-character PINs and for the 6-digit ones of older receipts alike."""
     from limits import parse_many
 
-    from pengaduan.web.throttle import LEGACY_PIN_FAILURES_PER_CODE, PIN_FAILURES_PER_ADDRESS
+    from pengaduan.http.throttle import LEGACY_PIN_FAILURES_PER_CODE, PIN_FAILURES_PER_ADDRESS
 
     def per_day(spec: str) -> float:
         return min(item.amount * 86400 / item.get_expiry() for item in parse_many(spec))

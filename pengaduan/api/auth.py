@@ -14,7 +14,7 @@ from ..i18n import lazy_gettext as _l
 from ..models import ApiToken, Complaint, User, hash_token, utcnow
 from ..policy import Actor
 from ..services.citizen import find_for_citizen
-from ..web.throttle import checking_pin
+from ..http.throttle import checking_pin
 
 TOUCH_EVERY = timedelta(minutes=5)  # last use is recorded, not on every single request
 

@@ -26,7 +26,7 @@ from ..services.citizen import citizen_deadline
 from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
 from ..services.publication import listed, publishable
 from ..services.inputs import EARLIEST, LATEST, in_calendar
-from ..web.links import external_url
+from ..http.links import external_url
 from ..workflow import current_workflow
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -89,7 +89,7 @@ def _format(fmt: str) -> str:
 
 
 def error_answer(error: Exception):
-    """Open311's one error shape, for every error under /open311/ (web/errors.py hands each
+    """Open311's one error shape, for every error under /open311/ (http/errors.py hands each
     one here): `[{"code": status, "description"}]`, as JSON unless the URL asked for XML.
     An invalid field names the Open311 parameter; a 422 is a 400, as the spec has it."""
     if isinstance(error, Open311Error):

@@ -15,8 +15,8 @@ from ..policy import Actor, can_browse_queue, can_view
 from ..services import advance, file_complaint
 from ..services.citizen import citizen_deadline
 from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
-from ..web.params import json_document
-from ..web.throttle import pin_failures_per_address, pin_guesses, pin_in_header
+from ..http.params import json_document
+from ..http.throttle import pin_failures_per_address, pin_guesses, pin_in_header
 from ..workflow import current_workflow
 from . import openapi
 from .auth import authenticated_staff, caller_for, staff_actor
@@ -28,7 +28,7 @@ MAX_LIMIT = 100
 
 
 def error_answer(error: DomainError):
-    """The API's one error shape, for every error (web/errors.py hands each one here):
+    """The API's one error shape, for every error (http/errors.py hands each one here):
     `{"error": {"code", "message", ...}}` with the error's status; `code` is a stable
     English identifier, `message` is in the language the caller asked for."""
     return jsonify(error=error.to_dict()), error.status

@@ -4,7 +4,7 @@ A PIN is 10 characters of the code's alphabet (50 random bits), shown as two gro
 That space alone keeps guessing hopeless at any rate the server can answer, so a stranger's
 wrong guesses never need to lock a code, and its owner is never kept out by them. Receipts
 issued before carry a 6-digit PIN (20 bits): those still open their complaint, and only
-guesses shaped like one are held to a tight budget per code (web/throttle.py)."""
+guesses shaped like one are held to a tight budget per code (http/throttle.py)."""
 from __future__ import annotations
 
 import base64

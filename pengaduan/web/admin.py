@@ -21,7 +21,7 @@ from ..services.auth import recent_attempts
 from ..services.calendar import add_day_off, calendar_year, default_year, make_working_day
 from ..services.responses import save_response_template
 from ..sla import current_overrides
-from .uow import rerender
+from ..http.uow import rerender
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -17,7 +17,7 @@ from ..services.accounts import MIN_PASSWORD
 from ..services.auth import authenticate, change_password
 from .forms import Form
 from .public import is_local_path
-from .uow import rerender
+from ..http.uow import rerender
 
 bp = Blueprint("auth", __name__)
 

@@ -25,8 +25,8 @@ from ..services.tracking import is_legacy_pin, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
-from .throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
-from .uow import checked_uploads, rerender
+from ..http.throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
+from ..http.uow import checked_uploads, rerender
 
 bp = Blueprint("citizen", __name__)
 

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES
-from .uow import rerender
+from ..http.uow import rerender
 
 bp = Blueprint("public", __name__)
 

@@ -32,8 +32,8 @@ from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, answer_field
 from .downloads import send_stored
 from .forms import ActionForm
-from .params import row_id
-from .uow import rerender
+from ..http.params import row_id
+from ..http.uow import rerender
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 MAX_DUE_WITHIN_DAYS = 3650

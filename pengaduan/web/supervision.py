@@ -21,7 +21,7 @@ from ..services import supervision as sv
 from ..services.attachments import stored_files
 from ..services.oversight import units_in_view
 from .downloads import send_stored
-from .uow import checked_uploads, rerender
+from ..http.uow import checked_uploads, rerender
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
 # Admins keep the standing documents of every unit, but do not read supervision records.
