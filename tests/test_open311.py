@@ -31,11 +31,12 @@ def key(app) -> str:
     return value
 
 
-def post(client, key, fmt="json", **fields):
+def post(client, key, fmt="json", headers=None, **fields):
     data = {"api_key": key, "service_code": "UNIT-A.GENERAL", "lat": "-6.2", "long": "106.8",
             "description": "Jalan di depan kantor berlubang besar.", **PERSON,
             "attribute[consent]": "true", **fields}
-    return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
+    return client.post(f"{BASE}/requests.{fmt}", headers=headers,
+                       data={k: v for k, v in data.items() if v is not None})
 
 
 def test_discovery_and_services_in_both_formats(client, key):
@@ -86,11 +87,12 @@ def test_post_files_into_the_workflow_and_get_reads_it_back(app, client, key):
 
 def test_post_errors_take_the_spec_shape(app, client, key):
     """No key or a revoked key: 403; unknown service: 404; no location or bad input: 400; in
-    XML the same errors as <errors><error>."""
-    assert post(client, None).get_json() == [{"code": 403, "description": "api_key is required"}]
+    XML the same errors as <errors><error>. (English with Accept-Language: en.)"""
+    english = {"Accept-Language": "en"}
+    assert post(client, None, headers=english).get_json() == [{"code": 403, "description": "api_key is required"}]
     assert post(client, "p311_wrong").status_code == 403
     assert post(client, key, service_code="UNIT-A.ONLY-B").status_code == 404
-    no_place = post(client, key, lat=None, long=None)
+    no_place = post(client, key, headers=english, lat=None, long=None)
     assert no_place.status_code == 400 and "location" in no_place.get_json()[0]["description"]
     empty = post(client, key, description="")
     assert empty.status_code == 400 and "description" in empty.get_json()[0]["description"]

@@ -4,7 +4,9 @@ Services are unit + category pairs (`UNIT.CATEGORY`); requests are complaints. F
 through the same intake service as the web form (channel `open311`); what a listing shows of
 each privacy mode is services.publication's rule (never a confidential complaint, never the
 text of an anonymous one, never a complainant's identity). Every resource answers
-in `.json` and `.xml`; errors take the spec's shape.
+in `.json` and `.xml`; errors take the spec's shape. Every text meant for people (errors,
+notices, status notes, attribute descriptions) is in the reader's language: the one of
+Accept-Language (i18n.select_locale), Indonesian when the client names none.
 """
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
+from werkzeug.http import HTTP_STATUS_CODES
 
-from ..errors import InvalidFields
+from ..errors import DomainError, InvalidFields
 from ..extensions import csrf, db, limiter
-from ..i18n import label
+from ..i18n import LazyText, label
+from ..i18n import lazy_gettext as _l
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..policy import Actor
 from ..services import file_complaint
@@ -40,10 +45,15 @@ DEFAULT_DAYS = 90
 SEPARATOR = "."
 
 
-class Open311Error(Exception):
-    def __init__(self, status: int, description: str):
-        super().__init__(description)
-        self.status, self.description = status, description
+class Open311Error(DomainError):
+    """A refusal of the GeoReport API: its HTTP status (the `code` of the spec's error body)
+    and a translatable message (its `description`), answered by error_answer like every
+    error under /open311/."""
+
+    def __init__(self, status: int, message: LazyText):
+        super().__init__(message)
+        self.status = status
+        self.code = HTTP_STATUS_CODES.get(status, "error").lower().replace(" ", "_")
 
 
 def _render(data, fmt: str, root: str, item: str, status: int = 200):
@@ -84,7 +94,7 @@ def _text(value) -> str:
 
 def _format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise Open311Error(404, "format must be json or xml")
+        raise Open311Error(404, _l("format must be json or xml"))
     return fmt
 
 
@@ -92,19 +102,15 @@ def error_answer(error: Exception):
     """Open311's one error shape, for every error under /open311/ (http/errors.py hands each
     one here): `[{"code": status, "description"}]`, as JSON unless the URL asked for XML.
     An invalid field names the Open311 parameter; a 422 is a 400, as the spec has it."""
-    if isinstance(error, Open311Error):
-        status, description = error.status, error.description
-    elif isinstance(error, InvalidFields):
+    if isinstance(error, InvalidFields):
         status = 400
         description = "; ".join(f"{_open311_name(k)}: {v}" for k, v in error.errors.items())
-    else:
+    else:  # an Open311Error, any other domain error, an HTTP error
         status, description = 400 if error.status == 422 else error.status, str(error.message)
     fmt = request.view_args.get("fmt") if request.view_args else None
     data = [{"code": status, "description": description}]
     return _render(data, fmt if fmt in FORMATS else "json", "errors", "error", status)
 
-
-bp.register_error_handler(Open311Error, error_answer)
 
 
 def _open311_name(field: str) -> str:
@@ -136,33 +142,39 @@ def _service(code: str) -> tuple[Unit, Category]:
     unit, category = Unit.by_code(unit_code) if unit_code else None, \
         Category.by_code(category_code) if category_code else None
     if unit is None or category is None or not unit.active or not category.active or not unit.offers(category):
-        raise Open311Error(404, f"unknown service_code {code!r}")
+        raise Open311Error(404, _l("unknown service_code %(code)s", code=repr(code)))
     return unit, category
 
 
-ATTRIBUTES = [
-    {"variable": True, "code": "privacy", "datatype": "singlevaluelist", "required": False,
-     "datatype_description": "public (default), anonymous or confidential", "order": 1,
-     "description": "How private the complaint is",
-     "values": [{"key": "public", "name": "Public"}, {"key": "anonymous", "name": "Anonymous"},
-                {"key": "confidential", "name": "Confidential"}]},
-    {"variable": True, "code": "title", "datatype": "string", "required": False,
-     "datatype_description": "up to 200 characters (default: the start of the description)",
-     "order": 2, "description": "Short title", "values": []},
-    {"variable": True, "code": "service_date", "datatype": "datetime", "required": False,
-     "datatype_description": "YYYY-MM-DD", "order": 3,
-     "description": "When the service was received (the 30-day filing window)", "values": []},
-    {"variable": True, "code": "incident_date", "datatype": "datetime", "required": False,
-     "datatype_description": "YYYY-MM-DD", "order": 4, "description": "When it happened", "values": []},
-    {"variable": True, "code": "nik", "datatype": "string", "required": False,
-     "datatype_description": "16 digits", "order": 5, "description": "NIK of the complainant", "values": []},
-    {"variable": True, "code": "consent", "datatype": "singlevaluelist", "required": False,
-     "datatype_description": "true when the complainant agreed; required with any identity "
-                             "(first_name, last_name, email, phone, attribute[nik])",
-     "order": 6, "description": "Consent to the processing of personal data (UU 27/2022); show "
-                                "the complainant this text: {text} (version {version})",
-     "values": [{"key": "true", "name": "Agreed"}]},
-]
+def _attribute_definitions() -> list[dict]:
+    """The attributes a request may carry, described in the reader's language (codes, keys
+    and datatypes stay as the spec has them)."""
+    return [
+        {"variable": True, "code": "privacy", "datatype": "singlevaluelist", "required": False,
+         "datatype_description": _("public (default), anonymous or confidential"), "order": 1,
+         "description": _("How private the complaint is"),
+         "values": [{"key": "public", "name": _("Public")}, {"key": "anonymous", "name": _("Anonymous")},
+                    {"key": "confidential", "name": _("Confidential")}]},
+        {"variable": True, "code": "title", "datatype": "string", "required": False,
+         "datatype_description": _("up to 200 characters (default: the start of the description)"),
+         "order": 2, "description": _("Short title"), "values": []},
+        {"variable": True, "code": "service_date", "datatype": "datetime", "required": False,
+         "datatype_description": "YYYY-MM-DD", "order": 3,
+         "description": _("When the service was received (the 30-day filing window)"), "values": []},
+        {"variable": True, "code": "incident_date", "datatype": "datetime", "required": False,
+         "datatype_description": "YYYY-MM-DD", "order": 4, "description": _("When it happened"),
+         "values": []},
+        {"variable": True, "code": "nik", "datatype": "string", "required": False,
+         "datatype_description": _("16 digits"), "order": 5, "description": _("NIK of the complainant"),
+         "values": []},
+        {"variable": True, "code": "consent", "datatype": "singlevaluelist", "required": False,
+         "datatype_description": _("true when the complainant agreed; required with any identity "
+                                   "(first_name, last_name, email, phone, attribute[nik])"),
+         "order": 6, "description": _("Consent to the processing of personal data (UU 27/2022); show "
+                                      "the complainant this text: %(text)s (version %(version)s)",
+                                      text=str(CONSENT_TEXT), version=CONSENT_VERSION),
+         "values": [{"key": "true", "name": _("Agreed")}]},
+    ]
 
 
 @bp.get("/discovery.<fmt>")
@@ -171,7 +183,7 @@ def discovery(fmt):
     base = external_url("open311.services", fmt="json").rsplit("/", 1)[0] + "/"
     return _render({
         "changeset": "2026-11-22T00:00:00+00:00", "contact": current_app.config["MAIL_DEFAULT_SENDER"],
-        "key_service": "flask --app run apikeys create NAME (ask the administrator)",
+        "key_service": _("%(command)s (ask the administrator)", command="flask --app run apikeys create NAME"),
         "endpoints": [{"specification": "http://wiki.open311.org/GeoReport_v2", "url": base,
                        "changeset": "2026-11-22T00:00:00+00:00", "type": "production",
                        "formats": list(FORMATS.values())}]}, fmt, "discovery", "discovery")
@@ -187,19 +199,18 @@ def services(fmt):
 def service_definition(code, fmt):
     fmt = _format(fmt)
     unit, category = _service(code)
-    attributes = [{**a, "description": a["description"].format(
-        text=CONSENT_TEXT, version=CONSENT_VERSION)} for a in ATTRIBUTES]
-    return _render({"service_code": f"{unit.code}{SEPARATOR}{category.code}", "attributes": attributes},
+    return _render({"service_code": f"{unit.code}{SEPARATOR}{category.code}",
+                    "attributes": _attribute_definitions()},
                    fmt, "service_definition", "service_definition")
 
 
 def _check_key() -> None:
     key = (request.form.get("api_key") or request.args.get("api_key") or "").strip()
     if not key:
-        raise Open311Error(403, "api_key is required")
+        raise Open311Error(403, _l("api_key is required"))
     row = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_token(key)))
     if row is None or row.revoked_at is not None:
-        raise Open311Error(403, "api_key is not valid")
+        raise Open311Error(403, _l("api_key is not valid"))
     db.session.execute(update(ApiKey).where(ApiKey.id == row.id).values(last_used_at=utcnow()))
 
 
@@ -222,12 +233,12 @@ def create_request(fmt):
         try:
             lat, long = float(form["lat"]), float(form["long"])
         except ValueError:
-            raise Open311Error(400, "lat and long must be numbers") from None
+            raise Open311Error(400, _l("lat and long must be numbers")) from None
         if not (-90 <= lat <= 90 and -180 <= long <= 180):
-            raise Open311Error(400, "lat and long are out of range")
+            raise Open311Error(400, _l("lat and long are out of range"))
         place.append(f"({lat:.6f}, {long:.6f})")
     if not any(place) and not form.get("address_id"):
-        raise Open311Error(400, "a location is required: lat and long, address_string or address_id")
+        raise Open311Error(400, _l("a location is required: lat and long, address_string or address_id"))
     name = " ".join(p for p in (form.get("first_name", "").strip(), form.get("last_name", "").strip()) if p)
     raw = {
         "unit": unit.code, "category": category.code, "classification": None,
@@ -240,8 +251,8 @@ def create_request(fmt):
     }
     filed = file_complaint(raw, actor=Actor.channel("open311"))
     complaint = filed.complaint
-    notice = (f"Kode lacak {complaint.tracking_code}, PIN {filed.pin}: simpan PIN ini untuk "
-              f"mengikuti pengaduan di {external_url('citizen.track')}")
+    notice = _("Tracking code %(code)s, PIN %(pin)s: keep this PIN to follow the complaint at %(url)s",
+               code=complaint.tracking_code, pin=filed.pin, url=external_url("citizen.track"))
     return _render([{"service_request_id": complaint.tracking_code, "service_notice": notice,
                      "account_id": None}], fmt, "service_requests", "request")
 
@@ -284,11 +295,13 @@ def _date(name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise Open311Error(400, f"{name} must be a W3C date-time, e.g. 2026-11-01T00:00:00+07:00") from None
+        raise Open311Error(400, _l("%(name)s must be a W3C date-time, e.g. 2026-11-01T00:00:00+07:00",
+                                   name=name)) from None
     if moment.tzinfo is None:
-        raise Open311Error(400, f"{name} needs a timezone")
+        raise Open311Error(400, _l("%(name)s needs a timezone", name=name))
     if not in_calendar(moment.date()):  # 90 days earlier, or in UTC, it would fall off the calendar
-        raise Open311Error(400, f"{name} must be between {EARLIEST.isoformat()} and {LATEST.isoformat()}")
+        raise Open311Error(400, _l("%(name)s must be between %(earliest)s and %(latest)s", name=name,
+                                   earliest=EARLIEST.isoformat(), latest=LATEST.isoformat()))
     return moment
 
 
@@ -303,9 +316,9 @@ def list_requests(fmt):
         end = _date("end_date") or utcnow()
         start = _date("start_date") or end - timedelta(days=DEFAULT_DAYS)
         if start > end:
-            raise Open311Error(400, "start_date is after end_date")
+            raise Open311Error(400, _l("start_date is after end_date"))
         if end - start > timedelta(days=DEFAULT_DAYS):
-            raise Open311Error(400, f"the date range may span at most {DEFAULT_DAYS} days")
+            raise Open311Error(400, _l("the date range may span at most %(days)s days", days=DEFAULT_DAYS))
         query = query.where(Complaint.received_at >= start, Complaint.received_at <= end)
         if request.args.get("service_code"):
             unit, category = _service(request.args["service_code"])
@@ -315,7 +328,7 @@ def list_requests(fmt):
             terminal = current_workflow().terminal_states
             wanted = {s.strip() for s in status.split(",")}
             if not wanted <= {"open", "closed"}:
-                raise Open311Error(400, "status must be open or closed")
+                raise Open311Error(400, _l("status must be open or closed"))
             if wanted == {"open"}:
                 query = query.where(Complaint.state.not_in(terminal))
             elif wanted == {"closed"}:
@@ -329,7 +342,7 @@ def get_request(code, fmt):
     fmt = _format(fmt)
     complaint = db.session.scalar(_public().where(Complaint.tracking_code == code.strip().upper()))
     if complaint is None:
-        raise Open311Error(404, "no such service request")
+        raise Open311Error(404, _l("no such service request"))
     return _render([_request_json(complaint)], fmt, "service_requests", "request")
 
 
@@ -339,6 +352,6 @@ def token(token, fmt):
     fmt = _format(fmt)
     complaint = db.session.scalar(_public().where(Complaint.tracking_code == token.strip().upper()))
     if complaint is None:
-        raise Open311Error(404, "no such token")
+        raise Open311Error(404, _l("no such token"))
     return _render([{"service_request_id": complaint.tracking_code, "token": token}], fmt,
                    "service_requests", "request")
