@@ -48,7 +48,7 @@ def main() -> None:
             logging.getLogger("pengaduan").warning("removed %d uploaded files left by a crash", removed)
         if args.demo:
             from pengaduan.extensions import db
-            from pengaduan.services.demo import seed
+            from pengaduan.services.administration.demo import seed
 
             for line in seed():
                 print(line)

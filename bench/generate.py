@@ -38,7 +38,7 @@ WORDS = ("pelayanan lambat antrean petugas berkas syarat loket jalan rusak air b
 
 def tracking_code(number: int) -> str:
     """A unique code in the real alphabet and shape (XXXX-XXXX), one for each number."""
-    from pengaduan.services.tracking import ALPHABET, CODE_LENGTH
+    from pengaduan.services.complaints.tracking import ALPHABET, CODE_LENGTH
 
     digits = []
     for _ in range(CODE_LENGTH):

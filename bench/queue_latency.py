@@ -48,7 +48,7 @@ def main() -> None:
     from pengaduan.extensions import db
     from pengaduan.models import Complaint, User
     from pengaduan.policy import Actor
-    from pengaduan.services.accounts import issue_token
+    from pengaduan.services.administration.accounts import issue_token
 
     app = migrated_app(url, tmp, RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False)
     with app.app_context():

@@ -13,7 +13,7 @@ from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .http.errors import register_error_handlers
 from .jobs import outbox
-from .services.calendar import load_overrides
+from .services.administration.calendar import load_overrides
 from .sla import read_overrides_with
 from .sla.calendar import read_day_off
 from .web import register_blueprints

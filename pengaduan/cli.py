@@ -21,11 +21,11 @@ from .jobs.sweep import sweep
 from .models import STAFF_ROLES, Unit, User
 from .policy import Actor
 from .services import create_category, create_unit, create_user, issue_token
-from .services.accounts import create_api_key, revoke_tokens
-from .services.calendar import add_day_off, calendar_year, default_year, make_working_day
-from .services.demo import seed
+from .services.administration.accounts import create_api_key, revoke_tokens
+from .services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
+from .services.administration.demo import seed
 from .services.inputs import EARLIEST, LATEST, in_calendar
-from .services.reports import csv_rows, periodic_report
+from .services.oversight.reports import csv_rows, periodic_report
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
 from .workflow.in_use import missing_in_use

@@ -9,7 +9,7 @@ from pengaduan.extensions import db, limiter
 from pengaduan.models import ApiToken, AuditEvent, Complaint, User, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import create_category, create_unit, create_user, issue_token
-from pengaduan.services.accounts import revoke_tokens
+from pengaduan.services.administration.accounts import revoke_tokens
 
 API = "/api/v1"
 PASSWORD = "correct horse battery"
@@ -93,7 +93,7 @@ def test_an_identity_needs_consent_which_is_stored_with_its_version(app, client,
     """Any one identity field without `consent: true` is a 422 naming `consent` (false and
     "no" are not consent); with it, the complaint keeps when and to which text version the
     complainant agreed. An anonymous filing with no identity needs none."""
-    from pengaduan.services.intake import CONSENT_VERSION
+    from pengaduan.services.complaints.intake import CONSENT_VERSION
 
     value = {"name": "Budi", "nik": "3201010101010001", "email": "budi@example.id",
              "phone": "081234567890", "address": "Jl. Merdeka 1"}[field]

@@ -13,7 +13,7 @@ from pengaduan.errors import ConcurrentChange
 from pengaduan.extensions import csrf, db
 from pengaduan.models import SupervisionRecord, User
 from pengaduan.policy import Actor
-from pengaduan.services import supervision as sv
+from pengaduan.services.oversight import supervision as sv
 from pengaduan.unit_of_work import run, transactional
 from test_api import API, FILING, bearer, error_of, file, rate_limits, tokens  # noqa: F401 (fixtures)
 from test_staff import signed_in

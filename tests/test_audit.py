@@ -762,7 +762,7 @@ def test_events_name_their_units_in_the_column_and_the_hashed_body(filed_chain, 
     """The world's and the complaints' events carry the unit they belong to; the staff
     account of two units names both; a change of units names the units before and after."""
     from pengaduan.services import create_user
-    from pengaduan.services.accounts import update_user
+    from pengaduan.services.administration.accounts import update_user
 
     both, _ = create_user("both@example.id", "officer", password="correct horse battery",
                           unit_codes=["UNIT-B", "UNIT-A"])
@@ -1042,7 +1042,7 @@ def test_migration_leaves_older_events_and_checkpoints_verifiable(app, world, ru
     legacy checkpoint is checked alone, and the chain of checkpoints starts at counter 1."""
     from flask_migrate import downgrade, upgrade
 
-    from pengaduan.services.accounts import update_user
+    from pengaduan.services.administration.accounts import update_user
 
     world.file(title="Di unit A")
     world.file(unit="UNIT-B", category="ONLY-B", title="Di unit B")

@@ -30,7 +30,7 @@ from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, CalendarOverride, Complaint, ComplaintEvent, User
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
-from pengaduan.services.calendar import add_day_off, forget_overrides, make_working_day
+from pengaduan.services.administration.calendar import add_day_off, forget_overrides, make_working_day
 from pengaduan.sla import WorkingCalendar, compute_due, current_overrides
 
 UTC = timezone.utc

@@ -32,7 +32,7 @@ from pengaduan.models import Attachment, AuditEvent, Complaint, OutboxMessage, U
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
 from pengaduan.services.attachments import clean
-from pengaduan.services.tracking import check_pin, hash_pin
+from pengaduan.services.complaints.tracking import check_pin, hash_pin
 
 WIB = ZoneInfo("Asia/Jakarta")
 NEW = "/complaints/new"
@@ -316,7 +316,7 @@ def test_consent_is_asked_with_an_identity_and_stored_with_its_version(app, brow
     """The form's consent box is needed as soon as one identity field is filled (here only a
     phone number, filing anonymously), not for an anonymous filing without identity; the
     complaint keeps when and to which version of the consent text its complainant agreed."""
-    from pengaduan.services.intake import CONSENT_VERSION
+    from pengaduan.services.complaints.intake import CONSENT_VERSION
 
     anonymous = dict(privacy="anonymous", name="", nik="", email="", phone="", address="")
     refused = file_complaint_via_form(browser, **{**anonymous, "phone": "0812345678", "consent": None})

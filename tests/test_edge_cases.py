@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-import pengaduan.services.lifecycle as lifecycle
+import pengaduan.services.complaints.lifecycle as lifecycle
 import pengaduan.jobs.sweep as sweep_module
 from pengaduan import audit
 from pengaduan.errors import ConcurrentChange, Forbidden
@@ -30,8 +30,8 @@ from pengaduan.extensions import db
 from pengaduan.models import Complaint, Escalation
 from pengaduan.policy import Actor, can_fire, can_view
 from pengaduan.services import advance, create_unit, create_user, file_complaint
-from pengaduan.services.casework import acknowledge_escalations, add_note
-from pengaduan.services.reports import periodic_report
+from pengaduan.services.complaints.casework import acknowledge_escalations, add_note
+from pengaduan.services.oversight.reports import periodic_report
 from pengaduan.jobs.sweep import sweep
 
 WIB = ZoneInfo("Asia/Jakarta")

@@ -42,11 +42,11 @@ from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, StandingDocument, SupervisionRecord, Unit
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
-from pengaduan.services import supervision as sv
+from pengaduan.services.oversight import supervision as sv
 from pengaduan.services.attachments import store
-from pengaduan.services.casework import add_note, give_instruction, reveal_identity
-from pengaduan.services.documents import upload_document
-from pengaduan.services.reports import csv_rows, periodic_report
+from pengaduan.services.complaints.casework import add_note, give_instruction, reveal_identity
+from pengaduan.services.oversight.documents import upload_document
+from pengaduan.services.oversight.reports import csv_rows, periodic_report
 from test_staff import digest, get_page, signed_in, token_of
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
                               SUPERVISOR_B, actor_of, label_of, pdf, png, text_of)
@@ -914,8 +914,8 @@ def test_unit_pack_shows_other_units_staff_accounts_only_as_hashes(app, ctx, sce
     password change) are in UNIT-A's pack only as seq, prev_hash and hash: no email of
     UNIT-B's staff leaves in it. The same events about UNIT-A's staff are there in full."""
     from pengaduan.models import User
-    from pengaduan.services.accounts import issue_token, reset_password, update_user
-    from pengaduan.services.auth import change_password
+    from pengaduan.services.administration.accounts import issue_token, reset_password, update_user
+    from pengaduan.services.administration.auth import change_password
 
     for email, name in ((OFFICER_B, "Agus Salim, S.Sos."), (OFFICER_A, "Siti Rahayu, S.E.")):
         user = User.by_email(email)
@@ -945,7 +945,7 @@ def test_unit_pack_shows_accounts_of_no_unit_only_as_hashes(app, ctx, scene, tmp
     """An auditor's or an admin's account events (of no unit) and new integration keys are
     in a one-unit pack only as seq, prev_hash and hash; an all-units pack shows them."""
     from pengaduan.models import User
-    from pengaduan.services.accounts import create_api_key, issue_token, reset_password
+    from pengaduan.services.administration.accounts import create_api_key, issue_token, reset_password
 
     issue_token(User.by_email(AUDITOR), actor=Actor.cli("admin"))
     reset_password(User.by_email(AUDITOR), actor=Actor.cli("admin"))

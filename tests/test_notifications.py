@@ -25,8 +25,8 @@ from pengaduan.extensions import db
 from pengaduan.models import Complaint, Notification, OutboxMessage, User
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
-from pengaduan.services.casework import assign
-from pengaduan.services.notifications import INBOX_PAGE, notify, send_digests
+from pengaduan.services.complaints.casework import assign
+from pengaduan.services.complaints.notifications import INBOX_PAGE, notify, send_digests
 
 WIB = ZoneInfo("Asia/Jakarta")
 PASSWORD = "correct horse battery"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from pengaduan.extensions import db
 from pengaduan.models import ApiKey, Complaint, utcnow
 from pengaduan.services import create_category, create_unit, file_complaint
-from pengaduan.services.accounts import create_api_key
+from pengaduan.services.administration.accounts import create_api_key
 
 BASE = "/open311/v2"
 PERSON = {"first_name": "Budi", "last_name": "Hartono", "email": "budi@example.id", "phone": "081234567890"}
@@ -110,7 +110,7 @@ def test_any_contact_field_needs_the_consent_attribute(app, client, key, contact
     """The service definition offers attribute[consent]; a request with any contact field
     but without attribute[consent]=true is a 400 naming it, and one with it stores the time
     and the consent text's version. A request without any contact field needs none."""
-    from pengaduan.services.intake import CONSENT_VERSION
+    from pengaduan.services.complaints.intake import CONSENT_VERSION
 
     codes = [a["code"] for a in client.get(f"{BASE}/services/UNIT-A.GENERAL.json").get_json()["attributes"]]
     assert "consent" in codes
@@ -131,7 +131,7 @@ def test_any_contact_field_needs_the_consent_attribute(app, client, key, contact
 
 
 def test_what_the_form_promises_is_what_open311_publishes(app, client, key):
-    """For each privacy mode, one rule (services.publication) says what is published, and
+    """For each privacy mode, one rule (services.complaints.publication) says what is published, and
     both sides follow it: the complaint form and the home page explain each mode in that
     rule's words, and Open311 (the listing, requests/<id>, tokens/<token>, in JSON and XML)
     lists the complaint and shows its description and place exactly as the rule says,
@@ -139,7 +139,7 @@ def test_what_the_form_promises_is_what_open311_publishes(app, client, key):
     import html
     import re
 
-    from pengaduan.services.publication import RULES
+    from pengaduan.services.complaints.publication import RULES
 
     filed = {}
     for mode in RULES:

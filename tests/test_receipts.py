@@ -20,7 +20,7 @@ from pengaduan.config import load_config
 from pengaduan.extensions import db
 from pengaduan.models import Complaint, OutboxMessage
 from pengaduan.services import file_complaint
-from pengaduan.services.intake import filed_from, new_submission
+from pengaduan.services.complaints.intake import filed_from, new_submission
 from test_citizen import (  # noqa: F401 (org and browser are fixtures)
     NEW,
     RECEIPT,

@@ -25,8 +25,8 @@ from sqlalchemy import select
 
 from pengaduan.extensions import db
 from pengaduan.models import Complaint, SignInAttempt, User, utcnow
-from pengaduan.services.auth import email_digest
-from pengaduan.services.tracking import (ALPHABET, CODE_LENGTH, PIN_LENGTH, check_pin, hash_pin,
+from pengaduan.services.administration.auth import email_digest
+from pengaduan.services.complaints.tracking import (ALPHABET, CODE_LENGTH, PIN_LENGTH, check_pin, hash_pin,
                                          is_legacy_pin, new_pin, new_tracking_code)
 from test_citizen import PIN_PATTERN, valid_form
 from test_citizen import rate_limits  # noqa: F401  (the fixture)

@@ -40,11 +40,11 @@ from pengaduan.extensions import db
 from pengaduan.models import Notification, User, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint, issue_token
-from pengaduan.services import documents as docs
-from pengaduan.services import supervision as sv
-from pengaduan.services.accounts import create_api_key
+from pengaduan.services.oversight import documents as docs
+from pengaduan.services.oversight import supervision as sv
+from pengaduan.services.administration.accounts import create_api_key
 from pengaduan.services.attachments import store
-from pengaduan.services.responses import save_response_template
+from pengaduan.services.complaints.responses import save_response_template
 from pengaduan.jobs.sweep import sweep
 from test_staff import PASSWORD, browser, get_page, signed_in, token_of, track
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
@@ -329,10 +329,10 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
     """The payload in every free-text field citizens, staff and admins can fill."""
     from pengaduan.models import Category, Complaint, ResponseTemplate, Unit
     from pengaduan.policy import Actor
-    from pengaduan.services.accounts import update_category, update_unit, update_user
-    from pengaduan.services.calendar import add_day_off
-    from pengaduan.services.casework import acknowledge_escalations, add_note, assign, give_instruction
-    from pengaduan.services.citizen import rate
+    from pengaduan.services.administration.accounts import update_category, update_unit, update_user
+    from pengaduan.services.administration.calendar import add_day_off
+    from pengaduan.services.complaints.casework import acknowledge_escalations, add_note, assign, give_instruction
+    from pengaduan.services.complaints.citizen import rate
 
     p = payload
     with app.app_context():
@@ -578,7 +578,7 @@ def test_no_csv_cell_runs_as_a_formula(app, scene):
     import zipfile
 
     from pengaduan.models import Category, Unit
-    from pengaduan.services.accounts import update_category, update_user
+    from pengaduan.services.administration.accounts import update_category, update_user
 
     f = FORMULAS
     with app.app_context():
@@ -712,7 +712,7 @@ def _refused_with_a_named_value(app, scene: Scene, where: str):
         return client.post("/complaints/new", data=data, content_type="multipart/form-data")
     if where == "complaint form: unit name in 'not handled by'":
         from pengaduan.models import Unit
-        from pengaduan.services.accounts import update_unit
+        from pengaduan.services.administration.accounts import update_unit
 
         with app.app_context():
             update_unit(Unit.by_code("UNIT-A"), name=NAMED, timezone="Asia/Jakarta",

@@ -27,8 +27,8 @@ from sqlalchemy import func, select
 
 from pengaduan.extensions import csrf, db
 from pengaduan.models import Complaint
-from pengaduan.services import supervision as sv
-from pengaduan.services.tracking import hash_pin
+from pengaduan.services.oversight import supervision as sv
+from pengaduan.services.complaints.tracking import hash_pin
 from test_citizen import valid_form
 from test_security_corpus import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, PASSWORD, SUPERVISOR_A, Scene,
                                   bearer, browser, changed_tables, citizen_of, fingerprint,

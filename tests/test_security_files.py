@@ -90,7 +90,7 @@ def _upload(app, scene, route: str, content: bytes, name: str):
         return client.post(action, data=data, content_type="multipart/form-data"), "Foto KTP terlampir"
     client = signed_in(app, SUPERVISOR_A)
     if route == "supervision record":
-        from pengaduan.services import supervision as sv
+        from pengaduan.services.oversight import supervision as sv
 
         with app.app_context():
             today = sv.today().isoformat()

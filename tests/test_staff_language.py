@@ -17,7 +17,7 @@ from pengaduan.extensions import db
 from pengaduan.i18n import role_label
 from pengaduan.models import Role
 from pengaduan.services import create_category, create_unit, create_user, file_complaint
-from pengaduan.services.calendar import add_day_off
+from pengaduan.services.administration.calendar import add_day_off
 from pengaduan.policy import Actor
 from pengaduan.sla.calendar import read_day_off
 

@@ -31,9 +31,9 @@ from pengaduan.models import (AuditEvent, Complaint, StandingDocument, Supervisi
                               SupervisionFile, SupervisionRecord, User)
 from pengaduan.policy import Actor
 from pengaduan.services import create_category, create_unit, create_user, file_complaint
-from pengaduan.services import supervision as sv
+from pengaduan.services.oversight import supervision as sv
 from pengaduan.services.attachments import clean
-from pengaduan.services.casework import give_instruction
+from pengaduan.services.complaints.casework import give_instruction
 from test_staff import PASSWORD, browser, digest, get_page, location, signed_in, token_of
 
 OFFICER_A, OFFICER_B = "officer.a@example.id", "officer.b@example.id"

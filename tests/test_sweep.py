@@ -42,7 +42,7 @@ from pengaduan.models import (AuditEvent, Complaint, ComplaintEvent, Escalation,
                               Notification, OutboxMessage, User, utcnow)
 from pengaduan.policy import Actor
 from pengaduan.services import advance, create_category, create_unit, create_user, file_complaint
-from pengaduan.services.casework import assign
+from pengaduan.services.complaints.casework import assign
 from pengaduan.jobs.sweep import LOCK_NAME, sweep
 
 WIB = ZoneInfo("Asia/Jakarta")

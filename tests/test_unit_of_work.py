@@ -153,7 +153,7 @@ def test_a_refused_sign_in_is_a_result_and_its_try_is_kept(world):
     """authenticate() answers with the refusal instead of raising, so the boundary commits the
     recorded try like any other change."""
     from pengaduan.models import SignInAttempt
-    from pengaduan.services.auth import WRONG, authenticate
+    from pengaduan.services.administration.auth import WRONG, authenticate
 
     refused = authenticate("officer.a@example.id", "not the password", "192.0.2.1")
     assert refused.user is None and refused.refusal == str(WRONG)

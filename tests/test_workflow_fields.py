@@ -7,7 +7,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from pengaduan.services import advance, lifecycle
+from pengaduan.services import advance
+from pengaduan.services.complaints import lifecycle
 from pengaduan.workflow.fields import FIELDS, WIDGETS
 from test_staff import OFFICER_A, file, org, page_of, signed_in  # noqa: F401 (org is a fixture)
 
@@ -101,7 +102,7 @@ def test_a_field_added_to_the_workflow_is_shown_without_code_changes(app, org, m
     shows the stored code as its spec reads it. No view, service or template names it."""
     from pengaduan.extensions import db
     from pengaduan.policy import Actor
-    from pengaduan.services.responses import save_response_template
+    from pengaduan.services.complaints.responses import save_response_template
     from pengaduan.workflow.fields import FieldSpec
     from test_staff import act, browser, location, staff_does, track
     from test_workflow_renames import definition, install

@@ -13,7 +13,7 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import ApiToken, Complaint, User, hash_token, utcnow
 from ..policy import Actor
-from ..services.citizen import find_for_citizen
+from ..services.complaints.citizen import find_for_citizen
 from ..http.throttle import checking_pin
 
 TOUCH_EVERY = timedelta(minutes=5)  # last use is recorded, not on every single request

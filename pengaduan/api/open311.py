@@ -2,7 +2,7 @@
 
 Services are unit + category pairs (`UNIT.CATEGORY`); requests are complaints. Filing goes
 through the same intake service as the web form (channel `open311`); what a listing shows of
-each privacy mode is services.publication's rule (never a confidential complaint, never the
+each privacy mode is services.complaints.publication's rule (never a confidential complaint, never the
 text of an anonymous one, never a complainant's identity). Every resource answers
 in `.json` and `.xml`; errors take the spec's shape. Every text meant for people (errors,
 notices, status notes, attribute descriptions) is in the reader's language: the one of
@@ -27,9 +27,9 @@ from ..i18n import lazy_gettext as _l
 from ..models import ApiKey, Category, Complaint, Unit, hash_token, utcnow
 from ..policy import Actor
 from ..services import file_complaint
-from ..services.citizen import citizen_deadline
-from ..services.intake import CONSENT_TEXT, CONSENT_VERSION
-from ..services.publication import listed, publishable
+from ..services.complaints.citizen import citizen_deadline
+from ..services.complaints.intake import CONSENT_TEXT, CONSENT_VERSION
+from ..services.complaints.publication import listed, publishable
 from ..services.inputs import EARLIEST, LATEST, in_calendar
 from ..http.links import external_url
 from ..workflow import current_workflow
@@ -258,7 +258,7 @@ def create_request(fmt):
 
 
 def _request_json(complaint: Complaint) -> dict:
-    """A listed complaint as the public may read it (services.publication decides)."""
+    """A listed complaint as the public may read it (services.complaints.publication decides)."""
     published = publishable(complaint)
     workflow = current_workflow()
     deadline = citizen_deadline(complaint)
@@ -283,7 +283,7 @@ def _request_json(complaint: Complaint) -> dict:
 
 
 def _public():
-    """Complaints anyone may list (services.publication: never a confidential one)."""
+    """Complaints anyone may list (services.complaints.publication: never a confidential one)."""
     return (select(Complaint).options(joinedload(Complaint.unit), joinedload(Complaint.category))
             .where(listed()))
 

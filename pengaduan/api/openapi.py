@@ -8,7 +8,7 @@ from functools import lru_cache
 from ..version import __version__
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS
-from ..services.intake import CONSENT_VERSION
+from ..services.complaints.intake import CONSENT_VERSION
 
 FILING_FIELDS = {
     "title": {"type": "string", "maxLength": 200}, "description": {"type": "string", "maxLength": 10000},

@@ -6,8 +6,8 @@ from datetime import datetime
 from ..i18n import label
 from ..models import Complaint, ComplaintEvent, Role, Unit
 from ..policy import Actor, can_see_identity
-from ..services.citizen import citizen_deadline, public_timeline
-from ..services.lifecycle import allowed_triggers
+from ..services.complaints.citizen import citizen_deadline, public_timeline
+from ..services.complaints.lifecycle import allowed_triggers
 from ..workflow import current_workflow
 
 

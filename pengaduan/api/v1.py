@@ -13,8 +13,8 @@ from ..i18n import lazy_gettext as _l
 from ..models import Category, ComplaintEvent, Unit
 from ..policy import Actor, can_browse_queue, can_view
 from ..services import advance, file_complaint
-from ..services.citizen import citizen_deadline
-from ..services.queue import PAGE_SIZE, QueueFilter, queue_page
+from ..services.complaints.citizen import citizen_deadline
+from ..services.complaints.queue import PAGE_SIZE, QueueFilter, queue_page
 from ..http.params import json_document
 from ..http.throttle import pin_failures_per_address, pin_guesses, pin_in_header
 from ..workflow import current_workflow

@@ -42,7 +42,7 @@ from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, Complain
 from ..models.supervision import supervision_units
 from ..policy import Actor
 from ..services.attachments import path_of
-from ..services.reports import bounds, periodic_report
+from ..services.oversight.reports import bounds, periodic_report
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
 from . import verify_pack

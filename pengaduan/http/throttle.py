@@ -16,7 +16,7 @@ from typing import Callable
 from flask import g, request
 
 from ..extensions import limiter
-from ..services.tracking import is_legacy_pin, normalise_code
+from ..services.complaints.tracking import is_legacy_pin, normalise_code
 
 PIN_FAILURES_PER_ADDRESS = "10 per minute;100 per day"
 LEGACY_PIN_FAILURES_PER_CODE = "10 per day"

@@ -24,8 +24,8 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Complaint, ComplaintClock, ComplaintEvent, Escalation, Notification, utcnow
 from ..policy import Actor
-from ..services.lifecycle import advance
-from ..services.notifications import notification_rows, recipients, send_digests, staff_by_unit
+from ..services.complaints.lifecycle import advance
+from ..services.complaints.notifications import notification_rows, recipients, send_digests, staff_by_unit
 from ..workflow import current_workflow
 from ..sla.calendar import WorkingCalendar
 from ..sla.ladder import due_steps

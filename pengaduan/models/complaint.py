@@ -59,10 +59,10 @@ class Complaint(db.Model):
     complainant_phone: Mapped[str | None] = mapped_column(String(32))
     complainant_address: Mapped[str | None] = mapped_column(Text)
     # SHA-256 of the one-time token of the web form that filed it: a form sent twice (Back,
-    # a double click) files once (services.intake.filed_from).
+    # a double click) files once (services.complaints.intake.filed_from).
     submission_digest: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
     # Consent to the processing of personal data (UU 27/2022): when it was given and to which
-    # version of the consent text (services.intake.CONSENT_VERSION).
+    # version of the consent text (services.complaints.intake.CONSENT_VERSION).
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(16))
 

@@ -2,13 +2,19 @@
 YYYY-MM-DD. Problems are added to `errors` under the field's name, so a form can name each."""
 from __future__ import annotations
 
-from datetime import date
+import re
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 
 from ..i18n import lazy_gettext as _l
+from ..models import Unit, utcnow
 
 # The dates anyone may name. Python's calendar ends at years 1 and 9999, so a day later or
 # another timezone would fall off it; no complaint, report or record is dated that far off.
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def in_calendar(value: date) -> bool:
@@ -76,3 +82,9 @@ def day(value, name: str, errors: dict, required: bool = False, latest: date | N
     if latest is not None and parsed > latest:
         errors[name] = _l("cannot be in the future")
     return parsed
+
+
+def local_today(unit: Unit | None, at: datetime | None = None) -> date:
+    """The date now (or at `at`) where the unit is, or in the deployment's timezone."""
+    zone = unit.timezone if unit is not None else current_app.config["PENGADUAN_TIMEZONE"]
+    return (at or utcnow()).astimezone(ZoneInfo(zone)).date()

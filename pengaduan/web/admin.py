@@ -14,12 +14,12 @@ from ..errors import InvalidFields
 from ..extensions import db
 from ..models import STAFF_ROLES, Category, ResponseTemplate, Unit, User
 from ..policy import Actor, can_administer
-from ..services.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
+from ..services.administration.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
-from ..services.auth import recent_attempts
-from ..services.calendar import add_day_off, calendar_year, default_year, make_working_day
-from ..services.responses import save_response_template
+from ..services.administration.auth import recent_attempts
+from ..services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
+from ..services.complaints.responses import save_response_template
 from ..sla import current_overrides
 from ..http.uow import rerender
 

@@ -13,8 +13,8 @@ from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import Role, User
 from ..policy import handles_cases
-from ..services.accounts import MIN_PASSWORD
-from ..services.auth import authenticate, change_password
+from ..services.administration.auth import MIN_PASSWORD
+from ..services.administration.auth import authenticate, change_password
 from .forms import Form
 from .public import is_local_path
 from ..http.uow import rerender

@@ -17,11 +17,11 @@ from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor, Role
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
-from ..services.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
+from ..services.complaints.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
                                 replace_pin)
-from ..services.intake import filed_from, new_submission, submission_digest, validate_complaint
-from ..services.receipts import send_receipt
-from ..services.tracking import is_legacy_pin, seal_pin, unseal_pin
+from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
+from ..services.complaints.receipts import send_receipt
+from ..services.complaints.tracking import is_legacy_pin, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm

@@ -16,10 +16,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 
 from ..i18n import lazy_gettext as _l
-from ..services.intake import CONSENT_TEXT
-from ..services.publication import RULES
+from ..services.complaints.intake import CONSENT_TEXT
+from ..services.complaints.publication import RULES
 
-# Each mode's explanation is the publication rule's own (services.publication).
+# Each mode's explanation is the publication rule's own (services.complaints.publication).
 PRIVACY_CHOICES = [
     (mode, label, RULES[mode].explanation)
     for mode, label in (("public", _l("Public")), ("anonymous", _l("Anonymous")),
@@ -60,7 +60,7 @@ class ComplaintForm(Form):
     address = TextAreaField(_l("Address"), render_kw={"autocomplete": "street-address", "rows": 2})
     attachments = MultipleFileField(_l("Photos or documents"),
                                     render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif,application/pdf"})
-    consent = BooleanField(CONSENT_TEXT)  # required with any identity (services.intake)
+    consent = BooleanField(CONSENT_TEXT)  # required with any identity (services.complaints.intake)
     # One-time token of this rendering of the form: sending it again files nothing new.
     submission = HiddenField()
 

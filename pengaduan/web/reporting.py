@@ -17,9 +17,9 @@ from ..i18n import lazy_gettext as _l
 from ..models import Unit
 from ..policy import Actor, can_export_evidence, can_read_reports, sees_all_units
 from ..services.inputs import in_calendar, out_of_calendar
-from ..services.oversight import units_in_view
-from ..services.reports import csv_rows, periodic_report
-from ..services.supervision import today
+from ..services.oversight.timeliness import units_in_view
+from ..services.oversight.reports import csv_rows, periodic_report
+from ..services.oversight.supervision import today
 from .downloads import attachment_header
 
 bp = Blueprint("reporting", __name__, url_prefix="/staff")

@@ -20,13 +20,13 @@ from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalatio
 from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_review_overdue,
                       can_reveal_identity, can_see_identity, can_supervise, can_view)
 from ..services import advance, allowed_triggers
-from ..services.casework import (acknowledge_escalations, add_note, assign, give_instruction,
+from ..services.complaints.casework import (acknowledge_escalations, add_note, assign, give_instruction,
                                  reveal_identity, visible_identity)
-from ..services.notifications import INBOX_PAGE, inbox, mark_read, unread_count
-from ..services.oversight import default_period_start, overdue_cases, unit_performance
+from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
+from ..services.oversight.timeliness import default_period_start, overdue_cases, unit_performance
 from ..services.attachments import masked_file_name
-from ..services.queue import COUNT_CAP, QueueFilter, queue_page
-from ..services.responses import templates_for
+from ..services.complaints.queue import COUNT_CAP, QueueFilter, queue_page
+from ..services.complaints.responses import templates_for
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, answer_field

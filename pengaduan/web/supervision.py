@@ -16,10 +16,10 @@ from ..models import (ACTION_STATUSES, DOCUMENT_KINDS, SUPERVISION_KINDS, Standi
 from ..policy import (Actor, can_edit_record, can_read_supervision, can_record_supervision,
                       can_upload_document, can_view_documents, can_view_record,
                       keeps_every_unit_documents)
-from ..services import documents as docs
-from ..services import supervision as sv
+from ..services.oversight import documents as docs
+from ..services.oversight import supervision as sv
 from ..services.attachments import stored_files
-from ..services.oversight import units_in_view
+from ..services.oversight.timeliness import units_in_view
 from .downloads import send_stored
 from ..http.uow import checked_uploads, rerender
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import Complaint, ComplaintClock, Escalation, Unit, User, utcnow
-from ..policy import sees_all_units
-from ..sla import WorkingCalendar, remaining
-from ..workflow import current_workflow
+from ...extensions import db
+from ...models import Complaint, ComplaintClock, Escalation, Unit, User, utcnow
+from ...policy import sees_all_units
+from ...sla import WorkingCalendar, remaining
+from ...workflow import current_workflow
 
 
 @dataclass

@@ -7,15 +7,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from .. import audit
-from ..errors import Forbidden, InvalidFields
-from ..extensions import db
-from ..i18n import format_moment
-from ..i18n import lazy_gettext as _l
-from ..models import Attachment, Complaint, ComplaintEvent, Role, utcnow
-from ..policy import Actor, acts_as_complainant, handles_cases
-from ..workflow import current_workflow
-from ..workflow.fields import FIELDS, clean_values, for_audit
+from ... import audit
+from ...errors import Forbidden, InvalidFields
+from ...extensions import db
+from ...i18n import format_moment
+from ...i18n import lazy_gettext as _l
+from ...models import Attachment, Complaint, ComplaintEvent, Role, utcnow
+from ...policy import Actor, acts_as_complainant, handles_cases
+from ...workflow import current_workflow
+from ...workflow.fields import FIELDS, clean_values, for_audit
 from .tracking import check_pin, hash_pin, new_pin, normalise_code
 
 # A valid-looking hash to compare against when the code is unknown, so that a wrong code

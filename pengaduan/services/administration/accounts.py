@@ -7,16 +7,16 @@ from zoneinfo import available_timezones
 
 from sqlalchemy import select
 
-from .. import audit
-from ..errors import InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import STAFF_ROLES, ApiKey, ApiToken, Category, Unit, User, hash_token
-from ..policy import Actor, handles_cases
-from ..services.intake import EMAIL
-from . import inputs
+from ... import audit
+from ...errors import InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import STAFF_ROLES, ApiKey, ApiToken, Category, Unit, User, hash_token, utcnow
+from ...policy import Actor, handles_cases
+from .. import inputs
+from ..inputs import EMAIL
+from .auth import MIN_PASSWORD, record_reset
 
-MIN_PASSWORD = 10
 INDONESIAN_TIMEZONES = ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura")  # WIB, WITA, WIT
 
 
@@ -130,8 +130,6 @@ def create_api_key(name: str, *, actor: Actor = Actor.system()) -> str:
 
 def revoke_tokens(user: User, *, actor: Actor = Actor.system()) -> int:
     """Revoke every API token of the user; returns how many were still valid."""
-    from ..models import utcnow
-
     tokens = [t for t in db.session.scalars(select(ApiToken).where(
         ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))]
     for token in tokens:
@@ -221,8 +219,6 @@ def reset_password(user: User, *, actor: Actor) -> str:
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     user.end_sessions()
-    from .auth import record_reset  # auth imports this module
-
     record_reset(user)
     audit.record(db.session, "user.password_reset", actor=actor.label, unit=user.units,
                  payload={"email": user.email})

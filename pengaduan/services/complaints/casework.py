@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .. import audit
-from ..errors import Forbidden, InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import IDENTITY_FIELDS, Complaint, ComplaintEvent, Escalation, utcnow
-from ..policy import Actor, can_add_note, can_reveal_identity, can_see_identity, can_supervise
-from ..workflow import current_workflow
-from ..workflow.fields import clean_values, for_audit, serialise
+from ... import audit
+from ...errors import Forbidden, InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import IDENTITY_FIELDS, Complaint, ComplaintEvent, Escalation, utcnow
+from ...policy import Actor, can_add_note, can_reveal_identity, can_see_identity, can_supervise
+from ...workflow import current_workflow
+from ...workflow.fields import clean_values, for_audit, serialise
 from . import notifications
-from .supervision import instruction_record
+from ..oversight.supervision import instruction_record
 
 
 def record_internal_step(complaint: Complaint, actor: Actor, kind: str, action: str,

@@ -8,14 +8,14 @@ from datetime import date
 
 from sqlalchemy import select
 
-from .. import audit
-from ..errors import Forbidden, InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import DOCUMENT_KINDS, StandingDocument, Unit
-from ..policy import Actor, can_upload_document
-from .attachments import StoredFile
-from .inputs import day, text
+from ... import audit
+from ...errors import Forbidden, InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import DOCUMENT_KINDS, StandingDocument, Unit
+from ...policy import Actor, can_upload_document
+from ..attachments import StoredFile
+from ..inputs import day, text
 from .supervision import LIMITS, today
 
 

@@ -7,13 +7,13 @@ from datetime import date, datetime, time, timedelta, timezone
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import audit
-from ..extensions import db
-from ..models import Complaint, ComplaintClock, ComplaintEvent, Role, utcnow
-from ..policy import Actor
-from ..sla.calendar import WorkingCalendar
-from ..sla.clocks import refresh_due_dates, reschedule
-from ..workflow import current_workflow
+from ... import audit
+from ...extensions import db
+from ...models import Complaint, ComplaintClock, ComplaintEvent, Role, utcnow
+from ...policy import Actor
+from ...sla.calendar import WorkingCalendar
+from ...sla.clocks import refresh_due_dates, reschedule
+from ...workflow import current_workflow
 
 BATCH = 1000
 # Timezones run from UTC+7 to UTC+9; a day's bounds in UTC are widened to cover them all.

@@ -12,18 +12,17 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import audit
-from ..errors import ConcurrentChange, Forbidden, InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import (ACTION_STATUSES, SUPERVISION_KINDS, Complaint, SupervisionAction,
+from ... import audit
+from ...errors import ConcurrentChange, Forbidden, InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import (ACTION_STATUSES, SUPERVISION_KINDS, Complaint, SupervisionAction,
                       SupervisionFile, SupervisionRecord, Unit, utcnow)
-from ..models.supervision import supervision_units
-from ..policy import Actor, can_edit_record, can_record_supervision, sees_every_record
-from ..workflow.fields import digest
-from .attachments import StoredFile, attachment_digests
-from .inputs import day, text
-from .intake import local_today
+from ...models.supervision import supervision_units
+from ...policy import Actor, can_edit_record, can_record_supervision, sees_every_record
+from ...workflow.fields import digest
+from ..attachments import StoredFile, attachment_digests
+from ..inputs import day, local_today, text
 
 LIMITS = {"title": 200, "participants": 5000, "findings": 20000, "description": 2000, "owner": 200}
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement
 
-from ..i18n import lazy_gettext as _l
-from ..models import PRIVACY_MODES, Complaint
+from ...i18n import lazy_gettext as _l
+from ...models import PRIVACY_MODES, Complaint
 
 
 @dataclass(frozen=True)

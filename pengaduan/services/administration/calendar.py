@@ -10,15 +10,15 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import select, text
 
-from .. import audit
-from ..errors import InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import OVERRIDE_KINDS, CalendarOverride, utcnow
-from ..policy import Actor
-from ..sla import Overrides, WorkingCalendar, current_overrides
-from ..sla.calendar import Override, national
-from ..unit_of_work import UnitOfWork
+from ... import audit
+from ...errors import InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import OVERRIDE_KINDS, CalendarOverride, utcnow
+from ...policy import Actor
+from ...sla import Overrides, WorkingCalendar, current_overrides
+from ...sla.calendar import Override, national
+from ...unit_of_work import UnitOfWork
 from .recompute import recompute_for_day
 
 MAX_REASON = 500

@@ -17,10 +17,10 @@ from sqlalchemy import (Integer, String, and_, column, false, func, literal_colu
                         tuple_, union_all, values)
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import MAX_ID, Category, Complaint, Unit, User, utcnow
-from ..policy import sees_all_units
-from ..workflow import current_workflow
+from ...extensions import db
+from ...models import MAX_ID, Category, Complaint, Unit, User, utcnow
+from ...policy import sees_all_units
+from ...workflow import current_workflow
 from .tracking import normalise_code
 
 PAGE_SIZE = 25

@@ -11,19 +11,18 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import exists, select
 
-from .. import audit, sla
-from ..errors import InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
-from ..policy import Actor
-from ..workflow import FILE_TRIGGER, current_workflow
+from ... import audit, sla
+from ...errors import InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
+from ...policy import Actor
+from ...workflow import FILE_TRIGGER, current_workflow
 from . import notifications
-from .attachments import StoredFile, attach, attachment_digests
-from .inputs import day, text
+from ..attachments import StoredFile, attach, attachment_digests
+from ..inputs import EMAIL, day, local_today, text
 from .tracking import hash_pin, new_pin, new_tracking_code
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 NIK = re.compile(r"^\d{16}$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{32}$")  # what new_submission() makes
@@ -105,12 +104,6 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
 def agreed(value) -> bool:
     """A consent box ticked: JSON true, or a form's true/on/1/yes."""
     return value is True or (isinstance(value, str) and value.strip().lower() in _YES)
-
-
-def local_today(unit: Unit | None, at: datetime | None = None) -> date:
-    """The date now (or at `at`) where the unit is, or in the deployment's timezone."""
-    zone = unit.timezone if unit is not None else current_app.config["PENGADUAN_TIMEZONE"]
-    return (at or utcnow()).astimezone(ZoneInfo(zone)).date()
 
 
 def new_submission() -> str:

@@ -6,12 +6,16 @@ import random
 from collections import deque
 from datetime import timedelta
 
-from ..models import Role, Unit, User, utcnow
-from ..policy import STAFF_WITH_UNITS, Actor
-from ..workflow import current_workflow
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ...models import Complaint, Role, Unit, User, utcnow
+from ...policy import STAFF_WITH_UNITS, Actor
+from ...workflow import current_workflow
+from ..complaints.intake import file_complaint
+from ..complaints.lifecycle import advance
+from ..oversight.supervision import record_supervision
 from .accounts import create_category, create_unit, create_user
-from .intake import file_complaint
-from .lifecycle import advance
 
 UNITS = [
     ("DUKCAPIL", "Dinas Kependudukan dan Pencatatan Sipil", "12345"),
@@ -80,11 +84,6 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             continue
         _, password = create_user(email, role, name=name, unit_codes=units, actor=Actor.cli("demo"))
         report.append(f"{role:10} {email} password: {password}")
-    from sqlalchemy import func, select
-
-    from ..extensions import db
-    from ..models import Complaint
-
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
         return report
@@ -125,8 +124,6 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
 
 def _supervision(supervisor: Actor, now) -> None:
     """A quarterly review and a coaching session, as a supervisor would record them."""
-    from .supervision import record_supervision
-
     units = [code for code, _, _ in UNITS]
     day = (now - timedelta(days=14)).date()
     record_supervision(supervisor, {

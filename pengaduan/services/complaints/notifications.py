@@ -14,14 +14,14 @@ from flask import current_app
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import joinedload
 
-from .. import mail
-from ..extensions import db
-from ..i18n import lazy_ngettext
-from ..models import Complaint, Notification, Role, Unit, User, utcnow
-from ..models.user import user_units
-from ..policy import STAFF_WITH_UNITS, Actor
-from ..sla import WorkingCalendar
-from ..workflow import current_workflow
+from ... import mail
+from ...extensions import db
+from ...i18n import lazy_ngettext
+from ...models import Complaint, Notification, Role, Unit, User, utcnow
+from ...models.user import user_units
+from ...policy import STAFF_WITH_UNITS, Actor
+from ...sla import WorkingCalendar
+from ...workflow import current_workflow
 
 EMAILED_KINDS = ("assigned", "escalation")
 INBOX_PAGE = 50

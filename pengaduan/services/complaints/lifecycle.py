@@ -3,17 +3,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .. import audit, sla
-from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import Complaint, ComplaintEvent, utcnow
-from ..policy import Actor, can_fire, can_view
-from ..workflow import Workflow, current_workflow
-from ..workflow.fields import FIELDS, clean_fields, for_audit, serialise
-from ..workflow.guards import GUARDS
+from ... import audit, sla
+from ...errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import Complaint, ComplaintEvent, utcnow
+from ...policy import Actor, can_fire, can_view
+from ...workflow import Workflow, current_workflow
+from ...workflow.fields import FIELDS, clean_fields, for_audit, serialise
+from ...workflow.guards import GUARDS
 from . import notifications
-from .attachments import StoredFile, attach, attachment_digests
+from ..attachments import StoredFile, attach, attachment_digests
 
 
 def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | None = None) -> list[str]:

@@ -14,10 +14,10 @@ from flask import current_app
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..models import Category, Complaint, ComplaintClock, Escalation, Unit, utcnow
-from ..sla import WorkingCalendar, remaining
-from ..workflow import current_workflow
+from ...extensions import db
+from ...models import Category, Complaint, ComplaintClock, Escalation, Unit, utcnow
+from ...sla import WorkingCalendar, remaining
+from ...workflow import current_workflow
 
 STREAM = 2000
 

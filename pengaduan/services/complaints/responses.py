@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from .. import audit
-from ..errors import InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import Category, Complaint, ResponseTemplate
-from ..policy import Actor
-from . import inputs
+from ... import audit
+from ...errors import InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import Category, Complaint, ResponseTemplate
+from ...policy import Actor
+from .. import inputs
 
 
 def _check(title: str, body: str, category_code: str | None, errors: dict) -> Category | None:

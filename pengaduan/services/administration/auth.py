@@ -26,15 +26,15 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, delete, func, select
 
-from .. import audit
-from ..errors import InvalidFields
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import SignInAttempt, User, utcnow
-from ..models import user as user_model
-from ..policy import Actor
-from .accounts import MIN_PASSWORD
+from ... import audit
+from ...errors import InvalidFields
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import SignInAttempt, User, utcnow
+from ...models import user as user_model
+from ...policy import Actor
 
+MIN_PASSWORD = 10
 PAIR_FAILURES, PAIR_WINDOW = 5, timedelta(minutes=15)
 ADDRESS_FAILURES, ADDRESS_WINDOW = 30, timedelta(hours=1)
 ACCOUNT_FAILURES, ACCOUNT_WINDOW = 50, timedelta(hours=24)

@@ -12,10 +12,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select
 
-from .. import mail
-from ..extensions import db
-from ..i18n import lazy_gettext as _l
-from ..models import Complaint
+from ... import mail
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...models import Complaint
 from .citizen import citizen_deadline
 
 QUEUED = "queued"  # a mail server sends it once the filing commits
