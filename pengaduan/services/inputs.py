@@ -1,5 +1,6 @@
 """Typed input checked the same way by every service: text within its length, dates as
-YYYY-MM-DD. Problems are added to `errors` under the field's name, so a form can name each."""
+YYYY-MM-DD, email addresses; and today's date where a unit is. Problems are added to `errors`
+under the field's name, so a form can name each."""
 from __future__ import annotations
 
 import re
