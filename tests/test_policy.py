@@ -1,7 +1,8 @@
 """The policy package is the one place where "who may see / do what" is decided.
 
-The views, the API and the services ask it; they never compare a role with a role's name
-themselves (a test reads their source). The decisions moved there are checked here one by
+The views, the API, the services, the jobs, the commands and the templates ask it; they never
+compare a role with a role's name themselves (a test reads their source; templates ask
+through `may(...)`). The decisions moved there are checked here one by
 one, on plain objects: no database is needed to say who may do what.
 """
 from __future__ import annotations
@@ -11,16 +12,18 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from jinja2 import Environment, nodes
 
 from pengaduan.models import STAFF_ROLES, Role
 from pengaduan.policy import (Actor, acts_as_complainant, can_administer, can_browse_queue,
                               can_edit_record, can_export_evidence, can_read_reports,
                               can_read_supervision, can_record_supervision, can_review_overdue,
                               can_upload_document, can_view_documents, can_view_record,
-                              handles_cases, keeps_every_unit_documents, reads_cases,
-                              sees_all_units, sees_every_record)
+                              handles_cases, keeps_every_unit_documents, reads_as_complainant,
+                              reads_cases, sees_all_units, sees_every_record)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pengaduan"
+TEMPLATES = PACKAGE.parent / "templates"
 ROLE_NAMES = {role.value for role in Role}
 COMPARISONS = (ast.Eq, ast.NotEq, ast.In, ast.NotIn)
 
@@ -51,12 +54,99 @@ def role_decisions(source: str) -> list[tuple[int, str]]:
     return found
 
 
-def test_views_api_and_services_leave_role_decisions_to_the_policy():
+JINJA_COMPARISONS = {"eq", "ne", "in", "notin"}
+ROLE_HOLDERS = {"role", "actor_role"}  # `current_user.role`, `event.actor_role`, a loop's `role`
+
+
+def _role_holder(node: nodes.Node) -> list[str]:
+    if isinstance(node, nodes.Getattr) and node.attr in ROLE_HOLDERS:
+        return [f".{node.attr}"]
+    if isinstance(node, nodes.Name) and node.name in ROLE_HOLDERS:
+        return [node.name]
+    return []
+
+
+def _role_names(node: nodes.Node) -> list[str]:
+    """Role names written in a template operand: "officer", or a tuple or list of them."""
+    if isinstance(node, nodes.Const) and node.value in ROLE_NAMES:
+        return [node.value]
+    if isinstance(node, (nodes.Tuple, nodes.List)):
+        return [e.value for e in node.items if isinstance(e, nodes.Const) and e.value in ROLE_NAMES]
+    return []
+
+
+def _of_the_request(node: nodes.Node) -> bool:
+    """`request.blueprint`, `request.endpoint`: route names, one of which ("admin") is also a
+    role's name."""
+    while isinstance(node, nodes.Getattr):
+        node = node.node
+    return isinstance(node, nodes.Name) and node.name == "request"
+
+
+def template_role_decisions(source: str) -> list[tuple[int, str]]:
+    """(line, what) of each comparison in a Jinja template of a role (with anything) or of
+    anything but the request's route with a role's name."""
+    env = Environment(extensions=["jinja2.ext.i18n", "jinja2.ext.do", "jinja2.ext.loopcontrols"])
+    found = []
+    for node in env.parse(source).find_all(nodes.Compare):
+        if not any(op.op in JINJA_COMPARISONS for op in node.ops):
+            continue
+        operands = [node.expr, *(op.expr for op in node.ops)]
+        names = [n for operand in operands for n in _role_holder(operand)]
+        if not any(_of_the_request(operand) for operand in operands):
+            names += [n for operand in operands for n in _role_names(operand)]
+        if names:
+            found.append((node.lineno, ", ".join(names)))
+    return found
+
+
+def _python_sources():
+    """Everything that asks the policy: views, API, request plumbing, services, jobs, evidence
+    packs and the commands."""
+    for folder in ("web", "api", "http", "services", "jobs", "evidence"):
+        yield from sorted((PACKAGE / folder).rglob("*.py"))
+    yield PACKAGE / "cli.py"
+
+
+def test_views_api_services_jobs_and_commands_leave_role_decisions_to_the_policy():
     offenders = [f"{path.relative_to(PACKAGE.parent)}:{line}: {names}"
-                 for folder in ("web", "api", "services")
-                 for path in sorted((PACKAGE / folder).rglob("*.py"))
+                 for path in _python_sources()
                  for line, names in role_decisions(path.read_text(encoding="utf-8"))]
     assert offenders == [], "compare roles in pengaduan/policy, not here:\n" + "\n".join(offenders)
+
+
+def test_templates_ask_the_policy_instead_of_comparing_roles():
+    templates = sorted(TEMPLATES.rglob("*.html")) + sorted(TEMPLATES.rglob("*.txt"))
+    assert len(templates) > 20  # the check reads the templates folder, not an empty one
+    offenders = [f"{path.relative_to(PACKAGE.parent)}:{line}: {names}"
+                 for path in templates
+                 for line, names in template_role_decisions(path.read_text(encoding="utf-8"))]
+    assert offenders == [], "ask may(...) (pengaduan/web/auth.py), not the role:\n" + "\n".join(offenders)
+
+
+@pytest.mark.parametrize("source", [
+    '{% if current_user.role == "admin" %}x{% endif %}',
+    '{% if current_user.role in ("officer", "supervisor", "auditor") %}x{% endif %}',
+    '{{ _("Complaint queue") if current_user.role != "auditor" else _("Complaints") }}',
+    '{% if "supervisor" == user.role %}x{% elif u.role not in ["admin"] %}y{% endif %}',
+    '{% if event.actor_role == kind %}x{% endif %}',
+    '{% for role in roles %}{% if role == "admin" %}x{% endif %}{% endfor %}',
+    '{% set wide = kind in ("officer", "auditor") %}',
+])
+def test_the_template_check_sees_a_role_compared(source):
+    assert template_role_decisions(source)
+
+
+@pytest.mark.parametrize("source", [
+    '{% if may("administer") %}x{% endif %}',
+    '{{ role_label(current_user.role) }}',
+    '{{ {"citizen": _("complainant"), "system": _("system")}.get(event.actor_role) }}',
+    '{% if request.endpoint == "citizen.track" %}x{% endif %}',
+    '{% set staff_page = request.blueprint in ("staff", "reporting", "supervision", "admin") %}',
+    '{{ select("role", _("Role"), roles, typed.get("role", "officer"), errors) }}',
+])
+def test_the_template_check_lets_the_rest_be(source):
+    assert template_role_decisions(source) == []
 
 
 @pytest.mark.parametrize("source", [
@@ -186,3 +276,11 @@ def test_only_the_complainant_acts_as_the_complainant():
     assert not acts_as_complainant(Actor.channel("web"), complaint)
     assert not acts_as_complainant(Actor.system(), complaint)  # sees everything, rates nothing
     assert not any(acts_as_complainant(staff(role), complaint) for role in ROLES)
+
+
+def test_complainants_read_the_public_view_and_staff_the_file():
+    complaint = SimpleNamespace(id=4, unit_id=1, privacy="public")
+    assert reads_as_complainant(Actor.citizen(complaint))
+    assert reads_as_complainant(Actor.channel("api"))  # filing as a complainant, no code yet
+    assert not reads_as_complainant(Actor.system()) and not reads_as_complainant(Actor.cli())
+    assert not any(reads_as_complainant(staff(role)) for role in ROLES)

@@ -315,6 +315,42 @@ def request_route(client, route: str, code: str, version: int):
     return post_reveal(client, code, "Pelapor perlu dihubungi langsung", token)
 
 
+# The staff pages the menus of the page header may link to, by endpoint.
+MENU_PAGES = ("staff.queue", "staff.overdue", "supervision.index", "reporting.report",
+              "reporting.evidence", "admin.users", "admin.units", "admin.categories",
+              "admin.responses", "admin.calendar", "supervision.documents")
+
+
+def menu_links(html: str) -> set[str]:
+    """The paths the page header links to."""
+    header = re.search(r'<header class="site-header">(.*?)</header>', html, re.S).group(1)
+    return {urlsplit(href).path for href in re.findall(r'<a href="([^"]+)"', header)}
+
+
+@pytest.mark.parametrize("email", [OFFICER_A, SUPERVISOR_A, AUDITOR, ADMIN])
+def test_the_menu_links_the_pages_the_user_may_open(app, org, email):
+    """The menu asks the same policy as the pages: each staff page is linked exactly when
+    it lets this user in (readers of supervision reach the standing documents from the
+    supervision page, so only their keeper has them in the menu)."""
+    with app.test_request_context():
+        from flask import url_for
+        pages = {endpoint: url_for(endpoint) for endpoint in MENU_PAGES}
+    client = signed_in(app, email)
+    html = client.get("/").get_data(as_text=True)
+    linked = menu_links(html)
+    for endpoint, path in pages.items():
+        status = client.get(path).status_code
+        assert status in (200, 403), (endpoint, status)
+        if path in linked:
+            assert status == 200, endpoint
+        elif endpoint != "supervision.documents":
+            assert status == 403, endpoint
+    assert (pages["supervision.documents"] in linked) == (email == ADMIN)
+    if pages["staff.queue"] in linked:  # auditors read complaints; the others work a queue
+        assert (">Complaint queue<" in html) == (email != AUDITOR)
+        assert (">Complaints<" in html) == (email == AUDITOR)
+
+
 @pytest.mark.parametrize("role, route, expected", [
     pytest.param(role, route, expected, id=f"{role}-{route}")
     for role, answers in MATRIX.items() for route, expected in zip(ROUTES, answers)

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..i18n import label
-from ..models import Complaint, ComplaintEvent, Role, Unit
-from ..policy import Actor, can_see_identity
+from ..models import Complaint, ComplaintEvent, Unit
+from ..policy import Actor, can_see_identity, reads_as_complainant
 from ..services.complaints.citizen import citizen_deadline, public_timeline
 from ..services.complaints.lifecycle import allowed_triggers
 from ..workflow import current_workflow
@@ -46,7 +46,7 @@ def complaint_json(complaint: Complaint, actor: Actor) -> dict:
     the tracking page); staff see the file, with the identity only where the web shows it."""
     body = {**_common(complaint), "title": complaint.title, "description": complaint.description,
             "allowed_triggers": allowed_triggers(complaint, actor)}
-    if actor.role == Role.CITIZEN:
+    if reads_as_complainant(actor):
         deadline = citizen_deadline(complaint)
         body["due_at"] = iso(deadline[1]) if deadline else None
         body["due_for"] = label(deadline[0]) if deadline else None

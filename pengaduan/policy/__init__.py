@@ -11,7 +11,7 @@ from .accounts import can_administer
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire,
                          can_reveal_identity, can_see_identity, can_supervise, can_view, is_member,
-                         oversees)
+                         oversees, reads_as_complainant)
 from .oversight import can_export_evidence, can_read_reports, can_review_overdue, sees_all_units
 from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
                           can_upload_document, can_view_documents, can_view_record,
@@ -23,6 +23,6 @@ __all__ = [
     "can_fire", "can_read_reports", "can_read_supervision", "can_record_supervision",
     "can_review_overdue", "can_reveal_identity", "can_see_identity", "can_supervise",
     "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",
-    "is_member", "keeps_every_unit_documents", "oversees", "reads_cases", "sees_all_units",
-    "sees_every_record",
+    "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",
+    "sees_all_units", "sees_every_record",
 ]

@@ -43,9 +43,15 @@ def can_browse_queue(actor: Actor) -> bool:
     return reads_cases(actor.role)
 
 
+def reads_as_complainant(actor: Actor) -> bool:
+    """A complainant (by code and PIN, or filing through a channel) reads the public view of a
+    complaint, as on the tracking page; staff and the system read the file."""
+    return actor.role == Role.CITIZEN
+
+
 def acts_as_complainant(actor: Actor, complaint: Complaint) -> bool:
     """Only the complainant herself (code and PIN) rates the service or replaces her PIN."""
-    return actor.role == Role.CITIZEN and can_view(actor, complaint)
+    return reads_as_complainant(actor) and can_view(actor, complaint)
 
 
 def can_add_note(actor: Actor, complaint: Complaint) -> bool:

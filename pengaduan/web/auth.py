@@ -11,8 +11,10 @@ from wtforms import PasswordField, StringField
 from ..errors import InvalidFields
 from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
-from ..models import Role, User
-from ..policy import handles_cases
+from ..models import User
+from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_reports,
+                      can_read_supervision, can_review_overdue, handles_cases,
+                      keeps_every_unit_documents, sees_all_units)
 from ..services.administration.auth import MIN_PASSWORD
 from ..services.administration.auth import authenticate, change_password
 from .forms import Form
@@ -43,11 +45,33 @@ def load_user(session_id: str) -> User | None:
     return user if hmac.compare_digest(token, user.session_token or "") else None
 
 
+# What the page frame and shared templates ask the policy about the signed-in staff member
+# (`{% if may("review_overdue") %}`): a link appears exactly when its page lets the user in.
+DECISIONS = {
+    "browse_queue": can_browse_queue,
+    "handle_cases": lambda actor: handles_cases(actor.role),
+    "review_overdue": can_review_overdue,
+    "read_supervision": can_read_supervision,
+    "read_reports": can_read_reports,
+    "export_evidence": can_export_evidence,
+    "administer": can_administer,
+    "keep_every_unit_documents": keeps_every_unit_documents,
+    "see_all_units": lambda actor: sees_all_units(actor.user),
+}
+
+
+def may(decision: str) -> bool:
+    """The policy's answer for the signed-in staff member; no for anybody else. An unknown
+    decision is an error, not a silent no."""
+    check = DECISIONS[decision]
+    return bool(current_user.is_authenticated and check(Actor.staff(current_user)))
+
+
 def home_for(user: User) -> str:
     """Where each role starts its work."""
     if handles_cases(user.role):
         return url_for("staff.queue")
-    if user.role == Role.ADMIN:
+    if can_administer(Actor.staff(user)):
         return url_for("admin.users")
     return url_for("public.home")
 
@@ -110,4 +134,5 @@ def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open this page.")
     login_manager.login_message_category = "info"
+    app.jinja_env.globals["may"] = may
     app.register_blueprint(bp)

@@ -14,7 +14,7 @@ from ..extensions import csrf, db, limiter
 from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
-from ..policy import Actor, Role
+from ..policy import Actor, Role, can_fire
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
 from ..services.complaints.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
@@ -227,7 +227,7 @@ def act(code, trigger):
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
     transition = current_workflow().transition(trigger)
-    if transition is None or Role.CITIZEN not in transition.roles:
+    if transition is None or not can_fire(Actor.citizen(complaint), complaint, transition):
         abort(404)
     form = ActionForm()
     names = transition.requires + transition.accepts

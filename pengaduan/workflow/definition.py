@@ -14,14 +14,14 @@ from pathlib import Path
 import yaml
 from transitions import Machine
 
-from ..models import Complaint
+from ..models import Complaint, Role
 from .fields import FIELDS
 from .guards import GUARDS
 
 # libyaml's parser where PyYAML was built with it (much faster at start-up), else its own.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-ROLES = ("citizen", "officer", "supervisor", "auditor", "admin", "system")
+ROLES = tuple(role.value for role in Role)  # citizen, officer, supervisor, auditor, admin, system
 SLA_UNITS = ("working_days", "calendar_days", "hours")
 SLA_TRACKS = ("stage", "resolution", "complainant")
 # Who an escalation level notifies: the assignee (or, with none, the unit's officers), the

@@ -19,7 +19,7 @@ from ...extensions import db
 from ...i18n import lazy_ngettext
 from ...models import Complaint, Notification, Role, Unit, User, utcnow
 from ...models.user import user_units
-from ...policy import STAFF_WITH_UNITS, Actor
+from ...policy import STAFF_WITH_UNITS, Actor, acts_as_complainant
 from ...sla import WorkingCalendar
 from ...workflow import current_workflow
 
@@ -109,7 +109,7 @@ def after_transition(complaint: Complaint, trigger: str, actor: Actor, values: d
     """Tell the people a workflow step concerns: the new unit of a disposed complaint, an
     officer it was assigned to, the handler when the complainant acted."""
     me = actor.user
-    if actor.role == Role.CITIZEN:
+    if acts_as_complainant(actor, complaint):
         staff = staff_by_unit([complaint.unit_id])
         notify(recipients(complaint, ["handler"], staff), "citizen_replied", complaint,
                {"trigger": trigger}, at=at)
