@@ -237,3 +237,27 @@ def test_a_stale_commit_is_answered_as_a_conflict_on_every_surface(app, record_i
         assert "Someone else changed this meanwhile. Load it again and retry." in body
     with app.app_context():
         assert db.session.get(SupervisionRecord, record_id).title == "Pembinaan petugas"
+
+
+@pytest.mark.parametrize("referrer, link", [
+    ("http://localhost/staff/supervision?unit=UNIT-A", "/staff/supervision?unit=UNIT-A"),
+    ("https://elsewhere.example/login?next=x", "/stale-change"),  # never a link off the site
+    (None, "/stale-change"),
+])
+def test_the_conflict_page_links_back_within_the_site_only(app, record_id, referrer, link):
+    """"Load the page again" returns to the page the form was sent from when that page is
+    on this site; a foreign Referer never becomes a link."""
+    def stale_view():
+        db.session.get(SupervisionRecord, record_id).title = "Judul saya"
+        someone_else_saves(record_id)
+        return "saved"
+
+    csrf.exempt(stale_view)  # a test route: no form, no token
+    app.add_url_rule("/stale-change", "stale_change", transactional(stale_view), methods=["POST"])
+    client = app.test_client()
+    client.set_cookie("lang", "en")
+    response = client.post("/stale-change", headers={"Referer": referrer} if referrer else {})
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert f'<a href="{link}">Load the page again</a>' in body
+    assert "elsewhere.example" not in body
