@@ -185,6 +185,11 @@ def main_menu(page, words: Words):
     return page.get_by_role("navigation", name=words("Main menu"))
 
 
+def staff_menu(page, words: Words):
+    """The signed-in staff member's menu bar, below the public header."""
+    return page.get_by_role("navigation", name=words("Staff menu"))
+
+
 def sign_in(page, words: Words, email: str, password: str = PASSWORD) -> None:
     """Staff sign-in through the header link and the form's labels."""
     page.goto("/")

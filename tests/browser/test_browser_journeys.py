@@ -22,7 +22,7 @@ import pytest
 
 from browser_support import (AUDITOR, DESCRIPTION, OFFICER, PHONE, SUPERVISOR, TITLE, Words,
                              choose_language, expect, file_in_browser, flash, image_file,
-                             main_menu, sign_in, track_in_browser)
+                             sign_in, staff_menu, track_in_browser)
 from pengaduan.extensions import db
 from pengaduan.models import User, utcnow
 from pengaduan.policy import Actor
@@ -191,7 +191,7 @@ def test_supervisor_reviews_an_overdue_case_and_records_coaching(app, browsing, 
 
     page = browsing.new_page()
     sign_in(page, words, SUPERVISOR)
-    main_menu(page, words).get_by_role("link", name=words("Overdue review")).click()
+    staff_menu(page, words).get_by_role("link", name=words("Overdue review")).click()
     expect(page).to_have_url(re.compile(r"/staff/overdue$"))
     late_cases = page.get_by_role("region", name=words("Late complaints"))
     row = late_cases.get_by_role("row").filter(has=page.get_by_role("link", name=late))
@@ -214,7 +214,7 @@ def test_supervisor_reviews_an_overdue_case_and_records_coaching(app, browsing, 
     expect(page.locator("ol.timeline")).to_contain_text(words("Supervisor's instruction"))
     shots(page, "overdue-case")
 
-    main_menu(page, words).get_by_role("link", name=words("Supervision"), exact=True).click()
+    staff_menu(page, words).get_by_role("link", name=words("Supervision"), exact=True).click()
     page.get_by_role("link", name=words("New supervision record")).click()
     expect(page.get_by_role("heading", level=1, name=words("New supervision record"))
            ).to_be_visible()
@@ -273,7 +273,7 @@ def test_auditor_downloads_an_evidence_pack_that_verifies_offline(app, browsing,
 
     page = browsing.new_page()
     sign_in(page, words, AUDITOR)
-    main_menu(page, words).get_by_role("link", name=words("Evidence pack")).click()
+    staff_menu(page, words).get_by_role("link", name=words("Evidence pack")).click()
     expect(page.get_by_role("heading", level=1, name=words("Evidence pack"))).to_be_visible()
     key = page.locator("main code").inner_text().strip()
     assert re.fullmatch(r"[0-9a-f]{64}", key), key
