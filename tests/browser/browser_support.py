@@ -149,13 +149,13 @@ def image_file(name: str = "foto.png", size=(160, 120)) -> dict:
 BLOCKING_IMPACTS = ("serious", "critical")
 
 
-def axe_check(page) -> dict:
+def axe_check(page, options: dict | None = None) -> dict:
     """Run axe-core (bundled with axe-playwright-python, injected from disk: no CDN) on the
     page as it is now; its result: `violations` (each with its impact), `incomplete` (what
-    needs a human look) and `passes`."""
+    needs a human look) and `passes`. `options` are axe.run's (e.g. only some rule tags)."""
     from axe_playwright_python.sync_playwright import Axe
 
-    result = Axe().run(page).response
+    result = (Axe().run(page, options=options) if options else Axe().run(page)).response
     assert result["passes"], f"axe checked nothing on {page.url}"  # it did run, on this page
     return result
 

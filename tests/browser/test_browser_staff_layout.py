@@ -1,6 +1,8 @@
 """The staff workspace on a phone: every staff page an officer, a supervisor, an auditor and
 an administrator can open fits a 390 px wide screen without scrolling sideways (tables become
-stacked rows, long emails and titles wrap, the staff menu wraps into a compact block).
+stacked rows, long emails and titles wrap, the staff menu wraps into a compact block), and
+axe-core finds no serious or critical violation of WCAG 2.2 A/AA on it (each page once, the
+complaint page for every role, since each role sees different steps on it).
 
 The pages are taken from the app's url_map (GET routes without arguments under /staff and
 /admin, plus the password page) and one complaint page; the data is made wide on purpose: a
@@ -12,7 +14,8 @@ from datetime import timedelta
 
 import pytest
 
-from browser_support import AUDITOR, OFFICER, PHONE, SUPERVISOR, Words, sign_in
+from browser_support import (AUDITOR, BLOCKING_IMPACTS, OFFICER, PHONE, SUPERVISOR, Words,
+                             axe_check, describe, sign_in)
 from pengaduan.extensions import db
 from pengaduan.models import utcnow
 from pengaduan.services import create_user, file_complaint
@@ -29,6 +32,9 @@ RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
        "privacy": "public", "name": "Siti Aminah",
        "email": "siti.aminah.warga.kecamatan.bogor.tengah@example.id", "consent": True}
 STAFF_PREFIXES = ("/staff", "/admin")
+WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                              "wcag22a", "wcag22aa"]},
+        "resultTypes": ["violations"]}
 
 
 def staff_paths(app) -> list[str]:
@@ -65,6 +71,8 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(app, org, browsing, shots):
         sweep()  # overdue, seriously overdue: the review and the notifications fill up
 
     wide: list[str] = []
+    inaccessible: list[str] = []
+    checked: set[str] = set()
     visited: dict[str, list[str]] = {}
     for email in (OFFICER, SUPERVISOR, AUDITOR, ADMIN):
         page = browsing.new_page(PHONE)
@@ -80,6 +88,12 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(app, org, browsing, shots):
             if width:
                 wide.append(f"{email} {path}: {width}")
                 shots(page, f"{email.split('@')[0]}-{path}")
+            if path not in checked or path == complaint_path:
+                checked.add(path)
+                blocking = [v for v in axe_check(page, WCAG)["violations"]
+                            if v["impact"] in BLOCKING_IMPACTS]
+                if blocking:
+                    inaccessible.append(f"{email} {path}:\n{describe(blocking)}")
         page.context.close()
 
     assert "/staff/queue" in visited[OFFICER] and complaint_path in visited[OFFICER]
@@ -87,3 +101,4 @@ def test_no_staff_page_scrolls_sideways_on_a_phone(app, org, browsing, shots):
     assert "/staff/evidence" in visited[AUDITOR]
     assert "/admin/users" in visited[ADMIN] and "/admin/calendar" in visited[ADMIN]
     assert not wide, f"wider than the {WIDTH} px screen:\n" + "\n".join(wide)
+    assert not inaccessible, "axe (WCAG 2.2 A/AA):\n" + "\n".join(inaccessible)
