@@ -78,9 +78,10 @@ def _scope(user: User):
     return true() if sees_all_units(user) else Complaint.unit_id.in_(user.unit_ids)
 
 
-def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
-               limit: int = PAGE_SIZE, now: datetime | None = None) -> QueuePage:
-    now = now or utcnow()
+def view_scope(user: User, filters: QueueFilter, now: datetime) -> tuple[list[int], list[str], list]:
+    """What a queue view reads, for its pages and its CSV export alike: the unit ids (the
+    user's, or the one chosen), the states (the tab, or every open one) and the filters'
+    conditions."""
     units = _unit_ids(user, filters.unit)
     states = [filters.state] if filters.state else _open_states()
     conditions = []
@@ -99,6 +100,14 @@ def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
     if text:
         conditions.append(or_(Complaint.tracking_code == normalise_code(text),
                               Complaint.title.ilike(f"%{_escape_like(text)}%", escape="\\")))
+    return units, states, conditions
+
+
+def queue_page(user: User, filters: QueueFilter, cursor: str | None = None,
+               limit: int = PAGE_SIZE, now: datetime | None = None) -> QueuePage:
+    now = now or utcnow()
+    units, states, conditions = view_scope(user, filters, now)
+    text = filters.search.strip()
     no_deadline = Complaint.stage_due_at.is_(None)
     position = decode_cursor(cursor)
     if position is not None:
