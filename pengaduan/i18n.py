@@ -83,6 +83,16 @@ def format_day(day, fmt: str = "long") -> str:
     return format_date(day, fmt, locale=str(get_locale() or "id"))
 
 
+def format_number(value, digits: int = 0) -> str:
+    """A number in the reader's language: 1.234 and 85,5 in Indonesian, 1,234 and 85.5 in English."""
+    if value is None:
+        return "—"
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, pattern, locale=str(get_locale() or "id"))
+
+
 def channel_label(channel: str | None) -> str:
 
     return {"web": gettext("Web form"), "api": gettext("API"), "open311": "Open311",
@@ -112,4 +122,5 @@ def init_app(app, babel) -> None:
     app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["number"] = format_number
     app.context_processor(lambda: {"current_locale": str(get_locale() or "id")})
