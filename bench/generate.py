@@ -9,7 +9,10 @@ stage. Each has the timeline events of the steps it went through, the running cl
 stage it is in, and one audit event per step, chained with real hashes so that
 `flask --app run audit verify` passes. Rows are written with bulk inserts (tens of thousands
 a statement batch), not through the services: filing a million complaints one request at a
-time is what the other benchmarks measure.
+time is what the other benchmarks measure. Titles and descriptions are Indonesian sentences of
+varied length over a vocabulary with a Zipf-like spread, with a few rare place names, and every
+complaint but the anonymous ones has a complainant (name, NIK, phone), so that search has
+common, two-word, rare and identity terms to find.
 
 Without `--database-url` a SQLite file is written under /tmp and its URL printed; a
 PostgreSQL URL must name an empty database (createdb it first). Other benchmarks take the
@@ -17,6 +20,7 @@ same URL and `--reuse` to run on the filled database.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from datetime import timedelta
@@ -31,9 +35,55 @@ CLASSIFICATIONS = [("pengaduan", 80), ("aspirasi", 12), ("permintaan_informasi",
 PRIVACY = [("public", 80), ("confidential", 12), ("anonymous", 8)]
 CHUNK = 10_000
 PASSWORD = "bench-password-1"
-WORDS = ("pelayanan lambat antrean petugas berkas syarat loket jalan rusak air bersih "
-         "puskesmas obat dokter ktp akta kelahiran izin usaha biaya pungutan sistem daring "
-         "jadwal terlambat informasi tidak jelas ruang tunggu").split()
+# Titles and descriptions are drawn from a vocabulary of complaint Indonesian, each word with a
+# Zipf-like frequency (the most common in about half the complaints, the least in 2 %), so that
+# word searches meet common and rare words as in a real register; each RARE word appears in
+# about one complaint in 50,000.
+VOCABULARY = """
+pelayanan petugas loket antrean berkas syarat lambat tidak sudah belum jalan rusak air bersih
+puskesmas obat dokter ktp akta kelahiran izin usaha biaya pungutan sistem daring jadwal terlambat
+informasi jelas ruang tunggu kantor kecamatan kelurahan desa dinas kependudukan pencatatan sipil
+kartu keluarga surat keterangan domisili pindah datang nikah kematian perceraian rekam cetak blangko
+habis pengambilan antre lama sekali berhari hari minggu bulan tahun pagi siang sore malam jam buka
+tutup istirahat libur pegawai honorer kepala seksi bidang camat lurah kades sekretaris bendahara
+operator jaringan gangguan server error aplikasi situs laman formulir unggah dokumen foto scan
+fotokopi legalisir tanda tangan stempel cap nomor registrasi antrian tiket online offline calo
+perantara uang tambahan tarif resmi gratis bayar kwitansi bukti transfer tunai denda retribusi
+pajak bumi bangunan pbb sppt tagihan listrik pdam pipa bocor keruh mati macet sampah menumpuk
+bau selokan drainase banjir genangan hujan lubang aspal jembatan lampu penerangan gelap rambu
+trotoar parkir liar pedagang kaki lima angkot bus terminal ojek pasar kios los retribusi
+sekolah guru murid siswa zonasi penerimaan bantuan beasiswa seragam buku pungli komite rapor ijazah
+rumah sakit bidan perawat rujukan bpjs kesehatan kis kartu indonesia sehat rawat inap jalan igd
+ambulans vaksin imunisasi posyandu gizi balita stunting lansia disabilitas kursi roda akses
+bansos pkh bantuan langsung tunai sembako beras data dtks penerima tepat sasaran salah nama
+tanah sertifikat batas sengketa ukur bpn pertanahan imb pbg bangunan liar tata ruang zonasi
+lingkungan limbah pabrik asap debu kebisingan pencemaran sungai pohon tumbang taman kota hijau
+keamanan ketertiban satpol pp razia preman pungutan liar parkir tukang hilang dompet laporan
+pengaduan tindak lanjut jawaban balasan respons telepon whatsapp email kotak saran survei kepuasan
+ramah sopan kasar membentak marah acuh cuek main ponsel merokok terlambat datang pulang cepat
+sepi kosong penuh sesak panas kipas ac rusak kursi kurang toilet kotor wc air mati mushola
+anak ibu bapak orang tua warga masyarakat rt rw tetangga keluarga saudara suami istri nenek kakek
+tolong mohon segera diperbaiki ditindaklanjuti diproses dibantu dicek diperhatikan ditertibkan
+kami saya kita mereka dia yang dan di ke dari untuk dengan pada karena sehingga agar namun tetapi
+juga hanya masih lagi sangat terlalu cukup banyak sedikit semua setiap beberapa sering selalu
+pernah akan bisa harus perlu ingin minta tanya apakah kapan bagaimana mengapa siapa dimana berapa
+""".split()
+RARE = """
+lamongan wonosobo trenggalek ngawi pacitan blitar sragen klaten boyolali purworejo kebumen
+cilacap banyumas purbalingga banjarnegara temanggung magelang salatiga ungaran kendal batang
+pekalongan pemalang tegal brebes jepara kudus pati rembang blora grobogan demak sukoharjo
+wonogiri karanganyar jombang nganjuk madiun magetan ponorogo tulungagung kediri mojokerto
+""".split()
+FIRST_NAMES = """
+siti nur sri dewi rina ani yuni wati lestari fitri indah ayu putri dian eka tri rudi budi agus
+andi ahmad muhammad dedi hendra joko slamet bambang hadi wahyu eko dwi iwan yusuf rizki fajar
+bayu dimas arif hasan ismail ketut made wayan nyoman komang gede yohanes maria fransiska
+""".split()
+LAST_NAMES = """
+rahayu wulandari susanti handayani pratiwi kusuma saputra santoso wibowo setiawan hidayat
+nugroho prasetyo gunawan kurniawan siregar nasution harahap lubis simanjuntak sitorus tanjung
+pohan hutapea sinaga manurung panjaitan hasibuan daulay situmorang pangaribuan wijaya halim
+""".split()
 
 
 def tracking_code(number: int) -> str:
@@ -46,6 +96,38 @@ def tracking_code(number: int) -> str:
         digits.append(ALPHABET[digit])
     raw = "".join(reversed(digits))
     return f"{raw[:4]}-{raw[4:]}"
+
+
+class Writer:
+    """Titles, descriptions and complainants, from their own random stream (the rest of a
+    complaint is drawn as before, whatever the text)."""
+
+    def __init__(self, seed: int):
+        self.rng = random.Random(seed)
+        ranks = range(1, len(VOCABULARY) + 1)  # Zipf-Mandelbrot: 1 / (rank + 20)
+        self.cumulative = list(itertools.accumulate(1 / (r + 20) for r in ranks))
+
+    def words(self, count: int) -> list[str]:
+        chosen = self.rng.choices(VOCABULARY, cum_weights=self.cumulative, k=count)
+        if self.rng.random() < len(RARE) / 50_000:
+            chosen[self.rng.randrange(count)] = self.rng.choice(RARE)
+        return chosen
+
+    def title(self) -> str:
+        return " ".join(self.words(self.rng.randint(4, 9))).capitalize()
+
+    def description(self) -> str:
+        sentences = [" ".join(self.words(self.rng.randint(6, 16))).capitalize() + "."
+                     for _ in range(self.rng.randint(2, 6))]
+        return " ".join(sentences)
+
+    def complainant(self, cid: int) -> dict:
+        rng = self.rng
+        return {"complainant_name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}".title(),
+                "complainant_nik": f"{rng.randint(11, 94)}{rng.randint(1, 79):02d}{rng.randint(1, 40):02d}"
+                                   f"{rng.randint(10101, 711299):06d}{cid % 10_000:04d}",
+                "complainant_phone": f"08{rng.randint(11, 99)}-{rng.randint(1000, 9999)}-{cid % 100_000:05d}",
+                "complainant_email": f"warga{cid}@contoh.id"}
 
 
 def weighted(rng: random.Random, table):
@@ -114,6 +196,8 @@ def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
     from pengaduan.models import AuditEvent, Complaint, ComplaintClock, ComplaintEvent, utcnow
 
     rng = random.Random(seed)
+    writer = Writer(seed + 1)
+    anonymous = dict.fromkeys(("complainant_name", "complainant_nik", "complainant_phone", "complainant_email"))
     with app.app_context():
         world = setup(db)
         now = utcnow()
@@ -135,14 +219,12 @@ def fill(app, n: int, years: float, seed: int = 7, progress=print) -> dict:
                 steps, state, since = life(rng, received, now)
                 due = since + timedelta(days=STAGE_DAYS[state]) if state != "closed" else None
                 assignee = rng.choice(world["officers"][unit_code]) if steps else None
-                title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
                 complaints.append({
-                    "id": cid, "tracking_code": code, "pin_hash": "-", "title": title,
-                    "description": " ".join(rng.choice(WORDS) for _ in range(60)),
+                    "id": cid, "tracking_code": code, "pin_hash": "-", "title": writer.title(),
+                    "description": writer.description(),
                     "classification": weighted(rng, CLASSIFICATIONS), "channel": channel,
                     "privacy": privacy, "late_filing": False,
-                    "complainant_name": None if privacy == "anonymous" else f"Warga {cid}",
-                    "complainant_email": None if privacy == "anonymous" else f"warga{cid}@contoh.id",
+                    **(anonymous if privacy == "anonymous" else writer.complainant(cid)),
                     "unit_id": unit_id, "category_id": world["categories"][category],
                     "assignee_id": assignee, "state": state,
                     "closure_reason": "resolved" if state == "closed" else None,

@@ -35,6 +35,9 @@ ODD_VALUES = [
     "2026-06-01T00:00:00Z", "2026-06-01T00:00:00", "24:00", "<script>alert(1)</script>",
     "' OR '1'='1", "%", "%00", "../../etc/passwd", "//evil.example/", "javascript:alert(1)",
     "\u202etxt.exe", "😀", "ا", "a" * 3000, "[]", "{}", "null", "\t", "\x00",
+    # full-text search syntax (FTS5, tsquery, LIKE) that a search box must read as plain text
+    '"', '""', '"ktp', "*", "ktp*", "NEAR", "ktp NEAR(jalan rusak, 2)", "-ktp", "ktp -el", "AND OR NOT",
+    "{title}: ktp", "title:ktp", "^ktp", "ktp & !jalan | (air", "'ktp':* & jalan:A", "_%_", "ABCD-",
 ]
 # The calendar's ends (a day, or a moment 14 hours from UTC), each tried in every parameter
 # of every route; the generated values seldom land exactly there.

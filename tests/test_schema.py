@@ -10,15 +10,29 @@ from sqlalchemy import inspect, text
 from pengaduan.extensions import db
 from pengaduan.models import User
 from pengaduan.models.base import UTCDateTime
+from pengaduan.services.complaints.search import SEARCH_INDEXES, SEARCH_TABLES
 
 WIB = timezone(timedelta(hours=7))
+
+
+def _not_search_index(name, type_, parent_names) -> bool:
+    """The search indexes of migration 0014 live outside the models: SQLite's FTS5 tables
+    (with their shadow tables), PostgreSQL's generated tsvector column and its indexes."""
+    if type_ == "table":
+        return not (name or "").startswith(SEARCH_TABLES)
+    if type_ == "column":
+        return name != "search_vector"
+    if type_ == "index":
+        return name not in SEARCH_INDEXES
+    return True
 
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")  # see the queue index test
 def test_models_match_migrations(ctx):
     """Autogenerate finds nothing to add: every model change has its migration."""
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"render_as_batch": True})
+        context = MigrationContext.configure(conn, opts={"render_as_batch": True,
+                                                         "include_name": _not_search_index})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
 

@@ -163,6 +163,8 @@ SCENARIOS: dict[str, Scenario] = {
     "supervision.documents": Scenario(SUPERVISOR_A, lambda s: "/staff/supervision/documents", lambda c, s, a: {
         "unit": "UNIT-A", "kind": "complaint_sop", "title": "SOP", "valid_from": "2026-01-01",
         "valid_until": ""}, files={"file": [(pdf(), "sop.pdf")]}),
+    "search.complainant": Scenario(OFFICER_A, lambda s: "/staff/search/complainant",
+                                   lambda c, s, a: {"who": "Budi", "state": "any"}),
 }
 
 # Routes without cookies and so without CSRF: callers prove who they are in every request.

@@ -12,6 +12,7 @@ from ..errors import InvalidFields
 from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import User
+from ..policy.search import can_search, can_search_identity
 from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_reports,
                       can_read_supervision, can_review_overdue, handles_cases,
                       keeps_every_unit_documents, sees_all_units)
@@ -57,6 +58,8 @@ DECISIONS = {
     "administer": can_administer,
     "keep_every_unit_documents": keeps_every_unit_documents,
     "see_all_units": lambda actor: sees_all_units(actor.user),
+    "search": can_search,
+    "search_identity": can_search_identity,
 }
 
 
