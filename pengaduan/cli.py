@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from datetime import date, datetime, timezone
 
 import click
@@ -25,7 +26,7 @@ from .services.administration.accounts import create_api_key, revoke_tokens
 from .services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
 from .services.administration.demo import seed
 from .services.inputs import EARLIEST, LATEST, in_calendar
-from .services.oversight.reports import csv_rows, periodic_report
+from .services.oversight.reports import PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
 from .workflow.in_use import missing_in_use
@@ -385,20 +386,36 @@ report_cli = AppGroup("report", help="Periodic reports.")
 @click.option("--from", "start", required=True, help="First day, YYYY-MM-DD.")
 @click.option("--to", "end", required=True, help="Last day, YYYY-MM-DD.")
 @click.option("--unit", "unit_code", help="One unit (default: all units).")
-@click.option("--format", "fmt", type=click.Choice(["html", "csv"]), default="html", show_default=True)
-def report_periodic(start, end, unit_code, fmt):
-    """The periodic complaint-management report, on standard output."""
+@click.option("--format", "fmt", type=click.Choice(["html", "csv", "pdf"]), default="html", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output (required for pdf).")
+def report_periodic(start, end, unit_code, fmt, out):
+    """The periodic complaint-management report, on standard output (or in --out); without
+    --unit, all units with a line per unit."""
     first, last = _period(start, end)
     unit = _unit_or_all(unit_code)
+    if fmt == "pdf" and not out:
+        raise click.UsageError("--format pdf needs --out FILE.pdf")
 
     def write_report():
         report = periodic_report(first, last, unit)
         if fmt == "csv":
-            writer = spreadsheet.Writer(sys.stdout)
-            for row in csv_rows(report):
-                writer.writerow(row)
+            with open(out, "w", newline="", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
+                writer = spreadsheet.Writer(stream)
+                for row in csv_rows(report):
+                    writer.writerow(row)
+            return
+        html = render_template("reports/document.html", report=report, preparer=None)
+        if fmt == "pdf":
+            try:
+                data = write_pdf(html)
+            except PdfUnavailable as error:
+                raise click.ClickException(f"PDF needs WeasyPrint and Pango: {error}") from error
+            with open(out, "wb") as stream:
+                stream.write(data)
         else:
-            click.echo(render_template("reports/standalone.html", report=report, unit=unit))
+            with open(out, "w", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
+                stream.write(html + "\n")
 
     with read_only():  # one read-only unit of work: SQLite writers are never held up
         unit_of_work.run(write_report)

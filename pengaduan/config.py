@@ -86,6 +86,8 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # The address of the site as users reach it: every link in an email and every
         # absolute link is built from it, never from the request's Host header.
         "PENGADUAN_BASE_URL": base_url(env),
+        # The office named at the top of the periodic report and in its signature block.
+        "PENGADUAN_OFFICE_NAME": env.get("PENGADUAN_OFFICE_NAME", "").strip() or "Unit Pengelola Pengaduan",
         # Receipt emails one address may be sent in 24 hours (anyone can type any address).
         "PENGADUAN_RECEIPTS_PER_ADDRESS": _whole(env, "PENGADUAN_RECEIPTS_PER_ADDRESS", 3, least=0),
         "MAIL_SERVER": env.get("MAIL_SERVER"),

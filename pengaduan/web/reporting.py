@@ -7,7 +7,7 @@ import os
 import tempfile
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from .. import audit, spreadsheet
@@ -18,7 +18,7 @@ from ..models import Unit
 from ..policy import Actor, can_export_evidence, can_read_reports, sees_all_units
 from ..services.inputs import in_calendar, out_of_calendar
 from ..services.oversight.timeliness import units_in_view
-from ..services.oversight.reports import csv_rows, periodic_report
+from ..services.oversight.reports import PdfUnavailable, csv_rows, periodic_report, write_pdf
 from ..services.oversight.supervision import today
 from .downloads import attachment_header
 
@@ -38,8 +38,9 @@ def _last_quarter() -> tuple[date, date]:
     return date(end.year, end.month - 2, 1), end
 
 
-def _choice(values) -> tuple[date, date, Unit | None, dict]:
-    """The period and unit asked for, or the defaults; errors name the bad field."""
+def _choice(values, one_unit: bool = True) -> tuple[date, date, Unit | None, dict]:
+    """The period and unit asked for, or the defaults; errors name the bad field. Without
+    `one_unit`, no unit means all the units this user may see."""
     default_start, default_end = _last_quarter()
     errors = {}
     try:
@@ -62,33 +63,55 @@ def _choice(values) -> tuple[date, date, Unit | None, dict]:
     unit = next((u for u in units if u.code == code), None)
     if code and unit is None:
         abort(404)  # not a unit of mine: as if it did not exist
-    if unit is None and not sees_all_units(current_user):  # auditors may ask for all units at once
+    if unit is None and not sees_all_units(current_user):  # auditors may ask for all units
         if len(units) == 1:
             unit = units[0]
-        else:
+        elif one_unit:
             errors["unit"] = "required"
     return start, end, unit, errors
 
 
 @bp.get("/reports")
 def report():
-    """The periodic report (Perpres 76/2013) for a period and unit, as a page or CSV."""
-    start, end, unit, errors = _choice(request.args)
+    """The periodic report (Perpres 76/2013) for a period and one unit or all the units this
+    user may see (a line per unit), as a page, CSV (`format=csv`) or a PDF ready to sign
+    (`format=pdf`)."""
+    return _report(request.args.get("format") or "html")
+
+
+@bp.get("/reports.pdf")
+def report_pdf():
+    """The periodic report as an A4 PDF with the office's name and a signature block."""
+    return _report("pdf")
+
+
+def _report(fmt: str):
+    if fmt not in ("html", "csv", "pdf"):
+        abort(404)
+    start, end, unit, errors = _choice(request.args, one_unit=False)
+    units = units_in_view(current_user)
     if errors:
-        shown = errors if request.args else {}  # a first visit only shows the form
-        return render_template("reports/page.html", report=None, units=units_in_view(current_user), start=start,
-                               end=end, unit=unit, errors=shown), 422 if shown else 200
+        return render_template("reports/page.html", report=None, units=units, start=start,
+                               end=end, unit=unit, errors=errors), 422
     with read_only():
-        result = periodic_report(start, end, unit)
-    if request.args.get("format") == "csv":
+        result = periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units)
+    name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}"
+    if fmt == "csv":
         buffer = io.StringIO()
         writer = spreadsheet.Writer(buffer)
         for row in csv_rows(result):
             writer.writerow(row)
-        name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}.csv"
         return Response(buffer.getvalue(), mimetype="text/csv",
-                        headers={"Content-Disposition": attachment_header(name)})
-    return render_template("reports/page.html", report=result, units=units_in_view(current_user), start=start,
+                        headers={"Content-Disposition": attachment_header(f"{name}.csv")})
+    if fmt == "pdf":
+        try:
+            pdf = write_pdf(render_template("reports/document.html", report=result, preparer=current_user))
+        except PdfUnavailable:
+            current_app.logger.exception("report PDF: WeasyPrint or Pango is missing")
+            abort(503)
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": attachment_header(f"{name}.pdf")})
+    return render_template("reports/page.html", report=result, units=units, start=start,
                            end=end, unit=unit, errors={})
 
 

@@ -1,17 +1,19 @@
 """The periodic complaint-management report (Perpres 76/2013: units report to their
 superiors) and the SLA figures the evidence pack carries.
 
-Periods are whole local days of the deployment's timezone; counts are set-based queries,
-durations are read in a stream, so a year of a large unit costs little memory.
+Periods are whole local days of the deployment's timezone; counts, durations and on-time
+shares are set-based queries (grouped in the database), so a year of a kabupaten's complaints
+costs a few scans and little memory.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import joinedload
 
 from ...extensions import db
@@ -19,7 +21,6 @@ from ...models import Category, Complaint, ComplaintClock, Escalation, Unit, utc
 from ...sla import WorkingCalendar, remaining
 from ...workflow import current_workflow
 
-STREAM = 2000
 
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -40,12 +41,39 @@ class StagePerformance:
     overdue_open: int = 0
 
     @property
+    def counted(self) -> int:
+        """What the on-time rate counts: the clocks that finished in the period and those
+        still running past their deadline at its end (late now, though not finished)."""
+        return self.finished + self.overdue_open
+
+    @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.finished if self.finished else None
+        return self.on_time / self.counted if self.counted else None
 
     @property
     def average_days(self) -> float | None:
         return self.total_days / self.finished if self.finished else None
+
+
+@dataclass
+class UnitFigures:
+    """One unit's line of the report: received in the period, and its time limits (all
+    stages together) counted as in StagePerformance."""
+    unit: Unit
+    received: int = 0
+    closed: int = 0
+    finished: int = 0
+    on_time: int = 0
+    overdue_open: int = 0
+    overdue_cases: int = 0
+
+    @property
+    def counted(self) -> int:
+        return self.finished + self.overdue_open
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.counted if self.counted else None
 
 
 @dataclass
@@ -63,8 +91,14 @@ class OverdueCase:
 class Report:
     start: date
     end: date
-    unit: Unit | None
+    unit: Unit | None  # the one unit asked for, or None for several (see `units`)
+    units: list[Unit] | None = None  # the units covered; None: every unit
+    moment: datetime | None = None  # "late" means late at this instant: the period's end, or now
+    generated_at: datetime | None = None
+    generated_on: date | None = None  # the local day of generated_at, for the signature line
     received: int = 0
+    by_month: list[tuple[date, int]] = field(default_factory=list)
+    per_unit: list[UnitFigures] = field(default_factory=list)
     by_channel: dict = field(default_factory=dict)
     by_classification: dict = field(default_factory=dict)
     by_category: dict = field(default_factory=dict)
@@ -83,9 +117,60 @@ class Report:
     def average_rating(self) -> float | None:
         return sum(k * v for k, v in self.ratings.items()) / self.rated if self.rated else None
 
+    @property
+    def overdue_total(self) -> int:
+        """Complaints running late at `moment` (the list `overdue` stops at its limit)."""
+        return sum(u.overdue_cases for u in self.per_unit)
 
-def _unit_filter(query, unit: Unit | None):
-    return query.where(Complaint.unit_id == unit.id) if unit is not None else query
+    @property
+    def finished(self) -> int:
+        return sum(s.finished for s in self.stages)
+
+    @property
+    def on_time(self) -> int:
+        return sum(s.on_time for s in self.stages)
+
+    @property
+    def counted(self) -> int:
+        return sum(s.counted for s in self.stages)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.on_time / self.counted if self.counted else None
+
+
+Scope = Unit | list[Unit] | None  # one unit, several, or every unit
+
+
+def _unit_filter(query, scope: Scope):
+    if scope is None:
+        return query
+    if isinstance(scope, Unit):
+        return query.where(Complaint.unit_id == scope.id)
+    return query.where(Complaint.unit_id.in_([unit.id for unit in scope]))
+
+
+def months(start: date, end: date) -> list[date]:
+    """The first day of every month the period touches."""
+    first, result = date(start.year, start.month, 1), []
+    while first <= end:
+        result.append(first)
+        first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return result
+
+
+def received_by_month(start: date, end: date, scope: Scope = None) -> list[tuple[date, int]]:
+    """Complaints received per local calendar month of the period (its first and last months
+    only from `start` and up to `end`), in one pass over the period's complaints."""
+    since, until = bounds(start, end)
+    firsts = months(start, end)
+    edges = [bounds(max(first, start), end)[0] for first in firsts[1:]]
+    bucket = case(*[(Complaint.received_at < edge, i) for i, edge in enumerate(edges)],
+                  else_=len(edges)) if edges else literal(0)
+    counts = dict(db.session.execute(_unit_filter(
+        select(bucket, func.count()).where(Complaint.received_at >= since, Complaint.received_at < until)
+        .group_by(bucket), scope)).all())
+    return [(first, counts.get(i, 0)) for i, first in enumerate(firsts)]
 
 
 def _counts(column, since, until, unit) -> dict:
@@ -94,61 +179,107 @@ def _counts(column, since, until, unit) -> dict:
     return {key if key is not None else "": n for key, n in db.session.execute(_unit_filter(query, unit))}
 
 
-def stage_performance(start: date, end: date, unit: Unit | None = None,
+def stage_performance(start: date, end: date, unit: Scope = None,
                       now: datetime | None = None) -> list[StagePerformance]:
     """Per staff clock: those that finished in the period, how many on time, average and
     longest duration in days; and how many run late at the end of the period (or now, for
-    a period still running)."""
+    a period still running). The on-time rate counts both: a case late now lowers it."""
+    return _performance(start, end, unit, now)[0]
+
+
+def _performance(start: date, end: date, scope: Scope, now: datetime | None
+                 ) -> tuple[list[StagePerformance], dict[int, list[int]]]:
+    """The stages of `stage_performance`, and per unit id [finished, on time, late clocks]."""
     workflow = current_workflow()
     since, until = bounds(start, end)
     moment = min(until, now or utcnow())
     rules = {name: StagePerformance(name, rule.label) for name, rule in workflow.staff_clocks.items()}
-    query = _unit_filter(
-        select(ComplaintClock.rule, ComplaintClock.due_at, ComplaintClock.stopped_at,
-               ComplaintClock.explanation, Complaint.received_at)
+    per_unit: dict[int, list[int]] = {}
+    days = _days_taken()
+    in_time = case((or_(ComplaintClock.due_at.is_(None), ComplaintClock.stopped_at <= ComplaintClock.due_at), 1),
+                   else_=0)
+    finished = _unit_filter(
+        select(Complaint.unit_id, ComplaintClock.rule, func.count(), func.sum(in_time), func.sum(days), func.max(days))
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(ComplaintClock.stopped_at >= since, ComplaintClock.stopped_at < until,
-               ComplaintClock.rule.in_(list(rules))), unit)
-    for rule, due_at, stopped_at, explanation, received_at in \
-            db.session.execute(query.execution_options(yield_per=STREAM)):
+               ComplaintClock.rule.in_(list(rules)))
+        .group_by(Complaint.unit_id, ComplaintClock.rule), scope)
+    for unit_id, rule, n, on_time, total_days, longest_days in db.session.execute(finished):
         perf = rules[rule]
-        started = (explanation or {}).get("clock_started")
-        began = datetime.fromisoformat(started) if started else received_at
-        days = max(0.0, (stopped_at - began).total_seconds() / 86400)
-        perf.finished += 1
-        perf.on_time += due_at is None or stopped_at <= due_at
-        perf.total_days += days
-        perf.longest_days = max(perf.longest_days, days)
+        perf.finished += n
+        perf.on_time += int(on_time or 0)
+        perf.total_days += float(total_days or 0)
+        perf.longest_days = max(perf.longest_days, float(longest_days or 0))
+        figures = per_unit.setdefault(unit_id, [0, 0, 0])
+        figures[0] += n
+        figures[1] += int(on_time or 0)
     late = _unit_filter(
-        select(ComplaintClock.rule, func.count()).join(Complaint, Complaint.id == ComplaintClock.complaint_id)
+        select(Complaint.unit_id, ComplaintClock.rule, func.count())
+        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(ComplaintClock.rule.in_(list(rules)), _late_at(moment))
-        .group_by(ComplaintClock.rule), unit)
-    for rule, n in db.session.execute(late):
-        rules[rule].overdue_open = n
-    return list(rules.values())
+        .group_by(Complaint.unit_id, ComplaintClock.rule), scope)
+    for unit_id, rule, n in db.session.execute(late):
+        rules[rule].overdue_open += n
+        per_unit.setdefault(unit_id, [0, 0, 0])[2] += n
+    return list(rules.values()), per_unit
 
 
 def periodic_report(start: date, end: date, unit: Unit | None = None, now: datetime | None = None,
-                    overdue_limit: int = 500) -> Report:
+                    overdue_limit: int = 500, units: list[Unit] | None = None) -> Report:
+    """The report for one unit, or (without `unit`) for `units` with a line per unit, or for
+    every unit when both are None."""
     since, until = bounds(start, end)
-    report = Report(start, end, unit)
-    report.by_channel = _counts(Complaint.channel, since, until, unit)
-    report.by_classification = _counts(Complaint.classification, since, until, unit)
-    report.by_state = _counts(Complaint.state, since, until, unit)
-    report.by_closure = {k: v for k, v in _counts(Complaint.closure_reason, since, until, unit).items() if k}
+    scope: Scope = unit if unit is not None else units
+    covered = [unit] if unit is not None else list(units) if units is not None else \
+        db.session.scalars(select(Unit).order_by(Unit.name)).all()
+    moment = min(until, now or utcnow())
+    generated = now or utcnow()
+    report = Report(start, end, unit, units=[unit] if unit is not None else units, moment=moment,
+                    generated_at=generated,
+                    generated_on=generated.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date())
+    report.by_channel = _counts(Complaint.channel, since, until, scope)
+    report.by_classification = _counts(Complaint.classification, since, until, scope)
+    report.by_state = _counts(Complaint.state, since, until, scope)
+    report.by_closure = {k: v for k, v in _counts(Complaint.closure_reason, since, until, scope).items() if k}
     report.received = sum(report.by_channel.values())
-    categories = _counts(Complaint.category_id, since, until, unit)
+    categories = _counts(Complaint.category_id, since, until, scope)
     names = dict(db.session.execute(select(Category.id, Category.name)).all())
     report.by_category = {names.get(k, "—") if k else "—": v for k, v in categories.items()}
     report.late_filings = db.session.scalar(_unit_filter(select(func.count()).select_from(Complaint).where(
-        Complaint.received_at >= since, Complaint.received_at < until, Complaint.late_filing.is_(True)), unit))
+        Complaint.received_at >= since, Complaint.received_at < until, Complaint.late_filing.is_(True)), scope))
     report.ratings = dict(db.session.execute(_unit_filter(
         select(Complaint.rating, func.count()).where(Complaint.closed_at >= since, Complaint.closed_at < until,
                                                      Complaint.rating.is_not(None))
-        .group_by(Complaint.rating), unit)).all())
-    report.stages = stage_performance(start, end, unit, now)
-    report.overdue = overdue_at(min(until, now or utcnow()), unit, overdue_limit)
+        .group_by(Complaint.rating), scope)).all())
+    report.by_month = received_by_month(start, end, scope)
+    report.stages, clocks = _performance(start, end, scope, now)
+    report.overdue = overdue_at(moment, scope, overdue_limit)
+    received = dict(db.session.execute(_unit_filter(
+        select(Complaint.unit_id, func.count()).where(Complaint.received_at >= since, Complaint.received_at < until)
+        .group_by(Complaint.unit_id), scope)).all())
+    closed = dict(db.session.execute(_unit_filter(
+        select(Complaint.unit_id, func.count()).where(Complaint.closed_at >= since, Complaint.closed_at < until)
+        .group_by(Complaint.unit_id), scope)).all())
+    late_cases = dict(db.session.execute(_unit_filter(
+        select(Complaint.unit_id, func.count(func.distinct(ComplaintClock.complaint_id)))
+        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
+        .where(ComplaintClock.rule.in_(list(current_workflow().staff_clocks)), _late_at(moment))
+        .group_by(Complaint.unit_id), scope)).all())
+    report.per_unit = [UnitFigures(u, received.get(u.id, 0), closed.get(u.id, 0), *clocks.get(u.id, [0, 0, 0]),
+                                   late_cases.get(u.id, 0)) for u in covered]
     return report
+
+
+def _days_taken():
+    """Days from a clock's first start (its explanation's `clock_started`, else the complaint's
+    receipt) to its stop, never below 0, as SQL: summed in the database, not row by row."""
+    started = ComplaintClock.explanation["clock_started"].as_string()
+    if db.session.get_bind().dialect.name == "postgresql":
+        since = func.coalesce(cast(started, DateTime(timezone=True)), Complaint.received_at)
+        days = func.extract("epoch", ComplaintClock.stopped_at - since) / 86400.0
+    else:  # SQLite: UTC stored without an offset; julianday reads the offset of an ISO text
+        days = func.julianday(ComplaintClock.stopped_at) - func.julianday(func.coalesce(started, Complaint.received_at))
+    return case((days < 0, 0.0), else_=days)
 
 
 def _late_at(moment: datetime):
@@ -158,7 +289,7 @@ def _late_at(moment: datetime):
                 ComplaintClock.paused_at.is_(None))
 
 
-def overdue_at(moment: datetime, unit: Unit | None, limit: int) -> list[OverdueCase]:
+def overdue_at(moment: datetime, unit: Scope, limit: int) -> list[OverdueCase]:
     """Complaints with a stage or resolution clock running late at `moment`, most late first."""
     workflow = current_workflow()
     staff_rules = list(workflow.staff_clocks)
@@ -195,9 +326,12 @@ def csv_rows(report: Report):
     yield ("section", "key", "value")
     yield ("period", "from", report.start.isoformat())
     yield ("period", "to", report.end.isoformat())
-    yield ("period", "unit", report.unit.code if report.unit else "all")
+    yield ("period", "unit", report.unit.code if report.unit else
+           "all" if report.units is None else " ".join(u.code for u in report.units))
     yield ("received", "total", report.received)
     yield ("received", "late_filings", report.late_filings)
+    for first, n in report.by_month:
+        yield ("received_by_month", first.strftime("%Y-%m"), n)
     for section, counts in (("channel", report.by_channel), ("classification", report.by_classification),
                             ("category", report.by_category), ("state", report.by_state),
                             ("closure_reason", report.by_closure)):
@@ -210,6 +344,16 @@ def csv_rows(report: Report):
         yield (f"sla.{s.rule}", "average_days", "" if s.average_days is None else f"{s.average_days:.2f}")
         yield (f"sla.{s.rule}", "longest_days", f"{s.longest_days:.2f}")
         yield (f"sla.{s.rule}", "overdue_open_at_end", s.overdue_open)
+        yield (f"sla.{s.rule}", "counted", s.counted)
+    if report.unit is None:
+        for u in report.per_unit:
+            yield (f"unit.{u.unit.code}", "received", u.received)
+            yield (f"unit.{u.unit.code}", "closed", u.closed)
+            yield (f"unit.{u.unit.code}", "finished", u.finished)
+            yield (f"unit.{u.unit.code}", "on_time", u.on_time)
+            yield (f"unit.{u.unit.code}", "overdue_open_at_end", u.overdue_open)
+            yield (f"unit.{u.unit.code}", "on_time_rate", "" if u.on_time_rate is None else f"{u.on_time_rate:.4f}")
+            yield (f"unit.{u.unit.code}", "overdue_cases_at_end", u.overdue_cases)
     for rating, n in sorted(report.ratings.items()):
         yield ("satisfaction", f"rating_{rating}", n)
     yield ("satisfaction", "average", "" if report.average_rating is None else f"{report.average_rating:.2f}")
@@ -217,3 +361,20 @@ def csv_rows(report: Report):
         limits = ",".join(label["en"] for label in case.late_limits)
         yield ("overdue", case.code, f"{case.unit};{case.state};{case.days_late};{limits};"
                                      f"{case.assignee or ''};{case.escalations_open}")
+
+
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint or the system libraries it needs (Pango) are missing."""
+
+
+def write_pdf(html: str) -> bytes:
+    """A rendered report page as a PDF (its page size comes from the page's own @page rule).
+    The page is self-contained: nothing is fetched, whatever a URL in it may say."""
+    for name in ("weasyprint", "fontTools"):  # a line per layout step and font subset otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as error:  # OSError: Pango could not be loaded
+        raise PdfUnavailable(str(error)) from error
+    return HTML(string=html, url_fetcher=URLFetcher(allowed_protocols=())).write_pdf()

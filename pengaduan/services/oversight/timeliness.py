@@ -63,8 +63,14 @@ class RulePerformance:
     overdue_now: int
 
     @property
+    def counted(self) -> int:
+        """Finished since the start, plus running late now: a case late now and not finished
+        lowers the rate (reports.StagePerformance counts the same way)."""
+        return self.finished + self.overdue_now
+
+    @property
     def on_time_rate(self) -> float | None:
-        return self.on_time / self.finished if self.finished else None
+        return self.on_time / self.counted if self.counted else None
 
 
 @dataclass
