@@ -26,7 +26,7 @@ from .services.administration.accounts import create_api_key, revoke_tokens
 from .services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
 from .services.administration.demo import seed
 from .services.inputs import EARLIEST, LATEST, in_calendar
-from .services.oversight.reports import PdfUnavailable, csv_rows, periodic_report, write_pdf
+from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
 from .workflow.in_use import missing_in_use
@@ -398,7 +398,7 @@ def report_periodic(start, end, unit_code, fmt, out):
         raise click.UsageError("--format pdf needs --out FILE.pdf")
 
     def write_report():
-        report = periodic_report(first, last, unit)
+        report = periodic_report(first, last, unit, overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500)
         if fmt == "csv":
             with open(out, "w", newline="", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
                 writer = spreadsheet.Writer(stream)

@@ -18,7 +18,7 @@ from ..models import Unit
 from ..policy import Actor, can_export_evidence, can_read_reports, sees_all_units
 from ..services.inputs import in_calendar, out_of_calendar
 from ..services.oversight.timeliness import units_in_view
-from ..services.oversight.reports import PdfUnavailable, csv_rows, periodic_report, write_pdf
+from ..services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from ..services.oversight.supervision import today
 from .downloads import attachment_header
 
@@ -94,7 +94,8 @@ def _report(fmt: str):
         return render_template("reports/page.html", report=None, units=units, start=start,
                                end=end, unit=unit, errors=errors), 422
     with read_only():
-        result = periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units)
+        result = periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units,
+                                 overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500)
     name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}"
     if fmt == "csv":
         buffer = io.StringIO()

@@ -23,6 +23,11 @@ from ...workflow import current_workflow
 
 
 
+# The overdue cases a PDF lists (the most late first): a document to sign stays a few pages,
+# and WeasyPrint lays out 500 table rows in about a minute; the page and CSV list up to 500.
+PDF_OVERDUE_LIMIT = 100
+
+
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """UTC instants of the start of `start` and the end of `end` (local days)."""
     tz = ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])
@@ -173,26 +178,21 @@ def received_by_month(start: date, end: date, scope: Scope = None) -> list[tuple
     return [(first, counts.get(i, 0)) for i, first in enumerate(firsts)]
 
 
-def _counts(column, since, until, unit) -> dict:
-    query = select(column, func.count()).where(Complaint.received_at >= since,
-                                               Complaint.received_at < until).group_by(column)
-    return {key if key is not None else "": n for key, n in db.session.execute(_unit_filter(query, unit))}
-
-
 def stage_performance(start: date, end: date, unit: Scope = None,
                       now: datetime | None = None) -> list[StagePerformance]:
     """Per staff clock: those that finished in the period, how many on time, average and
     longest duration in days; and how many run late at the end of the period (or now, for
     a period still running). The on-time rate counts both: a case late now lowers it."""
-    return _performance(start, end, unit, now)[0]
+    moment = min(bounds(start, end)[1], now or utcnow())
+    return _performance(start, end, unit, _late_clocks(moment, unit))[0]
 
 
-def _performance(start: date, end: date, scope: Scope, now: datetime | None
+def _performance(start: date, end: date, scope: Scope, late: list
                  ) -> tuple[list[StagePerformance], dict[int, list[int]]]:
-    """The stages of `stage_performance`, and per unit id [finished, on time, late clocks]."""
+    """The stages of `stage_performance`, and per unit id [finished, on time, late clocks];
+    `late`: the rows of `_late_clocks` at the period's end (or now)."""
     workflow = current_workflow()
     since, until = bounds(start, end)
-    moment = min(until, now or utcnow())
     rules = {name: StagePerformance(name, rule.label) for name, rule in workflow.staff_clocks.items()}
     per_unit: dict[int, list[int]] = {}
     days = _days_taken()
@@ -213,15 +213,20 @@ def _performance(start: date, end: date, scope: Scope, now: datetime | None
         figures = per_unit.setdefault(unit_id, [0, 0, 0])
         figures[0] += n
         figures[1] += int(on_time or 0)
-    late = _unit_filter(
-        select(Complaint.unit_id, ComplaintClock.rule, func.count())
-        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
-        .where(ComplaintClock.rule.in_(list(rules)), _late_at(moment))
-        .group_by(Complaint.unit_id, ComplaintClock.rule), scope)
-    for unit_id, rule, n in db.session.execute(late):
-        rules[rule].overdue_open += n
-        per_unit.setdefault(unit_id, [0, 0, 0])[2] += n
+    for _, unit_id, rule, _ in late:
+        rules[rule].overdue_open += 1
+        per_unit.setdefault(unit_id, [0, 0, 0])[2] += 1
     return list(rules.values()), per_unit
+
+
+def _late_clocks(moment: datetime, scope: Scope) -> list:
+    """(complaint id, unit id, rule, deadline) of every staff clock running late at `moment`,
+    earliest deadline first: read once, for the stages, the units and the list of cases."""
+    return db.session.execute(_unit_filter(
+        select(ComplaintClock.complaint_id, Complaint.unit_id, ComplaintClock.rule, ComplaintClock.due_at)
+        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
+        .where(ComplaintClock.rule.in_(list(current_workflow().staff_clocks)), _late_at(moment))
+        .order_by(ComplaintClock.due_at, ComplaintClock.id), scope)).all()
 
 
 def periodic_report(start: date, end: date, unit: Unit | None = None, now: datetime | None = None,
@@ -237,36 +242,45 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     report = Report(start, end, unit, units=[unit] if unit is not None else units, moment=moment,
                     generated_at=generated,
                     generated_on=generated.astimezone(ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"])).date())
-    report.by_channel = _counts(Complaint.channel, since, until, scope)
-    report.by_classification = _counts(Complaint.classification, since, until, scope)
-    report.by_state = _counts(Complaint.state, since, until, scope)
-    report.by_closure = {k: v for k, v in _counts(Complaint.closure_reason, since, until, scope).items() if k}
-    report.received = sum(report.by_channel.values())
-    categories = _counts(Complaint.category_id, since, until, scope)
+    # One pass over the period's complaints for every breakdown, one over those closed in it.
+    by = {"channel": {}, "classification": {}, "state": {}, "closure": {}, "category": {}}
+    received: dict[int, int] = {}
+    for unit_id, channel, classification, state, closure, category, late_filing, n in db.session.execute(
+            _unit_filter(select(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
+                                Complaint.closure_reason, Complaint.category_id, Complaint.late_filing, func.count())
+                         .where(Complaint.received_at >= since, Complaint.received_at < until)
+                         .group_by(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
+                                   Complaint.closure_reason, Complaint.category_id, Complaint.late_filing), scope)):
+        for name, key in (("channel", channel), ("classification", classification), ("state", state),
+                          ("closure", closure), ("category", category)):
+            key = key if key is not None else ""
+            by[name][key] = by[name].get(key, 0) + n
+        received[unit_id] = received.get(unit_id, 0) + n
+        report.late_filings += n if late_filing else 0
+    report.by_channel, report.by_classification, report.by_state = by["channel"], by["classification"], by["state"]
+    report.by_closure = {k: v for k, v in by["closure"].items() if k}
+    report.received = sum(received.values())
     names = dict(db.session.execute(select(Category.id, Category.name)).all())
-    report.by_category = {names.get(k, "—") if k else "—": v for k, v in categories.items()}
-    report.late_filings = db.session.scalar(_unit_filter(select(func.count()).select_from(Complaint).where(
-        Complaint.received_at >= since, Complaint.received_at < until, Complaint.late_filing.is_(True)), scope))
-    report.ratings = dict(db.session.execute(_unit_filter(
-        select(Complaint.rating, func.count()).where(Complaint.closed_at >= since, Complaint.closed_at < until,
-                                                     Complaint.rating.is_not(None))
-        .group_by(Complaint.rating), scope)).all())
+    for key, n in by["category"].items():
+        name = names.get(key, "—") if key else "—"
+        report.by_category[name] = report.by_category.get(name, 0) + n
+    closed: dict[int, int] = {}
+    for unit_id, rating, n in db.session.execute(_unit_filter(
+            select(Complaint.unit_id, Complaint.rating, func.count())
+            .where(Complaint.closed_at >= since, Complaint.closed_at < until)
+            .group_by(Complaint.unit_id, Complaint.rating), scope)):
+        closed[unit_id] = closed.get(unit_id, 0) + n
+        if rating is not None:
+            report.ratings[rating] = report.ratings.get(rating, 0) + n
     report.by_month = received_by_month(start, end, scope)
-    report.stages, clocks = _performance(start, end, scope, now)
-    report.overdue = overdue_at(moment, scope, overdue_limit)
-    received = dict(db.session.execute(_unit_filter(
-        select(Complaint.unit_id, func.count()).where(Complaint.received_at >= since, Complaint.received_at < until)
-        .group_by(Complaint.unit_id), scope)).all())
-    closed = dict(db.session.execute(_unit_filter(
-        select(Complaint.unit_id, func.count()).where(Complaint.closed_at >= since, Complaint.closed_at < until)
-        .group_by(Complaint.unit_id), scope)).all())
-    late_cases = dict(db.session.execute(_unit_filter(
-        select(Complaint.unit_id, func.count(func.distinct(ComplaintClock.complaint_id)))
-        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
-        .where(ComplaintClock.rule.in_(list(current_workflow().staff_clocks)), _late_at(moment))
-        .group_by(Complaint.unit_id), scope)).all())
+    late = _late_clocks(moment, scope)
+    report.stages, clocks = _performance(start, end, scope, late)
+    report.overdue = overdue_at(moment, scope, overdue_limit, late)
+    late_cases: dict[int, set[int]] = {}
+    for complaint_id, unit_id, _, _ in late:
+        late_cases.setdefault(unit_id, set()).add(complaint_id)
     report.per_unit = [UnitFigures(u, received.get(u.id, 0), closed.get(u.id, 0), *clocks.get(u.id, [0, 0, 0]),
-                                   late_cases.get(u.id, 0)) for u in covered]
+                                   len(late_cases.get(u.id, ()))) for u in covered]
     return report
 
 
@@ -289,18 +303,14 @@ def _late_at(moment: datetime):
                 ComplaintClock.paused_at.is_(None))
 
 
-def overdue_at(moment: datetime, unit: Scope, limit: int) -> list[OverdueCase]:
-    """Complaints with a stage or resolution clock running late at `moment`, most late first."""
+def overdue_at(moment: datetime, unit: Scope, limit: int, rows: list | None = None) -> list[OverdueCase]:
+    """Complaints with a stage or resolution clock running late at `moment`, most late first
+    (`rows`: the clocks of `_late_clocks`, when already read)."""
     workflow = current_workflow()
-    staff_rules = list(workflow.staff_clocks)
-    rows = db.session.execute(_unit_filter(
-        select(ComplaintClock.complaint_id, ComplaintClock.rule, ComplaintClock.due_at)
-        .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
-        .where(ComplaintClock.rule.in_(staff_rules), _late_at(moment))
-        .order_by(ComplaintClock.due_at), unit)).all()
+    rows = _late_clocks(moment, unit) if rows is None else rows
     late: dict[int, list[dict]] = {}
     earliest: dict[int, datetime] = {}
-    for complaint_id, rule, due_at in rows:
+    for complaint_id, _, rule, due_at in rows:
         late.setdefault(complaint_id, []).append(workflow.sla[rule].label)
         earliest.setdefault(complaint_id, due_at)
     ids = list(earliest)[:limit]
