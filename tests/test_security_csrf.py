@@ -58,7 +58,7 @@ def form_values(client, page: str, action: str) -> dict:
 
 
 def _act_data(client, s, app):
-    return form_values(client, f"/staff/complaints/{s.a}", f"/staff/complaints/{s.a}/act/request_info") | {
+    return form_values(client, f"/staff/complaints/{s.a}?step=request_info", f"/staff/complaints/{s.a}/act/request_info") | {
         "message": "Mohon kirim foto KTP."}
 
 

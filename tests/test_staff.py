@@ -63,14 +63,25 @@ class Entry:
 
 
 def timeline(html: str) -> list[Entry]:
-    """The entries of the complaint page's history, newest first."""
-    section = re.search(r'<ol class="timeline">(.*?)</ol>', html, re.S).group(1)
+    """The entries of the complaint page's conversation and history, as listed (newest first)."""
+    section = re.search(r'<ol class="entries">(.*?)</ol>\s*</section>', html, re.S).group(1)
     entries = []
-    for css, body in re.findall(r"<li( class=\"internal\")?>(.*?)</li>", section, re.S):
-        title = re.search(r"<strong>\s*(.*?)\s*</strong>", body, re.S).group(1)
+    for css, body in re.findall(r'<li class="entry ([^"]*)" id="event-\d+">(.*?)(?=<li class="entry |\Z)',
+                                section, re.S):
+        what = re.search(r'<p class="entry-what">(.*?)<span class="tag', body, re.S).group(1)
+        title = " ".join(re.sub(r"<[^>]+>", " ", what).split())
         text = " ".join(re.sub(r"<[^>]+>", " ", body).split())
-        entries.append(Entry(title, bool(css) and '<span class="tag">internal</span>' in body, text))
+        internal = "entry-internal" in css.split() and '<span class="tag tag-internal">Internal</span>' in body
+        entries.append(Entry(title, internal, text))
     return entries
+
+
+# What the timeline says a workflow step did (the workflow file's done_label, in English).
+DONE = {"Verify and forward": "Verified the complaint and forwarded it",
+        "Reassign to another unit": "Forwarded the complaint to another unit",
+        "Follow up": "Sent the follow-up to the complainant", "Close": "Closed the complaint",
+        "Request information": "Asked the complainant for information",
+        "Reject": "Rejected the complaint", "Complaint received": "Complaint received via Web form"}
 
 
 def queue_codes(page: Page) -> list[str]:
@@ -163,7 +174,7 @@ def action_of(code: str, trigger: str) -> str:
 
 def act(client, code: str, trigger: str, form: Form | None = None, **fields):
     """Send a workflow step's form as rendered on the complaint page; None omits a field."""
-    form = form or get_page(client, page_of(code)).forms[action_of(code, trigger)]
+    form = form or get_page(client, f"{page_of(code)}?step={trigger}").forms[action_of(code, trigger)]
     data = {name: value for name, value in {**form.values, **fields}.items() if value is not None}
     return client.post(action_of(code, trigger), data=data)
 
@@ -383,7 +394,7 @@ def test_role_by_route(app, org, role, route, expected):
         assert (code in queue_codes(Page(html))) == (role != "officer-of-other-unit")
     if (route, expected) == ("complaint", 200):
         assert IDENTITY["name"] not in html  # anonymous: masked for everybody
-        assert (action_of(code, "verify") in Page(html).forms) == (role != "auditor")
+        assert (f"{page_of(code)}?step=verify#step-form" in Page(html).links) == (role != "auditor")
 
 
 def test_auditor_reads_complaint_without_any_form(app, org):
@@ -394,7 +405,7 @@ def test_auditor_reads_complaint_without_any_form(app, org):
     auditor = signed_in(app, AUDITOR)
     page = get_page(auditor, page_of(code))
     assert [f for f in page.forms if f.startswith("/staff/")] == []
-    assert [e.title for e in timeline(page.html)] == ["Verify and forward", "Complaint received"]
+    assert [e.title for e in timeline(page.html)] == [DONE["Verify and forward"], DONE["Complaint received"]]
     assert "The identity is hidden" in page.html
     assert not any(value in page.html for value in IDENTITY.values())
     listing = get_page(auditor, QUEUE).html  # every unit's complaints, read-only
@@ -656,12 +667,12 @@ def test_complaint_travels_from_verification_to_closing(app, org):
             continue
         page = get_page(client, page_of(code))
         assert f"Step completed: {title}." in page.html
-        assert timeline(page.html)[0].title == title
+        assert timeline(page.html)[0].title == DONE[title]
         assert snapshot(app, code).state == state
     entries = timeline(get_page(agus, page_of(code)).html)
-    assert [(e.title, e.internal) for e in entries] == [
+    assert [(e.title, e.internal) for e in entries] == [(DONE[title], internal) for title, internal in [
         ("Close", False), ("Follow up", False), ("Reassign to another unit", True),
-        ("Verify and forward", False), ("Complaint received", False)]
+        ("Verify and forward", False), ("Complaint received", False)]]
     assert "Kewenangan Dinas B" in entries[2].text and "Cek lokasi dulu" in entries[3].text
     with app.app_context():
         complaint = Complaint.by_code(code)
@@ -710,7 +721,7 @@ def test_step_from_received(app, org, trigger, fields, state, closure_reason, ti
     officer = signed_in(app, OFFICER_A)
     assert location(act(officer, code, trigger, **fields)) == page_of(code)
     entry = timeline(get_page(officer, page_of(code)).html)[0]
-    assert (entry.title, entry.internal) == (title, False)
+    assert (entry.title, entry.internal) == (DONE[title], False)
     assert all(value in entry.text for name, value in fields.items() if name != "closure_reason")
     with app.app_context():
         complaint = Complaint.by_code(code)
@@ -781,7 +792,7 @@ def test_stale_form_answers_409_and_keeps_typed_text(app, org, meanwhile, trigge
     """A form older than the complaint gets 409, a clear message and the typed text; no change."""
     code, _ = file(app)
     officer = signed_in(app, OFFICER_A)
-    stale = get_page(officer, page_of(code)).forms[action_of(code, trigger)]
+    stale = get_page(officer, f"{page_of(code)}?step={trigger}").forms[action_of(code, trigger)]
     meanwhile(app, code)
     unchanged = snapshot(app, code)
     assert unchanged.version > int(stale.values["version"])
@@ -807,7 +818,7 @@ def test_internal_note_is_for_staff_only(app, org):
     note = "Pelapor sering menelepon; cek loket 3 dulu"
     officer = signed_in(app, OFFICER_A)
     assert location(post_note(officer, code, note)) == page_of(code)
-    [entry] = [e for e in timeline(get_page(officer, page_of(code)).html) if e.title == "Internal note"]
+    [entry] = [e for e in timeline(get_page(officer, page_of(code)).html) if e.title == "Wrote an internal note"]
     assert entry.internal and note in entry.text and "Siti Rahayu" in entry.text
     assert note in get_page(signed_in(app, SUPERVISOR_A), page_of(code)).html
     citizen = browser(app)
@@ -867,7 +878,7 @@ def test_supervisor_reveals_identity_once_for_a_reason(app, org, privacy):
     assert all(value in html for value in IDENTITY.values())
     assert "Shown once for the reason you gave; this was recorded." in html
     entry = timeline(html)[0]
-    assert (entry.title, entry.internal) == ("Identity shown", True) and reason in entry.text
+    assert (entry.title, entry.internal) == ("Showed the complainant's identity", True) and reason in entry.text
     [(_, actor, payload)] = audit_trail(app, code, "complaint.identity_revealed")
     assert actor == label_of(app, SUPERVISOR_A)
     assert payload["fields"] == {"reason": digest(reason)} and isinstance(payload["event_id"], int)

@@ -23,13 +23,14 @@ def test_a_step_field_is_drawn_as_its_spec_says(app, org, monkeypatch):
     """Changing a spec's widget changes the staff form: no template chooses by field name."""
     code, _ = file(app)
     client = signed_in(app, OFFICER_A)
-    html = client.get(page_of(code)).get_data(as_text=True)
+    html = client.get(f"{page_of(code)}?step=reject").get_data(as_text=True)
     assert '<textarea id="reject-reason" name="reason"' in html
     assert '<input id="reject-referred_to" name="referred_to"' in html
+    html = client.get(f"{page_of(code)}?step=verify").get_data(as_text=True)
     assert '<select id="verify-classification" name="classification" required' in html
     monkeypatch.setitem(FIELDS, "reason", replace(FIELDS["reason"], widget="line"))
     monkeypatch.setitem(FIELDS, "referred_to", replace(FIELDS["referred_to"], widget="textarea"))
-    html = client.get(page_of(code)).get_data(as_text=True)
+    html = client.get(f"{page_of(code)}?step=reject").get_data(as_text=True)
     assert '<input id="reject-reason" name="reason" value="" required' in html
     assert '<textarea id="reject-referred_to" name="referred_to"' in html
 
@@ -40,7 +41,7 @@ def test_step_form_templates_name_no_field():
         source = (ROOT / path).read_text(encoding="utf-8")
         named = [name for name in FIELDS if re.search(rf"""["']{name}["']""", source)]
         assert named == [], (path, named)
-    for path in ("templates/staff/complaint.html", "templates/citizen/view.html"):
+    for path in ("templates/staff/case/_step.html", "templates/citizen/view.html"):
         source = (ROOT / path).read_text(encoding="utf-8")
         assert "step_field(name, transition" in source
         assert not re.search(r"name\s*==\s*['\"]", source), path

@@ -2,7 +2,7 @@
 their escalation ladders (the sweep that fires what has come due is a job, jobs/sweep.py)."""
 from .calendar import Overrides, WorkingCalendar, current_overrides, read_overrides_with
 from .clocks import on_event, refresh_due_dates
-from .deadlines import compute_due, remaining, units_elapsed
+from .deadlines import compute_due, countdown, remaining, units_elapsed
 
-__all__ = ["Overrides", "WorkingCalendar", "compute_due", "current_overrides", "on_event", "read_overrides_with",
+__all__ = ["Overrides", "WorkingCalendar", "compute_due", "countdown", "current_overrides", "on_event", "read_overrides_with",
            "refresh_due_dates", "remaining", "units_elapsed"]

@@ -87,3 +87,17 @@ def remaining(due: datetime, cal: WorkingCalendar, now: datetime) -> tuple[str, 
         if cal.day_off(day) is None:
             count += 1
     return "left", count
+
+
+def countdown(due: datetime, cal: WorkingCalendar, now: datetime) -> tuple[str, int]:
+    """("left", working days still to come) or ("late", working days past the deadline day,
+    at least 1): both counted on the unit's calendar, as officers count their time limits."""
+    kind, left = remaining(due, cal, now)
+    if kind == "left":
+        return kind, left
+    today, day, late = now.astimezone(cal.tz).date(), due.astimezone(cal.tz).date(), 0
+    while day < today:
+        day += timedelta(days=1)
+        if cal.day_off(day) is None:
+            late += 1
+    return "late", max(1, late)

@@ -34,6 +34,12 @@ from .downloads import send_stored
 from .forms import ActionForm
 from ..http.params import row_id
 from ..http.uow import rerender
+from datetime import datetime
+
+from ..database import reads_first
+from ..http.uow import checked_uploads
+from ..services.attachments import limits, stored_files
+from ..sla import countdown
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 MAX_DUE_WITHIN_DAYS = 3650
@@ -117,6 +123,53 @@ def _choices(complaint: Complaint) -> dict:
     }
 
 
+# The steps of the case page that are not workflow transitions (each opens its own form).
+CASEWORK_STEPS = ("assign", "note", "instruction", "acknowledge")
+
+
+def _case_steps(actions, can_note: bool, can_instruct: bool, open_escalations) -> list[tuple]:
+    """The steps this person may take now, as the case page offers them: (key, label, kind)."""
+    steps = [(t.trigger, label(t.label), "secondary" if t.secondary else "workflow") for t in actions]
+    if can_note:
+        steps += [("assign", _("Assign to an officer"), "casework"),
+                  ("note", _("Write an internal note"), "casework")]
+    if can_instruct:
+        steps.append(("instruction", _("Give instruction"), "supervision"))
+        if open_escalations:
+            steps.append(("acknowledge", _("Acknowledge escalations"), "supervision"))
+    return steps
+
+
+def _event_fields(events, workflow) -> dict[int, list[tuple]]:
+    """Each timeline event's fields as people read them: (name, label, words, public), the
+    officer named instead of an email and a unit or category by its name, never a code."""
+    emails = {e.data.get("assignee") for e in events if e.data and e.data.get("assignee")}
+    names = dict(db.session.execute(select(User.email, User.name).where(User.email.in_(emails)))
+                 .all()) if emails else {}
+    shown: dict[int, list[tuple]] = {}
+    for event in events:
+        for name, value in (event.data or {}).items():
+            if name not in FIELDS or value in (None, ""):
+                continue
+            spec = FIELDS[name]
+            words = names.get(value, value) if name == "assignee" else spec.show(workflow, value)
+            shown.setdefault(event.id, []).append(
+                (name, spec.label, words, event.public and spec.public))
+    return shown
+
+
+def _escalation_delays(events, cal: WorkingCalendar) -> dict[int, int]:
+    """Working days past the deadline when each late escalation fired (a warning: none)."""
+    delays = {}
+    for event in events:
+        due = event.data.get("due_at") if event.kind == "escalation" and event.data else None
+        if due:
+            kind, days = countdown(datetime.fromisoformat(due), cal, event.occurred_at)
+            if kind == "late":
+                delays[event.id] = days
+    return delays
+
+
 def _render(complaint: Complaint, errors=None, typed=None, open_action=None, status=200,
             identity=None, revealed=False):
     workflow = current_workflow()
@@ -129,7 +182,8 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
     actions = [workflow.transition(t) for t in allowed_triggers(complaint, me, workflow)]
     # A step sent from a stale page that is no longer offered: show what was typed, unsent.
     stale = (workflow.transition(open_action)
-             if open_action and workflow.transition(open_action)
+             if open_action and workflow.transition(open_action) and typed
+             and any(str(v).strip() for v in typed.values())
              and open_action not in {t.trigger for t in actions} else None)
     clocks = sorted(complaint.clocks, key=lambda c: list(workflow.sla).index(c.rule)
                     if c.rule in workflow.sla else 99)
@@ -140,19 +194,29 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
     for escalation in db.session.scalars(select(Escalation).where(
             Escalation.complaint_id == complaint.id).order_by(Escalation.id)):
         escalations.setdefault(escalation.clock_id, []).append(escalation)
+    can_note, can_instruct = can_add_note(me, complaint), can_supervise(me, complaint)
+    open_escalations = [e for found in escalations.values() for e in found
+                        if e.acknowledged_at is None and e.level in workflow.escalation_levels]
+    steps = _case_steps(actions, can_note, can_instruct, open_escalations)
+    if open_action == "reveal":
+        open_step = None  # the reveal form stays in the identity panel
+    else:
+        open_step = open_action if open_action in {key for key, _text, _kind in steps} else None
     return render_template(
         "staff/complaint.html", complaint=complaint, workflow=workflow, events=events,
         clocks=clocks, rules=workflow.sla, now=now, escalations=escalations, files=files,
         masked_file_name=masked_file_name,
         staff_levels=workflow.escalation_levels,
-        remaining={c.id: remaining(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
-        actions=actions,
+        countdown={c.id: countdown(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
+        actions=actions, steps=steps, open_step=open_step, open_escalations=open_escalations,
+        event_fields=_event_fields(events, workflow), late_by=_escalation_delays(events, cal),
+        max_files=limits()[1], free_text_fields=[n for n, spec in FIELDS.items() if spec.free_text],
         stale=stale,
         choices=_choices(complaint), form=ActionForm(), errors=errors or {}, typed=typed or {},
         open_action=open_action, identity=identity or visible_identity(complaint, me),
-        revealed=revealed, can_note=can_add_note(me, complaint),
+        revealed=revealed, can_note=can_note,
         can_reveal=can_reveal_identity(me, complaint),
-        can_instruct=can_supervise(me, complaint),
+        can_instruct=can_instruct,
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
         answer_templates=templates_for(complaint),
         answer_fields=[name for name, spec in FIELDS.items() if spec.answer],
@@ -164,15 +228,17 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
 def complaint(code):
     """The whole file: timeline, clocks, identity as permitted, and the steps allowed now.
 
-    `?use=<template id>&step=<trigger>` opens that step with a response template's text."""
+    `?step=<trigger or casework step>` opens that step's form (and only it), and with
+    `&use=<template id>` fills it with a response template's text."""
     complaint = complaint_or_404(code)
-    step = current_workflow().transition(request.args.get("step", ""))
+    wanted = request.args.get("step", "")
+    step = current_workflow().transition(wanted)
     chosen = next((t for t in templates_for(complaint) if str(t.id) == request.args.get("use")), None)
     if step and chosen:
         field = answer_field(step)  # the field spec marked as an answer
         if field:
             return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
-    return _render(complaint)
+    return _render(complaint, open_action=wanted if step or wanted in CASEWORK_STEPS else None)
 
 
 @bp.get("/complaints/<code>/files/<int:attachment_id>")
@@ -191,8 +257,11 @@ def attachment(code, attachment_id):
 
 @bp.post("/complaints/<code>/act/<trigger>")
 @staff_only
+@reads_first  # the files are checked before the write transaction begins
 @csrf.exempt  # ActionForm checks the token so that a failure keeps what was typed
 def act(code, trigger):
+    """A workflow step, with the files a step the complainant sees may carry (checked by
+    their content; a refused file leaves nothing saved, neither the step nor any file)."""
     complaint = complaint_or_404(code)
     transition = current_workflow().transition(trigger)
     if transition is None:
@@ -203,10 +272,13 @@ def act(code, trigger):
         return _render(complaint, {"csrf_token": _l("The form expired. Please send it again.")},
                        typed, trigger, 422)
     fields = {name: value for name, value in typed.items() if value.strip()}
+    files = request.files.getlist("attachments") if transition.attachments else []
     try:
-        advance(complaint, trigger, actor(), expected_version=form.version.data or None, **fields)
+        with stored_files(checked_uploads(files)) as stored:
+            advance(complaint, trigger, actor(), expected_version=form.version.data or None,
+                    attachments=stored, **fields)
     except InvalidFields as exc:
-        rerender(_render, complaint, exc.errors, typed, trigger, 422)
+        rerender(_render, complaint, exc.errors, typed, trigger, exc.status)
     except (ConcurrentChange, TriggerNotAllowed):  # shown as it is now, after the rollback
         rerender(_render, complaint, {"version": _l(
             "Someone else changed this complaint while you were working on it. Check its "

@@ -72,6 +72,12 @@ class TransitionDef:
     closure_reasons: tuple[str, ...]
     attachments: bool = False  # files may be uploaded with this step
     secondary: bool = False  # its button is drawn as the lesser choice (withdrawing, say)
+    done_label: dict | None = None  # what the timeline says happened ("Verified the complaint")
+
+    @property
+    def done(self) -> dict:
+        """The timeline's words for this step once taken (its label when none are given)."""
+        return self.done_label or self.label
 
 
 @dataclass(frozen=True)
@@ -352,7 +358,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         key,
         {"trigger", "source", "dest", "roles"},
         {"requires", "accepts", "guards", "label", "public", "reopen",
-         "closure_reason", "closure_reasons", "attachments", "secondary"},
+         "closure_reason", "closure_reasons", "attachments", "secondary", "done_label"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -405,6 +411,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
     return TransitionDef(
         trigger, sources, dest, roles, requires, accepts, guards, label,
         public, reopen, fixed_reason, reasons, attachments, r.flag(spec, "secondary", key),
+        r.label(spec["done_label"], f"{key}.done_label") if "done_label" in spec else None,
     )
 
 

@@ -45,8 +45,9 @@ RESOLUTION = "Lampu diganti; pelapor dikabari melalui halaman pelacakan."
 
 
 def status_of(page):
-    """The facts list at the top of a complaint page (status, unit, outcome...)."""
-    return page.locator("dl.facts").first
+    """Where a complaint page states its status: the staff case page's status panel, the
+    facts list at the top of the tracking page (status, unit, outcome...)."""
+    return page.locator(".case-status, dl.facts").first
 
 
 # --- a. the citizen files on a phone and tracks ---------------------------------------------
@@ -86,7 +87,9 @@ def test_citizen_files_with_photo_on_a_phone_and_tracks_it(browsing, org, words,
 
 def staff_step(page, words: Words, trigger: str, texts: dict | None = None,
                selects: dict | None = None) -> None:
-    """Fill a workflow step's form on the staff complaint page by its labels and send it."""
+    """Open a workflow step from the staff complaint page's step buttons, fill its form by
+    its labels and send it."""
+    page.locator(".case-steps").get_by_role("link", name=words.step(trigger), exact=True).click()
     form = page.get_by_role("region", name=words.step(trigger), exact=True)
     for label, option in (selects or {}).items():
         form.get_by_label(words(label)).select_option(label=option)
