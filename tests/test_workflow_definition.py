@@ -408,6 +408,7 @@ def test_unknown_key_inside_a_transition():
     ("states", "received", "label"),
     ("states", "closed", "description"),
     ("transitions", pos("verify"), "label"),
+    ("transitions", pos("verify"), "done_label"),
     ("closure_reasons", "deemed_withdrawn"),
     ("classifications", "aspirasi"),
     ("sla", "verification", "label"),
@@ -423,6 +424,15 @@ def test_label_missing_english(path):
     key = ".".join(str(p) for p in path).replace(
         f"transitions.{pos('verify')}", f"transitions[{pos('verify')}]")
     assert_refused(data, f"{key}.en", MISSING_LANGUAGE)
+
+
+def test_done_label_is_what_the_timeline_says_else_the_label():
+    """A step's `done_label` names it on the staff timeline once taken; without one, its label."""
+    data = definition()
+    del spec(data, "reject")["done_label"]
+    workflow = parse_workflow(data, FILE)
+    assert workflow.transition("verify").done == BASE["transitions"][pos("verify")]["done_label"]
+    assert workflow.transition("reject").done == workflow.transition("reject").label
 
 
 def test_non_terminal_dead_end_state():
