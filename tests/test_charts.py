@@ -9,15 +9,15 @@ from flask import render_template_string
 
 from pengaduan import create_app
 
-from conftest import _config
-
 CHARTS = '{% from "_charts.html" import column_chart, bar_chart, percent_chart %}'
 
 
 @pytest.fixture(scope="module")
 def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("charts")
-    app = create_app(_config(f"sqlite:///{tmp / 'unused.sqlite3'}", tmp), instance_path=str(tmp / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'unused.sqlite3'}",
+                      "SECRET_KEY": "test-secret-key", "PENGADUAN_SIGNING_KEY": str(tmp / "signing_key.pem")},
+                     instance_path=str(tmp / "instance"))
 
     def render(source: str, lang: str = "id", **values) -> str:
         with app.test_request_context(f"/?lang={lang}", headers={"Accept-Language": lang}):
