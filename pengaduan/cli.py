@@ -25,6 +25,7 @@ from .services import create_category, create_unit, create_user, issue_token
 from .services.administration.accounts import create_api_key, revoke_tokens
 from .services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
 from .services.administration.demo import seed
+from .services.administration.two_factor import reset as reset_two_factor
 from .services.inputs import EARLIEST, LATEST, in_calendar
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .sla import WorkingCalendar, compute_due, current_overrides
@@ -84,6 +85,18 @@ def users_revoke_tokens(email):
     if user is None:
         _fail(f"error: no user {email}")
     click.echo(f"revoked {_commit_or_fail(lambda: revoke_tokens(user, actor=Actor.cli()))} token(s) of {user.email}")
+
+
+@users.command("reset-two-factor")
+@click.argument("email")
+def users_reset_two_factor(email):
+    """Switch off the user's two-step verification and end their sessions (a lost phone, when
+    no admin can sign in to do it on the account's page)."""
+    user = User.by_email(email)
+    if user is None:
+        _fail(f"error: no user {email}")
+    _commit_or_fail(lambda: reset_two_factor(user, actor=Actor.cli()))
+    click.echo(f"two-step verification of {user.email} is off; its sessions were ended")
 
 
 apikeys = AppGroup("apikeys", help="Keys for integrating systems (Open311 api_key).")

@@ -90,6 +90,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_OFFICE_NAME": env.get("PENGADUAN_OFFICE_NAME", "").strip() or "Unit Pengelola Pengaduan",
         # Receipt emails one address may be sent in 24 hours (anyone can type any address).
         "PENGADUAN_RECEIPTS_PER_ADDRESS": _whole(env, "PENGADUAN_RECEIPTS_PER_ADDRESS", 3, least=0),
+        # Roles whose accounts must use two-step verification ("admin,auditor"); none by
+        # default, and the administration warns while admins and auditors are not covered.
+        "PENGADUAN_REQUIRE_2FA_ROLES": env.get("PENGADUAN_REQUIRE_2FA_ROLES", ""),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": _whole(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),

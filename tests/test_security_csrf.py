@@ -23,10 +23,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable
 
+import re
+import time
+
+import pyotp
 from sqlalchemy import func, select
 
 from pengaduan.extensions import csrf, db
-from pengaduan.models import Complaint
+from pengaduan.models import Complaint, User
+from pengaduan.policy import Actor
+from pengaduan.services.administration import two_factor
+from test_staff import login
+from test_supervision import SUPERVISOR_AB, SUPERVISOR_B
 from pengaduan.services.oversight import supervision as sv
 from pengaduan.services.complaints.tracking import hash_pin
 from test_citizen import valid_form
@@ -95,7 +103,39 @@ def _today(client, s, app):
         return sv.today().isoformat()
 
 
+def _two_step_on(app, email: str) -> pyotp.TOTP:
+    """Switch the account's two-step verification on (a browser already signed in stays so)."""
+    with app.app_context():
+        user = User.by_email(email)
+        if not user.two_factor_enabled:
+            secret = pyotp.random_base32()
+            two_factor.enable(user, two_factor.seal(secret), pyotp.TOTP(secret).now(),
+                              actor=Actor.staff(user))
+            db.session.commit()
+        return pyotp.TOTP(two_factor.unseal(user.totp_secret))
+
+
+def _next_code(app, email: str) -> str:
+    """A code of the next 30-second step: never the one the switch-on spent."""
+    return _two_step_on(app, email).at(time.time() + 30)
+
+
+def _enrol_data(client, s, app):
+    page = get_page(client, "/account/two-factor/enable").html
+    secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    return {"code": pyotp.TOTP(secret).now()}
+
+
 SCENARIOS: dict[str, Scenario] = {
+    "account.enable_two_factor": Scenario(SUPERVISOR_AB, lambda s: "/account/two-factor/enable", _enrol_data),
+    "account.disable_two_factor": Scenario(OFFICER_B, lambda s: "/account/two-factor/disable", lambda c, s, a: {
+        "proof": PASSWORD} if _two_step_on(a, OFFICER_B) else {}),
+    "account.renew_recovery_codes": Scenario(SUPERVISOR_B, lambda s: "/account/two-factor/recovery-codes",
+                                             lambda c, s, a: {"code": _next_code(a, SUPERVISOR_B)}),
+    "auth.second_step": Scenario(f"two-step:{SUPERVISOR_AB}", lambda s: "/login/code",
+                                 lambda c, s, a: {"code": _next_code(a, SUPERVISOR_AB)}),
+    "admin.user_two_factor": Scenario(ADMIN, lambda s: f"/admin/users/{s.users[OFFICER_B]}/two-factor",
+                                      lambda c, s, a: {} if _two_step_on(a, OFFICER_B) else {}),
     "auth.login": Scenario("anonymous", lambda s: "/login",
                            lambda c, s, a: {"email": OFFICER_A, "password": PASSWORD}, changes=True),
     "auth.logout": Scenario(OFFICER_A, lambda s: "/logout", lambda c, s, a: {}),
@@ -201,6 +241,12 @@ def test_every_state_changing_route_is_covered(app):
 def _browser_for(app, scene: Scene, who: str):
     if who == "anonymous":
         return browser(app)
+    if who.startswith("two-step:"):  # the right password typed, the code still awaited
+        email = who.split(":", 1)[1]
+        _two_step_on(app, email)
+        client = browser(app)
+        assert login(client, email).headers["Location"].endswith("/login/code")
+        return client
     if who.startswith("citizen:"):
         name = who.split(":", 1)[1]
         return citizen_of(app, getattr(scene, name), getattr(scene, f"{name}_pin"))

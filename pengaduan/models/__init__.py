@@ -26,13 +26,13 @@ from .supervision import (
 )
 from .template import ResponseTemplate
 from .unit import Category, Unit
-from .user import STAFF_ROLES, ApiKey, ApiToken, Role, SignInAttempt, User, hash_token
+from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttempt, User, hash_token
 
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
     "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OVERRIDE_KINDS", "OutboxMessage",
-    "PRIVACY_MODES", "ResponseTemplate", "Role", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
+    "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",
 ]

@@ -9,7 +9,8 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, func, select
+from sqlalchemy import (BigInteger, Boolean, Column, ForeignKey, Index, String, Table, false, func,
+                        select)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -56,6 +57,16 @@ class User(UserMixin, db.Model):
     # Part of the id kept in the session cookie: changing it ends every session of the user
     # (sign-out, password change, deactivation), also copies of the cookie taken before.
     session_token: Mapped[str | None] = mapped_column(String(32))
+    # Set by an admin's password reset: the next sign-in leads to the password page, and
+    # nothing else opens until the password is changed.
+    password_change_required: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                           server_default=false())
+    # Two-step verification (services/administration/two_factor.py): the TOTP secret,
+    # encrypted with a key derived from SECRET_KEY; when it was switched on (None: off); the
+    # time step of the last code accepted, so that no code is accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     units: Mapped[list[Unit]] = relationship(secondary=user_units, lazy="selectin",
                                              back_populates="staff")
@@ -74,6 +85,10 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Invalidate every session cookie issued for this user so far."""
         self.session_token = secrets.token_hex(16)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and self.totp_secret is not None
 
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
@@ -138,6 +153,19 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (a lost phone). Only an
+    Argon2 hash is kept; `used_at` marks it spent."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class SignInAttempt(db.Model):
     """One try at the sign-in form, kept 30 days for the lockout rules and the admin's view.
 
@@ -157,5 +185,7 @@ class SignInAttempt(db.Model):
     email_digest: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     address: Mapped[str | None] = mapped_column(String(45))  # IPv6 at most; None for an admin's reset
-    # success, failure, refused (a lockout rule held), reset (an admin reset the password)
+    # success, failure, refused (a lockout rule held), reset (an admin reset the password or
+    # the two-step verification), password_ok (right password, the code is awaited),
+    # code_failure (a wrong code at the second step), code_refused (the second step held)
     outcome: Mapped[str] = mapped_column(String(16))

@@ -7,7 +7,8 @@ supervision records and standing documents; accounts.py who administers. Policy 
 only: it never imports services or web.
 """
 from ..models import Role
-from .accounts import can_administer
+from .accounts import (can_administer, must_use_two_factor,
+                       two_factor_roles, two_factor_roles_unprotected)
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire,
                          can_reveal_identity, can_see_identity, can_supervise, can_view, is_member,
@@ -19,7 +20,8 @@ from .supervision import (can_edit_record, can_read_supervision, can_record_supe
 
 __all__ = [
     "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
-    "can_add_note", "can_administer", "can_browse_queue", "can_edit_record", "can_export_evidence",
+    "can_add_note", "can_administer", "must_use_two_factor",
+    "two_factor_roles", "two_factor_roles_unprotected", "can_browse_queue", "can_edit_record", "can_export_evidence",
     "can_fire", "can_read_reports", "can_read_supervision", "can_record_supervision",
     "can_review_overdue", "can_reveal_identity", "can_see_identity", "can_supervise",
     "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",

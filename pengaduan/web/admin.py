@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
@@ -13,11 +13,13 @@ from sqlalchemy import select
 from ..errors import InvalidFields
 from ..extensions import db
 from ..models import STAFF_ROLES, Category, ResponseTemplate, Unit, User
-from ..policy import Actor, can_administer
+from ..policy import Actor, can_administer, must_use_two_factor, two_factor_roles_unprotected
 from ..services.administration.accounts import (INDONESIAN_TIMEZONES, create_category, create_unit,
                                  create_user, reset_password, update_category, update_unit,
                                  update_user)
 from ..services.administration.auth import recent_attempts
+from ..services.administration.two_factor import recovery_codes_left
+from ..services.administration.two_factor import reset as reset_two_factor
 from ..services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
 from ..services.complaints.responses import save_response_template
 from ..sla import current_overrides
@@ -72,8 +74,13 @@ def users():
     typed = request.form.to_dict()
 
     def page(errors=None):
-        return _form_page("admin/users.html", 422 if errors else 200, users=_all(User, User.email),
-                          errors=errors or {}, typed=typed, chosen=request.form.getlist("units"))
+        accounts = _all(User, User.email)
+        unprotected = two_factor_roles_unprotected(current_app.config["TWO_FACTOR_ROLES"])
+        return _form_page("admin/users.html", 422 if errors else 200, users=accounts,
+                          errors=errors or {}, typed=typed, chosen=request.form.getlist("units"),
+                          unprotected=unprotected, exposed=[
+                              u for u in accounts if u.active and not u.two_factor_enabled
+                              and u.role in unprotected])
 
     if request.method == "POST":
         user, password = _apply(lambda: create_user(
@@ -92,7 +99,10 @@ def user(user_id):
 
     def page(errors=None):
         return _form_page("admin/user.html", 422 if errors else 200, account=account,
-                          errors=errors or {}, attempts=recent_attempts(account))
+                          errors=errors or {}, attempts=recent_attempts(account),
+                          codes_left=recovery_codes_left(account),
+                          two_factor_required=must_use_two_factor(
+                              Actor.staff(account), current_app.config["TWO_FACTOR_ROLES"]))
 
     if request.method == "POST":
         _apply(lambda: update_user(
@@ -107,10 +117,22 @@ def user(user_id):
 @bp.post("/users/<int:user_id>/password")
 @admin_only
 def user_password(user_id):
+    """Reset the password (confirmed on the account's page): the new one is shown in this
+    answer only, never through the session cookie, and the account must change it."""
     account = db.session.get(User, user_id) or abort(404)
     password = reset_password(account, actor=me())
-    flash(_("New password for %(email)s, shown only now: %(password)s", email=account.email,
-            password=password), "success")
+    return render_template("admin/password_reset.html", account=account, password=password)
+
+
+@bp.post("/users/<int:user_id>/two-factor")
+@admin_only
+def user_two_factor(user_id):
+    """Reset the account's two-step verification (a lost phone); its sessions end."""
+    account = db.session.get(User, user_id) or abort(404)
+    if account.two_factor_enabled:
+        reset_two_factor(account, actor=me())
+        flash(_("Two-step verification of %(email)s was reset. The account signs in with its "
+                "password alone until it sets it up again.", email=account.email), "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 

@@ -1,9 +1,14 @@
-"""Staff sign-in and sign-out, and the password change page."""
+"""Staff sign-in (the password, then the code of two-step verification when it is on) and
+sign-out, the password change page, and what a signed-in account must do before anything
+else (change a password an admin reset, switch on a required two-step verification)."""
 from __future__ import annotations
 
 import hmac
+import time
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from wtforms import PasswordField, StringField
@@ -18,6 +23,8 @@ from ..policy import (Actor, can_administer, can_browse_queue, can_export_eviden
                       keeps_every_unit_documents, sees_all_units)
 from ..services.administration.auth import MIN_PASSWORD
 from ..services.administration.auth import authenticate, change_password
+from ..services.administration.two_factor import second_step as check_second_step
+from ..policy import must_use_two_factor, two_factor_roles
 from .forms import Form
 from .public import is_local_path
 from ..http.uow import rerender
@@ -28,6 +35,11 @@ bp = Blueprint("auth", __name__)
 class LoginForm(Form):
     email = StringField(_l("Email"), render_kw={"type": "email", "autocomplete": "username"})
     password = PasswordField(_l("Password"), render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(Form):
+    code = StringField(_l("Code"), render_kw={"autocomplete": "one-time-code", "inputmode": "text",
+                                              "autocapitalize": "characters", "spellcheck": "false"})
 
 
 class PasswordForm(Form):
@@ -94,11 +106,63 @@ def login():
         if sign_in.user is not None:
             user = sign_in.user
             target = request.args.get("next", "")
+            target = target if is_local_path(target) else ""
             session.clear()  # no data from before the login survives it (fixation)
+            if sign_in.needs_code:
+                # Not signed in: the session only remembers whose code to ask for, briefly.
+                session[PENDING] = {"user": user.id, "token": user.session_token or "",
+                                    "at": int(time.time()), "next": target}
+                return redirect(url_for("auth.second_step"))
             login_user(user)
-            return redirect(target if is_local_path(target) else home_for(user))
+            return redirect(target or home_for(user))
     form.password.data = ""
     return render_template("auth/login.html", form=form, error=error), 401 if error else 200
+
+
+# How long the right password stays good for typing the code (the session is otherwise
+# anonymous: it opens no page and no API route).
+PENDING, PENDING_SECONDS = "two_step", 5 * 60
+
+
+def _pending_user() -> User | None:
+    """The account whose password was just typed right, while its code is awaited; None when
+    there is none, it expired, or the account's sessions were ended meanwhile (a reset)."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict) or time.time() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    user = db.session.get(User, pending.get("user")) if isinstance(pending.get("user"), int) else None
+    if user is None or not user.active or not user.two_factor_enabled:
+        return None
+    return user if hmac.compare_digest(str(pending.get("token", "")), user.session_token or "") else None
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
+def second_step():
+    """The second step of signing in: the code from the authenticator app, or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    user = _pending_user()
+    if user is None:
+        session.pop(PENDING, None)
+        flash(_("Sign in again: the time to type the code ran out."), "info")
+        return redirect(url_for("auth.login"))
+    form = CodeForm()
+    error = None
+    if form.validate_on_submit():
+        result = check_second_step(user, form.code.data, client_network())
+        error = result.refusal  # answered normally, so the try is kept
+        if result.user is not None:
+            target = session.get(PENDING, {}).get("next") or ""
+            session.clear()
+            login_user(user)
+            if result.recovered:
+                flash(_("You signed in with a recovery code; it cannot be used again. Set up the "
+                        "authenticator app again or make new recovery codes on the account "
+                        "security page."), "info")
+            return redirect(target if is_local_path(target) else home_for(user))
+    form.code.data = ""
+    return render_template("auth/second_step.html", form=form, error=error), 401 if error else 200
 
 
 @bp.post("/logout")
@@ -110,6 +174,40 @@ def logout():
     session.clear()
     flash(_("You have signed out."), "success")
     return redirect(url_for("auth.login"))
+
+
+# What an account with a duty open may still reach: the page of that duty, signing out, the
+# language switch and static files. Anything else sends it to the duty.
+ALWAYS_OPEN = {"auth.logout", "public.set_language", "static"}
+
+
+def open_duty(user: User) -> str | None:
+    """The endpoint the signed-in user must go through before anything else, if any: choose a
+    password of one's own after an admin's reset, then switch on a required two-step
+    verification."""
+    if user.password_change_required:
+        return "auth.password"
+    if not user.two_factor_enabled and must_use_two_factor(
+            Actor.staff(user), current_app.config["TWO_FACTOR_ROLES"]):
+        return "account.enable_two_factor"
+    return None
+
+
+def _hold_to_duty():
+    """Before every request of a signed-in browser: an account with a duty open reaches only
+    its duty. (The API takes bearer tokens, never this cookie, and is not affected.)"""
+    if (request.endpoint in ALWAYS_OPEN or request.blueprint in ("api_v1", "open311")
+            or not current_user.is_authenticated):
+        return None
+    duty = open_duty(current_user)
+    if duty is None or request.endpoint == duty:
+        return None
+    if duty == "auth.password":
+        flash(_("An administrator reset your password. Choose a new password of your own to "
+                "continue."), "info")
+    else:
+        flash(_("Your role requires two-step verification. Set it up to continue."), "info")
+    return redirect(url_for(duty))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -129,10 +227,14 @@ def password():
 
 def _password_page(form: PasswordForm, errors=None):
     return render_template("auth/password.html", form=form, errors=errors or {},
-                           min_password=MIN_PASSWORD), 422 if errors else 200
+                           min_password=MIN_PASSWORD,
+                           required=current_user.password_change_required), 422 if errors else 200
 
 
 def init_app(app) -> None:
+    # Refused at start-up when it names a role that does not exist.
+    app.config["TWO_FACTOR_ROLES"] = two_factor_roles(app.config.get("PENGADUAN_REQUIRE_2FA_ROLES"))
+    app.before_request(_hold_to_duty)
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to open this page.")

@@ -215,11 +215,15 @@ def update_user(user: User, *, name: str, role: str, unit_codes, active: bool,
 
 
 def reset_password(user: User, *, actor: Actor) -> str:
-    """Give the account a new random password (shown once to the admin) and unlock it."""
+    """Give the account a new random password, to be shown once to the admin (never stored
+    or logged in the clear): every session of the account ends, failed attempts no longer
+    hold it back, and its next sign-in must choose a password of its own before anything
+    else. Its two-step verification, if on, stays on; API tokens are not touched."""
     password = secrets.token_urlsafe(12)
     user.set_password(password)
+    user.password_change_required = True
     user.end_sessions()
     record_reset(user)
     audit.record(db.session, "user.password_reset", actor=actor.label, unit=user.units,
-                 payload={"email": user.email})
+                 payload={"email": user.email, "sessions_ended": True, "must_change": True})
     return password

@@ -1,4 +1,5 @@
-"""Staff sign-in: password check, lockout per account and address, password change.
+"""Staff sign-in: password check, lockout per account and address, password change (the
+second step, a code, is two_factor.py).
 
 Every try is a row of `sign_in_attempts`, keyed by a keyed digest of the typed email and the
 address it came from, so that an email that names no account is counted exactly like a real
@@ -55,6 +56,12 @@ class SignIn:
 
     user: User | None
     refusal: str | None = None
+    recovered: bool = False  # the second step took a recovery code
+
+    @property
+    def needs_code(self) -> bool:
+        """The password was right, and the account asks for a code next: not signed in yet."""
+        return self.user is not None and self.user.two_factor_enabled and self.refusal is None
 
 
 def email_digest(email: str | None) -> str:
@@ -96,7 +103,8 @@ def _hold(digest: str, address: str | None, at: datetime) -> tuple[str, datetime
     pair = and_(by_email, from_here)
     failed = SignInAttempt.outcome == "failure"
     reset = _latest(by_email, SignInAttempt.outcome == "reset")
-    signed_in = _latest(pair, SignInAttempt.outcome == "success")
+    # A right password counts as the owner's, also when the code is still awaited.
+    signed_in = _latest(pair, SignInAttempt.outcome.in_(("success", "password_ok")))
     after = [moment for moment in (reset, signed_in) if moment is not None]
 
     n, oldest = _count(pair, failed, SignInAttempt.attempted_at > max([at - PAIR_WINDOW, *after]))
@@ -129,7 +137,8 @@ def authenticate(email: str, password: str, address: str | None = None,
     held = _hold(digest, address, at)
     usable = user is not None and user.active and held is None
     ok = _verify(user.password_hash if usable else None, password) and usable
-    outcome = "refused" if held else "success" if ok else "failure"
+    outcome = ("refused" if held else "failure" if not ok
+               else "password_ok" if user.two_factor_enabled else "success")
     db.session.add(SignInAttempt(attempted_at=at, email_digest=digest, address=address,
                                  outcome=outcome, user_id=user.id if user else None))
     if held:
@@ -141,12 +150,14 @@ def authenticate(email: str, password: str, address: str | None = None,
             audit.record(db.session, "user.locked", actor=Actor.system().label, unit=user.units, payload={
                 "email": user.email, "scope": now_held[0], "until": now_held[1].isoformat()})
         return SignIn(None, str(WRONG))
-    user.last_login_at = at
+    if not user.two_factor_enabled:  # else signed in only once the code is right
+        user.last_login_at = at
     return SignIn(user)
 
 
 def record_reset(user: User, at: datetime | None = None) -> None:
-    """An admin's password reset: failures before it no longer hold the account anywhere."""
+    """An admin's reset of the password or of the two-step verification: failures (of
+    passwords and of codes) before it no longer hold the account anywhere."""
     db.session.add(SignInAttempt(attempted_at=at or utcnow(), email_digest=email_digest(user.email),
                                  user_id=user.id, address=None, outcome="reset"))
 
@@ -164,11 +175,14 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
         errors["current"] = _l("is not your current password")
     if len(new or "") < MIN_PASSWORD:
         errors["new"] = _l("must be at least %(n)d characters", n=MIN_PASSWORD)
+    elif new == current:
+        errors["new"] = _l("must differ from the current password")
     elif new != confirm:
         errors["confirm"] = _l("does not match the new password")
     if errors:
         raise InvalidFields(errors)
     user.set_password(new)
+    user.password_change_required = False
     user.end_sessions()
     audit.record(db.session, "user.password_changed", actor=Actor.staff(user).label,
                  unit=user.units,
