@@ -48,6 +48,7 @@ IDENTITY = {"name": "Budi Hartono", "nik": "3201234567890123", "email": "budi@ex
             "phone": "+62 812-3456-7890", "address": "Jl. Merdeka 1, Bogor"}
 VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
 QUEUE = "/staff/queue"
+HOME = "/staff"  # where staff land after signing in
 GENERIC_LOGIN_ERROR = "Wrong email or password."
 CONFLICT = "Someone else changed this complaint while you were working on it."
 
@@ -437,15 +438,15 @@ def test_other_unit_cannot_tell_complaint_exists(app, org, spelling):
 # --- 2. signing in and out -----------------------------------------------------------------
 
 @pytest.mark.parametrize("next_url, lands_on", [
-    (None, QUEUE),
+    (None, HOME),
     ("/account/password", "/account/password"),
-    ("//evil.example", QUEUE),
-    ("https://evil.example/login", QUEUE),
-    ("/\\evil.example", QUEUE),
-    ("javascript:alert(1)", QUEUE),
+    ("//evil.example", HOME),
+    ("https://evil.example/login", HOME),
+    ("/\\evil.example", HOME),
+    ("javascript:alert(1)", HOME),
 ], ids=["no-next", "local-next", "protocol-relative", "absolute", "backslash", "javascript"])
-def test_login_lands_on_queue_or_safe_next(app, org, next_url, lands_on):
-    """A successful sign-in goes to the queue, or to `next` when it is a path on this site."""
+def test_login_lands_on_home_or_safe_next(app, org, next_url, lands_on):
+    """A successful sign-in goes to the home page, or to `next` when it is a path on this site."""
     client = browser(app)
     response = login(client, OFFICER_A, next_url=next_url)
     assert location(response) == lands_on
@@ -478,7 +479,7 @@ def test_four_wrong_passwords_do_not_lock(app, org):
     client = browser(app)
     for _ in range(4):
         assert login(client, OFFICER_A, "not the password").status_code == 401
-    assert location(login(client, OFFICER_A)) == QUEUE
+    assert location(login(client, OFFICER_A)) == HOME
     assert audit_trail(app, action="user.locked") == []
 
 
@@ -499,7 +500,7 @@ def test_five_wrong_passwords_lock_the_account(app, org):
     with app.app_context():
         assert payload["scope"] == "pair"
         assert datetime.fromisoformat(payload["until"]) > utcnow()
-    assert location(login(browser(app), OFFICER_B)) == QUEUE  # only that account
+    assert location(login(browser(app), OFFICER_B)) == HOME  # only that account
 
 
 def test_logout_by_post_ends_the_session(app, org):
@@ -537,7 +538,7 @@ def test_session_data_from_before_login_does_not_survive(app, org):
     client = browser(app)
     with client.session_transaction() as session:
         session["x"] = "planted before login"
-    assert location(login(client, OFFICER_A)) == QUEUE
+    assert location(login(client, OFFICER_A)) == HOME
     with client.session_transaction() as session:
         assert "x" not in session
         assert session.get("_user_id")
@@ -565,17 +566,17 @@ def test_password_change_mistake_is_named_at_its_field(app, org, fields, at):
     assert page.forms[""].invalid == {at}
     assert password_hashes(app) == hashes
     assert audit_trail(app, action="user.password_changed") == []
-    assert location(login(browser(app), OFFICER_A)) == QUEUE
+    assert location(login(browser(app), OFFICER_A)) == HOME
 
 
 def test_password_change_replaces_the_old_password(app, org):
     """After a change the new password signs in, the old one no longer does; audited."""
     client = signed_in(app, OFFICER_A)
     response = change_password(client, PASSWORD, NEW_PASSWORD, NEW_PASSWORD)
-    assert location(response) == QUEUE
+    assert location(response) == HOME
     assert "Your password was changed." in client.get(QUEUE).get_data(as_text=True)
     assert login(browser(app), OFFICER_A, PASSWORD).status_code == 401
-    assert location(login(browser(app), OFFICER_A, NEW_PASSWORD)) == QUEUE
+    assert location(login(browser(app), OFFICER_A, NEW_PASSWORD)) == HOME
     [(_, actor, payload)] = audit_trail(app, action="user.password_changed")
     assert (actor, payload) == (label_of(app, OFFICER_A), {"email": OFFICER_A})
     assert NEW_PASSWORD not in audit_bodies(app)

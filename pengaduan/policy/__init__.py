@@ -3,8 +3,8 @@
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
 across units (reports, evidence packs, the overdue review); supervision.py who reads and keeps
-supervision records and standing documents; accounts.py who administers. Policy reads models
-only: it never imports services or web.
+supervision records and standing documents; accounts.py who administers; home.py what each
+staff member's home page shows. Policy reads models only: it never imports services or web.
 """
 from ..models import Role
 from .accounts import (can_administer, must_use_two_factor,
@@ -13,6 +13,7 @@ from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_ca
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire,
                          can_reveal_identity, can_see_identity, can_supervise, can_view, is_member,
                          oversees, reads_as_complainant)
+from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
 from .oversight import can_export_evidence, can_read_reports, can_review_overdue, sees_all_units
 from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
                           can_upload_document, can_view_documents, can_view_record,
@@ -25,6 +26,7 @@ __all__ = [
     "can_fire", "can_read_reports", "can_read_supervision", "can_record_supervision",
     "can_review_overdue", "can_reveal_identity", "can_see_identity", "can_supervise",
     "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",
-    "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",
-    "sees_all_units", "sees_every_record",
+    "has_home", "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",
+    "sees_all_units", "sees_every_record", "sees_own_work", "sees_setup_status", "sees_unit_figures",
+    "watches_units",
 ]

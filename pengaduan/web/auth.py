@@ -20,7 +20,8 @@ from ..models import User
 from ..policy.search import can_search, can_search_identity
 from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_reports,
                       can_read_supervision, can_review_overdue, handles_cases,
-                      keeps_every_unit_documents, sees_all_units)
+                      has_home, keeps_every_unit_documents, sees_all_units, sees_own_work,
+                      sees_setup_status, sees_unit_figures, watches_units)
 from ..services.administration.auth import MIN_PASSWORD
 from ..services.administration.auth import authenticate, change_password
 from ..services.administration.two_factor import second_step as check_second_step
@@ -70,6 +71,11 @@ DECISIONS = {
     "administer": can_administer,
     "keep_every_unit_documents": keeps_every_unit_documents,
     "see_all_units": lambda actor: sees_all_units(actor.user),
+    # The home page's sections (policy/home.py).
+    "see_own_work": sees_own_work,
+    "watch_units": watches_units,
+    "see_unit_figures": sees_unit_figures,
+    "see_setup_status": sees_setup_status,
     "search": can_search,
     "search_identity": can_search_identity,
 }
@@ -83,11 +89,9 @@ def may(decision: str) -> bool:
 
 
 def home_for(user: User) -> str:
-    """Where each role starts its work."""
-    if handles_cases(user.role):
-        return url_for("staff.queue")
-    if can_administer(Actor.staff(user)):
-        return url_for("admin.users")
+    """Where staff start their work after signing in: their home page."""
+    if has_home(Actor.staff(user)):
+        return url_for("staff.home")
     return url_for("public.home")
 
 

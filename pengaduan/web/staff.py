@@ -34,6 +34,11 @@ from .downloads import send_stored
 from .forms import ActionForm
 from ..http.params import row_id
 from ..http.uow import rerender
+from ..policy import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
+from ..services.administration.setup import setup_status
+from ..services.complaints.worklist import worklist
+from ..services.oversight.dashboard import figures, watch
+from ..services.oversight.timeliness import units_in_view
 from datetime import datetime
 
 from ..database import reads_first
@@ -81,6 +86,26 @@ def complaint_or_404(code: str) -> Complaint:
 
 def _flag(name: str) -> bool:
     return request.args.get(name) in ("1", "on", "true")
+
+
+@bp.get("")
+@login_required
+def home():
+    """The signed-in person's home: an officer's due work, replies and instructions; a
+    supervisor's late cases, escalations and figures; an auditor's figures across units; an
+    administrator's setup. The policy decides which sections each person sees."""
+    me = actor()
+    if not has_home(me):
+        abort(403)
+    now = utcnow()
+    own = sees_own_work(me)
+    return render_template(
+        "staff/home.html", now=now, workflow=current_workflow(),
+        work=worklist(current_user, now) if own else None,
+        instructions=None,
+        watch=watch(current_user, now) if watches_units(me) else None,
+        figures=figures(units_in_view(current_user), now) if sees_unit_figures(me) else None,
+        setup=setup_status() if sees_setup_status(me) else None)
 
 
 @bp.get("/queue")

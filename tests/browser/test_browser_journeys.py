@@ -113,6 +113,9 @@ def test_officer_takes_the_complaint_to_closure_while_the_citizen_answers(
     officer.goto("/")
     choose_language(officer, words)
     sign_in(officer, words, OFFICER)
+    expect(officer).to_have_url(re.compile(r"/staff$"))  # the officer's home
+    expect(officer.locator("#new")).to_contain_text(code)
+    staff_menu(officer, words).get_by_role("link", name=words("Complaint queue")).click()
     expect(officer).to_have_url(re.compile(r"/staff/queue$"))
     shots(officer, "officer-queue")
     officer.get_by_role("link", name=code).click()
