@@ -31,8 +31,9 @@ from ...workflow import current_workflow
 MONTHS = 12
 WORST = 5  # late cases and escalations listed; the counts say how many there are
 CACHE_SECONDS = 600
+FRESH_SECONDS = 60
 CACHE_SIZE = 512  # sets of units whose figures are kept (all are dropped when full)
-_kept: dict[tuple, tuple[float, Figures]] = {}  # key -> (valid until, figures); see figures()
+_kept: dict[tuple, tuple[float, int | None, Figures]] = {}  # key -> (computed at, newest event, figures)
 
 
 @dataclass
@@ -144,21 +145,25 @@ def figures(units: list[Unit], now: datetime | None = None, months: int = MONTHS
     """The figures of the last `months` months (this one included) for the units given.
 
     Twelve months of a unit's clocks are tens of thousands of rows, so the figures are kept
-    for the same units, months and database for up to CACHE_SECONDS, and recomputed at once
-    when anything happens to any complaint (the newest timeline event is part of the key:
-    every step, clock stop and recomputed deadline writes one). What can change with no
-    event, a running deadline passing, shows within CACHE_SECONDS."""
+    for the same units, months and database: while nothing happened to any complaint (the
+    newest timeline event is unchanged: every step, clock stop and recomputed deadline writes
+    one) for up to CACHE_SECONDS, and however busy the office for at least FRESH_SECONDS, so
+    that a busy day does not recompute them on every view. What can change with no event, a
+    running deadline passing, shows within CACHE_SECONDS."""
     now = now or utcnow()
     starts = month_starts(now, months)
-    key = (str(db.engine.url), tuple(sorted(unit.id for unit in units)), starts[0], months,
-           db.session.scalar(select(func.max(ComplaintEvent.id))))
+    key = (str(db.engine.url), tuple(sorted(unit.id for unit in units)), starts[0], months)
+    newest = db.session.scalar(select(func.max(ComplaintEvent.id)))
     kept = _kept.get(key)
-    if kept is not None and kept[0] > monotonic():
-        return kept[1]
+    if kept is not None:
+        computed, event, result = kept
+        age = monotonic() - computed
+        if age < FRESH_SECONDS or (event == newest and age < CACHE_SECONDS):
+            return result
     result = _figures(units, now, starts)
     if len(_kept) >= CACHE_SIZE:
         _kept.clear()
-    _kept[key] = (monotonic() + CACHE_SECONDS, result)
+    _kept[key] = (monotonic(), newest, result)
     return result
 
 
