@@ -205,6 +205,10 @@ SCENARIOS: dict[str, Scenario] = {
         "valid_until": ""}, files={"file": [(pdf(), "sop.pdf")]}),
     "search.complainant": Scenario(OFFICER_A, lambda s: "/staff/search/complainant",
                                    lambda c, s, a: {"who": "Budi", "state": "any"}),
+    "staff.queue_assign": Scenario(OFFICER_A, lambda s: "/staff/queue/assign", lambda c, s, a: form_values(
+        c, "/staff/queue", "/staff/queue/assign") | {"codes": [s.a], "assignee": OFFICER_A}, refused=422),
+    "staff.queue_csv": Scenario(OFFICER_A, lambda s: "/staff/queue.csv",  # the export is audited
+                                lambda c, s, a: form_values(c, "/staff/queue", "/staff/queue.csv")),
 }
 
 # Routes without cookies and so without CSRF: callers prove who they are in every request.

@@ -58,6 +58,23 @@ def can_add_note(actor: Actor, complaint: Complaint) -> bool:
     return handles_cases(actor.role) and is_member(actor.user, complaint)
 
 
+def can_assign_in_bulk(actor: Actor) -> bool:
+    """Officers and supervisors assign several complaints of the queue at once (each one
+    still checked with can_add_note, as a single assignment is)."""
+    return handles_cases(actor.role)
+
+
+def assigns_in_units(actor: Actor) -> list[int]:
+    """The units whose complaints the actor may assign: the units they work in."""
+    return sorted(actor.user.unit_ids) if handles_cases(actor.role) and actor.user else []
+
+
+def can_export_queue(actor: Actor) -> bool:
+    """Whoever browses the queue downloads the view as CSV (it holds no identity); the
+    export is audited."""
+    return can_browse_queue(actor)
+
+
 def can_see_identity(actor: Actor, complaint: Complaint) -> bool:
     """A public complaint's identity is visible to its unit's staff; an anonymous or
     confidential one is masked for everybody and only shown by an audited reveal."""

@@ -34,6 +34,18 @@ from .downloads import send_stored
 from .forms import ActionForm
 from ..http.params import row_id
 from ..http.uow import rerender
+import os
+import tempfile
+from urllib.parse import parse_qsl
+
+from flask import Response
+
+from ..policy.complaints import can_assign_in_bulk, can_export_queue
+from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
+                                        assignee_choices, export_view, refusal_groups, selection_of)
+from ..services.inputs import local_today
+from .downloads import attachment_header
+from .forms import Form
 from ..policy import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
 from ..services.administration.setup import setup_status
 from ..services.complaints.worklist import worklist
@@ -84,8 +96,130 @@ def complaint_or_404(code: str) -> Complaint:
     return complaint
 
 
-def _flag(name: str) -> bool:
-    return request.args.get(name) in ("1", "on", "true")
+# The query parameters of a queue view (its tab, filters and page), and nothing else: what
+# the bulk form sends back to return to the same view.
+QUEUE_ARGS = ("state", "category", "overdue", "due_within", "mine", "unassigned", "q", "cursor")
+
+
+def _queue_filter(args) -> QueueFilter:
+    """The tab and filters a queue view's query string asks for (nonsense is ignored)."""
+    try:
+        within = int(args["due_within"]) if args.get("due_within") else None
+    except ValueError:
+        within = None
+    if within is not None and not 0 <= within <= MAX_DUE_WITHIN_DAYS:
+        within = None
+
+    def flag(name: str) -> bool:
+        return args.get(name) in ("1", "on", "true")
+
+    return QueueFilter(
+        state=args.get("state") or None, category=args.get("category") or None,
+        overdue=flag("overdue"), due_within_days=within, mine=flag("mine"),
+        unassigned=flag("unassigned"), search=args.get("q", "")[:100],
+    )
+
+
+@bp.get("/queue")
+@staff_only
+def queue():
+    """The complaints of my units, nearest deadline first, with tabs and filters; officers
+    and supervisors tick several to assign them at once, anyone downloads the view as CSV."""
+    if not can_browse_queue(actor()):
+        abort(403)
+    view = {k: v for k, v in request.args.items() if k in QUEUE_ARGS}
+    return _render_queue(view, select_page=request.args.get("select") == "page")
+
+
+def _render_queue(view: dict, select_page: bool = False, selected=(), chosen: str = "",
+                  errors: dict | None = None, refused: dict | None = None, status: int = 200):
+    """The queue view `view` (its query parameters) as a page; after a refused batch, with
+    what was ticked and chosen kept, and the refused rows marked."""
+    filters = _queue_filter(view)
+    page = queue_page(current_user, filters, view.get("cursor"))
+    now = utcnow()
+    due = {c.id: remaining(c.stage_due_at, WorkingCalendar.for_unit(c.unit), now)
+           for c in page.items if c.stage_due_at}
+    categories = db.session.scalars(select(Category).order_by(Category.name)).all()
+    me = actor()
+    picked = {c.tracking_code for c in page.items} if select_page else set(selected)
+    return render_template("staff/queue.html", page=page, filters=filters, due=due,
+                           workflow=current_workflow(), categories=categories, count_cap=COUNT_CAP,
+                           args={k: v for k, v in view.items() if k != "cursor"}, view=view,
+                           bulk=can_assign_in_bulk(me), assignees=assignee_choices(me),
+                           can_export=can_export_queue(me), picked=picked, chosen=chosen,
+                           errors=errors or {}, refused=dict(refused or {}), max_batch=MAX_BATCH,
+                           refusal_groups=refusal_groups,
+                           form=Form()), status
+
+
+@bp.post("/queue/assign")
+@staff_only
+@csrf.exempt  # the form checks its token itself, so that a refusal keeps what was ticked
+def queue_assign():
+    """Assign the ticked complaints to one officer, all or none, then return to the same view."""
+    me = actor()
+    if not can_assign_in_bulk(me):
+        abort(403)
+    view = {k: v for k, v in parse_qsl(request.form.get("view", "")) if k in QUEUE_ARGS}
+    codes = request.form.getlist("codes")
+    chosen = request.form.get("assignee", "")
+    if not Form().validate():
+        return _render_queue(view, selected=codes, chosen=chosen, status=422, errors={
+            "csrf_token": _l("The form expired. Please send it again.")})
+    versions = {key[len("version-"):]: value for key, value in request.form.items()
+                if key.startswith("version-")}
+    try:
+        assigned, officer = assign_batch(me, selection_of(codes, versions), chosen)
+    except BatchRefused as exc:
+        rerender(_render_queue, view, selected=codes, chosen=chosen, status=409,
+                 errors={"selection": exc.errors["selection"]}, refused=exc.refusals)
+    except InvalidFields as exc:
+        rerender(_render_queue, view, selected=codes, chosen=chosen, status=422, errors=exc.errors)
+    except ConcurrentChange:
+        rerender(_render_queue, view, selected=codes, chosen=chosen, status=409, errors={
+            "selection": _l("Someone else changed one of these complaints at the same moment. "
+                            "Nothing was assigned; check the list below and assign again.")})
+    flash(ngettext("%(num)d complaint assigned to %(name)s.", "%(num)d complaints assigned to %(name)s.",
+                   len(assigned), name=officer.name), "success")
+    return redirect(url_for("staff.queue", **view))
+
+
+@bp.post("/queue.csv")
+@staff_only
+def queue_csv():
+    """Every complaint of the queue view (all its pages) as CSV. A POST with the page's token,
+    since the export is recorded in the audit chain (no GET changes anything)."""
+    me = actor()
+    if not can_export_queue(me):
+        abort(403)
+    view = {k: v for k, v in request.form.items() if k in QUEUE_ARGS and k != "cursor"}
+    out = tempfile.TemporaryFile()  # no name on disk: nothing of the list stays behind
+    try:
+        rows = export_view(me, _queue_filter(view), out)
+        size = out.seek(0, os.SEEK_END)
+    except ExportTooLarge as exc:
+        out.close()
+        rerender(_back_with, exc.message, "error", url_for("staff.queue", **view))
+    except BaseException:
+        out.close()
+        raise
+    name = f"antrean-pengaduan-{local_today(None).isoformat()}.csv"
+    response = Response(_file_chunks(out), mimetype="text/csv", headers={
+        "Content-Disposition": attachment_header(name), "Content-Length": str(size),
+        "Cache-Control": "private, no-store", "X-Row-Count": str(rows)})
+    response.call_on_close(out.close)  # also when the body is never read
+    return response
+
+
+def _file_chunks(out, size: int = 1 << 16):
+    """A temporary file's bytes from the start; it is closed at the end or when the client leaves."""
+    try:
+        out.seek(0)
+        while data := out.read(size):
+            yield data
+    finally:
+        out.close()
 
 
 @bp.get("")
@@ -106,33 +240,6 @@ def home():
         watch=watch(current_user, now) if watches_units(me) else None,
         figures=figures(units_in_view(current_user), now) if sees_unit_figures(me) else None,
         setup=setup_status() if sees_setup_status(me) else None)
-
-
-@bp.get("/queue")
-@staff_only
-def queue():
-    """The complaints of my units, nearest deadline first, with tabs and filters."""
-    if not can_browse_queue(actor()):
-        abort(403)
-    try:
-        within = int(request.args["due_within"]) if request.args.get("due_within") else None
-    except ValueError:
-        within = None
-    if within is not None and not 0 <= within <= MAX_DUE_WITHIN_DAYS:
-        within = None
-    filters = QueueFilter(
-        state=request.args.get("state") or None, category=request.args.get("category") or None,
-        overdue=_flag("overdue"), due_within_days=within, mine=_flag("mine"),
-        unassigned=_flag("unassigned"), search=request.args.get("q", "")[:100],
-    )
-    page = queue_page(current_user, filters, request.args.get("cursor"))
-    now = utcnow()
-    due = {c.id: remaining(c.stage_due_at, WorkingCalendar.for_unit(c.unit), now)
-           for c in page.items if c.stage_due_at}
-    categories = db.session.scalars(select(Category).order_by(Category.name)).all()
-    return render_template("staff/queue.html", page=page, filters=filters, due=due,
-                           workflow=current_workflow(), categories=categories, count_cap=COUNT_CAP,
-                           args={k: v for k, v in request.args.items() if k != "cursor"})
 
 
 def _choices(complaint: Complaint) -> dict:
