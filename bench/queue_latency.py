@@ -24,7 +24,7 @@ VIEWS = [
     ("queue: overdue", "page", "/staff/queue?overdue=1"),
     ("queue: assigned to me", "page", "/staff/queue?mine=1"),
     ("queue: search in titles", "page", "/staff/queue?q=loket+petugas"),
-    ("queue: search by code", "page", "/staff/queue?q=CODE"),
+    ("queue: search by code (a whole code redirects to its complaint)", "page", "/staff/queue?q=CODE"),
     ("auditor: every unit", "auditor", "/staff/queue"),
     ("API GET /api/v1/complaints", "api", "/api/v1/complaints?limit=25"),
     ("API state=closed", "api", "/api/v1/complaints?limit=25&state=closed"),
@@ -76,12 +76,12 @@ def main() -> None:
     print(machine(url))
     print(f"{total:,} complaints; {args.requests} requests a view after 20 warm-up requests")
     print("| view | p50 | p95 | queries |\n|---|---|---|---|")
-    for label, kind, path in VIEWS:
-        path = path.replace("NEXT", f"/staff/queue?cursor={next_link}").replace("CODE", some_code)
+    for label, kind, path_as_listed in VIEWS:
+        path = path_as_listed.replace("NEXT", f"/staff/queue?cursor={next_link}").replace("CODE", some_code)
         client = clients[kind]
         for _ in range(20):
             response = client.get(path, headers=headers.get(kind, {}))
-            assert response.status_code == 200, (path, response.status_code)
+            assert response.status_code == (302 if "q=CODE" in path_as_listed else 200), (path, response.status_code)
         samples = []
         queries["n"] = 0
         for _ in range(args.requests):

@@ -130,6 +130,8 @@ def test_search_sees_exactly_the_units_the_person_may_open(app, org):
     ("ab", "Type at least 3 characters."),
     ("x" * (MAX_LENGTH + 1), f"Type at most {MAX_LENGTH} characters."),
     ('"*" - -', "Type letters or digits to search for."),
+    ("3201234567890123", "Numbers of 8 digits or more (a NIK, a phone number) are not searched here"),
+    ("+62 812-3456-7890", "Numbers of 8 digits or more (a NIK, a phone number) are not searched here"),
 ])
 def test_a_query_that_cannot_be_searched_says_why_and_keeps_what_was_typed(app, org, typed, message):
     response = search(signed_in(app, OFFICER_A), typed)
@@ -206,3 +208,12 @@ def test_an_identity_term_that_cannot_be_searched_says_why_and_is_not_recorded(a
     with app.app_context():
         assert db.session.scalars(select(AuditEvent).where(AuditEvent.action == IDENTITY_ACTION)).all() == []
 
+
+
+def test_the_queue_filter_opens_a_whole_code_even_of_a_closed_complaint(app, org):
+    code, _ = file(app)
+    reject(app, code)
+    officer = signed_in(app, OFFICER_A)
+    response = officer.get("/staff/queue", query_string={"q": code.lower()})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/staff/complaints/{code}")
+    assert signed_in(app, OFFICER_B).get("/staff/queue", query_string={"q": code}).status_code == 200
