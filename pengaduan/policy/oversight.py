@@ -1,4 +1,4 @@
-"""Who may look across units: reports, evidence packs, the overdue review."""
+"""Who may look across units: reports, evidence packs, the overdue review, the audit log."""
 from __future__ import annotations
 
 from ..models import Role, User
@@ -24,3 +24,17 @@ def can_export_evidence(actor: Actor) -> bool:
 def can_review_overdue(actor: Actor) -> bool:
     """The overdue review (late cases, each unit's time-limit record) is a supervisor's."""
     return actor.role == Role.SUPERVISOR
+
+
+def can_read_audit_log(actor: Actor) -> bool:
+    """Auditors (whose work it is) and admins (who answer for the deployment) read the whole
+    audit log and verify the chain; officers and supervisors do not: it spans every unit and
+    every account."""
+    return actor.role in CROSS_UNIT
+
+
+def audit_log_shows_case_text(actor: Actor, privacy: str | None) -> bool:
+    """Whether the log may quote what staff wrote on a case's internal timeline (a reveal's
+    reason): to auditors, as their evidence pack does, except for a confidential case, whose
+    text the pack too keeps only as a digest; never to admins, who do not read cases."""
+    return actor.role == Role.AUDITOR and privacy != "confidential"

@@ -18,7 +18,8 @@ from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..policy.search import can_search, can_search_identity
-from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_reports,
+from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_audit_log,
+                      can_read_reports,
                       can_read_supervision, can_review_overdue, handles_cases,
                       has_home, keeps_every_unit_documents, sees_all_units, sees_own_work,
                       sees_setup_status, sees_unit_figures, watches_units)
@@ -68,6 +69,7 @@ DECISIONS = {
     "read_supervision": can_read_supervision,
     "read_reports": can_read_reports,
     "export_evidence": can_export_evidence,
+    "read_audit_log": can_read_audit_log,
     "administer": can_administer,
     "keep_every_unit_documents": keeps_every_unit_documents,
     "see_all_units": lambda actor: sees_all_units(actor.user),
