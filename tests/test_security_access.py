@@ -173,6 +173,7 @@ def _posts_on_unit_a(scene: Scene) -> dict[str, tuple[str, dict]]:
         "reveal": (f"/staff/complaints/{scene.secret}/reveal", {"reason": "Perlu"}),
         "instruction": (f"/staff/complaints/{scene.a}/instruction", {"instruction": "Segera"}),
         "acknowledge": (f"/staff/complaints/{scene.late}/acknowledge", {"note": "Sudah"}),
+        "instruction done": (f"/staff/complaints/{scene.late}/instructions/{scene.instruction_a}/done", {}),
         "record edit": (f"/staff/supervision/{scene.record_a}/edit", {
             "version": "1", "kind": "coaching", "held_on": "2026-01-05", "title": "Diubah", "units": ["UNIT-B"]}),
         "record action": (f"/staff/supervision/{scene.record_a}/actions",

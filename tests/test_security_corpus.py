@@ -44,6 +44,7 @@ from pengaduan.services.oversight import documents as docs
 from pengaduan.services.oversight import supervision as sv
 from pengaduan.services.administration.accounts import create_api_key
 from pengaduan.services.attachments import store
+from pengaduan.services.complaints.casework import give_instruction
 from pengaduan.services.complaints.responses import save_response_template
 from pengaduan.jobs.sweep import sweep
 from test_staff import PASSWORD, browser, get_page, signed_in, token_of, track
@@ -97,6 +98,7 @@ class Scene:
     users: dict = field(default_factory=dict)  # email: id
     tokens: dict = field(default_factory=dict)  # email: API bearer token
     api_key: str = ""  # an Open311 key
+    instruction_a: int = 0  # the timeline event of a supervisor's instruction on `late`
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -146,6 +148,7 @@ def build_scene(app) -> Scene:
         officer_a = User.by_email(OFFICER_A)
         notification = db.session.scalars(select(Notification).where(
             Notification.user_id == officer_a.id).order_by(Notification.id)).first()
+        instruction = give_instruction(late, actor_of(SUPERVISOR_A), "Segera hubungi pelapor.")
         tokens = {email: issue_token(User.by_email(email))
                   for email in (OFFICER_A, OFFICER_B, SUPERVISOR_A, AUDITOR, ADMIN)}
         key = create_api_key("integrasi")
@@ -161,7 +164,7 @@ def build_scene(app) -> Scene:
             document_a=doc_a.id, document_b=doc_b.id, template=template.id,
             notification_a=notification.id,
             users={u.email: u.id for u in db.session.scalars(select(User))},
-            tokens=tokens, api_key=key)
+            tokens=tokens, api_key=key, instruction_a=instruction.id)
 
 
 @pytest.fixture
@@ -793,6 +796,7 @@ def _int_routes(app) -> list[tuple[str, str]]:
 INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments it needs
     "admin.response": ADMIN, "admin.user": ADMIN, "admin.user_password": ADMIN,
     "citizen.attachment": "citizen", "staff.attachment": OFFICER_A, "staff.open_notification": OFFICER_A,
+    "staff.instruction_done": OFFICER_A,
     "supervision.action_status": SUPERVISOR_A, "supervision.add_action": SUPERVISOR_A,
     "supervision.add_files": SUPERVISOR_A, "supervision.document_file": SUPERVISOR_A,
     "supervision.edit": SUPERVISOR_A, "supervision.record": SUPERVISOR_A,

@@ -180,6 +180,9 @@ SCENARIOS: dict[str, Scenario] = {
                                      lambda c, s, a: {"assignee": OFFICER_A}),
     "staff.instruction": Scenario(SUPERVISOR_A, lambda s: f"/staff/complaints/{s.a}/instruction",
                                   lambda c, s, a: {"instruction": "Segera hubungi pelapor."}),
+    "staff.instruction_done": Scenario(
+        OFFICER_A, lambda s: f"/staff/complaints/{s.late}/instructions/{s.instruction_a}/done",
+        lambda c, s, a: {}),
     "staff.note": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/note",
                            lambda c, s, a: {"note": "Catatan internal"}),
     "staff.reveal": Scenario(SUPERVISOR_A, lambda s: f"/staff/complaints/{s.secret}/reveal",
@@ -190,7 +193,6 @@ SCENARIOS: dict[str, Scenario] = {
                                              lambda c, s, a: {}),
     "reporting.evidence": Scenario(AUDITOR, lambda s: "/staff/evidence", lambda c, s, a: {
         "from": period()[0], "to": period()[1], "unit": ""}),
-    "audit_log.verify": Scenario(AUDITOR, lambda s: "/staff/audit/verify", lambda c, s, a: {}),
     "supervision.new": Scenario(SUPERVISOR_A, lambda s: "/staff/supervision/new", _new_record,
                                 files={"files": [(png(), "notulen.png")]}),
     "supervision.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/supervision/{s.record_a}/edit", _edit_data),

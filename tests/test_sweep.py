@@ -776,9 +776,8 @@ def get_page(client, url: str) -> Page:
 
 
 def row_of(html: str, code: str) -> str:
-    """The overdue review's table row of one complaint."""
-    [row] = [r for r in re.findall(r"<tr>(.*?)</tr>", html, re.S) if code in r]
-    return row
+    """The overdue review's row of one complaint (up to the next row or the end of the list)."""
+    return re.split(r'<li class="late-case"|</ol>', html.split(f'id="late-{code}"', 1)[1], maxsplit=1)[0]
 
 
 def escalations_of(app, code: str) -> list[tuple[str, bool, str | None]]:
@@ -791,8 +790,10 @@ def escalations_of(app, code: str) -> list[tuple[str, bool, str | None]]:
 
 
 def test_supervisor_acknowledges_the_escalations_from_the_overdue_review(app, org):
-    """The review lists the escalated case with its levels and an Acknowledge button;
-    posting it acknowledges every open escalation, on the internal timeline and audited."""
+    """The review lists the escalated case once, each late clock named once with its delay
+    (the page counts to now, so past the 13th), the highest rung once, and an Acknowledge
+    button; posting it acknowledges every open escalation, on the internal timeline and
+    audited."""
     with app.app_context():
         complaint = file_at(FILED)
         code = complaint.tracking_code
@@ -801,9 +802,12 @@ def test_supervisor_acknowledges_the_escalations_from_the_overdue_review(app, or
     page = get_page(supervisor, "/staff/overdue")
     action = f"/staff/complaints/{code}/acknowledge"
     row = row_of(page.html, code)
-    tags = re.findall(r'<span class="tag tag-escalation">(.*?)</span>', row)
-    assert Counter(tags) == Counter(["Overdue", "Seriously overdue", "Due tomorrow"])
-    assert "Acknowledge" in row and action in page.forms
+    tags = [" ".join(t.split()) for t in re.findall(r'<span class="tag tag-lateness[^"]*">(.*?)</span>', row, re.S)]
+    assert len(tags) == 2
+    assert re.fullmatch(r"Verification late by \d+ working days", tags[0])
+    assert re.fullmatch(r"Written response late by \d+ days", tags[1])
+    assert re.findall(r'<span class="tag tag-rung">(.*?)</span>', row) == ["Seriously overdue"]
+    assert "Acknowledge 3 escalations" in row and action in page.forms
 
     response = supervisor.post(action, data=page.forms[action].values)
     assert response.status_code == 302

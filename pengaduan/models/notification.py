@@ -10,7 +10,8 @@ from ..extensions import db
 from .base import JSONType, UTCDateTime, utcnow
 from .complaint import Complaint
 
-NOTIFICATION_KINDS = ("new_complaint", "assigned", "citizen_replied", "escalation")
+NOTIFICATION_KINDS = ("new_complaint", "assigned", "citizen_replied", "escalation", "instruction",
+                      "instruction_done")
 
 
 class Notification(db.Model):

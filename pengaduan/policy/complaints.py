@@ -1,7 +1,7 @@
 """Who may see and do what with a complaint."""
 from __future__ import annotations
 
-from ..models import Complaint, Role, User
+from ..models import Complaint, ComplaintEvent, Role, User
 from .actor import Actor, handles_cases, reads_cases
 
 
@@ -90,3 +90,23 @@ def can_supervise(actor: Actor, complaint: Complaint) -> bool:
 def can_reveal_identity(actor: Actor, complaint: Complaint) -> bool:
     """Supervisors of the unit may reveal a masked identity, giving a reason (audited)."""
     return actor.role == Role.SUPERVISOR and is_member(actor.user, complaint)
+
+
+def is_addressed_to(user: User | None, complaint: Complaint, instruction: ComplaintEvent) -> bool:
+    """An instruction is for the officer it names, or, naming nobody, for the officers of
+    the complaint's unit."""
+    if user is None:
+        return False
+    named = instruction.data.get("to_user")
+    if named is not None:
+        return named == user.id
+    return user.role == Role.OFFICER and is_member(user, complaint)
+
+
+def can_mark_instruction_done(actor: Actor, complaint: Complaint, instruction: ComplaintEvent) -> bool:
+    """The person an instruction is for, any officer or supervisor of the unit, the
+    supervisor who gave it and the supervisors above may say it has been carried out."""
+    if not handles_cases(actor.role) or actor.user is None:
+        return False
+    return (is_addressed_to(actor.user, complaint, instruction) or is_member(actor.user, complaint)
+            or instruction.actor_id == actor.user.id or can_supervise(actor, complaint))

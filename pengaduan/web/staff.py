@@ -21,13 +21,14 @@ from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, c
                       can_reveal_identity, can_see_identity, can_supervise, can_view)
 from ..services import advance, allowed_triggers
 from ..services.complaints.casework import (acknowledge_escalations, add_note, assign, give_instruction,
-                                 reveal_identity, visible_identity)
+                                 mark_instruction_done, reveal_identity, visible_identity)
+from ..services.complaints.instructions import instructions_of, open_instructions_for, open_instructions_on
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
-from ..services.oversight.timeliness import default_period_start, overdue_cases, unit_performance
+from ..services.oversight.lateness import overdue_review
+from ..services.oversight.timeliness import default_period_start, unit_performance
 from ..services.attachments import masked_file_name
 from ..services.complaints.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.complaints.responses import templates_for
-from ..services.complaints.search import exact_match
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, answer_field
@@ -128,10 +129,6 @@ def queue():
     and supervisors tick several to assign them at once, anyone downloads the view as CSV."""
     if not can_browse_queue(actor()):
         abort(403)
-    typed = request.args.get("q", "")
-    exact = exact_match(current_user, typed) if typed else None
-    if exact is not None:  # a whole tracking code opens its complaint, in any state and from any tab
-        return redirect(url_for("staff.complaint", code=exact.tracking_code))
     view = {k: v for k, v in request.args.items() if k in QUEUE_ARGS}
     return _render_queue(view, select_page=request.args.get("select") == "page")
 
@@ -241,7 +238,7 @@ def home():
     return render_template(
         "staff/home.html", now=now, workflow=current_workflow(),
         work=worklist(current_user, now) if own else None,
-        instructions=None,
+        instructions=open_instructions_for(me) if own else None,
         watch=watch(current_user, now) if watches_units(me) else None,
         figures=figures(units_in_view(current_user), now) if sees_unit_figures(me) else None,
         setup=setup_status() if sees_setup_status(me) else None)
@@ -354,6 +351,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         revealed=revealed, can_note=can_note,
         can_reveal=can_reveal_identity(me, complaint),
         can_instruct=can_instruct,
+        instructions=instructions_of(complaint, me, events),
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
         answer_templates=templates_for(complaint),
         answer_fields=[name for name, spec in FIELDS.items() if spec.answer],
@@ -484,10 +482,19 @@ def overdue():
     """Supervisor's review: what is late in my units, and each unit's time-limit record."""
     if not can_review_overdue(actor()):
         abort(403)
+    return _overdue_page()
+
+
+def _overdue_page(errors=None, typed=None, open_code=None, status=200):
+    """The overdue review; after a refused instruction, with its error and what was typed."""
     now = utcnow()
-    return render_template("staff/overdue.html", groups=overdue_cases(current_user, now),
+    review = overdue_review(actor(), now)
+    return render_template("staff/overdue.html", review=review,
+                           instructions=open_instructions_on(
+                               [case.complaint for group in review for case in group.cases], actor()),
                            performance=unit_performance(current_user, default_period_start(now), now),
-                           workflow=current_workflow(), errors={}, typed={}, open_code=None)
+                           workflow=current_workflow(), errors=errors or {}, typed=typed or {},
+                           open_code=open_code), status
 
 
 @bp.post("/complaints/<code>/acknowledge")
@@ -551,7 +558,10 @@ def instruction(code):
     text = request.form.get("instruction", "")
     try:
         give_instruction(complaint, actor(), text)
-    except InvalidFields:
+    except InvalidFields as exc:
+        if request.form.get("back") == "overdue":  # the review again, with what was typed
+            rerender(_overdue_page, {"instruction": exc.errors.get("note")}, {"instruction": text},
+                     complaint.tracking_code, 422)
         rerender(_back_with, _("Write the instruction before sending it."), "error",
                  url_for("staff.complaint", code=complaint.tracking_code) + "#action-instruction")
     except Forbidden:
@@ -559,3 +569,21 @@ def instruction(code):
     flash(_("Instruction recorded."), "success")
     return redirect(request.form.get("back") == "overdue" and url_for("staff.overdue")
                     or url_for("staff.complaint", code=complaint.tracking_code))
+
+
+@bp.post("/complaints/<code>/instructions/<int:event_id>/done")
+@staff_only
+def instruction_done(code, event_id):
+    """The person an instruction is for (or the unit, or its supervisor) says it is done."""
+    complaint = complaint_or_404(code)
+    back = {"overdue": url_for("staff.overdue")}.get(request.form.get("back", ""),
+                                                      url_for("staff.complaint", code=complaint.tracking_code)
+                                                      + f"#instruction-{event_id}")
+    try:
+        mark_instruction_done(complaint, actor(), event_id)
+    except InvalidFields as exc:
+        rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
+    except Forbidden:
+        abort(403)
+    flash(_("Instruction marked done."), "success")
+    return redirect(back)

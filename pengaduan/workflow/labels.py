@@ -1,9 +1,9 @@
 """The workflow's words in the reader's language, as pages show them: the labels of fields,
-states, ladder rungs, closure reasons and classifications. workflow.init_app hands them to
-the templates."""
+states, ladder rungs (and a clock's delay in words), closure reasons and classifications.
+workflow.init_app hands them to the templates."""
 from __future__ import annotations
 
-from flask_babel import gettext
+from flask_babel import gettext, ngettext
 
 from ..i18n import label
 from .current import current_workflow
@@ -22,6 +22,56 @@ def level_label(rule: str | None, level: str | None) -> str:
     sla_rule = current_workflow().sla.get(rule or "")
     step = next((s for s in sla_rule.steps if s.level == level), None) if sla_rule else None
     return label(step.label) if step else (level or "")
+
+
+def _left(unit: str, num: int, clock: str) -> str:
+    if unit == "hours":
+        return ngettext("%(clock)s due in %(num)d hour", "%(clock)s due in %(num)d hours", num, clock=clock)
+    if unit == "calendar_days":
+        return ngettext("%(clock)s due in %(num)d day", "%(clock)s due in %(num)d days", num, clock=clock)
+    return ngettext("%(clock)s due in %(num)d working day", "%(clock)s due in %(num)d working days",
+                    num, clock=clock)
+
+
+def _late(unit: str, num: int, clock: str) -> str:
+    if unit == "hours":
+        return ngettext("%(clock)s late by %(num)d hour", "%(clock)s late by %(num)d hours", num, clock=clock)
+    if unit == "calendar_days":
+        return ngettext("%(clock)s late by %(num)d day", "%(clock)s late by %(num)d days", num, clock=clock)
+    return ngettext("%(clock)s late by %(num)d working day", "%(clock)s late by %(num)d working days",
+                    num, clock=clock)
+
+
+def _done_late(unit: str, num: int, clock: str) -> str:
+    if unit == "hours":
+        return ngettext("%(clock)s done %(num)d hour late", "%(clock)s done %(num)d hours late", num,
+                        clock=clock)
+    if unit == "calendar_days":
+        return ngettext("%(clock)s done %(num)d day late", "%(clock)s done %(num)d days late", num,
+                        clock=clock)
+    return ngettext("%(clock)s done %(num)d working day late", "%(clock)s done %(num)d working days late",
+                    num, clock=clock)
+
+
+def delay_words(status: str, unit: str, num: int, clock: str) -> str:
+    """A clock and its delay in the reader's language: `status` "left" (due in `num`),
+    "late" (late by `num`) or "done_late" (stopped `num` late); `unit` the clock's unit
+    (working_days, calendar_days, hours)."""
+    return {"left": _left, "late": _late, "done_late": _done_late}[status](unit, num, clock)
+
+
+def rung_label(rule: str | None, level: str | None) -> str:
+    """A rung of a clock's ladder named by its clock and its distance from the deadline
+    ("Verification due in 1 working day", "Verification late by 5 working days"), as a
+    message about that rung says it; the rung's own label for a clock not in the workflow."""
+    sla_rule = current_workflow().sla.get(rule or "")
+    step = next((s for s in sla_rule.steps if s.level == level), None) if sla_rule else None
+    if step is None:
+        return level_label(rule, level)
+    clock = label(sla_rule.label)
+    if step.offset == 0:
+        return gettext("%(clock)s past its deadline", clock=clock)
+    return delay_words("left" if step.offset < 0 else "late", "working_days", abs(step.offset), clock)
 
 
 def state_label(state: str | None) -> str:
@@ -47,5 +97,5 @@ def levels_label(data: dict) -> str:
 
 
 # What templates call by these names.
-TEMPLATE_GLOBALS = (field_label, level_label, levels_label, state_label, classification_label,
+TEMPLATE_GLOBALS = (field_label, level_label, levels_label, rung_label, state_label, classification_label,
                     closure_label)

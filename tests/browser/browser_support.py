@@ -65,11 +65,11 @@ class Words:
         with self.app.test_request_context(), force_locale(self.lang):
             return gettext(text, **variables)
 
-    def plural(self, singular: str, plural: str, num: int) -> str:
+    def plural(self, singular: str, plural: str, num: int, **variables) -> str:
         from flask_babel import force_locale, ngettext
 
         with self.app.test_request_context(), force_locale(self.lang):
-            return ngettext(singular, plural, num)
+            return ngettext(singular, plural, num, **variables)
 
     def _label(self, pick) -> str:
         from pengaduan.i18n import label

@@ -1,18 +1,20 @@
 """What staff do on a complaint besides moving it: internal notes, assignment, supervisors'
-instructions and identity reveals. Each is an internal timeline step with its audit event."""
+instructions (and marking them done) and identity reveals. Each is an internal timeline step
+with its audit event."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from ... import audit
-from ...errors import Forbidden, InvalidFields
+from ...errors import Forbidden, InvalidFields, NotFound
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...models import IDENTITY_FIELDS, Complaint, ComplaintEvent, Escalation, utcnow
-from ...policy import Actor, can_add_note, can_reveal_identity, can_see_identity, can_supervise
+from ...policy import (Actor, can_add_note, can_mark_instruction_done, can_reveal_identity,
+                       can_see_identity, can_supervise)
 from ...workflow import current_workflow
 from ...workflow.fields import clean_values, for_audit, serialise
-from . import notifications
+from . import instructions, notifications
 from ..oversight.supervision import instruction_record
 
 
@@ -60,8 +62,29 @@ def give_instruction(complaint: Complaint, actor: Actor, instruction: str) -> Co
     if not can_supervise(actor, complaint):
         raise Forbidden(str(_l("only a supervisor of the unit may give instructions")))
     event, values = record_internal_step(complaint, actor, "instruction", "complaint.instruction",
-                                         {"note": instruction}, requires=("note",))
+                                         {"note": instruction}, requires=("note",),
+                                         extra=instructions.addressee(complaint))
     instruction_record(complaint, actor, values["note"])
+    notifications.after_instruction(complaint, event, actor.user)
+    return event
+
+
+def mark_instruction_done(complaint: Complaint, actor: Actor, event_id: int) -> ComplaintEvent:
+    """Say that an instruction on the case has been carried out: an internal timeline step,
+    audited, and a message to the supervisor who gave it."""
+    instruction = db.session.get(ComplaintEvent, event_id)
+    if instruction is None or instruction.complaint_id != complaint.id \
+            or instruction.kind != instructions.INSTRUCTION:
+        raise NotFound(str(_l("there is no such instruction on this complaint")))
+    if not can_mark_instruction_done(actor, complaint, instruction):
+        raise Forbidden(str(_l("you may not mark this instruction done")))
+    if instructions.done_event_for(complaint, instruction.id) is not None:
+        raise InvalidFields({"instruction": _l("this instruction is already marked done")})
+    event, _ = record_internal_step(complaint, actor, instructions.DONE, "complaint.instruction_done",
+                                    {}, extra={"instruction": instruction.id})
+    # A new version of the complaint: of two people marking it at once, one gets a conflict.
+    complaint.updated_at = event.occurred_at
+    notifications.after_instruction_done(complaint, instruction, actor.user)
     return event
 
 

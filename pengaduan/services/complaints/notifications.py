@@ -1,5 +1,6 @@
 """Messages to staff inside the app (new complaint in my unit, assigned to me, the complainant
-replied, escalation) and the email digest that carries some of them.
+replied, escalation, a supervisor's instruction and its being done) and the email digest that
+carries some of them.
 
 A message names the complaint by its code and never carries the complainant's identity.
 Emails are held outside office hours and go out in the first sweep of the next working day.
@@ -17,13 +18,13 @@ from sqlalchemy.orm import joinedload
 from ... import mail
 from ...extensions import db
 from ...i18n import lazy_ngettext
-from ...models import Complaint, Notification, Role, Unit, User, utcnow
+from ...models import Complaint, ComplaintEvent, Notification, Role, Unit, User, utcnow
 from ...models.user import user_units
 from ...policy import STAFF_WITH_UNITS, Actor, acts_as_complainant
 from ...sla import WorkingCalendar
 from ...workflow import current_workflow
 
-EMAILED_KINDS = ("assigned", "escalation")
+EMAILED_KINDS = ("assigned", "escalation", "instruction")
 INBOX_PAGE = 50
 
 
@@ -125,6 +126,22 @@ def after_assignment(complaint: Complaint, assignee: User | None, by: User | Non
                      at: datetime | None = None) -> None:
     if assignee is not None:
         notify([assignee], "assigned", complaint, at=at, skip=by)
+
+
+def after_instruction(complaint: Complaint, instruction: ComplaintEvent, by: User) -> None:
+    """An instruction reaches the assignee, or with none the unit's officers (its supervisors
+    when it has no officer). The message names the case, not what the instruction says."""
+    staff = staff_by_unit([complaint.unit_id])
+    notify(recipients(complaint, ["handler"], staff), "instruction", complaint,
+           {"event_id": instruction.id, "by": by.name}, at=instruction.occurred_at, skip=by)
+
+
+def after_instruction_done(complaint: Complaint, instruction: ComplaintEvent, by: User) -> None:
+    """The supervisor who gave an instruction hears that it was carried out."""
+    giver = instruction.actor
+    if giver is not None and giver.active:
+        notify([giver], "instruction_done", complaint, {"event_id": instruction.id, "by": by.name},
+               skip=by)
 
 
 def unread_count(user: User) -> int:

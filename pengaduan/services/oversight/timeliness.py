@@ -1,57 +1,15 @@
-"""The supervisor's view: what is late in my units, and how each unit keeps its time limits."""
+"""How each unit keeps its time limits (what is late now, case by case, is lateness.py)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import case, func, select
 
 from ...extensions import db
-from ...models import Complaint, ComplaintClock, Escalation, Unit, User, utcnow
+from ...models import Complaint, ComplaintClock, Unit, User, utcnow
 from ...policy import sees_all_units
-from ...sla import WorkingCalendar, remaining
 from ...workflow import current_workflow
-
-
-@dataclass
-class LateCase:
-    complaint: Complaint
-    days_late: int  # 0: escalated, but no deadline is past now (e.g. recomputed)
-    escalations: list[Escalation] = field(default_factory=list)  # not yet acknowledged
-
-
-def overdue_cases(user: User, now: datetime | None = None) -> dict[tuple[str, str], list[LateCase]]:
-    """Open complaints of the user's units past a stage or resolution deadline, or with an
-    escalation nobody has acknowledged, by (unit, state), most late first."""
-    now = now or utcnow()
-    workflow = current_workflow()
-    units = user.overseen_unit_ids
-    unacknowledged = (select(Escalation.complaint_id)
-                      .where(Escalation.unit_id.in_(units), Escalation.acknowledged_at.is_(None),
-                             Escalation.level.in_(workflow.escalation_levels)))
-    complaints = db.session.scalars(
-        select(Complaint).options(joinedload(Complaint.unit), joinedload(Complaint.assignee))
-        .where(Complaint.unit_id.in_(units), Complaint.state.not_in(workflow.terminal_states),
-               or_(Complaint.stage_due_at < now, Complaint.resolution_due_at < now,
-                   Complaint.id.in_(unacknowledged)))).all()
-    open_escalations: dict[int, list[Escalation]] = {}
-    for escalation in db.session.scalars(
-            select(Escalation).where(Escalation.complaint_id.in_([c.id for c in complaints]),
-                                     Escalation.acknowledged_at.is_(None),
-                                     Escalation.level.in_(workflow.escalation_levels))
-            .order_by(Escalation.fired_at)):
-        open_escalations.setdefault(escalation.complaint_id, []).append(escalation)
-    groups: dict[tuple[str, str], list[LateCase]] = {}
-    for complaint in complaints:
-        cal = WorkingCalendar.for_unit(complaint.unit)
-        past = [d for d in (complaint.stage_due_at, complaint.resolution_due_at) if d and d < now]
-        late = remaining(min(past), cal, now)[1] if past else 0
-        groups.setdefault((complaint.unit.name, complaint.state), []).append(
-            LateCase(complaint, late, open_escalations.get(complaint.id, [])))
-    for cases in groups.values():
-        cases.sort(key=lambda case: (-case.days_late, case.complaint.tracking_code))
-    return dict(sorted(groups.items()))
 
 
 @dataclass
