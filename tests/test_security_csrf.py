@@ -193,6 +193,7 @@ SCENARIOS: dict[str, Scenario] = {
                                              lambda c, s, a: {}),
     "reporting.evidence": Scenario(AUDITOR, lambda s: "/staff/evidence", lambda c, s, a: {
         "from": period()[0], "to": period()[1], "unit": ""}),
+    "audit_log.verify": Scenario(AUDITOR, lambda s: "/staff/audit/verify", lambda c, s, a: {}),
     "supervision.new": Scenario(SUPERVISOR_A, lambda s: "/staff/supervision/new", _new_record,
                                 files={"files": [(png(), "notulen.png")]}),
     "supervision.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/supervision/{s.record_a}/edit", _edit_data),

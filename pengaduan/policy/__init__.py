@@ -2,7 +2,7 @@
 
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
-across units (reports, evidence packs, the overdue review); supervision.py who reads and keeps
+across units (reports, evidence packs, the overdue review, the audit log); supervision.py who reads and keeps
 supervision records and standing documents; accounts.py who administers; home.py what each
 staff member's home page shows. Policy reads models only: it never imports services or web.
 """
@@ -15,13 +15,15 @@ from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, ca
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
                          reads_as_complainant)
 from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
-from .oversight import can_export_evidence, can_read_reports, can_review_overdue, sees_all_units
+from .oversight import (audit_log_shows_case_text, can_export_evidence, can_read_audit_log,
+                        can_read_reports, can_review_overdue, sees_all_units)
 from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
                           can_upload_document, can_view_documents, can_view_record,
                           keeps_every_unit_documents, sees_every_record)
 
 __all__ = [
     "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
+    "audit_log_shows_case_text", "can_read_audit_log",
     "can_add_note", "can_administer", "must_use_two_factor",
     "two_factor_roles", "two_factor_roles_unprotected", "can_browse_queue", "can_edit_record", "can_export_evidence",
     "can_fire", "can_mark_instruction_done", "can_read_reports", "can_read_supervision", "can_record_supervision",

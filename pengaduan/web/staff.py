@@ -29,6 +29,7 @@ from ..services.oversight.timeliness import default_period_start, unit_performan
 from ..services.attachments import masked_file_name
 from ..services.complaints.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.complaints.responses import templates_for
+from ..services.complaints.search import exact_match
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, answer_field
@@ -129,6 +130,10 @@ def queue():
     and supervisors tick several to assign them at once, anyone downloads the view as CSV."""
     if not can_browse_queue(actor()):
         abort(403)
+    typed = request.args.get("q", "")
+    exact = exact_match(current_user, typed) if typed else None
+    if exact is not None:  # a whole tracking code opens its complaint, in any state and from any tab
+        return redirect(url_for("staff.complaint", code=exact.tracking_code))
     view = {k: v for k, v in request.args.items() if k in QUEUE_ARGS}
     return _render_queue(view, select_page=request.args.get("select") == "page")
 
