@@ -35,6 +35,9 @@ class Complaint(db.Model):
         # those without a deadline last, in the order the page sorts them (no sort step).
         Index("ix_complaints_queue", "unit_id", "state", text("(stage_due_at IS NULL)"),
               "stage_due_at", "id"),
+        # The home page's figures: a unit's complaints of a period by month, category and
+        # channel, read from the index alone; `id` joins them to their clocks.
+        Index("ix_complaints_unit_received", "unit_id", "received_at", "category_id", "channel", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,6 +132,12 @@ class ComplaintEvent(db.Model):
     """One step of a complaint's timeline; `public` steps are shown to the complainant."""
 
     __tablename__ = "complaint_events"
+    __table_args__ = (
+        # The home page: what complainants sent lately in a unit, and each kind of step
+        # (instructions) without reading every timeline.
+        Index("ix_complaint_events_unit_role", "unit_id", "actor_role", "kind", "occurred_at"),
+        Index("ix_complaint_events_kind", "kind", "complaint_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(
@@ -158,7 +167,11 @@ class ComplaintClock(db.Model):
     """One statutory clock of one complaint (a rule of the workflow's `sla` section)."""
 
     __tablename__ = "complaint_clocks"
-    __table_args__ = (UniqueConstraint("complaint_id", "rule"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "rule"),
+        # The home page's on-time figures read a complaint's clocks from the index alone.
+        Index("ix_complaint_clocks_figures", "complaint_id", "rule", "due_at", "stopped_at", "paused_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
