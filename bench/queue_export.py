@@ -4,7 +4,7 @@
     python bench/queue_export.py --database-url URL [--views closed-all,open-all,...]
 
 Each view is exported in a fresh process, whose resident memory is sampled every 20 ms, as
-services/complaints/bulk.export_view reads and writes it: the view's query streamed through a
+services/complaints/bulk.write_view reads and writes it: the view's query streamed through a
 database cursor, in a read-only transaction, into a temporary file, with the labels, local
 times and formula neutralisation of every cell. Only the export's audit event is left out
 (appending one event is what every audited step costs, measured in bench/services.py), so
@@ -89,7 +89,7 @@ def export_one(url: str, tmp: str, name: str) -> dict:
         before = _rss_mb()
         with tempfile.TemporaryFile() as out, Peak() as peak:
             started = time.perf_counter()
-            with read_only():  # what export_view does before it records the export
+            with read_only():  # what write_view does (the download runs it in read_apart)
                 units, states, conditions = view_scope(actor.user, QueueFilter(**query), utcnow())
                 rows, _ = bulk.write_csv(out, units, states, conditions, utcnow(), cap=10_000_000)
                 db.session.commit()

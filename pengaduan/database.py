@@ -105,3 +105,18 @@ def read_only():
         yield
     finally:
         _write_intent.reset(token)
+
+
+@contextlib.contextmanager
+def read_apart():
+    """Long read-only work of a `reads_first` request (an export streaming a million rows) in
+    a transaction of its own: the request's transaction so far ends first (it changed nothing),
+    the block reads in a read-only transaction (SQLite: no write lock held), which ends after
+    it, and the next statement begins the write transaction (BEGIN IMMEDIATE on SQLite)."""
+    with before_writing():
+        token = _write_intent.set(False)
+        try:
+            yield
+            db.session.commit()  # ends the read-only transaction, which changed nothing
+        finally:
+            _write_intent.reset(token)

@@ -45,7 +45,9 @@ from flask import Response
 
 from ..policy.complaints import can_assign_in_bulk, can_export_queue
 from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
-                                        assignee_choices, export_view, refusal_groups, selection_of)
+                                        assignee_choices, record_export, refusal_groups, selection_of,
+                                        write_view)
+from ..database import read_apart, reads_first
 from ..services.inputs import local_today
 from .downloads import attachment_header
 from .forms import Form
@@ -194,6 +196,7 @@ def queue_assign():
 
 @bp.post("/queue.csv")
 @staff_only
+@reads_first
 def queue_csv():
     """Every complaint of the queue view (all its pages) as CSV. A POST with the page's token,
     since the export is recorded in the audit chain (no GET changes anything)."""
@@ -201,9 +204,12 @@ def queue_csv():
     if not can_export_queue(me):
         abort(403)
     view = {k: v for k, v in request.form.items() if k in QUEUE_ARGS and k != "cursor"}
+    filters = _queue_filter(view)
     out = tempfile.TemporaryFile()  # no name on disk: nothing of the list stays behind
     try:
-        rows = export_view(me, _queue_filter(view), out)
+        with read_apart():
+            export = write_view(me, filters, out)
+        record_export(me, filters, export)  # committed with the request, before anything is sent
         size = out.seek(0, os.SEEK_END)
     except ExportTooLarge as exc:
         out.close()
@@ -214,7 +220,7 @@ def queue_csv():
     name = f"antrean-pengaduan-{local_today(None).isoformat()}.csv"
     response = Response(_file_chunks(out), mimetype="text/csv", headers={
         "Content-Disposition": attachment_header(name), "Content-Length": str(size),
-        "Cache-Control": "private, no-store", "X-Row-Count": str(rows)})
+        "Cache-Control": "private, no-store", "X-Row-Count": str(export.rows)})
     response.call_on_close(out.close)  # also when the body is never read
     return response
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 from zoneinfo import ZoneInfo
@@ -27,7 +28,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
 from ... import audit, spreadsheet
-from ...database import read_only, writing
 from ...errors import DomainError, Forbidden, InvalidFields
 from ...extensions import db
 from ...i18n import LazyText, channel_label, format_number, label
@@ -35,7 +35,6 @@ from ...i18n import lazy_gettext as _l
 from ...models import Category, Complaint, Unit, User, utcnow
 from ...policy import Actor, can_add_note, can_view, handles_cases, sees_all_units
 from ...policy.complaints import assigns_in_units, can_assign_in_bulk, can_export_queue
-from ...unit_of_work import current as current_unit_of_work
 from ...workflow import current_workflow
 from ...workflow.fields import clean_values, digest
 from .casework import assign
@@ -176,38 +175,35 @@ def export_headers() -> list[str]:
             gettext("Assigned to"), gettext("Overdue")]
 
 
-def export_view(actor: Actor, filters: QueueFilter, out: BinaryIO, now: datetime | None = None,
-                cap: int | None = None) -> int:
-    """Write every complaint of the queue view (the page's scope and filters, all its pages)
-    to `out` as CSV, UTF-8 with a BOM, nearest deadline first; record the export in the
-    audit chain; return the number of rows.
+@dataclass
+class Export:
+    rows: int
+    sha256: str
+    units: list[str]  # the codes of the units the view read; empty for every unit
 
-    Like the evidence pack it ends its caller's transaction: the rows are read, as one
-    statement through a database cursor, in a read-only transaction of their own (a million
-    rows take seconds; a write transaction would hold SQLite's write lock and PostgreSQL's
-    chain lock all that while), then the export's audit event is queued in a new write
-    transaction that the caller's unit of work commits. Nothing leaves before that commit,
-    so no download goes unrecorded. A caller that changed anything first is refused."""
+
+def write_view(actor: Actor, filters: QueueFilter, out: BinaryIO, now: datetime | None = None,
+               cap: int | None = None) -> Export:
+    """Write every complaint of the queue view (the page's scope and filters, all its pages)
+    to `out` as CSV, UTF-8 with a BOM, nearest deadline first. It only reads: the caller runs
+    it in a read-only transaction of its own (database.read_apart; a million rows take
+    seconds, and a write transaction would hold SQLite's write lock all that while), then
+    records the export with record_export before anything is sent."""
     if not can_export_queue(actor):
         raise Forbidden(str(_l("you may not export the queue")))
-    session = db.session
-    if session.new or session.dirty or session.deleted or current_unit_of_work().audit_events:
-        raise RuntimeError("export_view ends the caller's transaction: call it before changing anything")
     now = now or utcnow()
-    cap = EXPORT_CAP if cap is None else cap
-    session.commit()
-    with read_only():
-        units, states, conditions = view_scope(actor.user, filters, now)
-        rows, sha256 = write_csv(out, units, states, conditions, now, cap)
-        codes = ([] if sees_all_units(actor.user) and not filters.unit
-                 else list(session.scalars(select(Unit.code).where(Unit.id.in_(units)).order_by(Unit.code))))
-        session.commit()
-    with writing():
-        session.connection()  # SQLite: BEGIN IMMEDIATE now, so the append waits for the lock
-        audit.record(session, "queue.exported", actor=actor.label, unit=codes or None, payload={
-            "format": "csv", "rows": rows, "sha256": sha256, "units": codes or "all",
-            "view": _view_facts(filters)})
-    return rows
+    units, states, conditions = view_scope(actor.user, filters, now)
+    rows, sha256 = write_csv(out, units, states, conditions, now, EXPORT_CAP if cap is None else cap)
+    codes = ([] if sees_all_units(actor.user) and not filters.unit
+             else list(db.session.scalars(select(Unit.code).where(Unit.id.in_(units)).order_by(Unit.code))))
+    return Export(rows, sha256, codes)
+
+
+def record_export(actor: Actor, filters: QueueFilter, export: Export) -> None:
+    """The export in the audit chain: who, which view, how many rows, the file's digest."""
+    audit.record(db.session, "queue.exported", actor=actor.label, unit=export.units or None, payload={
+        "format": "csv", "rows": export.rows, "sha256": export.sha256, "units": export.units or "all",
+        "view": _view_facts(filters)})
 
 
 def _view_facts(filters: QueueFilter) -> dict:
@@ -269,17 +265,6 @@ def write_csv(out: BinaryIO, units: list[int], states: list[str], conditions: li
     def local(moment: datetime | None, zone: ZoneInfo) -> str:
         return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment is not None else ""
 
-    deadlines: dict[tuple, str] = {}  # a deadline is the end of a local day: few distinct ones
-
-    def local_deadline(moment: datetime | None, zone: ZoneInfo) -> str:
-        if moment is None:
-            return ""
-        shown = deadlines.get((moment, zone))
-        if shown is None:
-            if len(deadlines) > 100_000:
-                deadlines.clear()
-            shown = deadlines[(moment, zone)] = local(moment, zone)
-        return shown
 
     sink = _HashingWriter(out)
     sink.write(codecs.BOM_UTF8.decode("utf-8"))  # Excel reads the file as UTF-8 only with it
@@ -302,8 +287,7 @@ def write_csv(out: BinaryIO, units: list[int], states: list[str], conditions: li
                 shown_channel = channels[channel] = channel_label(channel)
             writer.writerow((code, withheld if privacy == "confidential" else title,
                              states_shown.get(state, state), unit, category or "", shown_channel,
-                             local(received, zone), local_deadline(stage_due, zone),
-                             local_deadline(resolution_due, zone),
+                             local(received, zone), local(stage_due, zone), local(resolution_due, zone),
                              assigned or "", yes if stage_due is not None and stage_due < now else no))
     sink.flush()
     return rows, sink.sha.hexdigest()
