@@ -24,7 +24,7 @@ from ..services.complaints.casework import (acknowledge_escalations, add_note, a
                                  mark_instruction_done, reveal_identity, visible_identity)
 from ..services.complaints.instructions import instructions_of, open_instructions_for, open_instructions_on
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
-from ..services.oversight.lateness import overdue_review
+from ..services.oversight.lateness import clock_standing, overdue_review
 from ..services.oversight.timeliness import default_period_start, unit_performance
 from ..services.attachments import masked_file_name
 from ..services.complaints.queue import COUNT_CAP, QueueFilter, queue_page
@@ -61,7 +61,6 @@ from datetime import datetime
 from ..database import reads_first
 from ..http.uow import checked_uploads
 from ..services.attachments import limits, stored_files
-from ..sla import countdown
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 MAX_DUE_WITHIN_DAYS = 3650
@@ -303,18 +302,6 @@ def _event_fields(events, workflow) -> dict[int, list[tuple]]:
     return shown
 
 
-def _escalation_delays(events, cal: WorkingCalendar) -> dict[int, int]:
-    """Working days past the deadline when each late escalation fired (a warning: none)."""
-    delays = {}
-    for event in events:
-        due = event.data.get("due_at") if event.kind == "escalation" and event.data else None
-        if due:
-            kind, days = countdown(datetime.fromisoformat(due), cal, event.occurred_at)
-            if kind == "late":
-                delays[event.id] = days
-    return delays
-
-
 def _render(complaint: Complaint, errors=None, typed=None, open_action=None, status=200,
             identity=None, revealed=False):
     workflow = current_workflow()
@@ -352,9 +339,10 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         clocks=clocks, rules=workflow.sla, now=now, escalations=escalations, files=files,
         masked_file_name=masked_file_name,
         staff_levels=workflow.escalation_levels,
-        countdown={c.id: countdown(c.due_at, cal, now) for c in clocks if c.due_at and c.running},
+        countdown={c.id: clock_standing(c, workflow.sla[c.rule].unit, cal, now)
+                   for c in clocks if c.due_at and c.running and c.rule in workflow.sla},
         actions=actions, steps=steps, open_step=open_step, open_escalations=open_escalations,
-        event_fields=_event_fields(events, workflow), late_by=_escalation_delays(events, cal),
+        event_fields=_event_fields(events, workflow),
         max_files=limits()[1], free_text_fields=[n for n, spec in FIELDS.items() if spec.free_text],
         stale=stale,
         choices=_choices(complaint), form=ActionForm(), errors=errors or {}, typed=typed or {},

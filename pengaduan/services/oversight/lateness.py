@@ -85,6 +85,12 @@ def _standing(clock: ComplaintClock, unit: str, due_at: datetime, cal: WorkingCa
     return ("done_late" if clock.stopped_at is not None else "late"), _amount(unit, due_at, at, cal)
 
 
+def clock_standing(clock: ComplaintClock, unit: str, cal: WorkingCalendar,
+                   now: datetime) -> tuple[str, int]:
+    """A running clock against its deadline in its own unit: ("left", n) or ("late", n)."""
+    return _standing(clock, unit, clock.due_at, cal, now)
+
+
 def lateness(complaints, now: datetime | None = None, include_acknowledged: bool = False
              ) -> dict[int, list[ClockLateness]]:
     """For each complaint (by id), its clocks that are past their deadline or carry a rung
