@@ -7,7 +7,6 @@ import shutil
 import uuid
 from collections import defaultdict, deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
 import pytest
 from argon2 import PasswordHasher
@@ -15,10 +14,10 @@ from jinja2 import BytecodeCache
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
+from organisation import PASSWORD, STAFF, World, organisation, seed_world  # noqa: F401
 from pengaduan import create_app
 from pengaduan.extensions import db
 from pengaduan.models import AuditCheckpoint
-from pengaduan.policy import Actor
 
 PG_URL = os.environ.get("PENGADUAN_TEST_DATABASE_URL")
 # Under pytest-xdist each worker process migrates and clones databases of its own.
@@ -250,62 +249,13 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@dataclass
-class World:
-    """A small organisation: two units, their staff, and helpers to file complaints."""
-
-    unit_a: object
-    unit_b: object
-    officer_a: Actor
-    officer_b: Actor
-    supervisor_a: Actor
-    auditor: Actor
-    admin: Actor
-
-    def file(self, **overrides):
-        from pengaduan.services import file_complaint
-
-        raw = {
-            "unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
-            "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.",
-            "privacy": "public", "name": "Budi Hartono", "email": "budi@example.id",
-            "consent": True,
-        }
-        raw.update(overrides)
-        channel = raw.pop("channel", "web")
-        filed = file_complaint(raw, actor=Actor.channel(channel))
-        db.session.commit()
-        return filed
-
-
-PASSWORD = "correct horse battery"
-STAFF = {"officer_a": ("officer.a@example.id", "officer", ["UNIT-A"]),
-         "officer_b": ("officer.b@example.id", "officer", ["UNIT-B"]),
-         "supervisor_a": ("supervisor.a@example.id", "supervisor", ["UNIT-A"]),
-         "auditor": ("auditor@example.id", "auditor", []),
-         "admin": ("admin@example.id", "admin", [])}
-
-
-def seed_world() -> None:
-    """The small organisation of `World`, built with the services (so with its audit events)."""
-    from pengaduan.services import create_category, create_unit, create_user
-
-    create_unit("UNIT-A", "Dinas A")
-    create_unit("UNIT-B", "Dinas B")
-    create_category("GENERAL", "Umum")
-    create_category("ONLY-B", "Khusus B", unit_codes=["UNIT-B"])
-    for email, role, units in STAFF.values():
-        create_user(email, role, password=PASSWORD, unit_codes=units)
-
-
 @pytest.fixture
 def world(ctx) -> World:
     """The organisation, read from the database the test started with (see `app`); a test
     module that builds its own app gets it seeded here instead."""
-    from pengaduan.models import Unit, User
+    from pengaduan.models import Unit
 
     if Unit.by_code("UNIT-A") is None:
         seed_world()
         db.session.commit()
-    staff = {name: Actor.staff(User.by_email(email)) for name, (email, _, _) in STAFF.items()}
-    return World(Unit.by_code("UNIT-A"), Unit.by_code("UNIT-B"), **staff)
+    return organisation()

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from conftest import STAFF, World
+from organisation import STAFF, organisation
 from pages import Page
 from pengaduan.extensions import db
 from pengaduan.models import Complaint, Unit, User, utcnow
@@ -41,11 +41,6 @@ def world(app):
     return app
 
 
-def the_world() -> World:
-    staff = {name: Actor.staff(User.by_email(email)) for name, (email, _, _) in STAFF.items()}
-    return World(Unit.by_code("UNIT-A"), Unit.by_code("UNIT-B"), **staff)
-
-
 def due(code: str, when) -> None:
     """Put the complaint's running stage deadline at `when`."""
     complaint = Complaint.by_code(code)
@@ -61,7 +56,7 @@ def cases(app, world) -> dict[str, str]:
     assigned to another officer of the unit, a confidential one due today; one of unit B due
     today; the codes by name."""
     with app.app_context():
-        w = the_world()
+        w = organisation()
         create_user(OFFICER_A2, "officer", password="correct horse battery", unit_codes=["UNIT-A"])
         now = utcnow()
         end_today, end_week = day_bounds(w.unit_a, now)
@@ -137,7 +132,7 @@ def test_officer_sees_the_due_work_of_their_unit_only(app, cases):
 def test_replies_count_until_the_officer_acts(app, cases):
     code = cases["late"]
     with app.app_context():
-        w = the_world()
+        w = organisation()
         complaint = Complaint.by_code(code)
         advance(complaint, "request_info", w.officer_a, message="Mohon kirim foto lokasi.")
         advance(complaint, "provide_info", Actor.citizen(complaint), message="Foto terlampir.")
@@ -148,7 +143,7 @@ def test_replies_count_until_the_officer_acts(app, cases):
     assert count(home_of(app, OFFICER_B), "count-replies") == 0
 
     with app.app_context():
-        add_note(Complaint.by_code(code), the_world().officer_a, "Foto sudah diperiksa.")
+        add_note(Complaint.by_code(code), organisation().officer_a, "Foto sudah diperiksa.")
         db.session.commit()
     page = home_of(app, OFFICER_A)
     assert count(page, "count-replies") == 0 and code not in section(page, "replies")
