@@ -8,6 +8,7 @@ fixed number of examples per route, so the suite stays quick and repeatable."""
 from __future__ import annotations
 
 import inspect
+from html import unescape
 import re
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import quote
@@ -260,11 +261,22 @@ def _rendered_forms(app, scene: Scene, callers) -> dict:
         if "code" in values:
             values["code"] = CODE_OF.get(rule.endpoint, values["code"])
         for who in STAFF_CALLERS:
-            response = callers[who][0].get(_url(rule, values))
-            if response.status_code == 200 and response.mimetype == "text/html":
-                for action, form in Page(response.get_data(as_text=True)).forms.items():
+            pending, seen = [_url(rule, values)], set()
+            while pending:  # the page, then each step it offers (?step=...: one form each)
+                url = pending.pop()
+                seen.add(url)
+                response = callers[who][0].get(url)
+                if response.status_code != 200 or response.mimetype != "text/html":
+                    continue
+                html = response.get_data(as_text=True)
+                for action, form in Page(html).forms.items():
                     forms.setdefault(action.split("?")[0], (who, form.values))
+                pending += [link for link in {unescape(h) for h in STEP_LINK.findall(html)}
+                            if link not in seen and link not in pending]
     return forms
+
+
+STEP_LINK = re.compile(r'href="([^"#]*\?step=[^"#]*)')
 
 
 KNOWN_PATHS = {"code", "record_id", "action_id", "document_id", "template_id", "user_id",
