@@ -1,66 +1,58 @@
-"""The staff workspace: the officer's queue and the complaint page with its workflow steps."""
+"""The staff workspace: the home page, the queue (with bulk assignment and its CSV export),
+the complaint page with its one-step-at-a-time forms, the overdue review and notifications."""
 from __future__ import annotations
 
+import os
+import tempfile
 from functools import wraps
+from urllib.parse import parse_qsl
 
-from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, Response, abort, flash, make_response, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from ..database import read_apart, reads_first
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
+from ..http.params import row_id
+from ..http.uow import checked_uploads, rerender
 from ..i18n import label
 from ..i18n import lazy_gettext as _l
-from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification, Unit,
-                      User, utcnow)
+from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification,
+                      Unit, User, utcnow)
 from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_review_overdue,
-                      can_reveal_identity, can_see_identity, can_supervise, can_view)
+                      can_reveal_identity, can_see_identity, can_supervise, can_view, has_home,
+                      sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
+from ..policy.complaints import can_assign_in_bulk, can_export_queue
 from ..services import advance, allowed_triggers
-from ..services.complaints.casework import (acknowledge_escalations, add_note, assign, give_instruction,
-                                 mark_instruction_done, reveal_identity, visible_identity)
-from ..services.complaints.instructions import instructions_of, open_instructions_for, open_instructions_on
+from ..services.administration.setup import setup_status
+from ..services.attachments import limits, masked_file_name, stored_files
+from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
+                                        assignee_choices, record_export, refusal_groups,
+                                        selection_of, write_view)
+from ..services.complaints.casework import (acknowledge_escalations, add_note, assign,
+                                            give_instruction, mark_instruction_done,
+                                            reveal_identity, visible_identity)
+from ..services.complaints.instructions import (instructions_of, open_instructions_for,
+                                                open_instructions_on)
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
-from ..services.oversight.lateness import clock_standing, overdue_review
-from ..services.oversight.timeliness import default_period_start, unit_performance
-from ..services.attachments import masked_file_name
 from ..services.complaints.queue import COUNT_CAP, QueueFilter, queue_page
 from ..services.complaints.responses import templates_for
 from ..services.complaints.search import exact_match
+from ..services.complaints.worklist import worklist
+from ..services.inputs import local_today
+from ..services.oversight.dashboard import figures, watch
+from ..services.oversight.lateness import clock_standing, overdue_review
+from ..services.oversight.timeliness import default_period_start, unit_performance, units_in_view
 from ..sla import WorkingCalendar, remaining
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS, answer_field
-from .downloads import send_stored
-from .forms import ActionForm
-from ..http.params import row_id
-from ..http.uow import rerender
-import os
-import tempfile
-from urllib.parse import parse_qsl
-
-from flask import Response
-
-from ..policy.complaints import can_assign_in_bulk, can_export_queue
-from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
-                                        assignee_choices, record_export, refusal_groups, selection_of,
-                                        write_view)
-from ..database import read_apart, reads_first
-from ..services.inputs import local_today
-from .downloads import attachment_header
-from .forms import Form
-from ..policy import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
-from ..services.administration.setup import setup_status
-from ..services.complaints.worklist import worklist
-from ..services.oversight.dashboard import figures, watch
-from ..services.oversight.timeliness import units_in_view
-from datetime import datetime
-
-from ..database import reads_first
-from ..http.uow import checked_uploads
-from ..services.attachments import limits, stored_files
+from .downloads import attachment_header, send_stored
+from .forms import ActionForm, Form
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 MAX_DUE_WITHIN_DAYS = 3650
