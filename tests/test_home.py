@@ -159,6 +159,29 @@ def test_supervisor_sees_the_late_count_and_the_worst_cases(app, cases):
     assert "due" not in page.ids, "a supervisor's home is the units, not a worklist"
 
 
+def test_waiting_escalations_leave_the_home_with_their_complaint(app, world):
+    """An escalation waits on the home while its complaint is open in a unit the supervisor
+    oversees: not once the complaint moved to another unit, nor once it was closed."""
+    from pengaduan.jobs.sweep import sweep
+    from pengaduan.services import file_complaint
+
+    raw = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
+           "description": "Sudah lama.", "privacy": "anonymous"}
+    with app.app_context():
+        codes = [file_complaint({**raw, "title": title}, at=utcnow() - timedelta(days=40))
+                 .complaint.tracking_code for title in ("Tetap", "Pindah", "Selesai")]
+        db.session.commit()
+        sweep()
+        stays, moved, closed = (Complaint.by_code(code) for code in codes)
+        moved.unit_id = Unit.by_code("UNIT-B").id
+        closed.state = "closed"
+        db.session.commit()
+    page = home_of(app, SUPERVISOR_A)
+    waiting = section(page, "escalations")
+    assert codes[0] in waiting and codes[1] not in waiting and codes[2] not in waiting
+    assert count(page, "count-escalations") == 1
+
+
 def table_rows(html: str, title: str) -> list[list[str]]:
     """The rows (cells as text) of the table that follows the chart titled `title`."""
     figure = re.search(rf"<figure[^>]*>(?:(?!</figure>).)*?<title>{re.escape(title)}</title>.*?</figure>",

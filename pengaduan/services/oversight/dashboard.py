@@ -103,8 +103,14 @@ def watch(user: User, now: datetime | None = None) -> Watch:
             .where(late).order_by(earliest, Complaint.id).limit(WORST)).unique():
         past = [d for d in (complaint.stage_due_at, complaint.resolution_due_at) if d and d < now]
         worst.append(LateCase(complaint, remaining(min(past), WorkingCalendar.for_unit(complaint.unit), now)[1]))
-    waiting = and_(Escalation.unit_id.in_(units), Escalation.acknowledged_at.is_(None),
-                   Escalation.level.in_(workflow.escalation_levels))
+    # A rung is waiting while its complaint is open and in a unit the supervisor oversees now
+    # (the escalation keeps the unit it fired in; the complaint may have moved since), as the
+    # overdue review, where it is acknowledged, lists it.
+    waiting = and_(Escalation.acknowledged_at.is_(None),
+                   Escalation.level.in_(workflow.escalation_levels),
+                   select(Complaint.id).where(
+                       Complaint.id == Escalation.complaint_id, Complaint.unit_id.in_(units),
+                       Complaint.state.in_(_open_states())).exists())
     escalations_count = db.session.scalar(select(func.count(func.distinct(Escalation.complaint_id))).where(waiting))
     first = db.session.execute(
         select(Escalation.complaint_id, func.min(Escalation.fired_at).label("since")).where(waiting)
