@@ -298,3 +298,27 @@ def test_a_refused_instruction_keeps_what_was_typed_on_the_review(app, org):
     form = again.forms[f"/staff/complaints/{code}/instruction"]
     assert form.values["instruction"] == typed and "instruction" in form.invalid
     assert told(app, "instruction") == {}
+
+
+def test_a_refused_instruction_or_acknowledgement_keeps_what_was_typed_on_the_case(app, org):
+    """Too long an instruction, or too long an acknowledgement note, sent from the case page:
+    the case page again (422) with that step open, the error beside its box and the text kept."""
+    code, _ = file(app, at=LONG_AGO)
+    supervisor = signed_in(app, SUPERVISOR_A)
+    page = get_page(supervisor, f"/staff/complaints/{code}?step=instruction")
+    typed = "Segera tindak lanjuti. " * 300
+    response = supervisor.post(f"/staff/complaints/{code}/instruction",
+                               data={"csrf_token": page.token, "instruction": typed})
+    assert response.status_code == 422
+    form = Page(response.get_data(as_text=True)).forms[f"/staff/complaints/{code}/instruction"]
+    assert form.values["instruction"] == typed and "instruction" in form.invalid
+    assert told(app, "instruction") == {}
+
+    with app.app_context():
+        sweep()  # the escalations to acknowledge
+    note = "Sudah dibahas. " * 500
+    response = supervisor.post(f"/staff/complaints/{code}/acknowledge",
+                               data={"csrf_token": page.token, "note": note})
+    assert response.status_code == 422
+    form = Page(response.get_data(as_text=True)).forms[f"/staff/complaints/{code}/acknowledge"]
+    assert form.values["note"] == note and "note" in form.invalid

@@ -495,10 +495,14 @@ def acknowledge(code):
     complaint = complaint_or_404(code)
     back = (request.form.get("back") == "overdue" and url_for("staff.overdue")
             or url_for("staff.complaint", code=complaint.tracking_code))
+    note = request.form.get("note") or ""
     try:
-        acknowledge_escalations(complaint, actor(), request.form.get("note") or None)
+        acknowledge_escalations(complaint, actor(), note or None)
     except InvalidFields as exc:
-        rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
+        if request.form.get("back") == "overdue":
+            rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
+        rerender(_render, complaint, {"note": " ".join(map(str, exc.errors.values()))},
+                 {"note": note}, "acknowledge", 422)
     except Forbidden:
         abort(403)
     flash(_("Escalation acknowledged."), "success")
@@ -553,8 +557,9 @@ def instruction(code):
         if request.form.get("back") == "overdue":  # the review again, with what was typed
             rerender(_overdue_page, {"instruction": exc.errors.get("note")}, {"instruction": text},
                      complaint.tracking_code, 422)
-        rerender(_back_with, _("Write the instruction before sending it."), "error",
-                 url_for("staff.complaint", code=complaint.tracking_code) + "#action-instruction")
+        # The case page again with the instruction step open and what was typed.
+        rerender(_render, complaint, {"instruction": " ".join(map(str, exc.errors.values()))},
+                 {"instruction": text}, "instruction", 422)
     except Forbidden:
         abort(403)
     flash(_("Instruction recorded."), "success")
