@@ -1,5 +1,6 @@
 """The app as a whole: pages, health, languages, and the administrative commands."""
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,10 @@ def test_translations_compiled_and_complete():
     def pairs(catalog):
         return {_key(m.id): _key(m.string) for m in catalog if m.id}
 
+    # Babel keeps the last of two entries with one msgid; gettext's own tools refuse the file.
+    text = (folder / "messages.po").read_text(encoding="utf-8")
+    ids = re.findall(r'^(?:msgctxt "(.*)"\n)?msgid "(.*)"$', text, re.M)
+    assert [i for i in set(ids) if ids.count(i) > 1 and i != ("", "")] == []
     po_pairs, mo_pairs = pairs(po), pairs(mo)
     assert po_pairs == mo_pairs
     untranslated = [k for k, v in po_pairs.items() if not all(v)]
