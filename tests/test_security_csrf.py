@@ -109,7 +109,7 @@ def _two_step_on(app, email: str) -> pyotp.TOTP:
         user = User.by_email(email)
         if not user.two_factor_enabled:
             secret = pyotp.random_base32()
-            two_factor.enable(user, two_factor.seal(secret), pyotp.TOTP(secret).now(),
+            two_factor.enable(user, two_factor.seal(secret), pyotp.TOTP(secret).now(), PASSWORD,
                               actor=Actor.staff(user))
             db.session.commit()
         return pyotp.TOTP(two_factor.unseal(user.totp_secret))
@@ -123,7 +123,7 @@ def _next_code(app, email: str) -> str:
 def _enrol_data(client, s, app):
     page = get_page(client, "/account/two-factor/enable").html
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
-    return {"code": pyotp.TOTP(secret).now()}
+    return {"code": pyotp.TOTP(secret).now(), "password": PASSWORD}
 
 
 SCENARIOS: dict[str, Scenario] = {

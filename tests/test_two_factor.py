@@ -55,7 +55,7 @@ def enrol(client, clock) -> tuple[str, list[str]]:
     """Switch two-step verification on from the account pages; the secret and the codes."""
     page = client.get("/account/two-factor/enable").get_data(as_text=True)
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
-    response = send(client, "/account/two-factor/enable", code=clock.code(secret))
+    response = send(client, "/account/two-factor/enable", code=clock.code(secret), password=PASSWORD)
     assert response.status_code == 200
     codes = re.findall(r"<li><code>([0-9A-Z]{5}-[0-9A-Z]{5})</code></li>", response.get_data(as_text=True))
     return secret, codes
@@ -99,12 +99,15 @@ def test_enrolment_refuses_a_wrong_code_and_a_right_one_switches_it_on(app, org,
     assert "<svg" in page and "<script" not in page  # the QR code is drawn in the page itself
     secret = re.search(r'data-testid="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     wrong = str((int(clock.code(secret)) + 1) % 1_000_000).zfill(6)
-    refused = send(client, "/account/two-factor/enable", code=wrong)
+    refused = send(client, "/account/two-factor/enable", code=wrong, password=PASSWORD)
     assert refused.status_code == 422, refused.get_data(as_text=True)[-3000:]
     assert secret in refused.get_data(as_text=True).replace(" ", "")  # the same secret: rescanning is not needed
     assert not user(app, OFFICER).two_factor_enabled
 
-    response = send(client, "/account/two-factor/enable", code=clock.code(secret))
+    someone = send(client, "/account/two-factor/enable", code=clock.code(secret), password="not mine at all")
+    assert someone.status_code == 422 and not user(app, OFFICER).two_factor_enabled  # the password too
+
+    response = send(client, "/account/two-factor/enable", code=clock.code(secret), password=PASSWORD)
     assert response.status_code == 200
     codes = re.findall(r"<li><code>([0-9A-Z]{5}-[0-9A-Z]{5})</code></li>", response.get_data(as_text=True))
     assert len(set(codes)) == 10

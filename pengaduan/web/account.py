@@ -28,6 +28,10 @@ class CodeForm(Form):
         "maxlength": "8"})
 
 
+class EnableForm(CodeForm):
+    password = PasswordField(_l("Your password"), render_kw={"autocomplete": "current-password"})
+
+
 class ProofForm(Form):
     proof = PasswordField(_l("A current code from the app, or your password"),
                           render_kw={"autocomplete": "current-password"})
@@ -52,7 +56,7 @@ def security():
         codes_left=two_factor.recovery_codes_left(user) if user.two_factor_enabled else 0)
 
 
-def _enrol_page(form: CodeForm, errors=None):
+def _enrol_page(form: EnableForm, errors=None):
     sealed = session.get(ENROLLING)
     secret = two_factor.unseal(sealed)
     if secret is None:  # first visit, or sealed under an earlier key: start afresh
@@ -72,12 +76,13 @@ def enable_two_factor():
     """Switch on: scan the QR code (or type the secret), then confirm with a code."""
     if current_user.two_factor_enabled:
         return redirect(url_for("account.security"))
-    form = CodeForm()
+    form = EnableForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.enable(current_user, session.get(ENROLLING), form.code.data, actor=me())
+            codes = two_factor.enable(current_user, session.get(ENROLLING), form.code.data,
+                                      form.password.data, actor=me())
         except InvalidFields as exc:
-            form.code.data = ""
+            form.code.data = form.password.data = ""
             rerender(_enrol_page, form, exc.errors)
         session.pop(ENROLLING, None)
         # Shown in this answer only (pages are sent with no-store), never through the cookie.

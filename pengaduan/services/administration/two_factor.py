@@ -184,14 +184,18 @@ def _use_recovery_code(user: User, typed: str, at: datetime) -> bool:
     return False
 
 
-def enable(user: User, sealed: str | None, typed: str, *, actor: Actor,
+def enable(user: User, sealed: str | None, typed: str, password: str, *, actor: Actor,
            at: datetime | None = None) -> list[str]:
     """Switch two-step verification on once the user typed a current code of the secret being
-    enrolled (`sealed`, as kept in the session); returns the recovery codes, to show once."""
+    enrolled (`sealed`, as kept in the session) and the account's password (a browser left
+    signed in must not let someone else bind the account to their phone); returns the
+    recovery codes, to show once."""
     at = at or utcnow()
     secret = unseal(sealed)
     if user.two_factor_enabled:
         raise InvalidFields({"code": _l("two-step verification is already on")})
+    if not user.check_password(password or ""):
+        raise InvalidFields({"password": _l("is not your password")})
     step = _matching_step(secret, _digits(typed), at) if secret else None
     if step is None:
         raise InvalidFields({"code": _l("is not the code the app shows now; check the app "
