@@ -187,6 +187,9 @@ def test_a_step_that_fails_after_its_files_were_stored_leaves_no_file(app, org):
     response = send_step(officer, code, "follow_up", response=" ", files=[("foto.jpg", jpeg_bytes())])
     assert response.status_code == 422
     assert attachment_count(app) == rows_before and stored_files(app) == files_before
+    page = Page(response.get_data(as_text=True))  # the officer is told to choose the photo again
+    assert "attachments" in page.forms[action_of(code, "follow_up")].invalid
+    assert "Nothing was saved; choose the files again." in page.html
 
 
 def test_internal_notes_never_reach_the_complainant(app, org):

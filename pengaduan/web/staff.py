@@ -404,7 +404,11 @@ def act(code, trigger):
             advance(complaint, trigger, actor(), expected_version=form.version.data or None,
                     attachments=stored, **fields)
     except InvalidFields as exc:
-        rerender(_render, complaint, exc.errors, typed, trigger, exc.status)
+        errors = dict(exc.errors)
+        if any(f.filename for f in files) and "attachments" not in errors:
+            # A browser cannot keep chosen files across a refused form: say so beside the input.
+            errors["attachments"] = _l("were not saved, since the step was not sent.")
+        rerender(_render, complaint, errors, typed, trigger, exc.status)
     except (ConcurrentChange, TriggerNotAllowed):  # shown as it is now, after the rollback
         rerender(_render, complaint, {"version": _l(
             "Someone else changed this complaint while you were working on it. Check its "
