@@ -16,7 +16,7 @@ WIB = timezone(timedelta(hours=7))
 
 
 def _not_search_index(name, type_, parent_names) -> bool:
-    """The search indexes of migration 0014 live outside the models: SQLite's FTS5 tables
+    """The search indexes of migrations 0014 and 0018 live outside the models: SQLite's FTS5 tables
     (with their shadow tables), PostgreSQL's generated tsvector column and its indexes."""
     if type_ == "table":
         return not (name or "").startswith(SEARCH_TABLES)

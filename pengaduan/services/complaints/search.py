@@ -44,7 +44,8 @@ IDENTITY_ACTION = "search.identity"
 # What lives outside the models (migration 0014), for the schema comparison in the tests.
 SEARCH_TABLES = ("complaint_text", "complaint_codes", "complaint_identity")
 SEARCH_INDEXES = {"ix_complaints_search_vector", "ix_complaints_code_trgm", "ix_complaints_identity_name",
-                  "ix_complaints_identity_nik", "ix_complaints_identity_phone"}
+                  "ix_complaints_identity_nik", "ix_complaints_identity_phone",
+                  "ix_complaints_title_words"}
 # The normalised phone, spelled exactly as the PostgreSQL index of migration 0014 spells it.
 _DIGITS = "replace(replace(replace(replace(replace({c}, ' ', ''), '-', ''), '(', ''), ')', ''), '+', '')"
 PHONE_SQL = "CASE WHEN {d} LIKE '62%' THEN '0' || substr({d}, 3) ELSE {d} END".format(
@@ -244,7 +245,8 @@ def _stream(kind, term, units, privacy, state, after, limit) -> list[int]:
                f"WHERE {table} MATCH :match{''.join(' AND ' + c for c in conditions)} "
                "ORDER BY f.rowid DESC LIMIT :limit")
     else:
-        condition, extra = _pg_condition(kind, term)
+        few = kind in ("title", "text") and _few_matches(term, units, kind)
+        condition, extra = _pg_condition(kind, term, few)
         params.update(extra)
         sql = (f"SELECT c.id FROM complaints AS c WHERE {condition}"
                f"{''.join(' AND ' + c for c in conditions)} ORDER BY c.id DESC LIMIT :limit")
@@ -252,7 +254,7 @@ def _stream(kind, term, units, privacy, state, after, limit) -> list[int]:
     for name in ("units", "finished"):
         if name in params:
             statement = statement.bindparams(bindparam(name, expanding=True))
-    if sqlite or kind not in ("title", "text") or not _few_matches(term, units):
+    if sqlite or not few:
         return list(db.session.scalars(statement, params))
     # Few matches: read them off the GIN index and sort them, rather than walk the primary key
     # backwards hoping to meet 26 soon, which PostgreSQL would do (it guesses 0.5 % for any word
@@ -266,25 +268,33 @@ def _stream(kind, term, units, privacy, state, after, limit) -> list[int]:
 
 FEW_MATCHES = 2_000  # below this many matches, reading them off the GIN index beats walking the key
 _word_statistics: dict = {}
+# Where PostgreSQL keeps the statistics of each kind's words: the stored vector (words anywhere)
+# and the title's own index (0018; ANALYZE gathers statistics for an expression index too).
+_STATISTICS = {"text": ("complaints", "search_vector"),
+               "title": ("ix_complaints_title_words", "to_tsvector")}
 
 
-def _few_matches(words, units: set[int] | None) -> bool:
-    """Whether the words, all together, occur in few complaints of the scope, judged from
-    PostgreSQL's own statistics of the search vector (refreshed every ten minutes): a word
-    outside its most common elements is rare."""
+def _few_matches(words, units: set[int] | None, kind: str = "text") -> bool:
+    """Whether the words, all together, occur in few complaints of the scope (in their titles,
+    for `kind` "title"), judged from PostgreSQL's own statistics (refreshed every ten
+    minutes): a word outside the most common elements is rare."""
     now = time.monotonic()
-    if _word_statistics.get("until", 0) < now:
+    stats = _word_statistics.get(kind)
+    if stats is None or stats["until"] < now:
+        relation, column = _STATISTICS[kind]
         row = db.session.execute(text(
             "SELECT s.most_common_elems::text::text[], s.most_common_elem_freqs, c.reltuples, "
-            "(SELECT count(*) FROM units) FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = c.relname "
-            "AND s.attname = 'search_vector' WHERE c.relname = 'complaints'")).first()
+            "(SELECT count(*) FROM units) FROM pg_class c LEFT JOIN pg_stats s ON s.tablename = :relation "
+            "AND s.attname = :column WHERE c.relname = 'complaints'"),
+            {"relation": relation, "column": column}).first()
         elements, frequencies, rows, unit_count = row if row else (None, None, 0, 1)
-        _word_statistics.update(until=now + 600, rows=max(rows or 0, 0), units=max(unit_count or 1, 1),
-                                frequency=dict(zip(elements or (), frequencies or ())))
-    share = 1.0 if units is None else min(1.0, len(units) / _word_statistics["units"])
-    expected = _word_statistics["rows"] * share
+        stats = _word_statistics[kind] = dict(
+            until=now + 600, rows=max(rows or 0, 0), units=max(unit_count or 1, 1),
+            frequency=dict(zip(elements or (), frequencies or ())))
+    share = 1.0 if units is None else min(1.0, len(units) / stats["units"])
+    expected = stats["rows"] * share
     for word in words:
-        expected *= _word_statistics["frequency"].get(word, 0.0)
+        expected *= stats["frequency"].get(word, 0.0)
     return expected < FEW_MATCHES
 
 
@@ -311,10 +321,17 @@ def _tsquery(words, weight: str = "") -> str:
     return " & ".join(f"'{w}':{weight}" if weight else f"'{w}'" for w in words)
 
 
-def _pg_condition(kind: str, term) -> tuple[str, dict]:
-    """(WHERE condition, its parameters) for PostgreSQL, each served by a 0014 index."""
+def _pg_condition(kind: str, term, few: bool = False) -> tuple[str, dict]:
+    """(WHERE condition, its parameters) for PostgreSQL, each served by a 0014 or 0018 index.
+    Words in the title, when they are `few`, are read off the title's own index (exact; the
+    weighted vector's index would recheck every complaint with the words anywhere); when they
+    are many, the key is walked and the stored vector tested (computing the title's vector row
+    by row would cost more)."""
     if kind == "code":
         return "replace(c.tracking_code, '-', '') LIKE :pattern", {"pattern": f"%{term}%"}
+    if kind == "title" and few:
+        return ("to_tsvector('simple', coalesce(c.title, '')) @@ to_tsquery('simple', :title)",
+                {"title": _tsquery(term)})
     if kind == "title":
         return "c.search_vector @@ to_tsquery('simple', :title)", {"title": _tsquery(term, "A")}
     if kind == "text":
