@@ -503,10 +503,9 @@ def acknowledge(code):
     try:
         acknowledge_escalations(complaint, actor(), note or None)
     except InvalidFields as exc:
-        if request.form.get("back") == "overdue":
-            rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
-        rerender(_render, complaint, {"note": " ".join(map(str, exc.errors.values()))},
-                 {"note": note}, "acknowledge", 422)
+        if "note" in exc.errors and request.form.get("back") != "overdue":  # the case, the step open
+            rerender(_render, complaint, exc.errors, {"note": note}, "acknowledge", 422)
+        rerender(_back_with, " ".join(str(v) for v in exc.errors.values()), "error", back)
     except Forbidden:
         abort(403)
     flash(_("Escalation acknowledged."), "success")
