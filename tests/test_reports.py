@@ -13,22 +13,14 @@ from pengaduan.extensions import db
 from pengaduan.models import Unit
 from pengaduan.policy import Actor
 from pengaduan.services import create_unit, file_complaint
-from pengaduan.services.oversight.reports import PdfUnavailable, csv_rows, periodic_report, write_pdf
+from pengaduan.services.oversight.reports import (PdfUnavailable, csv_rows, pdf_missing, periodic_report,
+                                                  write_pdf)
 from test_evidence import JUNE, VERIFY_A, csv_of, june, june_rows, raw_complaint, step, wib  # noqa: F401
 from test_staff import get_page, signed_in
 from test_supervision import AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB, actor_of, text_of
 from test_supervision import org  # noqa: F401  (the fixture: two units and their staff)
 
 QUERY = "/staff/reports?from=2026-06-01&to=2026-06-30"
-
-
-def pdf_missing() -> str | None:
-    """Why no PDF can be made here, or None."""
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError) as error:  # OSError: Pango's libraries are not installed
-        return f"WeasyPrint cannot load ({error}); install libpango-1.0-0 libpangoft2-1.0-0"
-    return None
 
 
 needs_pdf = pytest.mark.skipif(

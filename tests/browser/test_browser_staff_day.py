@@ -21,6 +21,7 @@ from pengaduan.extensions import db
 from pengaduan.models import User
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
+from pengaduan.services.oversight.reports import pdf_missing
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +31,6 @@ RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan", "
        "privacy": "public", "name": "Sri Lestari", "email": "sri@example.id", "consent": True}
 INSTRUCTION = "Kirim petugas ke jembatan hari ini dan kabari pelapor dengan foto."
 RESPONSE = "Dua papan lantai sudah diganti pagi ini; fotonya kami lampirkan."
-
-
-def pdf_missing() -> str | None:
-    try:
-        import weasyprint  # noqa: F401
-    except (ImportError, OSError) as error:  # OSError: Pango's libraries are not installed
-        return f"WeasyPrint cannot load ({error})"
-    return None
 
 
 def download_report_pdf(page, words: Words) -> None:

@@ -377,6 +377,15 @@ class PdfUnavailable(RuntimeError):
     """WeasyPrint or the system libraries it needs (Pango) are missing."""
 
 
+def pdf_missing() -> str | None:
+    """Why no PDF can be made on this machine (WeasyPrint or Pango missing), or None."""
+    try:
+        import weasyprint  # noqa: F401
+    except (ImportError, OSError) as error:  # OSError: Pango's libraries are not installed
+        return (f"WeasyPrint cannot load ({error}); install libpango-1.0-0 libpangoft2-1.0-0")
+    return None
+
+
 def write_pdf(html: str) -> bytes:
     """A rendered report page as a PDF (its page size comes from the page's own @page rule).
     The page is self-contained: nothing is fetched, whatever a URL in it may say."""
