@@ -85,6 +85,24 @@ def test_each_person_gets_only_the_units_they_may_see(app, june, unit_c):
     assert ("unit.UNIT-C", "received", "1") in every
 
 
+def test_quick_periods_are_one_click_each_and_keep_the_unit(app, june):
+    """This quarter and this year so far, the last quarter (the default, marked current) and
+    last year, each a link with its dates and the unit chosen."""
+    from pengaduan.services.oversight.supervision import today
+
+    with app.app_context():
+        now = today()
+    page = get_page(signed_in(app, SUPERVISOR_AB), "/staff/reports?unit=UNIT-B")
+    links = dict(re.findall(r'<li><a href="([^"]+)"(?: aria-current="true")?>([^<]+)</a></li>',
+                            page.html.split('class="quick-periods"')[1].split("</nav>")[0]))
+    by_text = {text: href.replace("&amp;", "&") for href, text in links.items()}
+    quarter = date(now.year, 3 * ((now.month - 1) // 3) + 1, 1)
+    assert by_text["This quarter so far"] == f"/staff/reports?from={quarter}&to={now}&unit=UNIT-B"
+    assert by_text["Last year"] == f"/staff/reports?from={now.year - 1}-01-01&to={now.year - 1}-12-31&unit=UNIT-B"
+    assert by_text["This year so far"].startswith(f"/staff/reports?from={now.year}-01-01&to={now}")
+    assert re.search(r'aria-current="true">Last quarter<', page.html)  # the default period
+
+
 def test_the_csv_of_all_my_units_has_the_page_s_numbers(app, june):
     """The coordinator's CSV carries every figure of the hand-worked June (all units), and
     the page shows the same per-unit and per-stage numbers."""

@@ -38,6 +38,16 @@ def _last_quarter() -> tuple[date, date]:
     return date(end.year, end.month - 2, 1), end
 
 
+def _quick_periods() -> list[tuple[str, date, date]]:
+    """The periods offices report on, one click each (the last quarter is the default)."""
+    now = today()
+    last_start, last_end = _last_quarter()
+    return [(_l("This quarter so far"), date(now.year, 3 * ((now.month - 1) // 3) + 1, 1), now),
+            (_l("Last quarter"), last_start, last_end),
+            (_l("This year so far"), date(now.year, 1, 1), now),
+            (_l("Last year"), date(now.year - 1, 1, 1), date(now.year - 1, 12, 31))]
+
+
 def _choice(values, one_unit: bool = True) -> tuple[date, date, Unit | None, dict]:
     """The period and unit asked for, or the defaults; errors name the bad field. Without
     `one_unit`, no unit means all the units this user may see."""
@@ -92,7 +102,7 @@ def _report(fmt: str):
     units = units_in_view(current_user)
     if errors:
         return render_template("reports/page.html", report=None, units=units, start=start,
-                               end=end, unit=unit, errors=errors), 422
+                               end=end, unit=unit, errors=errors, quick_periods=_quick_periods()), 422
     with read_only():
         result = periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units,
                                  overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500)
@@ -113,7 +123,7 @@ def _report(fmt: str):
         return Response(pdf, mimetype="application/pdf",
                         headers={"Content-Disposition": attachment_header(f"{name}.pdf")})
     return render_template("reports/page.html", report=result, units=units, start=start,
-                           end=end, unit=unit, errors={})
+                           end=end, unit=unit, errors={}, quick_periods=_quick_periods())
 
 
 @bp.route("/evidence", methods=["GET", "POST"])
