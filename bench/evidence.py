@@ -18,7 +18,7 @@ import sys
 import time
 from datetime import date, timedelta
 
-from common import bulk_insert, database, machine, make_app, settle
+from common import PeakRss, bulk_insert, database, machine, make_app, rss_mb, settle
 CHUNK = 10_000
 
 
@@ -79,13 +79,13 @@ def export(url: str, tmp: str, out: str) -> dict:
 
     app = make_app(url, tmp)
     with app.app_context():
-        before = _rss_mb()
-        with _PeakRss() as export_peak:
+        before = rss_mb()
+        with PeakRss() as export_peak:
             started = time.perf_counter()
             manifest = export_pack(out, date(2000, 1, 1), date(2100, 1, 1), actor=Actor.cli("bench"))
             db.session.commit()
             exported = time.perf_counter() - started
-        with _PeakRss() as verify_peak:
+        with PeakRss() as verify_peak:
             started = time.perf_counter()
             problems, _ = verify(out)
             verified = time.perf_counter() - started
@@ -94,33 +94,6 @@ def export(url: str, tmp: str, out: str) -> dict:
             "export_s": round(exported, 2), "verify_s": round(verified, 2),
             "rss_before_mb": before, "peak_rss_export_mb": export_peak.peak,
             "peak_rss_verify_mb": verify_peak.peak, "pack_mb": round(os.path.getsize(out) / 1e6, 1)}
-
-
-def _rss_mb() -> float:
-    """Resident memory now (Linux /proc), in MB."""
-    with open("/proc/self/statm") as fh:
-        return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6, 1)
-
-
-class _PeakRss:
-    """Samples resident memory every 20 ms while the block runs."""
-
-    def __enter__(self):
-        import threading
-
-        self.peak, self._stop = _rss_mb(), threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_mb())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_mb())
 
 
 def main() -> None:

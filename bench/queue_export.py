@@ -17,10 +17,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from common import database, machine, make_app, parser
+from common import PeakRss, database, machine, make_app, parser, rss_mb
 
 VIEWS = {  # name: (who, query string of the queue view, what it is)
     "closed-all": ("auditor", {"state": "closed"}, "auditor, finished tab, every unit (the largest view)"),
@@ -29,33 +28,6 @@ VIEWS = {  # name: (who, query string of the queue view, what it is)
     "open-unit": ("officer", {}, "officer of one unit, every open complaint"),
     "search-all": ("auditor", {"state": "closed", "search": "loket"}, "auditor, finished tab, title search"),
 }
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Peak:
-    """The highest resident memory of this process while the block runs (sampled every 20 ms)."""
-
-    def __enter__(self):
-        self.peak, self._stop = _rss_mb(), threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.wait(0.02):
-            self.peak = max(self.peak, _rss_mb())
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, _rss_mb())
 
 
 def export_one(url: str, tmp: str, name: str) -> dict:
@@ -86,8 +58,8 @@ def export_one(url: str, tmp: str, name: str) -> dict:
             db.session.expunge(user)  # not reloaded (whole) when the export commits
             actor = Actor.staff(user)
             db.session.commit()
-        before = _rss_mb()
-        with tempfile.TemporaryFile() as out, Peak() as peak:
+        before = rss_mb()
+        with tempfile.TemporaryFile() as out, PeakRss() as peak:
             started = time.perf_counter()
             with read_only():  # what write_view does (the download runs it in read_apart)
                 units, states, conditions = view_scope(actor.user, QueueFilter(**query), utcnow())
