@@ -14,6 +14,7 @@ from .complaint import (
 )
 from .lease import JobLease
 from .notification import NOTIFICATION_KINDS, Notification
+from .office import OFFICE_ROW_ID, OfficeProfile
 from .outbox import OutboxMessage
 from .supervision import (
     ACTION_STATUSES,
@@ -31,7 +32,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttem
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
-    "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OVERRIDE_KINDS", "OutboxMessage",
+    "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",

@@ -7,15 +7,25 @@ from flask import (Blueprint, abort, current_app, jsonify, make_response, redire
                    request, url_for)
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.local import LocalProxy
 
 from .. import audit
 from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
+from ..services.administration.office import current_office, logo
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES
 from ..http.uow import rerender
 
 bp = Blueprint("public", __name__)
+LOGO_MAX_AGE = 365 * 24 * 3600  # a logo's URL names its version: a new logo has a new URL
+
+
+@bp.record_once
+def _office_global(state) -> None:
+    """`office` in every template (pages, emails rendered by the worker, reports): the
+    office's identity, read at most once per request or job."""
+    state.app.jinja_env.globals["office"] = LocalProxy(current_office)
 
 
 @bp.get("/")
@@ -42,6 +52,21 @@ def audit_head():
         abort(404)  # nothing signed yet: the worker signs the first head within its interval
     response = jsonify(head)
     response.headers["Cache-Control"] = "public, max-age=60"
+    return response
+
+
+@bp.get("/office/logo-<int:version>.<ext>")
+def office_logo(version: int, ext: str):
+    """The office's logo as re-encoded when it was uploaded (no metadata), with its checked
+    type. Its URL carries the logo's version, so browsers and proxies keep it for a year."""
+    stored = logo(version)
+    if stored is None or ext != current_office().logo_extension:
+        abort(404)
+    data, content_type = stored
+    response = make_response(data)
+    response.headers["Content-Type"] = content_type
+    response.headers["Cache-Control"] = f"public, max-age={LOGO_MAX_AGE}, immutable"
+    response.headers["Content-Disposition"] = f"inline; filename=logo.{ext}"
     return response
 
 
