@@ -435,6 +435,39 @@ def test_done_label_is_what_the_timeline_says_else_the_label():
     assert workflow.transition("reject").done == workflow.transition("reject").label
 
 
+def test_every_public_step_of_staff_or_system_says_what_the_complainant_is_told(shipped):
+    """Each public step the complainant does not take herself carries the subject and text of
+    her email; her own steps and internal ones carry none."""
+    told = {t.trigger for t in shipped.transitions if t.tell_complainant}
+    assert told == {"verify", "request_info", "expire_info", "reject", "follow_up", "close",
+                    "auto_close", "reopen"}
+    assert "{due}" in shipped.transition("request_info").tell_complainant.text["id"]
+
+
+@pytest.mark.parametrize("trigger, change, key, reason", [
+    ("close", lambda s: s.pop("tell_complainant"), "tell_complainant",
+     "a public step that staff or the system take needs what the complainant's email says: "
+     "subject and text in every language (id, en)"),
+    ("reassign", lambda s: s.update(tell_complainant={"subject": {"id": "a", "en": "a"},
+                                                      "text": {"id": "b", "en": "b"}}),
+     "tell_complainant", "only a public step is told to the complainant"),
+    ("accept", lambda s: s.update(tell_complainant={"subject": {"id": "a", "en": "a"},
+                                                    "text": {"id": "b", "en": "b"}}),
+     "tell_complainant", "only the complainant takes this step: nobody to tell"),
+    ("close", lambda s: s["tell_complainant"]["text"].pop("en"), "tell_complainant.text.en",
+     MISSING_LANGUAGE),
+    ("close", lambda s: s["tell_complainant"]["text"].update(id="Sebelum {tanggal}."),
+     "tell_complainant.text.id", "may name only {due} in braces"),
+    ("close", lambda s: s["tell_complainant"]["text"].update(id="Sebelum {due}."),
+     "tell_complainant.text", "names {due}, but the step starts no clock on the complainant "
+     "track (sla.<rule>.track: complainant)"),
+])
+def test_what_the_complainant_is_told_is_checked(trigger, change, key, reason):
+    data = definition()
+    change(spec(data, trigger))
+    assert_refused(data, f"transitions[{pos(trigger)}].{key}", reason)
+
+
 def test_non_terminal_dead_end_state():
     """A complaint parked in on_hold could never move again."""
     data = definition()

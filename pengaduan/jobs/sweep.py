@@ -24,6 +24,7 @@ from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..models import Complaint, ComplaintClock, ComplaintEvent, Escalation, Notification, utcnow
 from ..policy import Actor
+from ..services.complaints import complainant_mail
 from ..services.complaints.lifecycle import advance
 from ..services.complaints.notifications import notification_rows, recipients, send_digests, staff_by_unit
 from ..workflow import current_workflow
@@ -175,7 +176,7 @@ def _remind(rows: _Rows, clock, rule, now: datetime) -> None:
     if emailed:
         mail.queue(complaint.complainant_email,
                    _l("Reminder about complaint %(code)s", code=complaint.tracking_code), "reminder",
-                   complaint=complaint, rule=rule, due=clock.due_at,
+                   locale=complainant_mail.language(complaint), complaint=complaint, rule=rule, due=clock.due_at,
                    trigger=current_workflow().transition(rule.on_expiry))
     audit.record(db.session, "complaint.reminded", actor=Actor.system().label, unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={**data, "emailed": emailed})

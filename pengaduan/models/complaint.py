@@ -68,6 +68,9 @@ class Complaint(db.Model):
     # version of the consent text (services.complaints.intake.CONSENT_VERSION).
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_version: Mapped[str | None] = mapped_column(String(16))
+    # The language it was filed in (id, en): the complainant is written to in it. NULL (filed
+    # before this was kept): the default language.
+    locale: Mapped[str | None] = mapped_column(String(8))
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))

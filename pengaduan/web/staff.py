@@ -18,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from ..database import read_apart, reads_first
 from ..errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ..extensions import csrf, db
+from ..http.links import external_url
 from ..http.params import row_id
 from ..http.uow import checked_uploads, rerender
 from ..i18n import label
@@ -37,6 +38,7 @@ from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge,
 from ..services.complaints.casework import (acknowledge_escalations, add_note, assign,
                                             give_instruction, mark_instruction_done,
                                             reveal_identity, visible_identity)
+from ..services.complaints.complainant_mail import whatsapp_contact
 from ..services.complaints.instructions import (instructions_of, open_instructions_for,
                                                 open_instructions_on)
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
@@ -322,6 +324,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
     open_escalations = [e for found in escalations.values() for e in found
                         if e.acknowledged_at is None and e.level in workflow.escalation_levels]
     steps = _case_steps(actions, can_note, can_instruct, open_escalations)
+    identity = identity or visible_identity(complaint, me)
     if open_action == "reveal":
         open_step = None  # the reveal form stays in the identity panel
     else:
@@ -338,7 +341,9 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         max_files=limits()[1], free_text_fields=[n for n, spec in FIELDS.items() if spec.free_text],
         stale=stale,
         choices=_choices(complaint), form=ActionForm(), errors=errors or {}, typed=typed or {},
-        open_action=open_action, identity=identity or visible_identity(complaint, me),
+        open_action=open_action, identity=identity,
+        whatsapp=whatsapp_contact(complaint, identity,
+                                  external_url("citizen.track", code=complaint.tracking_code)),
         revealed=revealed, can_note=can_note,
         can_reveal=can_reveal_identity(me, complaint),
         can_instruct=can_instruct,

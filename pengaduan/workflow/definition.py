@@ -57,6 +57,12 @@ class StateDef:
 
 
 @dataclass(frozen=True)
+class TellComplainant:
+    subject: dict
+    text: dict
+
+
+@dataclass(frozen=True)
 class TransitionDef:
     trigger: str
     sources: tuple[str, ...]
@@ -73,6 +79,10 @@ class TransitionDef:
     attachments: bool = False  # files may be uploaded with this step
     secondary: bool = False  # its button is drawn as the lesser choice (withdrawing, say)
     done_label: dict | None = None  # what the timeline says happened ("Verified the complaint")
+    # What the complainant is emailed when someone else takes this public step: `subject` and
+    # `text` per language, `{due}` in the text standing for the deadline of the window it
+    # opens for the complainant (services.complaints.complainant_mail).
+    tell_complainant: TellComplainant | None = None
 
     @property
     def done(self) -> dict:
@@ -272,6 +282,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     _check_reachability(r, data["initial"], states, transitions)
     sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
                     {t.trigger: t for t in transitions})
+    _check_told_deadlines(r, transitions, sla)
     window = _read_intake(r, data.get("intake"))
     if not classifications:
         r.fail("classifications", "at least one classification is required")
@@ -358,7 +369,8 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         key,
         {"trigger", "source", "dest", "roles"},
         {"requires", "accepts", "guards", "label", "public", "reopen",
-         "closure_reason", "closure_reasons", "attachments", "secondary", "done_label"},
+         "closure_reason", "closure_reasons", "attachments", "secondary", "done_label",
+         "tell_complainant"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -412,7 +424,54 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         trigger, sources, dest, roles, requires, accepts, guards, label,
         public, reopen, fixed_reason, reasons, attachments, r.flag(spec, "secondary", key),
         r.label(spec["done_label"], f"{key}.done_label") if "done_label" in spec else None,
+        _tell_complainant(r, spec, key, public, roles),
     )
+
+
+def _tell_complainant(r: _Reader, spec: dict, key: str, public: bool, roles) -> TellComplainant | None:
+    """What the complainant's email says about a public step someone else takes. Required
+    there (the complainant hears of every step on the public timeline), refused elsewhere: an
+    internal step is not told, and the complainant needs no email about her own step."""
+    told = roles != ("citizen",)
+    if "tell_complainant" not in spec:
+        if public and told:
+            r.fail(f"{key}.tell_complainant", "a public step that staff or the system take needs "
+                   "what the complainant's email says: subject and text in every language (id, en)")
+        return None
+    if not public:
+        r.fail(f"{key}.tell_complainant", "only a public step is told to the complainant")
+    if not told:
+        r.fail(f"{key}.tell_complainant", "only the complainant takes this step: nobody to tell")
+    tell = r.mapping(spec["tell_complainant"], f"{key}.tell_complainant")
+    r.keys(tell, f"{key}.tell_complainant", {"subject", "text"}, set())
+    subject = r.label(tell["subject"], f"{key}.tell_complainant.subject")
+    text = r.label(tell["text"], f"{key}.tell_complainant.text")
+    for lang in LANGUAGES:
+        if "{" in subject[lang] or "}" in subject[lang]:
+            r.fail(f"{key}.tell_complainant.subject.{lang}", "may not contain braces")
+        try:
+            text[lang].format(due="")
+        except (KeyError, IndexError, ValueError):
+            r.fail(f"{key}.tell_complainant.text.{lang}", "may name only {due} in braces")
+    return TellComplainant(subject, text)
+
+
+def _check_told_deadlines(r: _Reader, transitions, sla) -> None:
+    """`{due}` needs a deadline: a window for the complainant (a clock on the complainant
+    track) that the step starts."""
+    for i, transition in enumerate(transitions):
+        tell = transition.tell_complainant
+        if tell is None or not any("{due}" in tell.text[lang] for lang in LANGUAGES):
+            continue
+        if not complainant_window(transition.trigger, sla):
+            r.fail(f"transitions[{i}].tell_complainant.text", "names {due}, but the step starts "
+                   "no clock on the complainant track (sla.<rule>.track: complainant)")
+
+
+def complainant_window(trigger: str, sla: dict) -> list[str]:
+    """The clocks on the complainant track that this trigger starts (their deadline is the
+    `{due}` of its email)."""
+    return [name for name, rule in sla.items() if rule.track == "complainant" and trigger in rule.start]
 
 
 def _read_sla(r: _Reader, data, escalation, states, triggers) -> dict[str, SlaRule]:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from flask import current_app, has_request_context
+from flask_babel import get_locale
 from sqlalchemy import exists, select
 
 from ... import audit, sla
@@ -133,8 +134,17 @@ def _unused_tracking_code() -> str:
             return code
 
 
+def filing_locale(locale: str | None = None) -> str:
+    """The language a complaint is filed in: the one given, else the request's, else the default."""
+    languages = current_app.config["LANGUAGES"]
+    if locale not in languages:
+        locale = str(get_locale()) if has_request_context() else None
+    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: datetime | None = None,
-                   attachments: list[StoredFile] = (), submission: str | None = None) -> Filed:
+                   attachments: list[StoredFile] = (), submission: str | None = None,
+                   locale: str | None = None) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only.
 
     `actor` says who files and through which channel: `Actor.channel("web")` for a citizen
@@ -147,6 +157,10 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
 
     `submission` is the web form's one-time token: a second filing with it fails on the
     unique digest (IntegrityError) even when both arrive at once; check filed_from first.
+
+    `locale` is the language the complaint is filed in, which the complainant is later
+    written to in; by default the request's (the web form's chosen language, an API
+    client's Accept-Language), else the deployment's default.
     """
     channel = actor.intake
     if channel not in CHANNELS:
@@ -164,7 +178,7 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
         complainant_email=identity["email"], complainant_phone=identity["phone"],
         complainant_address=identity["address"], submission_digest=submission_digest(submission),
         consent_at=at if consent else None, consent_version=CONSENT_VERSION if consent else None,
-        **values,
+        locale=filing_locale(locale), **values,
     )
     db.session.add(complaint)
     event = ComplaintEvent(

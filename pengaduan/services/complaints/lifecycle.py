@@ -12,7 +12,7 @@ from ...policy import Actor, can_fire, can_view
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS, clean_fields, for_audit, serialise
 from ...workflow.guards import GUARDS
-from . import notifications
+from . import complainant_mail, notifications
 from ..attachments import StoredFile, attach, attachment_digests
 
 
@@ -110,4 +110,5 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
                      and workflow.is_terminal(transition.dest) else None,
                  })
     notifications.after_transition(complaint, trigger, actor, values, from_unit, at)
+    complainant_mail.after_transition(complaint, transition, event, actor)
     return event
