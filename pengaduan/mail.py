@@ -10,8 +10,11 @@ from .models import OutboxMessage
 from .unit_of_work import UnitOfWork
 
 
-def queue(recipient: str, subject, template: str, locale: str | None = None, **context) -> OutboxMessage:
-    """Render `emails/<template>.txt` and `.html` and put the message in the outbox."""
+def queue(recipient: str, subject, template: str, locale: str | None = None, *,
+          after_commit: bool = True, **context) -> OutboxMessage:
+    """Render `emails/<template>.txt` and `.html` and put the message in the outbox. It is
+    sent once the unit of work commits, or with `after_commit=False` by the worker's next
+    round (within a minute): the request then never waits for the mail server."""
     # Outside a request (the worker, the sweep) templates render in the application context
     # alone: their links come from http.links.external_url (the configured site), never from
     # a request's Host header. No request is made up for them: ending one would run the web's
@@ -22,5 +25,6 @@ def queue(recipient: str, subject, template: str, locale: str | None = None, **c
         subject = str(subject)
     message = OutboxMessage(recipient=recipient, subject=subject, body_text=text, body_html=html)
     db.session.add(message)
-    UnitOfWork.of(db.session).queue_mail(message)
+    if after_commit:
+        UnitOfWork.of(db.session).queue_mail(message)
     return message

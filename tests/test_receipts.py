@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
+import segno
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -178,14 +179,53 @@ def test_the_daily_receipts_per_address_are_configurable(app, browser):
 # --- item 16: the receipt page tells the truth ------------------------------------------------
 
 def test_receipt_page_says_sent_only_with_a_mail_server(app, browser, smtp):
-    """With a mail server the page says the code is on its way, and that the PIN is only
-    on the page; the email really goes out."""
+    """With a mail server the page says the code was sent once the server took it, and that
+    the PIN is only on the page; the email really went out."""
     receipt = file_and_read_receipt(browser, email="budi@example.id")
     said = by_testid(receipt.html, "receipt-email")
-    assert "We are sending the tracking code" in said and "budi@example.id" in said
-    assert "The PIN is not in the email" in said
+    assert "have been sent to budi@example.id" in said and "The PIN is not in the email" in said
     assert [m["To"] for m in smtp] == ["budi@example.id"]
     assert [m.status for m in outbox(app)] == ["sent"]
+
+
+class DownSMTP(FakeSMTP):
+    def __init__(self, host, port, timeout=None):
+        raise OSError("connection refused")
+
+
+def test_receipt_page_says_will_be_sent_while_the_server_is_down(app, org, monkeypatch):
+    """A failed first try is retried by the worker: "will be sent", in both languages."""
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", DownSMTP)
+    app.config["MAIL_SERVER"] = "smtp.example.go.id"
+    said = by_testid(file_and_read_receipt(new_browser(app), email="budi@example.id").html, "receipt-email")
+    assert "will be sent to budi@example.id in the next few minutes" in said
+    said = by_testid(file_and_read_receipt(new_browser(app, "id"), email="siti@example.id").html,
+                     "receipt-email")
+    assert "akan dikirim ke siti@example.id" in said and "telah dikirim" not in said
+    assert [m.status for m in outbox(app)] == ["failed", "failed"]
+
+
+def test_receipt_page_in_indonesian_once_sent(app, org, smtp):
+    said = by_testid(file_and_read_receipt(new_browser(app, "id"), email="budi@example.id").html,
+                     "receipt-email")
+    assert "telah dikirim ke budi@example.id" in said and "PIN tidak ada dalam email" in said
+
+
+def test_receipt_page_has_the_tracking_address_its_qr_code_and_the_office(app, browser):
+    """The tracking address from PENGADUAN_BASE_URL, as a link and as a QR code drawn inline
+    (the address only: no PIN), the deadline and the office's contacts."""
+    app.config["PENGADUAN_BASE_URL"] = BASE_URL
+    receipt = file_and_read_receipt(browser)
+    url = f"{BASE_URL}/track?code={receipt.code}"
+    assert by_testid(receipt.html, "tracking-url") == url
+    svg = re.search(r'data-testid="receipt-qr".*?(<svg .*?</svg>)', receipt.html, re.S).group(1)
+    expected = segno.make(url, error="m").svg_inline(omitsize=True)
+    dark = re.compile(r'class="qrline"[^>]* d="([^"]+)"')  # the dark modules (after the light square)
+    assert dark.search(svg).group(1) == dark.search(expected).group(1)
+    assert 'role="img"' in svg and "<title>" in svg and "<img" not in svg.lower()
+    assert "by " in by_testid(receipt.html, "receipt-deadline")
+    contacts = re.search(r'data-testid="receipt-contacts".*?</section>', receipt.html, re.S).group(0)
+    assert app.config["PENGADUAN_OFFICE_NAME"] in contacts
 
 
 def test_receipt_page_says_nothing_was_sent_without_a_mail_server(app, browser):

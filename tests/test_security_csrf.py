@@ -36,6 +36,7 @@ from pengaduan.services.administration import two_factor
 from test_staff import login
 from test_supervision import SUPERVISOR_AB, SUPERVISOR_B
 from pengaduan.services.oversight import supervision as sv
+from pengaduan.services.complaints import pin_recovery
 from pengaduan.services.complaints.tracking import hash_pin
 from test_citizen import valid_form
 from test_security_corpus import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, PASSWORD, SUPERVISOR_A, Scene,
@@ -96,6 +97,23 @@ def _old_pin_owner(client, s, app):
     token = get_page(client, "/track").token
     assert client.post("/track", data={"csrf_token": token, "code": s.b, "pin": "123456"}).status_code == 302
     return {}
+
+
+def _forgot_pin_data(client, s, app):
+    """The confidential complaint has an address and the office a mail server (the link waits
+    for the worker: nothing is sent during the request)."""
+    with app.app_context():
+        Complaint.by_code(s.secret).complainant_email = "budi@example.id"
+        db.session.commit()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=9)
+    return {"code": s.secret}
+
+
+def _reset_pin_data(client, s, app):
+    with app.app_context():
+        token = pin_recovery.link_token(Complaint.by_code(s.secret))
+    get_page(client, f"/track/reset-pin?token={token}")
+    return {"token": token}
 
 
 def _today(client, s, app):
@@ -169,6 +187,8 @@ SCENARIOS: dict[str, Scenario] = {
                             refused=422),
     "citizen.rate_service": Scenario("citizen:closed", lambda s: f"/track/{s.closed}/rate",
                                      lambda c, s, a: {"rating": "5", "comment": "Cepat."}, refused=422),
+    "citizen.forgot_pin": Scenario("anonymous", lambda s: "/track/forgot-pin", _forgot_pin_data, refused=422),
+    "citizen.reset_pin": Scenario("anonymous", lambda s: "/track/reset-pin", _reset_pin_data, refused=422),
     "citizen.forget": Scenario("citizen:a", lambda s: "/track/forget", lambda c, s, a: {}, changes=False),
     "citizen.replace_old_pin": Scenario("citizen:b", lambda s: f"/track/{s.b}/pin", _old_pin_owner,
                                         refused=302),

@@ -1,7 +1,10 @@
 """The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+import time
+
+from flask import (Blueprint, abort, after_this_request, current_app, flash, redirect, render_template,
+                   request, session, url_for)
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -20,11 +23,13 @@ from ..services.attachments import limits, stored_files
 from ..services.complaints.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
                                 replace_pin)
 from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
-from ..services.complaints.receipts import send_receipt
-from ..services.complaints.tracking import is_legacy_pin, seal_pin, unseal_pin
+from ..services.complaints import pin_recovery
+from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
+from ..services.complaints.tracking import is_legacy_pin, normalise_code, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
-from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, TrackForm
+from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, ForgotPinForm, TrackForm
+from ..http.links import external_url
 from ..http.throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
 from ..http.uow import checked_uploads, rerender
 
@@ -118,7 +123,8 @@ def new_complaint():
     except IntegrityError as exc:  # the same form, sent twice at once, was filed by the other request
         rerender(_filed_meanwhile, form.submission.data, exc)
     _remember(complaint)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin), "email": emailed}
+    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin),
+                            "email": emailed and emailed.status, "message": emailed and emailed.message}
     return redirect(url_for("citizen.receipt"))
 
 
@@ -148,8 +154,11 @@ def receipt():
     if complaint is None:
         session.pop(RECEIPT_KEY, None)  # the PIN is not shown again later on a shared computer
         return redirect(url_for("citizen.track"))
+    tracking_url = external_url("citizen.track", code=complaint.tracking_code)
     return render_template("citizen/receipt.html", complaint=complaint, pin=pin,
-                           deadline=citizen_deadline(complaint), emailed=data.get("email"))
+                           deadline=citizen_deadline(complaint), emailed=data.get("email"),
+                           email_sent=receipt_sent(data.get("message")), tracking_url=tracking_url,
+                           qr=tracking_qr(tracking_url, _("QR code of the address to follow your complaint")))
 
 
 def _remember(complaint: Complaint) -> None:
@@ -300,6 +309,67 @@ def show_new_pin(code):
         session.pop(NEW_PIN_KEY, None)
         return redirect(url_for("citizen.view", code=code))
     return render_template("citizen/new_pin.html", complaint=complaint, pin=pin)
+
+
+FORGOT_PIN_SECONDS = 0.4  # every accepted request of the forgot-PIN form takes this long at least
+
+
+def _reset_code() -> str:
+    return "pin-reset:" + normalise_code(request.form.get("code") or "")
+
+
+@bp.route("/track/forgot-pin", methods=["GET", "POST"])
+@csrf.exempt  # ForgotPinForm checks its own token and keeps the typed code
+@limiter.limit("5 per minute;30 per day", methods=["POST"])
+@limiter.limit("5 per hour;10 per day", methods=["POST"], key_func=_reset_code)
+def forgot_pin():
+    """Ask for a link to set a new PIN. The answer is the same whether the code exists, has
+    an email address or had its links for today: same page, same status, same time."""
+    form = ForgotPinForm()
+    if request.method == "GET" or not current_app.config.get("MAIL_SERVER"):  # the page says why not
+        form.code.data = request.args.get("code", "")
+        return render_template("citizen/forgot_pin.html", form=form, errors={},
+                               minutes=pin_recovery.LINK_MINUTES)
+    if not form.validate():
+        errors = {"csrf_token": _l("The form expired. Please send it again.")}
+    elif not pin_recovery.well_formed(form.code.data):
+        errors = {"code": _l("A tracking code has 8 letters and digits, for example K7QM-3X9D. Please check it.")}
+    else:
+        started = time.monotonic()
+        pin_recovery.request_reset(form.code.data, str(get_locale()))
+
+        @after_this_request  # after the commit: the same floor for every answer
+        def same_time(response):
+            time.sleep(max(0.0, FORGOT_PIN_SECONDS - (time.monotonic() - started)))
+            return response
+
+        return render_template("citizen/forgot_pin_sent.html", minutes=pin_recovery.LINK_MINUTES)
+    return render_template("citizen/forgot_pin.html", form=form, errors=errors,
+                           minutes=pin_recovery.LINK_MINUTES), 422
+
+
+@bp.route("/track/reset-pin", methods=["GET", "POST"])
+@csrf.exempt  # the page checks its own token and says so
+@limiter.limit("10 per minute;50 per day", methods=["POST"])
+def reset_pin():
+    """The emailed link (`?token=`): set a new PIN on POST (the token in the form), show it
+    once and remember the complaint here; an expired, used or altered link says so and
+    offers to ask again. Reading the link changes nothing (mail scanners open links)."""
+    token = request.form.get("token", "") if request.method == "POST" else request.args.get("token", "")
+    complaint = pin_recovery.complaint_for(token)
+    if complaint is None:
+        return render_template("citizen/reset_expired.html", minutes=pin_recovery.LINK_MINUTES), 410
+    form = ActionForm()
+    if request.method == "GET":
+        return render_template("citizen/reset_pin.html", complaint=complaint, form=form, token=token)
+    if not form.validate():
+        return render_template("citizen/reset_pin.html", complaint=complaint, form=form, token=token,
+                               error=_l("The form expired. Please send it again.")), 422
+    pin = pin_recovery.reset_pin(complaint)
+    _remember(complaint)
+    session[OLD_PIN_KEY] = [i for i in session.get(OLD_PIN_KEY, []) if i != complaint.id]
+    session[NEW_PIN_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(pin)}
+    return redirect(url_for("citizen.show_new_pin", code=complaint.tracking_code))
 
 
 @bp.get("/track/<code>/files/<int:attachment_id>")

@@ -79,6 +79,12 @@ class TrackForm(Form):
                                             "spellcheck": "false"})
 
 
+class ForgotPinForm(Form):
+    """Ask for a link to set a new PIN: the tracking code only."""
+
+    code = StringField(_l("Tracking code"), render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+
+
 class ActionForm(Form):
     """A citizen's step on the tracking page; its inputs come from the workflow file."""
 
