@@ -45,6 +45,7 @@ from test_security_corpus import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, PASSWORD
 from test_security_corpus import scene  # noqa: F401  (the fixture)
 from test_supervision import org  # noqa: F401  (the fixture scene builds on)
 from test_supervision import pdf, png
+from test_office import logo_png
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 NEW_PASSWORD = "kopi tubruk pagi hari"
@@ -161,6 +162,9 @@ SCENARIOS: dict[str, Scenario] = {
         "current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
     "admin.calendar": Scenario(ADMIN, lambda s: "/admin/calendar", lambda c, s, a: {
         "action": "add", "day": "2031-07-01", "kind": "holiday", "reason": "Hari jadi kabupaten"}),
+    "admin.office": Scenario(ADMIN, lambda s: "/admin/office", lambda c, s, a: {
+        "name": "Layanan Pengaduan Kabupaten Contoh", "phone": "(0739) 21234"},
+        files={"logo": [(logo_png(), "logo.png")]}),
     "admin.categories": Scenario(ADMIN, lambda s: "/admin/categories",
                                  lambda c, s, a: {"code": "BARU", "name": "Kategori baru"}),
     "admin.category": Scenario(ADMIN, lambda s: "/admin/categories/GENERAL",
@@ -420,6 +424,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "open311.service_definition": [{"code": "UNIT-A.GENERAL", "fmt": "xml"}],
         "open311.services": [{"fmt": "json"}], "open311.token": [{"token": scene.a, "fmt": "json"}],
         "public.set_language": [{"code": "en", "next": "/track"}],
+        "public.office_logo": [{"version": 1, "ext": "png"}],
         "staff.complaint": [{"code": scene.a}, {"code": scene.secret}],
         "staff.attachment": [{"code": scene.a, "attachment_id": scene.attachment_a}],
         "static": [{"filename": "css/app.css"}],

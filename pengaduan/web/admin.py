@@ -1,5 +1,5 @@
-"""Administration: staff accounts, units, categories and response templates. Admins only;
-every change audited."""
+"""Administration: staff accounts, units, categories, response templates, the calendar and
+the office's identity. Admins only; every change audited."""
 from __future__ import annotations
 
 from functools import wraps
@@ -10,6 +10,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from ..database import before_writing, reads_first
 from ..errors import InvalidFields
 from ..extensions import db
 from ..models import STAFF_ROLES, Category, ResponseTemplate, Unit, User
@@ -21,6 +22,8 @@ from ..services.administration.auth import recent_attempts
 from ..services.administration.two_factor import recovery_codes_left
 from ..services.administration.two_factor import reset as reset_two_factor
 from ..services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
+from ..services.administration.office import (LOGO_MAX_BYTES, LOGO_MAX_SIDE, LOGO_STORED_SIDE,
+                                              check_logo, current_office, save_office)
 from ..services.complaints.responses import save_response_template
 from ..sla import current_overrides
 from ..http.uow import rerender
@@ -277,4 +280,34 @@ def calendar():
                        "Calendar changed for %(day)s; %(num)d open deadlines recomputed.",
                        moved, day=row.day.isoformat()), "success")
         return redirect(url_for("admin.calendar", year=row.day.year))
+    return page()
+
+
+@bp.route("/office", methods=["GET", "POST"])
+@admin_only
+@reads_first  # a new logo is decoded before the write transaction begins
+def office():
+    """The office's identity as citizens see it: its name, logo and contacts on every public
+    page, the receipt, every email and the reports. Every change is audited."""
+    typed = request.form.to_dict()
+
+    def page(errors=None):
+        return render_template("admin/office.html", errors=errors or {}, typed=typed,
+                               current=current_office(), logo_max_mb=LOGO_MAX_BYTES // (1024 * 1024),
+                               logo_max_side=LOGO_MAX_SIDE,
+                               logo_stored_side=LOGO_STORED_SIDE), 422 if errors else 200
+
+    if request.method == "POST":
+        refused: dict = {}
+        logo = None
+        try:
+            with before_writing():
+                logo = check_logo(request.files.get("logo"))
+        except InvalidFields as exc:
+            refused = exc.errors
+        changed = _apply(lambda: save_office(
+            typed, logo=logo, remove_logo=typed.get("remove_logo") == "1", actor=me(),
+            errors=refused), page)
+        flash(_("Office identity saved.") if changed else _("Nothing was changed."), "success")
+        return redirect(url_for("admin.office"))
     return page()

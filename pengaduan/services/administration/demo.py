@@ -2,10 +2,12 @@
 are genuine. Idempotent: a second run changes nothing."""
 from __future__ import annotations
 
+import io
 import random
 from collections import deque
 from datetime import timedelta
 
+from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from ...extensions import db
@@ -16,53 +18,108 @@ from ..complaints.intake import file_complaint
 from ..complaints.lifecycle import advance
 from ..oversight.supervision import record_supervision
 from .accounts import create_category, create_unit, create_user
+from .office import logo_of, seed_office
 
-UNITS = [
-    ("DUKCAPIL", "Dinas Kependudukan dan Pencatatan Sipil", "12345"),
-    ("DPMPTSP", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu", "12345"),
-    ("PKM-SUKAMAJU", "Puskesmas Sukamaju", "123456"),
+# A fictional kabupaten, as its complaint service would introduce itself.
+OFFICE = {
+    "name": "Layanan Pengaduan Pemerintah Kabupaten Bukit Sari",
+    "address": "Kantor Bupati Bukit Sari, Jl. Jenderal Sudirman No. 1\nKelurahan Pasar Baru, Kecamatan Sukamaju, Bukit Sari 39371",
+    "phone": "(0739) 21500",
+    "whatsapp": "0812-7300-1500",
+    "email": "pengaduan@bukitsarikab.go.id",
+    "hours": "Senin–Kamis 08.00–15.30, Jumat 08.00–11.00 WIB",
+    "lapor_url": "https://www.lapor.go.id",
+}
+UNITS = [  # (code, name, working days, parent)
+    ("DUKCAPIL", "Dinas Kependudukan dan Pencatatan Sipil", "12345", None),
+    ("DPMPTSP", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu", "12345", None),
+    ("PUPR", "Dinas Pekerjaan Umum dan Penataan Ruang", "12345", None),
+    ("DINKES", "Dinas Kesehatan", "12345", None),
+    ("PKM-SUKAMAJU", "Puskesmas Sukamaju", "123456", "DINKES"),
 ]
 CATEGORIES = [
     ("ADMINDUK", "KTP-el, KK dan akta", ["DUKCAPIL"]),
-    ("PERIZINAN", "Perizinan berusaha dan bangunan", ["DPMPTSP"]),
-    ("LAYANAN-KESEHATAN", "Layanan kesehatan dan obat", ["PKM-SUKAMAJU"]),
+    ("PERIZINAN", "Perizinan berusaha dan bangunan", ["DPMPTSP", "PUPR"]),
+    ("JALAN-DRAINASE", "Jalan, jembatan dan drainase", ["PUPR"]),
+    ("LAYANAN-KESEHATAN", "Layanan kesehatan dan obat", ["DINKES", "PKM-SUKAMAJU"]),
     ("PERILAKU-PETUGAS", "Perilaku petugas", []),
     ("WAKTU-LAYANAN", "Waktu dan antrean layanan", []),
     ("PUNGLI", "Biaya tidak resmi (pungutan liar)", []),
 ]
 ACCOUNTS = [
-    ("petugas@demo.pengaduan.id", "officer", "Siti Rahmawati", ["DUKCAPIL", "PKM-SUKAMAJU"]),
-    ("petugas.perizinan@demo.pengaduan.id", "officer", "Agus Santoso", ["DPMPTSP"]),
-    ("atasan@demo.pengaduan.id", "supervisor", "Dr. Bambang Wijaya", ["DUKCAPIL", "DPMPTSP", "PKM-SUKAMAJU"]),
+    ("petugas@demo.pengaduan.id", "officer", "Siti Rahmawati", ["DUKCAPIL", "DINKES", "PKM-SUKAMAJU"]),
+    ("petugas.perizinan@demo.pengaduan.id", "officer", "Agus Santoso", ["DPMPTSP", "PUPR"]),
+    ("atasan@demo.pengaduan.id", "supervisor", "Dr. Bambang Wijaya", ["DUKCAPIL", "DPMPTSP", "PUPR", "DINKES", "PKM-SUKAMAJU"]),
     ("auditor@demo.pengaduan.id", "auditor", "Inspektorat Kabupaten", []),
     ("admin@demo.pengaduan.id", "admin", "Administrator", []),
 ]
-STORIES = [
+STORIES = [  # (unit, category, title, description, place): each in the unit that handles it
     ("DUKCAPIL", "ADMINDUK", "KTP-el belum jadi setelah 3 bulan",
-     "Saya merekam KTP-el pada bulan lalu dan dijanjikan selesai dua minggu, tetapi sampai sekarang belum bisa diambil."),
+     "Saya merekam KTP-el pada bulan lalu dan dijanjikan selesai dua minggu, tetapi sampai sekarang belum bisa diambil.",
+     "Kantor Dinas Dukcapil, Jl. Ahmad Yani No. 12"),
+    ("PUPR", "JALAN-DRAINASE", "Jalan berlubang di Jl. Merdeka belum diperbaiki",
+     "Lubang besar di depan SD Negeri 3 sudah dua bulan dibiarkan; dua pengendara motor jatuh minggu lalu.",
+     "Jl. Merdeka depan SD Negeri 3, Kelurahan Pasar Baru"),
     ("DUKCAPIL", "WAKTU-LAYANAN", "Antrean akta kelahiran terlalu lama",
-     "Nomor antrean dibagikan hanya 30 per hari sehingga warga harus datang sejak subuh."),
-    ("DUKCAPIL", "PUNGLI", "Diminta biaya untuk perubahan KK",
-     "Petugas loket meminta uang Rp50.000 agar Kartu Keluarga bisa selesai hari itu juga."),
-    ("DPMPTSP", "PERIZINAN", "PBG tidak ada kabar",
-     "Permohonan Persetujuan Bangunan Gedung sudah diajukan lewat aplikasi namun statusnya tidak berubah."),
-    ("DPMPTSP", "PERILAKU-PETUGAS", "Petugas tidak ramah di loket",
-     "Saat bertanya persyaratan NIB, petugas menjawab dengan nada tinggi dan tidak menjelaskan."),
+     "Nomor antrean dibagikan hanya 30 per hari sehingga warga harus datang sejak subuh.",
+     "Kantor Dinas Dukcapil, Jl. Ahmad Yani No. 12"),
     ("PKM-SUKAMAJU", "LAYANAN-KESEHATAN", "Obat sering kosong di apotek puskesmas",
-     "Sudah tiga kali dalam sebulan obat hipertensi ibu saya tidak tersedia."),
+     "Sudah tiga kali dalam sebulan obat hipertensi ibu saya tidak tersedia.",
+     "Puskesmas Sukamaju, Kecamatan Sukamaju"),
+    ("DPMPTSP", "PERIZINAN", "PBG tidak ada kabar",
+     "Permohonan Persetujuan Bangunan Gedung sudah diajukan lewat aplikasi namun statusnya tidak berubah.",
+     "Mal Pelayanan Publik Bukit Sari"),
+    ("DUKCAPIL", "PUNGLI", "Diminta biaya untuk perubahan KK",
+     "Petugas loket meminta uang Rp50.000 agar Kartu Keluarga bisa selesai hari itu juga.",
+     "Loket Dukcapil di Mal Pelayanan Publik Bukit Sari"),
+    ("PUPR", "JALAN-DRAINASE", "Drainase tersumbat, rumah warga kebanjiran",
+     "Setiap hujan deras saluran di RT 04 meluap karena tertutup sampah dan sedimen, air masuk ke rumah warga.",
+     "RT 04 RW 02, Kelurahan Talang Jawa"),
+    ("DINKES", "LAYANAN-KESEHATAN", "Ambulans desa tidak bisa dihubungi",
+     "Saat ayah saya sesak napas malam hari, nomor ambulans yang tertera di balai desa tidak aktif.",
+     "Desa Tanjung Harapan, Kecamatan Sukamaju"),
+    ("DPMPTSP", "PERILAKU-PETUGAS", "Petugas tidak ramah di loket",
+     "Saat bertanya persyaratan NIB, petugas menjawab dengan nada tinggi dan tidak menjelaskan.",
+     "Mal Pelayanan Publik Bukit Sari"),
     ("PKM-SUKAMAJU", "WAKTU-LAYANAN", "Dokter datang terlambat",
-     "Pelayanan poli umum baru dimulai pukul 10.00 padahal jadwal pukul 08.00."),
+     "Pelayanan poli umum baru dimulai pukul 10.00 padahal jadwal pukul 08.00.",
+     "Puskesmas Sukamaju, Kecamatan Sukamaju"),
 ]
+# Complaints a step hands to another unit: filed where the complainant thought right, moved to
+# the unit that handles them, with the category that unit offers.
+MISFILED = [
+    ("DPMPTSP", "PERIZINAN", "Ruko baru menutup saluran drainase",
+     "Ruko yang baru dibangun di Jl. Pasar Lama berdiri di atas saluran, sehingga air meluap ke rumah warga setiap hujan.",
+     "Jl. Pasar Lama, Kelurahan Pasar Baru", "PUPR", "JALAN-DRAINASE"),
+    ("PKM-SUKAMAJU", "LAYANAN-KESEHATAN", "Vaksin anak kosong berbulan-bulan",
+     "Anak saya belum mendapat imunisasi lanjutan karena puskesmas menyatakan stok vaksin dari kabupaten belum datang.",
+     "Puskesmas Sukamaju, Kecamatan Sukamaju", "DINKES", "LAYANAN-KESEHATAN"),
+]
+# What each category's complaints are resolved with, and where each unit refers what is not its own.
+RESOLUTIONS = {
+    "ADMINDUK": "Dokumen kependudukan telah diterbitkan dan diserahkan kepada pelapor.",
+    "PERIZINAN": "Permohonan telah diperiksa ulang dan persetujuannya telah terbit di sistem.",
+    "JALAN-DRAINASE": "Tim pemeliharaan telah memperbaiki lokasi yang dilaporkan; foto hasil pekerjaan terlampir di berkas.",
+    "LAYANAN-KESEHATAN": "Stok telah dipenuhi dari instalasi farmasi kabupaten dan jadwal layanan diumumkan di papan informasi.",
+    "PERILAKU-PETUGAS": "Petugas yang bersangkutan telah diberi pembinaan oleh atasannya.",
+    "WAKTU-LAYANAN": "Jam dan kuota layanan telah disesuaikan dan diumumkan di loket.",
+    "PUNGLI": "Petugas telah diperiksa Inspektorat dan uang telah dikembalikan kepada pelapor.",
+}
+REFERRALS = {
+    "DUKCAPIL": "Kantor Imigrasi (paspor)",
+    "DPMPTSP": "Kantor Pertanahan (BPN)",
+    "PUPR": "Balai Pelaksanaan Jalan Nasional (jalan nasional)",
+    "DINKES": "BPJS Kesehatan Kantor Cabang",
+    "PKM-SUKAMAJU": "BPJS Kesehatan Kantor Cabang",
+}
 NAMES = ["Budi Hartono", "Dewi Lestari", "Rudi Hermawan", "Nur Aisyah", "Yohanes Manurung",
          "Made Suartika", "Fitri Handayani", "Ahmad Fauzi", "Maria Goreti", "Hendra Gunawan"]
 # Sample words for the fields a step carries, by field; a step's walk comes from the workflow.
 TEXTS = {
-    "message": {"citizen": "Bukti pendaftaran sudah saya kirim, saya datang tanggal 3.",
-                "staff": "Mohon lampirkan foto bukti pendaftaran dan tanggal kedatangan Anda."},
-    "response": "Kami telah memeriksa berkas Anda dan petugas akan menghubungi Anda dalam 2 hari kerja.",
-    "resolution": "Dokumen telah diterbitkan dan diserahkan kepada pelapor.",
-    "reason": "Sesuai hasil pemeriksaan berkas dan keterangan pelapor.",
-    "referred_to": "Kantor Pertanahan (BPN)",
+    "message": {"citizen": "Foto dan keterangan yang diminta sudah saya kirim; kejadiannya tanggal 3 bulan ini.",
+                "staff": "Mohon lampirkan foto pendukung dan sebutkan tanggal serta lokasi kejadian."},
+    "response": "Pengaduan Anda sedang kami tindak lanjuti; petugas akan menghubungi Anda dalam 2 hari kerja.",
+    "reason": "Sesuai hasil pemeriksaan dan keterangan pelapor.",
     "comment": {"citizen": "Terima kasih atas tanggapannya.", "staff": "Dicatat."},
 }
 OTHER_TEXT = "Contoh isian untuk data demo."
@@ -73,9 +130,12 @@ OPTIONAL_SAMPLES = ("rating", "comment")
 def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     """Create the demo organisation, accounts and complaints; returns lines to print."""
     report: list[str] = []
+    if seed_office(OFFICE, logo=logo_of(_emblem()), actor=Actor.cli("demo")):
+        report.append(f"office: {OFFICE['name']}")
     if Unit.by_code(UNITS[0][0]) is None:
-        for code, name, week in UNITS:
-            create_unit(code, name, working_days=week, actor=Actor.cli("demo"))
+        for code, name, week, parent in UNITS:
+            create_unit(code, name, working_days=week, parent=Unit.by_code(parent) if parent else None,
+                        actor=Actor.cli("demo"))
         for code, name, units in CATEGORIES:
             create_category(code, name, unit_codes=units, actor=Actor.cli("demo"))
     for email, role, name, units in ACCOUNTS:
@@ -93,9 +153,15 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     workflow = current_workflow()
     walks = demo_walks(workflow)
     filed_codes: list[str] = []
+    moved = 0
     for i in range(complaints):
-        unit, category, title, description = STORIES[i % len(STORIES)]
         path = walks[i % len(walks)]
+        if any("unit_changes" in t.guards for t in path):
+            unit, category, title, description, place, *forward = MISFILED[moved % len(MISFILED)]
+            moved += 1
+        else:
+            unit, category, title, description, place = STORIES[i % len(STORIES)]
+            forward = []
         at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
         privacy = ("public", "public", "anonymous", "confidential")[i % 4]
         filed = file_complaint({
@@ -104,7 +170,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             "name": None if privacy == "anonymous" else NAMES[i % len(NAMES)],
             "phone": None if privacy == "anonymous" else f"0812{rng.randint(10**7, 10**8 - 1)}",
             "service_date": (at - timedelta(days=rng.randint(0, 40))).date().isoformat(),
-            "incident_location": "Kantor pelayanan, Kecamatan Sukamaju",
+            "incident_location": place,
             "consent": privacy != "anonymous",
         }, actor=Actor.channel(rng.choice(["web", "web", "walk_in", "phone"])), at=at)
         complaint = filed.complaint
@@ -114,7 +180,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
                 break
             actor = _taker(transition, complaint, supervisor)
             advance(complaint, transition.trigger, actor, at=at,
-                    **_fields_for(workflow, transition, complaint, actor, i, filed_codes, rng))
+                    **_fields_for(workflow, transition, complaint, actor, i, filed_codes, rng, forward))
         filed_codes.append(complaint.tracking_code)
     report.append(f"{complaints} demo complaints filed")
     _supervision(supervisor, now)
@@ -124,7 +190,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
 
 def _supervision(supervisor: Actor, now) -> None:
     """A quarterly review and a coaching session, as a supervisor would record them."""
-    units = [code for code, _, _ in UNITS]
+    units = [code for code, *_ in UNITS]
     day = (now - timedelta(days=14)).date()
     record_supervision(supervisor, {
         "kind": "monitoring_evaluation", "held_on": day.isoformat(), "units": units,
@@ -137,6 +203,20 @@ def _supervision(supervisor: Actor, now) -> None:
         "kind": "coaching", "held_on": (day + timedelta(days=3)).isoformat(), "units": units,
         "title": "Pembinaan pengelola pengaduan: menulis tanggapan yang jelas",
         "participants": "Siti Rahmawati, Agus Santoso", "findings": "Peserta berlatih memakai templat tanggapan."})
+
+
+def _emblem() -> bytes:
+    """A made-up kabupaten emblem: a green shield with a gold mountain and sun."""
+    image = Image.new("RGBA", (256, 256), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(28, 20), (228, 20), (228, 140), (128, 240), (28, 140)], fill=(21, 101, 52),
+                 outline=(234, 179, 8), width=10)
+    draw.ellipse((98, 46, 158, 106), fill=(250, 204, 21))
+    draw.polygon([(52, 170), (104, 96), (136, 140), (160, 112), (204, 170)], fill=(234, 179, 8))
+    draw.rectangle((52, 170, 204, 182), fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def demo_walks(workflow) -> list[list]:
@@ -174,7 +254,7 @@ def _taker(transition, complaint, supervisor: Actor) -> Actor:
 
 
 def _fields_for(workflow, transition, complaint, actor: Actor, i: int, filed_codes: list[str],
-                rng: random.Random) -> dict:
+                rng: random.Random, forward=()) -> dict:
     """Sample values for what the step requires (and a rating where it takes one)."""
     closing = workflow.is_terminal(transition.dest)
     names = list(transition.requires) + [n for n in OPTIONAL_SAMPLES if closing and n in transition.accepts]
@@ -185,10 +265,16 @@ def _fields_for(workflow, transition, complaint, actor: Actor, i: int, filed_cod
     moving = "unit_changes" in transition.guards  # the step hands the complaint to another unit
     if moving and "category" in transition.accepts and "category" not in names:
         names.append("category")  # one the next unit offers
-    unit = next(code for code, _, _ in UNITS if code != complaint.unit.code) if moving else complaint.unit.code
+    if moving:  # the unit that handles it (or, for a complaint of no story, another unit)
+        unit, category = forward or (next(code for code, *_ in UNITS if code != complaint.unit.code),
+                                     "PERILAKU-PETUGAS")
+    else:
+        unit, category = complaint.unit.code, complaint.category.code
     samples = {
         "unit": unit,
-        "category": "PERILAKU-PETUGAS" if moving else complaint.category.code,
+        "category": category,
+        "resolution": RESOLUTIONS.get(complaint.category.code, OTHER_TEXT),
+        "referred_to": REFERRALS.get(complaint.unit.code, OTHER_TEXT),
         "classification": next(iter(workflow.classifications)),
         "closure_reason": reason,
         "rating": rng.randint(3, 5),

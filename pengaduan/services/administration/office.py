@@ -145,7 +145,11 @@ def check_logo(upload, field: str = "logo") -> CheckedLogo | None:
     Decoding takes time: call it before the request's write transaction begins."""
     if upload is None or not getattr(upload, "filename", ""):
         return None
-    data = upload.read(LOGO_MAX_BYTES + 1)
+    return logo_of(upload.read(LOGO_MAX_BYTES + 1), field)
+
+
+def logo_of(data: bytes, field: str = "logo") -> CheckedLogo:
+    """A logo's bytes checked and re-encoded as check_logo does, or InvalidFields."""
     if not data:
         raise InvalidFields({field: _l("The chosen logo file is empty.")})
     if len(data) > LOGO_MAX_BYTES:
@@ -201,6 +205,9 @@ def _checked(values: dict, errors: dict) -> dict:
     cleaned = {"name": inputs.name(values.get("name"), "name", errors, OfficeProfile.name)}
     for field in ("address", "hours"):
         cleaned[field] = inputs.text(values, field, errors, limits)
+    if cleaned["address"]:  # lines as typed, without a textarea's \r or blank lines
+        cleaned["address"] = "\n".join(
+            line.strip() for line in cleaned["address"].splitlines() if line.strip())
     for field, example in (("phone", "(0739) 21234"), ("whatsapp", "0812-3456-7890")):
         typed = inputs.text(values, field, errors, {field: 40})
         cleaned[field] = phones.to_e164(typed) if typed else None
@@ -222,13 +229,14 @@ def _checked(values: dict, errors: dict) -> dict:
 
 
 def save_office(values: dict, *, logo: CheckedLogo | None = None, remove_logo: bool = False,
-                actor: Actor) -> list[str]:
+                actor: Actor, errors: dict | None = None) -> list[str]:
     """Check and store the office's identity from `values` (the text fields as typed); a new
     `logo` (from check_logo) replaces the stored one, `remove_logo` drops it. Nothing is
-    stored when anything is wrong (InvalidFields names each field). Returns the names of the
-    fields that changed ("logo" included); the audit event names them with their old and new
-    values (the logo by its digest): none of them is personal data."""
-    errors: dict = {}
+    stored when anything is wrong: InvalidFields names each field, together with `errors`
+    found before (a refused logo). Returns the names of the fields that changed ("logo"
+    included); the audit event names them with their old and new values (the logo by its
+    digest): none of them is personal data."""
+    errors = dict(errors or {})
     cleaned = _checked(values, errors)
     if errors:
         raise InvalidFields(errors)
@@ -257,10 +265,12 @@ def save_office(values: dict, *, logo: CheckedLogo | None = None, remove_logo: b
     return sorted(changes)
 
 
-def seed_office(values: dict, *, actor: Actor = Actor.system()) -> bool:
-    """Store `values` as the office's identity unless an identity was saved already (the
-    demo's seed is idempotent and never overwrites an admin's settings). True if stored."""
+def seed_office(values: dict, *, logo: CheckedLogo | None = None,
+                actor: Actor = Actor.system()) -> bool:
+    """Store `values` (and `logo`) as the office's identity unless an identity was saved
+    already (the demo's seed is idempotent and never overwrites an admin's settings). True
+    if stored."""
     if db.session.get(OfficeProfile, OFFICE_ROW_ID) is not None:
         return False
-    save_office(values, actor=actor)
+    save_office(values, logo=logo, actor=actor)
     return True
