@@ -101,6 +101,14 @@ def channel_label(channel: str | None) -> str:
             "social_media": gettext("Social media"), "sp4n_lapor": "SP4N-LAPOR!"}.get(channel or "", channel or "")
 
 
+def contact_need_label(need: str) -> str:
+    """A need the complainant ticked (models.CONTACT_NEEDS), in the reader's language."""
+    return {"sign_language": gettext("A sign-language interpreter"),
+            "voice_call": gettext("A phone call rather than writing"),
+            "large_print": gettext("Letters in large print"),
+            "counter_help": gettext("Help in person at the counter")}.get(need, need)
+
+
 def role_label(role: str | None) -> str:
     """A role in the reader's language: models/user.py's Role (a str) or the value stored for it.
     Every role shown on a page, in a list or a form, is named through here."""
@@ -119,6 +127,7 @@ def init_app(app, babel) -> None:
     app.jinja_env.globals["label"] = label
     app.jinja_env.globals["channel_label"] = channel_label
     app.jinja_env.globals["role_label"] = role_label
+    app.jinja_env.globals["contact_need_label"] = contact_need_label
     app.jinja_env.globals["return_path"] = return_path
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day

@@ -8,6 +8,7 @@ from functools import lru_cache
 from ..version import __version__
 from ..workflow import current_workflow
 from ..workflow.fields import FIELDS
+from ..models import CONTACT_NEEDS
 from ..services.complaints.intake import CONSENT_VERSION
 
 FILING_FIELDS = {
@@ -22,6 +23,9 @@ FILING_FIELDS = {
     "name": {"type": "string", "maxLength": 200}, "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
     "email": {"type": "string", "maxLength": 254}, "phone": {"type": "string", "maxLength": 32},
     "address": {"type": "string", "maxLength": 1000},
+    "contact_needs": {"type": "array", "items": {"type": "string", "enum": list(CONTACT_NEEDS)},
+                      "description": "what the complainant needs to be reached or served"},
+    "contact_needs_note": {"type": "string", "maxLength": 500},
     "consent": {"type": "boolean", "description": (
         "true when the complainant agreed to the processing of her personal data (UU 27/2022); "
         "required with any of name, nik, email, phone, address (422 naming `consent` otherwise). "

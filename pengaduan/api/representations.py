@@ -58,7 +58,8 @@ def complaint_json(complaint: Complaint, actor: Actor) -> dict:
     if can_see_identity(actor, complaint):
         identity = {"name": complaint.complainant_name, "nik": complaint.complainant_nik,
                     "email": complaint.complainant_email, "phone": complaint.complainant_phone,
-                    "address": complaint.complainant_address}
+                    "address": complaint.complainant_address,
+                    "contact_needs_note": complaint.contact_needs_note}
     workflow = current_workflow()
     return {**body, "version": complaint.version, "privacy": complaint.privacy,
             "late_filing": complaint.late_filing, "channel": complaint.channel,
@@ -66,7 +67,7 @@ def complaint_json(complaint: Complaint, actor: Actor) -> dict:
             "incident_location": complaint.incident_location,
             "requested_resolution": complaint.requested_resolution,
             "assignee": complaint.assignee.email if complaint.assignee else None,
-            "identity": identity,
+            "identity": identity, "contact_needs": complaint.contact_needs or [],
             "stage_due_at": iso(complaint.stage_due_at),
             "resolution_due_at": iso(complaint.resolution_due_at),
             "clocks": [{"rule": c.rule, "label": label(workflow.sla[c.rule].label) if c.rule in workflow.sla else c.rule,

@@ -4,6 +4,7 @@ from .base import MAX_ID, UTCDateTime, utcnow
 from .calendar import OVERRIDE_KINDS, CalendarOverride
 from .complaint import (
     CHANNELS,
+    CONTACT_NEEDS,
     IDENTITY_FIELDS,
     PRIVACY_MODES,
     Attachment,
@@ -30,7 +31,7 @@ from .unit import Category, Unit
 from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttempt, User, hash_token
 
 __all__ = [
-    "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CalendarOverride",
+    "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
     "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",

@@ -26,6 +26,8 @@ from .user import User
 PRIVACY_MODES = ("public", "anonymous", "confidential")
 CHANNELS = ("web", "api", "open311", "walk_in", "phone", "letter", "email", "social_media", "sp4n_lapor")
 IDENTITY_FIELDS = ("name", "nik", "email", "phone", "address")
+# What a complainant may ask for to be reached or served (the complaint form's checkboxes).
+CONTACT_NEEDS = ("sign_language", "voice_call", "large_print", "counter_help")
 
 
 class Complaint(db.Model):
@@ -71,6 +73,11 @@ class Complaint(db.Model):
     # The language it was filed in (id, en): the complainant is written to in it. NULL (filed
     # before this was kept): the default language.
     locale: Mapped[str | None] = mapped_column(String(8))
+    # What the complainant needs to be reached or served (CONTACT_NEEDS codes) and her own
+    # words about it. Possibly health data: shown only on the case page, never in figures,
+    # logs or audit payloads (those say only whether any was given).
+    contact_needs: Mapped[list | None] = mapped_column(JSONType)
+    contact_needs_note: Mapped[str | None] = mapped_column(Text)
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))

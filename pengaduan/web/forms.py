@@ -10,12 +10,14 @@ from wtforms import (
     MultipleFileField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 
 from ..i18n import lazy_gettext as _l
+from ..models import CONTACT_NEEDS
 from ..services.complaints.intake import CONSENT_TEXT
 from ..services.complaints.publication import RULES
 
@@ -58,6 +60,11 @@ class ComplaintForm(Form):
     email = StringField(_l("Email"), render_kw={"type": "email", "autocomplete": "email"})
     phone = StringField(_l("Phone / WhatsApp"), render_kw={"type": "tel", "autocomplete": "tel"})
     address = TextAreaField(_l("Address"), render_kw={"autocomplete": "street-address", "rows": 2})
+    # Ticked boxes (the template draws them with i18n.contact_need_label) and free words.
+    contact_needs = SelectMultipleField(_l("Special needs and how to reach you"),
+                                        choices=[SelectChoice(code, code) for code in CONTACT_NEEDS],
+                                        validate_choice=False)
+    contact_needs_note = TextAreaField(_l("Other needs, or the best way to reach you"))
     attachments = MultipleFileField(_l("Photos or documents"),
                                     render_kw={"accept": "image/jpeg,image/png,image/webp,image/gif,application/pdf"})
     consent = BooleanField(CONSENT_TEXT)  # required with any identity (services.complaints.intake)
@@ -66,7 +73,7 @@ class ComplaintForm(Form):
 
     DATA_FIELDS = ("unit", "category", "classification", "title", "description", "incident_date",
                    "incident_location", "service_date", "requested_resolution", "privacy",
-                   "name", "nik", "email", "phone", "address")
+                   "name", "nik", "email", "phone", "address", "contact_needs", "contact_needs_note")
 
     def raw(self) -> dict:
         return {name: self[name].data for name in self.DATA_FIELDS} | {"consent": self.consent.data}

@@ -1,6 +1,7 @@
 """Public pages that need no account."""
 from __future__ import annotations
 
+from datetime import date
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, jsonify, make_response, redirect, render_template,
@@ -40,6 +41,16 @@ def lifecycle():
     """The complaint lifecycle as the workflow in force defines it: its stages and the steps
     between them for everyone; staff also see internal steps and the Mermaid diagram."""
     return render_template("public/lifecycle.html", workflow=current_workflow())
+
+
+ACCESSIBILITY_STATEMENT_DATE = date(2026, 12, 7)  # change it with the statement's content
+
+
+@bp.get("/aksesibilitas")
+def accessibility():
+    """The accessibility statement: the standard aimed at, how it is checked, the known gaps
+    and how to get help."""
+    return render_template("public/accessibility.html", stated_on=ACCESSIBILITY_STATEMENT_DATE)
 
 
 @bp.get("/audit/head.json")

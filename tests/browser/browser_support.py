@@ -147,6 +147,12 @@ def image_file(name: str = "foto.png", size=(160, 120)) -> dict:
 # --- accessibility --------------------------------------------------------------------------
 
 BLOCKING_IMPACTS = ("serious", "critical")
+# The public pages are held to more: WCAG 2.2 A and AA (target size among them) and axe's
+# best practices (landmarks, headings, regions), failing on moderate findings as well.
+PUBLIC_IMPACTS = ("moderate", "serious", "critical")
+WCAG22_AA = {"runOnly": {"type": "tag", "values": [
+    "wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]},
+    "rules": {"target-size": {"enabled": True}}}
 
 
 def axe_check(page, options: dict | None = None) -> dict:

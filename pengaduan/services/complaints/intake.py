@@ -16,7 +16,7 @@ from ... import audit, sla
 from ...errors import InvalidFields
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
-from ...models import CHANNELS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
+from ...models import CHANNELS, CONTACT_NEEDS, PRIVACY_MODES, Category, Complaint, ComplaintEvent, Unit, utcnow
 from ...policy import Actor
 from ...workflow import FILE_TRIGGER, current_workflow
 from . import notifications
@@ -28,7 +28,8 @@ NIK = re.compile(r"^\d{16}$")
 PHONE = re.compile(r"^\+?[0-9 ()-]{6,20}$")
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{32}$")  # what new_submission() makes
 LIMITS = {"title": 200, "description": 10000, "incident_location": 300,
-          "requested_resolution": 5000, "name": 200, "email": 254, "phone": 32, "address": 1000}
+          "requested_resolution": 5000, "name": 200, "email": 254, "phone": 32, "address": 1000,
+          "contact_needs_note": 500}
 
 # The consent asked of whoever gives an identity (UU 27/2022 on Personal Data Protection).
 # Each complaint keeps the version its complainant agreed to: change CONSENT_VERSION whenever
@@ -92,6 +93,8 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     consent = agreed(raw.get("consent"))
     if any(identity.values()) and not consent:
         errors["consent"] = _l("You must agree to the processing of your personal data.")
+    needs = contact_needs(raw.get("contact_needs"), errors)
+    needs_note = text(raw, "contact_needs_note", errors, LIMITS)
     if errors:
         raise InvalidFields(errors)
 
@@ -99,7 +102,19 @@ def validate_complaint(raw: dict, at: datetime | None = None) -> dict:
     if clean["service_date"] is not None:
         late = clean["service_date"] < today - timedelta(days=workflow.filing_window_days)
     return {**clean, "unit": unit, "category": category, "classification": classification,
-            "privacy": privacy, "identity": identity, "late_filing": late, "consent": consent}
+            "privacy": privacy, "identity": identity, "late_filing": late, "consent": consent,
+            "contact_needs": needs, "contact_needs_note": needs_note}
+
+
+def contact_needs(value, errors: dict) -> list[str] | None:
+    """The needs ticked (CONTACT_NEEDS codes, in their order), None for none; a form sends
+    each ticked box, JSON a list."""
+    values = [value] if isinstance(value, str) else value or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values) \
+            or not set(values) <= set(CONTACT_NEEDS):
+        errors["contact_needs"] = _l("choose one of the options")
+        return None
+    return [code for code in CONTACT_NEEDS if code in values] or None
 
 
 def agreed(value) -> bool:
@@ -198,6 +213,8 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
                      "classification": values["classification"], "channel": channel,
                      "privacy": values["privacy"], "late_filing": values["late_filing"],
                      "state": workflow.initial,
+                     # Whether special needs were given, never which (possibly health data).
+                     "contact_needs": bool(values["contact_needs"] or values["contact_needs_note"]),
                      **attachment_digests(attachments),
                  })
     notifications.after_filing(complaint)
