@@ -190,3 +190,12 @@ def test_reports_name_the_saved_office(app, org):
         db.session.commit()
     page = html(signed_in(app, "auditor@example.id").get("/staff/reports"))
     assert '<p class="office-name">Layanan Pengaduan Pemerintah Kabupaten Kaur</p>' in page
+
+
+def test_the_admin_home_asks_for_the_contacts_until_they_are_set(app, org):
+    admin = signed_in(app, "admin@example.id")
+    assert "No address, telephone or email yet" in html(admin.get("/staff"))
+    assert post(admin, OFFICE, **SETTINGS).status_code == 302
+    page = html(admin.get("/staff"))
+    assert "No address, telephone or email yet" not in page
+    assert 'data-testid="setup-office">Layanan Pengaduan Pemerintah Kabupaten Kaur<' in page

@@ -1,6 +1,7 @@
 """How far the setup is, for an administrator's home page: units and whether each has
-staff, accounts per role, categories, and whether the calendar of this year and the next
-rests on published decrees or on estimates that still need checking."""
+staff, accounts per role, categories, whether the calendar of this year and the next
+rests on published decrees or on estimates that still need checking, and whether citizens
+are told how to reach the office."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from ...models import STAFF_ROLES, Category, Unit, User
 from ...models.user import user_units
 from ...policy import STAFF_WITH_UNITS
 from .calendar import calendar_year, default_year
+from .office import current_office
 
 
 @dataclass
@@ -32,11 +34,12 @@ class SetupStatus:
     categories_active: int
     categories_inactive: int
     calendar: list[YearCalendar]
+    office_reachable: bool = True  # the office identity names an address, telephone or email
 
     @property
     def needs_attention(self) -> bool:
         return (not self.units_active or bool(self.units_without_staff) or not self.categories_active
-                or any(year.estimated for year in self.calendar))
+                or any(year.estimated for year in self.calendar) or not self.office_reachable)
 
 
 def setup_status() -> SetupStatus:
@@ -57,4 +60,5 @@ def setup_status() -> SetupStatus:
                                      sum(d.estimated for d in days), sum(d.source == "override" for d in days)))
     return SetupStatus(units.get(True, 0), units.get(False, 0), list(unstaffed),
                        {str(role): by_role.get(role, 0) for role in STAFF_ROLES}, inactive or 0,
-                       categories.get(True, 0), categories.get(False, 0), calendar)
+                       categories.get(True, 0), categories.get(False, 0), calendar,
+                       office_reachable=current_office().has_contacts)
