@@ -1,8 +1,8 @@
 """axe-core on the public pages, in Chromium, against WCAG 2.2 A and AA (target size
 included) and axe's best practices: no violation of impact "moderate" or worse on the home
 page, the lifecycle, the accessibility statement, the complaint form (empty and with its
-validation errors), the receipt, the tracking page (empty and after a wrong PIN) and the
-complainant's view of her complaint, whose buttons, menu links and tick boxes are also at
+validation errors), the receipt, the tracking page (empty and after a wrong PIN), the
+complainant's view of her complaint and the pages that set a forgotten PIN anew, whose buttons, menu links and tick boxes are also at
 least 24 px each way and which do not scroll sideways at 360 px; none "serious" or
 "critical" on the staff sign-in page.
 axe.min.js comes with axe-playwright-python and is injected from disk (no CDN). Each page's
@@ -20,6 +20,7 @@ from pengaduan.extensions import db
 from pengaduan.models import Complaint, User
 from pengaduan.policy import Actor
 from pengaduan.services import advance
+from pengaduan.services.complaints.pin_recovery import link_token
 
 pytestmark = pytest.mark.browser
 
@@ -75,6 +76,22 @@ def citizen_view(page, words, app):
     expect(page.get_by_role("region", name=words.step("provide_info"), exact=True)).to_be_visible()
 
 
+def forgot_pin(page, words, app):
+    page.goto("/track/forgot-pin")
+
+
+def reset_pin(page, words, app):
+    """The page an emailed link opens: what it will do, and a button to set the new PIN."""
+    code, _ = file_in_browser(page, words)
+    with app.app_context():
+        token = link_token(Complaint.by_code(code))
+    page.goto(f"/track/reset-pin?token={token}")
+
+
+def reset_link_expired(page, words, app):
+    page.goto("/track/reset-pin?token=expired")
+
+
 def staff_login(page, words, app):
     page.goto("/login")  # the staff sign-in (there is no /staff/login)
 
@@ -89,6 +106,9 @@ PAGES = [  # (reach the page, device)
     pytest.param(track, PHONE, id="track"),
     pytest.param(track_not_found, PHONE, id="track-not-found"),
     pytest.param(citizen_view, PHONE, id="citizen-view"),
+    pytest.param(forgot_pin, PHONE, id="forgot-pin"),
+    pytest.param(reset_pin, PHONE, id="reset-pin"),
+    pytest.param(reset_link_expired, PHONE, id="reset-link-expired"),
     pytest.param(staff_login, DESKTOP, id="staff-login"),
 ]
 STAFF_PAGES = {staff_login}  # held to serious and critical only
