@@ -181,9 +181,11 @@ def wrong(pin: str) -> str:
 
 
 def act(client, code: str, trigger: str, form: Form | None = None, files=(), **fields):
-    """A complainant's step from the tracking page, with its rendered (or given) hidden fields."""
-    action = f"/track/{code}/act/{trigger}"
-    form = form or get_page(client, f"/track/{code}").forms[action]
+    """A complainant's step from the tracking page (withdrawing: from its own page), with its
+    rendered (or given) hidden fields."""
+    page, action = ((f"/track/{code}/withdraw",) * 2 if trigger == "withdraw"
+                    else (f"/track/{code}", f"/track/{code}/act/{trigger}"))
+    form = form or get_page(client, page).forms[action]
     data = {"csrf_token": form.values["csrf_token"], "version": form.values["version"], **fields}
     data = {name: value for name, value in data.items() if value is not None}
     if files:
@@ -777,8 +779,8 @@ def test_missing_required_field_keeps_typed_values(app, browser):
 def test_stale_form_answers_409_and_keeps_text(app, browser):
     """A form rendered before an officer's change is refused with 409 and the text kept."""
     receipt = file_and_read_receipt(browser)
-    action = f"/track/{receipt.code}/act/withdraw"
-    old_form = get_page(browser, f"/track/{receipt.code}").forms[action]
+    action = f"/track/{receipt.code}/withdraw"
+    old_form = get_page(browser, action).forms[action]
     officer_does(app, receipt.code, ("request_info", {"message": "Kirim nomor antrean."}))
     response = act(browser, receipt.code, "withdraw", form=old_form, comment="Saya cabut saja.")
     assert response.status_code == 409
@@ -796,7 +798,7 @@ def test_step_without_valid_token_keeps_text(app, browser, token):
     response = act(browser, receipt.code, "withdraw", csrf_token=token, comment="Saya cabut.")
     assert response.status_code == 422
     page = Page(response.get_data(as_text=True))
-    assert page.forms[f"/track/{receipt.code}/act/withdraw"].values["comment"] == "Saya cabut."
+    assert page.forms[f"/track/{receipt.code}/withdraw"].values["comment"] == "Saya cabut."
     with complaint_in_db(app, receipt.code) as complaint:
         assert complaint.state == "received"
 
@@ -818,7 +820,7 @@ def _dispute_blank(app, client):
 
 def _stale(app, client):
     receipt = file_and_read_receipt(client)
-    form = get_page(client, f"/track/{receipt.code}").forms[f"/track/{receipt.code}/act/withdraw"]
+    form = get_page(client, f"/track/{receipt.code}/withdraw").forms[f"/track/{receipt.code}/withdraw"]
     officer_does(app, receipt.code, ("request_info", {"message": "Kirim nomor antrean."}))
     return act(client, receipt.code, "withdraw", form=form, comment="Cabut.")
 

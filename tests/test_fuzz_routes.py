@@ -189,7 +189,9 @@ def test_no_public_post_answers_5xx_whatever_it_carries(app, scene, callers):
     forms = {**{url: (anonymous, fields) for url, fields in PUBLIC_FORMS.items()},
              f"/track/{scene.a}/rate": (citizen, ["rating", "comment"]),
              f"/track/{scene.closed}/rate": (closed, ["rating", "comment"]),
+             f"/track/{scene.a}/message": (citizen, ["message"]),
              f"/track/{scene.a}/act/withdraw": (citizen, ["reason", "comment", "message", "version"]),
+             f"/track/{scene.a}/withdraw": (citizen, ["comment", "version"]),
              "/open311/v2/requests.json": (anonymous, [
                  "api_key", "service_code", "description", "lat", "long", "address_string", "address_id",
                  "first_name", "last_name", "email", "phone", "attribute[privacy]", "attribute[title]",

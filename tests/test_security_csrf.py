@@ -72,8 +72,28 @@ def _act_data(client, s, app):
         "message": "Mohon kirim foto KTP."}
 
 
+def _citizen_provide_info(client, s, app):
+    """Officer A asks for information on complaint `late` (once); its complainant answers."""
+    from pengaduan.services import advance
+    with app.app_context():
+        complaint = Complaint.by_code(s.late)
+        if complaint.state == "received":
+            advance(complaint, "request_info", Actor.staff(User.by_email(OFFICER_A)), message="Mohon kirim foto.")
+            db.session.commit()
+    return form_values(client, f"/track/{s.late}", f"/track/{s.late}/act/provide_info") | {"message": "Terlampir."}
+
+
 def _citizen_withdraw(client, s, app):
-    return form_values(client, f"/track/{s.a}", f"/track/{s.a}/act/withdraw") | {"comment": "Sudah beres."}
+    return form_values(client, f"/track/{s.a}/withdraw", f"/track/{s.a}/withdraw") | {"comment": "Sudah beres."}
+
+
+def _citizen_message(client, s, app):
+    return form_values(client, f"/track/{s.a}", f"/track/{s.a}/message") | {"message": "Kapan selesai?"}
+
+
+def _staff_message(client, s, app):
+    return form_values(client, f"/staff/complaints/{s.a}?step=reply", f"/staff/complaints/{s.a}/message") | {
+        "message": "Sedang kami proses."}
 
 
 def _edit_data(client, s, app):
@@ -187,8 +207,12 @@ SCENARIOS: dict[str, Scenario] = {
                                       lambda c, s, a: valid_form(), refused=422),
     "citizen.track": Scenario("anonymous", lambda s: "/track",
                               lambda c, s, a: {"code": s.a, "pin": s.a_pin}, refused=404, changes=False),
-    "citizen.act": Scenario("citizen:a", lambda s: f"/track/{s.a}/act/withdraw", _citizen_withdraw,
+    "citizen.act": Scenario("citizen:late", lambda s: f"/track/{s.late}/act/provide_info", _citizen_provide_info,
                             refused=422),
+    "citizen.withdraw": Scenario("citizen:a", lambda s: f"/track/{s.a}/withdraw", _citizen_withdraw,
+                                 refused=422),
+    "citizen.message": Scenario("citizen:a", lambda s: f"/track/{s.a}/message", _citizen_message,
+                                refused=422, files={"attachments": [(png(), "foto.png")]}),
     "citizen.rate_service": Scenario("citizen:closed", lambda s: f"/track/{s.closed}/rate",
                                      lambda c, s, a: {"rating": "5", "comment": "Cepat."}, refused=422),
     "citizen.forgot_pin": Scenario("anonymous", lambda s: "/track/forgot-pin", _forgot_pin_data, refused=422),
@@ -207,6 +231,8 @@ SCENARIOS: dict[str, Scenario] = {
     "staff.instruction_done": Scenario(
         OFFICER_A, lambda s: f"/staff/complaints/{s.late}/instructions/{s.instruction_a}/done",
         lambda c, s, a: {}),
+    "staff.message": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/message", _staff_message,
+                              refused=422, files={"attachments": [(png(), "foto.png")]}),
     "staff.note": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/note",
                            lambda c, s, a: {"note": "Catatan internal"}),
     "staff.reveal": Scenario(SUPERVISOR_A, lambda s: f"/staff/complaints/{s.secret}/reveal",
@@ -334,8 +360,9 @@ LAST = ["admin.user", "admin.user_password", "auth.logout", "auth.password"]
 def test_the_same_requests_go_through_with_the_pages_token(app, scene):
     """The refusals above are the token's doing: with the page's own token every scenario
     goes through (200 or a redirect) and, where it is a change, stored data changes."""
-    order = [e for e in sorted(SCENARIOS) if e not in LAST and e != "citizen.act"]
-    for endpoint in order + ["citizen.act"] + LAST:  # the complainant withdraws after staff acted
+    citizen_last = ["citizen.act", "citizen.withdraw"]  # the complainants' steps after staff acted
+    order = [e for e in sorted(SCENARIOS) if e not in LAST and e not in citizen_last]
+    for endpoint in order + citizen_last + LAST:
         scenario = SCENARIOS[endpoint]
         client = _browser_for(app, scene, scenario.who)
         url = scenario.url(scene)
@@ -418,6 +445,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "api_v1.complaint": [{"code": scene.a}], "api_v1.events": [{"code": scene.a}],
         "citizen.attachment": [{"code": scene.a, "attachment_id": scene.attachment_a}],
         "citizen.view": [{"code": scene.a}], "citizen.show_new_pin": [{"code": scene.a}],
+        "citizen.withdraw": [{"code": scene.a}],
         "open311.discovery": [{"fmt": "json"}, {"fmt": "xml"}],
         "open311.get_request": [{"code": scene.a, "fmt": "json"}, {"code": scene.a, "fmt": "xml"}],
         "open311.list_requests": [{"fmt": "json"}, {"fmt": "xml"}],

@@ -96,6 +96,10 @@ class Complaint(db.Model):
     # Denormalised from the running clocks so queues sort and filter on an index.
     stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # When the complainant sent a message nobody has answered yet: set by her message, cleared
+    # by a staff member's public reply or public step (services.complaints.conversation). The
+    # queue marks the row from it without reading the timeline.
+    citizen_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Optimistic lock: an UPDATE that finds another version changed nothing and fails.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)

@@ -58,6 +58,13 @@ def can_add_note(actor: Actor, complaint: Complaint) -> bool:
     return handles_cases(actor.role) and is_member(actor.user, complaint)
 
 
+def can_post_message(actor: Actor, complaint: Complaint) -> bool:
+    """Write in the conversation with the complainant: the complainant herself (code and PIN),
+    and the officers and supervisors of the complaint's unit, who may handle it."""
+    return acts_as_complainant(actor, complaint) or (
+        handles_cases(actor.role) and is_member(actor.user, complaint))
+
+
 def can_assign_in_bulk(actor: Actor) -> bool:
     """Officers and supervisors assign several complaints of the queue at once (each one
     still checked with can_add_note, as a single assignment is)."""

@@ -20,8 +20,11 @@ from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor, Role, can_fire
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
-from ..services.complaints.citizen import (citizen_deadline, find_for_citizen, public_timeline, rate,
-                                replace_pin)
+from ..services.complaints.citizen import (citizen_deadline, filed_files, find_for_citizen,
+                                           identity_as_given, office_words, public_timeline, rate,
+                                           replace_pin)
+from ..services.complaints.conversation import is_open, post_message
+from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
 from ..services.complaints import pin_recovery
 from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
@@ -200,18 +203,28 @@ def track():
     return render_template("citizen/track.html", form=form, error=error), 404
 
 
+WITHDRAW = "withdraw"  # the complainant's step that has a page of its own, to confirm it
+
+
 def _citizen_triggers(complaint: Complaint):
     workflow = current_workflow()
     return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, Role.CITIZEN)]
 
 
-def _render_view(complaint, errors=None, typed=None, status=200, action=None):
+def _render_view(complaint, errors=None, typed=None, status=200, action=None, files_dropped=False):
     workflow = current_workflow()
+    triggers = _citizen_triggers(complaint)
+    timeline = public_timeline(complaint)
     return render_template(
         "citizen/view.html", complaint=complaint, state=workflow.states[complaint.state],
-        timeline=public_timeline(complaint), deadline=citizen_deadline(complaint),
-        actions=_citizen_triggers(complaint), form=ActionForm(), errors=errors or {},
-        typed=typed or {}, open_action=action, workflow=workflow,
+        timeline=timeline, office=office_words(complaint, timeline),
+        deadline=citizen_deadline(complaint),
+        actions=[t for t in triggers if t.trigger != WITHDRAW],
+        can_withdraw=any(t.trigger == WITHDRAW for t in triggers),
+        can_message=is_open(complaint), filed=filed_files(complaint),
+        identity=identity_as_given(complaint), privacy_rule=PUBLICATION.get(complaint.privacy),
+        form=ActionForm(), errors=errors or {},
+        typed=typed or {}, open_action=action, workflow=workflow, files_dropped=files_dropped,
         can_rate=workflow.is_terminal(complaint.state) and complaint.rating is None,
         max_files=limits()[1], old_pin=complaint.id in session.get(OLD_PIN_KEY, []),
     ), status
@@ -219,11 +232,21 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None):
 
 @bp.get("/track/<code>")
 def view(code):
-    """The complaint as its complainant sees it."""
+    """The complaint as its complainant sees it: its status and deadline, what the office
+    last said with the step it asks for right under it, what she filed, and the history."""
     complaint = _tracked_complaint(code)
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
     return _render_view(complaint)
+
+
+# What the complainant is told after each of her steps (a step missing here: the general words).
+DONE_MESSAGES = {
+    "provide_info": _l("Thank you. The information was sent to the officer, who will check it."),
+    "accept": _l("Thank you. You accepted the response; the complaint is closed."),
+    "dispute": _l("Your objection was recorded. The unit will follow up on the complaint again."),
+    WITHDRAW: _l("Your complaint was withdrawn."),
+}
 
 
 @bp.post("/track/<code>/act/<trigger>")
@@ -231,32 +254,102 @@ def view(code):
 @csrf.exempt  # ActionForm checks the token and keeps the typed text on failure
 @limiter.limit("30 per hour")
 def act(code, trigger):
-    """A complainant's step: provide information, accept, dispute, withdraw."""
+    """A complainant's step: provide information, accept, dispute (withdraw has its page)."""
     complaint = _tracked_complaint(code)
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
     transition = current_workflow().transition(trigger)
     if transition is None or not can_fire(Actor.citizen(complaint), complaint, transition):
         abort(404)
+    if trigger == WITHDRAW:  # never in one click: the page that asks first, with what was typed
+        return _render_withdraw(complaint, transition, {}, {"comment": request.form.get("comment", "")})
+    return _take_step(complaint, transition, _render_view)
+
+
+def _take_step(complaint, transition, render):
+    """Fire the complainant's step from its form; a refusal shows `render`'s page again with
+    what was typed. `render(complaint, errors, typed, status, trigger, files_dropped)`."""
+    trigger = transition.trigger
     form = ActionForm()
     names = transition.requires + transition.accepts
     typed = {name: request.form.get(name, "") for name in names}
-    if not form.validate():
-        return _render_view(complaint, {"csrf_token": _l(
-            "The form expired. Please send it again.")}, typed, 422, trigger)
-    fields = {name: value for name, value in typed.items() if value.strip()}
     files = request.files.getlist("attachments") if transition.attachments else []
+    dropped = any(f.filename for f in files)
+    if not form.validate():
+        return render(complaint, {"csrf_token": _l(
+            "The form expired. Please send it again.")}, typed, 422, trigger, dropped)
+    fields = {name: value for name, value in typed.items() if value.strip()}
     try:
         with stored_files(checked_uploads(files)) as stored:
             advance(complaint, trigger, Actor.citizen(complaint),
                     expected_version=form.version.data or None, attachments=stored, **fields)
     except InvalidFields as exc:
-        rerender(_render_view, complaint, exc.errors, typed, exc.status, trigger)
+        rerender(render, complaint, exc.errors, typed, exc.status, trigger, dropped)
     except (ConcurrentChange, TriggerNotAllowed):
-        rerender(_render_view, complaint, {"version": _l(
+        rerender(render, complaint, {"version": _l(
             "The complaint changed while you were writing. Please check its current state; "
-            "what you typed is kept below.")}, typed, 409, trigger)
-    flash(_("Thank you. Your answer was recorded."), "success")
+            "what you typed is kept below.")}, typed, 409, trigger, dropped)
+    flash(str(DONE_MESSAGES.get(trigger, _l("Thank you. Your answer was recorded."))), "success")
+    return redirect(url_for("citizen.view", code=complaint.tracking_code))
+
+
+def _withdraw_step(complaint):
+    """The withdraw step if the complainant may take it now, else None."""
+    transition = current_workflow().transition(WITHDRAW)
+    if transition is None or not can_fire(Actor.citizen(complaint), complaint, transition) \
+            or complaint.state not in transition.sources:
+        return None
+    return transition
+
+
+def _render_withdraw(complaint, transition, errors=None, typed=None, status=200, *_ignored):
+    return render_template("citizen/withdraw.html", complaint=complaint, transition=transition,
+                           workflow=current_workflow(), state=current_workflow().states[complaint.state],
+                           form=ActionForm(), errors=errors or {}, typed=typed or {}), status
+
+
+@bp.route("/track/<code>/withdraw", methods=["GET", "POST"])
+@csrf.exempt  # ActionForm checks the token and keeps the typed reason on failure
+@limiter.limit("30 per hour", methods=["POST"])
+def withdraw(code):
+    """Withdrawing, on a page of its own: what it means, an optional reason, then confirm."""
+    complaint = _tracked_complaint(code)
+    if complaint is None:
+        return redirect(url_for("citizen.track", code=code))
+    transition = _withdraw_step(complaint)
+    if transition is None:  # closed meanwhile, or never possible here
+        flash(_("This complaint can no longer be withdrawn."), "notice")
+        return redirect(url_for("citizen.view", code=complaint.tracking_code))
+    if request.method == "GET":
+        return _render_withdraw(complaint, transition)
+
+    def render(complaint, errors, typed, status, *_rest):
+        return _render_withdraw(complaint, transition, errors, typed, status)
+
+    return _take_step(complaint, transition, render)
+
+
+@bp.post("/track/<code>/message")
+@reads_first  # the photos are decoded before the write transaction begins
+@csrf.exempt  # ActionForm checks the token and keeps the typed text on failure
+@limiter.limit("10 per hour;30 per day")
+def message(code):
+    """A message to the office, at any open state; it does not move the complaint."""
+    complaint = _tracked_complaint(code)
+    if complaint is None:
+        return redirect(url_for("citizen.track", code=code))
+    typed = {"message": request.form.get("message", "")}
+    files = request.files.getlist("attachments")
+    dropped = any(f.filename for f in files)
+    if not ActionForm().validate():
+        return _render_view(complaint, {"csrf_token": _l("The form expired. Please send it again.")},
+                            typed, 422, "message", dropped)
+    try:
+        with stored_files(checked_uploads(files)) as stored:
+            post_message(complaint, Actor.citizen(complaint), typed["message"], stored)
+    except InvalidFields as exc:
+        rerender(_render_view, complaint, exc.errors, typed, exc.status, "message", dropped)
+    flash(_("Your message was sent to the officer."), "success")
     return redirect(url_for("citizen.view", code=complaint.tracking_code))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from types import SimpleNamespace
 from functools import wraps
 from urllib.parse import parse_qsl
 
@@ -25,7 +26,8 @@ from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalation, Notification,
                       Unit, User, utcnow)
-from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_review_overdue,
+from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_post_message,
+                      can_review_overdue,
                       can_reveal_identity, can_see_identity, can_supervise, can_view, has_home,
                       sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
 from ..policy.complaints import can_assign_in_bulk, can_export_queue
@@ -39,6 +41,7 @@ from ..services.complaints.casework import (acknowledge_escalations, add_note, a
                                             give_instruction, mark_instruction_done,
                                             reveal_identity, visible_identity)
 from ..services.complaints.complainant_mail import whatsapp_contact
+from ..services.complaints.conversation import is_open, post_message
 from ..services.complaints.instructions import (instructions_of, open_instructions_for,
                                                 open_instructions_on)
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
@@ -262,12 +265,15 @@ def _choices(complaint: Complaint) -> dict:
 
 
 # The steps of the case page that are not workflow transitions (each opens its own form).
-CASEWORK_STEPS = ("assign", "note", "instruction", "acknowledge")
+CASEWORK_STEPS = ("reply", "assign", "note", "instruction", "acknowledge")
 
 
-def _case_steps(actions, can_note: bool, can_instruct: bool, open_escalations) -> list[tuple]:
+def _case_steps(actions, can_note: bool, can_instruct: bool, open_escalations,
+                can_reply: bool = False) -> list[tuple]:
     """The steps this person may take now, as the case page offers them: (key, label, kind)."""
     steps = [(t.trigger, label(t.label), "secondary" if t.secondary else "workflow") for t in actions]
+    if can_reply:
+        steps.append(("reply", _("Reply to the complainant"), "casework"))
     if can_note:
         steps += [("assign", _("Assign to an officer"), "casework"),
                   ("note", _("Write an internal note"), "casework")]
@@ -323,7 +329,10 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
     can_note, can_instruct = can_add_note(me, complaint), can_supervise(me, complaint)
     open_escalations = [e for found in escalations.values() for e in found
                         if e.acknowledged_at is None and e.level in workflow.escalation_levels]
-    steps = _case_steps(actions, can_note, can_instruct, open_escalations)
+    can_reply = can_post_message(me, complaint) and is_open(complaint)
+    steps = _case_steps(actions, can_note, can_instruct, open_escalations, can_reply)
+    if stale is None and open_action == "reply" and not can_reply and (typed or {}).get("message", "").strip():
+        stale = SimpleNamespace(label=_("Message to the complainant"))  # closed meanwhile: kept, unsent
     identity = identity or visible_identity(complaint, me)
     if open_action == "reveal":
         open_step = None  # the reveal form stays in the identity panel
@@ -423,6 +432,37 @@ def act(code, trigger):
     flash(_("Step completed: %(step)s.", step=label(transition.label)), "success")
     if not can_view(actor(), complaint):  # disposed to a unit this officer does not work for
         return redirect(url_for("staff.queue"))
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+
+
+@bp.post("/complaints/<code>/message")
+@staff_only
+@reads_first  # the files are checked before the write transaction begins
+@csrf.exempt  # ActionForm checks the token so that a failure keeps what was typed
+def message(code):
+    """A message to the complainant (she reads it on the tracking page); the complaint stays
+    in its state. Distinct from an internal note."""
+    complaint = complaint_or_404(code)
+    typed = {"message": request.form.get("message", "")}
+    files = request.files.getlist("attachments")
+    dropped = any(f.filename for f in files)
+    if not ActionForm().validate():
+        return _render(complaint, {"csrf_token": _l("The form expired. Please send it again.")},
+                       typed, "reply", 422)
+    if not is_open(complaint):
+        return _render(complaint, {"version": _l(
+            "The complaint was closed meanwhile, so the message was not sent.")}, typed, "reply", 409)
+    try:
+        with stored_files(checked_uploads(files)) as stored:
+            post_message(complaint, actor(), typed["message"], stored)
+    except InvalidFields as exc:
+        errors = dict(exc.errors)
+        if dropped and "attachments" not in errors:
+            errors["attachments"] = _l("were not saved, since the step was not sent.")
+        rerender(_render, complaint, errors, typed, "reply", exc.status)
+    except Forbidden:
+        abort(403)
+    flash(_("Message sent to the complainant."), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code))
 
 

@@ -37,39 +37,120 @@ class TimelineEntry:
     by_unit: str | None
     fields: list[tuple[str, str]] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
+    # What the tracking page needs besides: the step in the past tense ("Asked you for
+    # information"), who wrote ("office", "complainant" or "system"), the words written
+    # (free-text fields) apart from the facts, and which step it was.
+    done: object = None
+    side: str = "system"
+    texts: list[tuple[str, str]] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    kind: str = ""
+    to_state: str | None = None
+    event_id: int | None = None
+
+
+def _titles(event: ComplaintEvent, complaint: Complaint, workflow, side: str) -> tuple[object, object]:
+    """(the step's name, the step in the past tense) as the complainant reads them."""
+    if event.kind == "filed":
+        title = _l("Complaint received")
+        return title, title
+    if event.kind == "rating":
+        title = _l("Service rated")
+        return title, _l("You rated the service")
+    if event.kind == "reminder":
+        title = _l("Reminder: please respond by %(due)s", due=format_moment(
+            event.data.get("due_at"), complaint.unit.timezone))
+        return title, title
+    if event.kind == "message":
+        title = _l("Message from the office") if side == "office" else _l("Your message")
+        return title, title
+    transition = workflow.transition(event.trigger)
+    if transition is None:
+        return event.trigger, event.trigger
+    return transition.label, transition.done or transition.label
 
 
 def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
-    """Steps meant for the complainant: no internal notes, no officer names, only the unit."""
+    """Steps and messages meant for the complainant, oldest first: no internal notes, no
+    officer names, only the unit; only the files marked public."""
     workflow = current_workflow()
     events = db.session.scalars(
         select(ComplaintEvent).options(joinedload(ComplaintEvent.unit)).where(ComplaintEvent.complaint_id == complaint.id,
                                      ComplaintEvent.public.is_(True)).order_by(ComplaintEvent.id)
     ).all()
     files: dict[int, list[Attachment]] = {}
-    for attachment in complaint.attachments:
+    for attachment in sorted(complaint.attachments, key=lambda a: a.id):
         if attachment.public and attachment.event_id:
             files.setdefault(attachment.event_id, []).append(attachment)
     entries = []
     for event in events:
-        if event.kind == "filed":
-            title = _l("Complaint received")
-        elif event.kind == "rating":
-            title = _l("Service rated")
-        elif event.kind == "reminder":
-            title = _l("Reminder: please respond by %(due)s", due=format_moment(
-                event.data.get("due_at"), complaint.unit.timezone))
-        else:
-            transition = workflow.transition(event.trigger)
-            title = transition.label if transition else event.trigger
-        shown = [(FIELDS[name].label, FIELDS[name].show(workflow, value))
+        staff = handles_cases(event.actor_role)
+        side = "office" if staff else "complainant" if event.actor_role == Role.CITIZEN else "system"
+        title, done = _titles(event, complaint, workflow, side)
+        shown = [(name, FIELDS[name].label, FIELDS[name].show(workflow, value))
                  for name, value in (event.data or {}).items()
                  if name in FIELDS and FIELDS[name].public and value not in (None, "")]
-        staff = handles_cases(event.actor_role)
         by_unit = (event.unit or complaint.unit).name if staff else None
-        entries.append(TimelineEntry(event.occurred_at, title, by_unit, shown,
-                                     files.get(event.id, [])))
+        entries.append(TimelineEntry(
+            event.occurred_at, title, by_unit, [(text, words) for _, text, words in shown],
+            files.get(event.id, []), done=done, side=side,
+            texts=[(text, words) for name, text, words in shown if FIELDS[name].free_text],
+            facts=[(text, words) for name, text, words in shown if not FIELDS[name].free_text],
+            kind=event.kind, to_state=event.to_state, event_id=event.id))
     return entries
+
+
+def office_words(complaint: Complaint, timeline: list[TimelineEntry]) -> list[TimelineEntry]:
+    """What the office said that the complainant should read first, oldest first: the step
+    that brought the complaint to its current state when the office wrote something with it
+    (the question of a request for information, the response to accept or dispute), and the
+    office's latest public words (a step's message, response, resolution or reason, or a
+    conversation message) when they came later. Empty when the office has written nothing."""
+    said = [entry for entry in timeline if entry.side == "office" and entry.texts]
+    if not said:
+        return []
+    latest = said[-1]
+    entered = next((entry for entry in reversed(timeline) if entry.kind == "transition"), None)
+    prompt = (entered if entered is not None and entered.side == "office" and entered.texts
+              and entered.to_state == complaint.state else None)
+    if prompt is None or prompt is latest:
+        return [latest]
+    return [prompt, latest]
+
+
+def filed_files(complaint: Complaint) -> list[Attachment]:
+    """The files the complainant sent with the complaint itself (public ones only: the page
+    never shows a file staff kept internal)."""
+    filed = {event.id for event in complaint.events if event.kind == "filed"}
+    return sorted((a for a in complaint.attachments if a.public and a.event_id in filed),
+                  key=lambda a: a.id)
+
+
+def _partly(value: str | None, keep: int = 4) -> str | None:
+    """A contact shown on a possibly shared screen: enough to recognise, not to copy."""
+    if not value:
+        return None
+    if "@" in value:
+        name, _, domain = value.partition("@")
+        return f"{name[:1]}{'•' * 3}@{domain}"
+    return "•" * max(len(value) - keep, 3) + value[-keep:]
+
+
+def identity_as_given(complaint: Complaint) -> list[tuple[object, str]]:
+    """The identity the complainant gave, as the tracking page shows it back: her name, and
+    the NIK, phone and email only partly (the page may be open on a shared computer, at a
+    kelurahan or an internet cafe; she knows them, a passer-by need not). The address is
+    named as given or not, never shown."""
+    shown = []
+    if complaint.complainant_name:
+        shown.append((_l("Name"), complaint.complainant_name))
+    for text, value in ((_l("NIK"), complaint.complainant_nik), (_l("Phone"), complaint.complainant_phone),
+                        (_l("Email"), complaint.complainant_email)):
+        if value:
+            shown.append((text, _partly(value)))
+    if complaint.complainant_address:
+        shown.append((_l("Address"), str(_l("given (not shown here)"))))
+    return shown
 
 
 def citizen_deadline(complaint: Complaint) -> tuple[str, datetime] | None:

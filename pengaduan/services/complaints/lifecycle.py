@@ -12,7 +12,7 @@ from ...policy import Actor, can_fire, can_view
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS, clean_fields, for_audit, serialise
 from ...workflow.guards import GUARDS
-from . import complainant_mail, notifications
+from . import complainant_mail, conversation, notifications
 from ..attachments import StoredFile, attach, attachment_digests
 
 
@@ -88,6 +88,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         if transition.dest != from_state:
             complaint.state_changed_at = at
         complaint.updated_at = at
+        conversation.answered_by_step(complaint, actor, transition.public)
 
         data = serialise(values)
         event = ComplaintEvent(

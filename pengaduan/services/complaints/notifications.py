@@ -122,6 +122,14 @@ def after_transition(complaint: Complaint, trigger: str, actor: Actor, values: d
         after_assignment(complaint, assignee, me, at)
 
 
+def after_citizen_message(complaint: Complaint, message: ComplaintEvent) -> None:
+    """The handler (the assignee, or the unit's desk) hears that the complainant wrote; the
+    notice names the complaint, never what she wrote."""
+    staff = staff_by_unit([complaint.unit_id])
+    notify(recipients(complaint, ["handler"], staff), "citizen_replied", complaint,
+           {"message": message.id}, at=message.occurred_at)
+
+
 def after_assignment(complaint: Complaint, assignee: User | None, by: User | None,
                      at: datetime | None = None) -> None:
     if assignee is not None:

@@ -26,7 +26,8 @@ from ...workflow import current_workflow
 WEEK_WORKING_DAYS = 5  # today and the four working days after it
 REPLY_DAYS = 30  # replies older than this are history, not news
 LIST_LIMIT = 8  # items a section lists; its count says how many there are
-REPLY_KINDS = ("transition", "rating")  # a complainant's steps (information, dispute, ...) and ratings
+# A complainant's steps (information, dispute, ...), ratings and messages.
+REPLY_KINDS = ("transition", "rating", "message")
 
 
 @dataclass
@@ -141,7 +142,7 @@ def _new(user: User, now: datetime) -> Section:
 
 def _replies(user: User, now: datetime) -> Section:
     """What complainants sent (information asked for, a dispute, an acceptance, a rating,
-    a withdrawal) on my complaints in the last REPLY_DAYS days, after my own last step on
+    a withdrawal, a message) on my complaints in the last REPLY_DAYS days, after my own last step on
     that complaint; newest first.
 
     Three index reads, each bounded by the units' recent activity rather than their history:
