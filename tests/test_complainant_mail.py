@@ -19,8 +19,10 @@ from pengaduan.extensions import db
 from pengaduan.models import Complaint, OutboxMessage
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
+from pengaduan.services.complaints.conversation import post_message
 from pengaduan.services.phones import to_e164
 from pengaduan.jobs.sweep import sweep
+from test_api import FILING
 from test_citizen import NEW, valid_form
 from test_staff import (OFFICER_A, SUPERVISOR_A, browser, file, get_page, org, page_of,  # noqa: F401
                         signed_in, staff_does)
@@ -139,15 +141,34 @@ def test_the_language_the_complaint_was_filed_in(world):
     assert m.subject.startswith("Petugas meminta kelengkapan informasi")
 
 
-def test_the_web_form_keeps_its_language(app, org, client):
-    """The citizen who filled the form in English is written to in English."""
+def test_the_form_and_the_api_keep_the_language_of_the_filing(app, org, client):
+    """The citizen who filled the form in English is written to in English; an API client's
+    Accept-Language says the same, and a client naming none gets the default language."""
     client.set_cookie("lang", "en")
     values = get_page(client, NEW).forms[NEW].values
     data = {**valid_form(), "csrf_token": values["csrf_token"], "submission": values["submission"]}
-    assert client.post(NEW, data=data).status_code in (200, 302, 303)
+    assert client.post(NEW, data=data).status_code == 302
+    api = app.test_client()
+    for language in ("en", None):
+        headers = {"Accept-Language": language} if language else {}
+        assert api.post("/api/v1/complaints", json=FILING, headers=headers).status_code == 201
     with app.app_context():
-        [complaint] = db.session.scalars(select(Complaint)).all()
-        assert complaint.locale == "en"
+        locales = db.session.scalars(select(Complaint.locale).order_by(Complaint.id)).all()
+        assert locales == ["en", "en", "id"]
+
+
+def test_staff_message_is_emailed_and_the_complainants_is_not(world):
+    filed = file_now(world)
+    c = filed.complaint
+    before = len(outbox())
+    post_message(c, world.officer_a, "Kapan Anda bisa datang ke kantor?")
+    db.session.commit()
+    [m] = outbox()[before:]
+    assert m.subject == f"Pesan dari petugas ({c.tracking_code})"
+    assert "Kapan Anda bisa datang ke kantor?" in m.body_text and filed.pin not in m.body_text
+    post_message(c, Actor.citizen(c), "Besok pagi saya datang.")
+    db.session.commit()
+    assert len(outbox()) == before + 1
 
 
 @pytest.mark.parametrize("overrides", [{"email": None}, {"privacy": "anonymous", "name": None,
