@@ -801,7 +801,7 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "supervision.action_status": SUPERVISOR_A, "supervision.add_action": SUPERVISOR_A,
     "supervision.add_files": SUPERVISOR_A, "supervision.document_file": SUPERVISOR_A,
     "supervision.edit": SUPERVISOR_A, "supervision.record": SUPERVISOR_A,
-    "supervision.record_file": SUPERVISOR_A,
+    "supervision.record_file": SUPERVISOR_A, "public.office_logo": ADMIN,
 }
 
 
