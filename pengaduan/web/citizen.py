@@ -217,7 +217,7 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None, fi
     timeline = public_timeline(complaint)
     return render_template(
         "citizen/view.html", complaint=complaint, state=workflow.states[complaint.state],
-        timeline=timeline, office=office_words(complaint, timeline),
+        timeline=timeline, latest_words=office_words(complaint, timeline),
         deadline=citizen_deadline(complaint),
         actions=[t for t in triggers if t.trigger != WITHDRAW],
         can_withdraw=any(t.trigger == WITHDRAW for t in triggers),

@@ -2,7 +2,8 @@
 included) and axe's best practices: no violation of impact "moderate" or worse on the home
 page, the lifecycle, the accessibility statement, the complaint form (empty and with its
 validation errors), the receipt, the tracking page (empty and after a wrong PIN), the
-complainant's view of her complaint and the pages that set a forgotten PIN anew, whose buttons, menu links and tick boxes are also at
+complainant's view of her complaint, its withdrawal page and the pages that set a
+forgotten PIN anew, whose buttons, menu links and tick boxes are also at
 least 24 px each way and which do not scroll sideways at 360 px; none "serious" or
 "critical" on the staff sign-in page.
 axe.min.js comes with axe-playwright-python and is injected from disk (no CDN). Each page's
@@ -76,6 +77,12 @@ def citizen_view(page, words, app):
     expect(page.get_by_role("region", name=words.step("provide_info"), exact=True)).to_be_visible()
 
 
+def withdraw(page, words, app):
+    """The page that says what withdrawing means and asks for a reason."""
+    code, _ = file_in_browser(page, words)
+    page.goto(f"/track/{code}/withdraw")
+
+
 def forgot_pin(page, words, app):
     page.goto("/track/forgot-pin")
 
@@ -106,6 +113,7 @@ PAGES = [  # (reach the page, device)
     pytest.param(track, PHONE, id="track"),
     pytest.param(track_not_found, PHONE, id="track-not-found"),
     pytest.param(citizen_view, PHONE, id="citizen-view"),
+    pytest.param(withdraw, PHONE, id="withdraw"),
     pytest.param(forgot_pin, PHONE, id="forgot-pin"),
     pytest.param(reset_pin, PHONE, id="reset-pin"),
     pytest.param(reset_link_expired, PHONE, id="reset-link-expired"),
