@@ -267,3 +267,41 @@ def track_in_browser(page, words: Words, code: str, pin: str) -> None:
 def flash(page):
     """The confirmation (or error) shown after a form was sent."""
     return page.locator(".flash")
+
+
+def above(first, second) -> bool:
+    """Whether the element of locator `first` is drawn above (starts higher on the page than)
+    that of `second`: what a reader meets first on a phone's single column."""
+    return first.bounding_box()["y"] < second.bounding_box()["y"]
+
+
+def outbox(app, recipient: str | None = None) -> list:
+    """The outbox's messages (to `recipient`, if given), oldest first, detached from the
+    database: read in a short application context of their own (see conftest's `org`)."""
+    from sqlalchemy import select
+
+    from pengaduan.extensions import db
+    from pengaduan.models import OutboxMessage
+
+    with app.app_context():
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if recipient is not None:
+            query = query.where(OutboxMessage.recipient == recipient)
+        messages = db.session.scalars(query).all()
+        db.session.expunge_all()
+        return messages
+
+
+def email_text(email) -> str:
+    """An email as its reader sees it: subject and every text part (plain and HTML),
+    decoded. `email` is a delivered EmailMessage or an outbox row."""
+    if hasattr(email, "body_text"):  # an OutboxMessage
+        return "\n".join([email.subject, email.body_text, email.body_html or ""])
+    parts = [part.get_content() for part in email.walk() if part.get_content_maintype() == "text"]
+    return "\n".join([email["Subject"], *parts])
+
+
+def holds_pin(email, pin: str) -> bool:
+    """Whether an email holds the PIN in any of its forms (as shown, or without the dash)."""
+    text = email_text(email)
+    return pin in text or pin.replace("-", "") in text

@@ -19,6 +19,8 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from browser_support import (CHROMIUM, DESKTOP, LAUNCH_ARGS, REQUIRED, Shots, Words, expect,
                              sync_playwright, unavailable)
+import pengaduan.jobs.outbox
+import pengaduan.web.citizen
 from pengaduan.extensions import db
 
 
@@ -103,6 +105,38 @@ def org(world):
     their own short `with app.app_context():` blocks."""
     db.session.close()
     return world
+
+
+class AcceptingSMTP:
+    """Stands in for the mail server: accepts every message and keeps it in `delivered`
+    (the outbox row of a sent message keeps no body: it may have held a PIN)."""
+
+    delivered: list = []
+
+    def __init__(self, host, port, timeout=None):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def send_message(self, message):
+        AcceptingSMTP.delivered.append(message)
+
+
+@pytest.fixture
+def mail_server(app, live_server, monkeypatch) -> list:
+    """A configured mail server that accepts everything, and the live server as the
+    configured site, so that an emailed link opens in the browser. The emails delivered
+    (email.message.EmailMessage), in the order sent; browser_support.outbox reads the
+    outbox's rows (a link the worker would send is still there, with its body)."""
+    monkeypatch.setattr(AcceptingSMTP, "delivered", [])
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", AcceptingSMTP)
+    monkeypatch.setattr(pengaduan.web.citizen, "FORGOT_PIN_SECONDS", 0)  # no waiting floor
+    app.config.update(MAIL_SERVER="smtp.example.go.id", PENGADUAN_BASE_URL=live_server.url)
+    return AcceptingSMTP.delivered
 
 
 @pytest.fixture

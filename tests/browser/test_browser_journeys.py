@@ -1,9 +1,11 @@
 """Journeys through the running app in a real browser (Chromium driven by Playwright): a
-citizen files a complaint with a photo on a phone and tracks it; an officer takes it through
-the workflow of workflows/perpres76.yaml while the complainant answers on the tracking page;
-a supervisor reviews an overdue case and records a coaching session; an auditor downloads an
-evidence pack and verifies it offline. The citizen and officer journeys run in Indonesian
-(the default) and in English (chosen with the header's language switch).
+citizen files a complaint with a photo on a phone, gets its receipt and emails, and follows
+it on the tracking page while an officer takes it through the workflow of
+workflows/perpres76.yaml, until she accepts the response; a complainant withdraws a
+complaint and sets a lost PIN anew through the emailed link; a supervisor reviews an overdue
+case and records a coaching session; an auditor downloads an evidence pack and verifies it
+offline. The citizen and officer journey runs in Indonesian (the default) and in English
+(chosen with the header's language switch).
 
 Every key page is saved as a full-page screenshot under tests/browser/artifacts/ (or
 PENGADUAN_ARTIFACTS_DIR), one folder per test, numbered by step.
@@ -20,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from browser_support import (AUDITOR, DESCRIPTION, OFFICER, PHONE, SUPERVISOR, TITLE, Words,
-                             choose_language, expect, file_in_browser, flash, image_file,
-                             sign_in, staff_menu, track_in_browser)
+from browser_support import (AUDITOR, DESCRIPTION, OFFICER, PHONE, PIN_PATTERN, SUPERVISOR, TITLE,
+                             Words, above, choose_language, email_text, expect, file_in_browser,
+                             flash, holds_pin, image_file, outbox, sign_in, staff_menu,
+                             track_in_browser)
 from pengaduan.extensions import db
 from pengaduan.models import User, utcnow
 from pengaduan.policy import Actor
@@ -41,7 +44,7 @@ REQUEST = "Mohon kirim foto tiang lampu yang mati dan nomor tiangnya."
 ANSWER = "Tiang nomor PJU-0412, fotonya saya lampirkan."
 NOTE = "Catatan internal: koordinasi dengan bidang PJU."
 RESPONSE = "Petugas PJU sudah mengganti lampu pada tiang PJU-0412 hari ini."
-RESOLUTION = "Lampu diganti; pelapor dikabari melalui halaman pelacakan."
+REPLY = "Jika lampu padam lagi, balas di halaman ini; kami cek dalam sehari."
 
 
 def status_of(page):
@@ -50,40 +53,7 @@ def status_of(page):
     return page.locator(".case-status, dl.facts").first
 
 
-# --- a. the citizen files on a phone and tracks ---------------------------------------------
-
-def test_citizen_files_with_photo_on_a_phone_and_tracks_it(browsing, org, words, shots):
-    """Filing with a photo on a 390-px phone, the receipt's code and PIN, then tracking on
-    another phone: a wrong PIN is refused, the right one opens the complaint and its photo."""
-    phone = browsing.new_page(PHONE)
-    code, pin = file_in_browser(phone, words, shots, photo=image_file("lampu-mati.png"))
-    expect(phone.get_by_text("budi@example.id")).to_be_visible()  # the receipt was emailed too
-    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
-
-    other_phone = browsing.new_page(PHONE)
-    wrong = pin[:-1] + ("0" if pin[-1] != "0" else "1")
-    track_in_browser(other_phone, words, code, wrong)
-    expect(other_phone.get_by_role("alert")).to_have_text(
-        words("We could not find a complaint with this tracking code and PIN."))
-    expect(other_phone).to_have_url(re.compile(r"/track$"))
-    expect(other_phone.get_by_label(words("PIN"))).to_have_value("")
-    shots(other_phone, "track-wrong-pin")
-
-    other_phone.get_by_label(words("PIN")).fill(pin)
-    other_phone.get_by_role("button", name=words("Open my complaint")).click()
-    expect(other_phone).to_have_url(re.compile(f"/track/{code}$"))
-    expect(other_phone.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
-    expect(status_of(other_phone)).to_contain_text(words.state("received"))
-    photo = other_phone.get_by_role("link", name="lampu-mati.png")
-    expect(photo).to_be_visible()
-    answer = other_phone.request.get(photo.get_attribute("href"))
-    assert answer.ok and answer.headers["content-type"] == "image/png"
-    assert answer.body().startswith(b"\x89PNG")
-    assert other_phone.evaluate("document.documentElement.scrollWidth") <= 390
-    shots(other_phone, "tracked")
-
-
-# --- b. the officer works it to closure while the citizen answers ---------------------------
+# --- a. from filing to closure: the citizen on a phone, the officer at a desk --------------
 
 def staff_step(page, words: Words, trigger: str, texts: dict | None = None,
                selects: dict | None = None) -> None:
@@ -99,15 +69,37 @@ def staff_step(page, words: Words, trigger: str, texts: dict | None = None,
     expect(flash(page)).to_have_text(words("Step completed: %(step)s.", step=words.step(trigger)))
 
 
-def test_officer_takes_the_complaint_to_closure_while_the_citizen_answers(
-        browsing, org, words, shots):
-    """request_info -> (citizen) provide_info with a photo -> verify -> follow_up -> close,
-    every step through its form on /staff/complaints/<code>; the complainant sees each public
-    step on the tracking page (never the internal note), then rates the service."""
+def to_her(delivered: list) -> list:
+    """The emails delivered to the complainant of file_in_browser, in the order sent."""
+    return [email for email in delivered if email["To"] == "budi@example.id"]
+
+
+def test_citizen_follows_her_complaint_on_a_phone_from_receipt_to_acceptance(
+        app, browsing, org, words, shots, mail_server):
+    """The citizen's side on a phone, from filing to closure: the receipt with its QR code
+    and its email (the tracking link, never the PIN); the officer asks (request_info) and the
+    question is the first thing on her tracking page, above the form to answer it and what
+    she filed, and in an email; she answers with a photo; the officer verifies, follows up
+    and writes to her ("Reply to the complainant"); she reads the response and the message at
+    the top (never the internal note), accepts with a rating, and the complaint is closed."""
     citizen = browsing.new_page(PHONE)
-    code, _pin = file_in_browser(citizen, words, photo=image_file("lampu-mati.png"))
+    code, pin = file_in_browser(citizen, words, photo=image_file("lampu-mati.png"))
+    expect(citizen.get_by_test_id("receipt-qr").locator("svg")).to_be_visible()
+    tracking_url = citizen.get_by_test_id("tracking-url").inner_text().strip()
+    assert tracking_url.startswith(app.config["PENGADUAN_BASE_URL"]) and code in tracking_url
+    expect(citizen.get_by_test_id("receipt-email")).to_contain_text("budi@example.id")
+    assert citizen.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
+    shots(citizen, "receipt")
+    [row] = outbox(app, "budi@example.id")
+    assert row.status == "sent" and code in row.subject
+    [receipt] = to_her(mail_server)
+    assert tracking_url in email_text(receipt) and not holds_pin(receipt, pin)
     citizen.get_by_role("link", name=words("Follow your complaint")).click()
     expect(citizen).to_have_url(re.compile(f"/track/{code}$"))
+    photo = citizen.get_by_test_id("filed").get_by_role("link", name="lampu-mati.png")
+    served = citizen.request.get(photo.get_attribute("href"))
+    assert served.ok and served.headers["content-type"] == "image/png"
+    assert served.body().startswith(b"\x89PNG")
 
     officer = browsing.new_page()
     officer.goto("/")
@@ -117,66 +109,148 @@ def test_officer_takes_the_complaint_to_closure_while_the_citizen_answers(
     expect(officer.locator("#new")).to_contain_text(code)
     staff_menu(officer, words).get_by_role("link", name=words("Complaint queue")).click()
     expect(officer).to_have_url(re.compile(r"/staff/queue$"))
-    shots(officer, "officer-queue")
     officer.get_by_role("link", name=code).click()
     expect(officer.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
     expect(officer.get_by_text(DESCRIPTION)).to_be_visible()
-    shots(officer, "officer-received")
 
-    # The file is incomplete: the officer asks, the clock stops.
+    # The file is incomplete: the officer asks, the clock stops, the complainant is emailed.
     staff_step(officer, words, "request_info", texts={"Message": REQUEST})
     expect(status_of(officer)).to_contain_text(words.state("awaiting_info"))
     shots(officer, "officer-asked")
+    [_receipt, asked] = to_her(mail_server)
+    assert REQUEST in email_text(asked) and tracking_url in email_text(asked)
 
-    # The complainant answers on the tracking page, with a photo.
+    # The question comes first on her page: above the form to answer it and what she filed.
     citizen.reload()
     expect(status_of(citizen)).to_contain_text(words.state("awaiting_info"))
-    expect(citizen.get_by_text(REQUEST)).to_be_visible()
+    latest = citizen.get_by_test_id("office-latest")
+    expect(latest).to_contain_text(REQUEST)
+    answer = citizen.get_by_test_id("action-provide_info")
+    assert above(latest, answer) and above(latest, citizen.get_by_test_id("filed"))
     shots(citizen, "citizen-asked")
-    answer = citizen.get_by_role("region", name=words.step("provide_info"), exact=True)
     answer.get_by_label(words("Message")).fill(ANSWER)
     answer.get_by_label(words("Photos or documents")).set_input_files(image_file("tiang-pju.jpg"))
     answer.get_by_role("button", name=words.step("provide_info")).click()
-    expect(flash(citizen)).to_have_text(words("Thank you. Your answer was recorded."))
+    expect(flash(citizen)).to_have_text(
+        words("Thank you. The information was sent to the officer, who will check it."))
     expect(status_of(citizen)).to_contain_text(words.state("received"))
-    expect(citizen.get_by_role("link", name="tiang-pju.jpg")).to_be_visible()
-    shots(citizen, "citizen-answered")
+    expect(citizen.locator("#history").get_by_role("link", name="tiang-pju.jpg")).to_be_visible()
 
-    # Verify and forward, follow up, close.
+    # Verify and forward, follow up, and a message to her in the conversation.
     officer.reload()
-    expect(officer.get_by_text(ANSWER)).to_be_visible()
+    expect(officer.get_by_text(ANSWER).first).to_be_visible()
     staff_step(officer, words, "verify", selects={
         "Unit": "Dinas A", "Category": "Umum",
         "Classification": words.classification("pengaduan")}, texts={"Internal note": NOTE})
     expect(status_of(officer)).to_contain_text(words.state("verified"))
-    shots(officer, "officer-verified")
     staff_step(officer, words, "follow_up", texts={"Response": RESPONSE})
     expect(status_of(officer)).to_contain_text(words.state("followed_up"))
+    officer.locator(".case-steps").get_by_role(
+        "link", name=words("Reply to the complainant"), exact=True).click()
+    reply = officer.get_by_test_id("reply-form")
+    reply.get_by_label(words("Message")).fill(REPLY)
+    reply.get_by_role("button", name=words("Send to the complainant")).click()
+    expect(flash(officer)).to_have_text(words("Message sent to the complainant."))
+    expect(status_of(officer)).to_contain_text(words.state("followed_up"))  # not moved by it
+    shots(officer, "officer-followed-up-and-replied")
+    _receipt, _asked, *told = to_her(mail_server)  # verified and forwarded, answered, the message
+    assert len(told) == 3 and RESPONSE in email_text(told[1]) and REPLY in email_text(told[2])
+    assert not any(holds_pin(email, pin) or NOTE in email_text(email) for email in mail_server)
 
+    # She reads the response and the message first, then accepts: the complaint is closed.
     citizen.reload()
     expect(status_of(citizen)).to_contain_text(words.state("followed_up"))
-    expect(citizen.get_by_text(RESPONSE)).to_be_visible()
+    expect(latest).to_contain_text(RESPONSE)
+    expect(latest).to_contain_text(REPLY)
     expect(citizen.get_by_text(NOTE)).to_have_count(0)  # internal notes stay internal
-    for step in ("accept", "dispute"):  # what the complainant may do now
-        expect(citizen.get_by_role("button", name=words.step(step))).to_be_visible()
-    shots(citizen, "citizen-followed-up")
-
-    staff_step(officer, words, "close", texts={"Resolution": RESOLUTION})
-    expect(status_of(officer)).to_contain_text(words.state("closed"))
-    expect(status_of(officer)).to_contain_text(words.closure("resolved"))
-    expect(officer.get_by_role("button", name=words.step("close"))).to_have_count(0)
-    shots(officer, "officer-closed")
-
-    citizen.reload()
+    accept = citizen.get_by_test_id("action-accept")
+    assert above(latest, accept) and above(latest, citizen.get_by_test_id("filed"))
+    expect(citizen.get_by_role("button", name=words.step("dispute"))).to_be_visible()
+    shots(citizen, "citizen-answered")
+    accept.get_by_role("radio", name="5", exact=True).check()
+    accept.get_by_label(words("Comment")).fill("Cepat dan jelas, terima kasih.")
+    accept.get_by_role("button", name=words.step("accept")).click()
+    expect(flash(citizen)).to_have_text(
+        words("Thank you. You accepted the response; the complaint is closed."))
     expect(status_of(citizen)).to_contain_text(words.state("closed"))
     expect(status_of(citizen)).to_contain_text(words.closure("resolved"))
-    expect(citizen.get_by_text(RESOLUTION)).to_be_visible()
-    rating = citizen.get_by_role("region", name=words("Rate our service"))
-    rating.get_by_role("radio", name="5", exact=True).check()
-    rating.get_by_label(words("Comment")).fill("Cepat dan jelas, terima kasih.")
-    rating.get_by_role("button", name=words("Send rating")).click()
-    expect(flash(citizen)).to_have_text(words("Thank you for rating our service."))
-    shots(citizen, "citizen-closed-and-rated")
+    expect(citizen.get_by_text(words("You rated the service %(n)d of 5. Thank you.", n=5))
+           ).to_be_visible()
+    assert len(to_her(mail_server)) == 5  # her own step is not mailed back to her
+    shots(citizen, "citizen-accepted")
+
+    officer.reload()
+    expect(status_of(officer)).to_contain_text(words.state("closed"))
+
+
+# --- b. withdrawing, confirmed on its own page; a lost PIN set anew by email ----------------
+
+def test_withdrawing_is_confirmed_and_a_lost_pin_is_set_anew_by_the_emailed_link(
+        app, browsing, org, shots, mail_server):
+    """Withdrawing asks on its own page (Cancel changes nothing; confirming with a reason
+    withdraws). A forgotten PIN: the form answers without telling anything, the link comes
+    only by email, opens a page that makes a new PIN once; the new PIN opens the complaint,
+    the old one no longer does, and the same link a second time is no longer valid."""
+    words = Words(app, "id")
+    with app.app_context():
+        withdrawn = file_complaint({**RAW, "title": "Antrean KTP-el sejak bulan lalu"})
+        lost = file_complaint({**RAW, "title": "Pungutan di loket"})
+        code, pin = withdrawn.complaint.tracking_code, withdrawn.pin
+        lost_code, old_pin = lost.complaint.tracking_code, lost.pin
+        db.session.commit()
+
+    phone = browsing.new_page(PHONE)
+    track_in_browser(phone, words, code, pin)
+    expect(phone).to_have_url(re.compile(f"/track/{code}$"))
+    phone.get_by_test_id("withdraw-link").click()
+    expect(phone).to_have_url(re.compile(f"/track/{code}/withdraw$"))
+    expect(phone.get_by_role("heading", level=1, name=words("Withdraw the complaint?"))
+           ).to_be_visible()
+    phone.get_by_role("link", name=words("Cancel, keep the complaint")).click()
+    expect(phone).to_have_url(re.compile(f"/track/{code}$"))
+    expect(status_of(phone)).to_contain_text(words.state("received"))
+    phone.get_by_test_id("withdraw-link").click()
+    phone.get_by_label(words("Why do you withdraw it? (optional)")).fill("Sudah selesai di loket.")
+    shots(phone, "withdraw-confirmation")
+    phone.get_by_role("button", name=words("Yes, withdraw the complaint")).click()
+    expect(flash(phone)).to_have_text(words("Your complaint was withdrawn."))
+    expect(status_of(phone)).to_contain_text(words.state("closed"))
+    expect(status_of(phone)).to_contain_text(words.closure("withdrawn"))
+    expect(phone.get_by_test_id("withdraw-link")).to_have_count(0)
+
+    # The PIN of the other complaint is lost: the link comes by email only.
+    phone.goto("/track")
+    phone.get_by_test_id("forgot-pin-link").click()
+    phone.get_by_label(words("Tracking code")).fill(lost_code)
+    phone.get_by_role("button", name=words("Send me a link")).click()
+    expect(phone.get_by_test_id("forgot-pin-answer")).to_be_visible()
+    shots(phone, "forgot-pin-answer")
+    [message] = [m for m in outbox(app, "siti@example.id") if "reset-pin" in m.body_text]
+    assert lost_code in message.subject and not holds_pin(message, old_pin)
+    link = re.search(r"http\S+/track/reset-pin\?token=\S+", message.body_text).group(0)
+
+    phone.goto(link)
+    expect(phone.get_by_role("heading", level=1, name=words("Set a new PIN"))).to_be_visible()
+    phone.get_by_role("button", name=words("Make a new PIN")).click()
+    expect(phone.get_by_role("heading", level=1, name=words("Your new PIN"))).to_be_visible()
+    new_pin = phone.get_by_test_id("tracking-pin").inner_text().strip()
+    assert PIN_PATTERN.fullmatch(new_pin) and new_pin != old_pin
+    shots(phone, "new-pin")
+
+    other = browsing.new_page(PHONE)  # a device that never saw the complaint
+    track_in_browser(other, words, lost_code, old_pin)
+    expect(other.get_by_role("alert")).to_have_text(
+        words("We could not find a complaint with this tracking code and PIN."))
+    expect(other).to_have_url(re.compile(r"/track$"))
+    expect(other.get_by_label(words("PIN"))).to_have_value("")
+    other.get_by_label(words("PIN")).fill(new_pin)
+    other.get_by_role("button", name=words("Open my complaint")).click()
+    expect(other).to_have_url(re.compile(f"/track/{lost_code}$"))
+    expect(other.get_by_role("heading", level=1, name="Pungutan di loket")).to_be_visible()
+    assert other.evaluate("document.documentElement.scrollWidth") <= 390
+    other.goto(link)
+    expect(other.get_by_role("heading", level=1, name=words("This link is no longer valid"))
+           ).to_be_visible()
 
 
 # --- c. the supervisor reviews an overdue case and records coaching -------------------------
