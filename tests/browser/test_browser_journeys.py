@@ -185,6 +185,11 @@ def test_citizen_follows_her_complaint_on_a_phone_from_receipt_to_acceptance(
 
 # --- b. withdrawing, confirmed on its own page; a lost PIN set anew by email ----------------
 
+def titled(text: str) -> re.Pattern:
+    """A page title: the page's own words, then the office's name."""
+    return re.compile("^" + re.escape(text) + " · ")
+
+
 def test_withdrawing_is_confirmed_and_a_lost_pin_is_set_anew_by_the_emailed_link(
         app, browsing, org, shots, mail_server):
     """Withdrawing asks on its own page (Cancel changes nothing; confirming with a reason
@@ -224,6 +229,7 @@ def test_withdrawing_is_confirmed_and_a_lost_pin_is_set_anew_by_the_emailed_link
     phone.get_by_label(words("Tracking code")).fill(lost_code)
     phone.get_by_role("button", name=words("Send me a link")).click()
     expect(phone.get_by_test_id("forgot-pin-answer")).to_be_visible()
+    expect(phone).to_have_title(titled(words("Check your email")))
     shots(phone, "forgot-pin-answer")
     [message] = [m for m in outbox(app, "siti@example.id") if "reset-pin" in m.body_text]
     assert lost_code in message.subject and not holds_pin(message, old_pin)
@@ -231,6 +237,7 @@ def test_withdrawing_is_confirmed_and_a_lost_pin_is_set_anew_by_the_emailed_link
 
     phone.goto(link)
     expect(phone.get_by_role("heading", level=1, name=words("Set a new PIN"))).to_be_visible()
+    expect(phone).to_have_title(titled(words("Set a new PIN")))
     phone.get_by_role("button", name=words("Make a new PIN")).click()
     expect(phone.get_by_role("heading", level=1, name=words("Your new PIN"))).to_be_visible()
     new_pin = phone.get_by_test_id("tracking-pin").inner_text().strip()
@@ -251,6 +258,7 @@ def test_withdrawing_is_confirmed_and_a_lost_pin_is_set_anew_by_the_emailed_link
     other.goto(link)
     expect(other.get_by_role("heading", level=1, name=words("This link is no longer valid"))
            ).to_be_visible()
+    expect(other).to_have_title(titled(words("This link is no longer valid")))
 
 
 # --- c. the supervisor reviews an overdue case and records coaching -------------------------
