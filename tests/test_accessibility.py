@@ -47,7 +47,7 @@ def test_special_needs_reach_the_case_page_and_never_the_audit_log(app, org):
     officer = signed_in(app, OFFICER_A)
     case = get_page(officer, f"/staff/complaints/{codes[0]}").html
     assert "A sign-language interpreter" in case and "A phone call rather than writing" in case
-    assert NOTE in case
+    assert NOTE in case and '<a href="#contact-needs">' in case  # also beside the status
     masked = get_page(officer, f"/staff/complaints/{codes[1]}").html
     assert "Letters in large print" in masked and NOTE not in masked
     assert "it is shown with the identity" in masked
