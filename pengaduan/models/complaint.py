@@ -5,6 +5,7 @@ from datetime import date, datetime
 
 from flask import current_app, has_app_context
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -76,7 +78,8 @@ class Complaint(db.Model):
     # What the complainant needs to be reached or served (CONTACT_NEEDS codes) and her own
     # words about it. Possibly health data: shown only on the case page, never in figures,
     # logs or audit payloads (those say only whether any was given).
-    contact_needs: Mapped[list | None] = mapped_column(JSONType)
+    contact_needs: Mapped[list | None] = mapped_column(  # None is SQL NULL, not JSON null
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"))
     contact_needs_note: Mapped[str | None] = mapped_column(Text)
 
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)

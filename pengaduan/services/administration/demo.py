@@ -123,6 +123,9 @@ TEXTS = {
     "comment": {"citizen": "Terima kasih atas tanggapannya.", "staff": "Dicatat."},
 }
 OTHER_TEXT = "Contoh isian untuk data demo."
+# What a few demo complainants ask for to be reached or served (the case page shows it).
+DEMO_NEEDS = {"contact_needs": ["voice_call", "large_print"],
+              "contact_needs_note": "Penglihatan saya kurang; mohon telepon setelah pukul 16.00."}
 # Fields a closing demo step fills although it only accepts them (a citizen rates and comments).
 OPTIONAL_SAMPLES = ("rating", "comment")
 
@@ -172,6 +175,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             "service_date": (at - timedelta(days=rng.randint(0, 40))).date().isoformat(),
             "incident_location": place,
             "consent": privacy != "anonymous",
+            **(DEMO_NEEDS if i % 9 == 4 else {}),
         }, actor=Actor.channel(rng.choice(["web", "web", "walk_in", "phone"])), at=at)
         complaint = filed.complaint
         for transition in path:
