@@ -95,6 +95,13 @@ def reset_pin(page, words, app):
     page.goto(f"/track/reset-pin?token={token}")
 
 
+def new_pin(page, words, app):
+    """The new PIN, shown once after the emailed link's button."""
+    reset_pin(page, words, app)
+    page.get_by_role("button", name=words("Make a new PIN")).click()
+    expect(page.get_by_role("link", name=words("Back to your complaint"))).to_be_visible()
+
+
 def reset_link_expired(page, words, app):
     page.goto("/track/reset-pin?token=expired")
 
@@ -116,6 +123,7 @@ PAGES = [  # (reach the page, device)
     pytest.param(withdraw, PHONE, id="withdraw"),
     pytest.param(forgot_pin, PHONE, id="forgot-pin"),
     pytest.param(reset_pin, PHONE, id="reset-pin"),
+    pytest.param(new_pin, PHONE, id="new-pin"),
     pytest.param(reset_link_expired, PHONE, id="reset-link-expired"),
     pytest.param(staff_login, DESKTOP, id="staff-login"),
 ]
