@@ -247,8 +247,8 @@ def injection_problems(html: str, payloads=()) -> list[str]:
 
     The templates have no inline script, style, event handler or frame (test_security_headers
     checks that; a page may load its own script from /static/js/), and the only <svg> are the
-    report's bars and the server-drawn charts (templates/_charts.html); so any of those in a page came from
-    data. A payload containing markup characters must never appear verbatim (Jinja escapes
+    report's bars, the server-drawn charts (templates/_charts.html) and the QR codes segno draws
+    of a URL or secret the server made (receipt, two-step enrolment); so any other came from data. A payload containing markup characters must never appear verbatim (Jinja escapes
     < > & " ' in text and attributes alike)."""
     reader = _Reader()
     reader.feed(html)
@@ -257,7 +257,7 @@ def injection_problems(html: str, payloads=()) -> list[str]:
     for tag, attrs in reader.tags:
         if tag == "script" and set(attrs) == {"src", "defer"} and attrs["src"].startswith("/static/js/"):
             continue  # a page's own local script (static/js), never one built from data
-        if tag in ACTIVE_TAGS or (tag == "svg" and attrs.get("class") not in ("bar", "chart-svg")):
+        if tag in ACTIVE_TAGS or (tag == "svg" and attrs.get("class") not in ("bar", "chart-svg", "qr-code")):
             problems.append(f"<{tag}> element {attrs}")
         if tag == "link" and not attrs.get("href", "").startswith("/static/"):
             problems.append(f"<link> element {attrs}")
