@@ -133,4 +133,4 @@ def test_a_field_added_to_the_workflow_is_shown_without_code_changes(app, org, m
     citizen = browser(app)
     timeline = citizen.get(location(track(citizen, code, pin))).get_data(as_text=True)
     assert "<dt>Agency consulted</dt><dd>Kantor Pertanahan</dd>" in timeline
-    assert "<dt>Reply</dt><dd>Sudah kami perbaiki.</dd>" in timeline
+    assert '<blockquote class="prose">Sudah kami perbaiki.</blockquote>' in timeline  # the office's words
