@@ -171,6 +171,17 @@ def test_staff_message_is_emailed_and_the_complainants_is_not(world):
     assert len(outbox()) == before + 1
 
 
+def test_without_a_running_window_the_email_names_no_deadline(world, monkeypatch):
+    """No clock for her window (paused, say): the step's undated text, never "by -"."""
+    from pengaduan.services.complaints import complainant_mail
+    monkeypatch.setattr(complainant_mail, "_window_due", lambda complaint, trigger: None)
+    c = file_now(world).complaint
+    [m] = step(c, "request_info", world.officer_a, message="Mohon lengkapi.")
+    for body in (m.body_text, m.body_html):
+        assert "Silakan lengkapi melalui halaman pengaduan Anda." in body
+        assert "paling lambat" not in body and " - " not in body
+
+
 @pytest.mark.parametrize("overrides", [{"email": None}, {"privacy": "anonymous", "name": None,
                                                          "email": None, "consent": None}])
 def test_nothing_is_sent_without_an_address(world, overrides):

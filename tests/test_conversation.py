@@ -14,7 +14,7 @@ from pengaduan.policy import Actor
 from pengaduan.errors import InvalidFields
 from pengaduan.services import create_user
 from pengaduan.services.complaints.conversation import post_message
-from test_citizen import (FOLLOWED_UP, OFFICER, act, audit_trail, complaint_in_db, file_and_read_receipt,
+from test_citizen import (FOLLOWED_UP, OFFICER, VERIFY, act, audit_trail, complaint_in_db, file_and_read_receipt,
                           get_page, new_browser, officer_does, png_bytes, uploads)
 from test_citizen import browser, org  # noqa: F401  (fixtures)
 from test_staff import login
@@ -171,6 +171,19 @@ def test_a_public_step_answers_the_message_a_note_does_not(app, browser):
     officer_does(app, receipt.code, ("request_info", {"message": "Kirim foto KTP."}))
     with complaint_in_db(app, receipt.code) as complaint:
         assert complaint.citizen_message_at is None
+
+
+def test_a_step_handing_on_keeps_the_mark_a_finished_complaint_drops_it(app, browser):
+    """The receiving unit still sees the unanswered message; a step without words for her
+    leaves it; a withdrawal (any terminal state) clears it, as nobody answers a closed case."""
+    receipt = file_and_read_receipt(browser)
+    assert send(browser, receipt.code, "Mohon dipercepat.").status_code == 302
+    officer_does(app, receipt.code, ("verify", {**VERIFY, "unit": "UNIT-B"}))
+    with complaint_in_db(app, receipt.code) as complaint:
+        assert complaint.unit.code == "UNIT-B" and complaint.citizen_message_at is not None
+    assert act(browser, receipt.code, "withdraw", comment="Sudah selesai.").status_code == 302
+    with complaint_in_db(app, receipt.code) as complaint:
+        assert complaint.state == "closed" and complaint.citizen_message_at is None
 
 
 def test_a_refused_message_keeps_the_text_and_asks_for_the_files_again(app, browser):

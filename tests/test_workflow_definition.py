@@ -458,9 +458,17 @@ def test_every_public_step_of_staff_or_system_says_what_the_complainant_is_told(
      MISSING_LANGUAGE),
     ("close", lambda s: s["tell_complainant"]["text"].update(id="Sebelum {tanggal}."),
      "tell_complainant.text.id", "may name only {due} in braces"),
-    ("close", lambda s: s["tell_complainant"]["text"].update(id="Sebelum {due}."),
+    ("close", lambda s: s["tell_complainant"].update(text={"id": "Sebelum {due}.", "en": "By {due}."},
+                                                     text_without_due={"id": "Segera.", "en": "Soon."}),
      "tell_complainant.text", "names {due}, but the step starts no clock on the complainant "
      "track (sla.<rule>.track: complainant)"),
+    ("request_info", lambda s: s["tell_complainant"].pop("text_without_due"),
+     "tell_complainant.text_without_due", "the text names {due}: give the text to send when no "
+     "deadline runs, without {due}, in every language (id, en)"),
+    ("request_info", lambda s: s["tell_complainant"]["text_without_due"].update(en="By {due}."),
+     "tell_complainant.text_without_due.en", "may not contain braces"),
+    ("close", lambda s: s["tell_complainant"].update(text_without_due={"id": "a", "en": "a"}),
+     "tell_complainant.text_without_due", "only a text naming {due} needs one"),
 ])
 def test_what_the_complainant_is_told_is_checked(trigger, change, key, reason):
     data = definition()

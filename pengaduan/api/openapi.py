@@ -110,7 +110,10 @@ def _document(workflow_name: str) -> dict:  # built once per workflow in force (
                                   "allowed_triggers": {"type": "array", "items": {"type": "string"}},
                                   "due_at": NULLABLE_TIME, "version": {"type": "integer"},
                                   "identity": {"type": "object", "nullable": True,
-                                               "description": "only where the caller may see it"}},
+                                               "description": "only where the caller may see it"},
+                                  "contact_needs": {"type": "array", "nullable": True,
+                                                    "items": {"type": "string", "enum": list(CONTACT_NEEDS)},
+                                                    "description": "staff only, with the identity"}},
                               "additionalProperties": True},
                 "ComplaintSummary": {"type": "object", "required": ["tracking_code", "state", "unit", "title"],
                                      "properties": {

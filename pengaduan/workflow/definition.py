@@ -60,6 +60,13 @@ class StateDef:
 class TellComplainant:
     subject: dict
     text: dict
+    # The text when no deadline is known (the window's clock does not run, say): required
+    # when `text` names {due}, so an email never reads "by -".
+    text_without_due: dict | None = None
+
+    def text_for(self, due) -> dict:
+        """The text to send: the undated one when there is no deadline to name."""
+        return self.text if due is not None or self.text_without_due is None else self.text_without_due
 
 
 @dataclass(frozen=True)
@@ -443,17 +450,26 @@ def _tell_complainant(r: _Reader, spec: dict, key: str, public: bool, roles) -> 
     if not told:
         r.fail(f"{key}.tell_complainant", "only the complainant takes this step: nobody to tell")
     tell = r.mapping(spec["tell_complainant"], f"{key}.tell_complainant")
-    r.keys(tell, f"{key}.tell_complainant", {"subject", "text"}, set())
+    r.keys(tell, f"{key}.tell_complainant", {"subject", "text"}, {"text_without_due"})
     subject = r.label(tell["subject"], f"{key}.tell_complainant.subject")
     text = r.label(tell["text"], f"{key}.tell_complainant.text")
+    undated = (r.label(tell["text_without_due"], f"{key}.tell_complainant.text_without_due")
+               if "text_without_due" in tell else None)
     for lang in LANGUAGES:
-        if "{" in subject[lang] or "}" in subject[lang]:
-            r.fail(f"{key}.tell_complainant.subject.{lang}", "may not contain braces")
+        for name, words in (("subject", subject), ("text_without_due", undated)):
+            if words is not None and ("{" in words[lang] or "}" in words[lang]):
+                r.fail(f"{key}.tell_complainant.{name}.{lang}", "may not contain braces")
         try:
             text[lang].format(due="")
         except (KeyError, IndexError, ValueError):
             r.fail(f"{key}.tell_complainant.text.{lang}", "may name only {due} in braces")
-    return TellComplainant(subject, text)
+    dated = any("{due}" in text[lang] for lang in LANGUAGES)
+    if dated and undated is None:
+        r.fail(f"{key}.tell_complainant.text_without_due", "the text names {due}: give the text "
+               "to send when no deadline runs, without {due}, in every language (id, en)")
+    if undated is not None and not dated:
+        r.fail(f"{key}.tell_complainant.text_without_due", "only a text naming {due} needs one")
+    return TellComplainant(subject, text, undated)
 
 
 def _check_told_deadlines(r: _Reader, transitions, sla) -> None:

@@ -74,9 +74,10 @@ def after_transition(complaint: Complaint, transition: TransitionDef, event: Com
     if tell is None or not event.public or not address or acts_as_complainant(actor, complaint):
         return False
     locale = language(complaint)
+    due = _window_due(complaint, transition.trigger)
     mail.queue(address, f"{label(tell.subject, locale)} ({complaint.tracking_code})",
                TEMPLATE, locale=locale, complaint=complaint, workflow=current_workflow(),
-               headline=tell.subject, text=tell.text, due=_window_due(complaint, transition.trigger),
+               headline=tell.subject, text=tell.text_for(due), due=due,
                fields=quoted_fields(event, transition), message=None)
     return True
 

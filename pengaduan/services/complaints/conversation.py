@@ -6,8 +6,9 @@ chain records it like a step: the event, who wrote, the digest and length of the
 the words: they may hold a phone number or a name) and the files' digests.
 
 A message of the complainant marks the complaint (`citizen_message_at`) until a staff member
-answers it, in the conversation or with a public step (lifecycle.advance), so the queue shows
-"new message" off the row it already reads.
+answers it, in the conversation or with a public step that writes her words (lifecycle.advance),
+or the complaint finishes, so the queue shows "new message" off the row it already reads. A
+step handing the complaint to another unit keeps the mark for the unit receiving it.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from ...i18n import lazy_gettext as _l
 from ...models import Complaint, ComplaintEvent, utcnow
 from ...policy import Actor, acts_as_complainant, can_post_message, handles_cases
 from ...workflow import current_workflow
-from ...workflow.fields import clean_values, for_audit
+from ...workflow.fields import FIELDS, clean_values, for_audit
 from ..attachments import StoredFile, attach, attachment_digests
 from . import complainant_mail, notifications
 
@@ -82,8 +83,22 @@ def _mark(complaint: Complaint, at: datetime | None) -> None:
     set_committed_value(complaint, "citizen_message_at", at)
 
 
-def answered_by_step(complaint: Complaint, actor: Actor, public: bool) -> None:
-    """A staff member's public step answers the complainant's waiting message (called by
-    lifecycle.advance within the step's own change of the complaint)."""
-    if public and handles_cases(actor.role) and complaint.citizen_message_at is not None:
+def answered_by_step(complaint: Complaint, actor: Actor, transition, values: dict, from_unit) -> None:
+    """Clear the complainant's waiting-message mark as a step settles it (called by
+    lifecycle.advance within the step's own change of the complaint, once its fields are set):
+    always when the complaint finishes (nobody answers a closed complaint); never when the
+    step hands it to another unit (the receiving unit has still to read the message);
+    otherwise when a staff member's public step writes the complainant public words."""
+    if complaint.citizen_message_at is None:
+        return
+    if current_workflow().is_terminal(transition.dest):
         complaint.citizen_message_at = None
+    elif complaint.unit != from_unit:
+        return
+    elif transition.public and handles_cases(actor.role) and _writes_public_words(values):
+        complaint.citizen_message_at = None
+
+
+def _writes_public_words(values: dict) -> bool:
+    return any(FIELDS[name].public and FIELDS[name].free_text and value
+               for name, value in values.items() if name in FIELDS)

@@ -88,7 +88,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         if transition.dest != from_state:
             complaint.state_changed_at = at
         complaint.updated_at = at
-        conversation.answered_by_step(complaint, actor, transition.public)
+        conversation.answered_by_step(complaint, actor, transition, values, from_unit)
 
         data = serialise(values)
         event = ComplaintEvent(
