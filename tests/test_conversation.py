@@ -75,6 +75,15 @@ def test_tracking_page_shows_the_filing_and_puts_the_question_above_its_form(app
         assert browser.get(f"/track/{receipt.code}/files/{file.id}").data == photo
 
 
+@pytest.mark.parametrize("privacy, name, shown", [
+    ("confidential", "Budi Hartono Saputra", "Budi H. S."), ("anonymous", "Sukarno", "S•••")])
+def test_a_hidden_identity_shows_the_name_only_in_part(app, browser, privacy, name, shown):
+    receipt = file_and_read_receipt(browser, privacy=privacy, name=name)
+    html = get_page(browser, f"/track/{receipt.code}").html
+    assert f"<dd>{shown}</dd>" in html and name not in html
+    assert "Your name, NIK, phone number and email are shown only in part" in html
+
+
 def test_response_is_quoted_above_accept_and_dispute(app, browser):
     receipt = file_and_read_receipt(browser)
     officer_does(app, receipt.code, *FOLLOWED_UP)

@@ -136,14 +136,30 @@ def _partly(value: str | None, keep: int = 4) -> str | None:
     return "•" * max(len(value) - keep, 3) + value[-keep:]
 
 
+def name_in_part(complaint: Complaint) -> bool:
+    """An anonymous or confidential complaint's page shows the name only in part: she chose
+    to keep it out of sight, and the page may be open where others look on."""
+    return complaint.privacy != "public"
+
+
+def _name_partly(name: str) -> str:
+    """"Budi Hartono" as "Budi H.", a single name "Sukarno" as "S•••"."""
+    first, *rest = name.split()
+    if not rest:
+        return f"{first[:1]}{'•' * 3}"
+    return " ".join([first, *(f"{word[:1]}." for word in rest)])
+
+
 def identity_as_given(complaint: Complaint) -> list[tuple[object, str]]:
-    """The identity the complainant gave, as the tracking page shows it back: her name, and
-    the NIK, phone and email only partly (the page may be open on a shared computer, at a
-    kelurahan or an internet cafe; she knows them, a passer-by need not). The address is
-    named as given or not, never shown."""
+    """The identity the complainant gave, as the tracking page shows it back: her name (in
+    part for an anonymous or confidential complaint, `name_in_part`), and the NIK, phone and
+    email only partly (the page may be open on a shared computer, at a kelurahan or an
+    internet cafe; she knows them, a passer-by need not). The address is named as given or
+    not, never shown."""
     shown = []
-    if complaint.complainant_name:
-        shown.append((_l("Name"), complaint.complainant_name))
+    name = (complaint.complainant_name or "").strip()
+    if name:
+        shown.append((_l("Name"), _name_partly(name) if name_in_part(complaint) else name))
     for text, value in ((_l("NIK"), complaint.complainant_nik), (_l("Phone"), complaint.complainant_phone),
                         (_l("Email"), complaint.complainant_email)):
         if value:
