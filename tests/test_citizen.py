@@ -623,7 +623,7 @@ def test_old_six_digit_pins_are_limited_per_code_across_addresses(app, browser, 
     complaint before keeps it."""
     receipt = file_and_read_receipt(browser)
     pin = _give_old_pin(app, receipt.code)
-    assert track(new_browser(app), receipt.code, pin, "192.0.2.1").status_code == 302
+    assert track(browser, receipt.code, pin, "192.0.2.1").status_code == 302
     attacker = new_browser(app)
     for i in range(10):
         assert track(attacker, receipt.code, wrong(pin), f"198.51.100.{i}").status_code == 404
@@ -638,15 +638,16 @@ def test_an_old_six_digit_pin_can_be_replaced_by_a_long_one(app, browser, rate_l
     shown once, opens the complaint, and the old one stops working (so no stranger's guesses
     at 6-digit PINs can keep the owner out any longer). Only the hash is kept; it is audited."""
     receipt = file_and_read_receipt(browser)
+    assert "Your PIN is an old, short one" not in get_page(browser, f"/track/{receipt.code}").html
     old = _give_old_pin(app, receipt.code)
     owner = new_browser(app)
-    assert "Your PIN is an old, short one" not in get_page(browser, f"/track/{receipt.code}").html
     assert track(owner, receipt.code, old).status_code == 302
     page = get_page(owner, f"/track/{receipt.code}")
     assert "Your PIN is an old, short one" in page.html
     action = f"/track/{receipt.code}/pin"
     assert owner.post(action, data={"csrf_token": "stale"}).status_code == 302  # nothing changed
-    assert track(new_browser(app), receipt.code, old).status_code == 302
+    other = new_browser(app)  # another browser opened it with the old PIN too
+    assert track(other, receipt.code, old).status_code == 302
     answer = owner.post(action, data={"csrf_token": page.forms[action].values["csrf_token"]})
     assert answer.status_code == 302 and answer.headers["Location"] == action
     shown = get_page(owner, action).html
@@ -654,6 +655,7 @@ def test_an_old_six_digit_pin_can_be_replaced_by_a_long_one(app, browser, rate_l
     assert re.fullmatch(PIN_PATTERN, pin)
     assert track(new_browser(app), receipt.code, old).status_code == 404
     assert track(new_browser(app), receipt.code, pin).status_code == 302
+    assert other.get(f"/track/{receipt.code}").status_code == 302  # shut out by the new PIN
     assert "Your PIN is an old, short one" not in get_page(owner, f"/track/{receipt.code}").html
     with complaint_in_db(app, receipt.code) as complaint:
         assert check_pin(complaint.pin_hash, pin) and pin not in complaint.pin_hash

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,12 +13,13 @@ from sqlalchemy import select
 import pengaduan.jobs.outbox
 import pengaduan.web.citizen as citizen_views
 from pengaduan.extensions import db
-from pengaduan.models import OutboxMessage
+from pengaduan.models import Complaint, OutboxMessage, utcnow
 from pengaduan.services.complaints import pin_recovery
 from test_citizen import (  # noqa: F401 (org, browser and rate_limits are fixtures)
     audit_trail,
     browser,
     by_testid,
+    complaint_in_db,
     file_and_read_receipt,
     get_page,
     new_browser,
@@ -63,11 +65,24 @@ def emailed_token(app) -> str:
     return LINK.search(message.body_text).group(1)
 
 
+def open_link(client, token: str):
+    """Open the emailed link: the token moves into the session, the page loads without it."""
+    opened = client.get(f"{RESET}?token={token}")
+    assert opened.status_code == 302 and opened.headers["Location"] == RESET
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    page = client.get(RESET)
+    assert page.status_code == 200 and page.headers["Referrer-Policy"] == "no-referrer"
+    html = page.get_data(as_text=True)
+    assert token not in html
+    return html
+
+
 def reset(client, token: str):
     """Open the emailed link, then confirm on its page."""
-    page = get_page(client, f"{RESET}?token={token}")
-    values = page.forms[RESET].values
-    return client.post(RESET, data={"csrf_token": values["csrf_token"], "token": values["token"]})
+    open_link(client, token)
+    values = get_page(client, RESET).forms[RESET].values
+    assert set(values) == {"csrf_token"}
+    return client.post(RESET, data={"csrf_token": values["csrf_token"]})
 
 
 def test_the_answer_does_not_tell_which_codes_exist_or_have_an_address(app, org):
@@ -123,7 +138,8 @@ def test_the_link_expires_and_cannot_be_altered(app, org, monkeypatch):
     monkeypatch.undo()
     altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert new_browser(app).get(f"{RESET}?token={altered}").status_code == 410
-    assert new_browser(app).get(f"{RESET}?token={token}").status_code == 200
+    assert new_browser(app).get(f"{RESET}?token={token}").status_code == 302
+    assert new_browser(app).get(RESET).status_code == 410  # no link opened in this browser
 
 
 def test_opening_the_link_changes_nothing_and_the_confirmation_needs_its_token(app, org):
@@ -131,15 +147,34 @@ def test_opening_the_link_changes_nothing_and_the_confirmation_needs_its_token(a
     forgot(new_browser(app), filed.code)
     token = emailed_token(app)
     client = new_browser(app)
-    get_page(client, f"{RESET}?token={token}")
+    open_link(client, token)
     refused = client.post(RESET, data={"token": token})
     assert refused.status_code == 422 and "expired" in refused.get_data(as_text=True)
     assert track(new_browser(app), filed.code, filed.pin).status_code == 302
 
 
-def test_a_complaint_gets_a_few_links_a_day_and_none_without_a_mail_server(app, org):
+class Clock:
+    """Moves the service's and the audit chain's clock forward."""
+
+    def __init__(self, monkeypatch):
+        self.ahead = timedelta()
+        for where in ("pengaduan.services.complaints.pin_recovery.utcnow", "pengaduan.audit.chain.utcnow"):
+            monkeypatch.setattr(where, lambda: utcnow() + self.ahead)
+
+
+def test_one_link_at_a_time_a_few_a_day_and_none_without_a_mail_server(app, org, monkeypatch):
+    """Asking again while the link sent works sends nothing (same answer); once it expired,
+    or was used, another comes, up to RESETS_PER_DAY a day."""
+    clock = Clock(monkeypatch)
     filed = file_and_read_receipt(new_browser(app), email="budi@example.id")
-    for _ in range(pin_recovery.RESETS_PER_DAY + 1):
+    for _ in range(3):
+        assert forgot(new_browser(app), filed.code).status_code == 200
+    assert len(messages(app)) == 2  # the receipt, then one link
+    reset(new_browser(app), emailed_token(app))  # used: she may ask again at once
+    assert forgot(new_browser(app), filed.code).status_code == 200
+    assert len(messages(app)) == 3
+    for _ in range(pin_recovery.RESETS_PER_DAY):
+        clock.ahead += timedelta(minutes=pin_recovery.LINK_MINUTES + 1)
         assert forgot(new_browser(app), filed.code).status_code == 200
     assert len(messages(app)) == 1 + pin_recovery.RESETS_PER_DAY  # the receipt, then the links
     other = file_and_read_receipt(new_browser(app), email="siti@example.id")
@@ -169,11 +204,56 @@ def test_track_offers_the_forgotten_pin_page_in_indonesian(app, org):
     assert "Lupa PIN?" in get_page(new_browser(app, "id"), FORGOT).html
 
 
-def test_the_form_is_rate_limited_per_code_across_addresses(app, org, rate_limits):
-    codes = {forgot(new_browser(app), "ZZZZ-ZZZZ").status_code for _ in range(5)}
-    assert codes == {200}
-    client = new_browser(app)
-    token = get_page(client, FORGOT).forms[FORGOT].values["csrf_token"]
-    sixth = client.post(FORGOT, data={"csrf_token": token, "code": "zzzz zzzz"},
-                        environ_base={"REMOTE_ADDR": "10.9.9.9"})
-    assert sixth.status_code == 429
+def test_strangers_asking_for_a_published_code_never_keep_its_owner_out(app, org, rate_limits):
+    """Asking for one code from many addresses gets the same answer every time (no 429 a
+    stranger could bring about for the complainant) and one email; one address asking too
+    often is refused."""
+    filed = file_and_read_receipt(new_browser(app), email="budi@example.id")
+    for i in range(12):
+        client = new_browser(app)
+        token = get_page(client, FORGOT).forms[FORGOT].values["csrf_token"]
+        answer = client.post(FORGOT, data={"csrf_token": token, "code": filed.code},
+                             environ_base={"REMOTE_ADDR": f"198.51.100.{i}"})
+        assert answer.status_code == 200 and "a link to set a new PIN is on its way" in answer.get_data(as_text=True)
+    assert len(messages(app)) == 2  # the receipt, then one link
+    codes = [forgot(new_browser(app), "ZZZZ-ZZZZ").status_code for _ in range(6)]
+    assert codes == [200] * 5 + [429]
+
+
+def test_a_new_pin_shuts_out_every_other_browser_that_had_opened_the_complaint(app, org):
+    """The PIN leaked: the browser that sets a new one by the emailed link keeps the
+    complaint, one that opened it with the old PIN is sent back to /track. A session of
+    before (bare ids) tracks nothing."""
+    filed = file_and_read_receipt(new_browser(app), email="budi@example.id")
+    stranger = new_browser(app)
+    assert track(stranger, filed.code, filed.pin).status_code == 302
+    assert stranger.get(f"/track/{filed.code}").status_code == 200
+    forgot(new_browser(app), filed.code)
+    owner = new_browser(app)
+    reset(owner, emailed_token(app))
+    assert owner.get(f"/track/{filed.code}").status_code == 200
+    for path in ("", "/withdraw", "/pin"):
+        shut = stranger.get(f"/track/{filed.code}{path}")
+        assert shut.status_code == 302 and shut.headers["Location"].startswith("/track")
+    assert stranger.get(f"/track/{filed.code}").headers["Location"] == f"/track?code={filed.code}"
+    with complaint_in_db(app, filed.code) as complaint:
+        complaint_id = complaint.id
+    old_session = new_browser(app)
+    with old_session.session_transaction() as session:
+        session[citizen_views.TRACKED_KEY] = [complaint_id]
+    assert old_session.get(f"/track/{filed.code}").status_code == 302
+
+
+def test_the_email_speaks_the_filing_language_and_the_new_pin_keeps_the_officers_form(app, org):
+    """Filed in Indonesian, asked for from an English page: the link comes in Indonesian.
+    Setting the PIN makes no new version of the complaint (an officer's open form stays
+    valid)."""
+    filed = file_and_read_receipt(new_browser(app, "id"), email="budi@example.id")
+    forgot(new_browser(app, "en"), filed.code)
+    assert "PIN baru" in messages(app)[-1].subject
+    with complaint_in_db(app, filed.code) as complaint:
+        version = complaint.version
+    reset(new_browser(app), emailed_token(app))
+    with app.app_context():
+        complaint = Complaint.by_code(filed.code)
+        assert complaint.version == version

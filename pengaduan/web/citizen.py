@@ -1,6 +1,7 @@
 """The citizen's side: file a complaint, get a receipt, track it with code and PIN."""
 from __future__ import annotations
 
+import hmac
 import time
 
 from flask import (Blueprint, abort, after_this_request, current_app, flash, redirect, render_template,
@@ -28,7 +29,7 @@ from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
 from ..services.complaints import pin_recovery
 from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
-from ..services.complaints.tracking import is_legacy_pin, normalise_code, seal_pin, unseal_pin
+from ..services.complaints.tracking import is_legacy_pin, pin_fingerprint, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, ForgotPinForm, TrackForm
@@ -38,10 +39,11 @@ from ..http.uow import checked_uploads, rerender
 
 bp = Blueprint("citizen", __name__)
 
-TRACKED_KEY = "tracked"  # complaint ids this browser proved code + PIN for
+TRACKED_KEY = "tracked"  # [complaint id, PIN fingerprint] this browser proved code + PIN for
 OLD_PIN_KEY = "old_pin"  # ... of those, the ones it opened with an old receipt's 6-digit PIN
 NEW_PIN_KEY = "new_pin"  # a replacement PIN, sealed, shown once
 RECEIPT_KEY = "receipt"
+RESET_KEY = "pin_reset"  # the emailed link's token, kept here rather than in the address
 MAX_TRACKED = 10
 RECEIPT_SECONDS = 30 * 60  # how long the receipt page may show the PIN again
 
@@ -164,16 +166,34 @@ def receipt():
                            qr=tracking_qr(tracking_url, _("QR code of the address to follow your complaint")))
 
 
+def _tracked() -> list[list]:
+    """This browser's [complaint id, PIN fingerprint] pairs (entries of another shape, such
+    as the bare ids kept before, count as nothing)."""
+    return [entry for entry in session.get(TRACKED_KEY, [])
+            if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+            and isinstance(entry[1], str)]
+
+
 def _remember(complaint: Complaint) -> None:
-    tracked = [i for i in session.get(TRACKED_KEY, []) if i != complaint.id]
-    session[TRACKED_KEY] = ([complaint.id] + tracked)[:MAX_TRACKED]
+    """Remember that this browser opened the complaint with its current PIN."""
+    tracked = [entry for entry in _tracked() if entry[0] != complaint.id]
+    session[TRACKED_KEY] = ([[complaint.id, pin_fingerprint(complaint.pin_hash)]] + tracked)[:MAX_TRACKED]
 
 
 def _tracked_complaint(code: str) -> Complaint | None:
+    """The complaint with this code if this browser opened it with the PIN it has now: a PIN
+    set anew (it may have leaked) shuts out every other browser that had opened it."""
     complaint = Complaint.by_code(code)
-    if complaint is None or complaint.id not in session.get(TRACKED_KEY, []):
+    if complaint is None:
         return None
-    return complaint
+    fingerprint = pin_fingerprint(complaint.pin_hash)
+    tracked = _tracked()
+    if any(i == complaint.id and hmac.compare_digest(held, fingerprint) for i, held in tracked):
+        return complaint
+    if any(i == complaint.id for i, _held in tracked):  # opened with a PIN that no longer works
+        session[TRACKED_KEY] = [entry for entry in tracked if entry[0] != complaint.id]
+        session[OLD_PIN_KEY] = [i for i in session.get(OLD_PIN_KEY, []) if i != complaint.id]
+    return None
 
 
 @bp.route("/track", methods=["GET", "POST"])
@@ -203,9 +223,6 @@ def track():
     return render_template("citizen/track.html", form=form, error=error), 404
 
 
-WITHDRAW = "withdraw"  # the complainant's step that has a page of its own, to confirm it
-
-
 def _citizen_triggers(complaint: Complaint):
     workflow = current_workflow()
     return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, Role.CITIZEN)]
@@ -219,8 +236,8 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None, fi
         "citizen/view.html", complaint=complaint, state=workflow.states[complaint.state],
         timeline=timeline, latest_words=office_words(complaint, timeline),
         deadline=citizen_deadline(complaint),
-        actions=[t for t in triggers if t.trigger != WITHDRAW],
-        can_withdraw=any(t.trigger == WITHDRAW for t in triggers),
+        actions=[t for t in triggers if t.confirm is None],
+        confirmed_steps=[t for t in triggers if t.confirm is not None],  # each a page of its own
         can_message=is_open(complaint), filed=filed_files(complaint),
         identity=identity_as_given(complaint), name_in_part=name_in_part(complaint),
         privacy_rule=PUBLICATION.get(complaint.privacy),
@@ -241,29 +258,22 @@ def view(code):
     return _render_view(complaint)
 
 
-# What the complainant is told after each of her steps (a step missing here: the general words).
-DONE_MESSAGES = {
-    "provide_info": _l("Thank you. The information was sent to the officer, who will check it."),
-    "accept": _l("Thank you. You accepted the response; the complaint is closed."),
-    "dispute": _l("Your objection was recorded. The unit will follow up on the complaint again."),
-    WITHDRAW: _l("Your complaint was withdrawn."),
-}
-
-
 @bp.post("/track/<code>/act/<trigger>")
 @reads_first  # the photos are decoded before the write transaction begins
 @csrf.exempt  # ActionForm checks the token and keeps the typed text on failure
 @limiter.limit("30 per hour")
 def act(code, trigger):
-    """A complainant's step: provide information, accept, dispute (withdraw has its page)."""
+    """A complainant's step: provide information, accept, dispute (a step the workflow has
+    her confirm, withdrawing, has its page)."""
     complaint = _tracked_complaint(code)
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
     transition = current_workflow().transition(trigger)
     if transition is None or not can_fire(Actor.citizen(complaint), complaint, transition):
         abort(404)
-    if trigger == WITHDRAW:  # never in one click: the page that asks first, with what was typed
-        return _render_withdraw(complaint, transition, {}, {"comment": request.form.get("comment", "")})
+    if transition.confirm is not None:  # never in one click: the page that asks first, with what was typed
+        names = transition.requires + transition.accepts
+        return _render_confirm(complaint, transition, {}, {n: request.form.get(n, "") for n in names})
     return _take_step(complaint, transition, _render_view)
 
 
@@ -290,42 +300,38 @@ def _take_step(complaint, transition, render):
         rerender(render, complaint, {"version": _l(
             "The complaint changed while you were writing. Please check its current state; "
             "what you typed is kept below.")}, typed, 409, trigger, dropped)
-    flash(str(DONE_MESSAGES.get(trigger, _l("Thank you. Your answer was recorded."))), "success")
+    flash(label(transition.done_message) if transition.done_message
+          else str(_l("Thank you. Your answer was recorded.")), "success")
     return redirect(url_for("citizen.view", code=complaint.tracking_code))
 
 
-def _withdraw_step(complaint):
-    """The withdraw step if the complainant may take it now, else None."""
-    transition = current_workflow().transition(WITHDRAW)
-    if transition is None or not can_fire(Actor.citizen(complaint), complaint, transition) \
-            or complaint.state not in transition.sources:
-        return None
-    return transition
-
-
-def _render_withdraw(complaint, transition, errors=None, typed=None, status=200, *_ignored):
-    return render_template("citizen/withdraw.html", complaint=complaint, transition=transition,
+def _render_confirm(complaint, transition, errors=None, typed=None, status=200, *_ignored):
+    return render_template("citizen/confirm.html", complaint=complaint, transition=transition,
                            workflow=current_workflow(), state=current_workflow().states[complaint.state],
                            form=ActionForm(), errors=errors or {}, typed=typed or {}), status
 
 
-@bp.route("/track/<code>/withdraw", methods=["GET", "POST"])
+@bp.route("/track/<code>/<trigger>", methods=["GET", "POST"])
 @csrf.exempt  # ActionForm checks the token and keeps the typed reason on failure
 @limiter.limit("30 per hour", methods=["POST"])
-def withdraw(code):
-    """Withdrawing, on a page of its own: what it means, an optional reason, then confirm."""
+def confirm(code, trigger):
+    """A step the workflow has the complainant confirm (`confirm`: withdrawing), on a page of
+    its own: what it means, its optional field, then the confirmation. /track/<code>/withdraw."""
     complaint = _tracked_complaint(code)
     if complaint is None:
         return redirect(url_for("citizen.track", code=code))
-    transition = _withdraw_step(complaint)
-    if transition is None:  # closed meanwhile, or never possible here
-        flash(_("This complaint can no longer be withdrawn."), "notice")
+    transition = current_workflow().transition(trigger)
+    if transition is None or transition.confirm is None:
+        abort(404)
+    if not can_fire(Actor.citizen(complaint), complaint, transition) \
+            or complaint.state not in transition.sources:  # closed meanwhile, say
+        flash(_("This step can no longer be taken on this complaint."), "notice")
         return redirect(url_for("citizen.view", code=complaint.tracking_code))
     if request.method == "GET":
-        return _render_withdraw(complaint, transition)
+        return _render_confirm(complaint, transition)
 
     def render(complaint, errors, typed, status, *_rest):
-        return _render_withdraw(complaint, transition, errors, typed, status)
+        return _render_confirm(complaint, transition, errors, typed, status)
 
     return _take_step(complaint, transition, render)
 
@@ -388,6 +394,7 @@ def replace_old_pin(code):
         flash(_("The form expired. Please send it again."), "error")
         return redirect(url_for("citizen.view", code=complaint.tracking_code))
     pin = replace_pin(complaint, Actor.citizen(complaint))
+    _remember(complaint)  # with the new PIN: other browsers that opened it are shut out
     session[OLD_PIN_KEY] = [i for i in session.get(OLD_PIN_KEY, []) if i != complaint.id]
     session[NEW_PIN_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(pin)}
     return redirect(url_for("citizen.show_new_pin", code=complaint.tracking_code))
@@ -408,17 +415,15 @@ def show_new_pin(code):
 FORGOT_PIN_SECONDS = 0.4  # every accepted request of the forgot-PIN form takes this long at least
 
 
-def _reset_code() -> str:
-    return "pin-reset:" + normalise_code(request.form.get("code") or "")
-
-
 @bp.route("/track/forgot-pin", methods=["GET", "POST"])
 @csrf.exempt  # ForgotPinForm checks its own token and keeps the typed code
 @limiter.limit("5 per minute;30 per day", methods=["POST"])
-@limiter.limit("5 per hour;10 per day", methods=["POST"], key_func=_reset_code)
 def forgot_pin():
     """Ask for a link to set a new PIN. The answer is the same whether the code exists, has
-    an email address or had its links for today: same page, same status, same time."""
+    an email address or had its links for today: same page, same status, same time. No limit
+    per code answers otherwise: the codes of public complaints are published, and a stranger
+    asking for one must not keep its complainant from asking herself (the service sends her
+    a link at most while none works and a few a day, whoever asks)."""
     form = ForgotPinForm()
     if request.method == "GET" or not current_app.config.get("MAIL_SERVER"):  # the page says why not
         form.code.data = request.args.get("code", "")
@@ -430,7 +435,7 @@ def forgot_pin():
         errors = {"code": _l("A tracking code has 8 letters and digits, for example K7QM-3X9D. Please check it.")}
     else:
         started = time.monotonic()
-        pin_recovery.request_reset(form.code.data, str(get_locale()))
+        pin_recovery.request_reset(form.code.data)
 
         @after_this_request  # after the commit: the same floor for every answer
         def same_time(response):
@@ -446,20 +451,34 @@ def forgot_pin():
 @csrf.exempt  # the page checks its own token and says so
 @limiter.limit("10 per minute;50 per day", methods=["POST"])
 def reset_pin():
-    """The emailed link (`?token=`): set a new PIN on POST (the token in the form), show it
-    once and remember the complaint here; an expired, used or altered link says so and
-    offers to ask again. Reading the link changes nothing (mail scanners open links)."""
-    token = request.form.get("token", "") if request.method == "POST" else request.args.get("token", "")
-    complaint = pin_recovery.complaint_for(token)
+    """The emailed link (`?token=`): its token moves into the session and the page reloads
+    without it (no access log, Referer or language link repeats it); a POST sets a new PIN,
+    shows it once and remembers the complaint here; an expired, used or altered link says so
+    and offers to ask again. Reading the link changes nothing (mail scanners open links)."""
+    @after_this_request
+    def no_referrer(response):
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+
+    if request.method == "GET" and "token" in request.args:
+        token = request.args.get("token", "")
+        if pin_recovery.complaint_for(token) is None:
+            session.pop(RESET_KEY, None)
+            return render_template("citizen/reset_expired.html", minutes=pin_recovery.LINK_MINUTES), 410
+        session[RESET_KEY] = token
+        return redirect(url_for("citizen.reset_pin"))
+    complaint = pin_recovery.complaint_for(session.get(RESET_KEY) or "")
     if complaint is None:
+        session.pop(RESET_KEY, None)
         return render_template("citizen/reset_expired.html", minutes=pin_recovery.LINK_MINUTES), 410
     form = ActionForm()
     if request.method == "GET":
-        return render_template("citizen/reset_pin.html", complaint=complaint, form=form, token=token)
+        return render_template("citizen/reset_pin.html", complaint=complaint, form=form)
     if not form.validate():
-        return render_template("citizen/reset_pin.html", complaint=complaint, form=form, token=token,
+        return render_template("citizen/reset_pin.html", complaint=complaint, form=form,
                                error=_l("The form expired. Please send it again.")), 422
     pin = pin_recovery.reset_pin(complaint)
+    session.pop(RESET_KEY, None)
     _remember(complaint)
     session[OLD_PIN_KEY] = [i for i in session.get(OLD_PIN_KEY, []) if i != complaint.id]
     session[NEW_PIN_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(pin)}
@@ -479,7 +498,7 @@ def attachment(code, attachment_id):
 @bp.post("/track/forget")
 def forget():
     """Remove the complaints this browser remembers (on a shared computer)."""
-    for key in (TRACKED_KEY, RECEIPT_KEY, OLD_PIN_KEY, NEW_PIN_KEY):
+    for key in (TRACKED_KEY, RECEIPT_KEY, OLD_PIN_KEY, NEW_PIN_KEY, RESET_KEY):
         session.pop(key, None)
     flash(_("This browser no longer remembers your complaints."), "success")
     return redirect(url_for("citizen.track"))

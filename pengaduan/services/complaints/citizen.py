@@ -4,8 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ... import audit
 from ...errors import Forbidden, InvalidFields
@@ -191,11 +192,20 @@ def replace_pin(complaint: Complaint, actor: Actor) -> str:
     PIN of an old receipt: the limit on guessing those can keep their owner out for a day."""
     if not acts_as_complainant(actor, complaint):
         raise Forbidden(str(_l("only the complainant may replace the PIN")))
-    pin = new_pin()
-    complaint.pin_hash = hash_pin(pin)
-    db.session.flush()
+    pin = set_new_pin(complaint)
     audit.record(db.session, "complaint.pin_replaced", actor=actor.label, unit=complaint.unit,
                  complaint=complaint.tracking_code)
+    return pin
+
+
+def set_new_pin(complaint: Complaint) -> str:
+    """Give the complaint a new PIN and return it; only its keyed hash is kept. Written without
+    a new version of the complaint: an officer's form opened before stays valid."""
+    pin = new_pin()
+    pin_hash = hash_pin(pin)
+    db.session.execute(update(Complaint).where(Complaint.id == complaint.id)
+                       .values(pin_hash=pin_hash).execution_options(synchronize_session=False))
+    set_committed_value(complaint, "pin_hash", pin_hash)
     return pin
 
 

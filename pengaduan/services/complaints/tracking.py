@@ -91,3 +91,10 @@ def check_pin(stored: str, pin: str) -> bool:
     except ValueError:
         return False
     return scheme == "hmac-sha256" and hmac.compare_digest(digest, _pin_digest(salt, normalise_pin(pin)))
+
+
+def pin_fingerprint(pin_hash: str) -> str:
+    """A short digest of a stored PIN hash: changes whenever the PIN does and says nothing
+    about it (the hash is keyed and salted). What a reset link and a browser that opened the
+    complaint hold, so that a new PIN ends both."""
+    return hashlib.sha256(f"pengaduan.pin:{pin_hash}".encode()).hexdigest()[:16]
