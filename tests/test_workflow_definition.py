@@ -476,6 +476,34 @@ def test_what_the_complainant_is_told_is_checked(trigger, change, key, reason):
     assert_refused(data, f"transitions[{pos(trigger)}].{key}", reason)
 
 
+def test_the_complainants_own_words_after_and_before_her_steps(shipped):
+    """Her steps say what happened once she took them; withdrawing is confirmed on a page of
+    its own, whose words the file gives."""
+    assert {t.trigger for t in shipped.transitions if t.done_message} == {
+        "provide_info", "accept", "dispute", "withdraw"}
+    assert [t.trigger for t in shipped.transitions if t.confirm] == ["withdraw"]
+    words = shipped.transition("withdraw").confirm
+    assert words.button["id"] == "Ya, cabut pengaduan" and len(words.means) == 3
+
+
+@pytest.mark.parametrize("trigger, change, key, reason", [
+    ("close", lambda s: s.update(done_message={"id": "a", "en": "a"}), "done_message",
+     "only a step the complainant takes tells her it was done"),
+    ("accept", lambda s: s.update(done_message={"id": "a"}), "done_message.en", MISSING_LANGUAGE),
+    ("close", lambda s: s.update(confirm={"link": {"id": "a", "en": "a"}}), "confirm",
+     "only a step the complainant alone takes is confirmed on her page"),
+    ("withdraw", lambda s: s["confirm"].pop("button"), "confirm.button", "is required"),
+    ("withdraw", lambda s: s["confirm"].update(means="Satu."), "confirm.means",
+     "must be a list of texts in every language (id, en)"),
+    ("withdraw", lambda s: s["confirm"]["means"].append({"id": "a"}), "confirm.means[3].en",
+     MISSING_LANGUAGE),
+])
+def test_the_complainants_words_are_checked(trigger, change, key, reason):
+    data = definition()
+    change(spec(data, trigger))
+    assert_refused(data, f"transitions[{pos(trigger)}].{key}", reason)
+
+
 def test_non_terminal_dead_end_state():
     """A complaint parked in on_hold could never move again."""
     data = definition()

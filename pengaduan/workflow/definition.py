@@ -70,6 +70,22 @@ class TellComplainant:
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """The page on which the complainant confirms a step (withdrawing, say), per language:
+    the link to it (and a hint beside), the question, what the step means (a title and
+    points), the label and hint of its field, and the confirming button. Cancelling keeps the
+    complaint as it is."""
+    link: dict
+    question: dict
+    button: dict
+    link_hint: dict | None = None
+    means_title: dict | None = None
+    means: tuple[dict, ...] = ()
+    field_label: dict | None = None
+    field_hint: dict | None = None
+
+
+@dataclass(frozen=True)
 class TransitionDef:
     trigger: str
     sources: tuple[str, ...]
@@ -90,6 +106,10 @@ class TransitionDef:
     # `text` per language, `{due}` in the text standing for the deadline of the window it
     # opens for the complainant (services.complaints.complainant_mail).
     tell_complainant: TellComplainant | None = None
+    # What the complainant is told once she took this step herself (the general thanks if None).
+    done_message: dict | None = None
+    # The complainant confirms this step on a page of its own, which says these words.
+    confirm: Confirm | None = None
 
     @property
     def done(self) -> dict:
@@ -377,7 +397,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         {"trigger", "source", "dest", "roles"},
         {"requires", "accepts", "guards", "label", "public", "reopen",
          "closure_reason", "closure_reasons", "attachments", "secondary", "done_label",
-         "tell_complainant"},
+         "tell_complainant", "done_message", "confirm"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -432,7 +452,40 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         public, reopen, fixed_reason, reasons, attachments, r.flag(spec, "secondary", key),
         r.label(spec["done_label"], f"{key}.done_label") if "done_label" in spec else None,
         _tell_complainant(r, spec, key, public, roles),
+        _complainants_label(r, spec, key, "done_message", roles),
+        _confirm(r, spec, key, roles),
     )
+
+
+def _complainants_label(r: _Reader, spec: dict, key: str, name: str, roles) -> dict | None:
+    """Words only the complainant reads after her own step."""
+    if name not in spec:
+        return None
+    if "citizen" not in roles:
+        r.fail(f"{key}.{name}", "only a step the complainant takes tells her it was done")
+    return r.label(spec[name], f"{key}.{name}")
+
+
+CONFIRM_KEYS = ("link", "question", "button")
+
+
+def _confirm(r: _Reader, spec: dict, key: str, roles) -> Confirm | None:
+    """The complainant's page confirming the step: only on a step she alone takes."""
+    if "confirm" not in spec:
+        return None
+    where = f"{key}.confirm"
+    if roles != ("citizen",):
+        r.fail(where, "only a step the complainant alone takes is confirmed on her page")
+    data = r.mapping(spec["confirm"], where)
+    optional = ("link_hint", "means_title", "field_label", "field_hint")
+    r.keys(data, where, set(CONFIRM_KEYS), {*optional, "means"})
+    words = {name: r.label(data[name], f"{where}.{name}")
+             for name in (*CONFIRM_KEYS, *optional) if name in data}
+    points = data.get("means", [])
+    if not isinstance(points, list):
+        r.fail(f"{where}.means", "must be a list of texts in every language (id, en)")
+    means = tuple(r.label(point, f"{where}.means[{i}]") for i, point in enumerate(points))
+    return Confirm(means=means, **words)
 
 
 def _tell_complainant(r: _Reader, spec: dict, key: str, public: bool, roles) -> TellComplainant | None:
