@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import FileColumns, JSONType, UTCDateTime, utcnow
 from .unit import Category, Unit
-from .user import User
+from .user import Role, User
 
 PRIVACY_MODES = ("public", "anonymous", "confidential")
 CHANNELS = ("web", "api", "open311", "walk_in", "phone", "letter", "email", "social_media", "sp4n_lapor")
@@ -178,6 +178,11 @@ class ComplaintEvent(db.Model):
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
     unit: Mapped[Unit | None] = relationship()
+
+    @property
+    def by_complainant(self) -> bool:
+        """Written or taken by the complainant herself (her steps, messages and rating)."""
+        return self.actor_role == Role.CITIZEN
 
 
 class ComplaintClock(db.Model):

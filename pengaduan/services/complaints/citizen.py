@@ -17,6 +17,7 @@ from ...models import Attachment, Complaint, ComplaintEvent, Role, utcnow
 from ...policy import Actor, acts_as_complainant, handles_cases
 from ...workflow import current_workflow
 from ...workflow.fields import FIELDS, clean_values, for_audit
+from .conversation import MESSAGE
 from .tracking import check_pin, hash_pin, new_pin, normalise_code
 
 # A valid-looking hash to compare against when the code is unknown, so that a wrong code
@@ -62,7 +63,7 @@ def _titles(event: ComplaintEvent, complaint: Complaint, workflow, side: str) ->
         title = _l("Reminder: please respond by %(due)s", due=format_moment(
             event.data.get("due_at"), complaint.unit.timezone))
         return title, title
-    if event.kind == "message":
+    if event.kind == MESSAGE:
         title = _l("Message from the office") if side == "office" else _l("Your message")
         return title, title
     transition = workflow.transition(event.trigger)
@@ -86,7 +87,7 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
     entries = []
     for event in events:
         staff = handles_cases(event.actor_role)
-        side = "office" if staff else "complainant" if event.actor_role == Role.CITIZEN else "system"
+        side = "office" if staff else "complainant" if event.by_complainant else "system"
         title, done = _titles(event, complaint, workflow, side)
         shown = [(name, FIELDS[name].label, FIELDS[name].show(workflow, value))
                  for name, value in (event.data or {}).items()

@@ -22,12 +22,13 @@ from ...models import Complaint, ComplaintEvent, Role, Unit, User, utcnow
 from ...sla import WorkingCalendar, remaining
 from ...sla.deadlines import END_OF_DAY
 from ...workflow import current_workflow
+from .conversation import MESSAGE
 
 WEEK_WORKING_DAYS = 5  # today and the four working days after it
 REPLY_DAYS = 30  # replies older than this are history, not news
 LIST_LIMIT = 8  # items a section lists; its count says how many there are
 # A complainant's steps (information, dispute, ...), ratings and messages.
-REPLY_KINDS = ("transition", "rating", "message")
+REPLY_KINDS = ("transition", "rating", MESSAGE)
 
 
 @dataclass
