@@ -111,9 +111,10 @@ def _document(workflow_name: str) -> dict:  # built once per workflow in force (
                                   "due_at": NULLABLE_TIME, "version": {"type": "integer"},
                                   "identity": {"type": "object", "nullable": True,
                                                "description": "only where the caller may see it"},
-                                  "contact_needs": {"type": "array", "nullable": True,
+                                  "contact_needs": {"type": "array",
                                                     "items": {"type": "string", "enum": list(CONTACT_NEEDS)},
-                                                    "description": "staff only, with the identity"}},
+                                                    "description": "staff only, as the case page lists them; "
+                                                                   "her note on them is in identity"}},
                               "additionalProperties": True},
                 "ComplaintSummary": {"type": "object", "required": ["tracking_code", "state", "unit", "title"],
                                      "properties": {

@@ -67,8 +67,10 @@ def complaint_json(complaint: Complaint, actor: Actor) -> dict:
             "incident_location": complaint.incident_location,
             "requested_resolution": complaint.requested_resolution,
             "assignee": complaint.assignee.email if complaint.assignee else None,
-            "identity": identity,  # the needs may tell of her health: shown with the identity only
-            "contact_needs": complaint.contact_needs or [] if identity is not None else None,
+            "identity": identity,
+            # What the office must arrange to reach or serve her, as the case page lists it;
+            # her own words about it (which may name her) come only with the identity.
+            "contact_needs": complaint.contact_needs or [],
             "stage_due_at": iso(complaint.stage_due_at),
             "resolution_due_at": iso(complaint.resolution_due_at),
             "clocks": [{"rule": c.rule, "label": label(workflow.sla[c.rule].label) if c.rule in workflow.sla else c.rule,
