@@ -22,6 +22,7 @@ from browser_support import (CHROMIUM, DESKTOP, LAUNCH_ARGS, REQUIRED, Shots, Wo
 import pengaduan.jobs.outbox
 import pengaduan.web.citizen
 from pengaduan.extensions import db
+from test_receipts import FakeSMTP  # the mail server that accepts everything
 
 
 def pytest_configure(config):
@@ -107,36 +108,17 @@ def org(world):
     return world
 
 
-class AcceptingSMTP:
-    """Stands in for the mail server: accepts every message and keeps it in `delivered`
-    (the outbox row of a sent message keeps no body: it may have held a PIN)."""
-
-    delivered: list = []
-
-    def __init__(self, host, port, timeout=None):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def send_message(self, message):
-        AcceptingSMTP.delivered.append(message)
-
-
 @pytest.fixture
 def mail_server(app, live_server, monkeypatch) -> list:
     """A configured mail server that accepts everything, and the live server as the
     configured site, so that an emailed link opens in the browser. The emails delivered
     (email.message.EmailMessage), in the order sent; browser_support.outbox reads the
     outbox's rows (a link the worker would send is still there, with its body)."""
-    monkeypatch.setattr(AcceptingSMTP, "delivered", [])
-    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", AcceptingSMTP)
+    monkeypatch.setattr(FakeSMTP, "sent", [])
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", FakeSMTP)
     monkeypatch.setattr(pengaduan.web.citizen, "FORGOT_PIN_SECONDS", 0)  # no waiting floor
     app.config.update(MAIL_SERVER="smtp.example.go.id", PENGADUAN_BASE_URL=live_server.url)
-    return AcceptingSMTP.delivered
+    return FakeSMTP.sent
 
 
 @pytest.fixture
