@@ -94,11 +94,13 @@ def format_number(value, digits: int = 0) -> str:
 
 
 def channel_label(channel: str | None) -> str:
-
+    """How a complaint arrived (models.CHANNELS), in the reader's language."""
     return {"web": gettext("Web form"), "api": gettext("API"), "open311": "Open311",
             "walk_in": gettext("At the counter"), "phone": gettext("Phone"),
-            "letter": gettext("Letter"), "email": gettext("Email"),
-            "social_media": gettext("Social media"), "sp4n_lapor": "SP4N-LAPOR!"}.get(channel or "", channel or "")
+            "letter": gettext("Letter"), "email": gettext("Email"), "whatsapp": "WhatsApp",
+            "sms": "SMS", "social_media": gettext("Social media"),
+            "complaint_box": gettext("Complaint box"), "sp4n_lapor": "SP4N-LAPOR!",
+            "other": gettext("Other channel")}.get(channel or "", channel or "")
 
 
 def contact_need_label(need: str) -> str:

@@ -4,6 +4,7 @@ from .base import MAX_ID, UTCDateTime, utcnow
 from .calendar import OVERRIDE_KINDS, CalendarOverride
 from .complaint import (
     CHANNELS,
+    STAFF_CHANNELS,
     CONTACT_NEEDS,
     IDENTITY_FIELDS,
     PRIVACY_MODES,
@@ -34,7 +35,7 @@ __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
     "JobLease", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
-    "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
+    "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",
 ]

@@ -26,7 +26,13 @@ from .unit import Category, Unit
 from .user import Role, User
 
 PRIVACY_MODES = ("public", "anonymous", "confidential")
-CHANNELS = ("web", "api", "open311", "walk_in", "phone", "letter", "email", "social_media", "sp4n_lapor")
+# Every way a complaint reaches the register (Perpres 76/2013: one register for all of them).
+CHANNELS = ("web", "api", "open311", "walk_in", "phone", "letter", "email", "whatsapp", "sms",
+            "social_media", "complaint_box", "sp4n_lapor", "other")
+# The channels a staff member may type a complaint in from (/staff/complaints/new): the
+# others file by themselves (the web form, the API, Open311).
+STAFF_CHANNELS = ("walk_in", "phone", "letter", "email", "whatsapp", "sms", "social_media",
+                  "complaint_box", "sp4n_lapor", "other")
 IDENTITY_FIELDS = ("name", "nik", "email", "phone", "address")
 # What a complainant may ask for to be reached or served (the complaint form's checkboxes).
 CONTACT_NEEDS = ("sign_language", "voice_call", "large_print", "counter_help")
@@ -104,6 +110,18 @@ class Complaint(db.Model):
     # queue marks the row from it without reading the timeline.
     citizen_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    # A complaint received from SP4N-LAPOR!: its LAPOR! tracking ID and when LAPOR! received
+    # it and disposed it to this office (LAPOR!'s own clocks count from the disposition).
+    lapor_id: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    lapor_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lapor_disposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Since when the oldest public answer not yet posted back to LAPOR! has waited (NULL: none
+    # waits); the queue marks the row from it without reading the timeline.
+    lapor_unposted_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The original this complaint was closed as a duplicate of: its complainant follows the
+    # original's public progress, and figures count the pair once.
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+
     # Optimistic lock: an UPDATE that finds another version changed nothing and fails.
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}
@@ -111,6 +129,7 @@ class Complaint(db.Model):
     unit: Mapped[Unit] = relationship()
     category: Mapped[Category | None] = relationship()
     assignee: Mapped[User | None] = relationship()
+    duplicate_of: Mapped[Complaint | None] = relationship(remote_side=lambda: Complaint.id)
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id", cascade="all, delete-orphan"
     )
