@@ -1,6 +1,6 @@
 """Complaints from SP4N-LAPOR! and duplicates: the LAPOR! tracking ID (unique) and when LAPOR!
 received and disposed the complaint; since when an answer has waited to be posted back to
-LAPOR! (the queue's marker, read off the row); the original a duplicate was closed against.
+LAPOR! (the queue's marker, read off the row) and which answers were posted, when; the original a duplicate was closed against.
 
 Revision ID: 0023
 Revises: 0022
@@ -36,9 +36,25 @@ def upgrade():
             sa.ForeignKey("complaints.id", name="fk_complaints_duplicate_of_id_complaints"), nullable=True))
     op.create_index("ix_complaints_lapor_id", "complaints", ["lapor_id"], unique=True)
     op.create_index("ix_complaints_duplicate_of_id", "complaints", ["duplicate_of_id"])
+    op.create_table(
+        "lapor_postings",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("complaint_id", sa.Integer(), sa.ForeignKey(
+            "complaints.id", ondelete="CASCADE", name="fk_lapor_postings_complaint_id_complaints"), nullable=False),
+        sa.Column("event_id", sa.Integer(), sa.ForeignKey(
+            "complaint_events.id", ondelete="CASCADE", name="fk_lapor_postings_event_id_complaint_events"),
+            nullable=False),
+        sa.Column("posted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_by_id", sa.Integer(), sa.ForeignKey(
+            "users.id", name="fk_lapor_postings_recorded_by_id_users"), nullable=True),
+        sa.UniqueConstraint("event_id", name="uq_lapor_postings_event_id"),
+    )
+    op.create_index("ix_lapor_postings_complaint_id", "lapor_postings", ["complaint_id"])
 
 
 def downgrade():
+    op.drop_table("lapor_postings")
     op.drop_index("ix_complaints_duplicate_of_id", "complaints")
     op.drop_index("ix_complaints_lapor_id", "complaints")
     # Plain DROP COLUMN (SQLite 3.35+): a batch copy would lose the queue's expression index.

@@ -240,6 +240,25 @@ class ComplaintClock(db.Model):
         return self.stopped_at is None and self.paused_at is None
 
 
+class LaporPosting(db.Model):
+    """A public answer of the office on a complaint from SP4N-LAPOR!, confirmed posted to
+    LAPOR! too: by hand from the answer's "copy for LAPOR!" block, or by an adapter
+    (integrations/lapor.py). An answer without one still waits to be posted."""
+
+    __tablename__ = "lapor_postings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("complaint_events.id", ondelete="CASCADE"), unique=True)
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it appeared on LAPOR!
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: an adapter
+
+    complaint: Mapped[Complaint] = relationship()
+    event: Mapped[ComplaintEvent] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+
+
 class Attachment(FileColumns, db.Model):
     """A file sent with a complaint or one of its steps."""
 
