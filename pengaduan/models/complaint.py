@@ -167,6 +167,8 @@ def _workflow_in_force(attribute: str):
 class ComplaintEvent(db.Model):
     """One step of a complaint's timeline; `public` steps are shown to the complainant."""
 
+    MESSAGE = "message"  # the kind of a message of the conversation (services.complaints.conversation)
+
     __tablename__ = "complaint_events"
     __table_args__ = (
         # The home page: what complainants sent lately in a unit, and each kind of step

@@ -11,7 +11,7 @@ from .accounts import (can_administer, must_use_two_factor,
                        two_factor_roles, two_factor_roles_unprotected)
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire, can_post_message,
-                         can_mark_instruction_done, can_reveal_identity, can_see_identity,
+                         can_mark_instruction_done, can_record_lapor_posting, can_reveal_identity, can_see_identity,
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
                          reads_as_complainant)
 from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
@@ -26,7 +26,7 @@ __all__ = [
     "audit_log_shows_case_text", "can_read_audit_log",
     "can_add_note", "can_administer", "must_use_two_factor",
     "two_factor_roles", "two_factor_roles_unprotected", "can_browse_queue", "can_edit_record", "can_export_evidence",
-    "can_fire", "can_mark_instruction_done", "can_post_message", "can_read_reports", "can_read_supervision", "can_record_supervision",
+    "can_fire", "can_mark_instruction_done", "can_record_lapor_posting", "can_post_message", "can_read_reports", "can_read_supervision", "can_record_supervision",
     "can_review_overdue", "can_reveal_identity", "can_see_identity", "can_supervise",
     "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",
     "has_home", "is_addressed_to", "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",

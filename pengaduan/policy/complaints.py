@@ -65,6 +65,12 @@ def can_post_message(actor: Actor, complaint: Complaint) -> bool:
         handles_cases(actor.role) and is_member(actor.user, complaint))
 
 
+def can_record_lapor_posting(actor: Actor, complaint: Complaint) -> bool:
+    """Confirm that an answer was posted to SP4N-LAPOR! too: the officers and supervisors of
+    the complaint's unit, who answer it, and an adapter posting by itself (the system)."""
+    return actor.role == Role.SYSTEM or (handles_cases(actor.role) and is_member(actor.user, complaint))
+
+
 def can_assign_in_bulk(actor: Actor) -> bool:
     """Officers and supervisors assign several complaints of the queue at once (each one
     still checked with can_add_note, as a single assignment is)."""

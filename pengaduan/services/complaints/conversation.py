@@ -26,9 +26,9 @@ from ...policy import Actor, acts_as_complainant, can_post_message, handles_case
 from ...workflow import current_workflow
 from ...workflow.fields import FIELDS, clean_values, for_audit
 from ..attachments import StoredFile, attach, attachment_digests
-from . import complainant_mail, notifications
+from . import complainant_mail, lapor, notifications
 
-MESSAGE = "message"  # the timeline event's kind
+MESSAGE = ComplaintEvent.MESSAGE  # the timeline event's kind
 FIELD = "message"  # the workflow field that checks and shows the words (at most 5,000 characters)
 
 
@@ -70,6 +70,7 @@ def post_message(complaint: Complaint, actor: Actor, text: str | None,
         notifications.after_citizen_message(complaint, event)
     else:  # the officer's words reach the complainant's address too (never hers, back)
         complainant_mail.after_message(complaint, event)
+        lapor.after_answer(complaint, event)  # and SP4N-LAPOR!, for a complaint from there
     return event
 
 

@@ -12,7 +12,7 @@ from ...policy import Actor, can_fire, can_view
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS, clean_fields, for_audit, serialise
 from ...workflow.guards import GUARDS
-from . import complainant_mail, conversation, notifications
+from . import complainant_mail, conversation, lapor, notifications
 from ..attachments import StoredFile, attach, attachment_digests
 
 
@@ -112,4 +112,5 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
                  })
     notifications.after_transition(complaint, trigger, actor, values, from_unit, at)
     complainant_mail.after_transition(complaint, transition, event, actor)
+    lapor.after_answer(complaint, event)  # an answer to post to SP4N-LAPOR! too
     return event

@@ -1,0 +1,98 @@
+"""The SP4N-LAPOR! bridge: LAPOR!'s own time limits, the answers owed to LAPOR! and their
+confirmation (services.complaints.lapor), the copy block on the case page and the queue's mark."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from pengaduan.errors import Forbidden, InvalidFields
+from pengaduan.extensions import db
+from pengaduan.models import AuditEvent, Complaint, LaporPosting, utcnow
+from pengaduan.services import advance
+from pengaduan.services.complaints import lapor
+from pengaduan.services.complaints.conversation import post_message
+
+VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
+WIB = ZoneInfo("Asia/Jakarta")
+ANSWER = "Berkas KTP-el Anda sudah dicetak dan dapat diambil."
+
+
+def from_lapor(world, lapor_id="LAP-1234567", disposed=None):
+    """A complaint received from SP4N-LAPOR! with its LAPOR! ID, disposed to the office a
+    day ago unless `disposed` (local YYYY-MM-DDTHH:MM) says when."""
+    disposed = disposed or (datetime.now(WIB) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    return world.file(channel="sp4n_lapor", lapor_id=lapor_id, lapor_disposed_at=disposed).complaint
+
+
+def followed_up(world, complaint):
+    advance(complaint, "verify", world.officer_a, **VERIFY)
+    event = advance(complaint, "follow_up", world.officer_a, response=ANSWER)
+    db.session.commit()
+    return event
+
+
+def test_public_answers_wait_to_be_posted_until_recorded(world):
+    complaint = from_lapor(world)
+    event = followed_up(world, complaint)
+    assert lapor.is_public_answer(event)
+    assert complaint.lapor_unposted_since == event.occurred_at
+    assert [e.id for e in lapor.unposted_answers(complaint)] == [event.id]
+    assert lapor.answer_text(event) == ANSWER
+    message = post_message(complaint, world.officer_a, "Silakan datang hari Senin.")
+    db.session.commit()
+    assert complaint.lapor_unposted_since == event.occurred_at  # the oldest still waits
+
+    lapor.record_posted(complaint, event, utcnow(), world.officer_a)
+    db.session.commit()
+    assert complaint.lapor_unposted_since == message.occurred_at
+    rows = db.session.execute(lapor.answer_postings().where(
+        Complaint.id == complaint.id)).all()
+    assert {(r.event_id, r.posted_at is not None) for r in rows} == {(event.id, True), (message.id, False)}
+    lapor.record_posted(complaint, message, utcnow(), world.supervisor_a)
+    db.session.commit()
+    assert complaint.lapor_unposted_since is None
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "lapor.posted")).all()
+    assert len(audit) == 2
+
+
+def test_a_verification_or_a_web_complaint_owes_lapor_nothing(world):
+    complaint = from_lapor(world)
+    verified = advance(complaint, "verify", world.officer_a, **VERIFY)
+    db.session.commit()
+    assert not lapor.is_public_answer(verified)
+    assert complaint.lapor_unposted_since is None
+    web = world.file().complaint
+    advance(web, "verify", world.officer_a, **VERIFY)
+    answer = advance(web, "follow_up", world.officer_a, response=ANSWER)
+    db.session.commit()
+    assert not lapor.is_public_answer(answer) and web.lapor_unposted_since is None
+
+
+def test_a_posting_before_the_answer_in_the_future_or_twice_is_refused(world):
+    complaint = from_lapor(world)
+    event = followed_up(world, complaint)
+    for when in (event.occurred_at - timedelta(hours=1), utcnow() + timedelta(hours=1)):
+        with pytest.raises(InvalidFields) as refused:
+            lapor.record_posted(complaint, event, when, world.officer_a)
+        assert "posted_at" in refused.value.errors
+    # A time typed to the minute of the answer is not "before" it.
+    lapor.record_posted(complaint, event, event.occurred_at.replace(second=0, microsecond=0),
+                        world.officer_a)
+    db.session.commit()
+    with pytest.raises(InvalidFields):
+        lapor.record_posted(complaint, event, utcnow(), world.officer_a)
+    db.session.rollback()
+    assert db.session.scalar(select(LaporPosting.posted_at)) >= event.occurred_at
+
+
+def test_an_officer_of_another_unit_may_not_record_a_posting(world):
+    complaint = from_lapor(world)
+    event = followed_up(world, complaint)
+    for outsider in (world.officer_b, world.auditor):
+        with pytest.raises(Forbidden):
+            lapor.record_posted(complaint, event, utcnow(), outsider)
+    db.session.rollback()
+    assert complaint.lapor_unposted_since is not None
