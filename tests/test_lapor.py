@@ -11,11 +11,14 @@ from sqlalchemy import select
 from pengaduan.errors import Forbidden, InvalidFields
 from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, LaporPosting, utcnow
-from pengaduan.services import advance
+from pengaduan.policy import Actor
+from pengaduan.services import advance, file_complaint
 from pengaduan.services.complaints import lapor
 from pengaduan.services.complaints.conversation import post_message
 
 VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
+RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
+       "title": "KTP-el belum jadi", "description": "Sudah tiga bulan menunggu.", "name": "Budi", "consent": True}
 WIB = ZoneInfo("Asia/Jakarta")
 ANSWER = "Berkas KTP-el Anda sudah dicetak dan dapat diambil."
 
@@ -32,6 +35,30 @@ def followed_up(world, complaint):
     event = advance(complaint, "follow_up", world.officer_a, response=ANSWER)
     db.session.commit()
     return event
+
+
+def test_a_lapor_complaint_runs_lapors_limits_from_its_disposition(world):
+    """Disposed on Tuesday 17 March 2026, filed here two days later: the first answer is due
+    5 working days after the disposition, past cuti bersama, Nyepi and the weekend (25, 26,
+    27, 30, 31 March). A web complaint runs no LAPOR! clock, and keeps the generic reply window."""
+    filed_at = datetime(2026, 3, 19, 3, 0, tzinfo=timezone.utc)
+    complaint = file_complaint({**RAW, "lapor_id": "LAP-2026-0317", "lapor_disposed_at": "2026-03-17T10:00"},
+                               actor=Actor.channel("sp4n_lapor"), at=filed_at).complaint
+    web = file_complaint(RAW, actor=Actor.channel("web"), at=filed_at).complaint
+    db.session.commit()
+    clock = complaint.clock("lapor_follow_up")
+    assert clock.counting_from == datetime(2026, 3, 17, 3, 0, tzinfo=timezone.utc)
+    assert clock.due_at.astimezone(WIB) == datetime(2026, 3, 31, 23, 59, 59, tzinfo=WIB)
+    assert clock.explanation["counted"] == ["2026-03-25", "2026-03-26", "2026-03-27", "2026-03-30", "2026-03-31"]
+    assert complaint.stage_due_at <= clock.due_at
+    assert web.clock("lapor_follow_up") is None
+    for case in (complaint, web):
+        advance(case, "verify", world.officer_a, **VERIFY, at=filed_at)
+        advance(case, "follow_up", world.officer_a, response=ANSWER, at=filed_at)
+    db.session.commit()
+    assert complaint.clock("lapor_follow_up").stopped_at == filed_at
+    assert {c.rule for c in complaint.clocks if c.running} == {"resolution", "lapor_reply_window"}
+    assert {c.rule for c in web.clocks if c.running} == {"resolution", "reply_window"}
 
 
 def test_public_answers_wait_to_be_posted_until_recorded(world):

@@ -383,6 +383,45 @@ def test_sla_two_resolution_clocks():
     assert_refused(data, "sla", "at most one rule may track the resolution")
 
 
+def test_shipped_lapor_limits_run_only_for_lapor_complaints(shipped):
+    """SP4N-LAPOR!'s limits (PermenPANRB 5/2025): the first answer 5 working days from its
+    disposition, the complainant's reply 10 working days; the generic reply window skips them."""
+    follow_up, reply = shipped.sla["lapor_follow_up"], shipped.sla["lapor_reply_window"]
+    assert (follow_up.amount, follow_up.unit, follow_up.start, follow_up.counting_from) == (
+        5, "working_days", ("file",), "lapor_disposed_at")
+    assert (reply.amount, reply.unit, reply.on_expiry) == (10, "working_days", "auto_close")
+    assert follow_up.applies_to("sp4n_lapor") and not follow_up.applies_to("web")
+    assert not shipped.sla["reply_window"].applies_to("sp4n_lapor")
+    assert shipped.sla["reply_window"].applies_to("web") and shipped.sla["verification"].applies_to("sp4n_lapor")
+
+
+@pytest.mark.parametrize("option", ["channels", "except_channels"])
+def test_sla_unknown_channel(option):
+    """A clock for some channels names channels that exist."""
+    data = definition()
+    data["sla"]["response"][option] = ["web", "telegram"]
+    assert_refused(data, f"sla.response.{option}", "unknown channel 'telegram' (use one of "
+                   "web, api, open311, walk_in, phone, letter, email, whatsapp, sms, "
+                   "social_media, complaint_box, sp4n_lapor, other)")
+
+
+def test_sla_channels_and_except_channels_together_or_empty():
+    data = definition()
+    data["sla"]["response"].update(channels=["web"], except_channels=["sms"])
+    assert_refused(data, "sla.response", "give either channels or except_channels, not both")
+    data = definition()
+    data["sla"]["response"]["channels"] = []
+    assert_refused(data, "sla.response.channels", "name at least one channel")
+
+
+def test_sla_unknown_counting_from_field():
+    """A clock counts from one of the complaint's known dates, not any attribute."""
+    data = definition()
+    data["sla"]["response"]["counting_from"] = "pin_hash"
+    assert_refused(data, "sla.response.counting_from", "unknown date field 'pin_hash' of a "
+                   "complaint (use one of received_at, lapor_received_at, lapor_disposed_at)")
+
+
 def test_unknown_top_level_key():
     """A misspelt section is refused rather than silently ignored."""
     data = definition()
@@ -616,7 +655,7 @@ def test_cli_check_default_workflow(runner):
     result = runner.invoke(args=["workflow", "check"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"OK {SHIPPED}: perpres76 v1, 5 states, 13 transitions, 6 SLA rules\n")
+        f"OK {SHIPPED}: perpres76 v1, 5 states, 13 transitions, 8 SLA rules\n")
 
 
 def test_cli_check_named_file(runner):

@@ -48,17 +48,27 @@ def _schedule(clock: ComplaintClock, rule, cal: WorkingCalendar) -> None:
     plan_next(clock, rule, cal)
 
 
+def first_day(complaint: Complaint, rule, at: datetime) -> datetime:
+    """Day 0 of a clock's first cycle: the complaint's date the rule counts from (LAPOR!'s
+    disposition, say) when it has one, else the time of the step that starts it. A restart
+    counts from its own step."""
+    since = getattr(complaint, rule.counting_from) if rule.counting_from else None
+    return since or at
+
+
 def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | None,
              to_state: str, at: datetime) -> None:
     """Apply the SLA rules to one step of the complaint's life."""
     cal = WorkingCalendar.for_unit(complaint.unit)
     entering_terminal = workflow.is_terminal(to_state)
     for rule in workflow.sla.values():
+        if not rule.applies_to(complaint.channel):
+            continue  # a clock of other channels (SP4N-LAPOR!'s own limits, say)
         clock = complaint.clock(rule.name)
         if trigger in rule.start and not entering_terminal:
             if clock is None:
-                clock = ComplaintClock(rule=rule.name, counting_from=at, consumed=0,
-                                       explanation={}, cycle=1, next_step=0)
+                clock = ComplaintClock(rule=rule.name, counting_from=first_day(complaint, rule, at),
+                                       consumed=0, explanation={}, cycle=1, next_step=0)
                 complaint.clocks.append(clock)
             elif rule.restart:
                 clock.counting_from, clock.consumed = at, 0

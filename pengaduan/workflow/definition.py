@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from transitions import Machine
 
-from ..models import Complaint, Role
+from ..models import CHANNELS, Complaint, Role
 from .fields import FIELDS
 from .guards import GUARDS
 
@@ -28,6 +28,8 @@ SLA_TRACKS = ("stage", "resolution", "complainant")
 # unit's officers or supervisors, or the supervisors of the unit above (the next level).
 NOTIFY_TARGETS = ("handler", "unit_officers", "unit_supervisors", "next_level_supervisors")
 LADDER_ACTIONS = ("reminder", "expiry")  # the rungs of a complainant clock, reserved names
+# The complaint's dates a clock may count from instead of the step that starts it (`counting_from`).
+CLOCK_DATES = ("received_at", "lapor_received_at", "lapor_disposed_at")
 FILE_TRIGGER = "file"  # the complaint's creation, usable to start clocks
 LANGUAGES = ("id", "en")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -148,6 +150,16 @@ class SlaRule:
     source: str
     steps: tuple[LadderStep, ...] = ()
     reminder: dict | None = None  # the reminder's text per language, `{due}` the deadline
+    # The channels whose complaints the clock runs for (None: all) and those it skips.
+    channels: tuple[str, ...] | None = None
+    except_channels: tuple[str, ...] = ()
+    # A date of the complaint (CLOCK_DATES) its first cycle counts from, when the complaint
+    # has it, instead of the time of the step that starts it.
+    counting_from: str | None = None
+
+    def applies_to(self, channel: str | None) -> bool:
+        """Whether the clock runs for a complaint received through this channel."""
+        return (self.channels is None or channel in self.channels) and channel not in self.except_channels
 
 
 @dataclass
@@ -558,7 +570,8 @@ def _read_sla(r: _Reader, data, escalation, states, triggers) -> dict[str, SlaRu
 def _read_sla_rule(r: _Reader, name, key, spec, states, triggers, ladder_tracks, levels) -> SlaRule:
     spec = r.mapping(spec, key)
     r.keys(spec, key, {"amount", "unit", "start", "track"},
-           {"label", "stop", "pause_in", "restart", "on_expiry", "remind_before", "reminder", "source"})
+           {"label", "stop", "pause_in", "restart", "on_expiry", "remind_before", "reminder", "source",
+            "channels", "except_channels", "counting_from"})
     amount = spec["amount"]
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         r.fail(f"{key}.amount", "must be a positive whole number")
@@ -585,8 +598,32 @@ def _read_sla_rule(r: _Reader, name, key, spec, states, triggers, ladder_tracks,
             r.fail(f"{key}.on_expiry", f"a clock on the '{spec['track']}' track escalates; "
                    "only clocks outside escalation.tracks may expire")
         steps = levels
+    channels, skipped = _rule_channels(r, spec, key)
+    counting_from = spec.get("counting_from")
+    if counting_from is not None:
+        if not isinstance(counting_from, str) or counting_from not in CLOCK_DATES:
+            r.fail(f"{key}.counting_from", f"unknown date field {counting_from!r} of a complaint "
+                   f"(use one of {', '.join(CLOCK_DATES)})")
     return SlaRule(name, label, amount, spec["unit"], start, stop, pause_in, spec["track"],
-                   restart, on_expiry, str(spec.get("source", "")), steps, reminder)
+                   restart, on_expiry, str(spec.get("source", "")), steps, reminder,
+                   channels, skipped, counting_from)
+
+
+def _rule_channels(r: _Reader, spec: dict, key: str) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+    """`channels` (the clock runs only for complaints received through these) or
+    `except_channels` (for all but these), never both, never an empty list."""
+    if "channels" in spec and "except_channels" in spec:
+        r.fail(key, "give either channels or except_channels, not both")
+    found = {}
+    for name in ("channels", "except_channels"):
+        if name in spec:
+            found[name] = r.names(spec[name], f"{key}.{name}")
+            for channel in found[name]:
+                if channel not in CHANNELS:
+                    r.fail(f"{key}.{name}", f"unknown channel '{channel}' (use one of {', '.join(CHANNELS)})")
+            if not found[name]:
+                r.fail(f"{key}.{name}", "name at least one channel")
+    return found.get("channels"), found.get("except_channels", ())
 
 
 def _reminder_text(r: _Reader, spec: dict, key: str) -> dict | None:
