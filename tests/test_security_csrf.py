@@ -205,6 +205,8 @@ SCENARIOS: dict[str, Scenario] = {
                                     lambda c, s, a: {}),
     "citizen.new_complaint": Scenario("anonymous", lambda s: "/complaints/new",
                                       lambda c, s, a: valid_form(), refused=422),
+    "intake.new": Scenario(OFFICER_A, lambda s: "/staff/complaints/new",
+                           lambda c, s, a: valid_form() | {"channel": "phone"}, refused=422),
     "citizen.track": Scenario("anonymous", lambda s: "/track",
                               lambda c, s, a: {"code": s.a, "pin": s.a_pin}, refused=404, changes=False),
     "citizen.act": Scenario("citizen:late", lambda s: f"/track/{s.late}/act/provide_info", _citizen_provide_info,

@@ -328,7 +328,7 @@ def request_route(client, route: str, code: str, version: int):
 
 
 # The staff pages the menus of the page header may link to, by endpoint.
-MENU_PAGES = ("staff.queue", "staff.overdue", "supervision.index", "reporting.report",
+MENU_PAGES = ("intake.new", "staff.queue", "staff.overdue", "supervision.index", "reporting.report",
               "reporting.evidence", "admin.users", "admin.units", "admin.categories",
               "admin.responses", "admin.calendar", "supervision.documents")
 

@@ -4,16 +4,25 @@ real arrival time, the consent read out, and LAPOR!'s ID, dates and flags; it en
 printable receipt whose WhatsApp link never carries the PIN."""
 from __future__ import annotations
 
+import io
 import json
-from datetime import datetime, timezone
+import re
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from pages import Page
 from pengaduan.errors import InvalidFields
 from pengaduan.extensions import db
-from pengaduan.models import AuditEvent, Complaint
+from pengaduan.models import AuditEvent, Complaint, utcnow
 from pengaduan.services import file_complaint
+from pengaduan.sla import WorkingCalendar, compute_due
+from test_staff import AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, get_page, org, signed_in  # noqa: F401
+from test_supervision import pdf, png
+
+NEW = "/staff/complaints/new"
 
 NOW = datetime(2026, 12, 7, 3, 0, tzinfo=timezone.utc)  # Monday 10:00 WIB
 
@@ -91,3 +100,110 @@ def test_a_lapor_complaint_keeps_its_id_dates_and_flags(world):
     assert "lapor_disposed_at" in refused(world, lapor(lapor_id="X-1", lapor_disposed_at="2026-12-08",
                                                        arrival=""), "sp4n_lapor")
     assert "lapor_id" in refused(world, entry(lapor_id="4231988"), "phone")
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+def typed(client, **fields) -> dict:
+    """The rendered form (its CSRF and one-time tokens, its defaults) filled in as an officer
+    would for a walk-in."""
+    values = get_page(client, NEW).forms[NEW].values
+    return values | {"channel": "walk_in", "unit": "UNIT-A", "category": "GENERAL",
+                     "title": "Surat tentang jalan rusak", "description": "Jalan di depan pasar berlubang.",
+                     "privacy": "public", "name": "Siti Aminah", "phone": "0812-3456-7890",
+                     "email": "siti@example.id", "consent": "y"} | fields
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%dT%H:%M")
+
+
+def count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Complaint))
+
+
+def test_a_walk_in_with_a_scanned_letter_ends_on_a_receipt_counting_from_the_arrival(app, org):
+    client = signed_in(app, OFFICER_A)
+    home = client.get("/staff").get_data(as_text=True)
+    assert f'href="{NEW}"' in home  # in the menu and on the home page
+    arrival = utcnow().replace(second=0, microsecond=0) - timedelta(days=9)
+    data = typed(client, arrival=local(arrival), arrival_note="Surat diterima saat libur petugas",
+                 channel="letter", attachments=[(io.BytesIO(png()), "surat.png"), (io.BytesIO(pdf()), "surat.pdf")])
+    response = client.post(NEW, data=data, content_type="multipart/form-data")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/complaints/new/receipt")
+    page = client.get("/staff/complaints/new/receipt").get_data(as_text=True)
+    code = re.search(r'data-testid="tracking-code">([^<]+)<', page)[1]
+    pin = re.search(r'data-testid="tracking-pin">([^<]+)<', page)[1]
+    assert 'data-testid="receipt-qr"' in page and "Open the complaint" in page
+    link = re.search(r'href="(https://wa\.me/[^"]+)"', page)[1]
+    assert link.startswith("https://wa.me/6281234567890?text=") and code in link.replace("%2D", "-")
+    assert pin not in link and pin.replace("-", "") not in link
+    with app.app_context():
+        complaint = Complaint.by_code(code)
+        assert complaint.channel == "letter" and complaint.received_at == arrival
+        assert len(complaint.attachments) == 2
+        clock = next(c for c in complaint.clocks if c.rule == "verification")
+        cal = WorkingCalendar.for_unit(complaint.unit)
+        assert clock.counting_from == arrival
+        assert clock.due_at == compute_due(arrival, 3, "working_days", cal)[0] < utcnow()
+        assert f'{clock.due_at.astimezone(ZoneInfo("Asia/Jakarta")).day}' in page  # the receipt's deadline
+    # The PIN is shown once: the next form takes it away.
+    assert client.get(NEW).status_code == 200
+    assert client.get("/staff/complaints/new/receipt").status_code == 302
+    # The same rendered form sent again files nothing.
+    again = client.post(NEW, data=data | {"attachments": []}, content_type="multipart/form-data")
+    assert again.status_code == 302 and count(app) == 1
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"arrival": "FUTURE"}, "arrival"),
+    ({"arrival": "YESTERDAY"}, "arrival_note"),
+    ({"channel": "carrier_pigeon"}, "channel"),
+    ({"channel": "web"}, "channel"),
+    ({"channel": "sp4n_lapor", "lapor_id": "", "lapor_disposed_at": ""}, "lapor_id"),
+], ids=["future", "earlier-without-reason", "unknown-channel", "web-is-not-staff", "lapor-without-id"])
+def test_a_refusal_keeps_what_was_typed(app, org, fields, field):
+    client = signed_in(app, OFFICER_A)
+    now = utcnow()
+    moments = {"FUTURE": local(now + timedelta(hours=2)), "YESTERDAY": local(now - timedelta(days=1))}
+    fields = {k: moments.get(v, v) for k, v in fields.items()}
+    response = client.post(NEW, data=typed(client, **fields))
+    assert response.status_code == 422
+    form = Page(response.get_data(as_text=True)).forms[NEW]
+    assert field in form.invalid
+    assert form.values["title"] == "Surat tentang jalan rusak" and form.values["name"] == "Siti Aminah"
+    assert form.values.get("arrival", "") == fields.get("arrival", form.values.get("arrival"))
+    assert count(app) == 0
+
+
+def test_a_lapor_id_already_used_is_refused_naming_its_complaint(app, org):
+    client = signed_in(app, OFFICER_A)
+    lapor = {"channel": "sp4n_lapor", "lapor_id": "#4231987", "lapor_disposed_at": local(utcnow())[:10],
+             "lapor_rahasia": "y"}
+    assert client.post(NEW, data=typed(client, **lapor)).status_code == 302
+    with app.app_context():
+        first = db.session.scalars(select(Complaint)).one()
+        assert first.lapor_id == "4231987" and first.privacy == "confidential"
+    again = client.post(NEW, data=typed(client, **lapor, title="Lagi"))
+    assert again.status_code == 422 and first.tracking_code in again.get_data(as_text=True)
+    assert count(app) == 1
+
+
+@pytest.mark.parametrize("email, status", [(AUDITOR, 403), ("admin@example.id", 403)])
+def test_only_officers_and_supervisors_record(app, org, email, status):
+    client = signed_in(app, email)
+    assert client.get(NEW).status_code == status
+    assert client.post(NEW, data={"title": "x"}).status_code == status
+    assert count(app) == 0
+
+
+def test_an_officer_records_only_for_her_units(app, org):
+    client = signed_in(app, OFFICER_B)
+    page = get_page(client, NEW)
+    assert 'value="UNIT-A"' not in page.html
+    response = client.post(NEW, data=typed(client, unit="UNIT-A"))
+    assert response.status_code == 422 and "unit" in Page(response.get_data(as_text=True)).forms[NEW].invalid
+    assert count(app) == 0
+    supervisor = signed_in(app, SUPERVISOR_A)
+    assert supervisor.post(NEW, data=typed(supervisor)).status_code == 302

@@ -17,6 +17,7 @@ from ..errors import InvalidFields
 from ..extensions import client_network, db, limiter, login_manager
 from ..i18n import lazy_gettext as _l
 from ..models import User
+from ..policy.intake import can_enter_complaints
 from ..policy.search import can_search, can_search_identity
 from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_audit_log,
                       can_read_reports,
@@ -80,6 +81,7 @@ DECISIONS = {
     "see_setup_status": sees_setup_status,
     "search": can_search,
     "search_identity": can_search_identity,
+    "enter_complaints": can_enter_complaints,
 }
 
 

@@ -19,6 +19,7 @@ from ...i18n import lazy_gettext as _l
 from ...models import (CHANNELS, CONTACT_NEEDS, PRIVACY_MODES, STAFF_CHANNELS, Category, Complaint,
                        ComplaintEvent, Unit, utcnow)
 from ...policy import Actor, can_view
+from ...policy.intake import can_enter_for
 from ...workflow import FILE_TRIGGER, current_workflow
 from . import notifications
 from ..attachments import StoredFile, attach, attachment_digests
@@ -89,6 +90,8 @@ def validate_complaint(raw: dict, at: datetime | None = None, *, channel: str = 
     }
     if unit is None or not unit.active:
         errors["unit"] = _l("choose the unit the complaint is about")
+    elif actor is not None and actor.user is not None and not can_enter_for(actor, unit):
+        errors["unit"] = _l("you may enter complaints only for the units you belong to")
     category = None
     if raw.get("category"):
         category = Category.by_code(str(raw["category"]).strip())

@@ -1,0 +1,24 @@
+// The staff entry form (templates/staff/intake.html): the SP4N-LAPOR! fieldset shows only
+// while that channel is chosen. Without this script it is always there, labelled as such.
+(function () {
+  var form = document.querySelector("form[data-intake]");
+  if (!form) return;
+  var channel = form.querySelector("#channel");
+  var lapor = form.querySelector("#lapor-fields");
+  if (!channel || !lapor) return;
+  function sync() {
+    var wanted = channel.value === lapor.getAttribute("data-channel");
+    var invalid = lapor.querySelector("[aria-invalid='true'], .error-message");
+    lapor.hidden = !wanted && !invalid;  // a refused LAPOR! field stays in view
+  }
+  channel.addEventListener("change", sync);
+  sync();
+})();
+
+// The receipt page's print button (without the script, the browser's own Print command).
+(function () {
+  var button = document.querySelector("button[data-print]");
+  if (!button) return;
+  button.hidden = false;
+  button.addEventListener("click", function () { window.print(); });
+})();
