@@ -27,6 +27,7 @@ from .services.administration.calendar import add_day_off, calendar_year, defaul
 from .services.administration.demo import seed
 from .services.administration.two_factor import reset as reset_two_factor
 from .services.inputs import EARLIEST, LATEST, in_calendar
+from .services.complaints.lapor_oversight import with_lapor
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
@@ -411,7 +412,8 @@ def report_periodic(start, end, unit_code, fmt, out):
         raise click.UsageError("--format pdf needs --out FILE.pdf")
 
     def write_report():
-        report = periodic_report(first, last, unit, overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500)
+        report = with_lapor(periodic_report(first, last, unit,
+                                            overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500))
         if fmt == "csv":
             with open(out, "w", newline="", encoding="utf-8") if out else nullcontext(sys.stdout) as stream:
                 writer = spreadsheet.Writer(stream)

@@ -12,6 +12,7 @@ is written, so memory stays flat however long the period. Contents:
     register.csv             the complaint register (no identity; confidential titles withheld)
     cases.jsonl              per case: the follow-up steps, clocks and escalations
     sla.csv                  on-time rate, average and longest duration per stage
+    lapor.csv                per answer owed to SP4N-LAPOR!: when given, when posted there, the delay
     supervision.csv, supervision_actions.csv, supervision/...   supervision and coaching
     documents.csv, documents/...                                standing documents
     summary.html             the same, for people
@@ -42,6 +43,9 @@ from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, Complain
 from ..models.supervision import supervision_units
 from ..policy import Actor
 from ..services.attachments import path_of
+from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
+from ..services.complaints.lapor_oversight import pack_rows as lapor_rows
+from ..services.complaints.lapor_oversight import with_lapor
 from ..services.oversight.reports import bounds, periodic_report
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
@@ -334,6 +338,22 @@ def _sla(writer: PackWriter, scope: Scope, report) -> None:
                            f"{s.longest_days:.2f}", s.overdue_open])
 
 
+def _lapor(writer: PackWriter, scope: Scope, counts: dict, moment: datetime) -> None:
+    """lapor.csv: each answer owed to SP4N-LAPOR! that the summary's LAPOR! figures count
+    (given or posted in the period, or waiting at its end): codes and times only, no words."""
+    n = 0
+    with writer.text("lapor.csv") as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(LAPOR_COLUMNS)
+        for code, lapor_id, unit_id, answer, given, posted, recorded, hours, in_period, waiting in lapor_rows(
+                scope.start, scope.end, scope.unit, now=moment):
+            rows.writerow([code, lapor_id, scope.unit_codes.get(unit_id, ""), answer, _local(given),
+                           _local(posted), _local(recorded), "" if hours is None else f"{hours:.2f}",
+                           int(in_period), int(waiting)])
+            n += 1
+    counts["lapor_answers"] = n
+
+
 def _supervision(writer: PackWriter, scope: Scope, counts: dict) -> list[SupervisionRecord]:
     query = select(SupervisionRecord).where(SupervisionRecord.held_on >= scope.start,
                                             SupervisionRecord.held_on <= scope.end)
@@ -441,8 +461,9 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("complaints_received")
         _cases(writer, scope, counts)
         done("cases")
-        report = periodic_report(start, end, unit)
+        report = with_lapor(periodic_report(start, end, unit))
         _sla(writer, scope, report)
+        _lapor(writer, scope, counts, report.moment)
         records = _supervision(writer, scope, counts)
         done("supervision_records")
         documents = _documents(writer, scope, counts)

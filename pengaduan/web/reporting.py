@@ -16,6 +16,7 @@ from ..evidence import export_pack
 from ..i18n import lazy_gettext as _l
 from ..models import Unit
 from ..policy import Actor, can_export_evidence, can_read_reports, sees_all_units
+from ..services.complaints.lapor_oversight import with_lapor
 from ..services.inputs import in_calendar, out_of_calendar
 from ..services.oversight.timeliness import units_in_view
 from ..services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
@@ -104,8 +105,8 @@ def _report(fmt: str):
         return render_template("reports/page.html", report=None, units=units, start=start,
                                end=end, unit=unit, errors=errors, quick_periods=_quick_periods()), 422
     with read_only():
-        result = periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units,
-                                 overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500)
+        result = with_lapor(periodic_report(start, end, unit, units=None if sees_all_units(current_user) else units,
+                                            overdue_limit=PDF_OVERDUE_LIMIT if fmt == "pdf" else 500))
     name = f"laporan-{unit.code if unit else 'semua'}-{start}-{end}"
     if fmt == "csv":
         buffer = io.StringIO()

@@ -42,6 +42,7 @@ from ..services.complaints.casework import (acknowledge_escalations, add_note, a
                                             reveal_identity, visible_identity)
 from ..services.complaints.complainant_mail import whatsapp_contact
 from ..services.complaints.conversation import is_open, post_message
+from ..services.complaints.lapor_oversight import waiting_for_lapor
 from ..services.complaints.instructions import (instructions_of, open_instructions_for,
                                                 open_instructions_on)
 from ..services.complaints.notifications import INBOX_PAGE, inbox, mark_read, unread_count
@@ -533,6 +534,7 @@ def _overdue_page(errors=None, typed=None, open_code=None, status=200):
                            instructions=open_instructions_on(
                                [case.complaint for group in review for case in group.cases], actor()),
                            performance=unit_performance(current_user, default_period_start(now), now),
+                           lapor=waiting_for_lapor(current_user.overseen_unit_ids, now),
                            workflow=current_workflow(), errors=errors or {}, typed=typed or {},
                            open_code=open_code), status
 

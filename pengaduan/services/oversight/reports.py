@@ -113,6 +113,9 @@ class Report:
     overdue: list[OverdueCase] = field(default_factory=list)
     ratings: dict = field(default_factory=dict)
     late_filings: int = 0
+    # The SP4N-LAPOR! figures (services.complaints.lapor_oversight.with_lapor adds them: that
+    # module reads complaints/, which imports this package), or None.
+    lapor: object | None = None
 
     @property
     def rated(self) -> int:
@@ -364,6 +367,8 @@ def csv_rows(report: Report):
             yield (f"unit.{u.unit.code}", "overdue_open_at_end", u.overdue_open)
             yield (f"unit.{u.unit.code}", "on_time_rate", "" if u.on_time_rate is None else f"{u.on_time_rate:.4f}")
             yield (f"unit.{u.unit.code}", "overdue_cases_at_end", u.overdue_cases)
+    if report.lapor is not None:
+        yield from report.lapor.csv_rows()
     for rating, n in sorted(report.ratings.items()):
         yield ("satisfaction", f"rating_{rating}", n)
     yield ("satisfaction", "average", "" if report.average_rating is None else f"{report.average_rating:.2f}")
