@@ -1,12 +1,14 @@
 """Command groups for `flask --app run ...` (design.md section 4)."""
 from __future__ import annotations
 
+import imaplib
 import json
 import sys
 from contextlib import nullcontext
 from datetime import date, datetime, timezone
 
 import click
+from imap_tools.errors import ImapToolsError
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
@@ -19,6 +21,7 @@ from .extensions import db
 from .jobs import scheduler
 from .jobs.outbox import deliver
 from .jobs.sweep import sweep
+from .integrations import mailbox
 from .models import STAFF_ROLES, Unit, User
 from .policy import Actor
 from .services import create_category, create_unit, create_user, issue_token
@@ -28,6 +31,7 @@ from .services.administration.demo import seed
 from .services.administration.two_factor import reset as reset_two_factor
 from .services.inputs import EARLIEST, LATEST, in_calendar
 from .services.complaints.lapor_oversight import with_lapor
+from .services.complaints.mail_intake import MailboxNotReady
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
@@ -436,7 +440,25 @@ def report_periodic(start, end, unit_code, fmt, out):
         unit_of_work.run(write_report)
 
 
+mail_cli = AppGroup("mail", help="The office's mailbox (PENGADUAN_IMAP_*).")
+
+
+@mail_cli.command("fetch")
+def mail_fetch():
+    """Read the mailbox once now, as the worker does; prints JSON counts of what became of it."""
+    if not mailbox.configured():
+        _fail("error: no mailbox configured (set PENGADUAN_IMAP_HOST)")
+    try:
+        counts = unit_of_work.run(mailbox.poll)
+    except MailboxNotReady as exc:
+        _fail(f"error: {exc}")
+    except (OSError, ImapToolsError, imaplib.IMAP4.error) as exc:
+        _fail(f"error: the mailbox could not be read: {exc}")
+    deliver()
+    click.echo(json.dumps(counts, sort_keys=True))
+
+
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
-                  evidence_cli, report_cli):
+                  evidence_cli, report_cli, mail_cli):
         app.cli.add_command(group)

@@ -50,6 +50,40 @@ def _whole(env, name: str, default: int, least: int = 1) -> int:
     return number
 
 
+IMAP_SECURITY = ("ssl", "starttls", "none")
+
+
+def mailbox(env) -> dict:
+    """The office's mailbox read by the worker (integrations/mailbox.py); off without a host.
+    The password comes from PENGADUAN_IMAP_PASSWORD or the file PENGADUAN_IMAP_PASSWORD_FILE
+    names (a container secret), never from the command line."""
+    host = env.get("PENGADUAN_IMAP_HOST", "").strip() or None
+    security = env.get("PENGADUAN_IMAP_SECURITY", "ssl").strip().lower()
+    if security not in IMAP_SECURITY:
+        raise ValueError(f"PENGADUAN_IMAP_SECURITY must be one of {', '.join(IMAP_SECURITY)}, not {security!r}")
+    password = env.get("PENGADUAN_IMAP_PASSWORD")
+    password_file = env.get("PENGADUAN_IMAP_PASSWORD_FILE", "").strip()
+    if password_file and host:
+        password = Path(password_file).read_text().strip()
+    user = env.get("PENGADUAN_IMAP_USER", "").strip() or None
+    address = env.get("PENGADUAN_IMAP_ADDRESS", "").strip() or (user if user and "@" in user else None)
+    return {
+        "PENGADUAN_IMAP_HOST": host,
+        "PENGADUAN_IMAP_PORT": _whole(env, "PENGADUAN_IMAP_PORT", 993 if security == "ssl" else 143),
+        "PENGADUAN_IMAP_SECURITY": security,
+        "PENGADUAN_IMAP_USER": user,
+        "PENGADUAN_IMAP_PASSWORD": password,
+        "PENGADUAN_IMAP_FOLDER": env.get("PENGADUAN_IMAP_FOLDER", "").strip() or "INBOX",
+        # Handled mail is moved here when set; otherwise it stays, marked with a keyword.
+        "PENGADUAN_IMAP_DONE_FOLDER": env.get("PENGADUAN_IMAP_DONE_FOLDER", "").strip() or None,
+        # The mailbox's own address: mail from it, or naming it in X-Loop, is our own.
+        "PENGADUAN_IMAP_ADDRESS": address,
+        # The unit new mail complaints are registered in (staff re-dispose them at verification).
+        "PENGADUAN_IMAP_UNIT": env.get("PENGADUAN_IMAP_UNIT", "").strip() or None,
+        "PENGADUAN_IMAP_MINUTES": _whole(env, "PENGADUAN_IMAP_MINUTES", 2),
+    }
+
+
 def load_config(instance_path: str, env=os.environ) -> dict:
     """Build the Flask config mapping; every value can be overridden by the environment."""
     instance = Path(instance_path)
@@ -93,6 +127,10 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # Roles whose accounts must use two-step verification ("admin,auditor"); none by
         # default, and the administration warns while admins and auditors are not covered.
         "PENGADUAN_REQUIRE_2FA_ROLES": env.get("PENGADUAN_REQUIRE_2FA_ROLES", ""),
+        # The SP4N-LAPOR! bridge: "manual" (staff post answers by hand and confirm them) or
+        # an adapter, "package.module:Class" (integrations/lapor.py).
+        "PENGADUAN_LAPOR_ADAPTER": env.get("PENGADUAN_LAPOR_ADAPTER", "").strip() or "manual",
+        **mailbox(env),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": _whole(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),

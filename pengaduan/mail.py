@@ -2,6 +2,8 @@
 (pengaduan.jobs.outbox), so a rolled-back change never notifies anyone."""
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from flask import current_app, render_template
 from flask_babel import force_locale
 
@@ -28,3 +30,18 @@ def queue(recipient: str, subject, template: str, locale: str | None = None, *,
     if after_commit:
         UnitOfWork.of(db.session).queue_mail(message)
     return message
+
+
+def our_addresses() -> set[str]:
+    """The addresses our mail comes from (lower case): the sender of every message and the
+    office mailbox the worker reads. Mail from them is our own, come back."""
+    config = current_app.config
+    found = {parseaddr(config["MAIL_DEFAULT_SENDER"])[1], config.get("PENGADUAN_IMAP_ADDRESS") or ""}
+    return {address.lower() for address in found if "@" in address}
+
+
+def loop_id() -> str:
+    """The X-Loop header every message we send carries: the office mailbox's address, else
+    the sender's. Mail naming it in X-Loop has been through us before."""
+    config = current_app.config
+    return config.get("PENGADUAN_IMAP_ADDRESS") or parseaddr(config["MAIL_DEFAULT_SENDER"])[1]

@@ -1,4 +1,5 @@
-"""Scheduled work: the SLA sweep, email retries, audit checkpoints and orphan uploads.
+"""Scheduled work: the SLA sweep, email retries, audit checkpoints, orphan uploads and the
+office's mailbox.
 
 Every job goes through `job`, the one wrapper that owns job transactions: an app context of
 its own, the work as one unit of work (committed when it returns, rolled back when it
@@ -16,6 +17,7 @@ from flask import Flask
 
 from .. import audit, unit_of_work
 from ..extensions import db
+from ..integrations import mailbox
 from ..services.attachments import remove_orphans
 from . import outbox, sweep  # as modules: pengaduan.jobs.sweep must stay the module
 
@@ -59,6 +61,17 @@ def checkpoint_job():
 def outbox_job() -> int:
     """Retry email that could not be sent right after its commit."""
     return outbox.deliver()
+
+
+@job
+def mailbox_job() -> dict:
+    """Read the office's mailbox: new mail becomes complaints, replies messages (each message
+    committed on its own); the receipts and replies it queued go out right after."""
+    counts = mailbox.poll()
+    sent = unit_of_work.current().take_committed_mail()
+    if sent:
+        outbox.deliver(sent)
+    return counts
 
 
 @job

@@ -17,6 +17,7 @@ from sqlalchemy import or_, select, update
 
 from ..database import read_only
 from ..extensions import db
+from ..mail import loop_id
 from ..models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ def _send(message: OutboxMessage) -> tuple[str, str | None]:
     email["From"] = config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.recipient
     email["Subject"] = message.subject
+    # Every message is automatic: out-of-office replies must not answer it (RFC 3834), and
+    # the mailbox the worker reads knows it as its own (services.complaints.mail_intake).
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Loop"] = loop_id()
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..models import utcnow
-from . import checkpoint_job, orphans_job, outbox_job, sweep_job
+from . import checkpoint_job, mailbox_job, orphans_job, outbox_job, sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ def add_jobs(scheduler, app: Flask) -> None:
                       id="mail-outbox", replace_existing=True, **defaults)
     scheduler.add_job(orphans_job, "interval", hours=1, args=[app],
                       id="orphan-uploads", replace_existing=True, **defaults)
+    if app.config.get("PENGADUAN_IMAP_HOST"):
+        scheduler.add_job(mailbox_job, "interval", minutes=app.config["PENGADUAN_IMAP_MINUTES"],
+                          args=[app], id="mailbox", replace_existing=True, next_run_time=utcnow(),
+                          **defaults)
 
 
 def run_worker(app: Flask) -> None:

@@ -15,6 +15,7 @@ from .complaint import (
     Escalation,
     LaporPosting,
 )
+from .inbound_mail import InboundMail
 from .lease import JobLease
 from .notification import NOTIFICATION_KINDS, Notification
 from .office import OFFICE_ROW_ID, OfficeProfile
@@ -35,7 +36,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttem
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
-    "JobLease", "LaporPosting", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
+    "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",

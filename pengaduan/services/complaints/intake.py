@@ -56,6 +56,10 @@ STRICTNESS = {"public": 0, "anonymous": 1, "confidential": 2}
 CONSENT_TEXT = _l("I agree that my personal data is processed to handle this complaint "
                   "(UU 27/2022 on Personal Data Protection).")
 CONSENT_VERSION = "2026-12-07"
+# What a complaint read from the office's mailbox keeps instead: its sender wrote to the
+# office herself, giving her address and words; no consent text was shown to her
+# (file_complaint's `consent_unasked`, for mail only).
+CONSENT_UNASKED = "unasked:email"
 _YES = {"true", "1", "on", "yes", "y"}
 
 
@@ -66,7 +70,7 @@ class Filed:
 
 
 def validate_complaint(raw: dict, at: datetime | None = None, *, channel: str = "web",
-                       actor: Actor | None = None) -> dict:
+                       actor: Actor | None = None, consent_unasked: bool = False) -> dict:
     """Check a filing; return clean values or raise InvalidFields naming every bad field.
 
     Dates are judged in the timezone of the unit complained about (WIB, WITA or WIT). `at`
@@ -122,7 +126,7 @@ def validate_complaint(raw: dict, at: datetime | None = None, *, channel: str = 
     if identity["phone"] and not PHONE.match(identity["phone"]):
         errors["phone"] = _l("is not a valid phone number")
     consent = agreed(raw.get("consent"))
-    if any(identity.values()) and not consent:
+    if any(identity.values()) and not consent and not consent_unasked:
         errors["consent"] = _l("You must agree to the processing of your personal data.")
     needs = contact_needs(raw.get("contact_needs"), errors)
     needs_note = text(raw, "contact_needs_note", errors, LIMITS)
@@ -280,7 +284,7 @@ def filing_locale(locale: str | None = None) -> str:
 
 def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: datetime | None = None,
                    attachments: list[StoredFile] = (), submission: str | None = None,
-                   locale: str | None = None) -> Filed:
+                   locale: str | None = None, consent_unasked: bool = False) -> Filed:
     """Validate and register a complaint in the workflow's initial state; flushes only.
 
     `actor` says who files and through which channel: `Actor.channel("web")` for a citizen
@@ -305,13 +309,21 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
     `lapor_id` (required, unique), `lapor_disposed_at` (required, not after the arrival),
     `lapor_received_at` (YYYY-MM-DD or YYYY-MM-DDTHH:MM, local) and the flags `lapor_anonim`
     and `lapor_rahasia` (see LAPOR_ID); other channels refuse them.
+
+    `consent_unasked` is for mail read from the office's mailbox (`Actor.channel("email")`
+    only, services.complaints.mail_intake): the sender wrote to the office herself and was
+    shown no consent text, so the identity her mail carries is taken without the consent box
+    and the complaint keeps CONSENT_UNASKED instead of a version of the text. Every other
+    filing still needs the consent.
     """
     channel = actor.intake
     if channel not in CHANNELS:
         raise InvalidFields({"channel": _l("unknown channel")})
+    if consent_unasked and (channel != "email" or actor.user is not None):
+        raise ValueError("consent_unasked is only for mail read from the office's mailbox")
     workflow = current_workflow()
     entered = at or utcnow()
-    values = validate_complaint(raw, entered, channel=channel, actor=actor)
+    values = validate_complaint(raw, entered, channel=channel, actor=actor, consent_unasked=consent_unasked)
     identity = values.pop("identity")
     consent = values.pop("consent")
     arrival, arrival_note = values.pop("arrival"), values.pop("arrival_note")
@@ -336,7 +348,8 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
         complainant_name=identity["name"], complainant_nik=identity["nik"],
         complainant_email=identity["email"], complainant_phone=identity["phone"],
         complainant_address=identity["address"], submission_digest=submission_digest(submission),
-        consent_at=entered if consent else None, consent_version=CONSENT_VERSION if consent else None,
+        consent_at=entered if consent or consent_unasked else None,
+        consent_version=CONSENT_VERSION if consent else CONSENT_UNASKED if consent_unasked else None,
         locale=filing_locale(locale), lapor_id=lapor.get("lapor_id"),
         lapor_received_at=lapor.get("lapor_received_at"), lapor_disposed_at=lapor.get("lapor_disposed_at"),
         **values,

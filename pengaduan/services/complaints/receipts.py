@@ -27,6 +27,7 @@ QUEUED = "queued"  # a mail server sends it once the filing commits
 NO_MAIL_SERVER = "no_mail_server"  # held in the outbox: nobody will send it
 LIMITED = "limited"  # the address had its receipts for today: nothing queued
 WINDOW = timedelta(days=1)
+SELF_FILED = ("web", "email")  # the channels whose filer asks for a receipt herself
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,11 @@ class ReceiptEmail:
     message: int | None = None
 
 
-def send_receipt(complaint: Complaint, locale: str | None = None) -> ReceiptEmail | None:
+def send_receipt(complaint: Complaint, locale: str | None = None, *,
+                 template: str = "receipt") -> ReceiptEmail | None:
     """Queue the receipt of a freshly filed complaint; say what became of it (None: no
-    address). The receipt page tells the citizen exactly this, so it must be true."""
+    address). The receipt page tells the citizen exactly this, so it must be true. A
+    complaint that came by email gets `template="mail_receipt"` (services.complaints.mail_intake)."""
     address = complaint.complainant_email
     if not address:
         return None
@@ -48,7 +51,7 @@ def send_receipt(complaint: Complaint, locale: str | None = None) -> ReceiptEmai
         return ReceiptEmail(LIMITED)
     deadline = citizen_deadline(complaint)
     message = mail.queue(address, _l("Complaint %(code)s received", code=complaint.tracking_code),
-                         "receipt", locale=locale, complaint=complaint,
+                         template, locale=locale, complaint=complaint,
                          deadline=deadline[1] if deadline else None)
     db.session.flush()  # the id, for the receipt page to ask whether it went out
     return ReceiptEmail(QUEUED if current_app.config.get("MAIL_SERVER") else NO_MAIL_SERVER, message.id)
@@ -72,7 +75,7 @@ def tracking_qr(url: str, title: str) -> str:
 
 
 def _receipts_in_window(address: str, complaint: Complaint) -> int:
-    """Other web filings for this address in the last 24 hours. Each got a receipt or was
+    """Other web and email filings for this address in the last 24 hours. Each got a receipt or was
     refused one, so their count bounds the receipts. Case and `+tag` spellings count as one
     address; the complaints table already holds the address, so nothing new is stored."""
     local, _, domain = address.strip().lower().rpartition("@")
@@ -81,7 +84,7 @@ def _receipts_in_window(address: str, complaint: Complaint) -> int:
     same = or_(stored == f"{local}@{domain}",
                stored.like(f"{_literal(local)}+%@{_literal(domain)}", escape="\\"))
     return db.session.scalar(select(func.count()).select_from(Complaint).where(
-        Complaint.received_at > complaint.received_at - WINDOW, Complaint.channel == "web",
+        Complaint.received_at > complaint.received_at - WINDOW, Complaint.channel.in_(SELF_FILED),
         Complaint.id != complaint.id, same))
 
 

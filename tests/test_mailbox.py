@@ -1,0 +1,255 @@
+"""Email intake (issue 17, item 2) against a real IMAP server, Dovecot (tests/dovecot.py): a
+new mail becomes a confidential complaint with a receipt, a reply carrying the tracking code
+becomes the complainant's message, machines' mail (auto-replies, bounces, loops) is left
+alone, a disguised attachment or an oversized mail is refused with a reply and nothing filed,
+and a worker stopped before or after its commit loses and duplicates nothing."""
+from __future__ import annotations
+
+import io
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, select
+
+from dovecot import REQUIRED, USER, Dovecot, missing
+from pengaduan.extensions import db
+from pengaduan.integrations import mailbox
+from pengaduan.jobs import mailbox_job
+from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, OutboxMessage
+from pengaduan.services.complaints import mail_intake
+from pengaduan.services.complaints.intake import CONSENT_UNASKED
+
+SITI = "Siti Aminah <siti.aminah@example.id>"
+
+
+@pytest.fixture(scope="module")
+def dovecot():
+    reason = missing()
+    if reason:
+        if REQUIRED:
+            pytest.fail(f"PENGADUAN_REQUIRE_MAIL=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
+    server = Dovecot()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def office(app, world, dovecot):
+    """The app reading the Dovecot mailbox (emptied first), filing new mail in UNIT-A."""
+    dovecot.empty()
+    app.config.update(dovecot.settings(), PENGADUAN_IMAP_UNIT="UNIT-A",
+                      MAIL_DEFAULT_SENDER=f"Pengaduan <{USER}>")
+    return app
+
+
+class Killed(BaseException):
+    """The worker's process dying (not an error it could handle)."""
+
+
+def run_worker(app) -> dict | None:
+    db.session.rollback()  # the test's own reads hold no lock while the worker writes
+    return mailbox_job(app)
+
+
+def message(subject="Jalan rusak di depan Puskesmas Mlati", body="Lubangnya dalam, sudah ada "
+            "motor yang jatuh.\n", sender=SITI, headers=None, files=(), html=None) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = USER
+    mail["Subject"] = subject
+    mail["Date"] = formatdate()
+    mail["Message-ID"] = make_msgid(domain="example.id")
+    for name, value in (headers or {}).items():
+        mail[name] = value
+    mail.set_content(body)
+    if html is not None:
+        mail.add_alternative(html, subtype="html")
+    for name, data, kind in files:
+        maintype, subtype = kind.split("/")
+        mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return mail.as_bytes()
+
+
+# A delivery-status report from a relay not named MAILER-DAEMON (RFC 3464).
+DELIVERY_REPORT = (
+    b"From: Relay <relay@mx.example.id>\r\nTo: " + USER.encode() + b"\r\nSubject: Delivery report\r\n"
+    b"Message-ID: <report-1@mx.example.id>\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+    b"--b\r\nContent-Type: text/plain\r\n\r\nDelivery failed.\r\n"
+    b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.id\r\n\r\n"
+    b"Final-Recipient: rfc822; x@example.id\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
+
+
+def photo() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 120, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def flags(dovecot) -> list[set[str]]:
+    with dovecot.mailbox() as box:
+        return [set(m.flags) for m in box.fetch(headers_only=True, mark_seen=False)]
+
+
+def handled(dovecot) -> list[bool]:
+    return [mailbox.HANDLED in f and "\\Seen" in f for f in flags(dovecot)]
+
+
+def count(model) -> int:
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.rollback()
+    return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+
+def test_a_new_mail_becomes_a_confidential_complaint_and_its_sender_gets_a_receipt(office, dovecot):
+    dovecot.deliver(message(subject="Fwd: Jalan rusak di depan Puskesmas Mlati",
+                            files=[("lubang.png", photo(), "image/png")]))
+
+    assert run_worker(office) == {"filed": 1}
+
+    complaint = db.session.scalars(select(Complaint)).one()
+    assert (complaint.channel, complaint.state, complaint.privacy) == ("email", "received", "confidential")
+    assert complaint.unit.code == "UNIT-A"
+    assert complaint.title == "Jalan rusak di depan Puskesmas Mlati"
+    assert complaint.description == "Lubangnya dalam, sudah ada motor yang jatuh."
+    assert (complaint.complainant_name, complaint.complainant_email) == ("Siti Aminah", "siti.aminah@example.id")
+    assert complaint.consent_version == CONSENT_UNASKED and complaint.consent_at is not None
+    assert [a.content_type for a in complaint.attachments] == ["image/png"]
+    [receipt] = outbox()
+    assert receipt.recipient == "siti.aminah@example.id"
+    assert complaint.tracking_code in receipt.subject and complaint.tracking_code in receipt.body_text
+    assert "Lupa PIN" in receipt.body_text and "Jalan rusak" not in receipt.body_text
+    row = db.session.scalars(select(InboundMail)).one()
+    assert (row.outcome, row.kind, row.complaint_id) == ("filed", "email", complaint.id)
+    assert handled(dovecot) == [True]
+
+    assert run_worker(office) == {}  # handled mail is not read again
+
+
+def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(office, world, dovecot):
+    code = world.file(email="siti.aminah@example.id").complaint.tracking_code
+    closed = world.file(email="siti.aminah@example.id").complaint
+    closed.state = "closed"
+    db.session.commit()
+    quoted = f"Fotonya saya lampirkan.\n\nPada 7 Des 2026, Pengaduan <{USER}> menulis:\n> Pengaduan diterima\n"
+    dovecot.deliver(
+        message(subject=f"Re: Pengaduan {code} diterima", body=quoted,
+                files=[("foto.png", photo(), "image/png")]),
+        message(subject=f"Re: Pengaduan {code} diterima", sender="Orang Lain <lain@example.id>"),
+        message(subject=f"Re: Pengaduan {closed.tracking_code} diterima"),
+    )
+
+    assert run_worker(office) == {"message": 1, "refused": 2}
+
+    complaint = db.session.scalar(select(Complaint).where(Complaint.tracking_code == code))
+    [event] = [e for e in complaint.events if e.kind == ComplaintEvent.MESSAGE]
+    assert event.data == {"message": "Fotonya saya lampirkan."} and event.actor_role == "citizen"
+    assert complaint.citizen_message_at is not None
+    assert [a.event_id for a in complaint.attachments] == [event.id]
+    replies = {m.recipient: m.body_text for m in outbox() if m.recipient != "officer.a@example.id"}
+    stranger = replies["lain@example.id"]
+    assert code in stranger and "Jalan rusak" not in stranger and "Siti" not in stranger
+    assert closed.tracking_code in replies["siti.aminah@example.id"]
+    assert count(Complaint) == 2 and handled(dovecot) == [True, True, True]
+
+
+def test_auto_replies_bounces_and_loops_are_left_alone(office, dovecot):
+    report = EmailMessage()
+    report["From"] = "Mail Delivery System <MAILER-DAEMON@mx.example.id>"
+    report["To"], report["Subject"], report["Message-ID"] = USER, "Undelivered", make_msgid()
+    report.set_content("Delivery failed")
+    dovecot.deliver(
+        message(headers={"Auto-Submitted": "auto-replied"}, subject="Sedang cuti"),
+        message(headers={"X-Autoreply": "yes"}),
+        message(headers={"X-Autorespond": "Out of office"}),
+        message(headers={"Precedence": "bulk"}),
+        message(headers={"List-Id": "<berita.example.id>"}),
+        message(headers={"Return-Path": "<>"}),
+        report.as_bytes(),
+        DELIVERY_REPORT,
+        message(sender=f"Pengaduan <{USER}>"),
+        message(headers={"X-Loop": USER}),
+    )
+
+    assert run_worker(office) == {"ignored": 10}
+
+    kinds = sorted(db.session.scalars(select(InboundMail.kind)))
+    assert kinds == ["auto_reply"] * 6 + ["bounce"] * 2 + ["loop"] * 2
+    assert count(Complaint) == 0 and outbox() == []
+    assert handled(dovecot) == [True] * 10
+
+
+def test_a_disguised_attachment_or_an_oversized_mail_is_refused_with_a_reply(office, dovecot):
+    office.config["MAX_CONTENT_LENGTH"] = 60_000  # so the largest mail is 80,000 bytes
+    dovecot.deliver(
+        message(files=[("foto.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")]),
+        message(sender="Budi <budi@example.id>", files=[("besar.pdf", b"%PDF-1.4 " + b"0" * 90_000,
+                                                          "application/pdf")]),
+    )
+
+    assert run_worker(office) == {"refused": 2}
+
+    assert count(Complaint) == 0 and count(Attachment) == 0
+    assert not any(Path(office.config["PENGADUAN_UPLOAD_DIR"]).glob("*"))
+    replies = {m.recipient: m.body_text for m in outbox()}
+    assert "foto.jpg" in replies["siti.aminah@example.id"]
+    assert "MB" in replies["budi@example.id"]
+    assert sorted(db.session.scalars(select(InboundMail.kind))) == ["attachment", "too_large"]
+    assert handled(dovecot) == [True, True]
+
+
+def test_a_worker_killed_before_its_commit_loses_nothing_and_files_once(office, dovecot, monkeypatch):
+    dovecot.deliver(message())
+    register = mail_intake.register
+
+    def killed_while_filing(mail):
+        register(mail)
+        raise Killed()
+
+    monkeypatch.setattr(mail_intake, "register", killed_while_filing)
+    with pytest.raises(Killed):
+        run_worker(office)
+    assert count(Complaint) == 0 and count(InboundMail) == 0 and outbox() == []
+    assert handled(dovecot) == [False]
+
+    monkeypatch.setattr(mail_intake, "register", register)
+    assert run_worker(office) == {"filed": 1}
+    assert count(Complaint) == 1 and len(outbox()) == 1 and handled(dovecot) == [True]
+
+
+def test_a_worker_killed_after_its_commit_before_marking_files_once(office, dovecot, monkeypatch):
+    dovecot.deliver(message())
+    mark = mailbox.mark_handled
+
+    def killed_before_marking(box, uid):
+        raise Killed()
+
+    monkeypatch.setattr(mailbox, "mark_handled", killed_before_marking)
+    with pytest.raises(Killed):
+        run_worker(office)
+    assert count(Complaint) == 1 and handled(dovecot) == [False]
+
+    monkeypatch.setattr(mailbox, "mark_handled", mark)
+    assert run_worker(office) == {"already": 1}
+    assert count(Complaint) == 1 and count(InboundMail) == 1 and len(outbox()) == 1
+    assert handled(dovecot) == [True]
+
+
+def test_html_mail_is_read_as_text_and_replies_lose_their_quote():
+    html = ("<html><head><style>p{color:red}</style><title>x</title></head><body><p>Antrean "
+            "&amp; loket<br>tutup jam 10</p><script>alert('x')</script><ul><li>KTP</li></ul></body></html>")
+    assert mail_intake.html_to_text(html) == "Antrean & loket\ntutup jam 10\n\nKTP"
+    assert mail_intake.without_quote("Terima kasih.\n\nOn Mon, Dec 7, 2026 Pengaduan wrote:\n> lama\n>\n") \
+        == "Terima kasih."
+    assert mail_intake.without_quote("Ya.\n-----Original Message-----\nFrom: x") == "Ya."
+    assert mail_intake.title_of("RE: Fwd:  Loket\n tutup") == "Loket tutup"
+    assert mail_intake.CODE_IN_SUBJECT.search("Re: Pengaduan 7KQ2-M9DT diterima").group(1) == "7KQ2-M9DT"
+    assert mail_intake.CODE_IN_SUBJECT.search("Re: pengaduan 7kq2-m9dt") is None
