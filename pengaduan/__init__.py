@@ -12,6 +12,7 @@ from .api.v1 import error_answer as json_error_answer
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .http.errors import register_error_handlers
+from .integrations import lapor
 from .jobs import outbox
 from .services.administration.calendar import load_overrides
 from .sla import read_overrides_with
@@ -42,6 +43,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
     configure_extensions(app)
     configure_calendar(app)
     workflow.init_app(app)
+    lapor.init_app(app)  # the SP4N-LAPOR! bridge answers are handed to (PENGADUAN_LAPOR_ADAPTER)
     configure_blueprints(app)
     configure_error_handlers(app)
     cli.init_app(app)

@@ -9,7 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from pengaduan.errors import Forbidden, InvalidFields
+from pengaduan import unit_of_work
 from pengaduan.extensions import db
+from pengaduan.integrations.lapor import LaporBridge, LaporReport, ManualBridge, Publication, load_bridge
 from pengaduan.models import AuditEvent, Complaint, LaporPosting, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
@@ -123,3 +125,37 @@ def test_an_officer_of_another_unit_may_not_record_a_posting(world):
             lapor.record_posted(complaint, event, utcnow(), outsider)
     db.session.rollback()
     assert complaint.lapor_unposted_since is not None
+
+
+class PostingBridge(LaporBridge):
+    """An adapter that posts every answer at once, as one with API credentials would."""
+
+    name = "test"
+    posted: list = []
+
+    def publish(self, answer):
+        self.posted.append(answer)
+        return Publication(True, utcnow())
+
+
+def test_an_adapter_receives_reports_and_posts_answers_by_itself(world, ctx):
+    """A dotted path in PENGADUAN_LAPOR_ADAPTER loads an adapter; its reports file through the
+    intake with LAPOR!'s flags, and each answer it posts is recorded as posted (audited)."""
+    bridge = load_bridge({"PENGADUAN_LAPOR_ADAPTER": "test_lapor:PostingBridge"})
+    assert isinstance(bridge, PostingBridge) and isinstance(load_bridge({}), ManualBridge)
+    with pytest.raises(ValueError, match="PENGADUAN_LAPOR_ADAPTER"):
+        load_bridge({"PENGADUAN_LAPOR_ADAPTER": "pengaduan.models:Complaint"})
+    ctx.extensions[lapor.BRIDGE] = bridge
+    now = datetime.now(timezone.utc)
+    filed = unit_of_work.run(lambda: bridge.receive(LaporReport(
+        "LAP-77", "UNIT-A", "Jalan rusak", "Lubang besar di depan sekolah.",
+        received_at=now - timedelta(days=2), disposed_at=now - timedelta(days=1),
+        anonim=True, category="GENERAL")))
+    complaint = filed.complaint
+    assert (complaint.channel, complaint.lapor_id, complaint.privacy) == ("sp4n_lapor", "LAP-77", "anonymous")
+    unit_of_work.run(lambda: advance(complaint, "verify", world.officer_a, **VERIFY))
+    event = unit_of_work.run(lambda: advance(complaint, "follow_up", world.officer_a, response=ANSWER))
+    assert [a.text for a in bridge.posted] == [ANSWER]
+    db.session.expire_all()
+    assert lapor.postings_of(complaint)[event.id].recorded_by_id is None
+    assert complaint.lapor_unposted_since is None
