@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+import pengaduan.jobs.outbox
 from dovecot import REQUIRED, USER, Dovecot, missing
 from pengaduan.extensions import db
 from pengaduan.integrations import mailbox
@@ -21,6 +22,7 @@ from pengaduan.jobs import mailbox_job
 from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, OutboxMessage
 from pengaduan.services.complaints import mail_intake
 from pengaduan.services.complaints.intake import CONSENT_UNASKED
+from test_receipts import FakeSMTP
 
 SITI = "Siti Aminah <siti.aminah@example.id>"
 
@@ -185,6 +187,36 @@ def test_auto_replies_bounces_and_loops_are_left_alone(office, dovecot):
     assert kinds == ["auto_reply"] * 6 + ["bounce"] * 2 + ["loop"] * 2
     assert count(Complaint) == 0 and outbox() == []
     assert handled(dovecot) == [True] * 10
+
+
+def test_the_office_s_own_mail_come_back_is_left_alone(office, dovecot, monkeypatch):
+    """What the office sends carries X-Loop and Auto-Submitted: its receipt forwarded back to
+    the mailbox under the citizen's name is recognised as a loop, and nothing answers it."""
+    FakeSMTP.sent = []
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", FakeSMTP)
+    office.config["MAIL_SERVER"] = "smtp.example.go.id"
+    dovecot.deliver(message())
+    assert run_worker(office) == {"filed": 1}
+    [receipt] = FakeSMTP.sent
+    assert (receipt["X-Loop"], receipt["Auto-Submitted"]) == (USER, "auto-generated")
+
+    del receipt["From"], receipt["Message-ID"]
+    receipt["From"], receipt["Message-ID"] = SITI, make_msgid(domain="example.id")
+    dovecot.deliver(receipt.as_bytes())
+    assert run_worker(office) == {"ignored": 1}
+    assert db.session.scalar(select(InboundMail.kind).where(InboundMail.outcome == "ignored")) == "loop"
+    assert len(FakeSMTP.sent) == 1 and count(Complaint) == 1
+
+
+def test_mail_fetch_reads_the_mailbox_once_by_hand(office, dovecot, runner):
+    dovecot.deliver(message(headers={"Auto-Submitted": "auto-replied"}))
+    db.session.rollback()
+    result = runner.invoke(args=["mail", "fetch"])
+    assert (result.exit_code, result.output.strip()) == (0, '{"ignored": 1}')
+
+    office.config["PENGADUAN_IMAP_HOST"] = None
+    result = runner.invoke(args=["mail", "fetch"])
+    assert result.exit_code == 1 and "PENGADUAN_IMAP_HOST" in result.output
 
 
 def test_a_disguised_attachment_or_an_oversized_mail_is_refused_with_a_reply(office, dovecot):
