@@ -1,7 +1,7 @@
 """A real IMAP server for the mailbox tests: Debian's Dovecot (`apt-get install
 dovecot-imapd`), started as a subprocess with a configuration of its own (`dovecot -F -c`):
 one passwd-file user, Maildir in a temporary folder, plain-text login on 127.0.0.1 at a free
-port, no TLS. Without Dovecot the tests are skipped, unless PENGADUAN_REQUIRE_MAIL=1 (CI)."""
+port, no TLS, no chroot (so that it also runs as an ordinary user). Without Dovecot the tests are skipped, unless PENGADUAN_REQUIRE_MAIL=1 (CI)."""
 from __future__ import annotations
 
 import os
@@ -75,6 +75,7 @@ userdb {{
   args = uid={account.pw_uid} gid={account.pw_gid} home={self.root}/mail/%u
 }}
 service imap-login {{
+  chroot =
   inet_listener imap {{
     address = 127.0.0.1
     port = {self.port}
@@ -82,6 +83,9 @@ service imap-login {{
   inet_listener imaps {{
     port = 0
   }}
+}}
+service anvil {{
+  chroot =
 }}
 """)
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
