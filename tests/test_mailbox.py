@@ -214,6 +214,12 @@ def test_mail_fetch_reads_the_mailbox_once_by_hand(office, dovecot, runner):
     result = runner.invoke(args=["mail", "fetch"])
     assert (result.exit_code, result.output.strip()) == (0, '{"ignored": 1}')
 
+    dovecot.deliver(message())
+    office.config["PENGADUAN_IMAP_UNIT"] = "NO-SUCH-UNIT"  # nothing is read, nothing lost
+    result = runner.invoke(args=["mail", "fetch"])
+    assert result.exit_code == 1 and "PENGADUAN_IMAP_UNIT" in result.output
+    assert handled(dovecot) == [True, False]
+
     office.config["PENGADUAN_IMAP_HOST"] = None
     result = runner.invoke(args=["mail", "fetch"])
     assert result.exit_code == 1 and "PENGADUAN_IMAP_HOST" in result.output

@@ -178,8 +178,9 @@ def automatic(message: EmailMessage, address: str | None) -> str | None:
     if loops and any(mine in loops for mine in ours | {outbox.loop_id().lower()}):
         return LOOP
     local = (address or "").split("@")[0].lower()
-    if local in MAILER_DAEMONS or (message.get_content_type() == "multipart/report" and
-                                   message.get_param("report-type", "").lower() == "delivery-status"):
+    report_type = str(message.get_param("report-type", "")).strip().lower()
+    if local in MAILER_DAEMONS or (message.get_content_type() == "multipart/report"
+                                   and report_type == "delivery-status"):
         return BOUNCE
     auto_submitted = str(message.get("Auto-Submitted") or "").strip().lower()
     if auto_submitted and auto_submitted != "no":
