@@ -22,6 +22,7 @@ from pengaduan.jobs import mailbox_job
 from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, OutboxMessage
 from pengaduan.services.complaints import mail_intake
 from pengaduan.services.complaints.intake import CONSENT_UNASKED
+from pengaduan.services.complaints.lifecycle import advance
 from test_receipts import FakeSMTP
 
 SITI = "Siti Aminah <siti.aminah@example.id>"
@@ -161,6 +162,25 @@ def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(of
     assert code in stranger and "Jalan rusak" not in stranger and "Siti" not in stranger
     assert closed.tracking_code in replies["siti.aminah@example.id"]
     assert count(Complaint) == 2 and handled(dovecot) == [True, True, True]
+
+
+def test_her_reply_to_a_request_for_information_is_her_answer(office, world, dovecot):
+    """While the office waits for information, her reply by email takes the step she would
+    take on the tracking page: the complaint goes back to the officer and its clock for her
+    answer stops, so it is not deemed withdrawn."""
+    complaint = world.file(email="siti.aminah@example.id").complaint
+    advance(complaint, "request_info", world.officer_a, message="Mohon kirim foto lokasi.")
+    db.session.commit()
+    dovecot.deliver(message(subject=f"Re: Pengaduan Anda perlu kelengkapan ({complaint.tracking_code})",
+                            body="Ini fotonya.\n", files=[("lokasi.png", photo(), "image/png")]))
+
+    assert run_worker(office) == {"message": 1}
+
+    complaint = db.session.get(Complaint, complaint.id)
+    assert complaint.state == "received"
+    [event] = [e for e in complaint.events if e.trigger == "provide_info"]
+    assert event.data["message"] == "Ini fotonya." and len(complaint.attachments) == 1
+    assert db.session.scalar(select(InboundMail.kind)) == "provide_info"
 
 
 def test_auto_replies_bounces_and_loops_are_left_alone(office, dovecot):

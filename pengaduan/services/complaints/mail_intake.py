@@ -10,7 +10,8 @@ A message goes through two steps, so that nothing slow happens inside a write tr
 - `register` (one unit of work, flushes only): a new mail becomes a complaint of channel
   `email` in the workflow's initial state, in the unit PENGADUAN_IMAP_UNIT (staff re-dispose
   it at verification), confidential, with the sender as complainant and a receipt email; a
-  reply from the complaint's own address becomes her message; anything refused gets a reply
+  reply from the complaint's own address becomes her message, or her answer when the office
+  asked her for information (`answering_step`); anything refused gets a reply
   saying why, and nothing of it is filed. Every message, whatever became of it, leaves an
   InboundMail row keyed by its digest in the same transaction: the worker marks a message
   handled on the server only after that commit, and one already recorded is only marked.
@@ -41,10 +42,13 @@ from ...i18n import lazy_gettext as _l
 from ...models import Complaint, InboundMail, Unit
 from ...policy import Actor
 from ...unit_of_work import UnitOfWork
+from ...workflow import current_workflow
 from ..attachments import check_uploads, limits, stored_files
 from ..inputs import EMAIL
+from .conversation import FIELD as MESSAGE_FIELD
 from .conversation import is_open, post_message
 from .intake import LIMITS, file_complaint
+from .lifecycle import advance, allowed_triggers
 from .receipts import send_receipt
 from .tracking import ALPHABET
 
@@ -368,14 +372,32 @@ def _reply(mail: Mail) -> InboundMail:
         with force_locale(complaint.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
             text = str(_l("(Files sent by email, without text.)"))
     actor = replace(Actor.citizen(complaint), intake=CHANNEL)
+    step = answering_step(complaint, actor, bool(mail.files))
     try:
         with stored_files(mail.files) as stored:
-            post_message(complaint, actor, text, attachments=stored)
+            if step:
+                advance(complaint, step, actor, attachments=stored, message=text)
+            else:
+                post_message(complaint, actor, text, attachments=stored)
     except InvalidFields as exc:
         return _refuse(mail, TOO_LONG if text else EMPTY, [
             _l("The text of your reply %(problem)s.", problem=problem) for problem in exc.errors.values()],
             complaint)
-    return _record(mail, MESSAGE, CHANNEL, complaint)
+    return _record(mail, MESSAGE, step or CHANNEL, complaint)
+
+
+def answering_step(complaint: Complaint, actor: Actor, with_files: bool) -> str | None:
+    """The complainant's step that answers what the office asked of her in the complaint's
+    state (in perpres76.yaml `provide_info`, while it waits for information): a step of
+    hers that needs her words alone and no page to confirm it. Her reply by email takes it, as
+    answering on the tracking page does, so the complaint is not deemed withdrawn for want of
+    an answer she sent. None: the reply is a message of the conversation."""
+    workflow = current_workflow()
+    for trigger in allowed_triggers(complaint, actor, workflow):
+        step = workflow.transition(trigger)
+        if step.requires == (MESSAGE_FIELD,) and step.confirm is None and (step.attachments or not with_files):
+            return trigger
+    return None
 
 
 def _refuse(mail: Mail, kind: str, reason, complaint: Complaint | None = None) -> InboundMail:
