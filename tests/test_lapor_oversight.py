@@ -156,7 +156,7 @@ def test_pack_lists_lapor_answers_verifies_and_names_a_tampered_lapor_csv(app, l
     assert rows[0]["answered_at"] == "2026-05-28T10:00:00+07:00"
     assert manifest["counts"]["lapor_answers"] == 4 and "lapor.csv" in manifest["files"]
     summary = text_of(files["summary.html"].decode())
-    assert "Answers not yet posted at the end of the period 2" in summary
+    assert "Jawaban yang belum diposting pada akhir periode 2" in summary  # in Indonesian, the default
     assert "Budi Hartono" not in files["lapor.csv"].decode()
     assert verify(str(pack))[0] == []
     tampered = {**files, "lapor.csv": flip_byte(files["lapor.csv"])}

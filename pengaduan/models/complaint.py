@@ -48,6 +48,11 @@ class Complaint(db.Model):
         # The home page's figures: a unit's complaints of a period by month, category and
         # channel, read from the index alone; `id` joins them to their clocks.
         Index("ix_complaints_unit_received", "unit_id", "received_at", "category_id", "channel", "id"),
+        # The few complaints whose answers wait to be posted to SP4N-LAPOR!, by unit (the
+        # overdue review, the report's "not yet posted"; migration 0026).
+        Index("ix_complaints_lapor_unposted", "unit_id", "lapor_unposted_since",
+              postgresql_where=text("lapor_unposted_since IS NOT NULL"),
+              sqlite_where=text("lapor_unposted_since IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -252,7 +257,7 @@ class LaporPosting(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("complaint_events.id", ondelete="CASCADE"), unique=True)
-    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it appeared on LAPOR!
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # when it appeared on LAPOR!
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: an adapter
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 
 from ...extensions import db
 from ...models import Complaint, ComplaintClock, ComplaintEvent, LaporPosting, Unit, utcnow
-from ...sla import WorkingCalendar, units_elapsed
+from ...sla import WorkingCalendar
 from ...workflow import Workflow, current_workflow
 from ..oversight.reports import Report, Scope, bounds
 from .intake import LAPOR
@@ -98,15 +98,37 @@ def waiting_for_lapor(unit_ids, now: datetime | None = None, limit: int = REVIEW
         .order_by(Complaint.lapor_unposted_since, Complaint.id).limit(limit)).all()
     counts = _unposted_counts([c.id for c in complaints])
     units = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_({c.unit_id for c in complaints})))}
-    calendars: dict[int, WorkingCalendar] = {}
     groups: dict[int, UnitWaiting] = {}
     for complaint in complaints:
-        unit = units[complaint.unit_id]
-        cal = calendars.get(unit.id) or calendars.setdefault(unit.id, WorkingCalendar.for_unit(unit))
-        since = complaint.lapor_unposted_since
-        groups.setdefault(unit.id, UnitWaiting(unit, [])).cases.append(WaitingComplaint(
-            complaint, since, counts.get(complaint.id, 0), units_elapsed(since, now, "working_days", cal)))
+        groups.setdefault(complaint.unit_id, UnitWaiting(units[complaint.unit_id], [])).cases.append(
+            WaitingComplaint(complaint, complaint.lapor_unposted_since, counts.get(complaint.id, 0), 0))
+    for group in groups.values():
+        cal = WorkingCalendar.for_unit(group.unit)
+        waited = working_days_since([case.since for case in group.cases], now, cal)
+        for case in group.cases:
+            case.working_days = waited[case.since.astimezone(cal.tz).date()]
     return LaporWaiting(sorted(groups.values(), key=lambda g: (g.unit.name, g.unit.id)), total)
+
+
+def working_days_since(starts: list[datetime], now: datetime, cal: WorkingCalendar) -> dict[date, int]:
+    """For the local day of each start, the working days after it up to today (as
+    sla.units_elapsed counts them), in one walk over the calendar from the earliest day
+    rather than one per start: a complaint may have waited for months."""
+    days = sorted({start.astimezone(cal.tz).date() for start in starts})
+    today = now.astimezone(cal.tz).date()
+    counted, found, day = 0, {}, days[0] if days else today
+    pending = iter(days)
+    wanted = next(pending, None)
+    while wanted is not None:
+        while day < wanted:
+            day += timedelta(days=1)
+            counted += cal.day_off(day) is None
+        found[wanted] = counted
+        wanted = next(pending, None)
+    while day < today:
+        day += timedelta(days=1)
+        counted += cal.day_off(day) is None
+    return {d: max(0, counted - at) for d, at in found.items()}
 
 
 def _unposted_counts(complaint_ids: list[int]) -> dict[int, int]:
@@ -176,6 +198,16 @@ def _hours(start: datetime, end: datetime) -> float:
     return max(0.0, (end - start).total_seconds() / 3600)
 
 
+def _reachable(since: datetime, until: datetime, scope: Scope, condition) -> tuple:
+    """The `answer_postings` rows meeting `condition`, a condition true only of answers given
+    before `until` and, if posted, posted from `since` on: read as two selects that indexes
+    answer (the postings from `since` on; the answers of the complaints that had one waiting
+    before `until`) rather than as a scan of every timeline."""
+    return (_scoped(answer_postings().where(LaporPosting.posted_at >= since, condition), scope),
+            _scoped(answer_postings().where(LaporPosting.id.is_(None), Complaint.lapor_unposted_since < until,
+                                            condition), scope))
+
+
 def unposted_at(moment: datetime, scope: Scope = None):
     """Rows of `answer_postings` for the answers given before `moment` and not posted by
     then: those still unposted (found through the complaints' waiting mark, so only the few
@@ -214,9 +246,9 @@ def lapor_figures(start: date, end: date, scope: Scope = None, now: datetime | N
             else:
                 figures.missed += n
         figures.running = figures.received - figures.met - figures.missed
-    given = _scoped(answer_postings().where(ComplaintEvent.occurred_at >= since,
-                                            ComplaintEvent.occurred_at < until), scope).subquery()
-    figures.answers = db.session.scalar(select(func.count()).select_from(given)) or 0
+    figures.answers = sum(db.session.scalar(select(func.count()).select_from(part.subquery())) or 0
+                          for part in _reachable(since, until, scope, and_(ComplaintEvent.occurred_at >= since,
+                                                                           ComplaintEvent.occurred_at < until)))
     for answered_at, posted_at in db.session.execute(_scoped(
             answer_postings().where(LaporPosting.posted_at >= since, LaporPosting.posted_at < until)
             .with_only_columns(ComplaintEvent.occurred_at, LaporPosting.posted_at), scope)):
@@ -249,15 +281,14 @@ def pack_rows(start: date, end: date, scope: Scope = None, now: datetime | None 
     at the end)."""
     since, until = bounds(start, end)
     moment = min(until, now or utcnow())
-    answers = answer_postings().add_columns(Complaint.tracking_code, Complaint.lapor_id, ComplaintEvent.kind,
-                                            ComplaintEvent.trigger)
-    rows = _scoped(answers.where(or_(
+    counted = or_(
         and_(ComplaintEvent.occurred_at >= since, ComplaintEvent.occurred_at < until),
         and_(LaporPosting.posted_at >= since, LaporPosting.posted_at < until),
-        and_(ComplaintEvent.occurred_at < moment, LaporPosting.posted_at >= moment),
-        and_(ComplaintEvent.occurred_at < moment, LaporPosting.id.is_(None),
-             Complaint.lapor_unposted_since < moment)))
-        .order_by(ComplaintEvent.occurred_at, ComplaintEvent.id), scope)
+        and_(ComplaintEvent.occurred_at < moment, or_(LaporPosting.id.is_(None), LaporPosting.posted_at >= moment)))
+    parts = [part.add_columns(Complaint.tracking_code, Complaint.lapor_id, ComplaintEvent.kind, ComplaintEvent.trigger)
+             for part in _reachable(since, until, scope, counted)]
+    every = union_all(*parts).subquery()
+    rows = select(every).order_by(every.c.answered_at, every.c.event_id)
     for row in db.session.execute(rows.execution_options(yield_per=1000)):
         posted = row.posted_at
         yield (row.tracking_code, row.lapor_id, row.unit_id,
