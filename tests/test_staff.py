@@ -86,8 +86,9 @@ DONE = {"Verify and forward": "Verified the complaint and forwarded it",
 
 
 def queue_codes(page: Page) -> list[str]:
-    """The tracking codes listed on a queue page, in order."""
-    return [link.rsplit("/", 1)[1] for link in page.links if link.startswith("/staff/complaints/")]
+    """The tracking codes listed on a queue page, in order (not the menu's "record a complaint")."""
+    return [link.rsplit("/", 1)[1] for link in page.links
+            if link.startswith("/staff/complaints/") and link != "/staff/complaints/new"]
 
 
 def next_link(page: Page) -> str | None:

@@ -77,15 +77,19 @@ def _classifications():
     return [(code, label(labels)) for code, labels in current_workflow().classifications.items()]
 
 
-def _render_form(form, errors=None, status=200, files_dropped=False):
-    if submission_digest(form.submission.data) is None:  # a corrected form keeps its token
+def form_context(form) -> dict:
+    """What the complaint form's fields (templates/_complaint_fields.html) need, for the
+    citizen's form and the staff entry; a corrected form keeps its one-time token."""
+    if submission_digest(form.submission.data) is None:
         form.submission.data = new_submission()
     max_bytes, max_count = limits()
-    return render_template(
-        "citizen/new.html", form=form, errors=errors or {}, privacy_choices=PRIVACY_CHOICES,
-        max_mb=max_bytes // (1024 * 1024), max_files=max_count, files_dropped=files_dropped,
-        filing_window=current_workflow().filing_window_days,
-    ), status
+    return {"form": form, "privacy_choices": PRIVACY_CHOICES, "max_mb": max_bytes // (1024 * 1024),
+            "max_files": max_count, "filing_window": current_workflow().filing_window_days}
+
+
+def _render_form(form, errors=None, status=200, files_dropped=False):
+    return render_template("citizen/new.html", errors=errors or {}, files_dropped=files_dropped,
+                           **form_context(form)), status
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])

@@ -28,16 +28,14 @@ from ..models import STAFF_CHANNELS, Complaint, Unit, utcnow
 from ..policy import Actor, can_view
 from ..policy.intake import can_enter_complaints
 from ..services import file_complaint
-from ..services.attachments import limits, stored_files
+from ..services.attachments import stored_files
 from ..services.complaints.citizen import citizen_deadline
 from ..services.complaints.complainant_mail import whatsapp_contact
-from ..services.complaints.intake import (CONSENT_TEXT, CONSENT_VERSION, LAPOR, filed_from,
-                                          new_submission, submission_digest, validate_complaint)
+from ..services.complaints.intake import CONSENT_TEXT, CONSENT_VERSION, LAPOR, filed_from, validate_complaint
 from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
 from ..services.complaints.tracking import seal_pin, unseal_pin
-from ..workflow import current_workflow
-from .citizen import RECEIPT_SECONDS, _category_choices, _classifications
+from .citizen import RECEIPT_SECONDS, _category_choices, _classifications, form_context
 from .forms import PRIVACY_CHOICES, ComplaintForm
 
 bp = Blueprint("intake", __name__, url_prefix="/staff")
@@ -97,25 +95,20 @@ def _read_out() -> list[dict]:
     default = current_app.config["BABEL_DEFAULT_LOCALE"]
     texts = []
     for code in sorted(current_app.config["LANGUAGES"], key=lambda c: c != default):
+        language = _("In Bahasa Indonesia") if code == "id" else _("In English")  # the reader's words
         with force_locale(code):
             texts.append({"locale": code, "modes": [(str(label), str(PUBLICATION[mode].explanation))
                                                     for mode, label, _hint in PRIVACY_CHOICES],
                           "question": _("Who may know it is you?"), "consent": str(CONSENT_TEXT),
-                          "language": _("In Bahasa Indonesia") if code == "id" else _("In English")})
+                          "language": language})
     return texts
 
 
 def _render(form, units, errors=None, status=200, files_dropped=False):
-    if submission_digest(form.submission.data) is None:  # a corrected form keeps its token
-        form.submission.data = new_submission()
-    max_bytes, max_count = limits()
     return render_template(
-        "staff/intake.html", form=form, errors=errors or {}, privacy_choices=PRIVACY_CHOICES,
-        max_mb=max_bytes // (1024 * 1024), max_files=max_count, files_dropped=files_dropped,
-        units=units, read_out=_read_out(), consent_version=CONSENT_VERSION, lapor=LAPOR,
-        zone=TZ_ABBREVIATIONS.get(_zone(units), _zone(units)),
-        filing_window=current_workflow().filing_window_days,
-    ), status
+        "staff/intake.html", errors=errors or {}, files_dropped=files_dropped, units=units,
+        read_out=_read_out(), consent_version=CONSENT_VERSION, lapor=LAPOR,
+        zone=TZ_ABBREVIATIONS.get(_zone(units), _zone(units)), **form_context(form)), status
 
 
 def _zone(units: list[Unit]) -> str:
