@@ -237,6 +237,10 @@ SCENARIOS: dict[str, Scenario] = {
                               refused=422, files={"attachments": [(png(), "foto.png")]}),
     "staff.note": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/note",
                            lambda c, s, a: {"note": "Catatan internal"}),
+    "staff.add_link": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/links",
+                               lambda c, s, a: {"related": s.late}),
+    "staff.remove_link": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/links/delete",
+                                  lambda c, s, a: {"related": s.late}),  # linked by staff.add_link, run first
     "staff.reveal": Scenario(SUPERVISOR_A, lambda s: f"/staff/complaints/{s.secret}/reveal",
                              lambda c, s, a: {"reason": "Pelapor perlu dihubungi"}),
     "staff.open_notification": Scenario(OFFICER_A, lambda s: f"/staff/notifications/{s.notification_a}/open",

@@ -31,6 +31,8 @@ SENTENCES = {
     "complaint.pin_reset": _l("%(who)s set a new PIN of complaint %(code)s through an emailed link"),
     "complaint.message": _l("%(who)s wrote a message in the conversation of complaint %(code)s"),
     "complaint.rated": _l("%(who)s rated the handling of complaint %(code)s"),
+    "complaint.linked": _l("%(who)s linked complaint %(code)s with %(related)s as related"),
+    "complaint.unlinked": _l("%(who)s removed the link between complaint %(code)s and %(related)s"),
     "lapor.posted": _l("%(who)s confirmed an answer on complaint %(code)s as posted to SP4N-LAPOR!"),
     "sla.recomputed": _l("%(who)s recomputed the time limits of complaint %(code)s after a calendar change"),
     "calendar.changed": _l("%(who)s changed the holiday calendar for %(day)s"),
@@ -94,6 +96,8 @@ LABELS = {  # the action select's words for each action, by group
     "complaint.pin_reset": ("complaint", _l("Tracking PIN set anew by email link")),
     "complaint.message": ("complaint", _l("Message between complainant and office")),
     "complaint.rated": ("complaint", _l("Service rated")),
+    "complaint.linked": ("complaint", _l("Complaints linked as related")),
+    "complaint.unlinked": ("complaint", _l("Link between complaints removed")),
     "lapor.posted": ("complaint", _l("Answer posted to SP4N-LAPOR!")),
     "sla.recomputed": ("complaint", _l("Time limits recomputed")),
     "calendar.changed": ("organisation", _l("Holiday calendar changed")),
@@ -166,5 +170,6 @@ def facts(action: str, payload: dict) -> dict:
         "level": payload.get("level"),
         "day": payload.get("day"),
         "rows": payload.get("rows"),
+        "related": payload.get("related"),  # a tracking code, as `code` is
         "period": (f"{period.get('from')} – {period.get('to')}" if isinstance(period, dict) else None),
     }

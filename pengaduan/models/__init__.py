@@ -12,6 +12,7 @@ from .complaint import (
     Complaint,
     ComplaintClock,
     ComplaintEvent,
+    ComplaintLink,
     Escalation,
     LaporPosting,
 )
@@ -35,7 +36,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttem
 
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
-    "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "Escalation", "IDENTITY_FIELDS",
+    "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
     "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",

@@ -7,6 +7,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -264,6 +265,23 @@ class LaporPosting(db.Model):
     complaint: Mapped[Complaint] = relationship()
     event: Mapped[ComplaintEvent] = relationship()
     recorded_by: Mapped[User | None] = relationship()
+
+
+class ComplaintLink(db.Model):
+    """Two complaints an officer linked as related (services.complaints.duplicates): one row
+    per pair, the lower id first, shown on both case pages."""
+
+    __tablename__ = "complaint_links"
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "related_id"),
+        CheckConstraint("complaint_id < related_id", name="ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    related_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Attachment(FileColumns, db.Model):

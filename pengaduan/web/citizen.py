@@ -23,7 +23,7 @@ from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
 from ..services.complaints.citizen import (citizen_deadline, filed_files, find_for_citizen,
                                            identity_as_given, name_in_part, office_words,
-                                           public_timeline, rate, replace_pin)
+                                           original_progress, public_timeline, rate, replace_pin)
 from ..services.complaints.conversation import is_open, post_message
 from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
@@ -244,7 +244,7 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None, fi
         confirmed_steps=[t for t in triggers if t.confirm is not None],  # each a page of its own
         can_message=is_open(complaint), filed=filed_files(complaint),
         identity=identity_as_given(complaint), name_in_part=name_in_part(complaint),
-        privacy_rule=PUBLICATION.get(complaint.privacy),
+        privacy_rule=PUBLICATION.get(complaint.privacy), original=original_progress(complaint),
         form=ActionForm(), errors=errors or {},
         typed=typed or {}, open_action=action, workflow=workflow, files_dropped=files_dropped,
         can_rate=workflow.is_terminal(complaint.state) and complaint.rating is None,

@@ -42,6 +42,7 @@ from ..services.complaints.casework import (acknowledge_escalations, add_note, a
                                             reveal_identity, visible_identity)
 from ..services.complaints.complainant_mail import whatsapp_contact
 from ..services.complaints.conversation import is_open, post_message
+from ..services.complaints.duplicates import duplicate_form, duplicate_step, link, related, suggestions, unlink
 from ..services.complaints.lapor_oversight import waiting_for_lapor
 from ..services.complaints.instructions import (instructions_of, open_instructions_for,
                                                 open_instructions_on)
@@ -361,6 +362,8 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
         answer_templates=templates_for(complaint),
         answer_fields=[name for name, spec in FIELDS.items() if spec.answer],
+        similar=suggestions(me, complaint, now), related=related(me, complaint),
+        closes_duplicate=duplicate_step(me, complaint) is not None,
     ), status
 
 
@@ -379,6 +382,10 @@ def complaint(code):
         field = answer_field(step)  # the field spec marked as an answer
         if field:
             return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
+    original = request.args.get("duplicate_of", "")[:20]
+    prefilled = duplicate_form(actor(), complaint, original) if original else None
+    if prefilled:  # "close as a duplicate of ...": the workflow's step, filled in
+        return _render(complaint, typed=prefilled[1], open_action=prefilled[0])
     return _render(complaint, open_action=wanted if step or wanted in CASEWORK_STEPS else None)
 
 
@@ -515,6 +522,28 @@ def reveal(code):
     response = make_response(_render(complaint, identity=identity, revealed=True))
     response.headers["Cache-Control"] = "no-store"  # the identity must not stay in a cache
     return response
+
+
+@bp.post("/complaints/<code>/links")
+@staff_only
+def add_link(code):
+    """Link another complaint to this one as related (both case pages show the link)."""
+    return _change_link(code, link, lambda other: _("Linked with %(code)s as related.", code=other))
+
+
+@bp.post("/complaints/<code>/links/delete")
+@staff_only
+def remove_link(code):
+    """Remove the link between this complaint and another."""
+    return _change_link(code, unlink, lambda other: _("The link with %(code)s was removed.", code=other))
+
+
+def _change_link(code: str, change, done):
+    complaint = complaint_or_404(code)
+    typed = {"related": request.form.get("related", "")}
+    other = _casework(complaint, "link", typed, lambda: change(actor(), complaint, typed["related"]))
+    flash(done(other.tracking_code), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code) + "#related")
 
 
 @bp.get("/overdue")

@@ -142,6 +142,13 @@ def _complaint_code(value, ctx):
     if (other is None or other.id == ctx.complaint.id or ctx.actor is None
             or not can_view(ctx.actor, other)):
         raise FieldError(_l("must be the tracking code of another complaint"))
+    original = other.duplicate_of
+    if original is not None:  # one level only: a duplicate's complainant follows an original
+        if original.id != ctx.complaint.id and can_view(ctx.actor, original):
+            raise FieldError(_l("%(code)s is itself a duplicate: name its original, %(original)s",
+                                code=other.tracking_code, original=original.tracking_code))
+        raise FieldError(_l("%(code)s is itself a duplicate: name its original instead",
+                            code=other.tracking_code))
     return other
 
 
@@ -196,7 +203,8 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("closure_reason", _closure_reason, _l("Closure reason"), attribute="closure_reason",
                   widget="select", options=_closure_reason_options, display=_closure_reason_label),
         FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True, widget="line"),
-        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), public=False, widget="line"),
+        FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), attribute="duplicate_of",
+                  public=False, widget="line"),
         FieldSpec("note", _text(5000), _l("Internal note"), free_text=True, public=False),
         FieldSpec("rating", _rating, _l("Rating"), attribute="rating", widget="scale",
                   prompt=_l("How satisfied are you with the service?"),

@@ -14,6 +14,8 @@ def field_label(name: str) -> str:
     """The label of a workflow field (message, response, ...) in the reader's language."""
     if name == "attachments":
         return gettext("Photos or documents")
+    if name == "related":  # the case page's form linking a related complaint
+        return gettext("Related complaint")
     return str(FIELDS[name].label) if name in FIELDS else name
 
 

@@ -1,7 +1,7 @@
 """What a complainant holding the tracking code and PIN may find, see and do."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -18,6 +18,7 @@ from ...policy import Actor, acts_as_complainant, handles_cases
 from ...workflow import current_workflow
 from ...workflow.fields import FIELDS, clean_values, for_audit
 from .conversation import MESSAGE
+from .publication import publishable
 from .tracking import check_pin, hash_pin, new_pin, normalise_code
 
 # A valid-looking hash to compare against when the code is unknown, so that a wrong code
@@ -100,6 +101,42 @@ def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
             facts=[(text, words) for name, text, words in shown if not FIELDS[name].free_text],
             kind=event.kind, to_state=event.to_state, event_id=event.id))
     return entries
+
+
+@dataclass
+class OriginalProgress:
+    """What the complainant of a duplicate sees of the original her complaint was merged
+    with: its state and dates always; its unit, code and public steps (their names, units and
+    dates, without the office's words to its complainant or any file) when the original is
+    listed (publication.py); its description and place when its text is published too. Never
+    its complainant or identity."""
+    state: str
+    closure_reason: str | None
+    received_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    code: str | None = None
+    unit: str | None = None
+    description: str | None = None
+    place: str | None = None
+    steps: list[TimelineEntry] = field(default_factory=list)
+
+
+def original_progress(complaint: Complaint) -> OriginalProgress | None:
+    """The original's public progress for the complainant of a duplicate (None otherwise)."""
+    original = complaint.duplicate_of
+    if original is None:
+        return None
+    progress = OriginalProgress(original.state, original.closure_reason, original.received_at,
+                                original.updated_at, original.closed_at)
+    published = publishable(original)
+    if published is None:  # confidential: its state and dates only
+        return progress
+    progress.code, progress.unit = original.tracking_code, original.unit.name
+    progress.description, progress.place = published["description"], published["place"]
+    progress.steps = [replace(entry, texts=[], fields=entry.facts, attachments=[])
+                      for entry in public_timeline(original) if entry.kind in ("filed", "transition")]
+    return progress
 
 
 def office_words(complaint: Complaint, timeline: list[TimelineEntry]) -> list[TimelineEntry]:

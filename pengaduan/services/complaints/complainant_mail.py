@@ -36,6 +36,7 @@ from .. import phones
 # The complainant's own words, never repeated to her address (see the module's docstring).
 NOT_QUOTED = ("comment", "rating")
 TEMPLATE = "update"  # emails/update.txt and .html
+ORIGINAL_CLOSED = "original_closed"  # emails/original_closed.txt and .html
 
 
 def language(complaint: Complaint) -> str:
@@ -93,6 +94,23 @@ def after_message(complaint: Complaint, message: ComplaintEvent) -> bool:
                TEMPLATE, locale=locale, complaint=complaint, workflow=current_workflow(),
                headline=None, text=None, due=None, fields=quoted_fields(message), message=message)
     return True
+
+
+def tell_duplicates(original: Complaint) -> int:
+    """Email the complainants of the complaints closed as duplicates of this one that it has
+    closed (each in her language; no word of the original's complainant, identity or text:
+    its outcome, and the way to her own page, where its public progress shows); returns how
+    many were queued."""
+    told = 0
+    for duplicate in db.session.scalars(select(Complaint).where(
+            Complaint.duplicate_of_id == original.id, Complaint.complainant_email.is_not(None))):
+        locale = language(duplicate)
+        mail.queue(duplicate.complainant_email,
+                   _l("The complaint yours was merged with is closed (%(code)s)", code=duplicate.tracking_code),
+                   ORIGINAL_CLOSED, locale=locale, complaint=duplicate, original=original,
+                   workflow=current_workflow())
+        told += 1
+    return told
 
 
 # WhatsApp ------------------------------------------------------------------------------------

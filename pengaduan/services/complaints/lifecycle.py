@@ -85,6 +85,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
             complaint.closed_at = at
         elif transition.reopen:
             complaint.closure_reason = complaint.closed_at = None
+            complaint.duplicate_of = None  # reopened, it is a case of its own again
         if transition.dest != from_state:
             complaint.state_changed_at = at
         complaint.updated_at = at
@@ -113,4 +114,6 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     notifications.after_transition(complaint, trigger, actor, values, from_unit, at)
     complainant_mail.after_transition(complaint, transition, event, actor)
     lapor.after_answer(complaint, event)  # an answer to post to SP4N-LAPOR! too
+    if workflow.is_terminal(transition.dest) and transition.dest != from_state:
+        complainant_mail.tell_duplicates(complaint)  # their complainants follow this one
     return event

@@ -173,6 +173,19 @@ def figures(units: list[Unit], now: datetime | None = None, months: int = MONTHS
     return result
 
 
+def _clock_rows(base, rules: list[str], now: datetime) -> list:
+    """(month, rule, unit id, on time, counted) of the staff clocks of the complaints `base` selects."""
+    finished = ComplaintClock.stopped_at.is_not(None)
+    counted = or_(finished, and_(ComplaintClock.paused_at.is_(None), ComplaintClock.due_at < now))
+    on_time = and_(finished, or_(ComplaintClock.due_at.is_(None), ComplaintClock.stopped_at <= ComplaintClock.due_at))
+    return db.session.execute(
+        select(base.c.month, ComplaintClock.rule, base.c.unit_id,
+               func.sum(case((on_time, 1), else_=0)), func.sum(case((counted, 1), else_=0)))
+        .join(ComplaintClock, ComplaintClock.complaint_id == base.c.id)
+        .where(ComplaintClock.rule.in_(rules))
+        .group_by(base.c.month, ComplaintClock.rule, base.c.unit_id)).all()
+
+
 def _figures(units: list[Unit], now: datetime, starts: list[date]) -> Figures:
     workflow = current_workflow()
     months = len(starts)
@@ -180,36 +193,35 @@ def _figures(units: list[Unit], now: datetime, starts: list[date]) -> Figures:
     unit_ids = [unit.id for unit in units]
     scope = (Complaint.unit_id.in_(unit_ids), Complaint.received_at >= since)
 
-    # One pass over the index (unit, received, category, channel) for the three counts; the
-    # month is computed inside a subquery so that the outer GROUP BY names a plain column
-    # (PostgreSQL cannot match a CASE with bound parameters to its copy in GROUP BY).
-    base = select(Complaint.id, Complaint.unit_id, Complaint.category_id, Complaint.channel,
-                  _month_of(Complaint.received_at, starts).label("month")).where(*scope).subquery()
     received = [0] * months
     categories: dict[int | None, int] = {}
     channels: dict[str, int] = {}
-    for index, category_id, channel, count in db.session.execute(
-            select(base.c.month, base.c.category_id, base.c.channel, func.count())
-            .group_by(base.c.month, base.c.category_id, base.c.channel)):
-        if index >= 0:
-            received[index] += count
-        categories[category_id] = categories.get(category_id, 0) + count
-        channels[channel or ""] = channels.get(channel or "", 0) + count
+    rules = list(workflow.staff_clocks)
+    rows = []
+    # A duplicate counts with its original: its figures are taken away again, read through
+    # the index on duplicate_of_id (a few rows), so the main pass stays on the index alone.
+    for sign, where in ((1, scope), (-1, (*scope, Complaint.duplicate_of_id.is_not(None)))):
+        # One pass over the index (unit, received, category, channel) for the three counts; the
+        # month is computed inside a subquery so that the outer GROUP BY names a plain column
+        # (PostgreSQL cannot match a CASE with bound parameters to its copy in GROUP BY).
+        base = select(Complaint.id, Complaint.unit_id, Complaint.category_id, Complaint.channel,
+                      _month_of(Complaint.received_at, starts).label("month")).where(*where).subquery()
+        for index, category_id, channel, count in db.session.execute(
+                select(base.c.month, base.c.category_id, base.c.channel, func.count())
+                .group_by(base.c.month, base.c.category_id, base.c.channel)):
+            if index >= 0:
+                received[index] += sign * count
+            categories[category_id] = categories.get(category_id, 0) + sign * count
+            channels[channel or ""] = channels.get(channel or "", 0) + sign * count
+        rows += [(index, rule, unit_id, sign * int(met or 0), sign * int(total or 0))
+                 for index, rule, unit_id, met, total in _clock_rows(base, rules, now)]
+    categories = {k: n for k, n in categories.items() if n}
+    channels = {k: n for k, n in channels.items() if n}
     names = dict(db.session.execute(select(Category.id, Category.name)).all())
     by_category = sorted(((names.get(k, "—") if k else "—", n) for k, n in categories.items()),
                          key=lambda r: (-r[1], r[0]))
     by_channel = sorted(channels.items(), key=lambda r: (-r[1], r[0]))
 
-    rules = list(workflow.staff_clocks)
-    finished = ComplaintClock.stopped_at.is_not(None)
-    counted = or_(finished, and_(ComplaintClock.paused_at.is_(None), ComplaintClock.due_at < now))
-    on_time = and_(finished, or_(ComplaintClock.due_at.is_(None), ComplaintClock.stopped_at <= ComplaintClock.due_at))
-    rows = db.session.execute(
-        select(base.c.month, ComplaintClock.rule, base.c.unit_id,
-               func.sum(case((on_time, 1), else_=0)), func.sum(case((counted, 1), else_=0)))
-        .join(ComplaintClock, ComplaintClock.complaint_id == base.c.id)
-        .where(ComplaintClock.rule.in_(rules))
-        .group_by(base.c.month, ComplaintClock.rule, base.c.unit_id)).all()
     by_month = [Share(start) for start in starts]
     by_rule = {name: Share(workflow.sla[name].label) for name in rules}
     by_unit = {unit.id: Share(unit.name) for unit in units}

@@ -116,6 +116,7 @@ class Report:
     # The SP4N-LAPOR! figures (services.complaints.lapor_oversight.with_lapor adds them: that
     # module reads complaints/, which imports this package), or None.
     lapor: object | None = None
+    duplicates: int = 0  # received in the period, closed as duplicates: counted with their originals
 
     @property
     def rated(self) -> int:
@@ -169,14 +170,16 @@ def months(start: date, end: date) -> list[date]:
 
 def received_by_month(start: date, end: date, scope: Scope = None) -> list[tuple[date, int]]:
     """Complaints received per local calendar month of the period (its first and last months
-    only from `start` and up to `end`), in one pass over the period's complaints."""
+    only from `start` and up to `end`), in one pass over the period's complaints; a duplicate
+    counts with its original, not again."""
     since, until = bounds(start, end)
     firsts = months(start, end)
     edges = [bounds(max(first, start), end)[0] for first in firsts[1:]]
     bucket = case(*[(Complaint.received_at < edge, i) for i, edge in enumerate(edges)],
                   else_=len(edges)) if edges else literal(0)
     counts = dict(db.session.execute(_unit_filter(
-        select(bucket, func.count()).where(Complaint.received_at >= since, Complaint.received_at < until)
+        select(bucket, func.count()).where(Complaint.received_at >= since, Complaint.received_at < until,
+                                           Complaint.duplicate_of_id.is_(None))
         .group_by(bucket), scope)).all())
     return [(first, counts.get(i, 0)) for i, first in enumerate(firsts)]
 
@@ -205,7 +208,7 @@ def _performance(start: date, end: date, scope: Scope, late: list
         select(Complaint.unit_id, ComplaintClock.rule, func.count(), func.sum(in_time), func.sum(days), func.max(days))
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
         .where(ComplaintClock.stopped_at >= since, ComplaintClock.stopped_at < until,
-               ComplaintClock.rule.in_(list(rules)))
+               ComplaintClock.rule.in_(list(rules)), Complaint.duplicate_of_id.is_(None))
         .group_by(Complaint.unit_id, ComplaintClock.rule), scope)
     for unit_id, rule, n, on_time, total_days, longest_days in db.session.execute(finished):
         perf = rules[rule]
@@ -228,7 +231,8 @@ def _late_clocks(moment: datetime, scope: Scope) -> list:
     return db.session.execute(_unit_filter(
         select(ComplaintClock.complaint_id, Complaint.unit_id, ComplaintClock.rule, ComplaintClock.due_at)
         .join(Complaint, Complaint.id == ComplaintClock.complaint_id)
-        .where(ComplaintClock.rule.in_(list(current_workflow().staff_clocks)), _late_at(moment))
+        .where(ComplaintClock.rule.in_(list(current_workflow().staff_clocks)), _late_at(moment),
+               Complaint.duplicate_of_id.is_(None))
         .order_by(ComplaintClock.due_at, ComplaintClock.id), scope)).all()
 
 
@@ -248,12 +252,17 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     # One pass over the period's complaints for every breakdown, one over those closed in it.
     by = {"channel": {}, "classification": {}, "state": {}, "closure": {}, "category": {}}
     received: dict[int, int] = {}
-    for unit_id, channel, classification, state, closure, category, late_filing, n in db.session.execute(
+    for unit_id, channel, classification, state, closure, category, late_filing, n, duplicate in db.session.execute(
             _unit_filter(select(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
-                                Complaint.closure_reason, Complaint.category_id, Complaint.late_filing, func.count())
+                                Complaint.closure_reason, Complaint.category_id, Complaint.late_filing, func.count(),
+                                Complaint.duplicate_of_id.is_not(None).label("duplicate"))
                          .where(Complaint.received_at >= since, Complaint.received_at < until)
                          .group_by(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
-                                   Complaint.closure_reason, Complaint.category_id, Complaint.late_filing), scope)):
+                                   Complaint.closure_reason, Complaint.category_id, Complaint.late_filing,
+                                   "duplicate"), scope)):
+        if duplicate:  # the pair counts once: with the original (see the report's notes)
+            report.duplicates += n
+            continue
         for name, key in (("channel", channel), ("classification", classification), ("state", state),
                           ("closure", closure), ("category", category)):
             key = key if key is not None else ""
@@ -268,11 +277,12 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
         name = names.get(key, "—") if key else "—"
         report.by_category[name] = report.by_category.get(name, 0) + n
     closed: dict[int, int] = {}
-    for unit_id, rating, n in db.session.execute(_unit_filter(
-            select(Complaint.unit_id, Complaint.rating, func.count())
+    for unit_id, rating, n, originals in db.session.execute(_unit_filter(
+            select(Complaint.unit_id, Complaint.rating, func.count(),
+                   func.sum(case((Complaint.duplicate_of_id.is_(None), 1), else_=0)))
             .where(Complaint.closed_at >= since, Complaint.closed_at < until)
             .group_by(Complaint.unit_id, Complaint.rating), scope)):
-        closed[unit_id] = closed.get(unit_id, 0) + n
+        closed[unit_id] = closed.get(unit_id, 0) + int(originals or 0)  # a duplicate closes with its original
         if rating is not None:
             report.ratings[rating] = report.ratings.get(rating, 0) + n
     report.by_month = received_by_month(start, end, scope)
@@ -343,6 +353,7 @@ def csv_rows(report: Report):
            "all" if report.units is None else " ".join(u.code for u in report.units))
     yield ("received", "total", report.received)
     yield ("received", "late_filings", report.late_filings)
+    yield ("received", "duplicates_counted_with_original", report.duplicates)
     for first, n in report.by_month:
         yield ("received_by_month", first.strftime("%Y-%m"), n)
     for section, counts in (("channel", report.by_channel), ("classification", report.by_classification),
