@@ -17,6 +17,8 @@ from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
 from pengaduan.services.complaints import lapor
 from pengaduan.services.complaints.conversation import post_message
+from organisation import organisation, seed_world
+from test_staff import get_page, signed_in, token_of
 
 VERIFY = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan"}
 RAW = {"unit": "UNIT-A", "category": "GENERAL", "classification": "pengaduan",
@@ -159,3 +161,39 @@ def test_an_adapter_receives_reports_and_posts_answers_by_itself(world, ctx):
     db.session.expire_all()
     assert lapor.postings_of(complaint)[event.id].recorded_by_id is None
     assert complaint.lapor_unposted_since is None
+
+
+@pytest.fixture
+def answered(app):
+    """A complaint from SP4N-LAPOR! that UNIT-A's officer answered: (code, answer's event id)."""
+    with app.app_context():
+        seed_world()
+        db.session.commit()
+        complaint = from_lapor(organisation())
+        return complaint.tracking_code, followed_up(organisation(), complaint).id
+
+
+def test_staff_copy_an_answer_for_lapor_and_record_when_it_was_posted(app, answered):
+    """The queue marks the complaint and the case page gives the text to paste under the
+    answer; a time in the future is refused with what was typed kept; the posting recorded,
+    the marks go; an officer of another unit cannot record it."""
+    code, event_id = answered
+    officer = signed_in(app, "officer.a@example.id")
+    queue = get_page(officer, "/staff/queue?lapor=1")
+    assert code in queue.html and 'data-testid="lapor-unposted"' in queue.html
+    case = get_page(officer, f"/staff/complaints/{code}")
+    assert "1 answer not yet posted" in case.html and "LAP-1234567" in case.html
+    assert f">{ANSWER}</textarea>" in case.html and "js/lapor-copy.js" in case.html
+    url = f"/staff/complaints/{code}/lapor"
+    form = case.forms[url].values
+    assert form["event"] == str(event_id)
+    future = (datetime.now(WIB) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    refused = officer.post(url, data={**form, "posted_at": future})
+    assert refused.status_code == 422
+    assert "is in the future" in refused.get_data(as_text=True) and future in refused.get_data(as_text=True)
+    assert officer.post(url, data=form).status_code == 302  # the time offered: now
+    case = get_page(officer, f"/staff/complaints/{code}")
+    assert 'data-testid="lapor-posted"' in case.html and 'data-testid="lapor-waiting"' not in case.html
+    assert code not in get_page(officer, "/staff/queue?lapor=1").html
+    outsider = signed_in(app, "officer.b@example.id")
+    assert outsider.post(url, data={**form, "csrf_token": token_of(outsider)}).status_code == 404

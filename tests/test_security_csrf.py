@@ -96,6 +96,20 @@ def _staff_message(client, s, app):
         "message": "Sedang kami proses."}
 
 
+def _lapor_posted(client, s, app):
+    """Complaint `closed` came from SP4N-LAPOR!: officer A's rejection is an answer owed to LAPOR!."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from pengaduan.models import ComplaintEvent
+    with app.app_context():
+        complaint = Complaint.by_code(s.closed)
+        complaint.lapor_id = "LAP-CSRF-1"
+        db.session.commit()
+        event = db.session.scalar(select(ComplaintEvent.id).where(
+            ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.trigger == "reject"))
+    return {"event": str(event), "posted_at": datetime.now(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%dT%H:%M")}
+
+
 def _edit_data(client, s, app):
     values = form_values(client, f"/staff/supervision/{s.record_a}/edit",
                          f"/staff/supervision/{s.record_a}/edit")
@@ -237,6 +251,7 @@ SCENARIOS: dict[str, Scenario] = {
                               refused=422, files={"attachments": [(png(), "foto.png")]}),
     "staff.note": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/note",
                            lambda c, s, a: {"note": "Catatan internal"}),
+    "staff.lapor_posted": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.closed}/lapor", _lapor_posted),
     "staff.add_link": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/links",
                                lambda c, s, a: {"related": s.late}),
     "staff.remove_link": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.a}/links/delete",

@@ -30,7 +30,7 @@ from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, c
                       can_review_overdue,
                       can_reveal_identity, can_see_identity, can_supervise, can_view, has_home,
                       sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
-from ..policy.complaints import can_assign_in_bulk, can_export_queue
+from ..policy.complaints import can_assign_in_bulk, can_export_queue, can_record_lapor_posting
 from ..services import advance, allowed_triggers
 from ..services.administration.setup import setup_status
 from ..services.attachments import limits, masked_file_name, stored_files
@@ -42,6 +42,7 @@ from ..services.complaints.casework import (acknowledge_escalations, add_note, a
                                             reveal_identity, visible_identity)
 from ..services.complaints.complainant_mail import whatsapp_contact
 from ..services.complaints.conversation import is_open, post_message
+from ..services.complaints.lapor import case_view, confirm_posted, days_waiting
 from ..services.complaints.duplicates import duplicate_form, duplicate_step, link, related, suggestions, unlink
 from ..services.complaints.lapor_oversight import waiting_for_lapor
 from ..services.complaints.instructions import (instructions_of, open_instructions_for,
@@ -101,7 +102,7 @@ def complaint_or_404(code: str) -> Complaint:
 
 # The query parameters of a queue view (its tab, filters and page), and nothing else: what
 # the bulk form sends back to return to the same view.
-QUEUE_ARGS = ("state", "category", "overdue", "due_within", "mine", "unassigned", "q", "cursor")
+QUEUE_ARGS = ("state", "category", "overdue", "due_within", "mine", "unassigned", "lapor", "q", "cursor")
 
 
 def _queue_filter(args) -> QueueFilter:
@@ -119,7 +120,7 @@ def _queue_filter(args) -> QueueFilter:
     return QueueFilter(
         state=args.get("state") or None, category=args.get("category") or None,
         overdue=flag("overdue"), due_within_days=within, mine=flag("mine"),
-        unassigned=flag("unassigned"), search=args.get("q", "")[:100],
+        unassigned=flag("unassigned"), search=args.get("q", "")[:100], lapor_unposted=flag("lapor"),
     )
 
 
@@ -157,6 +158,8 @@ def _render_queue(view: dict, select_page: bool = False, selected=(), chosen: st
                            can_export=can_export_queue(me), picked=picked, chosen=chosen,
                            errors=errors or {}, refused=dict(refused or {}), max_batch=MAX_BATCH,
                            refusal_groups=refusal_groups,
+                           lapor_days={c.id: days_waiting(c.lapor_unposted_since, now)
+                                       for c in page.items if c.lapor_unposted_since},
                            form=Form()), status
 
 
@@ -362,6 +365,8 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         unit_officers=[(u.email, u.name) for u in complaint.unit_staff()],
         answer_templates=templates_for(complaint),
         answer_fields=[name for name, spec in FIELDS.items() if spec.answer],
+        lapor_case=case_view(complaint, events), may_post_lapor=can_record_lapor_posting(me, complaint),
+        lapor_now=now.astimezone(cal.tz).strftime("%Y-%m-%dT%H:%M"),
         similar=suggestions(me, complaint, now), related=related(me, complaint),
         closes_duplicate=duplicate_step(me, complaint) is not None,
     ), status
@@ -544,6 +549,19 @@ def _change_link(code: str, change, done):
     other = _casework(complaint, "link", typed, lambda: change(actor(), complaint, typed["related"]))
     flash(done(other.tracking_code), "success")
     return redirect(url_for("staff.complaint", code=complaint.tracking_code) + "#related")
+
+
+@bp.post("/complaints/<code>/lapor")
+@staff_only
+def lapor_posted(code):
+    """Record that a public answer (`event`) was posted to SP4N-LAPOR! too, at the local time typed."""
+    complaint = complaint_or_404(code)
+    event_id = row_id(request.form.get("event"))
+    typed = {"posted_at": request.form.get("posted_at", "")}
+    _casework(complaint, f"lapor-{event_id}", typed,
+              lambda: confirm_posted(complaint, event_id, typed["posted_at"], actor()))
+    flash(_("Recorded as posted to SP4N-LAPOR!."), "success")
+    return redirect(url_for("staff.complaint", code=complaint.tracking_code) + f"#lapor-{event_id}")
 
 
 @bp.get("/overdue")

@@ -16,6 +16,8 @@ def field_label(name: str) -> str:
         return gettext("Photos or documents")
     if name == "related":  # the case page's form linking a related complaint
         return gettext("Related complaint")
+    if name == "posted_at":  # the case page's "posted to SP4N-LAPOR! at" form
+        return gettext("Posted to LAPOR! on")
     return str(FIELDS[name].label) if name in FIELDS else name
 
 

@@ -26,9 +26,13 @@ committed.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -41,12 +45,14 @@ from ...models import Complaint, ComplaintEvent, LaporPosting, utcnow
 from ...policy import STAFF_WITH_UNITS, Actor, can_record_lapor_posting
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS
+from .complainant_mail import language
 
 BRIDGE = "pengaduan.lapor_bridge"  # the app.extensions key of the configured bridge
 MESSAGE = ComplaintEvent.MESSAGE
 ANSWER_ROLES = tuple(str(role.value) for role in STAFF_WITH_UNITS)  # officer, supervisor
 # A posting time typed in a form has minutes only: it may read a little before the answer.
 TYPED_PRECISION = timedelta(minutes=1)
+LOCAL_MINUTE = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})$")  # what datetime-local sends
 
 
 def answer_triggers(workflow: Workflow | None = None) -> tuple[str, ...]:
@@ -123,6 +129,11 @@ def answer_text(event: ComplaintEvent, workflow: Workflow | None = None) -> str:
     step or message (a single text as it is; several, each after its label), never an
     internal note or the assignee."""
     workflow = workflow or current_workflow()
+    with force_locale(language(event.complaint)):  # in the complainant's language, as she reads it
+        return _answer_text(event, workflow)
+
+
+def _answer_text(event: ComplaintEvent, workflow: Workflow) -> str:
     transition = workflow.transition(event.trigger) if event.kind == "transition" else None
     order = list(transition.requires + transition.accepts) if transition else []
     shown = [(name, value) for name, value in (event.data or {}).items()
@@ -210,3 +221,76 @@ def record_posted(complaint: Complaint, event: ComplaintEvent, posted_at: dateti
                      "posted_at": posted_at.isoformat(),
                      "delay_seconds": int((posted_at - event.occurred_at).total_seconds())})
     return posting
+
+
+def confirm_posted(complaint: Complaint, event_id: int | None, typed: str | None, actor: Actor,
+                   at: datetime | None = None) -> LaporPosting:
+    """The case page's "posted to LAPOR! at" form: `typed` is a local date and time of the
+    complaint's unit (YYYY-MM-DDTHH:MM); checked and recorded as `record_posted` does."""
+    if not can_record_lapor_posting(actor, complaint):
+        raise Forbidden(str(_l("you may not record postings to SP4N-LAPOR! on this complaint")))
+    event = db.session.get(ComplaintEvent, event_id) if event_id else None
+    if event is None or event.complaint_id != complaint.id:
+        raise InvalidFields({"event": _l("is not an answer of this complaint to post to SP4N-LAPOR!")})
+    return record_posted(complaint, event, local_minute(typed, complaint.unit.timezone), actor, at)
+
+
+def local_minute(typed: str | None, zone: str) -> datetime | None:
+    """A typed local date and time (YYYY-MM-DDTHH:MM) as UTC; None if empty; InvalidFields
+    on `posted_at` if it is no such thing."""
+    if not (typed or "").strip():
+        return None
+    match = LOCAL_MINUTE.match(typed.strip())
+    try:
+        moment = datetime.fromisoformat(f"{match[1]}T{match[2]}") if match else None
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise InvalidFields({"posted_at": _l("must be a date and time (YYYY-MM-DD HH:MM)")})
+    return moment.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
+
+
+@dataclass
+class CaseLapor:
+    """What the case page shows of a complaint from SP4N-LAPOR!: the text to paste for each
+    public answer (by event id), the postings recorded, how many answers wait and since when."""
+
+    answers: dict[int, str] = field(default_factory=dict)
+    postings: dict[int, LaporPosting] = field(default_factory=dict)
+    since: datetime | None = None
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for event_id in self.answers if event_id not in self.postings)
+
+    def delay(self, event: ComplaintEvent) -> tuple[str, int] | None:
+        """How long after the answer it was posted: ("minutes"|"hours"|"days", n)."""
+        posting = self.postings.get(event.id)
+        if posting is None:
+            return None
+        return waited(posting.posted_at - event.occurred_at)
+
+
+def days_waiting(since: datetime, now: datetime) -> int:
+    """Whole days an answer has waited (the queue's "not yet posted · 3 days")."""
+    return max((now - since).days, 0)
+
+
+def waited(span: timedelta) -> tuple[str, int]:
+    """A span in the largest whole unit people say: days, else hours, else minutes."""
+    seconds = max(int(span.total_seconds()), 0)
+    if seconds >= 86400:
+        return "days", seconds // 86400
+    if seconds >= 3600:
+        return "hours", seconds // 3600
+    return "minutes", seconds // 60
+
+
+def case_view(complaint: Complaint, events: list[ComplaintEvent]) -> CaseLapor | None:
+    """The case page's LAPOR! parts, from the timeline it already read; None for a complaint
+    that did not come from SP4N-LAPOR!."""
+    if not complaint.lapor_id:
+        return None
+    workflow = current_workflow()
+    answers = {e.id: answer_text(e, workflow) for e in events if is_public_answer(e, complaint, workflow)}
+    return CaseLapor(answers, postings_of(complaint), complaint.lapor_unposted_since)

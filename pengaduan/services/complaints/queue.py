@@ -41,6 +41,8 @@ class QueueFilter:
     unassigned: bool = False
     search: str = ""
     unit: str | None = None  # a unit code, within the units the user may see
+    # Complaints from SP4N-LAPOR! with answers not yet posted there (in any state, unless a tab is chosen).
+    lapor_unposted: bool = False
 
 
 @dataclass
@@ -83,7 +85,8 @@ def view_scope(user: User, filters: QueueFilter, now: datetime) -> tuple[list[in
     user's, or the one chosen), the states (the tab, or every open one) and the filters'
     conditions."""
     units = _unit_ids(user, filters.unit)
-    states = [filters.state] if filters.state else _open_states()
+    states = [filters.state] if filters.state else (
+        list(current_workflow().states) if filters.lapor_unposted else _open_states())
     conditions = []
     if filters.category:
         category_id = db.session.scalar(select(Category.id).where(Category.code == filters.category))
@@ -96,6 +99,8 @@ def view_scope(user: User, filters: QueueFilter, now: datetime) -> tuple[list[in
         conditions.append(Complaint.assignee_id == user.id)
     if filters.unassigned:
         conditions.append(Complaint.assignee_id.is_(None))
+    if filters.lapor_unposted:  # an answer closing the complaint is owed to LAPOR! too
+        conditions.append(Complaint.lapor_unposted_since.is_not(None))
     text = filters.search.strip()
     if text:
         conditions.append(or_(Complaint.tracking_code == normalise_code(text),
