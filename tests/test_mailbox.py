@@ -228,6 +228,21 @@ def test_the_office_s_own_mail_come_back_is_left_alone(office, dovecot, monkeypa
     assert len(FakeSMTP.sent) == 1 and count(Complaint) == 1
 
 
+def test_handled_mail_may_be_moved_to_a_folder_instead(office, dovecot):
+    with dovecot.mailbox() as box:
+        if not box.folder.exists("Selesai"):
+            box.folder.create("Selesai")
+    office.config["PENGADUAN_IMAP_DONE_FOLDER"] = "Selesai"
+    dovecot.deliver(message(), message(headers={"X-Autoreply": "yes"}))
+
+    assert run_worker(office) == {"filed": 1, "ignored": 1}
+    assert flags(dovecot) == []
+    with dovecot.mailbox() as box:
+        box.folder.set("Selesai")
+        assert len(box.uids()) == 2
+        box.delete(box.uids())
+
+
 def test_mail_fetch_reads_the_mailbox_once_by_hand(office, dovecot, runner):
     dovecot.deliver(message(headers={"Auto-Submitted": "auto-replied"}))
     db.session.rollback()
