@@ -15,7 +15,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 import pengaduan.jobs.outbox
+import pengaduan.services.attachments
 from dovecot import REQUIRED, USER, Dovecot, missing
+from pengaduan.errors import StorageFull
 from pengaduan.extensions import db
 from pengaduan.integrations import mailbox
 from pengaduan.jobs import mailbox_job
@@ -296,6 +298,20 @@ def test_a_worker_killed_before_its_commit_loses_nothing_and_files_once(office, 
     monkeypatch.setattr(mail_intake, "register", register)
     assert run_worker(office) == {"filed": 1}
     assert count(Complaint) == 1 and len(outbox()) == 1 and handled(dovecot) == [True]
+
+
+def test_a_full_disk_leaves_the_mail_for_the_next_run(office, dovecot, monkeypatch):
+    """The server's trouble is not the sender's: nothing is refused, recorded or marked."""
+    def full(checked, field="attachments"):
+        raise StorageFull({field: "full"})
+
+    monkeypatch.setattr(pengaduan.services.attachments, "store", full)
+    dovecot.deliver(message(files=[("lubang.png", photo(), "image/png")]))
+    assert run_worker(office) == {"failed": 1}
+    assert count(InboundMail) == 0 and outbox() == [] and handled(dovecot) == [False]
+
+    monkeypatch.undo()
+    assert run_worker(office) == {"filed": 1}
 
 
 def test_a_worker_killed_after_its_commit_before_marking_files_once(office, dovecot, monkeypatch):

@@ -36,7 +36,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from ... import mail as outbox
-from ...errors import InvalidFields
+from ...errors import InvalidFields, StorageFull
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...models import Complaint, InboundMail, Unit
@@ -346,6 +346,8 @@ def _file(mail: Mail) -> InboundMail:
         with stored_files(mail.files) as stored:
             filed = file_complaint(raw, actor=Actor.channel(CHANNEL), attachments=stored,
                                    consent_unasked=True)
+    except StorageFull:
+        raise  # the server's problem, not the sender's: the mail stays for the next run
     except InvalidFields as exc:
         return _refuse(mail, INVALID, list(exc.errors.values()))
     send_receipt(filed.complaint, template="mail_receipt")
@@ -379,6 +381,8 @@ def _reply(mail: Mail) -> InboundMail:
                 advance(complaint, step, actor, attachments=stored, message=text)
             else:
                 post_message(complaint, actor, text, attachments=stored)
+    except StorageFull:
+        raise  # the server's problem, not the sender's: the mail stays for the next run
     except InvalidFields as exc:
         return _refuse(mail, TOO_LONG if text else EMPTY, [
             _l("The text of your reply %(problem)s.", problem=problem) for problem in exc.errors.values()],
