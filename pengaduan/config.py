@@ -130,9 +130,6 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # The SP4N-LAPOR! bridge: "manual" (staff post answers by hand and confirm them) or
         # an adapter, "package.module:Class" (integrations/lapor.py).
         "PENGADUAN_LAPOR_ADAPTER": env.get("PENGADUAN_LAPOR_ADAPTER", "").strip() or "manual",
-        # The SP4N-LAPOR! bridge: "manual" (staff post answers by hand and confirm them) or
-        # an adapter, "package.module:Class" (integrations/lapor.py).
-        "PENGADUAN_LAPOR_ADAPTER": env.get("PENGADUAN_LAPOR_ADAPTER", "").strip() or "manual",
         **mailbox(env),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": _whole(env, "MAIL_PORT", 25),
