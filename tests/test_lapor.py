@@ -100,6 +100,11 @@ def test_a_verification_or_a_web_complaint_owes_lapor_nothing(world):
     answer = advance(web, "follow_up", world.officer_a, response=ANSWER)
     db.session.commit()
     assert not lapor.is_public_answer(answer) and web.lapor_unposted_since is None
+    referred = from_lapor(world, "LAP-2")
+    rejection = advance(referred, "reject", world.officer_a, reason="Bukan kewenangan kami.",
+                        closure_reason="referred", referred_to="Kantor Pertanahan", note="rahasia internal")
+    text = lapor.answer_text(rejection)
+    assert "Bukan kewenangan kami." in text and "Kantor Pertanahan" in text and "rahasia" not in text
 
 
 def test_a_posting_before_the_answer_in_the_future_or_twice_is_refused(world):

@@ -45,7 +45,7 @@ from ...models import Complaint, ComplaintEvent, LaporPosting, utcnow
 from ...policy import STAFF_WITH_UNITS, Actor, can_record_lapor_posting
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS
-from .complainant_mail import language
+from .complainant_mail import language, quoted_fields
 
 BRIDGE = "pengaduan.lapor_bridge"  # the app.extensions key of the configured bridge
 MESSAGE = ComplaintEvent.MESSAGE
@@ -135,17 +135,11 @@ def answer_text(event: ComplaintEvent, workflow: Workflow | None = None) -> str:
 
 def _answer_text(event: ComplaintEvent, workflow: Workflow) -> str:
     transition = workflow.transition(event.trigger) if event.kind == "transition" else None
-    order = list(transition.requires + transition.accepts) if transition else []
-    shown = [(name, value) for name, value in (event.data or {}).items()
-             if name in FIELDS and FIELDS[name].public and value not in (None, "")
-             and name not in ("comment", "rating")]
-    shown.sort(key=lambda item: (FIELDS[item[0]].free_text and FIELDS[item[0]].widget == "textarea",
-                                 order.index(item[0]) if item[0] in order else len(order)))
-    if len(shown) == 1 and FIELDS[shown[0][0]].free_text:
+    shown = quoted_fields(event, transition)  # what her email quotes of it, in that order
+    if len(shown) == 1 and shown[0][0].free_text:
         return str(shown[0][1]).strip()
     parts = []
-    for name, value in shown:
-        spec = FIELDS[name]
+    for spec, value in shown:
         words = str(spec.show(workflow, value)).strip()
         parts.append(f"{spec.label}:\n{words}" if spec.widget == "textarea" or "\n" in words
                      else f"{spec.label}: {words}")
