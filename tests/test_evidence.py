@@ -339,7 +339,7 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
     assert (summary["events"], summary["full_events"], summary["files"], summary["unit"]) == (
         before, before, len(files) - 2, None)
     assert set(files) == {"manifest.json", "manifest.sig", "audit/events.jsonl", "audit/checkpoints.jsonl", "register.csv",
-                          "cases.jsonl", "sla.csv", "supervision.csv", "supervision_actions.csv",
+                          "cases.jsonl", "sla.csv", "lapor.csv", "supervision.csv", "supervision_actions.csv",
                           "documents.csv", "summary.html", "verify_pack.py",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
                           f"supervision/{scene.record_b}/{first_file_id(scene.record_b)}-foto.png",

@@ -30,6 +30,7 @@ from ...models import Complaint, ComplaintClock, ComplaintEvent, LaporPosting, U
 from ...sla import WorkingCalendar
 from ...workflow import Workflow, current_workflow
 from ..oversight.reports import Report, Scope, bounds
+from ..oversight.reports import _unit_filter as _scoped  # one unit, several or all
 from .intake import LAPOR
 from .lapor import answer_postings
 
@@ -46,14 +47,6 @@ def lapor_rule(workflow: Workflow | None = None):
         if tuple(getattr(rule, "channels", None) or ()) == (LAPOR,):
             return rule
     return None
-
-
-def _scoped(query, scope: Scope):
-    if scope is None:
-        return query
-    if isinstance(scope, Unit):
-        return query.where(Complaint.unit_id == scope.id)
-    return query.where(Complaint.unit_id.in_([unit.id for unit in scope]))
 
 
 # The supervisor's review -----------------------------------------------------------------
@@ -246,13 +239,17 @@ def lapor_figures(start: date, end: date, scope: Scope = None, now: datetime | N
             else:
                 figures.missed += n
         figures.running = figures.received - figures.met - figures.missed
-    figures.answers = sum(db.session.scalar(select(func.count()).select_from(part.subquery())) or 0
-                          for part in _reachable(since, until, scope, and_(ComplaintEvent.occurred_at >= since,
-                                                                           ComplaintEvent.occurred_at < until)))
+    # The postings from the period's start on, read once: those of the period, with their
+    # delay, and the answers of the period already posted; then those given and not posted.
     for answered_at, posted_at in db.session.execute(_scoped(
-            answer_postings().where(LaporPosting.posted_at >= since, LaporPosting.posted_at < until)
+            answer_postings().where(LaporPosting.posted_at >= since)
             .with_only_columns(ComplaintEvent.occurred_at, LaporPosting.posted_at), scope)):
-        figures.delays.append(_hours(answered_at, posted_at))
+        if posted_at < until:
+            figures.delays.append(_hours(answered_at, posted_at))
+        figures.answers += since <= answered_at < until
+    waiting = _reachable(since, until, scope, and_(ComplaintEvent.occurred_at >= since,
+                                                   ComplaintEvent.occurred_at < until))[1]
+    figures.answers += db.session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
     figures.posted = len(figures.delays)
     waiting = unposted_at(moment, scope)
     figures.unposted = len(waiting)
