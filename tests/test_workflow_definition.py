@@ -665,6 +665,19 @@ def test_cli_check_named_file(runner):
     assert result.stdout.startswith(f"OK {SHIPPED}: perpres76 v1")
 
 
+def test_cli_check_refuses_an_unknown_channel_or_date_field(runner, tmp_path):
+    """`workflow check` names the clock option at fault, as for any other mistake."""
+    for option, value, reason in (("channels", ["lapor"], "unknown channel 'lapor'"),
+                                  ("counting_from", "disposed_at", "unknown date field 'disposed_at'")):
+        data = definition()
+        data["sla"]["lapor_follow_up"][option] = value
+        path = tmp_path / f"{option}.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        result = runner.invoke(args=["workflow", "check", str(path)])
+        assert result.exit_code == 1
+        assert result.stderr.startswith(f"error: {path}: sla.lapor_follow_up.{option}: {reason}")
+
+
 def test_cli_check_broken_file(runner, tmp_path):
     """A broken file exits 1 with its path, the key and the reason on stderr."""
     data = definition()
