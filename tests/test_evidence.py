@@ -1224,7 +1224,7 @@ def june_rows(codes: dict, unit: str | None) -> set[tuple[str, str, str]]:
     """The report's expected CSV rows, worked out by hand from build_june's dates."""
     rows = {
         ("period", "from", "2026-06-01"), ("period", "to", "2026-06-30"),
-        ("received", "late_filings", "1"),
+        ("received", "late_filings", "1"), ("received", "duplicates_counted_with_original", "0"),
         ("classification", "aspirasi", "1"), ("classification", "permintaan_informasi", "1"),
         ("closure_reason", "resolved", "2"), ("state", "received", "2"), ("state", "verified", "1"),
         ("channel", "web", "3"), ("channel", "phone", "1"), ("channel", "walk_in", "1"),
