@@ -138,7 +138,10 @@ class PostingBridge(LaporBridge):
     """An adapter that posts every answer at once, as one with API credentials would."""
 
     name = "test"
-    posted: list = []
+
+    def __init__(self, config=None):
+        super().__init__(config)
+        self.posted = []
 
     def publish(self, answer):
         self.posted.append(answer)
