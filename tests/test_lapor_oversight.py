@@ -91,20 +91,23 @@ def test_report_counts_lapor_cases_postings_and_delays(app, lapor_june):
         assert (figures.median_hours, figures.longest_hours) == (87.0, 144.0)
         assert (figures.unposted, figures.unposted_complaints) == (2, 2)
         assert figures.oldest_unposted == wib(6, 8, 10)
-        if lapor_rule() is not None:  # LAPOR!'s own follow-up clock, when the workflow has one
-            # prompt answered 3 working days after LAPOR! disposed it, late after 13
-            assert (figures.met, figures.missed, figures.running) == (1, 1, 0)
+        # LAPOR!'s own follow-up clock (lapor_follow_up): prompt answered 3 working days after
+        # LAPOR! disposed it, late after 13
+        assert lapor_rule().name == "lapor_follow_up"
+        assert (figures.met, figures.missed, figures.running) == (1, 1, 0)
         every_unit = lapor_figures(*JUNE)
         assert (every_unit.received, every_unit.answers, every_unit.unposted) == (3, 4, 3)
     client = signed_in(app, SUPERVISOR_A)
     query = f"/staff/reports?from={JUNE[0]}&to={JUNE[1]}&unit=UNIT-A"
     words = text_of(get_page(client, query).html)
     assert "Complaints received from SP4N-LAPOR! 2" in words
+    assert "met: 1 · missed: 1 · still running at the end: 0" in words
     assert "Answers posted to SP4N-LAPOR! in the period 2" in words
     assert "Posting delay: median 3.6 days" in words and "Posting delay: longest 6.0 days" in words
     assert "Answers not yet posted at the end of the period 2 · on 2 complaints" in words
     rows = set(map(tuple, csv.reader(io.StringIO(client.get(query + "&format=csv").get_data(as_text=True)))))
-    assert {("lapor", "received", "2"), ("lapor", "answers", "3"), ("lapor", "posted", "2"),
+    assert {("lapor", "received", "2"), ("lapor", "follow_up_met", "1"), ("lapor", "follow_up_missed", "1"),
+            ("lapor", "answers", "3"), ("lapor", "posted", "2"),
             ("lapor", "posting_delay_median_hours", "87.00"), ("lapor", "posting_delay_longest_hours", "144.00"),
             ("lapor", "unposted_at_end", "2"), ("lapor", "complaints_unposted_at_end", "2")} <= rows
 

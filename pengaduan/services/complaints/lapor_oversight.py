@@ -44,7 +44,7 @@ def lapor_rule(workflow: Workflow | None = None):
     sp4n_lapor channel."""
     workflow = workflow or current_workflow()
     for rule in workflow.staff_clocks.values():
-        if tuple(getattr(rule, "channels", None) or ()) == (LAPOR,):
+        if rule.channels == (LAPOR,):
             return rule
     return None
 
