@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ... import audit, unit_of_work
@@ -206,8 +207,11 @@ def record_posted(complaint: Complaint, event: ComplaintEvent, posted_at: dateti
     posted_at = max(posted_at, event.occurred_at)  # a typed minute never reads as before it
     posting = LaporPosting(complaint_id=complaint.id, event_id=event.id, posted_at=posted_at,
                            recorded_at=at, recorded_by_id=actor.user.id if actor.user else None)
-    db.session.add(posting)
-    db.session.flush()  # a second recording at the same moment fails on the unique event_id
+    try:  # a second recording at the same moment fails on the unique event_id
+        with db.session.begin_nested():
+            db.session.add(posting)
+    except IntegrityError:
+        raise InvalidFields({"posted_at": _l("this answer was already recorded as posted")}) from None
     _set_unposted_since(complaint, oldest_unposted(complaint))
     audit.record(db.session, "lapor.posted", actor=actor.label, unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={
