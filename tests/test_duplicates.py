@@ -137,3 +137,16 @@ def test_the_report_counts_the_pair_once(app, org):
         after = periodic_report(today - timedelta(days=1), today + timedelta(days=1))
         assert (before.received, after.received, after.duplicates) == (2, 1, 1)
         assert sum(u.closed for u in after.per_unit) == 0 and "duplicate" not in after.by_closure
+
+
+def test_a_duplicate_closed_as_a_duplicate_hands_its_duplicates_on(app, org):
+    first, _ = file(app, **ORIGINAL)
+    second, _ = file(app, **ORIGINAL)
+    third, _ = file(app, **REWORDED)
+    with app.app_context():
+        me = officer(app)
+        advance(Complaint.by_code(third), "reject", me, reason="Sama.", closure_reason="duplicate", duplicate_of=second)
+        advance(Complaint.by_code(second), "reject", me, reason="Sama.", closure_reason="duplicate", duplicate_of=first)
+        db.session.commit()
+        assert Complaint.by_code(third).duplicate_of.tracking_code == first
+

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 
+from sqlalchemy import select
+
 from ..errors import InvalidFields
+from ..extensions import db
 from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import Category, Complaint, Unit, User
@@ -152,6 +155,13 @@ def _complaint_code(value, ctx):
     return other
 
 
+def _take_its_duplicates_along(complaint: Complaint, original: Complaint, _values: dict) -> None:
+    """A complaint closed as a duplicate hands the duplicates it had to its own original: their
+    complainants follow the matter where it is handled (one level, as the parser requires)."""
+    for duplicate in db.session.scalars(select(Complaint).where(Complaint.duplicate_of_id == complaint.id)):
+        duplicate.duplicate_of = original
+
+
 def _keep_comment_with_rating(complaint: Complaint, _rating, values: dict) -> None:
     """A rating keeps the comment given with it; a comment alone stays on the timeline."""
     complaint.rating_comment = values.get("comment")
@@ -204,7 +214,7 @@ FIELDS: dict[str, FieldSpec] = {
                   widget="select", options=_closure_reason_options, display=_closure_reason_label),
         FieldSpec("referred_to", _text(300), _l("Referred to"), free_text=True, widget="line"),
         FieldSpec("duplicate_of", _complaint_code, _l("Duplicate of"), attribute="duplicate_of",
-                  public=False, widget="line"),
+                  public=False, widget="line", effect=_take_its_duplicates_along),
         FieldSpec("note", _text(5000), _l("Internal note"), free_text=True, public=False),
         FieldSpec("rating", _rating, _l("Rating"), attribute="rating", widget="scale",
                   prompt=_l("How satisfied are you with the service?"),
