@@ -93,6 +93,9 @@ def test_closing_as_duplicate_shows_the_originals_public_progress_and_mails_on_c
     form = page.forms[f"{page_of(new)}/act/reject"]
     assert (form.values["closure_reason"], form.values["duplicate_of"]) == ("duplicate", original)
     assert client.post(f"{page_of(new)}/act/reject", data=form.values).status_code == 302
+    with app.app_context():  # told it was merged, not that it will not be followed up
+        [told] = db.session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == "rina@example.id")).all()
+        assert "digabungkan" in told.subject and "tidak ditindaklanjuti" not in told.body_text  # filed in Indonesian
     with app.app_context():
         duplicate = Complaint.by_code(new)
         assert duplicate.duplicate_of.tracking_code == original and duplicate.closure_reason == "duplicate"

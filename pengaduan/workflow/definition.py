@@ -177,6 +177,9 @@ class Workflow:
     path: str = ""
     # The fields a step closing for each reason must carry (closure_reasons.<name>.requires).
     closure_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the complainant is told when her complaint closes for a reason that says so
+    # (closure_reasons.<name>.tell_complainant), instead of what the closing step tells.
+    closure_tell: dict[str, TellComplainant] = field(default_factory=dict)
     _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -317,6 +320,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     r.single(data["initial"], "initial", states, "state")
     classifications = _read_labelled(r, data, "classifications")
     closure_reasons, closure_requires = _read_closure_reasons(r, data.get("closure_reasons"))
+    closure_tell = _read_closure_tells(r, data.get("closure_reasons"))
     transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires)
     _check_reachability(r, data["initial"], states, transitions)
     sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
@@ -333,7 +337,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         name=r.identifier(data["name"], "name"), version=version, title=title,
         initial=data["initial"], states=states, transitions=transitions,
         classifications=classifications, closure_reasons=closure_reasons, sla=sla,
-        filing_window_days=window, path=file, closure_requires=closure_requires,
+        filing_window_days=window, path=file, closure_requires=closure_requires, closure_tell=closure_tell,
     )
 
 
@@ -370,7 +374,7 @@ def _read_closure_reasons(r: _Reader, data) -> tuple[dict[str, dict], dict[str, 
         r.identifier(name, key)
         spec = r.mapping(spec, key)
         if "label" in spec:
-            r.keys(spec, key, {"label"}, {"requires"})
+            r.keys(spec, key, {"label"}, {"requires", "tell_complainant"})
             labels[name] = r.label(spec["label"], f"{key}.label")
             requires[name] = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
             if "closure_reason" in requires[name]:
@@ -498,6 +502,26 @@ def _confirm(r: _Reader, spec: dict, key: str, roles) -> Confirm | None:
         r.fail(f"{where}.means", "must be a list of texts in every language (id, en)")
     means = tuple(r.label(point, f"{where}.means[{i}]") for i, point in enumerate(points))
     return Confirm(means=means, **words)
+
+
+def _read_closure_tells(r: _Reader, data) -> dict[str, TellComplainant]:
+    """What the complainant's email says when her complaint closes for a reason that has its
+    own words (a duplicate is merged, not left without follow-up): a subject and a text, no
+    deadline named."""
+    tells = {}
+    for name, spec in (data or {}).items():
+        if not isinstance(spec, dict) or "tell_complainant" not in spec:
+            continue
+        key = f"closure_reasons.{name}.tell_complainant"
+        tell = r.mapping(spec["tell_complainant"], key)
+        r.keys(tell, key, {"subject", "text"}, set())
+        subject, text = r.label(tell["subject"], f"{key}.subject"), r.label(tell["text"], f"{key}.text")
+        for part, words in (("subject", subject), ("text", text)):
+            for lang, value in words.items():
+                if "{" in value or "}" in value:
+                    r.fail(f"{key}.{part}.{lang}", "may not contain braces")
+        tells[name] = TellComplainant(subject, text)
+    return tells
 
 
 def _tell_complainant(r: _Reader, spec: dict, key: str, public: bool, roles) -> TellComplainant | None:

@@ -69,8 +69,11 @@ def _window_due(complaint: Complaint, trigger: str):
 
 def after_transition(complaint: Complaint, transition: TransitionDef, event: ComplaintEvent,
                      actor: Actor) -> bool:
-    """Email the complainant about a public step someone else took; True if one was queued."""
-    tell = transition.tell_complainant
+    """Email the complainant about a public step someone else took; True if one was queued.
+    A step closing the complaint for a reason with words of its own (a duplicate) says those."""
+    workflow = current_workflow()
+    closing = workflow.is_terminal(transition.dest) and transition.dest != event.from_state
+    tell = (closing and workflow.closure_tell.get(complaint.closure_reason)) or transition.tell_complainant
     address = complaint.complainant_email
     if tell is None or not event.public or not address or acts_as_complainant(actor, complaint):
         return False
