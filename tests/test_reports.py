@@ -10,12 +10,13 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from pengaduan.extensions import db
-from pengaduan.models import Unit
+from pengaduan.models import Complaint, Unit
 from pengaduan.policy import Actor
 from pengaduan.services import create_unit, file_complaint
+from pengaduan.services.complaints.citizen import rate
 from pengaduan.services.oversight.reports import (PdfUnavailable, csv_rows, pdf_missing, periodic_report,
                                                   write_pdf)
-from test_evidence import JUNE, VERIFY_A, csv_of, june, june_rows, raw_complaint, step, wib  # noqa: F401
+from test_evidence import JUNE, VERIFY_A, citizen, csv_of, june, june_rows, raw_complaint, step, wib  # noqa: F401
 from test_staff import get_page, signed_in
 from test_supervision import AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB, actor_of, text_of
 from test_supervision import org  # noqa: F401  (the fixture: two units and their staff)
@@ -225,3 +226,22 @@ def test_the_overdue_review_counts_late_open_cases_in_its_rate(app, org):
         assert verification.on_time_rate == 0.5
     page = get_page(signed_in(app, SUPERVISOR_A), "/staff/overdue").html
     assert "50% (1/2)" in page
+
+
+def test_a_duplicate_s_rating_is_left_out_as_the_duplicate_is(app, org):
+    """A duplicate's complainant may still rate her closed complaint; the pair is counted once,
+    with the original, so only the original's rating enters the satisfaction figures."""
+    with app.app_context():
+        original, duplicate = (file_complaint(raw_complaint("public"), actor=Actor.channel("web"))
+                               .complaint.tracking_code for _ in range(2))
+        step(original, "verify", actor_of(OFFICER_A), **VERIFY_A)
+        step(original, "follow_up", actor_of(OFFICER_A), response="Sudah selesai.")
+        step(original, "accept", citizen(original), rating=5)
+        step(duplicate, "reject", actor_of(OFFICER_A), reason="Sama.", closure_reason="duplicate",
+             duplicate_of=original)
+        rate(Complaint.by_code(duplicate), citizen(duplicate), 1)
+        db.session.commit()
+        today = date.today()
+        report = periodic_report(today - timedelta(days=1), today + timedelta(days=1))
+        assert (report.duplicates, report.ratings, report.average_rating) == (1, {5: 1}, 5)
+        assert ("satisfaction", "rating_1", 1) not in set(csv_rows(report))

@@ -277,14 +277,14 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
         name = names.get(key, "—") if key else "—"
         report.by_category[name] = report.by_category.get(name, 0) + n
     closed: dict[int, int] = {}
-    for unit_id, rating, n, originals in db.session.execute(_unit_filter(
+    for unit_id, rating, _all, originals in db.session.execute(_unit_filter(
             select(Complaint.unit_id, Complaint.rating, func.count(),
                    func.sum(case((Complaint.duplicate_of_id.is_(None), 1), else_=0)))
             .where(Complaint.closed_at >= since, Complaint.closed_at < until)
             .group_by(Complaint.unit_id, Complaint.rating), scope)):
         closed[unit_id] = closed.get(unit_id, 0) + int(originals or 0)  # a duplicate closes with its original
-        if rating is not None:
-            report.ratings[rating] = report.ratings.get(rating, 0) + n
+        if rating is not None and originals:  # a duplicate's rating neither: the pair is rated once
+            report.ratings[rating] = report.ratings.get(rating, 0) + int(originals)
     report.by_month = received_by_month(start, end, scope)
     late = _late_clocks(moment, scope)
     report.stages, clocks = _performance(start, end, scope, late)
