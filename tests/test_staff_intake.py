@@ -18,6 +18,7 @@ from pengaduan.errors import InvalidFields
 from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, utcnow
 from pengaduan.services import file_complaint
+from pengaduan.services.complaints.intake import CONSENT_UNASKED_ENTERED, PUBLIC_SERVICE_BASIS
 from pengaduan.sla import WorkingCalendar, compute_due
 from test_staff import AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, get_page, org, signed_in  # noqa: F401
 from test_supervision import pdf, png
@@ -62,7 +63,26 @@ def test_an_earlier_arrival_starts_the_clocks_and_is_audited(world):
     assert audit.actor.endswith(world.officer_a.user.email)
     payload = json.loads(audit.body)["payload"]
     assert payload["arrival"] == complaint.received_at.isoformat()
-    assert payload["consent"] == {"version": complaint.consent_version, "given": "in_writing"}
+    assert payload["consent"] == {"version": complaint.consent_version, "given": "in_writing", "basis": "consent"}
+
+
+def test_a_written_channel_records_the_identity_without_consent_saying_why(world):
+    """Nobody hears the consent words in a letter, a message or SP4N-LAPOR!: the identity is
+    taken on the public-service basis, recorded as not asked; the counter and the phone
+    still need the complainant's agreement."""
+    filed = file_complaint(entry(consent=False), actor=world.officer_a.via("complaint_box"), at=NOW)
+    db.session.commit()
+    assert (filed.complaint.consent_version, filed.complaint.consent_at) == (CONSENT_UNASKED_ENTERED, NOW)
+    audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "complaint.filed")
+                               .order_by(AuditEvent.seq.desc())).first()
+    assert json.loads(audit.body)["payload"]["consent"] == {
+        "version": "unasked:staff", "given": "unasked", "basis": PUBLIC_SERVICE_BASIS}
+    nameless = file_complaint(entry(consent=False, privacy="anonymous", name="", phone=""),
+                              actor=world.officer_a.via("letter"), at=NOW)
+    assert nameless.complaint.consent_version is None  # no identity, nothing to consent to
+    db.session.rollback()
+    for channel in ("walk_in", "phone"):
+        assert "consent" in refused(world, entry(consent=False), channel)
 
 
 def test_arrival_refusals(world):
@@ -188,6 +208,26 @@ def test_a_lapor_id_already_used_is_refused_naming_its_complaint(app, org):
     again = client.post(NEW, data=typed(client, **lapor, title="Lagi"))
     assert again.status_code == 422 and first.tracking_code in again.get_data(as_text=True)
     assert count(app) == 1
+
+
+def test_the_form_asks_consent_only_where_the_words_are_read_out(app, org):
+    """?channel= preselects; the read-out and the consent box for the counter and the phone,
+    a note of what is recorded for the others (the server decides, without the script)."""
+    client = signed_in(app, OFFICER_A)
+
+    def shown(html: str) -> set[str]:
+        return {kind for kind, hidden in re.findall(r'data-consent="(\w+)"( hidden)?', html) if not hidden}
+
+    letter = client.get(f"{NEW}?channel=letter").get_data(as_text=True)
+    assert shown(letter) == {"unasked"} and Page(letter).forms[NEW].values["channel"] == "letter"
+    assert shown(client.get(f"{NEW}?channel=walk_in").get_data(as_text=True)) == {"read_out"}
+    assert shown(client.get(NEW).get_data(as_text=True)) == {"read_out", "unasked"}
+    refusal = client.post(NEW, data=typed(client, consent=""))
+    assert refusal.status_code == 422 and "consent" in Page(refusal.get_data(as_text=True)).forms[NEW].invalid
+    # A ticked box left over from another channel is not taken for the complainant's word.
+    assert client.post(NEW, data=typed(client, channel="whatsapp", consent="y")).status_code == 302
+    with app.app_context():
+        assert db.session.scalars(select(Complaint)).one().consent_version == CONSENT_UNASKED_ENTERED
 
 
 @pytest.mark.parametrize("email, status", [(AUDITOR, 403), ("admin@example.id", 403)])

@@ -31,7 +31,8 @@ from ..services import file_complaint
 from ..services.attachments import stored_files
 from ..services.complaints.citizen import citizen_deadline
 from ..services.complaints.complainant_mail import whatsapp_contact
-from ..services.complaints.intake import CONSENT_TEXT, CONSENT_VERSION, LAPOR, filed_from, validate_complaint
+from ..services.complaints.intake import (CONSENT_TEXT, CONSENT_VERSION, LAPOR, READ_OUT_CHANNELS, filed_from,
+                                          validate_complaint)
 from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
 from ..services.complaints.tracking import seal_pin, unseal_pin
@@ -61,8 +62,11 @@ class StaffIntakeForm(ComplaintForm):
     ENTRY_FIELDS = ("arrival", "arrival_note", "lapor_id", "lapor_received_at", "lapor_disposed_at")
 
     def raw(self) -> dict:
-        return super().raw() | {name: self[name].data for name in self.ENTRY_FIELDS} | {
+        raw = super().raw() | {name: self[name].data for name in self.ENTRY_FIELDS} | {
             "lapor_anonim": self.lapor_anonim.data, "lapor_rahasia": self.lapor_rahasia.data}
+        if self.channel.data not in READ_OUT_CHANNELS:
+            raw["consent"] = False  # nobody heard the words: the complaint keeps that it was not asked
+        return raw
 
 
 def _entering() -> Actor:
@@ -107,7 +111,8 @@ def _read_out() -> list[dict]:
 def _render(form, units, errors=None, status=200, files_dropped=False):
     return render_template(
         "staff/intake.html", errors=errors or {}, files_dropped=files_dropped, units=units,
-        read_out=_read_out(), consent_version=CONSENT_VERSION, lapor=LAPOR,
+        read_out=_read_out(), consent_version=CONSENT_VERSION, lapor=LAPOR, channel=form.channel.data,
+        channels=STAFF_CHANNELS, read_out_channels=READ_OUT_CHANNELS,
         zone=TZ_ABBREVIATIONS.get(_zone(units), _zone(units)), **form_context(form)), status
 
 

@@ -15,6 +15,26 @@
   sync();
 })();
 
+// The words to read out and the consent box for the counter and the phone, the note on what is
+// recorded instead for every other channel: each shows while its channels are chosen (both
+// while none is). The server renders the same for the channel it was sent and decides by it.
+(function () {
+  var form = document.querySelector("form[data-intake]");
+  if (!form) return;
+  var channel = form.querySelector("#channel");
+  var blocks = form.querySelectorAll("[data-consent]");
+  if (!channel || !blocks.length) return;
+  var readOut = (form.getAttribute("data-read-out") || "").split(" ");
+  function sync() {
+    var kind = !channel.value ? "" : readOut.indexOf(channel.value) >= 0 ? "read_out" : "unasked";
+    for (var i = 0; i < blocks.length; i++) {
+      blocks[i].hidden = kind !== "" && blocks[i].getAttribute("data-consent") !== kind;
+    }
+  }
+  channel.addEventListener("change", sync);
+  sync();
+})();
+
 // The receipt page's print button (without the script, the browser's own Print command).
 (function () {
   var button = document.querySelector("button[data-print]");

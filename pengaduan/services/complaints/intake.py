@@ -56,10 +56,20 @@ STRICTNESS = {"public": 0, "anonymous": 1, "confidential": 2}
 CONSENT_TEXT = _l("I agree that my personal data is processed to handle this complaint "
                   "(UU 27/2022 on Personal Data Protection).")
 CONSENT_VERSION = "2026-12-07"
-# What a complaint read from the office's mailbox keeps instead: its sender wrote to the
-# office herself, giving her address and words; no consent text was shown to her
-# (file_complaint's `consent_unasked`, for mail only).
+# Where nobody can ask for that consent, the identity a complaint gives is processed because
+# handling it is carrying out the public service (UU 27/2022 art. 20(2)(e): "pelaksanaan
+# tugas dalam rangka kepentingan umum, pelayanan publik"), and the complaint keeps, instead
+# of a version of the text, that consent was not asked and why:
+# - mail read from the office's mailbox: its sender wrote to the office herself, giving her
+#   address and words, and was shown no consent text (file_complaint's `consent_unasked`);
+# - a complaint staff type in from a channel where the words cannot be read out to the
+#   complainant: anything but the counter and the phone (READ_OUT_CHANNELS), such as a
+#   letter, the complaint box, WhatsApp, SMS or SP4N-LAPOR! (the channel is the complaint's).
+# At the counter and on the phone the words are read out and her agreement is still required.
 CONSENT_UNASKED = "unasked:email"
+CONSENT_UNASKED_ENTERED = "unasked:staff"
+READ_OUT_CHANNELS = ("walk_in", "phone")
+PUBLIC_SERVICE_BASIS = "UU 27/2022 art. 20(2)(e)"
 _YES = {"true", "1", "on", "yes", "y"}
 
 
@@ -110,6 +120,7 @@ def validate_complaint(raw: dict, at: datetime | None = None, *, channel: str = 
     if not isinstance(privacy, str) or privacy not in PRIVACY_MODES:
         errors["privacy"] = _l("choose one of the options")
     lapor = lapor_fields(raw, channel, unit, arrival or at, at, errors, actor)
+    consent_unasked = consent_unasked or entered_unasked(channel, actor)
     if lapor.get("privacy") and privacy in STRICTNESS \
             and STRICTNESS[lapor["privacy"]] > STRICTNESS[privacy]:
         privacy = lapor["privacy"]
@@ -225,10 +236,19 @@ def lapor_fields(raw: dict, channel: str, unit: Unit | None, arrival: datetime, 
 def consent_given(channel: str, actor: Actor) -> str:
     """How the complainant agreed to CONSENT_TEXT: on the form she sent herself ("online"),
     read out to her at the counter or on the phone ("orally"), or in writing (a letter, a
-    message, SP4N-LAPOR!) as the staff member who typed it in confirms."""
+    message, SP4N-LAPOR!) as the staff member who typed it in confirms, where that is
+    asked at all (see entered_unasked)."""
     if actor.user is None:
         return "online"
-    return "orally" if channel in ("walk_in", "phone") else "in_writing"
+    return "orally" if channel in READ_OUT_CHANNELS else "in_writing"
+
+
+def entered_unasked(channel: str, actor: Actor | None) -> bool:
+    """Whether a staff member types in a complaint from a channel where the consent words
+    cannot be read out (not READ_OUT_CHANNELS): its identity is then taken without the
+    consent box, on the public-service basis (CONSENT_UNASKED_ENTERED)."""
+    return actor is not None and actor.user is not None and channel in STAFF_CHANNELS \
+        and channel not in READ_OUT_CHANNELS
 
 
 def contact_needs(value, errors: dict) -> list[str] | None:
@@ -313,8 +333,11 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
     `consent_unasked` is for mail read from the office's mailbox (`Actor.channel("email")`
     only, services.complaints.mail_intake): the sender wrote to the office herself and was
     shown no consent text, so the identity her mail carries is taken without the consent box
-    and the complaint keeps CONSENT_UNASKED instead of a version of the text. Every other
-    filing still needs the consent.
+    and the complaint keeps CONSENT_UNASKED instead of a version of the text. A staff member
+    typing in a complaint from a channel where the words cannot be read out (a letter, a
+    message, SP4N-LAPOR!: entered_unasked) needs no consent box either; it keeps
+    CONSENT_UNASKED_ENTERED. Either way the audit event names the basis (PUBLIC_SERVICE_BASIS).
+    Every other filing (the web form, the API, the counter, the phone) still needs the consent.
     """
     channel = actor.intake
     if channel not in CHANNELS:
@@ -326,6 +349,10 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
     values = validate_complaint(raw, entered, channel=channel, actor=actor, consent_unasked=consent_unasked)
     identity = values.pop("identity")
     consent = values.pop("consent")
+    unasked = None  # consent not asked, and why: only where there is an identity to process
+    if not consent and any(identity.values()):
+        unasked = (CONSENT_UNASKED if consent_unasked
+                   else CONSENT_UNASKED_ENTERED if entered_unasked(channel, actor) else None)
     arrival, arrival_note = values.pop("arrival"), values.pop("arrival_note")
     lapor = values.pop("lapor")
     at = arrival or entered  # the clocks start when it arrived
@@ -340,7 +367,9 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
         entry["lapor"] = {"id": lapor["lapor_id"], "anonim": lapor["lapor_anonim"],
                           "rahasia": lapor["lapor_rahasia"]}
     if consent and actor.user is not None:
-        entry["consent"] = {"version": CONSENT_VERSION, "given": consent_given(channel, actor)}
+        entry["consent"] = {"version": CONSENT_VERSION, "given": consent_given(channel, actor), "basis": "consent"}
+    elif unasked:
+        entry["consent"] = {"version": unasked, "given": "unasked", "basis": PUBLIC_SERVICE_BASIS}
     pin = new_pin()
     complaint = Complaint(
         tracking_code=_unused_tracking_code(), pin_hash=hash_pin(pin), channel=channel,
@@ -348,8 +377,8 @@ def file_complaint(raw: dict, *, actor: Actor = Actor.channel("web"), at: dateti
         complainant_name=identity["name"], complainant_nik=identity["nik"],
         complainant_email=identity["email"], complainant_phone=identity["phone"],
         complainant_address=identity["address"], submission_digest=submission_digest(submission),
-        consent_at=entered if consent or consent_unasked else None,
-        consent_version=CONSENT_VERSION if consent else CONSENT_UNASKED if consent_unasked else None,
+        consent_at=entered if consent or unasked else None,
+        consent_version=CONSENT_VERSION if consent else unasked,
         locale=filing_locale(locale), lapor_id=lapor.get("lapor_id"),
         lapor_received_at=lapor.get("lapor_received_at"), lapor_disposed_at=lapor.get("lapor_disposed_at"),
         **values,
