@@ -166,6 +166,29 @@ def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(of
     assert count(Complaint) == 2 and handled(dovecot) == [True, True, True]
 
 
+def test_staff_replying_to_a_notification_file_nothing_unless_it_is_their_own_complaint(office, world, dovecot,
+                                                                                          caplog):
+    """A mail from a staff account's address (a reply to a notification the office sent from
+    this mailbox) is not filed: the reply points to the staff form; about a complaint filed
+    with that same address, a staff member writes as the citizen she then is."""
+    other = world.file(email="siti.aminah@example.id").complaint.tracking_code
+    own = world.file(email="officer.a@example.id").complaint.tracking_code
+    db.session.commit()
+    officer = "Petugas A <Officer.A@example.id>"
+    dovecot.deliver(message(subject=f"Re: Pengaduan baru {other}", sender=officer),
+                    message(subject="Re: Ringkasan harian", sender=officer),
+                    message(subject=f"Re: Pengaduan {own} diterima", sender=officer))
+
+    with caplog.at_level("INFO", logger=mail_intake.__name__):
+        assert run_worker(office) == {"refused": 2, "message": 1}
+
+    assert count(Complaint) == 2
+    told = [m.body_text for m in outbox() if "Catat pengaduan" in m.body_text]
+    assert len(told) == 2 and all("/staff/complaints/new" in body and other not in body for body in told)
+    assert sorted(db.session.scalars(select(InboundMail.kind))) == ["email", "staff", "staff"]
+    assert caplog.text.count("refused (staff)") == 2 and "officer.a" not in caplog.text.lower()
+
+
 def test_her_reply_to_a_request_for_information_is_her_answer(office, world, dovecot):
     """While the office waits for information, her reply by email takes the step she would
     take on the tracking page: the complaint goes back to the officer and its clock for her

@@ -11,8 +11,9 @@ A message goes through two steps, so that nothing slow happens inside a write tr
   `email` in the workflow's initial state, in the unit PENGADUAN_IMAP_UNIT (staff re-dispose
   it at verification), confidential, with the sender as complainant and a receipt email; a
   reply from the complaint's own address becomes her message, or her answer when the office
-  asked her for information (`answering_step`); anything refused gets a reply
-  saying why, and nothing of it is filed. Every message, whatever became of it, leaves an
+  asked her for information (`answering_step`); mail from a staff account's address is
+  not filed (`from_staff`: staff record complaints on the staff form); anything refused
+  gets a reply saying why, and nothing of it is filed. Every message, whatever became of it, leaves an
   InboundMail row keyed by its digest in the same transaction: the worker marks a message
   handled on the server only after that commit, and one already recorded is only marked.
 
@@ -39,7 +40,7 @@ from ... import mail as outbox
 from ...errors import InvalidFields, StorageFull
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
-from ...models import Complaint, InboundMail, Unit
+from ...models import Complaint, InboundMail, Unit, User
 from ...policy import Actor
 from ...unit_of_work import UnitOfWork
 from ...workflow import current_workflow
@@ -69,7 +70,7 @@ LIST_PRECEDENCE = ("bulk", "junk", "list")
 FILED, MESSAGE, REFUSED, IGNORED = "filed", "message", "refused", "ignored"
 AUTO_REPLY, BOUNCE, LOOP, NO_SENDER = "auto_reply", "bounce", "loop", "no_sender"
 TOO_LARGE, ATTACHMENT, EMPTY, TOO_LONG = "too_large", "attachment", "empty", "too_long"
-NOT_ITS_SENDER, CLOSED, INVALID = "not_its_sender", "closed", "invalid"
+NOT_ITS_SENDER, CLOSED, INVALID, STAFF = "not_its_sender", "closed", "invalid", "staff"
 
 
 class MailboxNotReady(Exception):
@@ -323,9 +324,27 @@ def register(mail: Mail) -> InboundMail | None:
         return _record(mail, IGNORED, mail.ignored)
     if mail.refused:
         return _refuse(mail, mail.refused, mail.reason)
+    if from_staff(mail):
+        return _refuse(mail, STAFF, _l(
+            "This mailbox takes complaints from the public, and your address belongs to a staff "
+            "account, so your email was not filed as a complaint. Staff record a complaint they "
+            "received with “%(record)s” on the staff pages.", record=_l("Record a complaint")), staff=True)
     if mail.code:
         return _reply(mail)
     return _file(mail)
+
+
+def from_staff(mail: Mail) -> bool:
+    """Mail from the address of an active staff account (a reply to a notification the office
+    sent from this mailbox, say), unless its subject names a complaint filed with that very
+    address: a staff member may complain as a citizen too, and then writes as one."""
+    user = User.by_email(mail.address)
+    if user is None or not user.active:
+        return False
+    if mail.code:
+        complaint = db.session.scalar(select(Complaint).where(Complaint.tracking_code == mail.code))
+        return complaint is None or (complaint.complainant_email or "").strip().lower() != mail.address.lower()
+    return True
 
 
 def _file(mail: Mail) -> InboundMail:
@@ -404,11 +423,12 @@ def answering_step(complaint: Complaint, actor: Actor, with_files: bool) -> str 
     return None
 
 
-def _refuse(mail: Mail, kind: str, reason, complaint: Complaint | None = None) -> InboundMail:
-    """Tell the sender what was refused and why (in the office's language); file nothing."""
+def _refuse(mail: Mail, kind: str, reason, complaint: Complaint | None = None, staff: bool = False) -> InboundMail:
+    """Tell the sender what was refused and why (in the office's language); file nothing.
+    `staff`: the sender is a staff member, pointed to the staff entry form instead."""
     reasons = reason if isinstance(reason, list) else [reason]
     outbox.queue(mail.address, _l("Your email could not be registered"), "mail_refused",
-                 reasons=reasons)
+                 reasons=reasons, staff=staff)
     return _record(mail, REFUSED, kind, complaint)
 
 
