@@ -54,7 +54,8 @@ def prepare(db) -> str:
         delay = timedelta(hours=rng.uniform(72, 360) if rng.random() < 0.1 else rng.uniform(0.5, 72))
         if answered + delay >= now:
             continue
-        rows.append({"complaint_id": complaint_id, "event_id": event_id, "posted_at": answered + delay,
+        rows.append({"complaint_id": complaint_id, "event_id": event_id, "answered_at": answered,
+                     "posted_at": answered + delay,
                      "recorded_at": answered + delay, "recorded_by_id": None})
         if len(rows) >= 20_000:
             bulk_insert(db, LaporPosting, rows)

@@ -1331,7 +1331,7 @@ def test_running_period_counts_nothing_late_before_its_deadline(app, org):
         report = periodic_report(today - timedelta(days=1), today + timedelta(days=60))
         assert report.overdue == []
         assert {s.rule: s.overdue_open for s in report.stages} == {
-            "verification": 0, "response": 0, "first_follow_up": 0, "resolution": 0}
+            "verification": 0, "response": 0, "first_follow_up": 0, "resolution": 0, "lapor_follow_up": 0}
 
 
 def test_report_command_writes_csv_and_html(app, runner, june):

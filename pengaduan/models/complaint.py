@@ -254,11 +254,14 @@ class LaporPosting(db.Model):
     (integrations/lapor.py). An answer without one still waits to be posted."""
 
     __tablename__ = "lapor_postings"
+    # A period's postings with their delays, read from this table alone (the periodic report).
+    __table_args__ = (Index("ix_lapor_postings_posted_answered", "posted_at", "answered_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("complaint_events.id", ondelete="CASCADE"), unique=True)
-    posted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # when it appeared on LAPOR!
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the answer's occurred_at, copied
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it appeared on LAPOR!
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: an adapter
 

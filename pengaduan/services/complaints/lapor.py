@@ -17,7 +17,8 @@ condition over `complaint_events` joined to `complaints` and `public_answers()` 
 `answer_postings()` as ready selects, for the queue, the case page, the supervisor's review,
 the periodic report and the evidence pack alike. An answer is *posted* once a `LaporPosting`
 row names it (recorded by hand from the case page, or by an adapter of
-integrations/lapor.py); `Complaint.lapor_unposted_since` is the time of the oldest answer
+integrations/lapor.py), which keeps the answer's time too (`posted_answers()` reads the
+postings alone); `Complaint.lapor_unposted_since` is the time of the oldest answer
 without one (NULL when none waits), kept by `after_answer` and `record_posted`.
 
 The bridge to LAPOR! is above this layer (integrations/): create_app puts the configured one
@@ -113,6 +114,16 @@ def answer_postings(workflow: Workflow | None = None) -> Select:
             .where(public_answer(workflow)))
 
 
+def posted_answers() -> Select:
+    """Every answer posted to LAPOR!, read off its posting alone (a posting names a public
+    answer and keeps when it was given, `answered_at`), joined to its Complaint: rows shaped
+    as `answer_postings`'s. For a period's postings, which would otherwise each look their
+    answer up among the timeline events."""
+    return (select(LaporPosting.event_id, LaporPosting.complaint_id, Complaint.unit_id,
+                   LaporPosting.answered_at, LaporPosting.posted_at, LaporPosting.recorded_at)
+            .join(Complaint, LaporPosting.complaint_id == Complaint.id))
+
+
 def unposted_answers(complaint: Complaint, workflow: Workflow | None = None) -> list[ComplaintEvent]:
     """The complaint's public answers not yet posted to LAPOR!, oldest first."""
     return list(db.session.scalars(public_answers(workflow).where(
@@ -205,8 +216,8 @@ def record_posted(complaint: Complaint, event: ComplaintEvent, posted_at: dateti
     if db.session.scalar(select(exists().where(LaporPosting.event_id == event.id))):
         raise InvalidFields({"posted_at": _l("this answer was already recorded as posted")})
     posted_at = max(posted_at, event.occurred_at)  # a typed minute never reads as before it
-    posting = LaporPosting(complaint_id=complaint.id, event_id=event.id, posted_at=posted_at,
-                           recorded_at=at, recorded_by_id=actor.user.id if actor.user else None)
+    posting = LaporPosting(complaint_id=complaint.id, event_id=event.id, answered_at=event.occurred_at,
+                           posted_at=posted_at, recorded_at=at, recorded_by_id=actor.user.id if actor.user else None)
     try:  # a second recording at the same moment fails on the unique event_id
         with db.session.begin_nested():
             db.session.add(posting)

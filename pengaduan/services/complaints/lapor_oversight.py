@@ -32,7 +32,7 @@ from ...workflow import Workflow, current_workflow
 from ..oversight.reports import Report, Scope, bounds
 from ..oversight.reports import _unit_filter as _scoped  # one unit, several or all
 from .intake import LAPOR
-from .lapor import answer_postings
+from .lapor import answer_postings, posted_answers
 
 # The review lists at most this many waiting complaints (the oldest first) and counts the rest.
 REVIEW_LIMIT = 200
@@ -192,22 +192,25 @@ def _hours(start: datetime, end: datetime) -> float:
 
 
 def _reachable(since: datetime, until: datetime, scope: Scope, condition) -> tuple:
-    """The `answer_postings` rows meeting `condition`, a condition true only of answers given
-    before `until` and, if posted, posted from `since` on: read as two selects that indexes
-    answer (the postings from `since` on; the answers of the complaints that had one waiting
-    before `until`) rather than as a scan of every timeline."""
-    return (_scoped(answer_postings().where(LaporPosting.posted_at >= since, condition), scope),
+    """The `answer_postings` rows meeting `condition(answered_at, posted_at)`, a condition
+    true only of answers given before `until` and, if posted, posted from `since` on: read as
+    two selects that indexes answer (the postings from `since` on, from their own table; the
+    answers of the complaints that had one waiting before `until`) rather than as a scan of
+    every timeline."""
+    return (_scoped(posted_answers().where(LaporPosting.posted_at >= since,
+                                           condition(LaporPosting.answered_at, LaporPosting.posted_at)), scope),
             _scoped(answer_postings().where(LaporPosting.id.is_(None), Complaint.lapor_unposted_since < until,
-                                            condition), scope))
+                                            condition(ComplaintEvent.occurred_at, None)), scope))
 
 
 def unposted_at(moment: datetime, scope: Scope = None):
     """Rows of `answer_postings` for the answers given before `moment` and not posted by
     then: those still unposted (found through the complaints' waiting mark, so only the few
-    complaints waiting are read) and those posted since."""
-    given = answer_postings().where(ComplaintEvent.occurred_at < moment)
-    still = _scoped(given.where(LaporPosting.id.is_(None), Complaint.lapor_unposted_since < moment), scope)
-    later = _scoped(given.where(LaporPosting.posted_at >= moment), scope)
+    complaints waiting are read) and those posted since (from the postings alone)."""
+    still = _scoped(answer_postings().where(ComplaintEvent.occurred_at < moment, LaporPosting.id.is_(None),
+                                            Complaint.lapor_unposted_since < moment), scope)
+    later = _scoped(posted_answers().where(LaporPosting.posted_at >= moment, LaporPosting.answered_at < moment),
+                    scope)
     return [*db.session.execute(still), *db.session.execute(later)]
 
 
@@ -239,16 +242,20 @@ def lapor_figures(start: date, end: date, scope: Scope = None, now: datetime | N
             else:
                 figures.missed += n
         figures.running = figures.received - figures.met - figures.missed
-    # The postings from the period's start on, read once: those of the period, with their
-    # delay, and the answers of the period already posted; then those given and not posted.
-    for answered_at, posted_at in db.session.execute(_scoped(
-            answer_postings().where(LaporPosting.posted_at >= since)
-            .with_only_columns(ComplaintEvent.occurred_at, LaporPosting.posted_at), scope)):
-        if posted_at < until:
-            figures.delays.append(_hours(answered_at, posted_at))
-        figures.answers += since <= answered_at < until
-    waiting = _reachable(since, until, scope, and_(ComplaintEvent.occurred_at >= since,
-                                                   ComplaintEvent.occurred_at < until))[1]
+    # From the postings' own table (for every unit, from its index alone): those of the
+    # period, with their delay; the answers of the period already posted (counted); then the
+    # answers of the period not posted.
+    def postings(*columns):
+        query = select(*columns).select_from(LaporPosting)
+        if scope is not None:
+            query = _scoped(query.join(Complaint, LaporPosting.complaint_id == Complaint.id), scope)
+        return query.where(LaporPosting.posted_at >= since)
+
+    figures.delays = [_hours(answered_at, posted_at) for answered_at, posted_at in db.session.execute(
+        postings(LaporPosting.answered_at, LaporPosting.posted_at).where(LaporPosting.posted_at < until))]
+    figures.answers = db.session.scalar(postings(func.count()).where(
+        LaporPosting.answered_at >= since, LaporPosting.answered_at < until)) or 0
+    waiting = _reachable(since, until, scope, lambda answered, _: and_(answered >= since, answered < until))[1]
     figures.answers += db.session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
     figures.posted = len(figures.delays)
     waiting = unposted_at(moment, scope)
@@ -278,12 +285,17 @@ def pack_rows(start: date, end: date, scope: Scope = None, now: datetime | None 
     at the end)."""
     since, until = bounds(start, end)
     moment = min(until, now or utcnow())
-    counted = or_(
-        and_(ComplaintEvent.occurred_at >= since, ComplaintEvent.occurred_at < until),
-        and_(LaporPosting.posted_at >= since, LaporPosting.posted_at < until),
-        and_(ComplaintEvent.occurred_at < moment, or_(LaporPosting.id.is_(None), LaporPosting.posted_at >= moment)))
+
+    def counted(answered, posted):
+        given = and_(answered >= since, answered < until)
+        if posted is None:  # not posted: given in the period, or by its end (still waiting then)
+            return or_(given, answered < moment)
+        return or_(given, and_(posted >= since, posted < until), and_(answered < moment, posted >= moment))
+
+    given, waiting = _reachable(since, until, scope, counted)
+    parts = [given.join(ComplaintEvent, ComplaintEvent.id == LaporPosting.event_id), waiting]
     parts = [part.add_columns(Complaint.tracking_code, Complaint.lapor_id, ComplaintEvent.kind, ComplaintEvent.trigger)
-             for part in _reachable(since, until, scope, counted)]
+             for part in parts]
     every = union_all(*parts).subquery()
     rows = select(every).order_by(every.c.answered_at, every.c.event_id)
     for row in db.session.execute(rows.execution_options(yield_per=1000)):
