@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from pengaduan import create_app
 from pengaduan.extensions import db
 from pengaduan.models import ApiToken, AuditEvent, Category, Complaint, Unit, User, hash_token
+from pengaduan.services.administration import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +193,10 @@ def test_demo_seed_is_idempotent_and_real(app, runner):
     with app.app_context():
         states = set(db.session.scalars(select(Complaint.state)))
         assert states == {"received", "awaiting_info", "verified", "followed_up", "closed"}
-        assert db.session.scalar(select(func.count(Complaint.id))) == 36
+        assert db.session.scalar(select(func.count(Complaint.id))) == 36 + len(demo.CHANNEL_SAMPLES)
+        assert {"walk_in", "letter", "sp4n_lapor", "email"} <= set(db.session.scalars(select(Complaint.channel)))
+        assert db.session.scalar(select(func.count()).select_from(Complaint).where(
+            Complaint.lapor_id.is_not(None), Complaint.lapor_unposted_since.is_not(None))) == 1
         reasons = set(db.session.scalars(select(Complaint.closure_reason).where(
             Complaint.state == "closed")))
         assert {"resolved", "referred", "withdrawn"} <= reasons

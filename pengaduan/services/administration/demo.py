@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import random
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
 from sqlalchemy import func, select
@@ -14,7 +15,9 @@ from ...extensions import db
 from ...models import Complaint, Role, Unit, User, utcnow
 from ...policy import STAFF_WITH_UNITS, Actor
 from ...workflow import current_workflow
-from ..complaints.intake import file_complaint
+from ..complaints.conversation import post_message
+from ..complaints.intake import LAPOR, file_complaint
+from ..complaints.lapor import answer_triggers, record_posted
 from ..complaints.lifecycle import advance
 from ..oversight.supervision import record_supervision
 from .accounts import create_category, create_unit, create_user
@@ -187,6 +190,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
                     **_fields_for(workflow, transition, complaint, actor, i, filed_codes, rng, forward))
         filed_codes.append(complaint.tracking_code)
     report.append(f"{complaints} demo complaints filed")
+    report.append(f"{_channels(workflow, now, filed_codes, rng)} demo complaints entered by staff or received by mail")
     _supervision(supervisor, now)
     report.append("2 demo supervision records")
     return report
@@ -207,6 +211,95 @@ def _supervision(supervisor: Actor, now) -> None:
         "kind": "coaching", "held_on": (day + timedelta(days=3)).isoformat(), "units": units,
         "title": "Pembinaan pengelola pengaduan: menulis tanggapan yang jelas",
         "participants": "Siti Rahmawati, Agus Santoso", "findings": "Peserta berlatih memakai templat tanggapan."})
+
+
+# Complaints that did not come through the web form: typed in by an officer from the counter,
+# a letter and SP4N-LAPOR!, and one read from the office's mailbox; then the same matter filed
+# twice, so that the case page of the newer one suggests the older. (channel, officer's email
+# or None for the mailbox, unit, category, title, description, place, days ago, extra fields)
+CHANNEL_SAMPLES = [
+    ("walk_in", ACCOUNTS[0][0], "DUKCAPIL", "ADMINDUK", "Nama ibu di akta kelahiran anak salah ketik",
+     "Di akta kelahiran anak saya nama ibu tertulis Sri Wahyuni, seharusnya Sri Wahyuningsih. "
+     "Saya sudah membawa KK dan buku nikah ke loket.",
+     "Loket Dukcapil di Mal Pelayanan Publik Bukit Sari", 2,
+     {"name": "Sri Wahyuningsih", "phone": "081273004411", "consent": True, "arrived_hours_earlier": 22,
+      "arrival_note": "Datang ke loket Jumat sore menjelang tutup; dicatat pada hari kerja berikutnya."}),
+    ("letter", ACCOUNTS[1][0], "PUPR", "JALAN-DRAINASE", "Surat warga: jembatan gantung Desa Lubuk Kupang rusak",
+     "Surat Kepala Dusun II: papan lantai jembatan gantung banyak yang lapuk dan dua tali baja "
+     "kendur; anak sekolah tetap melintas setiap hari.",
+     "Jembatan gantung Dusun II, Desa Lubuk Kupang", 4,
+     {"name": "Sarjono (Kepala Dusun II)", "address": "Dusun II, Desa Lubuk Kupang", "consent": True,
+      "arrived_hours_earlier": 0}),
+    (LAPOR, ACCOUNTS[0][0], "DINKES", "LAYANAN-KESEHATAN", "Klaim persalinan ditolak puskesmas mitra",
+     "Pengaduan dari SP4N-LAPOR!: biaya persalinan dengan BPJS diminta dibayar tunai karena "
+     "berkas rujukan dianggap tidak lengkap.",
+     "Puskesmas Sukamaju, Kecamatan Sukamaju", 8,
+     {"name": "Rina Marlina", "consent": True, "lapor_id": "4827361", "arrived_hours_earlier": 3,
+      "arrival_note": "Disposisi LAPOR! dibaca pagi hari, dicatat siang.", "lapor_received_days": 2}),
+    ("email", None, "DPMPTSP", "WAKTU-LAYANAN", "NIB belum terbit setelah dua minggu",
+     "Saya mengajukan NIB lewat OSS dua minggu lalu dan diminta verifikasi di MPP, "
+     "tetapi belum ada jadwal verifikasi sampai sekarang.", "Mal Pelayanan Publik Bukit Sari", 3,
+     {"name": "Lina Kusuma", "email": "lina.kusuma@contoh.id"}),
+    ("walk_in", ACCOUNTS[1][0], "PUPR", "JALAN-DRAINASE", "Lampu penerangan jalan mati di Jl. Diponegoro",
+     "Sudah dua minggu lampu penerangan jalan di Jl. Diponegoro dekat pasar mati; malam hari gelap "
+     "dan rawan kecelakaan.", "Jl. Diponegoro dekat Pasar Baru", 6,
+     {"name": "Wahyu Pratama", "consent": True, "arrived_hours_earlier": 0}),
+    ("phone", ACCOUNTS[1][0], "PUPR", "JALAN-DRAINASE", "Lampu jalan Diponegoro padam, jalan gelap",
+     "Penelepon menyampaikan lampu jalan di sepanjang Jl. Diponegoro padam sejak dua minggu, "
+     "pengendara sulit melihat lubang di malam hari.", "Jl. Diponegoro, Kelurahan Pasar Baru", 1,
+     {"name": "Yuliana Sari", "phone": "085266001234", "consent": True, "arrived_hours_earlier": 0}),
+]
+
+
+def _channels(workflow, now: datetime, filed_codes: list[str], rng: random.Random) -> int:
+    """File CHANNEL_SAMPLES through the intake service as staff (or the mailbox) would, and
+    follow the SP4N-LAPOR! one up: an answer posted to LAPOR! and a later one not yet."""
+    for channel, email, unit_code, category, title, description, place, days, extra in CHANNEL_SAMPLES:
+        extra = dict(extra)
+        entered = now - timedelta(days=days, hours=2)
+        zone = ZoneInfo(Unit.by_code(unit_code).timezone)
+        arrived = entered - timedelta(hours=extra.pop("arrived_hours_earlier", 0))
+        received_days = extra.pop("lapor_received_days", None)
+        raw = {"unit": unit_code, "category": category, "classification": next(iter(workflow.classifications)),
+               "title": title, "description": description, "incident_location": place, "privacy": "public",
+               **extra}
+        if email is None:  # read from the office's mailbox, as services.complaints.mail_intake files it
+            file_complaint(raw, actor=Actor.channel(channel), at=entered, consent_unasked=True)
+            continue
+        if arrived < entered:
+            raw["arrival"] = _local(arrived, zone)
+        if channel == LAPOR:
+            raw["lapor_disposed_at"] = _local(arrived - timedelta(hours=20), zone)
+            raw["lapor_received_at"] = _local(arrived - timedelta(days=received_days), zone)
+        officer = Actor.staff(User.by_email(email))
+        complaint = file_complaint(raw, actor=officer.via(channel), at=entered).complaint
+        if channel == LAPOR:
+            _answer_on_lapor(workflow, complaint, officer, entered, now, filed_codes, rng)
+    return len(CHANNEL_SAMPLES)
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    """A moment as the staff entry form gives it: the unit's local time, to the minute."""
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+
+def _answer_on_lapor(workflow, complaint: Complaint, officer: Actor, at: datetime, now: datetime,
+                     filed_codes: list[str], rng: random.Random) -> None:
+    """Walk the complaint by staff steps to its first answer that leaves it open, record that
+    answer as posted to LAPOR! a few hours later, then write a message not yet posted."""
+    answers = answer_triggers(workflow)
+    walk = max((w for w in demo_walks(workflow) if w and w[-1].trigger in answers
+                and all(not workflow.is_terminal(t.dest) and Role.CITIZEN not in t.roles for t in w)),
+               key=len, default=None)
+    for transition in walk or []:
+        at += timedelta(days=1, hours=3)
+        event = advance(complaint, transition.trigger, officer, at=at,
+                        **_fields_for(workflow, transition, complaint, officer, 0, filed_codes, rng))
+    if walk:
+        posted = at + timedelta(hours=4)
+        record_posted(complaint, event, posted, officer, at=posted + timedelta(minutes=10))
+    post_message(complaint, officer, "Kami sudah meminta keterangan dari puskesmas; hasilnya kami sampaikan "
+                 "paling lambat Jumat ini.", at=min(at + timedelta(days=2), now - timedelta(hours=5)))
 
 
 def _emblem() -> bytes:
