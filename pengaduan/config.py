@@ -76,6 +76,9 @@ def mailbox(env) -> dict:
         "PENGADUAN_IMAP_FOLDER": env.get("PENGADUAN_IMAP_FOLDER", "").strip() or "INBOX",
         # Handled mail is moved here when set; otherwise it stays, marked with a keyword.
         "PENGADUAN_IMAP_DONE_FOLDER": env.get("PENGADUAN_IMAP_DONE_FOLDER", "").strip() or None,
+        # A message that failed integrations.mailbox.MAX_ATTEMPTS runs is moved here when set
+        # (to be read by hand); otherwise it is marked handled. Either way it is logged.
+        "PENGADUAN_IMAP_FAILED_FOLDER": env.get("PENGADUAN_IMAP_FAILED_FOLDER", "").strip() or None,
         # The mailbox's own address: mail from it, or naming it in X-Loop, is our own.
         "PENGADUAN_IMAP_ADDRESS": address,
         # The unit new mail complaints are registered in (staff re-dispose them at verification).
@@ -148,5 +151,7 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "SESSION_COOKIE_SECURE": env.get("PENGADUAN_SECURE_COOKIES",
                                          "1" if _whole(env, "PENGADUAN_PROXY_COUNT", 0, least=0) else "0") == "1",
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error (logged with its traceback) shows none of its
+        # statement's parameters, so a complainant's name, address or words never reach the log.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     }

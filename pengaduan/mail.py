@@ -2,13 +2,13 @@
 (pengaduan.jobs.outbox), so a rolled-back change never notifies anyone."""
 from __future__ import annotations
 
-from email.utils import parseaddr
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 
 from .extensions import db
-from .models import OutboxMessage
+from .models import Complaint, MailReference, OutboxMessage
 from .unit_of_work import UnitOfWork
 
 
@@ -26,6 +26,15 @@ def queue(recipient: str, subject, template: str, locale: str | None = None, *,
         html = render_template(f"emails/{template}.html", **context)
         subject = str(subject)
     message = OutboxMessage(recipient=recipient, subject=subject, body_text=text, body_html=html)
+    complaint = context.get("complaint")
+    if isinstance(complaint, Complaint) and recipient.strip().lower() == (complaint.complainant_email or "").strip().lower():
+        # To a complaint's complainant about it: a reply must name this Message-ID to be
+        # added to the complaint (services.complaints.mail_intake), its From alone proves nothing.
+        if complaint.id is None:
+            db.session.flush()
+        message.message_id = make_msgid(domain=loop_id().rpartition("@")[2] or "localhost")
+        db.session.add(MailReference(message_id=message.message_id, complaint_id=complaint.id,
+                                     recipient=recipient.strip().lower()))
     db.session.add(message)
     if after_commit:
         UnitOfWork.of(db.session).queue_mail(message)

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+import pengaduan.errors
 import pengaduan.jobs.outbox
 import pengaduan.services.attachments
 from dovecot import REQUIRED, USER, Dovecot, missing
@@ -21,10 +23,11 @@ from pengaduan.errors import StorageFull
 from pengaduan.extensions import db
 from pengaduan.integrations import mailbox
 from pengaduan.jobs import mailbox_job
-from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, OutboxMessage
+from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, MailReference, OutboxMessage
 from pengaduan.services.complaints import mail_intake
 from pengaduan.services.complaints.intake import CONSENT_UNASKED
 from pengaduan.services.complaints.lifecycle import advance
+from pengaduan.services.complaints.receipts import send_receipt
 from test_receipts import FakeSMTP
 
 SITI = "Siti Aminah <siti.aminah@example.id>"
@@ -89,6 +92,18 @@ DELIVERY_REPORT = (
     b"Final-Recipient: rfc822; x@example.id\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
 
 
+def our_mail(complaint) -> str:
+    """The Message-ID of the latest email the office sent her about the complaint (its receipt,
+    sent now, when there is none): a reply names it in In-Reply-To."""
+    def latest():
+        return db.session.scalar(select(MailReference.message_id).where(
+            MailReference.complaint_id == complaint.id).order_by(MailReference.id.desc()).limit(1))
+    if latest() is None:
+        send_receipt(complaint)
+        db.session.commit()
+    return latest()
+
+
 def photo() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (40, 30), (200, 120, 40)).save(out, "PNG")
@@ -145,11 +160,14 @@ def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(of
     closed.state = "closed"
     db.session.commit()
     quoted = f"Fotonya saya lampirkan.\n\nPada 7 Des 2026, Pengaduan <{USER}> menulis:\n> Pengaduan diterima\n"
+    receipt = our_mail(db.session.scalar(select(Complaint).where(Complaint.tracking_code == code)))
     dovecot.deliver(
         message(subject=f"Re: Pengaduan {code} diterima", body=quoted,
-                files=[("foto.png", photo(), "image/png")]),
-        message(subject=f"Re: Pengaduan {code} diterima", sender="Orang Lain <lain@example.id>"),
-        message(subject=f"Re: Pengaduan {closed.tracking_code} diterima"),
+                files=[("foto.png", photo(), "image/png")], headers={"In-Reply-To": receipt}),
+        message(subject=f"Re: Pengaduan {code} diterima", sender="Orang Lain <lain@example.id>",
+                headers={"In-Reply-To": receipt}),
+        message(subject=f"Re: Pengaduan {closed.tracking_code} diterima",
+                headers={"In-Reply-To": our_mail(closed)}),
     )
 
     assert run_worker(office) == {"message": 1, "refused": 2}
@@ -161,7 +179,7 @@ def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(of
     assert [a.event_id for a in complaint.attachments] == [event.id]
     replies = {m.recipient: m.body_text for m in outbox() if m.recipient != "officer.a@example.id"}
     stranger = replies["lain@example.id"]
-    assert code in stranger and "Jalan rusak" not in stranger and "Siti" not in stranger
+    assert code not in stranger and "Balas" in stranger and "Siti" not in stranger
     assert closed.tracking_code in replies["siti.aminah@example.id"]
     assert count(Complaint) == 2 and handled(dovecot) == [True, True, True]
 
@@ -172,12 +190,13 @@ def test_staff_replying_to_a_notification_file_nothing_unless_it_is_their_own_co
     this mailbox) is not filed: the reply points to the staff form; about a complaint filed
     with that same address, a staff member writes as the citizen she then is."""
     other = world.file(email="siti.aminah@example.id").complaint.tracking_code
-    own = world.file(email="officer.a@example.id").complaint.tracking_code
+    own = world.file(email="officer.a@example.id").complaint
     db.session.commit()
     officer = "Petugas A <Officer.A@example.id>"
     dovecot.deliver(message(subject=f"Re: Pengaduan baru {other}", sender=officer),
                     message(subject="Re: Ringkasan harian", sender=officer),
-                    message(subject=f"Re: Pengaduan {own} diterima", sender=officer))
+                    message(subject=f"Re: Pengaduan {own.tracking_code} diterima", sender=officer,
+                            headers={"References": our_mail(own)}))
 
     with caplog.at_level("INFO", logger=mail_intake.__name__):
         assert run_worker(office) == {"refused": 2, "message": 1}
@@ -197,7 +216,8 @@ def test_her_reply_to_a_request_for_information_is_her_answer(office, world, dov
     advance(complaint, "request_info", world.officer_a, message="Mohon kirim foto lokasi.")
     db.session.commit()
     dovecot.deliver(message(subject=f"Re: Pengaduan Anda perlu kelengkapan ({complaint.tracking_code})",
-                            body="Ini fotonya.\n", files=[("lokasi.png", photo(), "image/png")]))
+                            body="Ini fotonya.\n", files=[("lokasi.png", photo(), "image/png")],
+                            headers={"In-Reply-To": our_mail(complaint)}))
 
     assert run_worker(office) == {"message": 1}
 
@@ -365,3 +385,134 @@ def test_html_mail_is_read_as_text_and_replies_lose_their_quote():
     assert mail_intake.title_of("RE: Fwd:  Loket\n tutup") == "Loket tutup"
     assert mail_intake.CODE_IN_SUBJECT.search("Re: Pengaduan 7KQ2-M9DT diterima").group(1) == "7KQ2-M9DT"
     assert mail_intake.CODE_IN_SUBJECT.search("Re: pengaduan 7kq2-m9dt") is None
+
+
+def test_a_reply_is_added_only_when_it_answers_our_mail_to_her(office, world, dovecot, monkeypatch):
+    """Her address and the tracking code are no proof (From is easily forged): a reply is added
+    only when it names the Message-ID the office gave an email to her about that complaint;
+    a forged one gets a reply that names no complaint."""
+    FakeSMTP.sent = []
+    monkeypatch.setattr(pengaduan.jobs.outbox.smtplib, "SMTP", FakeSMTP)
+    office.config["MAIL_SERVER"] = "smtp.example.go.id"
+    complaint = world.file(email="siti.aminah@example.id").complaint
+    other = world.file(email="siti.aminah@example.id").complaint
+    ours, others = our_mail(complaint), our_mail(other)
+    pengaduan.jobs.outbox.deliver()
+    assert {str(m["Message-ID"]) for m in FakeSMTP.sent} == {ours, others}
+    subject = f"Re: Pengaduan {complaint.tracking_code} diterima"
+    dovecot.deliver(
+        message(subject=subject, body="Palsu, tanpa balasan.\n"),
+        message(subject=subject, body="Palsu, Message-ID karangan.\n", headers={"In-Reply-To": "<x@example.id>"}),
+        message(subject=subject, body="Palsu, surel pengaduan lain.\n", headers={"References": others}),
+        message(subject=subject, body="Asli.\n", headers={"References": f"<a@example.id> {ours}"}),
+    )
+
+    assert run_worker(office) == {"refused": 3, "message": 1}
+
+    complaint = db.session.get(Complaint, complaint.id)
+    assert [e.data["message"] for e in complaint.events if e.kind == ComplaintEvent.MESSAGE] == ["Asli."]
+    assert sorted(db.session.scalars(select(InboundMail.kind))) == ["email"] + ["not_a_reply"] * 3
+    told = [m.get_body(("plain",)).get_content() for m in FakeSMTP.sent[2:]]
+    assert len(told) == 3 and all(complaint.tracking_code not in body and "PIN" in body for body in told)
+
+
+def test_a_message_that_always_fails_is_given_up_and_blocks_nothing(office, dovecot, monkeypatch, caplog):
+    read = mail_intake.read
+
+    def poisoned(digest, headers, raw, size):
+        if b"Racun" in headers:
+            raise ValueError("cannot parse")
+        return read(digest, headers, raw, size)
+
+    monkeypatch.setattr(mail_intake, "read", poisoned)
+    dovecot.deliver(message(subject="Racun"), message())
+    with caplog.at_level("ERROR", logger=mailbox.__name__):
+        assert run_worker(office) == {"failed": 1, "filed": 1}
+        assert run_worker(office) == {"failed": 1}
+        assert run_worker(office) == {"given_up": 1}
+    assert run_worker(office) == {}
+    row = db.session.scalars(select(InboundMail).where(InboundMail.outcome == "failed")).one()
+    assert (row.kind, row.attempts, row.complaint_id) == ("ValueError", 3, None)
+    assert handled(dovecot) == [True, True] and "given up" in caplog.text and "Racun" not in caplog.text
+
+
+def test_a_failed_message_filed_later_keeps_one_row_and_a_refused_step_is_answered(office, world, dovecot,
+                                                                                  monkeypatch):
+    """A message that failed once and then goes through takes over its row; a reply the
+    complaint cannot take (a step not allowed at that moment) is refused with a reply."""
+    register = mail_intake.register
+    monkeypatch.setattr(mail_intake, "register", lambda mail: 1 / 0)
+    dovecot.deliver(message())
+    assert run_worker(office) == {"failed": 1}
+    monkeypatch.setattr(mail_intake, "register", register)
+    assert run_worker(office) == {"filed": 1}
+    row = db.session.scalars(select(InboundMail)).one()
+    assert (row.outcome, row.kind, row.attempts) == ("filed", "email", 1)
+
+    complaint = world.file(email="siti.aminah@example.id").complaint
+
+    def refused(*args, **kwargs):
+        raise pengaduan.errors.Forbidden()
+
+    monkeypatch.setattr(mail_intake, "post_message", refused)
+    dovecot.deliver(message(subject=f"Re: {complaint.tracking_code}", headers={"In-Reply-To": our_mail(complaint)}))
+    assert run_worker(office) == {"refused": 1}
+    assert db.session.scalar(select(InboundMail.kind).where(InboundMail.outcome == "refused")) == "not_allowed"
+    assert complaint.tracking_code in outbox()[-1].body_text
+
+
+def test_spam_is_left_alone_and_refusals_to_one_address_are_capped(office, dovecot):
+    dovecot.deliver(
+        message(headers={"X-Spam-Flag": "YES"}),
+        message(headers={"X-Spam-Status": "Yes, score=9.1 required=5.0"}),
+        message(headers={"Authentication-Results": "mx.example.go.id; spf=pass; dmarc=fail (p=none) "
+                                                   "header.from=example.id"}),
+        message(headers={"X-Spam-Status": "No, score=0.1"}, body=""),  # not spam: refused (empty)
+    )
+    assert run_worker(office) == {"ignored": 3, "refused": 1}
+    assert sorted(db.session.scalars(select(InboundMail.kind))) == ["empty", "spam", "spam", "spam"]
+    assert len(outbox()) == 1
+
+    office.config["PENGADUAN_RECEIPTS_PER_ADDRESS"] = 2
+    dovecot.empty()
+    dovecot.deliver(*(message(body="") for _ in range(3)))
+    assert run_worker(office) == {"refused": 3}
+    assert len(outbox()) == 2  # one before, one now: the third and fourth are not answered
+
+
+def test_a_forwarded_message_signatures_and_logos(office, dovecot):
+    """A complaint forwarded as an attachment keeps its words; a signature (S/MIME) and the
+    logo the HTML shows by cid: are dropped, not refused or attached."""
+    forwarded = EmailMessage()
+    forwarded["From"], forwarded["Subject"] = "Warga <warga@example.id>", "Lampu jalan mati"
+    forwarded["Date"] = "Mon, 07 Dec 2026 08:00:00 +0700"
+    forwarded.set_content("Lampu di Jalan Kaliurang km 9 mati seminggu.\n")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = SITI, USER, "Fwd: Lampu jalan mati"
+    mail["Message-ID"] = make_msgid(domain="example.id")
+    mail.set_content("Mohon ditindaklanjuti.\n")
+    mail.add_alternative('<p>Mohon ditindaklanjuti.</p><img src="cid:logo@example.id">', subtype="html")
+    mail.get_payload()[1].add_related(photo(), "image", "png", cid="<logo@example.id>")
+    mail.add_attachment(forwarded)
+    mail.add_attachment(b"0\x82\x01", maintype="application", subtype="pkcs7-signature", filename="smime.p7s")
+    dovecot.deliver(mail.as_bytes())
+
+    assert run_worker(office) == {"filed": 1}
+
+    complaint = db.session.scalars(select(Complaint)).one()
+    assert complaint.description.startswith("Mohon ditindaklanjuti.\n\nSubject: Lampu jalan mati\n")
+    assert "From: Warga <warga@example.id>" in complaint.description
+    assert complaint.description.endswith("Lampu di Jalan Kaliurang km 9 mati seminggu.")
+    assert complaint.attachments == []
+
+
+def test_database_errors_name_no_values(app, world):
+    """A database error logged with its traceback shows no parameter of its statement. (On
+    PostgreSQL the server's own detail still names the value of a unique key it refused.)"""
+    db.session.add(InboundMail(digest="d" * 64, outcome="ignored", kind="spam"))
+    db.session.commit()
+    db.session.add(InboundMail(digest="d" * 64, outcome="ignored", kind="siti.aminah"))
+    with pytest.raises(IntegrityError) as raised:
+        db.session.commit()
+    db.session.rollback()
+    assert "siti.aminah" not in str(raised.value) and "parameters hidden" in str(raised.value)

@@ -13,8 +13,13 @@ Nothing is lost and nothing is filed twice when the worker stops anywhere:
    PENGADUAN_IMAP_DONE_FOLDER when one is set. A worker stopped before this step finds the
    message again and goes to 1.
 
-A message that fails for any other reason is logged (by its number in the folder, never its
-sender or subject) and left for the next run; the others go on.
+A message that fails for any other reason is logged (by its number in the folder and the
+error's kind, never its sender or subject), its failure counted on its InboundMail row (outcome
+`failed`, `attempts`, in a transaction of its own after the rollback) and left for the next
+run; the others go on. After MAX_ATTEMPTS failed runs it is given up: moved to
+PENGADUAN_IMAP_FAILED_FOLDER when one is set (for someone to read by hand), else marked handled.
+A full disk (StorageFull) or a database that cannot be reached is the server's trouble, not the
+message's: it is not counted.
 """
 from __future__ import annotations
 
@@ -26,10 +31,11 @@ from contextlib import contextmanager
 
 from flask import current_app
 from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .. import unit_of_work
 from ..database import read_only
+from ..errors import StorageFull
 from ..extensions import db
 from ..services.complaints import mail_intake
 
@@ -37,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HANDLED = "PengaduanHandled"  # the IMAP keyword of a handled message
 BATCH = 50  # messages one run reads at most; the next run takes the rest
+MAX_ATTEMPTS = 3  # failed runs after which a message is given up
 TIMEOUT = 60  # seconds for any one exchange with the server
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
@@ -78,22 +85,47 @@ def poll(limit: int = BATCH) -> dict[str, int]:
         done_folder = current_app.config.get("PENGADUAN_IMAP_DONE_FOLDER")
         uids = box.uids("ALL" if done_folder else AND(no_keyword=HANDLED))[:limit]
         for uid in uids:
+            digest = None
             try:
-                outcome = _handle(box, uid)
+                headers, size = fetch(box, uid, "BODY.PEEK[HEADER]")
+                digest = mail_intake.digest_of(headers)
+                outcome = _handle(box, uid, headers, size, digest)
                 mark_handled(box, uid)
-            except Exception:  # noqa: BLE001 - one bad message must not stop the others
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
                 unit_of_work.abandon()
-                log.exception("mailbox: mail %s of the folder failed; the next run tries again", uid)
-                outcome = "failed"
+                outcome = _failed(box, uid, digest, exc)
             counts[outcome] += 1
     return dict(counts)
 
 
-def _handle(box: MailBox, uid: str) -> str:
-    headers, size = fetch(box, uid, "BODY.PEEK[HEADER]")
-    digest = mail_intake.digest_of(headers)
+def _failed(box: MailBox, uid: str, digest: str | None, exc: Exception) -> str:
+    """Log a message that failed and count the failure; give it up after MAX_ATTEMPTS."""
+    kind = type(exc).__name__
+    if digest is None or isinstance(exc, (StorageFull, OperationalError)):
+        log.exception("mailbox: mail %s of the folder failed (%s); the next run tries again", uid, kind)
+        return "failed"
+    try:
+        attempts = unit_of_work.run(lambda: mail_intake.note_failure(digest, kind))
+        if attempts < MAX_ATTEMPTS:
+            log.exception("mailbox: mail %s of the folder failed (%s, attempt %d of %d); the next run "
+                          "tries again", uid, kind, attempts, MAX_ATTEMPTS)
+            return "failed"
+        log.exception("mailbox: mail %s of the folder failed (%s) %d times; given up", uid, kind, attempts)
+        quarantine = current_app.config.get("PENGADUAN_IMAP_FAILED_FOLDER")
+        if quarantine:
+            box.move(uid, quarantine)
+        else:
+            mark_handled(box, uid)
+        return "given_up"
+    except Exception:  # noqa: BLE001 - counting failed too: the next run tries again
+        unit_of_work.abandon()
+        log.exception("mailbox: mail %s of the folder failed (%s); its failure was not counted", uid, kind)
+        return "failed"
+
+
+def _handle(box: MailBox, uid: str, headers: bytes, size: int, digest: str) -> str:
     with read_only():
-        known = mail_intake.recorded(digest)
+        known = mail_intake.recorded(digest, MAX_ATTEMPTS)
         db.session.commit()
     if known:
         return "already"

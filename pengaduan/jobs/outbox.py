@@ -84,6 +84,8 @@ def _send(message: OutboxMessage) -> tuple[str, str | None]:
     # the mailbox the worker reads knows it as its own (services.complaints.mail_intake).
     email["Auto-Submitted"] = "auto-generated"
     email["X-Loop"] = loop_id()
+    if message.message_id:  # a reply names it to be added to its complaint (MailReference)
+        email["Message-ID"] = message.message_id
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")

@@ -20,7 +20,7 @@ from .inbound_mail import InboundMail
 from .lease import JobLease
 from .notification import NOTIFICATION_KINDS, Notification
 from .office import OFFICE_ROW_ID, OfficeProfile
-from .outbox import OutboxMessage
+from .outbox import MailReference, OutboxMessage
 from .supervision import (
     ACTION_STATUSES,
     DOCUMENT_KINDS,
@@ -37,7 +37,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttem
 __all__ = [
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
-    "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
+    "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -16,7 +16,9 @@ class InboundMail(db.Model):
     when it has none. Nothing else of the mail is kept here (no address, no subject).
 
     outcome: filed (a new complaint), message (added to a complaint), refused (a reply told
-    the sender why), ignored (auto-replies, bounces, loops: nothing sent). `kind` says which
+    the sender why), ignored (auto-replies, bounces, loops, spam: nothing sent), failed (reading or registering it
+    raised: `attempts` counts the runs that tried; at mailbox.MAX_ATTEMPTS it is given up,
+    marked handled or moved to the quarantine folder). `kind` says which
     rule applied (e.g. attachment, closed, auto_reply)."""
 
     __tablename__ = "inbound_mail"
@@ -27,3 +29,4 @@ class InboundMail(db.Model):
     outcome: Mapped[str] = mapped_column(String(16))
     kind: Mapped[str] = mapped_column(String(32))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", ondelete="SET NULL"))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -26,6 +26,7 @@ import io
 import logging
 import re
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
@@ -34,13 +35,14 @@ from html.parser import HTMLParser
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ... import mail as outbox
-from ...errors import InvalidFields, StorageFull
+from ...errors import DomainError, InvalidFields, StorageFull
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
-from ...models import Complaint, InboundMail, Unit, User
+from ...models import Complaint, InboundMail, MailReference, OutboxMessage, Unit, User, utcnow
 from ...policy import Actor
 from ...unit_of_work import UnitOfWork
 from ...workflow import current_workflow
@@ -71,6 +73,10 @@ FILED, MESSAGE, REFUSED, IGNORED = "filed", "message", "refused", "ignored"
 AUTO_REPLY, BOUNCE, LOOP, NO_SENDER = "auto_reply", "bounce", "loop", "no_sender"
 TOO_LARGE, ATTACHMENT, EMPTY, TOO_LONG = "too_large", "attachment", "empty", "too_long"
 NOT_ITS_SENDER, CLOSED, INVALID, STAFF = "not_its_sender", "closed", "invalid", "staff"
+NOT_A_REPLY, NOT_ALLOWED, SPAM = "not_a_reply", "not_allowed", "spam"
+FAILED = "failed"  # reading or registering it raised; `attempts` counts the runs (mailbox.py)
+MESSAGE_ID = re.compile(r"<[^<>\s]{1,250}>")
+REFUSAL_WINDOW = timedelta(days=1)
 
 
 class MailboxNotReady(Exception):
@@ -90,6 +96,7 @@ class Mail:
     subject: str = ""
     text: str = ""
     code: str | None = None  # a tracking code named in the subject
+    answers: tuple[str, ...] = ()  # the Message-IDs named in In-Reply-To and References
     files: list = field(default_factory=list)  # checked uploads (name, data, type)
 
 
@@ -109,8 +116,26 @@ def largest_mail() -> int:
     return current_app.config["MAX_CONTENT_LENGTH"] * 4 // 3
 
 
-def recorded(digest: str) -> bool:
-    return db.session.scalar(select(InboundMail.id).where(InboundMail.digest == digest)) is not None
+def recorded(digest: str, max_attempts: int | None = None) -> bool:
+    """Whether the message is done with: recorded with what it became, or failed
+    `max_attempts` times (given up). A failure below that is tried again."""
+    row = db.session.execute(select(InboundMail.outcome, InboundMail.attempts)
+                             .where(InboundMail.digest == digest)).first()
+    if row is None:
+        return False
+    return row.outcome != FAILED or (max_attempts is not None and row.attempts >= max_attempts)
+
+
+def note_failure(digest: str, kind: str) -> int:
+    """Count one more failed run for this message (its own unit of work, after the failed
+    one rolled back); returns the runs that failed. `kind` names the error's class only."""
+    row = db.session.scalar(select(InboundMail).where(InboundMail.digest == digest))
+    if row is None:
+        row = InboundMail(digest=digest, outcome=FAILED, kind=kind[:32], attempts=0)
+        db.session.add(row)
+    row.attempts, row.kind, row.handled_at = (row.attempts or 0) + 1, kind[:32], utcnow()
+    db.session.flush()
+    return row.attempts
 
 
 def intake_unit() -> Unit:
@@ -134,13 +159,15 @@ def read(digest: str, headers: bytes, raw: bytes | None, size: int) -> Mail:
     message = BytesParser(policy=default_policy).parsebytes(raw if raw is not None else headers,
                                                             headersonly=raw is None)
     name, address = sender(message)
-    ignored = automatic(message, address)
+    ignored = automatic(message, address) or spam(message)
     if ignored or address is None:
         return Mail(digest, ignored=ignored or NO_SENDER)
     subject = clean(str(message.get("Subject") or ""))
     found = CODE_IN_SUBJECT.search(subject)
+    answers = " ".join(str(message.get(name) or "") for name in ("In-Reply-To", "References"))
     mail = Mail(digest, name=name, address=address, subject=subject,
-                code=found.group(1) if found else None)
+                code=found.group(1) if found else None,
+                answers=tuple(MESSAGE_ID.findall(answers))[-50:])
     if raw is None or size > largest_mail():
         return replace(mail, refused=TOO_LARGE, reason=_l(
             "Your email is larger than %(mb)d MB, the most this office takes in one email. "
@@ -201,6 +228,20 @@ def automatic(message: EmailMessage, address: str | None) -> str | None:
     return None
 
 
+def spam(message: EmailMessage) -> str | None:
+    """SPAM when the mail server marked the message as spam (X-Spam-Flag: YES, X-Spam-Status:
+    Yes, ...) or its sender's domain failed DMARC (Authentication-Results: dmarc=fail): its
+    From is likely forged, and answering it would send our mail to a stranger (backscatter)."""
+    if str(message.get("X-Spam-Flag") or "").strip().lower() == "yes":
+        return SPAM
+    if re.match(r"\s*yes\b", str(message.get("X-Spam-Status") or ""), re.I):
+        return SPAM
+    results = " ".join(str(value) for value in message.get_all("Authentication-Results") or ())
+    if re.search(r"\bdmarc\s*=\s*fail\b", results, re.I):
+        return SPAM
+    return None
+
+
 class _Upload:
     """A mail attachment as check_uploads reads an upload."""
 
@@ -212,9 +253,15 @@ class _Upload:
         return self._stream.read(size)
 
 
+SIGNATURES = ("application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature")
+
+
 def parts(message: EmailMessage) -> tuple[str, str | None, list[_Upload]]:
     """The text of a message (its plain part, else its HTML part as text), the HTML part if
-    any, and every other part as an upload to check (inline images included)."""
+    any, and every other part as an upload to check. A message forwarded as an attachment
+    (message/rfc822) adds its Subject, From and Date lines and its text to the text, and its
+    files to the files; S/MIME and PGP signatures and the images the HTML shows by `cid:`
+    (signature logos) are dropped."""
     plain_part = message.get_body(preferencelist=("plain",))
     html_part = message.get_body(preferencelist=("html",))
     text = _content(plain_part) if plain_part is not None else ""
@@ -222,9 +269,25 @@ def parts(message: EmailMessage) -> tuple[str, str | None, list[_Upload]]:
     if not text.strip() and html:
         text = html_to_text(html)
     bodies = {id(plain_part), id(html_part)}
+    shown = {ref.strip().lower() for ref in re.findall(r"""cid:([^"'\s>)]+)""", html or "", re.I)}
     files = []
+    forwarded = []
+    for part in message.iter_parts() if message.is_multipart() else ():
+        forwarded.extend(_forwarded(part))
+    inner = {id(sub) for part in forwarded for sub in part.walk()}
+    for part in forwarded:
+        inner_text, _, inner_files = parts(part)
+        heading = [f"{label}: {clean(str(part.get(label)))}" for label in ("Subject", "From", "Date")
+                   if part.get(label) is not None]
+        text = "\n\n".join(piece for piece in (text.strip(), "\n".join(heading), inner_text) if piece)
+        files.extend(inner_files)
     for part in message.walk():
-        if part.is_multipart() or id(part) in bodies:
+        if part.is_multipart() or id(part) in bodies or id(part) in inner:
+            continue
+        if part.get_content_type() in SIGNATURES:
+            continue
+        content_id = str(part.get("Content-ID") or "").strip().strip("<>").lower()
+        if content_id and content_id in shown and part.get_content_maintype() == "image":
             continue
         disposition = part.get_content_disposition()
         if part.get_content_maintype() == "text" and disposition != "attachment" \
@@ -233,6 +296,15 @@ def parts(message: EmailMessage) -> tuple[str, str | None, list[_Upload]]:
         data = part.get_payload(decode=True) or b""
         files.append(_Upload(part.get_filename() or "lampiran", data))
     return clean(text).strip(), html, files
+
+
+def _forwarded(part) -> list[EmailMessage]:
+    """The messages forwarded as attachments (message/rfc822) at or under `part`."""
+    if part.get_content_type() == "message/rfc822":
+        return [inner for inner in part.iter_parts() if isinstance(inner, EmailMessage)]
+    if part.is_multipart():
+        return [found for sub in part.iter_parts() for found in _forwarded(sub)]
+    return []
 
 
 def _content(part) -> str:
@@ -373,16 +445,34 @@ def _file(mail: Mail) -> InboundMail:
     return _record(mail, FILED, CHANNEL, filed.complaint)
 
 
+NOT_ADDED = _l(
+    "Its subject names a tracking code, so it was taken for a reply about a complaint, but it "
+    "was not added to one: a reply is added only when it is sent with “Reply” on one of the "
+    "emails this office sent about the complaint, from the address the complaint was filed "
+    "with. To write about your complaint, reply to one of our emails, or open it on the "
+    "tracking page with its code and PIN; to file a new complaint, send it again without a "
+    "tracking code in the subject.")
+
+
+def answers_our_mail(mail: Mail, complaint: Complaint) -> bool:
+    """Whether the reply names (In-Reply-To, References) the Message-ID of an email the office
+    sent to this complaint's complainant about it: a From address is easily forged, and the
+    tracking code and the address may both be known to others."""
+    if not mail.answers:
+        return False
+    found = db.session.scalar(select(func.count()).select_from(MailReference).where(
+        MailReference.message_id.in_(mail.answers), MailReference.complaint_id == complaint.id,
+        MailReference.recipient == (complaint.complainant_email or "").strip().lower()))
+    return bool(found)
+
+
 def _reply(mail: Mail) -> InboundMail:
     complaint = db.session.scalar(select(Complaint).where(Complaint.tracking_code == mail.code))
     if complaint is None or (complaint.complainant_email or "").strip().lower() != mail.address.lower():
         # The same answer whether the code exists or not: it tells a stranger nothing.
-        return _refuse(mail, NOT_ITS_SENDER, _l(
-            "Its subject names the tracking code %(code)s. An email is added to a complaint "
-            "only when it comes from the address the complaint was filed with, so it was not. "
-            "To write about your complaint, open it on the tracking page with its code and "
-            "PIN; to file a new complaint, send it again without a tracking code in the "
-            "subject.", code=mail.code))
+        return _refuse(mail, NOT_ITS_SENDER, NOT_ADDED)
+    if not answers_our_mail(mail, complaint):
+        return _refuse(mail, NOT_A_REPLY, NOT_ADDED)
     if not is_open(complaint):
         return _refuse(mail, CLOSED, _l(
             "Complaint %(code)s is finished, so nothing can be added to it any more. If the "
@@ -406,6 +496,11 @@ def _reply(mail: Mail) -> InboundMail:
         return _refuse(mail, TOO_LONG if text else EMPTY, [
             _l("The text of your reply %(problem)s.", problem=problem) for problem in exc.errors.values()],
             complaint)
+    except DomainError:  # the complaint does not take her words now (a step not allowed, a change at once)
+        return _refuse(mail, NOT_ALLOWED, _l(
+            "Complaint %(code)s cannot take a reply by email at this moment. Please open it on "
+            "the tracking page with its code and PIN to see where it stands.",
+            code=complaint.tracking_code), complaint)
     return _record(mail, MESSAGE, step or CHANNEL, complaint)
 
 
@@ -427,15 +522,40 @@ def _refuse(mail: Mail, kind: str, reason, complaint: Complaint | None = None, s
     """Tell the sender what was refused and why (in the office's language); file nothing.
     `staff`: the sender is a staff member, pointed to the staff entry form instead."""
     reasons = reason if isinstance(reason, list) else [reason]
-    outbox.queue(mail.address, _l("Your email could not be registered"), "mail_refused",
-                 reasons=reasons, staff=staff)
+    subject = _l("Your email could not be registered")
+    if _refusals_in_window(mail.address, subject) < current_app.config["PENGADUAN_RECEIPTS_PER_ADDRESS"]:
+        outbox.queue(mail.address, subject, "mail_refused", reasons=reasons, staff=staff)
+    else:  # one address gets no more refusals a day than receipts: no mailer for strangers
+        UnitOfWork.of(db.session).on_commit(lambda: log.info("mailbox: refusal reply withheld (%s): "
+                                                             "the address had its replies for today", kind))
     return _record(mail, REFUSED, kind, complaint)
 
 
+def _refusals_in_window(address: str, subject) -> int:
+    """Refusal replies queued for this address in the last 24 hours (by their subject, in the
+    office's language, as `outbox.queue` renders it)."""
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        words = str(subject)
+    return db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        func.lower(OutboxMessage.recipient) == address.strip().lower(), OutboxMessage.subject == words,
+        OutboxMessage.created_at > utcnow() - REFUSAL_WINDOW))
+
+
 def _record(mail: Mail, outcome: str, kind: str, complaint: Complaint | None = None) -> InboundMail:
-    row = InboundMail(digest=mail.digest, outcome=outcome, kind=kind,
-                      complaint_id=complaint.id if complaint is not None else None)
-    db.session.add(row)
+    complaint_id = complaint.id if complaint is not None else None
+    failed = db.session.scalar(select(InboundMail).where(InboundMail.digest == mail.digest,
+                                                         InboundMail.outcome == FAILED))
+    if failed is None:
+        row = InboundMail(digest=mail.digest, outcome=outcome, kind=kind, complaint_id=complaint_id)
+        db.session.add(row)
+    else:  # it failed before: the same row, taken only if no other worker took it meanwhile
+        taken = db.session.execute(update(InboundMail).where(
+            InboundMail.id == failed.id, InboundMail.outcome == FAILED).values(
+            outcome=outcome, kind=kind, complaint_id=complaint_id, handled_at=utcnow()))
+        if taken.rowcount != 1:
+            raise IntegrityError("inbound_mail", None, Exception("recorded by another worker"))
+        row = failed
+        db.session.refresh(row)
     db.session.flush()
     number = row.id
     UnitOfWork.of(db.session).on_commit(lambda: log.info("mailbox: mail %s %s (%s)", number, outcome, kind))
