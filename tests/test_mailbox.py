@@ -436,6 +436,23 @@ def test_a_message_that_always_fails_is_given_up_and_blocks_nothing(office, dove
     assert handled(dovecot) == [True, True] and "given up" in caplog.text and "Racun" not in caplog.text
 
 
+def test_a_message_given_up_may_be_moved_to_a_quarantine_folder(office, dovecot, monkeypatch):
+    with dovecot.mailbox() as box:
+        if not box.folder.exists("Karantina"):
+            box.folder.create("Karantina")
+    office.config["PENGADUAN_IMAP_FAILED_FOLDER"] = "Karantina"
+    monkeypatch.setattr(mailbox, "MAX_ATTEMPTS", 1)
+    monkeypatch.setattr(mail_intake, "register", lambda mail: 1 / 0)
+    dovecot.deliver(message())
+
+    assert run_worker(office) == {"given_up": 1}
+    assert flags(dovecot) == []
+    with dovecot.mailbox() as box:
+        box.folder.set("Karantina")
+        assert len(box.uids()) == 1
+        box.delete(box.uids())
+
+
 def test_a_failed_message_filed_later_keeps_one_row_and_a_refused_step_is_answered(office, world, dovecot,
                                                                                   monkeypatch):
     """A message that failed once and then goes through takes over its row; a reply the
