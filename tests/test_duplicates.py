@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from pages import Page
@@ -16,6 +17,7 @@ from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, OutboxMessage, User, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import advance
+from pengaduan.services.complaints.citizen import rate
 from pengaduan.services.complaints.duplicates import link, related, suggestions, unlink
 from pengaduan.services.oversight.reports import periodic_report
 
@@ -153,3 +155,58 @@ def test_a_duplicate_closed_as_a_duplicate_hands_its_duplicates_on(app, org):
         db.session.commit()
         assert Complaint.by_code(third).duplicate_of.tracking_code == first
 
+
+
+def test_the_duplicates_page_reads_as_merged_and_rates_once_the_original_closes(app, org):
+    """Her page says merged (status and history), not closed or rejected; it says the office's
+    words to the other complainant are withheld; no rating until the original closes."""
+    original, _ = file(app, **ORIGINAL)
+    new, pin = file(app, **REWORDED)
+    with app.app_context():
+        advance(Complaint.by_code(new), "reject", officer(app), reason="Sama.", closure_reason="duplicate",
+                duplicate_of=original)
+        advance(Complaint.by_code(original), "verify", officer(app), unit="UNIT-A", category="GENERAL",
+                classification="pengaduan")
+        db.session.commit()
+    citizen = browser(app)
+    track(citizen, new, pin)
+    html = citizen.get(f"/track/{new}").get_data(as_text=True)
+    status = html[html.index('data-testid="status"'):][:200]
+    assert f"Merged with complaint {original}" in status and "Closed" not in status
+    history = html[html.index('id="history"'):]
+    assert f"Merged with complaint {original}" in history and "Rejected the complaint" not in history
+    assert 'data-testid="words-withheld"' in html and "You will be emailed when it is closed" in html
+    assert 'id="action-rate"' not in html and 'data-testid="rate-later"' in html
+    with app.app_context():
+        duplicate = Complaint.by_code(new)
+        try:
+            rate(duplicate, Actor.citizen(duplicate), 5)
+            raise AssertionError("rated while the original is handled")
+        except InvalidFields as error:
+            assert set(error.errors) == {"rating"}
+        db.session.rollback()
+        assert Complaint.by_code(new).rating is None
+        complaint = Complaint.by_code(original)
+        advance(complaint, "follow_up", officer(app), response="Jalan sudah ditambal.")
+        advance(complaint, "close", officer(app), resolution="Selesai ditambal.")
+        db.session.commit()
+    html = citizen.get(f"/track/{new}").get_data(as_text=True)
+    assert 'id="action-rate"' in html and 'data-testid="rate-later"' not in html
+
+
+def test_a_closed_complaint_cannot_be_the_original(app, org):
+    closed, _ = file(app, **ORIGINAL)
+    new, _ = file(app, **REWORDED)
+    with app.app_context():
+        advance(Complaint.by_code(closed), "reject", officer(app), reason="Tidak jelas.", closure_reason="rejected")
+        db.session.commit()
+        try:
+            advance(Complaint.by_code(new), "reject", officer(app), reason="Sama.", closure_reason="duplicate",
+                    duplicate_of=closed)
+            raise AssertionError("merged with a closed complaint")
+        except InvalidFields as error:
+            refused = error.errors["duplicate_of"]
+            with force_locale("en"):
+                assert closed in str(refused) and "already closed" in str(refused) and "related" in str(refused)
+        db.session.rollback()
+        assert Complaint.by_code(new).state == "received"

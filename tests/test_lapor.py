@@ -61,7 +61,8 @@ def test_a_lapor_complaint_runs_lapors_limits_from_its_disposition(world):
         advance(case, "follow_up", world.officer_a, response=ANSWER, at=filed_at)
     db.session.commit()
     assert complaint.clock("lapor_follow_up").stopped_at == filed_at
-    assert {c.rule for c in complaint.clocks if c.running} == {"resolution", "lapor_reply_window"}
+    assert {c.rule for c in complaint.clocks if c.running} == {"resolution"}  # the reply window waits for LAPOR!
+    assert complaint.clock("lapor_reply_window").due_at is None
     assert {c.rule for c in web.clocks if c.running} == {"resolution", "reply_window"}
 
 

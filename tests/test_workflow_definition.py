@@ -419,7 +419,33 @@ def test_sla_unknown_counting_from_field():
     data = definition()
     data["sla"]["response"]["counting_from"] = "pin_hash"
     assert_refused(data, "sla.response.counting_from", "unknown date field 'pin_hash' of a "
-                   "complaint (use one of received_at, lapor_received_at, lapor_disposed_at)")
+                   "complaint (use one of received_at, lapor_received_at, lapor_disposed_at, lapor_posted)")
+
+
+def test_lapor_posted_counts_from_a_step_and_ships_on_lapors_reply_window(shipped):
+    """`counting_from: lapor_posted` (from the posting to LAPOR! of the answer its step gave)
+    needs a clock started by steps; the shipped LAPOR! reply window uses it."""
+    assert shipped.sla["lapor_reply_window"].waits_for_posting
+    assert not shipped.sla["lapor_follow_up"].waits_for_posting
+    data = definition()
+    data["sla"]["response"]["counting_from"] = "lapor_posted"
+    assert_refused(data, "sla.response.counting_from", "'lapor_posted' counts from the posting of the "
+                   "answer a step gave: the clock must start on steps, not on 'file'")
+
+
+def test_citizen_label_names_the_original_only_for_a_duplicate(shipped):
+    """A closure reason's words for the complainant's page: {code} only where the reason
+    names an original, and then words for a page that does not show its code."""
+    named, unnamed = shipped.closure_citizen["duplicate"]
+    assert "{code}" in named["id"] and "{code}" not in unnamed["en"]
+    data = definition()
+    data["closure_reasons"]["referred"]["citizen_label"] = {"id": "Ke {code}", "en": "To {code}"}
+    assert_refused(data, "closure_reasons.referred.citizen_label", "{code} is the original's tracking "
+                   "code: only a reason requiring duplicate_of has one")
+    data = definition()
+    data["closure_reasons"]["duplicate"].pop("citizen_label_unnamed")
+    assert_refused(data, "closure_reasons.duplicate.citizen_label_unnamed", "a citizen_label naming "
+                   "{code} needs the words for a page that does not show the code")
 
 
 def test_unknown_top_level_key():

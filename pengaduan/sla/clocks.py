@@ -52,8 +52,32 @@ def first_day(complaint: Complaint, rule, at: datetime) -> datetime:
     """Day 0 of a clock's first cycle: the complaint's date the rule counts from (LAPOR!'s
     disposition, say) when it has one, else the time of the step that starts it. A restart
     counts from its own step."""
-    since = getattr(complaint, rule.counting_from) if rule.counting_from else None
+    since = getattr(complaint, rule.counting_from) if rule.counting_from and not rule.waits_for_posting else None
     return since or at
+
+
+WAITING = "waits_for_posting"  # the explanation's mark of a clock held until its answer is posted
+
+
+def _waits_for_posting(complaint: Complaint, rule) -> bool:
+    """A clock counting from the posting to SP4N-LAPOR! of the answer that started it waits,
+    on a complaint that has a LAPOR! ID, until that posting is recorded (`restart_from`)."""
+    return bool(rule.waits_for_posting and complaint.lapor_id)
+
+
+def is_waiting(clock: ComplaintClock) -> bool:
+    """Whether the clock is held until the answer that started it is posted to SP4N-LAPOR!."""
+    return clock.paused_at is not None and bool((clock.explanation or {}).get(WAITING))
+
+
+def restart_from(clock: ComplaintClock, rule, at: datetime, cal: WorkingCalendar) -> None:
+    """Count a running clock afresh from `at` (day 0), the time the answer that started it was
+    posted to SP4N-LAPOR!: no time consumed, no pause, its ladder from the first rung."""
+    clock.counting_from, clock.consumed = at, 0
+    clock.paused_at = None
+    clock.explanation = {}
+    clock.next_step = 0
+    _schedule(clock, rule, cal)
 
 
 def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | None,
@@ -82,7 +106,10 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
             else:
                 continue
             _schedule(clock, rule, cal)
-            if to_state in rule.pause_in:
+            if _waits_for_posting(complaint, rule):
+                _pause(clock, rule, cal, at)  # no deadline until the answer stands on LAPOR!
+                clock.explanation = {**clock.explanation, WAITING: True}
+            elif to_state in rule.pause_in:
                 _pause(clock, rule, cal, at)
             continue
         if clock is None or clock.stopped_at is not None:
@@ -94,7 +121,7 @@ def on_event(complaint: Complaint, workflow, trigger: str, from_state: str | Non
                 _resume(clock, rule, cal, at, reschedule=False)
         elif to_state in rule.pause_in and clock.paused_at is None:
             _pause(clock, rule, cal, at)
-        elif to_state not in rule.pause_in and clock.paused_at is not None:
+        elif to_state not in rule.pause_in and clock.paused_at is not None and not is_waiting(clock):
             _resume(clock, rule, cal, at)
     refresh_due_dates(complaint, workflow)
 

@@ -21,9 +21,10 @@ from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor, Role, can_fire
 from ..services import advance, file_complaint
 from ..services.attachments import limits, stored_files
-from ..services.complaints.citizen import (citizen_deadline, filed_files, find_for_citizen,
-                                           identity_as_given, name_in_part, office_words,
-                                           original_progress, public_timeline, rate, replace_pin)
+from ..services.complaints.citizen import (can_rate, citizen_deadline, closed_as, filed_files,
+                                           find_for_citizen, identity_as_given, name_in_part, office_words,
+                                           original_progress, public_timeline, rate, replace_pin,
+                                           waits_for_original)
 from ..services.complaints.conversation import is_open, post_message
 from ..services.complaints.publication import RULES as PUBLICATION
 from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
@@ -247,7 +248,8 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None, fi
         privacy_rule=PUBLICATION.get(complaint.privacy), original=original_progress(complaint),
         form=ActionForm(), errors=errors or {},
         typed=typed or {}, open_action=action, workflow=workflow, files_dropped=files_dropped,
-        can_rate=workflow.is_terminal(complaint.state) and complaint.rating is None,
+        can_rate=can_rate(complaint), closed_as=closed_as(complaint),
+        rates_later=complaint.rating is None and waits_for_original(complaint),
         max_files=limits()[1], old_pin=complaint.id in session.get(OLD_PIN_KEY, []),
     ), status
 

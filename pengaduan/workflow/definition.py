@@ -30,6 +30,9 @@ NOTIFY_TARGETS = ("handler", "unit_officers", "unit_supervisors", "next_level_su
 LADDER_ACTIONS = ("reminder", "expiry")  # the rungs of a complainant clock, reserved names
 # The complaint's dates a clock may count from instead of the step that starts it (`counting_from`).
 CLOCK_DATES = ("received_at", "lapor_received_at", "lapor_disposed_at")
+# ... or the posting to SP4N-LAPOR! of the answer whose step started it: on a complaint with
+# a LAPOR! ID the clock has no deadline until that posting is recorded, then counts from it.
+ANSWER_POSTED = "lapor_posted"
 FILE_TRIGGER = "file"  # the complaint's creation, usable to start clocks
 LANGUAGES = ("id", "en")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -157,6 +160,11 @@ class SlaRule:
     # has it, instead of the time of the step that starts it.
     counting_from: str | None = None
 
+    @property
+    def waits_for_posting(self) -> bool:
+        """The clock counts from the posting to SP4N-LAPOR! of the answer that started it."""
+        return self.counting_from == ANSWER_POSTED
+
     def applies_to(self, channel: str | None) -> bool:
         """Whether the clock runs for a complaint received through this channel."""
         return (self.channels is None or channel in self.channels) and channel not in self.except_channels
@@ -180,6 +188,10 @@ class Workflow:
     # What the complainant is told when her complaint closes for a reason that says so
     # (closure_reasons.<name>.tell_complainant), instead of what the closing step tells.
     closure_tell: dict[str, TellComplainant] = field(default_factory=dict)
+    # What the complainant's page calls her complaint once closed for a reason that says so
+    # (closure_reasons.<name>.citizen_label): (the words, {code} standing for the original's
+    # tracking code; the words when her page does not show that code).
+    closure_citizen: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -321,6 +333,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     classifications = _read_labelled(r, data, "classifications")
     closure_reasons, closure_requires = _read_closure_reasons(r, data.get("closure_reasons"))
     closure_tell = _read_closure_tells(r, data.get("closure_reasons"))
+    closure_citizen = _read_citizen_labels(r, data.get("closure_reasons"), closure_requires)
     transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires)
     _check_reachability(r, data["initial"], states, transitions)
     sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
@@ -338,6 +351,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         initial=data["initial"], states=states, transitions=transitions,
         classifications=classifications, closure_reasons=closure_reasons, sla=sla,
         filing_window_days=window, path=file, closure_requires=closure_requires, closure_tell=closure_tell,
+        closure_citizen=closure_citizen,
     )
 
 
@@ -374,7 +388,8 @@ def _read_closure_reasons(r: _Reader, data) -> tuple[dict[str, dict], dict[str, 
         r.identifier(name, key)
         spec = r.mapping(spec, key)
         if "label" in spec:
-            r.keys(spec, key, {"label"}, {"requires", "tell_complainant"})
+            r.keys(spec, key, {"label"}, {"requires", "tell_complainant", "citizen_label",
+                                          "citizen_label_unnamed"})
             labels[name] = r.label(spec["label"], f"{key}.label")
             requires[name] = r.names(spec.get("requires", []), f"{key}.requires", FIELDS, "field")
             if "closure_reason" in requires[name]:
@@ -504,6 +519,37 @@ def _confirm(r: _Reader, spec: dict, key: str, roles) -> Confirm | None:
     return Confirm(means=means, **words)
 
 
+def _read_citizen_labels(r: _Reader, data, requires) -> dict[str, tuple[dict, dict]]:
+    """What the complainant's page calls her complaint's state, and the step that closed it,
+    when it closed for a reason with words of its own (a duplicate is merged, not rejected).
+    `{code}` (the original's tracking code) only for a reason requiring `duplicate_of`, and
+    then `citizen_label_unnamed` for a page that does not show that code."""
+    found = {}
+    for name, spec in (data or {}).items():
+        if not isinstance(spec, dict) or "citizen_label" not in spec:
+            if isinstance(spec, dict) and "citizen_label_unnamed" in spec:
+                r.fail(f"closure_reasons.{name}.citizen_label_unnamed", "goes with a citizen_label")
+            continue
+        key = f"closure_reasons.{name}.citizen_label"
+        named = r.label(spec["citizen_label"], key)
+        coded = any("{code}" in words for words in named.values())
+        for lang, words in named.items():
+            if words.replace("{code}", "").count("{") or words.replace("{code}", "").count("}"):
+                r.fail(f"{key}.{lang}", "may name only {code} in braces")
+            if coded and "{code}" not in words:
+                r.fail(f"{key}.{lang}", "names {code} in one language: name it in every language")
+        if coded and "duplicate_of" not in requires.get(name, ()):
+            r.fail(key, "{code} is the original's tracking code: only a reason requiring duplicate_of has one")
+        if coded and "citizen_label_unnamed" not in spec:
+            r.fail(f"{key}_unnamed", "a citizen_label naming {code} needs the words for a page that "
+                   "does not show the code")
+        unnamed = r.label(spec.get("citizen_label_unnamed", spec["citizen_label"]), f"{key}_unnamed")
+        if any("{" in words or "}" in words for words in unnamed.values()):
+            r.fail(f"{key}_unnamed", "may not contain braces")
+        found[name] = (named, unnamed)
+    return found
+
+
 def _read_closure_tells(r: _Reader, data) -> dict[str, TellComplainant]:
     """What the complainant's email says when her complaint closes for a reason that has its
     own words (a duplicate is merged, not left without follow-up): a subject and a text, no
@@ -625,9 +671,12 @@ def _read_sla_rule(r: _Reader, name, key, spec, states, triggers, ladder_tracks,
     channels, skipped = _rule_channels(r, spec, key)
     counting_from = spec.get("counting_from")
     if counting_from is not None:
-        if not isinstance(counting_from, str) or counting_from not in CLOCK_DATES:
+        if not isinstance(counting_from, str) or counting_from not in (*CLOCK_DATES, ANSWER_POSTED):
             r.fail(f"{key}.counting_from", f"unknown date field {counting_from!r} of a complaint "
-                   f"(use one of {', '.join(CLOCK_DATES)})")
+                   f"(use one of {', '.join((*CLOCK_DATES, ANSWER_POSTED))})")
+        if counting_from == ANSWER_POSTED and FILE_TRIGGER in start:
+            r.fail(f"{key}.counting_from", f"'{ANSWER_POSTED}' counts from the posting of the answer "
+                   "a step gave: the clock must start on steps, not on 'file'")
     return SlaRule(name, label, amount, spec["unit"], start, stop, pause_in, spec["track"],
                    restart, on_expiry, str(spec.get("source", "")), steps, reminder,
                    channels, skipped, counting_from)

@@ -152,6 +152,10 @@ def _complaint_code(value, ctx):
                                 code=other.tracking_code, original=original.tracking_code))
         raise FieldError(_l("%(code)s is itself a duplicate: name its original instead",
                             code=other.tracking_code))
+    if ctx.workflow.is_terminal(other.state):  # her complainant would wait for a closing that came
+        raise FieldError(_l("%(code)s is already closed: a complaint can be merged only with one still "
+                            "handled. Link it as related instead, and answer this one on its own",
+                            code=other.tracking_code))
     return other
 
 

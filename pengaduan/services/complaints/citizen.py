@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ... import audit
 from ...errors import Forbidden, InvalidFields
 from ...extensions import db
-from ...i18n import format_moment
+from ...i18n import format_moment, label
 from ...i18n import lazy_gettext as _l
 from ...models import Attachment, Complaint, ComplaintEvent, Role, utcnow
 from ...policy import Actor, acts_as_complainant, handles_cases
@@ -70,7 +70,46 @@ def _titles(event: ComplaintEvent, complaint: Complaint, workflow, side: str) ->
     transition = workflow.transition(event.trigger)
     if transition is None:
         return event.trigger, event.trigger
+    merged = _closed_as(complaint, workflow, (event.data or {}).get("closure_reason"))
+    if merged:  # closed as a duplicate: merged with its original, not rejected
+        return merged, merged
     return transition.label, transition.done or transition.label
+
+
+def _closed_as(complaint: Complaint, workflow, reason: str | None) -> str | None:
+    """The complainant's words for a complaint closed for `reason` when the workflow gives
+    that reason words of its own (closure_reasons.<name>.citizen_label), with the original's
+    code where her page shows it; None otherwise."""
+    words = workflow.closure_citizen.get(reason or "")
+    if words is None:
+        return None
+    original = complaint.duplicate_of
+    if original is not None and publishable(original) is not None:
+        return label(words[0]).replace("{code}", original.tracking_code)
+    return label(words[1])
+
+
+def closed_as(complaint: Complaint) -> str | None:
+    """What the complainant's page calls her closed complaint's state when its closure reason
+    has words of its own ("Merged with complaint ..."); None otherwise (the state's label)."""
+    workflow = current_workflow()
+    if not workflow.is_terminal(complaint.state):
+        return None
+    return _closed_as(complaint, workflow, complaint.closure_reason)
+
+
+def waits_for_original(complaint: Complaint) -> bool:
+    """A complaint closed as a duplicate whose original is still handled: its matter is not
+    finished, so its complainant rates the service once the original closes."""
+    original = complaint.duplicate_of
+    return original is not None and not current_workflow().is_terminal(original.state)
+
+
+def can_rate(complaint: Complaint) -> bool:
+    """Whether the complainant may rate the service now: her complaint closed, not rated yet,
+    and not merged with a complaint still handled."""
+    return (current_workflow().is_terminal(complaint.state) and complaint.rating is None
+            and not waits_for_original(complaint))
 
 
 def public_timeline(complaint: Complaint) -> list[TimelineEntry]:
@@ -256,6 +295,9 @@ def rate(complaint: Complaint, actor: Actor, rating, comment: str | None = None)
         raise InvalidFields({"rating": _l("the service can be rated once the complaint is closed")})
     if complaint.rating is not None:
         raise InvalidFields({"rating": _l("the service was already rated")})
+    if waits_for_original(complaint):
+        raise InvalidFields({"rating": _l("the service can be rated once the complaint yours was merged "
+                                          "with is closed")})
     values = clean_values(workflow, complaint, {"rating": rating, "comment": comment},
                           requires=("rating",), accepts=("comment",))
     complaint.rating, complaint.rating_comment = values["rating"], values.get("comment")

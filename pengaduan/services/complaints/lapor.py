@@ -38,7 +38,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ... import audit, unit_of_work
+from ... import audit, sla, unit_of_work
 from ...errors import Forbidden, InvalidFields
 from ...extensions import db
 from ...i18n import label
@@ -224,12 +224,26 @@ def record_posted(complaint: Complaint, event: ComplaintEvent, posted_at: dateti
     except IntegrityError:
         raise InvalidFields({"posted_at": _l("this answer was already recorded as posted")}) from None
     _set_unposted_since(complaint, oldest_unposted(complaint))
+    _count_from_posting(complaint, event, posted_at)
     audit.record(db.session, "lapor.posted", actor=actor.label, unit=complaint.unit,
                  complaint=complaint.tracking_code, payload={
                      "event_id": event.id, "lapor_id": complaint.lapor_id,
                      "posted_at": posted_at.isoformat(),
                      "delay_seconds": int((posted_at - event.occurred_at).total_seconds())})
     return posting
+
+
+def _count_from_posting(complaint: Complaint, event: ComplaintEvent, posted_at: datetime) -> None:
+    """The clocks the answer's step started that count from its posting (`counting_from:
+    lapor_posted`, LAPOR!'s reply window) and wait for it now count from `posted_at`."""
+    workflow = current_workflow()
+    for clock in complaint.clocks:
+        rule = workflow.sla.get(clock.rule)
+        if (rule is not None and rule.waits_for_posting and event.trigger in rule.start
+                and clock.stopped_at is None and sla.is_waiting(clock)
+                and clock.counting_from == event.occurred_at):
+            sla.restart_from(clock, rule, posted_at, sla.WorkingCalendar.for_unit(complaint.unit))
+    sla.refresh_due_dates(complaint, workflow)
 
 
 def confirm_posted(complaint: Complaint, event_id: int | None, typed: str | None, actor: Actor,
