@@ -436,6 +436,21 @@ def test_a_message_that_always_fails_is_given_up_and_blocks_nothing(office, dove
     assert handled(dovecot) == [True, True] and "given up" in caplog.text and "Racun" not in caplog.text
 
 
+def test_a_failure_to_mark_a_recorded_message_keeps_what_it_became(office, dovecot, monkeypatch):
+    mark = mailbox.mark_handled
+
+    def server_gone(box, uid):
+        raise OSError("connection reset")
+
+    monkeypatch.setattr(mailbox, "mark_handled", server_gone)
+    dovecot.deliver(message())
+    assert run_worker(office) == {"failed": 1}
+    monkeypatch.setattr(mailbox, "mark_handled", mark)
+    assert run_worker(office) == {"already": 1}
+    row = db.session.scalars(select(InboundMail)).one()
+    assert (row.outcome, row.kind, row.attempts) == ("filed", "email", 0) and handled(dovecot) == [True]
+
+
 def test_a_message_given_up_may_be_moved_to_a_quarantine_folder(office, dovecot, monkeypatch):
     with dovecot.mailbox() as box:
         if not box.folder.exists("Karantina"):

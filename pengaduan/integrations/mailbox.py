@@ -106,6 +106,10 @@ def _failed(box: MailBox, uid: str, digest: str | None, exc: Exception) -> str:
         return "failed"
     try:
         attempts = unit_of_work.run(lambda: mail_intake.note_failure(digest, kind))
+        if attempts == 0:  # recorded already: only marking it failed
+            log.exception("mailbox: mail %s of the folder was recorded but not marked handled (%s); "
+                          "the next run marks it", uid, kind)
+            return "failed"
         if attempts < MAX_ATTEMPTS:
             log.exception("mailbox: mail %s of the folder failed (%s, attempt %d of %d); the next run "
                           "tries again", uid, kind, attempts, MAX_ATTEMPTS)

@@ -4,18 +4,24 @@ reads the mailbox and hands each message here).
 A message goes through two steps, so that nothing slow happens inside a write transaction:
 
 - `read` (no database): parse it (Python's email package, `policy=default`), recognise what
-  must be left alone (auto-replies, bounces, our own mail come back), find the sender, the
-  tracking code in the subject, the text (the plain part, or the HTML part as plain text) and
-  check its files like any upload (services.attachments: by content, size, number).
+  must be left alone (auto-replies, bounces, our own mail come back, spam the mail server
+  marked), find the sender, the tracking code in the subject, the Message-IDs it answers, the
+  text (the plain part, or the HTML part as plain text, with any message forwarded as an
+  attachment) and check its files like any upload (services.attachments: by content, size,
+  number; signatures and `cid:` logos dropped).
 - `register` (one unit of work, flushes only): a new mail becomes a complaint of channel
   `email` in the workflow's initial state, in the unit PENGADUAN_IMAP_UNIT (staff re-dispose
   it at verification), confidential, with the sender as complainant and a receipt email; a
-  reply from the complaint's own address becomes her message, or her answer when the office
-  asked her for information (`answering_step`); mail from a staff account's address is
+  reply from the complaint's own address that names the Message-ID of an email the office
+  sent her about it (`answers_our_mail`: MailReference) becomes her message, or her answer
+  when the office asked her for information (`answering_step`); mail from a staff account's address is
   not filed (`from_staff`: staff record complaints on the staff form); anything refused
-  gets a reply saying why, and nothing of it is filed. Every message, whatever became of it, leaves an
+  gets a reply saying why (at most PENGADUAN_RECEIPTS_PER_ADDRESS a day to one address), and
+  nothing of it is filed. Every message, whatever became of it, leaves an
   InboundMail row keyed by its digest in the same transaction: the worker marks a message
   handled on the server only after that commit, and one already recorded is only marked.
+  A message that raised leaves a `failed` row counting its attempts (`note_failure`), which
+  its eventual outcome takes over.
 
 Logs name the row and the rule, never an address, a name or a subject.
 """
@@ -130,6 +136,8 @@ def note_failure(digest: str, kind: str) -> int:
     """Count one more failed run for this message (its own unit of work, after the failed
     one rolled back); returns the runs that failed. `kind` names the error's class only."""
     row = db.session.scalar(select(InboundMail).where(InboundMail.digest == digest))
+    if row is not None and row.outcome != FAILED:
+        return 0  # recorded already (marking it handled failed): the next run only marks it
     if row is None:
         row = InboundMail(digest=digest, outcome=FAILED, kind=kind[:32], attempts=0)
         db.session.add(row)
