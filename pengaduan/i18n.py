@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, request
-from flask_babel import get_locale, gettext, ngettext
+from flask_babel import force_locale, get_locale, gettext, ngettext
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 
@@ -75,6 +75,28 @@ def format_moment(moment, timezone: str | None = None, fmt: str = "d MMM y HH:mm
     return f"{text} {TZ_ABBREVIATIONS.get(tz.key, tz.key)}"
 
 
+def format_moment_or_day(moment, timezone: str | None = None) -> str:
+    """As format_moment, but a moment at exactly local midnight as its date alone: what a date
+    typed without a time (an SP4N-LAPOR! date, say) is stored as."""
+    if moment is None:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    local = moment.astimezone(ZoneInfo(timezone or current_app.config["PENGADUAN_TIMEZONE"]))
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        return format_day(local.date(), "d MMM y")
+    return format_moment(moment, timezone)
+
+
+def in_language(locale: str | None, caller) -> str:
+    """A template block in another language than the page's, as `{% call in_language(code) %}`:
+    the complainant's copy of a receipt on a staff page. An unknown language is the default."""
+    if locale not in current_app.config["LANGUAGES"]:
+        locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    with force_locale(locale):
+        return caller()
+
+
 def format_day(day, fmt: str = "long") -> str:
     if day is None:
         return ""
@@ -131,7 +153,9 @@ def init_app(app, babel) -> None:
     app.jinja_env.globals["role_label"] = role_label
     app.jinja_env.globals["contact_need_label"] = contact_need_label
     app.jinja_env.globals["return_path"] = return_path
+    app.jinja_env.globals["in_language"] = in_language
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment_or_day"] = format_moment_or_day
     app.jinja_env.filters["number"] = format_number
     app.context_processor(lambda: {"current_locale": str(get_locale() or "id")})

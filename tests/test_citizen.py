@@ -24,7 +24,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-import pengaduan.web.citizen as citizen_views
+import pengaduan.http.filing as filing
 from pages import Form, Page
 from pengaduan import audit
 from pengaduan.extensions import db, limiter
@@ -526,14 +526,14 @@ def test_attachments_not_served_without_pin(app, browser):
 
 def test_failure_after_files_stored_leaves_nothing(app, browser, monkeypatch):
     """If registering fails once files are written, no row, audit event or file remains."""
-    real_file_complaint, seen = citizen_views.file_complaint, []
+    real_file_complaint, seen = filing.file_complaint, []
 
     def file_then_fail(*args, **kwargs):
         real_file_complaint(*args, **kwargs)  # complaint, events and audit event are flushed
         seen.append(stored_files(app))
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(citizen_views, "file_complaint", file_then_fail)
+    monkeypatch.setattr(filing, "file_complaint", file_then_fail)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = file_complaint_via_form(browser, [(jpeg_bytes(), "a.jpg"), (pdf_bytes(), "b.pdf")],
                                        email="budi@example.id")
@@ -541,7 +541,7 @@ def test_failure_after_files_stored_leaves_nothing(app, browser, monkeypatch):
     assert len(seen) == 1 and len(seen[0]) == 2  # the files really were written first
     assert_nothing_saved(app)
 
-    monkeypatch.setattr(citizen_views, "file_complaint", real_file_complaint)
+    monkeypatch.setattr(filing, "file_complaint", real_file_complaint)
     receipt = file_and_read_receipt(browser)
     assert [a for a, _, _ in audit_trail(app, receipt.code)] == ["complaint.filed"]
     with app.app_context():

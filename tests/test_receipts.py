@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 import pengaduan.jobs.outbox
-import pengaduan.web.citizen as citizen_views
+import pengaduan.http.filing as filing
 from pages import Page
 from pengaduan import configure_proxy
 from pengaduan.config import load_config
@@ -306,7 +306,7 @@ def test_two_sends_of_one_form_at_once_file_once(app, browser, monkeypatch):
         calls.append(token)
         return None if len(calls) == 1 else filed_from(token)
 
-    monkeypatch.setattr(citizen_views, "filed_from", not_yet_committed)
+    monkeypatch.setattr(filing, "filed_from", not_yet_committed)
     again = browser.post(NEW, data=data)
     assert again.status_code == 302 and again.headers["Location"] == RECEIPT
     assert len(calls) == 2 and complaints(app) == 1

@@ -21,6 +21,7 @@ from pengaduan.services import file_complaint
 from pengaduan.services.complaints.intake import CONSENT_UNASKED_ENTERED, PUBLIC_SERVICE_BASIS
 from pengaduan.sla import WorkingCalendar, compute_due
 from test_staff import AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, get_page, org, signed_in  # noqa: F401
+from test_lapor import answered  # noqa: F401
 from test_supervision import pdf, png
 
 NEW = "/staff/complaints/new"
@@ -247,3 +248,48 @@ def test_an_officer_records_only_for_her_units(app, org):
     assert count(app) == 0
     supervisor = signed_in(app, SUPERVISOR_A)
     assert supervisor.post(NEW, data=typed(supervisor)).status_code == 302
+
+
+# --- the reviewer's findings (wording, LAPOR! dates, queue tab, a tampered posting) -----------
+
+def test_the_name_refusal_speaks_of_the_complainant_and_of_lapor_rahasia(world):
+    """Anonim chosen but LAPOR!'s Rahasia flag made it confidential: the refusal says so."""
+    rahasia = refused(world, lapor(privacy="anonymous", lapor_rahasia="on", name="", phone="", consent=False),
+                      "sp4n_lapor")
+    assert "Rahasia" in str(rahasia["name"]) and "Anonim" in str(rahasia["name"])
+    plain = str(refused(world, entry(name=""))["name"])
+    assert "Anda" not in plain and "Rahasia" not in plain
+
+
+def test_the_form_speaks_of_the_complainant_and_the_receipt_to_her_in_her_language(app, org):
+    client = signed_in(app, OFFICER_A)
+    html = client.get(NEW).get_data(as_text=True)
+    assert "Unit complained about" in html and "The complainant's NIK" in html
+    assert "how to reach the complainant" in html
+    assert "Unit you are complaining about" not in html and "your KTP" not in html and "reach you" not in html
+    assert client.post(NEW, data=typed(client, locale="id")).status_code == 302
+    page = client.get(f"{NEW}/receipt").get_data(as_text=True)
+    assert "Pengaduan Anda telah diterima" in page and "Kode QR alamat" in page
+    assert "Open the complaint" in page  # the officer's part stays in her language
+
+
+def test_lapor_dates_typed_without_a_time_show_as_dates(app):
+    from pengaduan.i18n import format_moment_or_day
+    with app.test_request_context("/?lang=en"):
+        assert format_moment_or_day(datetime(2026, 11, 30, 17, 0, tzinfo=timezone.utc), "Asia/Jakarta") == "1 Dec 2026"
+        assert format_moment_or_day(datetime(2026, 12, 3, 2, 30, tzinfo=timezone.utc), "Asia/Jakarta") \
+            == "3 Dec 2026 09:30 WIB"
+
+
+def test_the_lapor_filter_has_a_tab_of_its_own_and_a_tampered_posting_a_label(app, answered):
+    code, _event_id = answered
+    officer = signed_in(app, OFFICER_A)
+    queue = get_page(officer, "/staff/queue?lapor=1").html
+    assert re.search(r'<a href="[^"]*lapor=1" aria-current="page" data-testid="tab-lapor">', queue)
+    assert not re.search(r'<a href="/staff/queue" aria-current', queue)
+    url = f"/staff/complaints/{code}/lapor"
+    form = get_page(officer, f"/staff/complaints/{code}").forms[url].values
+    tampered = officer.post(url, data={**form, "event": "999999"})
+    assert tampered.status_code == 422
+    html = tampered.get_data(as_text=True)
+    assert "Answer chosen:" in html and "event:" not in html

@@ -3,23 +3,22 @@ from __future__ import annotations
 
 import hmac
 import time
+from functools import partial
 
 from flask import (Blueprint, abort, after_this_request, current_app, flash, redirect, render_template,
                    request, session, url_for)
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
-from ..errors import ConcurrentChange, DomainError, InvalidFields, StorageFull, TriggerNotAllowed
+from ..errors import ConcurrentChange, DomainError, InvalidFields, TriggerNotAllowed
 from ..database import reads_first
 from ..extensions import csrf, db, limiter
 from ..i18n import label
 from ..i18n import lazy_gettext as _l
 from ..models import Attachment, Category, Complaint, Unit
 from ..policy import Actor, Role, can_fire
-from ..services import advance, file_complaint
+from ..services import advance
 from ..services.attachments import limits, stored_files
 from ..services.complaints.citizen import (can_rate, citizen_deadline, closed_as, filed_files,
                                            find_for_citizen, identity_as_given, name_in_part, office_words,
@@ -27,13 +26,14 @@ from ..services.complaints.citizen import (can_rate, citizen_deadline, closed_as
                                            waits_for_original)
 from ..services.complaints.conversation import is_open, post_message
 from ..services.complaints.publication import RULES as PUBLICATION
-from ..services.complaints.intake import filed_from, new_submission, submission_digest, validate_complaint
+from ..services.complaints.intake import new_submission, submission_digest
 from ..services.complaints import pin_recovery
-from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
+from ..services.complaints.receipts import receipt_sent, tracking_qr
 from ..services.complaints.tracking import is_legacy_pin, pin_fingerprint, seal_pin, unseal_pin
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, ForgotPinForm, TrackForm
+from ..http.filing import file_form
 from ..http.links import external_url
 from ..http.throttle import checking_pin, pin_failures_per_address, pin_guesses, pin_in_form
 from ..http.uow import checked_uploads, rerender
@@ -104,45 +104,12 @@ def new_complaint():
         form.unit.data = form.unit.data or request.args.get("unit", "")
         return _render_form(form)
 
-    errors: dict = {}
-    if not form.validate():  # only the CSRF token has validators here
-        errors["csrf_token"] = _l("The form expired. Please check your answers and send it again.")
-    elif (already := filed_from(form.submission.data)) is not None:
-        return _already_filed(already)
-    files = request.files.getlist("attachments")
-    try:
-        checked = checked_uploads(files)
-    except InvalidFields as exc:
-        errors.update(exc.errors)
-    try:
-        validate_complaint(form.raw())
-    except InvalidFields as exc:
-        errors.update(exc.errors)
-    if errors:
-        dropped = any(f.filename for f in files)
-        return _render_form(form, errors, 422, files_dropped=dropped)
-
-    try:
-        with stored_files(checked) as stored:
-            filed = file_complaint(form.raw(), actor=Actor.channel("web"), attachments=stored,
-                                   submission=form.submission.data)
-            complaint = filed.complaint
-            emailed = send_receipt(complaint, str(get_locale()))
-    except StorageFull as exc:
-        rerender(_render_form, form, exc.errors, exc.status, files_dropped=True)
-    except IntegrityError as exc:  # the same form, sent twice at once, was filed by the other request
-        rerender(_filed_meanwhile, form.submission.data, exc)
-    _remember(complaint)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin),
-                            "email": emailed and emailed.status, "message": emailed and emailed.message}
+    filing = file_form(form, Actor.channel("web"), refused=partial(_render_form, form),
+                       already_filed=_already_filed,
+                       expired=_l("The form expired. Please check your answers and send it again."))
+    _remember(filing.complaint)
+    session[RECEIPT_KEY] = filing.receipt()
     return redirect(url_for("citizen.receipt"))
-
-
-def _filed_meanwhile(submission: str, conflict: IntegrityError):
-    """After the rollback: the filing that won with this form's token, or the failure as is."""
-    if (already := filed_from(submission)) is None:
-        raise conflict
-    return _already_filed(already)
 
 
 def _already_filed(complaint: Complaint):

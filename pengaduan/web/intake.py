@@ -4,38 +4,32 @@ arrival and LAPOR!'s fields; it files through the same intake service and ends o
 to print (A5) or send by WhatsApp (never with the PIN)."""
 from __future__ import annotations
 
+from functools import partial
 from zoneinfo import ZoneInfo
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, render_template_string,
-                   request, session, url_for)
-from markupsafe import Markup
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from ..database import reads_first
-from ..errors import InvalidFields, StorageFull
 from ..extensions import csrf, db
 from ..http.links import external_url
-from ..http.uow import checked_uploads, rerender
+from ..http.filing import file_form
 from ..i18n import TZ_ABBREVIATIONS, channel_label
 from ..i18n import lazy_gettext as _l
 from ..models import STAFF_CHANNELS, Complaint, Unit, utcnow
 from ..policy import Actor, can_view
 from ..policy.intake import can_enter_complaints
-from ..services import file_complaint
-from ..services.attachments import stored_files
 from ..services.complaints.citizen import citizen_deadline
 from ..services.complaints.complainant_mail import whatsapp_contact
-from ..services.complaints.intake import (CONSENT_TEXT, CONSENT_VERSION, LAPOR, READ_OUT_CHANNELS, filed_from,
-                                          validate_complaint)
+from ..services.complaints.intake import CONSENT_TEXT, CONSENT_VERSION, LAPOR, READ_OUT_CHANNELS
 from ..services.complaints.publication import RULES as PUBLICATION
-from ..services.complaints.receipts import receipt_sent, send_receipt, tracking_qr
-from ..services.complaints.tracking import seal_pin, unseal_pin
+from ..services.complaints.receipts import receipt_sent, tracking_qr
+from ..services.complaints.tracking import unseal_pin
 from .citizen import RECEIPT_SECONDS, _category_choices, _classifications, form_context
 from .forms import PRIVACY_CHOICES, ComplaintForm
 
@@ -60,6 +54,17 @@ class StaffIntakeForm(ComplaintForm):
     consent = BooleanField(_l("The complainant agreed after hearing this"))
 
     ENTRY_FIELDS = ("arrival", "arrival_note", "lapor_id", "lapor_received_at", "lapor_disposed_at")
+    # The citizen's labels speak to her; the officer's speak of her.
+    STAFF_LABELS = {"unit": _l("Unit complained about"),
+                    "service_date": _l("Date the complainant received the service"),
+                    "requested_resolution": _l("What the complainant would like to happen"),
+                    "contact_needs": _l("Special needs and how to reach the complainant"),
+                    "contact_needs_note": _l("Other needs, or the best way to reach the complainant")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, text in self.STAFF_LABELS.items():
+            self[name].label.text = text
 
     def raw(self) -> dict:
         raw = super().raw() | {name: self[name].data for name in self.ENTRY_FIELDS} | {
@@ -138,55 +143,15 @@ def new():
         form.locale.data = current_app.config["BABEL_DEFAULT_LOCALE"]
         return _render(form, units)
 
-    errors: dict = {}
-    if not form.validate():  # only the CSRF token has validators here
-        errors["csrf_token"] = _l("The form expired. Please check what was typed and send it again.")
-    elif (already := filed_from(form.submission.data)) is not None:
-        return _already_entered(already)
     channel = form.channel.data
-    if channel not in STAFF_CHANNELS:
-        errors["channel"] = _l("choose how the complaint arrived")
-    files = request.files.getlist("attachments")
-    try:
-        checked = checked_uploads(files)
-    except InvalidFields as exc:
-        errors.update(exc.errors)
-    try:
-        validate_complaint(form.raw(), channel=channel if channel in STAFF_CHANNELS else "other",
-                           actor=actor.via(channel))
-    except InvalidFields as exc:
-        errors.update(exc.errors)
-    if errors:
-        return _render(form, units, errors, 422, files_dropped=any(f.filename for f in files))
-
-    locale = form.locale.data if form.locale.data in current_app.config["LANGUAGES"] else None
-    try:
-        with stored_files(checked) as stored:
-            filed = file_complaint(form.raw(), actor=actor.via(channel), attachments=stored,
-                                   submission=form.submission.data, locale=locale)
-            complaint = filed.complaint
-            emailed = send_receipt(complaint, complaint.locale)
-    except InvalidFields as exc:  # changed since the check (a LAPOR! ID used meanwhile, say)
-        rerender(_render, form, units, exc.errors, exc.status, files_dropped=True)
-    except StorageFull as exc:
-        rerender(_render, form, units, exc.errors, exc.status, files_dropped=True)
-    except IntegrityError as exc:  # sent twice at once, or its LAPOR! ID recorded meanwhile
-        rerender(_conflict, form, units, exc)
-    session[RECEIPT_KEY] = {"code": complaint.tracking_code, "pin": seal_pin(filed.pin),
-                            "user": current_user.id, "email": emailed and emailed.status,
-                            "message": emailed and emailed.message}
+    known = channel in STAFF_CHANNELS
+    filing = file_form(form, actor.via(channel if known else "other"), refused=partial(_render, form, units),
+                       already_filed=_already_entered,
+                       expired=_l("The form expired. Please check what was typed and send it again."),
+                       errors={} if known else {"channel": _l("choose how the complaint arrived")},
+                       locale=form.locale.data)
+    session[RECEIPT_KEY] = filing.receipt() | {"user": current_user.id}
     return redirect(url_for("intake.receipt"))
-
-
-def _conflict(form, units, conflict: IntegrityError):
-    """After the rollback: the complaint this form already filed, or the LAPOR! ID's."""
-    if (already := filed_from(form.submission.data)) is not None:
-        return _already_entered(already)
-    try:
-        validate_complaint(form.raw(), channel=form.channel.data, actor=Actor.staff(current_user).via(form.channel.data))
-    except InvalidFields as exc:
-        return _render(form, units, exc.errors, 409, files_dropped=True)
-    raise conflict
 
 
 def _already_entered(complaint: Complaint):
@@ -217,12 +182,7 @@ def receipt():
     # mode); the message carries the code and the address, never the PIN.
     whatsapp = whatsapp_contact(complaint, {"name": complaint.complainant_name,
                                             "phone": complaint.complainant_phone}, tracking_url)
-    with force_locale(complaint.locale or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        sheet = Markup(render_template_string(  # the complainant's copy, in her language
-            '{% from "citizen/_receipt_sheet.html" import receipt_sheet with context %}'
-            '{{ receipt_sheet(complaint, pin, qr, tracking_url, deadline) }}',
-            complaint=complaint, pin=pin, deadline=citizen_deadline(complaint), tracking_url=tracking_url,
-            qr=tracking_qr(tracking_url, _("QR code of the address to follow your complaint"))))
-    return render_template("staff/intake_receipt.html", complaint=complaint, sheet=sheet,
-                           whatsapp=whatsapp, emailed=data.get("email"),
+    return render_template("staff/intake_receipt.html", complaint=complaint, pin=pin,
+                           deadline=citizen_deadline(complaint), tracking_url=tracking_url,
+                           qr=partial(tracking_qr, tracking_url), whatsapp=whatsapp, emailed=data.get("email"),
                            email_sent=receipt_sent(data.get("message")))

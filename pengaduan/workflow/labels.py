@@ -18,6 +18,8 @@ def field_label(name: str) -> str:
         return gettext("Related complaint")
     if name == "posted_at":  # the case page's "posted to SP4N-LAPOR! at" form
         return gettext("Posted to LAPOR! on")
+    if name == "event":  # ... and the answer it confirms
+        return gettext("Answer chosen")
     return str(FIELDS[name].label) if name in FIELDS else name
 
 

@@ -1,5 +1,7 @@
 // The staff entry form (templates/staff/intake.html): the SP4N-LAPOR! fieldset shows only
-// while that channel is chosen. Without this script it is always there, labelled as such.
+// while that channel is chosen, and while hidden it is disabled, so what was typed there is
+// not sent (and comes back if the channel is chosen again). Without this script it is always
+// there, labelled as such, and the server refuses LAPOR! values on another channel.
 (function () {
   var form = document.querySelector("form[data-intake]");
   if (!form) return;
@@ -10,6 +12,7 @@
     var wanted = channel.value === lapor.getAttribute("data-channel");
     var invalid = lapor.querySelector("[aria-invalid='true'], .error-message");
     lapor.hidden = !wanted && !invalid;  // a refused LAPOR! field stays in view
+    lapor.disabled = lapor.hidden;
   }
   channel.addEventListener("change", sync);
   sync();

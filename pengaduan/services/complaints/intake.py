@@ -130,15 +130,22 @@ def validate_complaint(raw: dict, at: datetime | None = None, *, channel: str = 
     if nik and not NIK.match(nik):
         errors["nik"] = _l("must be 16 digits")
     identity["nik"] = nik or None
+    staff = actor is not None and actor.user is not None
     if privacy != "anonymous" and not lapor.get("lapor_anonim") and not identity["name"]:
-        errors.setdefault("name", _l("is required unless you file anonymously"))
+        errors.setdefault("name", _l(
+            "is required: LAPOR!'s Rahasia flag makes the complaint confidential, and a confidential "
+            "complaint keeps the complainant's name (hidden). Leave it empty only if LAPOR! also marked "
+            "the report Anonim") if raw.get("privacy") == "anonymous"
+            else _l("is required unless the complaint is anonymous") if staff
+            else _l("is required unless you file anonymously"))
     if identity["email"] and not EMAIL.match(identity["email"]):
         errors["email"] = _l("is not a valid email address")
     if identity["phone"] and not PHONE.match(identity["phone"]):
         errors["phone"] = _l("is not a valid phone number")
     consent = agreed(raw.get("consent"))
     if any(identity.values()) and not consent and not consent_unasked:
-        errors["consent"] = _l("You must agree to the processing of your personal data.")
+        errors["consent"] = (_l("Tick it once the complainant has agreed, or leave the identity empty.")
+                             if staff else _l("You must agree to the processing of your personal data."))
     needs = contact_needs(raw.get("contact_needs"), errors)
     needs_note = text(raw, "contact_needs_note", errors, LIMITS)
     if errors:
@@ -203,8 +210,8 @@ def lapor_fields(raw: dict, channel: str, unit: Unit | None, arrival: datetime, 
         for key in LAPOR_FIELDS:
             value = raw.get(key)
             if (agreed(value) if key in ("lapor_anonim", "lapor_rahasia") else value not in (None, "")):
-                errors[key] = _l("only for a complaint received through SP4N-LAPOR!: choose that "
-                                 "channel or leave this empty")
+                errors[key] = _l("only for a complaint received through SP4N-LAPOR!: choose SP4N-LAPOR! "
+                                 "as the channel, or empty the LAPOR! fields and untick its flags")
         return {}
     zone = _zone(unit)
     lapor_id = raw.get("lapor_id")
