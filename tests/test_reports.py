@@ -229,16 +229,16 @@ def test_the_overdue_review_counts_late_open_cases_in_its_rate(app, org):
 
 
 def test_a_duplicate_s_rating_is_left_out_as_the_duplicate_is(app, org):
-    """A duplicate's complainant may still rate her closed complaint; the pair is counted once,
+    """A duplicate's complainant may rate once the original closes; the pair is counted once,
     with the original, so only the original's rating enters the satisfaction figures."""
     with app.app_context():
         original, duplicate = (file_complaint(raw_complaint("public"), actor=Actor.channel("web"))
                                .complaint.tracking_code for _ in range(2))
+        step(duplicate, "reject", actor_of(OFFICER_A), reason="Sama.", closure_reason="duplicate",
+             duplicate_of=original)  # merged while the original is still handled
         step(original, "verify", actor_of(OFFICER_A), **VERIFY_A)
         step(original, "follow_up", actor_of(OFFICER_A), response="Sudah selesai.")
         step(original, "accept", citizen(original), rating=5)
-        step(duplicate, "reject", actor_of(OFFICER_A), reason="Sama.", closure_reason="duplicate",
-             duplicate_of=original)
         rate(Complaint.by_code(duplicate), citizen(duplicate), 1)
         db.session.commit()
         today = date.today()
