@@ -22,12 +22,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from common import database, machine, migrated_app, parser
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+from common import database, machine, migrated_app, parser, percentile, timings
 
 
 def main() -> None:
@@ -93,12 +88,8 @@ def main() -> None:
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
         shown = response.get_data(as_text=True).count('<tr id="seq-')
-        samples = []
         queries["n"], queries["seconds"] = 0, 0.0
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            client.get(path)
-            samples.append((time.perf_counter() - started) * 1000)
+        samples = timings(lambda: client.get(path), args.requests)
         print(f"| {label} | {shown} | {statistics.median(samples):.1f} ms | {percentile(samples, 0.95):.1f} ms "
               f"| {queries['n'] / args.requests:.0f} | {queries['seconds'] * 1000 / args.requests:.1f} ms |")
 

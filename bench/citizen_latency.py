@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import re
 import statistics
-import time
 
-from common import database, machine, migrated_app, parser
-from queue_latency import percentile
+from common import database, machine, migrated_app, parser, percentile, timings
 
 PIN = "BENCH-12345"
 VIEWS = [
@@ -95,12 +93,8 @@ def main() -> None:
         for _ in range(20):
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
-        samples = []
         queries["n"] = 0
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            client.get(path)
-            samples.append((time.perf_counter() - started) * 1000)
+        samples = timings(lambda: client.get(path), args.requests)
         print(f"| {label} | {statistics.median(samples):.1f} ms | {percentile(samples, 0.95):.1f} ms "
               f"| {queries['n'] / args.requests:.0f} |")
 

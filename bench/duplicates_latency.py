@@ -15,25 +15,8 @@ from __future__ import annotations
 import itertools
 import os
 import statistics
-import time
 
-from common import database, machine, make_app, parser
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
-
-
-def timed(function, rounds: int) -> list[float]:
-    for _ in range(10):
-        function()
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+from common import database, machine, make_app, parser, percentile, timings
 
 
 def main() -> None:
@@ -84,8 +67,8 @@ def main() -> None:
         def service():
             duplicates.suggestions(actor, next(rotation))
 
-        query_ms = timed(candidates, args.requests)
-        service_ms = timed(service, args.requests)
+        query_ms = timings(candidates, args.requests, warmup=10)
+        service_ms = timings(service, args.requests, warmup=10)
         plan = None
         if db.engine.dialect.name == "postgresql":
             complaint = new[0]
@@ -102,11 +85,11 @@ def main() -> None:
     def page():
         assert client.get(f"/staff/complaints/{next(pages)}").status_code == 200
 
-    page_ms = timed(page, args.requests)
+    page_ms = timings(page, args.requests, warmup=10)
     from pengaduan.web import staff  # the same page without suggestions, for comparison
 
     shown, staff.suggestions = staff.suggestions, lambda *args, **kwargs: []
-    bare_ms = timed(page, args.requests)
+    bare_ms = timings(page, args.requests, warmup=10)
     staff.suggestions = shown
 
     print(machine(url), "load average %.1f %.1f %.1f" % os.getloadavg())

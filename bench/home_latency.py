@@ -25,7 +25,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from common import database, machine, migrated_app, parser
+from common import database, machine, migrated_app, parser, percentile, timings
 
 ROLES = [
     ("officer (1 unit of 20)", "officer0.u00@bench.id", "/staff"),
@@ -33,11 +33,6 @@ ROLES = [
     ("auditor (every unit)", "auditor@bench.id", "/staff"),
 ]
 MARK = {"bench": "home"}
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def add_activity(db) -> int:
@@ -119,12 +114,8 @@ def main() -> None:
         for _ in range(10):
             response = client.get(path)
             assert response.status_code == 200, response.status_code
-        samples = []
         queries["n"] = 0
-        for _ in range(args.requests):
-            started = time.perf_counter()
-            client.get(path)
-            samples.append((time.perf_counter() - started) * 1000)
+        samples = timings(lambda: client.get(path), args.requests)
         print(f"| {label} | {statistics.median(samples):.1f} ms | {percentile(samples, 0.95):.1f} ms "
               f"| {queries['n'] / args.requests:.0f} |", flush=True)
         if path != "/staff" or "officer" in label:

@@ -21,7 +21,7 @@ import statistics
 import time
 from datetime import date, timedelta
 
-from common import database, machine, make_app, parser, settle
+from common import database, machine, make_app, parser, settle, timings
 
 PREFIX = "BENCH-"
 LOCK = "/tmp/bench1m.lock"
@@ -76,12 +76,7 @@ def prepare(db) -> str:
 
 def timed(function, rounds: int) -> tuple[float, float]:
     """(median, slowest) in ms of `rounds` calls after one warm-up."""
-    function()
-    samples = []
-    for _ in range(rounds):
-        began = time.perf_counter()
-        function()
-        samples.append((time.perf_counter() - began) * 1000)
+    samples = timings(function, rounds, warmup=1)
     return statistics.median(samples), max(samples)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from common import database, machine, migrated_app, parser
+from common import database, machine, migrated_app, parser, percentile
 
 VIEWS = [
     ("queue: open complaints (default tab)", "page", "/staff/queue"),
@@ -29,11 +29,6 @@ VIEWS = [
     ("API GET /api/v1/complaints", "api", "/api/v1/complaints?limit=25"),
     ("API state=closed", "api", "/api/v1/complaints?limit=25&state=closed"),
 ]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def main() -> None:

@@ -19,18 +19,13 @@ import os
 import statistics
 import time
 
-from common import database, machine, migrated_app, parser
+from common import database, machine, migrated_app, parser, percentile
 
 ONE_WORD = ["pelayanan", "loket", "dokter", "sampah", "bpjs", "sertifikat", "kasar", "ijazah"]
 TWO_WORDS = ["antrean loket", "dokter terlambat", "jalan rusak", "air keruh", "biaya pungutan",
              "ktp belum"]
 SEARCHERS = [("officer", "officer0.u00@bench.id"), ("supervisor", "supervisor0.u00@bench.id"),
              ("auditor", "auditor@bench.id")]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def main() -> None:
