@@ -99,6 +99,12 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_WORKFLOW": env.get(
             "PENGADUAN_WORKFLOW", str(PROJECT_ROOT / "workflows" / "perpres76.yaml")
         ),
+        # The SKM questionnaire's wording (the element codes U1..U9 are fixed).
+        "PENGADUAN_SKM_QUESTIONNAIRE": env.get(
+            "PENGADUAN_SKM_QUESTIONNAIRE", str(PROJECT_ROOT / "workflows" / "skm.yaml")
+        ),
+        # How often the worker refreshes the figures of /statistik (the page says as of when).
+        "PENGADUAN_STATISTICS_MINUTES": _whole(env, "PENGADUAN_STATISTICS_MINUTES", 5),
         "PENGADUAN_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "PENGADUAN_UPLOAD_DIR": env.get("PENGADUAN_UPLOAD_DIR", str(instance / "uploads")),
         "PENGADUAN_MAX_UPLOAD_MB": _whole(env, "PENGADUAN_MAX_UPLOAD_MB", 10),

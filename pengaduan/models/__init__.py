@@ -30,6 +30,7 @@ from .supervision import (
     SupervisionFile,
     SupervisionRecord,
 )
+from .survey import ELEMENTS, PROFILE_FIELDS, RESPONSE_CHANNELS, PublicStatistics, SurveyPeriod, SurveyResponse
 from .template import ResponseTemplate
 from .unit import Category, Unit
 from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttempt, User, hash_token
@@ -41,4 +42,5 @@ __all__ = [
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",
+    "ELEMENTS", "PROFILE_FIELDS", "RESPONSE_CHANNELS", "PublicStatistics", "SurveyPeriod", "SurveyResponse",
 ]

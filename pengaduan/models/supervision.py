@@ -10,11 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import FileColumns, UTCDateTime, utcnow
 from .complaint import Complaint
+from .survey import SurveyPeriod
 from .unit import Unit
 from .user import User
 
 SUPERVISION_KINDS = ("monitoring_evaluation", "case_review", "coaching", "coordination_meeting",
-                     "spot_check", "instruction")
+                     "spot_check", "instruction", "skm_follow_up")
 ACTION_STATUSES = ("open", "done", "dropped")
 # The standing documents of a unit's complaint management, as the assessment lists them.
 DOCUMENT_KINDS = ("handler_decree", "complaint_sop", "channel_photos", "compensation_policy",
@@ -49,12 +50,15 @@ class SupervisionRecord(db.Model):
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     participants: Mapped[str | None] = mapped_column(Text)
     findings: Mapped[str | None] = mapped_column(Text)
+    # The SKM period whose results this record follows up (kind skm_follow_up), if any.
+    survey_period_id: Mapped[int | None] = mapped_column(ForeignKey("survey_periods.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     __mapper_args__ = {"version_id_col": version}
 
     supervisor: Mapped[User] = relationship()
+    survey_period: Mapped[SurveyPeriod | None] = relationship()
     units: Mapped[list[Unit]] = relationship(secondary=supervision_units, order_by="Unit.name")
     complaints: Mapped[list[Complaint]] = relationship(secondary=supervision_complaints,
                                                        order_by="Complaint.tracking_code")
@@ -77,6 +81,10 @@ class SupervisionAction(db.Model):
     due_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="open")
     completed_on: Mapped[date | None] = mapped_column(Date)
+    # An SKM improvement action names the element (U1..U9) it improves and what proves it done.
+    element: Mapped[str | None] = mapped_column(String(2))
+    evidence: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     record: Mapped[SupervisionRecord] = relationship(back_populates="actions")
 

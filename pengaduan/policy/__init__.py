@@ -3,7 +3,7 @@
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
 across units (reports, evidence packs, the overdue review, the audit log); supervision.py who reads and keeps
-supervision records and standing documents; accounts.py who administers; home.py what each
+supervision records and standing documents; surveys.py who runs the SKM and reads its results; accounts.py who administers; home.py what each
 staff member's home page shows. Policy reads models only: it never imports services or web.
 """
 from ..models import Role
@@ -17,6 +17,8 @@ from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, ca
 from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
 from .oversight import (audit_log_shows_case_text, can_export_evidence, can_read_audit_log,
                         can_read_reports, can_review_overdue, sees_all_units)
+from .surveys import (can_enter_questionnaires, can_follow_up_survey, can_open_survey,
+                      can_read_survey_results)
 from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
                           can_upload_document, can_view_documents, can_view_record,
                           keeps_every_unit_documents, sees_every_record)
@@ -31,5 +33,6 @@ __all__ = [
     "can_upload_document", "can_view", "can_view_documents", "can_view_record", "handles_cases",
     "has_home", "is_addressed_to", "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",
     "sees_all_units", "sees_every_record", "sees_own_work", "sees_setup_status", "sees_unit_figures",
-    "watches_units",
+    "watches_units", "can_enter_questionnaires", "can_follow_up_survey", "can_open_survey",
+    "can_read_survey_results",
 ]

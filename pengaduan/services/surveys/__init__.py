@@ -1,0 +1,1 @@
+"""The Survei Kepuasan Masyarakat: periods, the questionnaire, answers and the IKM."""
