@@ -64,6 +64,10 @@ SENTENCES = {
     "supervision.action_status": _l("%(who)s updated the status of a supervision follow-up action"),
     "supervision.files_added": _l("%(who)s attached files to a supervision record"),
     "evidence.exported": _l("%(who)s exported an evidence pack for %(period)s (%(scope)s)"),
+    "survey.opened": _l("%(who)s opened the satisfaction survey (SKM) of unit %(unit)s for %(period)s"),
+    "survey.updated": _l("%(who)s changed the services or population of the SKM of unit %(unit)s for %(period)s"),
+    "survey.closed": _l("%(who)s closed the SKM of unit %(unit)s for %(period)s to answers"),
+    "survey.reopened": _l("%(who)s reopened the SKM of unit %(unit)s for %(period)s to answers"),
     VERIFIED: _l("%(who)s verified the audit chain: %(outcome)s"),
 }
 
@@ -129,6 +133,10 @@ LABELS = {  # the action select's words for each action, by group
     "supervision.action_status": ("oversight", _l("Supervision follow-up action updated")),
     "supervision.files_added": ("oversight", _l("Files added to a supervision record")),
     "evidence.exported": ("oversight", _l("Evidence pack exported")),
+    "survey.opened": ("oversight", _l("Satisfaction survey opened")),
+    "survey.updated": ("oversight", _l("Satisfaction survey changed")),
+    "survey.closed": ("oversight", _l("Satisfaction survey closed")),
+    "survey.reopened": ("oversight", _l("Satisfaction survey reopened")),
     VERIFIED: ("oversight", _l("Audit chain verified")),
 }
 

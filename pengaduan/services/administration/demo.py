@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Complaint, Role, Unit, User, utcnow
+from ...models import ELEMENTS, Complaint, Role, SurveyPeriod, Unit, User, utcnow
 from ...policy import STAFF_WITH_UNITS, Actor
 from ...workflow import current_workflow
 from ..complaints.conversation import post_message
@@ -20,6 +20,9 @@ from ..complaints.intake import LAPOR, file_complaint
 from ..complaints.lapor import answer_triggers, record_posted
 from ..complaints.lifecycle import advance
 from ..oversight.supervision import record_supervision
+from ..surveys import answers as survey_answers
+from ..surveys import opening as survey_opening
+from ..surveys import periods as survey_periods
 from .accounts import create_category, create_unit, create_user
 from .office import logo_of, seed_office
 
@@ -150,6 +153,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             continue
         _, password = create_user(email, role, name=name, unit_codes=units, actor=Actor.cli("demo"))
         report.append(f"{role:10} {email} password: {password}")
+    report.extend(_surveys(utcnow()))
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
         return report
@@ -211,6 +215,78 @@ def _supervision(supervisor: Actor, now) -> None:
         "kind": "coaching", "held_on": (day + timedelta(days=3)).isoformat(), "units": units,
         "title": "Pembinaan pengelola pengaduan: menulis tanggapan yang jelas",
         "participants": "Siti Rahmawati, Agus Santoso", "findings": "Peserta berlatih memakai templat tanggapan."})
+
+
+# The SKM of each demo unit: the services it surveys, its service users in a quarter, how well
+# it is rated on the whole and the elements it does worse on.
+SURVEYS = {  # unit: (services, population, mean score, weak elements)
+    "DUKCAPIL": (["KTP-el", "Kartu Keluarga", "Akta kelahiran", "Pindah datang"], 1200, 3.45, ("U3", "U8")),
+    "DPMPTSP": (["Nomor Induk Berusaha (NIB)", "Persetujuan Bangunan Gedung (PBG)", "Izin reklame"], 400, 3.1, ("U2", "U3")),
+    "PUPR": (["Rekomendasi teknis", "Pengaduan jalan dan drainase"], 150, 2.9, ("U3", "U9")),
+    "DINKES": (["Perizinan tenaga kesehatan", "Layanan ambulans"], 250, 3.3, ("U4", "U8")),
+    "PKM-SUKAMAJU": (["Poli umum", "Kesehatan ibu dan anak", "Apotek"], 900, 3.75, ("U8",)),
+}
+SURVEY_SUGGESTIONS = [
+    "Mohon tambah kursi di ruang tunggu.",
+    "Petugas ramah, tetapi antrean masih panjang pada hari Senin.",
+    "Informasi persyaratan sebaiknya ditempel di depan loket.",
+    "Pelayanan sudah cepat, terima kasih.",
+    "Tolong sediakan nomor WhatsApp untuk menanyakan status berkas.",
+    "Toilet perlu lebih bersih.",
+    "Jam buka loket mohon tepat waktu.",
+    "Sudah baik, pertahankan.",
+]
+SURVEY_RESPONSES = 40  # questionnaires seeded in each period
+
+
+def _surveys(now: datetime) -> list[str]:
+    """This quarter's SKM (open) and last quarter's (closed) for each demo unit, with about
+    forty questionnaires each; skipped once any survey period exists."""
+    if db.session.scalar(select(func.count(SurveyPeriod.id))) or Unit.by_code(UNITS[0][0]) is None:
+        return []
+    rng = random.Random(1417)  # the same demo answers on every machine
+    today = now.date()
+    current = survey_periods.containing(today, "quarter")
+    previous = survey_periods.containing(current.start - timedelta(days=1), "quarter")
+    officer = User.by_email(ACCOUNTS[0][0])
+    actor = Actor.cli("demo")
+    count = 0
+    for code, (services, population, mean, weak) in SURVEYS.items():
+        unit = Unit.by_code(code)
+        for period in (previous, current):
+            survey = survey_opening.open_period(actor, unit, period.label, services, population)
+            last = min(period.end, today)
+            span = max((last - period.start).days, 0)
+            for i in range(SURVEY_RESPONSES):
+                raw = _questionnaire(survey, rng, mean, weak)
+                paper = i % 5 == 0
+                response = survey_answers.record(survey, survey_answers.check(survey, raw),
+                                                 channel="paper" if paper else "web",
+                                                 entered_by=officer if paper else None)
+                day = period.start + timedelta(days=rng.randint(0, span))
+                response.submitted_at = min(datetime(day.year, day.month, day.day, 1 + rng.randint(0, 8),
+                                                     rng.randint(0, 59), tzinfo=now.tzinfo), now)
+                count += 1
+            if period is previous:
+                survey_opening.close_period(actor, survey)
+    return [f"{len(SURVEYS) * 2} demo SKM periods ({previous.label} closed, {current.label} open) "
+            f"with {count} questionnaires"]
+
+
+def _questionnaire(survey: SurveyPeriod, rng: random.Random, mean: float, weak) -> dict:
+    """One plausible questionnaire as the public form would send it."""
+    raw = {}
+    for code in ELEMENTS:
+        if rng.random() < 0.04:
+            raw[code] = ""  # left unanswered
+            continue
+        score = rng.gauss(mean - (0.6 if code in weak else 0), 0.55)
+        raw[code] = str(min(4, max(1, round(score))))
+    for name, question in survey.questionnaire["profile"].items():
+        raw[name] = "" if rng.random() < 0.08 else rng.choice(sorted(question["options"]))
+    raw["service_type"] = rng.choice(survey.service_types)
+    raw["suggestion"] = rng.choice(SURVEY_SUGGESTIONS) if rng.random() < 0.25 else ""
+    return raw
 
 
 # Complaints that did not come through the web form: typed in by an officer from the counter,
