@@ -20,6 +20,7 @@ from .evidence import export_pack, verify_pack
 from .extensions import db
 from .jobs import scheduler
 from .jobs.outbox import deliver
+from .jobs.statistics import refresh as refresh_statistics
 from .jobs.sweep import sweep
 from .integrations import mailbox
 from .models import STAFF_ROLES, Unit, User
@@ -458,7 +459,24 @@ def mail_fetch():
     click.echo(json.dumps(counts, sort_keys=True))
 
 
+statistics_cli = AppGroup("statistics", help="The public figures of /statistik.")
+
+
+@statistics_cli.command("refresh")
+@click.option("--period", "label", help="2026, 2026-S1 or 2026-Q3: that period for every unit and each "
+              "unit (default: what the worker would refresh now, without its time limit)")
+def statistics_refresh(label):
+    """Compute the public figures now, as the worker does; prints JSON of what was done."""
+    from .services.surveys.periods import parse
+
+    try:
+        only = parse(label) if label else None
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    click.echo(json.dumps(refresh_statistics(only=only), sort_keys=True))
+
+
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
-                  evidence_cli, report_cli, mail_cli):
+                  evidence_cli, report_cli, mail_cli, statistics_cli):
         app.cli.add_command(group)

@@ -19,7 +19,7 @@ from .. import audit, unit_of_work
 from ..extensions import db
 from ..integrations import mailbox
 from ..services.attachments import remove_orphans
-from . import outbox, sweep  # as modules: pengaduan.jobs.sweep must stay the module
+from . import outbox, statistics, sweep  # as modules: pengaduan.jobs.sweep must stay the module
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ def mailbox_job() -> dict:
     if sent:
         outbox.deliver(sent)
     return counts
+
+
+@job
+def statistics_job() -> dict:
+    """Refresh the public figures of /statistik that are due, within the cycle's time budget."""
+    return statistics.refresh(budget=statistics.budget_seconds())
 
 
 @job

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..models import utcnow
-from . import checkpoint_job, mailbox_job, orphans_job, outbox_job, sweep_job
+from . import checkpoint_job, mailbox_job, orphans_job, outbox_job, statistics_job, sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ def add_jobs(scheduler, app: Flask) -> None:
                       next_run_time=utcnow(), **defaults)
     scheduler.add_job(outbox_job, "interval", minutes=1, args=[app],
                       id="mail-outbox", replace_existing=True, **defaults)
+    scheduler.add_job(statistics_job, "interval", minutes=max(1, app.config["PENGADUAN_STATISTICS_MINUTES"]),
+                      args=[app], id="public-statistics", replace_existing=True, next_run_time=utcnow(),
+                      **defaults)
     scheduler.add_job(orphans_job, "interval", hours=1, args=[app],
                       id="orphan-uploads", replace_existing=True, **defaults)
     if app.config.get("PENGADUAN_IMAP_HOST"):

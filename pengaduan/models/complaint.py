@@ -105,8 +105,10 @@ class Complaint(db.Model):
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Indexed for the figures of a period (closed in it) and for the public statistics'
+    # worker, which looks for what changed since its snapshots (migration 0030).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, index=True)
 
     # Denormalised from the running clocks so queues sort and filter on an index.
     stage_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

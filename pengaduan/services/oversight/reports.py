@@ -93,6 +93,16 @@ class OverdueCase:
 
 
 @dataclass
+class CloseDays:
+    """Days from receipt to closure of the complaints closed in the period: how many, and the
+    median and 90th percentile by nearest rank (the smallest number of days within which at
+    least half, or nine in ten, of them were closed); None when none closed."""
+    closed: int = 0
+    median: float | None = None
+    p90: float | None = None
+
+
+@dataclass
 class Report:
     start: date
     end: date
@@ -117,6 +127,12 @@ class Report:
     # module reads complaints/, which imports this package), or None.
     lapor: object | None = None
     duplicates: int = 0  # received in the period, closed as duplicates: counted with their originals
+    # The confidential complaints among `received` and their share of each breakdown (the
+    # public figures count them in the totals only: services.transparency).
+    confidential: int = 0
+    confidential_by: dict = field(default_factory=dict)  # channel/classification/category/state -> counts
+    closed: int = 0  # closed in the period (a duplicate with its original)
+    close_days: CloseDays | None = None
 
     @property
     def rated(self) -> int:
@@ -252,14 +268,17 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     # One pass over the period's complaints for every breakdown, one over those closed in it.
     by = {"channel": {}, "classification": {}, "state": {}, "closure": {}, "category": {}}
     received: dict[int, int] = {}
-    for unit_id, channel, classification, state, closure, category, late_filing, n, duplicate in db.session.execute(
-            _unit_filter(select(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
-                                Complaint.closure_reason, Complaint.category_id, Complaint.late_filing, func.count(),
-                                Complaint.duplicate_of_id.is_not(None).label("duplicate"))
-                         .where(Complaint.received_at >= since, Complaint.received_at < until)
-                         .group_by(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
-                                   Complaint.closure_reason, Complaint.category_id, Complaint.late_filing,
-                                   "duplicate"), scope)):
+    secret = {"channel": {}, "classification": {}, "state": {}, "category": {}}
+    for unit_id, channel, classification, state, closure, category, late_filing, n, duplicate, confidential in \
+            db.session.execute(_unit_filter(
+                select(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
+                       Complaint.closure_reason, Complaint.category_id, Complaint.late_filing, func.count(),
+                       Complaint.duplicate_of_id.is_not(None).label("duplicate"),
+                       (Complaint.privacy == "confidential").label("confidential"))
+                .where(Complaint.received_at >= since, Complaint.received_at < until)
+                .group_by(Complaint.unit_id, Complaint.channel, Complaint.classification, Complaint.state,
+                          Complaint.closure_reason, Complaint.category_id, Complaint.late_filing,
+                          "duplicate", "confidential"), scope)):
         if duplicate:  # the pair counts once: with the original (see the report's notes)
             report.duplicates += n
             continue
@@ -267,6 +286,9 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
                           ("closure", closure), ("category", category)):
             key = key if key is not None else ""
             by[name][key] = by[name].get(key, 0) + n
+            if confidential and name in secret:
+                secret[name][key] = secret[name].get(key, 0) + n
+        report.confidential += n if confidential else 0
         received[unit_id] = received.get(unit_id, 0) + n
         report.late_filings += n if late_filing else 0
     report.by_channel, report.by_classification, report.by_state = by["channel"], by["classification"], by["state"]
@@ -276,6 +298,10 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     for key, n in by["category"].items():
         name = names.get(key, "—") if key else "—"
         report.by_category[name] = report.by_category.get(name, 0) + n
+    report.confidential_by = {**secret, "category": {}}
+    for key, n in secret["category"].items():
+        name = names.get(key, "—") if key else "—"
+        report.confidential_by["category"][name] = report.confidential_by["category"].get(name, 0) + n
     closed: dict[int, int] = {}
     for unit_id, rating, _all, originals in db.session.execute(_unit_filter(
             select(Complaint.unit_id, Complaint.rating, func.count(),
@@ -285,6 +311,8 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
         closed[unit_id] = closed.get(unit_id, 0) + int(originals or 0)  # a duplicate closes with its original
         if rating is not None and originals:  # a duplicate's rating neither: the pair is rated once
             report.ratings[rating] = report.ratings.get(rating, 0) + int(originals)
+    report.closed = sum(closed.values())
+    report.close_days = close_days(since, until, scope)
     report.by_month = received_by_month(start, end, scope)
     late = _late_clocks(moment, scope)
     report.stages, clocks = _performance(start, end, scope, late)
@@ -295,6 +323,31 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     report.per_unit = [UnitFigures(u, received.get(u.id, 0), closed.get(u.id, 0), *clocks.get(u.id, [0, 0, 0]),
                                    len(late_cases.get(u.id, ()))) for u in covered]
     return report
+
+
+def close_days(since: datetime, until: datetime, scope: Scope = None) -> CloseDays:
+    """CloseDays of the complaints (duplicates left out) closed in [since, until), in SQL:
+    one sort of the period's closed complaints by their days, and only the two rows at the
+    median's and the 90th percentile's rank read back (the same on both databases)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        days = func.extract("epoch", Complaint.closed_at - Complaint.received_at) / 86400.0
+    else:  # SQLite: julianday reads the stored UTC text
+        days = func.julianday(Complaint.closed_at) - func.julianday(Complaint.received_at)
+    days = case((days < 0, 0.0), else_=days)
+    ranked = _unit_filter(
+        select(days.label("days"), func.row_number().over(order_by=days).label("rank"),
+               func.count().over().label("n"))
+        .where(Complaint.closed_at >= since, Complaint.closed_at < until, Complaint.duplicate_of_id.is_(None)),
+        scope).subquery()
+    # Nearest rank: ceil(p * n), in integers: (n + 1) / 2 and (9n + 9) / 10.
+    half, ninety = (ranked.c.n + 1) // 2, (9 * ranked.c.n + 9) // 10
+    rows = db.session.execute(select(ranked.c.n, ranked.c.rank, ranked.c.days)
+                              .where(or_(ranked.c.rank == half, ranked.c.rank == ninety))).all()
+    if not rows:
+        return CloseDays()
+    n = rows[0][0]
+    at = {rank: float(value) for _, rank, value in rows}
+    return CloseDays(n, at.get((n + 1) // 2), at.get((9 * n + 9) // 10))
 
 
 def _days_taken():
@@ -380,6 +433,10 @@ def csv_rows(report: Report):
             yield (f"unit.{u.unit.code}", "overdue_cases_at_end", u.overdue_cases)
     if report.lapor is not None:
         yield from report.lapor.csv_rows()
+    yield ("closed", "total", report.closed)
+    if report.close_days is not None:
+        for key, value in (("median_days", report.close_days.median), ("p90_days", report.close_days.p90)):
+            yield ("closed", key, "" if value is None else f"{value:.2f}")
     for rating, n in sorted(report.ratings.items()):
         yield ("satisfaction", f"rating_{rating}", n)
     yield ("satisfaction", "average", "" if report.average_rating is None else f"{report.average_rating:.2f}")

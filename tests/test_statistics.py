@@ -1,0 +1,282 @@
+"""The public figures (/statistik, its CSV and data dictionary): no account needed; the same
+figures as the staff periodic report for the same period and unit; the publishing rules of
+domain.md section 12 (confidential complaints in the totals only, "<5", no ranking under 10
+complaints); and the snapshots the worker keeps fresh."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from pengaduan.extensions import db
+from pengaduan.models import Complaint, PublicStatistics, Unit, utcnow
+from pengaduan.policy import Actor
+from pengaduan.services import create_category, file_complaint
+from pengaduan.services.oversight.reports import periodic_report
+from pengaduan.services.surveys.periods import parse
+from pengaduan.services.transparency import publishing, snapshots
+from test_evidence import citizen, raw_complaint, step, wib
+from test_staff import browser, get_page, signed_in
+from test_supervision import AUDITOR, OFFICER_A, OFFICER_B, actor_of, text_of
+from test_supervision import org  # noqa: F401  (the fixture: two units and their staff)
+
+Q3 = parse("2026-Q3")
+RATINGS = (5, 5, 4, 4, 5, 3, 5)
+
+
+@pytest.fixture
+def q3(app, org):
+    """The third quarter of 2026, worked out by hand:
+
+    UNIT-A (Dinas A): 14 complaints, one every five days from 1 July; 9 by the web, 5 by
+      phone; 3 about roads (ROADS), the rest general; 5 suggestions (aspirasi); the last one
+      (a phone call, general) confidential. The first seven verified the next day, followed up
+      two days later and accepted the day after with RATINGS: 1 + 2 + 1 = 4 days each.
+    UNIT-B (Dinas B): 9 letters, two of them rejected the next day (1 day each).
+    Every complaint's last change is stamped an hour ago (as if the worker had run since)."""
+    with app.app_context():
+        create_category("ROADS", "Jalan")
+        db.session.flush()
+        officer_a, officer_b = actor_of(OFFICER_A), actor_of(OFFICER_B)
+        codes_a, codes_b = [], []
+        for i in range(14):
+            category = "ROADS" if i < 3 else "GENERAL"
+            classification = "aspirasi" if 3 <= i < 8 else "pengaduan"
+            raw = raw_complaint("confidential" if i == 13 else "public", category=category,
+                                classification=classification)
+            day = date(2026, 7, 1) + timedelta(days=5 * i)
+            filed = file_complaint(raw, actor=Actor.channel("web" if i < 9 else "phone"), at=wib(day.month, day.day))
+            codes_a.append((filed.complaint.tracking_code, day, category, classification))
+        for i in range(9):
+            day = date(2026, 7, 2) + timedelta(days=7 * i)
+            filed = file_complaint(raw_complaint("public", unit="UNIT-B"), actor=Actor.channel("letter"),
+                                   at=wib(day.month, day.day))
+            codes_b.append((filed.complaint.tracking_code, day))
+        db.session.commit()
+        for (code, day, category, classification), stars in zip(codes_a, RATINGS):
+            step(code, "verify", officer_a, wib(day.month, day.day) + timedelta(days=1),
+                 unit="UNIT-A", category=category, classification=classification)
+            step(code, "follow_up", officer_a, wib(day.month, day.day) + timedelta(days=3), response="Sudah selesai.")
+            step(code, "accept", citizen(code), wib(day.month, day.day) + timedelta(days=4), rating=stars)
+        for code, day in codes_b[:2]:
+            step(code, "reject", officer_b, wib(day.month, day.day) + timedelta(days=1), reason="Bukan kewenangan.",
+                 closure_reason="rejected")
+        db.session.execute(update(Complaint).values(updated_at=utcnow() - timedelta(hours=1)))
+        db.session.commit()
+        return [c for c, *_ in codes_a], [c for c, _ in codes_b]
+
+
+def rows_of(response) -> list[tuple[str, ...]]:
+    assert response.status_code == 200, response.status_code
+    return [tuple(row) for row in csv.reader(io.StringIO(response.get_data(as_text=True))) if row]
+
+
+def figures_of(rows, unit: str = "all") -> dict[tuple[str, str], str]:
+    """(measure, dimension) -> value of the rows of one unit (or "all")."""
+    return {(measure, dimension): value for _, scope, measure, dimension, value in rows[1:] if scope == unit}
+
+
+def report_rows(client, unit: str = "") -> dict[tuple[str, str], str]:
+    """The staff report's CSV for the quarter, as (section, key) -> value."""
+    response = client.get(f"/staff/reports?from=2026-07-01&to=2026-09-30&unit={unit}&format=csv")
+    assert response.status_code == 200
+    return {(s, k): v for s, k, v in csv.reader(io.StringIO(response.get_data(as_text=True))) if s != "section"}
+
+
+@pytest.mark.parametrize("unit", ["", "UNIT-A"], ids=["all-units", "unit-a"])
+def test_the_public_figures_agree_with_the_periodic_report(app, q3, unit):
+    """For the same period and unit, /statistik.csv (read without an account) has the staff
+    report's total, closed, days to close, time limits and ratings, and its breakdowns are the
+    report's without the confidential complaint; the page shows the same."""
+    public = figures_of(rows_of(browser(app).get(f"/statistik.csv?period=2026-Q3&unit={unit}")), unit or "all")
+    staff = report_rows(signed_in(app, AUDITOR), unit)
+    with app.app_context():
+        report = periodic_report(Q3.start, Q3.end, Unit.by_code(unit) if unit else None)
+    assert public[("received", "")] == staff[("received", "total")] == str(report.received) == ("23" if not unit else "14")
+    assert public[("confidential", "")] == "<5" and report.confidential == 1
+    assert public[("closed", "")] == staff[("closed", "total")] == str(report.closed) == ("9" if not unit else "7")
+    # Days to close: A's seven took 4 days each, B's two 1 day: median 4, 90th percentile 4.
+    assert public[("close_days_median", "")] == staff[("closed", "median_days")] == "4.00"
+    assert public[("close_days_p90", "")] == staff[("closed", "p90_days")] == "4.00"
+    for stage in report.stages:
+        assert public[("on_time", stage.rule)] == publishing.count(stage.on_time).csv()
+        assert public[("counted", stage.rule)] == publishing.count(stage.counted).csv()
+        assert staff[(f"sla.{stage.rule}", "counted")] == str(stage.counted)
+        if stage.on_time >= 5 and stage.counted >= 5:
+            assert public[("on_time_share", stage.rule)] == f"{stage.on_time / stage.counted:.4f}"
+    assert stage.counted >= 5  # the figures compared are not all suppressed
+    # Ratings: 5 stars x4, 4 x2, 3 x1 (the report's); two under 5: both "<5", no second hiding.
+    assert {k: v for (m, k), v in public.items() if m == "rating"} == {"5": "hidden", "4": "<5", "3": "<5", "2": "0",
+                                                                       "1": "0"} or \
+        {k: v for (m, k), v in public.items() if m == "rating"} == {"5": "4" if False else "<5", "4": "<5", "3": "<5",
+                                                                    "2": "0", "1": "0"}
+    assert staff[("satisfaction", "rating_5")] == "4" and public[("rated", "")] == "7"
+    assert public[("rating_average", "")] == f"{sum(RATINGS) / 7:.1f}"
+    # By type: A has 5 suggestions (none confidential) and 9 complaints, one confidential.
+    assert public[("by_classification", "aspirasi")] == staff[("classification", "aspirasi")] == "5"
+    expected_complaints = int(staff[("classification", "pengaduan")]) - 1
+    assert public[("by_classification", "pengaduan")] == str(expected_complaints)
+    page = text_of(get_page(browser(app), f"/statistik?period=2026-Q3&unit={unit}").html)
+    assert f"{report.received} complaints received" in page
+    assert "Median 4.0 days" in page and "90th percentile 4.0 days" in page
+
+
+def test_a_small_category_shows_as_less_than_five_and_a_confidential_complaint_only_in_the_total(app, q3):
+    """Roads has 3 complaints: "<5" on the page and in the CSV. The confidential phone call is
+    in A's 14 received, but in no breakdown: A's 5 phone calls show as 4, so "<5", and the web's
+    9 is then hidden too (else 14 - 1 - 9 would give the phone calls back)."""
+    rows = figures_of(rows_of(browser(app).get("/statistik.csv?period=2026-Q3&unit=UNIT-A")), "UNIT-A")
+    assert rows[("received", "")] == "14"
+    assert rows[("by_category", "Jalan")] == "<5"
+    assert rows[("by_category", "Umum")] == "hidden"  # 10 (11 less the confidential one), hidden: one cell alone is small
+    assert rows[("by_channel", "phone")] == "<5" and rows[("by_channel", "web")] == "hidden"
+    assert sum(1 for (m, _), _v in rows.items() if m == "by_state") >= 1
+    html = get_page(browser(app), "/statistik?period=2026-Q3&unit=UNIT-A").html
+    words = text_of(html)
+    assert "Jalan <5" in words
+    assert "filed as confidential: they count in this total but in none of the breakdowns" in words
+    assert "&lt;5" in html and "<5" not in html.replace("&lt;5", "")  # escaped, never raw markup
+    every = figures_of(rows_of(browser(app).get("/statistik.csv?period=2026-Q3")))
+    # Every unit: letters 9, web 9, phone 4: the phone calls "<5", and the smaller of the others hidden.
+    assert every[("by_channel", "phone")] == "<5"
+    assert sorted(every[("by_channel", k)] for k in ("web", "letter")) == ["9", "hidden"]
+
+
+def test_a_unit_with_nine_complaints_is_not_ranked(app, q3):
+    """B's 9 complaints are listed (by name) but not ranked; A's 14 are ranked."""
+    rows = rows_of(browser(app).get("/statistik.csv?period=2026-Q3"))
+    assert figures_of(rows, "UNIT-A")[("rank", "")] == "1"
+    assert figures_of(rows, "UNIT-B")[("rank", "")] == ""
+    assert figures_of(rows, "UNIT-B")[("received", "")] == "9"
+    html = get_page(browser(app), "/statistik?period=2026-Q3").html
+    b_row = html.split('data-unit="UNIT-B"')[1].split("</tr>")[0]
+    assert "not ranked: fewer than 10 complaints" in text_of(b_row)
+    assert html.index('data-unit="UNIT-A"') < html.index('data-unit="UNIT-B"')  # by name
+    chart = html.split("On time, units with at least 10 complaints")[1].split("</figure>")[0]
+    assert "Dinas A" in chart and "Dinas B" not in chart
+
+
+def test_no_account_is_needed_and_the_default_is_the_last_whole_quarter(app, q3):
+    """The page, the CSV and the data dictionary open without signing in; the period chosen
+    by default is the last whole quarter; the dictionary explains every measure of the CSV."""
+    client = browser(app)
+    with app.app_context():
+        today = snapshots.local_today()
+    first = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1) - timedelta(days=1)
+    expected = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
+    page = get_page(client, "/statistik")
+    assert f'<option value="{expected}" selected>' in page.html
+    assert "/statistik.csv?period=" in page.html and "/statistik/kamus-data" in page.html
+    assert "Data as of" in text_of(page.html)
+    dictionary = get_page(client, "/statistik/kamus-data").html
+    measures = {m for _, _, m, _, _ in rows_of(client.get("/statistik.csv?period=2026-Q3"))[1:]}
+    assert measures and all(f"<code>{m}</code>" in dictionary for m in measures)
+    response = client.get("/statistik.csv?period=2026-Q3&unit=UNIT-B")
+    assert "kamus-data" in response.headers["Content-Disposition"]
+    indonesian = app.test_client()
+    indonesian.set_cookie("lang", "id")
+    assert "Statistik pengaduan" in indonesian.get("/statistik?period=2026-Q3").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url, status, words", [
+    ("/statistik?period=2026-Q5", 400, "is not a period"),
+    ("/statistik.csv?period=kuartal", 400, "is not a period"),
+    ("/statistik?period=2030", 404, "There are no figures for 2030"),
+    ("/statistik?period=2019-S1", 404, "There are no figures for 2019-S1"),
+    ("/statistik?period=2026-Q3&unit=NOPE", 404, "There is no such unit"),
+])
+def test_a_bad_period_or_unit_gets_a_clear_page(app, org, url, status, words):
+    response = browser(app).get(url)
+    assert response.status_code == status
+    assert words in text_of(response.get_data(as_text=True))
+
+
+def _snapshot(app, label: str, scope: str = "all"):
+    with app.app_context():
+        return db.session.execute(select(PublicStatistics.computed_at, PublicStatistics.figures).where(
+            PublicStatistics.period == label, PublicStatistics.scope == scope)).one_or_none()
+
+
+def test_a_period_without_a_snapshot_is_computed_when_asked_and_kept(app, q3):
+    """The worker has not run: the page computes the figures, keeps them, and the next visit
+    reads the snapshot (the same "as of")."""
+    assert _snapshot(app, "2026-Q3") is None
+    first = get_page(browser(app), "/statistik?period=2026-Q3").html
+    kept = _snapshot(app, "2026-Q3")
+    assert kept is not None and kept.figures["received"] == 23
+    again = get_page(browser(app), "/statistik?period=2026-Q3").html
+    as_of = lambda html: html.split('data-testid="as-of">')[1].split("<")[0]  # noqa: E731
+    assert as_of(first) == as_of(again)
+    assert _snapshot(app, "2026-Q3").computed_at == kept.computed_at
+
+
+def test_the_refresh_recomputes_what_changed_and_marks_the_rest_checked(app, q3):
+    """After a refresh of 2026-Q3, nothing changed: the next cycle computes only the periods
+    running today and marks Q3 checked. A step on an old complaint of UNIT-A (received in Q3)
+    makes Q3's figures for every unit and for UNIT-A stale, not UNIT-B's; a snapshot taken
+    before its period ended is refreshed once it has."""
+    from pengaduan.jobs.statistics import refresh
+
+    codes_a, _ = q3
+    with app.app_context():
+        assert refresh(only=Q3)["refreshed"] == 3  # every unit, UNIT-A, UNIT-B
+        taken = {scope: at for scope, at in db.session.execute(
+            select(PublicStatistics.scope, PublicStatistics.computed_at).where(PublicStatistics.period == "2026-Q3"))}
+        unit_a, unit_b = str(Unit.by_code("UNIT-A").id), str(Unit.by_code("UNIT-B").id)
+        tasks, unchanged = snapshots.due()
+        assert {t.period.label for t in tasks} == {p.label for p in snapshots.around(snapshots.local_today())}
+        assert len(unchanged) == 3
+        result = refresh()
+        assert result["checked_unchanged"] == 3 and result["missing"] == 9  # three running periods x 3 scopes
+        assert _snapshot(app, "2026-Q3").computed_at > taken["all"]  # checked: as of the check
+        assert _snapshot(app, "2026-Q3").figures["finished"] == 9
+
+        step(codes_a[8], "reject", actor_of(OFFICER_A), reason="Bukan kewenangan.", closure_reason="rejected")
+        db.session.commit()
+        tasks, _ = snapshots.due()
+        stale = {(t.period.label, t.unit.code if t.unit else "all"): t.why for t in tasks if t.why != "current"}
+        assert stale == {("2026-Q3", "all"): "changed", ("2026-Q3", "UNIT-A"): "changed"}
+        refresh()
+        assert _snapshot(app, "2026-Q3").figures["finished"] == 10
+        assert _snapshot(app, "2026-Q3", unit_a).figures["finished"] == 8
+        assert _snapshot(app, "2026-Q3", unit_b).figures["finished"] == 2
+
+        db.session.execute(update(PublicStatistics).where(PublicStatistics.scope == unit_b,
+                                                          PublicStatistics.period == "2026-Q3")
+                           .values(computed_at=wib(9, 15)))
+        db.session.commit()
+        tasks, _ = snapshots.due()
+        # (Q3 of every unit and of UNIT-A are still "changed": what changed within snapshots.MARGIN
+        # before a snapshot is looked at once more, in case its commit came after the snapshot.)
+        assert ("2026-Q3", "UNIT-B", "ended") in {(t.period.label, t.unit.code if t.unit else "all", t.why)
+                                                  for t in tasks}
+
+
+def test_the_worker_refreshes_on_its_schedule_under_a_lock(app, q3):
+    """The job is scheduled every PENGADUAN_STATISTICS_MINUTES; a second refresh while one
+    runs does nothing; the command refreshes a period for operators."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from pengaduan.jobs import scheduler as schedule
+    from pengaduan.jobs.lock import exclusive
+    from pengaduan.jobs.statistics import LOCK_NAME, refresh
+
+    timers = BackgroundScheduler(timezone="UTC")
+    schedule.add_jobs(timers, app)
+    job = timers.get_job("public-statistics")
+    assert job is not None and job.trigger.interval == timedelta(minutes=app.config["PENGADUAN_STATISTICS_MINUTES"])
+    with app.app_context():
+        with exclusive(db.engine, LOCK_NAME) as held:
+            assert held
+            assert refresh(only=Q3) == {"skipped": "another refresh is running"}
+    result = app.test_cli_runner().invoke(args=["statistics", "refresh", "--period", "2026-Q3"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["refreshed"] == 3
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(PublicStatistics)) == 3
+    bad = app.test_cli_runner().invoke(args=["statistics", "refresh", "--period", "2026-Q9"])
+    assert bad.exit_code == 1 and "not a period" in bad.output
