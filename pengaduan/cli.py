@@ -34,6 +34,9 @@ from .services.inputs import EARLIEST, LATEST, in_calendar
 from .services.complaints.lapor_oversight import with_lapor
 from .services.complaints.mail_intake import MailboxNotReady
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
+from .services.surveys import opening as skm_opening, periods as skm_periods, questionnaire as skm_questionnaire
+from .services.surveys import records as skm_records
+from .services.surveys.imports import ImportRefused, import_csv
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
 from .workflow.in_use import missing_in_use
@@ -459,6 +462,97 @@ def mail_fetch():
     click.echo(json.dumps(counts, sort_keys=True))
 
 
+skm_cli = AppGroup("skm", help="The Survei Kepuasan Masyarakat (satisfaction survey) and its IKM.")
+
+
+def _survey_of(unit_code: str, label: str):
+    """The unit's survey period written `label`, or exit 1 saying which part is unknown."""
+    unit = _unit_or_all(unit_code)
+    try:
+        label = skm_periods.parse(label).label
+    except ValueError:
+        _fail(f"error: --period: {label!r} is not a period (2026, 2026-S1 or 2026-Q3)")
+    survey = skm_opening.find(unit, label)
+    if survey is None:
+        _fail(f"error: unit {unit.code} has no survey for {label} (open it, or import its questionnaires)")
+    return survey
+
+
+@skm_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.option("--period", "label", required=True, help="2026 (a year), 2026-S1 or 2026-Q3.")
+@click.option("--service", "service_type", help="The service of rows that name none (service_type column).")
+@click.option("--entered-by", "entered_by", metavar="EMAIL", help="The officer who typed the questionnaires in.")
+def skm_import(file, unit_code, label, service_type, entered_by):
+    """Import paper questionnaires from a CSV file (columns U1..U9, scores 1 to 4, an empty
+    cell unanswered; optional sex, age_band, education, occupation, service_type, suggestion),
+    all or nothing, opening the period if the unit has none yet."""
+    unit = _unit_or_all(unit_code)
+    user = None
+    if entered_by:
+        user = User.by_email(entered_by)
+        if user is None:
+            _fail(f"error: --entered-by: no user {entered_by}")
+    try:
+        result = unit_of_work.run(lambda: import_csv(file, unit, label, actor=Actor.cli(),
+                                                     service_type=service_type, entered_by=user))
+    except ImportRefused as refused:
+        with force_locale("en"):
+            lines = [f"error: {file}: nothing was imported"] + [f"  {problem}" for problem in refused.problems]
+            if refused.more:
+                lines.append(f"  ... and {refused.more} more line(s) with errors")
+        _fail("\n".join(lines))
+    survey = result.survey
+    if result.opened:
+        services = ", ".join(survey.service_types or []) or "none named"
+        click.echo(f"opened the survey of {unit.code} for {survey.label} (services: {services})")
+    click.echo(f"imported {result.imported} paper questionnaire(s) into {unit.code} {survey.label}"
+               + (f", {result.skipped_blank} empty line(s) skipped" if result.skipped_blank else "")
+               + f"; the period has {result.respondents} respondent(s) now")
+    click.echo(f"file sha256 {result.sha256}")
+
+
+@skm_cli.command("report")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.option("--period", "label", required=True, help="2026 (a year), 2026-S1 or 2026-Q3.")
+@click.option("--service", "service_type", help="One service type (default: every questionnaire).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+def skm_report(unit_code, label, service_type, fmt):
+    """The IKM of a unit's survey period: NRR per element, IKM, mutu (json: the contract's shape)."""
+    with read_only():
+        def write():
+            survey = _survey_of(unit_code, label)
+            sections = dict(skm_records.sections(survey))  # None: every questionnaire
+            if service_type not in sections:
+                _fail(f"error: --service: {service_type!r} is not a service of this survey "
+                      f"({', '.join(survey.service_types or []) or 'none named'})")
+            if fmt == "json":
+                click.echo(json.dumps(sections[service_type].as_json(survey.unit.code, survey.label)))
+            elif fmt == "csv":
+                writer = spreadsheet.Writer(sys.stdout)
+                writer.writerow(skm_records.RESULT_COLUMNS)
+                for row in skm_records.result_rows(survey, service_type):
+                    writer.writerow(row)
+            else:
+                click.echo("\n".join(skm_records.text_lines(survey, service_type)))
+
+        unit_of_work.run(write)
+
+
+@skm_cli.command("check")
+@click.argument("file", required=False)
+def skm_check(file):
+    """Validate a questionnaire file (default: the one in force); exit 1 naming the key and reason."""
+    try:
+        wording = skm_questionnaire.load(file)
+    except skm_questionnaire.QuestionnaireError as exc:
+        _fail(f"error: {exc}")
+    path = file or current_app.config["PENGADUAN_SKM_QUESTIONNAIRE"]
+    profile = ", ".join(f"{name} ({len(q['options'])} options)" for name, q in wording["profile"].items())
+    click.echo(f"OK {path}: {len(wording['elements'])} elements (U1 to U9), profile: {profile or 'none'}")
+
+
 statistics_cli = AppGroup("statistics", help="The public figures of /statistik.")
 
 
@@ -478,5 +572,6 @@ def statistics_refresh(label):
 
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
-                  evidence_cli, report_cli, mail_cli, statistics_cli):
+                  evidence_cli, report_cli, mail_cli, skm_cli,
+                  statistics_cli):
         app.cli.add_command(group)

@@ -274,7 +274,8 @@ def test_command_exports_a_pack_that_verifies(app, runner, scene, tmp_path):
     manifest = manifest_of(entries(out))
     assert manifest["counts"] == {"audit_events": events_before, "complaints_received": 5, "cases": 5,
                                   "supervision_records": 3, "standing_documents": 1, "checkpoints": 1,
-                                  "lapor_answers": 0}
+                                  "lapor_answers": 0, "survey_periods": 0, "survey_responses": 0,
+                                  "survey_actions": 0}
     assert (manifest["unit"], manifest["period"]) == (None, {"from": scene.start.isoformat(),
                                                             "to": scene.end.isoformat()})
     assert (manifest["chain"]["first_seq"], manifest["chain"]["last_seq"], manifest["chain"]["redacted"]) == (
@@ -341,6 +342,7 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
     assert set(files) == {"manifest.json", "manifest.sig", "audit/events.jsonl", "audit/checkpoints.jsonl", "register.csv",
                           "cases.jsonl", "sla.csv", "lapor.csv", "supervision.csv", "supervision_actions.csv",
                           "documents.csv", "summary.html", "verify_pack.py",
+                          "skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
                           f"supervision/{scene.record_b}/{first_file_id(scene.record_b)}-foto.png",
                           f"documents/{first_document_id()}-sk.pdf"}

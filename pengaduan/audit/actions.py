@@ -68,6 +68,7 @@ SENTENCES = {
     "survey.updated": _l("%(who)s changed the services or population of the SKM of unit %(unit)s for %(period)s"),
     "survey.closed": _l("%(who)s closed the SKM of unit %(unit)s for %(period)s to answers"),
     "survey.reopened": _l("%(who)s reopened the SKM of unit %(unit)s for %(period)s to answers"),
+    "survey.imported": _l("%(who)s imported %(rows)s paper questionnaires into the SKM of unit %(unit)s for %(period)s"),
     VERIFIED: _l("%(who)s verified the audit chain: %(outcome)s"),
 }
 
@@ -137,6 +138,7 @@ LABELS = {  # the action select's words for each action, by group
     "survey.updated": ("oversight", _l("Satisfaction survey changed")),
     "survey.closed": ("oversight", _l("Satisfaction survey closed")),
     "survey.reopened": ("oversight", _l("Satisfaction survey reopened")),
+    "survey.imported": ("oversight", _l("Paper questionnaires imported")),
     VERIFIED: ("oversight", _l("Audit chain verified")),
 }
 

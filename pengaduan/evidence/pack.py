@@ -15,6 +15,10 @@ is written, so memory stays flat however long the period. Contents:
     lapor.csv                per answer owed to SP4N-LAPOR!: when given, when posted there, the delay
     supervision.csv, supervision_actions.csv, supervision/...   supervision and coaching
     documents.csv, documents/...                                standing documents
+    skm/results.csv          the IKM of each survey period overlapping the dates (overall and
+                             per service: respondents, NRR, element totals, IKM, mutu)
+    skm/questionnaires.csv   those periods' questionnaires, without identity (none is stored)
+    skm/actions.csv          their improvement actions (element, owner, due, status, evidence, days)
     summary.html             the same, for people
     verify_pack.py           the standalone verifier
 """
@@ -47,6 +51,7 @@ from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
 from ..services.complaints.lapor_oversight import pack_rows as lapor_rows
 from ..services.complaints.lapor_oversight import with_lapor
 from ..services.oversight.reports import bounds, periodic_report
+from ..services.surveys import records as skm
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
 from . import verify_pack
@@ -404,6 +409,43 @@ def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingD
     return documents
 
 
+SKM_FILES = ("skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv")
+
+
+def _skm(writer: PackWriter, scope: Scope, counts: dict) -> list[tuple]:
+    """The SKM of the survey periods overlapping the pack's days (of its unit): their results,
+    questionnaires and improvement actions, each file written even when there are none (an
+    empty file says there was no survey). Returns (period, overall IKM) for the summary."""
+    surveys = skm.overlapping(scope.start, scope.end, scope.unit.id if scope.unit else None)
+    overall = []
+    with writer.text(SKM_FILES[0]) as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(skm.RESULT_COLUMNS)
+        for survey in surveys:
+            for service_type, ikm in skm.sections(survey):
+                rows.writerow(skm.result_row(survey, service_type, ikm))
+                if service_type is None:
+                    overall.append((survey, ikm))
+    n = 0
+    with writer.text(SKM_FILES[1]) as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(skm.QUESTIONNAIRE_COLUMNS)
+        for survey in surveys:
+            for row in skm.questionnaire_rows(survey):
+                rows.writerow(row)
+                n += 1
+    actions = 0
+    with writer.text(SKM_FILES[2]) as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(skm.ACTION_COLUMNS)
+        for survey in surveys:
+            for row in skm.action_rows(survey):
+                rows.writerow(row)
+                actions += 1
+    counts.update(survey_periods=len(surveys), survey_responses=n, survey_actions=actions)
+    return overall
+
+
 def manifest_bytes(manifest: dict) -> bytes:
     """manifest.json as written: these bytes are signed, and named in the export's event."""
     return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
@@ -468,10 +510,13 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("supervision_records")
         documents = _documents(writer, scope, counts)
         done("standing_documents")
+        surveys = _skm(writer, scope, counts)
+        done("survey_responses")
         with writer.text("summary.html") as page:
             page.write(render_template("evidence/summary.html", report=report, records=records,
                                        documents=documents, counts=counts, chain=chain,
-                                       generated_at=utcnow(), unit=unit))
+                                       generated_at=utcnow(), unit=unit, surveys=surveys,
+                                       skm_files=SKM_FILES))
         writer.copy("verify_pack.py", Path(verify_pack.__file__))
         manifest = {
             "format": FORMAT, "generator": f"pengaduan {__version__}",
