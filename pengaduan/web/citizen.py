@@ -30,6 +30,7 @@ from ..services.complaints.intake import new_submission, submission_digest
 from ..services.complaints import pin_recovery
 from ..services.complaints.receipts import receipt_sent, tracking_qr
 from ..services.complaints.tracking import is_legacy_pin, pin_fingerprint, seal_pin, unseal_pin
+from ..services.surveys import opening as survey_opening
 from ..workflow import current_workflow
 from .downloads import send_stored
 from .forms import PRIVACY_CHOICES, ActionForm, ComplaintForm, ForgotPinForm, TrackForm
@@ -218,7 +219,17 @@ def _render_view(complaint, errors=None, typed=None, status=200, action=None, fi
         can_rate=can_rate(complaint), closed_as=closed_as(complaint),
         rates_later=complaint.rating is None and waits_for_original(complaint),
         max_files=limits()[1], old_pin=complaint.id in session.get(OLD_PIN_KEY, []),
+        skm_link=_survey_link(complaint, workflow),
     ), status
+
+
+def _survey_link(complaint: Complaint, workflow) -> str | None:
+    """Once the complaint is closed, its unit's satisfaction survey taking answers today, if
+    any: the survey's own address, nothing of the complaint in it."""
+    if not workflow.is_terminal(complaint.state):
+        return None
+    survey = survey_opening.open_for(complaint.unit)
+    return url_for("survey.questionnaire", unit_code=survey.unit.code, period=survey.label) if survey else None
 
 
 @bp.get("/track/<code>")

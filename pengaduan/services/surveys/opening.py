@@ -236,6 +236,16 @@ def progress(survey: SurveyPeriod, count: int | None = None) -> Progress:
     return Progress(count, target)
 
 
+def sample_working(population: int) -> dict:
+    """The Krejcie-Morgan computation of the target for `population`, step by step for the
+    page that explains it: numerator, denominator, their quotient, the target (rounded up)."""
+    chi, share, margin = periods._CHI_SQUARE, periods._P * (1 - periods._P), periods._D
+    numerator = chi * population * share
+    denominator = margin * margin * (population - 1) + chi * share
+    return {"population": population, "numerator": float(numerator), "denominator": float(denominator),
+            "quotient": float(numerator / denominator), "target": periods.sample_target(population)}
+
+
 def paper_count(survey: SurveyPeriod) -> int:
     """How many paper questionnaires have been typed in for the period."""
     return db.session.scalar(select(func.count()).select_from(SurveyResponse).where(
