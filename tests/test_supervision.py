@@ -54,6 +54,7 @@ KIND_LABELS = {
     "monitoring_evaluation": "Monitoring and evaluation", "case_review": "Review of overdue cases",
     "coaching": "Coaching of complaint handlers", "coordination_meeting": "Coordination meeting",
     "spot_check": "Spot check", "instruction": "Instruction on a case",
+    "skm_follow_up": "Follow-up of the SKM results",
 }
 DOCUMENT_LABELS = {
     "handler_decree": "Decree appointing the complaint handlers (SK)",

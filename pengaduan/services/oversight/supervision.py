@@ -25,6 +25,14 @@ from ..attachments import StoredFile, attachment_digests
 from ..inputs import day, local_today, text
 
 LIMITS = {"title": 200, "participants": 5000, "findings": 20000, "description": 2000, "owner": 200}
+# The follow-up of a survey period (services/surveys/follow_up.py) is made and changed only
+# from its results page: its actions name an element and need evidence when done.
+SKM_KIND = "skm_follow_up"
+
+
+def _not_skm(record: SupervisionRecord, field: str) -> None:
+    if record.survey_period_id is not None or record.kind == SKM_KIND:
+        raise InvalidFields({field: _l("change this follow-up on the survey's results page")})
 
 
 def _codes(value) -> list[str]:
@@ -114,6 +122,8 @@ def record_supervision(actor: Actor, raw: dict, files: list[StoredFile] = ()) ->
         checked = _check(actor, raw)
     except InvalidFields as exc:
         errors.update(exc.errors)
+    if raw.get("kind") == SKM_KIND:
+        errors["kind"] = _l("change this follow-up on the survey's results page")
     actions = _actions(raw.get("actions"), errors)
     if errors:
         raise InvalidFields(errors)
@@ -139,6 +149,8 @@ def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
     if expected_version is not None and str(expected_version) != str(record.version):
         raise ConcurrentChange()
     checked = _check(actor, raw)
+    if SKM_KIND in (record.kind, checked.kind) and (checked.kind != record.kind or checked.units != record.units):
+        raise InvalidFields({"kind": _l("change this follow-up on the survey's results page")})
     before = _state(record)
     record.kind, record.held_on, record.title = checked.kind, checked.held_on, checked.title
     record.participants, record.findings = checked.participants, checked.findings
@@ -154,6 +166,7 @@ def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
 def add_actions(record: SupervisionRecord, actor: Actor, raw_actions) -> list[SupervisionAction]:
     if not can_edit_record(actor, record):
         raise Forbidden(str(_l("you may not change this record")))
+    _not_skm(record, "actions-0-description")
     errors: dict = {}
     actions = _actions(raw_actions, errors)
     if not actions and not errors:
@@ -172,6 +185,7 @@ def set_action_status(action: SupervisionAction, actor: Actor, status: str,
     """Close a follow-up as done (on a date) or dropped, or open it again."""
     if not can_edit_record(actor, action.record):
         raise Forbidden(str(_l("you may not change this record")))
+    _not_skm(action.record, "status")
     errors: dict = {}
     if status not in ACTION_STATUSES:
         errors["status"] = _l("choose one of the options")

@@ -24,9 +24,8 @@ from ...policy import Actor, can_follow_up_survey
 from ...workflow.fields import digest
 from ..inputs import day, local_today, text
 from ..oversight.supervision import LIMITS as SUPERVISION_LIMITS
+from ..oversight.supervision import SKM_KIND as KIND
 from ..oversight.supervision import _actions, _state
-
-KIND = "skm_follow_up"
 LIMITS = {**SUPERVISION_LIMITS, "evidence": 5000}
 
 
