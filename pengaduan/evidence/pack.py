@@ -426,24 +426,24 @@ def _skm(writer: PackWriter, scope: Scope, counts: dict) -> list[tuple]:
                 rows.writerow(skm.result_row(survey, service_type, ikm))
                 if service_type is None:
                     overall.append((survey, ikm))
-    n = 0
-    with writer.text(SKM_FILES[1]) as out:
-        rows = spreadsheet.Writer(out)
-        rows.writerow(skm.QUESTIONNAIRE_COLUMNS)
-        for survey in surveys:
-            for row in skm.questionnaire_rows(survey):
-                rows.writerow(row)
-                n += 1
-    actions = 0
-    with writer.text(SKM_FILES[2]) as out:
-        rows = spreadsheet.Writer(out)
-        rows.writerow(skm.ACTION_COLUMNS)
-        for survey in surveys:
-            for row in skm.action_rows(survey):
-                rows.writerow(row)
-                actions += 1
-    counts.update(survey_periods=len(surveys), survey_responses=n, survey_actions=actions)
+    counts["survey_periods"] = len(surveys)
+    counts["survey_responses"] = _csv(writer, SKM_FILES[1], skm.QUESTIONNAIRE_COLUMNS,
+                                      (row for survey in surveys for row in skm.questionnaire_rows(survey)))
+    counts["survey_actions"] = _csv(writer, SKM_FILES[2], skm.ACTION_COLUMNS,
+                                    (row for survey in surveys for row in skm.action_rows(survey)))
     return overall
+
+
+def _csv(writer: PackWriter, name: str, columns: list[str], rows) -> int:
+    """Write `rows` under `columns` as the CSV file `name`; how many rows."""
+    n = 0
+    with writer.text(name) as out:
+        csv_out = spreadsheet.Writer(out)
+        csv_out.writerow(columns)
+        for row in rows:
+            csv_out.writerow(row)
+            n += 1
+    return n
 
 
 def manifest_bytes(manifest: dict) -> bytes:

@@ -41,6 +41,9 @@ ERROR_CAP = 50  # bad lines named; the rest are counted
 _CHUNK = 1 << 16
 _SCORE = re.compile(r"^([1-4])(?:[.,]0+)?$")  # "4", and "4.0" / "4,0" as a spreadsheet may write it
 _VALUE_SHOWN = 40  # characters of a bad cell quoted in a message
+# A Core INSERT of the table: one executemany per batch (the ORM's bulk insert splits a batch
+# wherever the rows leave different columns empty, a statement every few rows).
+_INSERT = insert(SurveyResponse.__table__)
 
 # Header names (lower case, runs of anything but letters and digits as "_") for each field.
 _ALIASES = {
@@ -434,7 +437,7 @@ def import_csv(source: str | Path | BinaryIO, unit: Unit, label: str, *, actor: 
                     batch.append(_values(survey, checked, entered_by, moment))
                     imported += 1
                     if len(batch) == BATCH:
-                        db.session.execute(insert(SurveyResponse), batch)
+                        db.session.execute(_INSERT, batch)
                         batch = []
             if reader.broken:
                 bad_lines += 1
@@ -453,7 +456,7 @@ def import_csv(source: str | Path | BinaryIO, unit: Unit, label: str, *, actor: 
     if digest != source.sha256:
         raise ImportRefused([_l("the file changed while it was read: import it again")])
     if batch:
-        db.session.execute(insert(SurveyResponse), batch)
+        db.session.execute(_INSERT, batch)
     count = opening.respondents([survey.id])[survey.id]
     audit.record(db.session, "survey.imported", actor=actor.label, unit=unit, payload={
         "unit": unit.code, "label": survey.label,
