@@ -103,7 +103,7 @@ def test_the_count_of_bad_lines_beyond_the_cap(app, runner, world, tmp_path):
     assert responses() == []
 
 
-def test_a_missing_column_an_unknown_one_an_empty_file_and_a_header_alone(app, runner, world, tmp_path):
+def test_a_missing_column_an_unknown_one_an_empty_file_a_workbook_and_a_header_alone(app, runner, world, tmp_path):
     missing = skm_import(runner, write(tmp_path, ["U1,U2,U3,U5,U6,U7,U8,U9", "4,4,4,4,4,4,4,4"], "a.csv"))
     assert missing.exit_code == 1 and "missing column U4: the header needs U1 to U9" in missing.output
     unknown = skm_import(runner, write(tmp_path, [HEADER + ",nama", "4,4,4,4,4,4,4,4,4,Budi"], "b.csv"))
@@ -112,6 +112,12 @@ def test_a_missing_column_an_unknown_one_an_empty_file_and_a_header_alone(app, r
     empty.write_bytes(b"")
     result = skm_import(runner, str(empty))
     assert result.exit_code == 1 and "the file is empty" in result.output
+    workbook = tmp_path / "kuesioner.xlsx"
+    with zipfile.ZipFile(workbook, "w") as book:
+        book.writestr("xl/workbook.xml", "<workbook/>")
+    result = skm_import(runner, str(workbook))
+    assert result.exit_code == 1 and 'the file is an Excel workbook, not CSV: save it as "CSV UTF-8" first' \
+        in result.output
     header_only = skm_import(runner, write(tmp_path, [HEADER], "d.csv"))
     assert header_only.exit_code == 1 and "the file has a header but no questionnaire rows" in header_only.output
     blank_row = skm_import(runner, write(tmp_path, [HEADER, "4,4,4,4,4,4,4,4,4", ",,,,,,,,,", "1,2"], "e.csv"))

@@ -104,9 +104,10 @@ class _Source:
         self.path = None if hasattr(source, "read") else Path(source)
         self.stream = source if self.path is None else None
         utf8 = codecs.getincrementaldecoder("utf-8")()
-        self.is_utf8 = True
+        self.is_utf8, self.start = True, b""
         with self.raw() as raw:
             for chunk in iter(lambda: raw.read(_CHUNK), b""):
+                self.start = self.start or chunk[:8]
                 if self.is_utf8:
                     try:
                         utf8.decode(chunk)
@@ -118,6 +119,11 @@ class _Source:
                 utf8.decode(b"", final=True)
             except UnicodeDecodeError:
                 self.is_utf8 = False
+
+    @property
+    def is_workbook(self) -> bool:
+        """An Excel workbook (.xlsx is a ZIP, .xls an OLE file) given instead of its CSV."""
+        return self.start.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0"))
 
     def raw(self) -> _Hashing:
         if self.path is not None:
@@ -416,6 +422,8 @@ def import_csv(source: str | Path | BinaryIO, unit: Unit, label: str, *, actor: 
     service_type = (service_type or "").strip() or None
     try:
         source = _Source(source)
+        if source.is_workbook:
+            raise ImportRefused([_l("the file is an Excel workbook, not CSV: save it as \"CSV UTF-8\" first")])
         existing, in_force = opening.find(unit, label), load_questionnaire()
         columns, headers = _header(source, existing.questionnaire if existing else in_force)
         survey, opened = _survey(actor, unit, label, service_type, source, columns)
