@@ -37,7 +37,7 @@ from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
 from pengaduan.extensions import db
-from pengaduan.models import Notification, User, utcnow
+from pengaduan.models import Notification, Unit, User, utcnow
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint, issue_token
 from pengaduan.services.oversight import documents as docs
@@ -46,6 +46,7 @@ from pengaduan.services.administration.accounts import create_api_key
 from pengaduan.services.attachments import store
 from pengaduan.services.complaints.casework import give_instruction
 from pengaduan.services.complaints.responses import save_response_template
+from pengaduan.services.surveys import opening, periods
 from pengaduan.jobs.sweep import sweep
 from test_staff import PASSWORD, browser, get_page, signed_in, token_of, track
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
@@ -99,6 +100,8 @@ class Scene:
     tokens: dict = field(default_factory=dict)  # email: API bearer token
     api_key: str = ""  # an Open311 key
     instruction_a: int = 0  # the timeline event of a supervisor's instruction on `late`
+    survey_a: int = 0  # this quarter's SKM period of UNIT-A, taking answers
+    survey_a_path: str = ""  # its public questionnaire
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -152,6 +155,8 @@ def build_scene(app) -> Scene:
         tokens = {email: issue_token(User.by_email(email))
                   for email in (OFFICER_A, OFFICER_B, SUPERVISOR_A, AUDITOR, ADMIN)}
         key = create_api_key("integrasi")
+        survey = opening.open_period(actor_of(SUPERVISOR_A), Unit.by_code("UNIT-A"),
+                                     periods.containing(sv.today(), "quarter").label, ["KTP-el"], 100)
         db.session.commit()
         (rec_a, doc_a), (rec_b, doc_b) = records["UNIT-A"], records["UNIT-B"]
         return Scene(
@@ -164,7 +169,8 @@ def build_scene(app) -> Scene:
             document_a=doc_a.id, document_b=doc_b.id, template=template.id,
             notification_a=notification.id,
             users={u.email: u.id for u in db.session.scalars(select(User))},
-            tokens=tokens, api_key=key, instruction_a=instruction.id)
+            tokens=tokens, api_key=key, instruction_a=instruction.id, survey_a=survey.id,
+            survey_a_path=f"/skm/UNIT-A/{survey.label}")
 
 
 @pytest.fixture

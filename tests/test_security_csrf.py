@@ -284,6 +284,15 @@ SCENARIOS: dict[str, Scenario] = {
         c, "/staff/queue", "/staff/queue/assign") | {"codes": [s.a], "assignee": OFFICER_A}, refused=422),
     "staff.queue_csv": Scenario(OFFICER_A, lambda s: "/staff/queue.csv",  # the export is audited
                                 lambda c, s, a: form_values(c, "/staff/queue", "/staff/queue.csv")),
+    "surveys.open": Scenario(SUPERVISOR_A, lambda s: "/staff/surveys/open", lambda c, s, a: {
+        "unit": "UNIT-A", "period": s.survey_a_path.rsplit("/", 1)[1][:4],  # the whole year
+        "service_types": "KTP-el", "population": "500"}),
+    "surveys.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/edit",
+                             lambda c, s, a: {"service_types": "KTP-el\nKK", "population": "250"}),
+    "surveys.paper": Scenario(OFFICER_A, lambda s: f"/staff/surveys/{s.survey_a}/paper",
+                              lambda c, s, a: {f"U{i}": "3" for i in range(1, 10)}),
+    "survey.questionnaire": Scenario("anonymous", lambda s: s.survey_a_path,  # keeps what was typed
+                                     lambda c, s, a: {f"U{i}": "4" for i in range(1, 10)}, refused=422),
 }
 
 # Routes without cookies and so without CSRF: callers prove who they are in every request.
@@ -481,6 +490,12 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "supervision.record": [{"record_id": scene.record_a}],
         "supervision.edit": [{"record_id": scene.record_a}],
         "supervision.record_file": [{"file_id": scene.file_a}],
+        "surveys.period": [{"period_id": scene.survey_a}], "surveys.poster": [{"period_id": scene.survey_a}],
+        "surveys.paper": [{"period_id": scene.survey_a}],
+        "survey_results.report": [{"period_id": scene.survey_a}],
+        "survey_results.report_pdf": [{"period_id": scene.survey_a}],
+        "survey.questionnaire": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
+        "survey.thanks": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
     }

@@ -87,7 +87,7 @@ def questionnaire(unit_code: str, period: str):
     raw = request.form.to_dict()
     raw.pop("csrf_token", None)
     if not form.validate():  # only the CSRF token has validators
-        return _questionnaire(survey, form, errors={"csrf_token": EXPIRED}, typed=raw, status=400)
+        return _questionnaire(survey, form, errors={"csrf_token": EXPIRED}, typed=raw, status=422)
     try:
         answers.record(survey, answers.check(survey, raw), channel="web")
     except InvalidFields as exc:
