@@ -18,7 +18,7 @@ from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
 from pengaduan.services.inputs import local_today
 from pengaduan.services.surveys import opening, periods
-from test_citizen import VERIFY
+from test_citizen import VERIFY, rate_limits  # noqa: F401  (the fixture)
 from test_staff import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, browser, get_page,  # noqa: F401
                         org, signed_in, to_login, track)
 
@@ -235,6 +235,18 @@ def test_one_answer_per_device_and_period(app, org):
     other.set_cookie("skm_answered", "[1]", path="/skm")
     assert answer(other, url, **FULL).status_code == 302
     assert len(responses(app, period_id)) == 2
+
+
+def test_sending_is_rate_limited_per_address(app, org, rate_limits):
+    """Ten answers a minute from one address (a busy counter's wifi), then 429; each from a
+    fresh browser, so the device cookie is not what stops them."""
+    period_id = open_survey(app)
+    url = public_url(app, period_id)
+    for _ in range(10):
+        assert answer(browser(app), url, **FULL).status_code == 302
+    assert answer(browser(app), url, **FULL).status_code == 429
+    assert len(responses(app, period_id)) == 10
+    assert browser(app).get(url).status_code == 200  # reading is not limited
 
 
 def test_a_closed_ended_or_future_period_says_so_and_stores_nothing(app, org):
