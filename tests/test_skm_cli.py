@@ -4,6 +4,7 @@ questionnaire file); and the SKM in the evidence pack (skm/ files under the mani
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import zipfile
@@ -11,7 +12,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from pengaduan import audit
 from pengaduan.evidence import export_pack, verify
+from pengaduan.evidence.pack import manifest_bytes
 from pengaduan.extensions import db
 from pengaduan.models import ELEMENTS, AuditEvent, SurveyPeriod, SurveyResponse, Unit, User
 from pengaduan.policy import Actor
@@ -310,6 +313,41 @@ def test_the_pack_carries_the_skm_files_under_the_manifest(app, runner, world, t
     refused = runner.invoke(args=["evidence", "verify", str(tampered)])
     assert refused.exit_code == 1
     assert "FAIL skm/results.csv: SHA-256 is" in refused.output and "(the file was changed)" in refused.output
+
+
+def test_the_verifier_recomputes_the_ikm_of_a_pack_signed_as_it_stands(app, runner, world, tmp_path):
+    """A results file that disagrees with its own element totals, or totals that disagree with
+    the questionnaires, is named even when the manifest was signed over it (a faulty export)."""
+    assert skm_import(runner, write(tmp_path, worked_example_lines())).exit_code == 0
+    out = tmp_path / "pack.zip"
+    export_pack(out, date(2026, 7, 1), date(2026, 9, 30), None, actor=Actor.cli("test"))
+    db.session.commit()
+    with zipfile.ZipFile(out) as pack:
+        files = {name: pack.read(name) for name in pack.namelist()}
+    assert verify(str(out), audit.public_key_hex())[0] == []
+
+    def signed_over(changes: dict) -> str:
+        changed = {**files, **changes}
+        manifest = json.loads(files["manifest.json"])
+        for name, data in changes.items():
+            manifest["files"][name] = hashlib.sha256(data).hexdigest()
+        changed["manifest.json"] = manifest_bytes(manifest)
+        changed["manifest.sig"] = (audit.signing_key().sign(changed["manifest.json"]).hex() + "\n").encode()
+        path = tmp_path / f"changed-{len(list(tmp_path.iterdir()))}.zip"
+        with zipfile.ZipFile(path, "w") as pack:
+            for name, data in changed.items():
+                pack.writestr(name, data)
+        return str(path)
+
+    results = files["skm/results.csv"].decode()
+    assert verify(signed_over({"skm/results.csv": results.replace(",91.48,A,", ",95.48,A,").encode()}),
+                  audit.public_key_hex())[0] == [
+        "skm/results.csv line 2: the IKM is 95.48 A, the element totals give 91.48 A"]
+    questionnaires = files["skm/questionnaires.csv"].decode().splitlines(keepends=True)
+    problems = verify(signed_over({"skm/questionnaires.csv": "".join(questionnaires[:-1]).encode()}),
+                      audit.public_key_hex())[0]
+    assert problems == ["skm/results.csv line 2: the respondents and element totals differ from what the "
+                        "questionnaires in skm/questionnaires.csv add up to (UNIT-A 2026-Q3 all services)"]
 
 
 def test_a_pack_outside_any_survey_has_empty_skm_files(app, ctx, world, tmp_path):

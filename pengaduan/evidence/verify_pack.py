@@ -17,7 +17,10 @@ Checks, and names exactly what is wrong when something is:
    equal to SHA-256(prev_hash + body) with the body's own `seq` matching, the first and last
    hashes equal to the manifest's; redacted events (other units') are checked for linkage;
 4. the signed checkpoints in the pack: signatures valid, and each hash equal to the chain's
-   hash at that sequence number when it lies in the slice.
+   hash at that sequence number when it lies in the slice;
+5. the SKM results (skm/results.csv) recomputed: each element's NRR and the IKM and its
+   grade from the element totals (exact fractions, rounded once, half up), and the totals
+   from the questionnaires themselves (skm/questionnaires.csv).
 
 Exit status 0 with "OK ..." when everything holds and the key was given; 3 with
 "UNVERIFIED ..." when everything holds but no key was given; 1 with one "FAIL ..." line per
@@ -28,6 +31,7 @@ so that an auditor can read it, copy it and run it without installing anything.
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import io
 import json
@@ -39,6 +43,7 @@ import zipfile
 import zlib
 from collections import Counter
 from contextlib import contextmanager
+from fractions import Fraction
 
 FORMAT = "pengaduan-evidence/2"
 MANIFEST = "manifest.json"
@@ -51,6 +56,11 @@ DAMAGE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError
           struct.error, ValueError)
 EVENTS = "audit/events.jsonl"
 CHECKPOINTS = "audit/checkpoints.jsonl"
+SKM_RESULTS = "skm/results.csv"
+SKM_QUESTIONNAIRES = "skm/questionnaires.csv"
+SKM_ELEMENTS = tuple(f"U{i}" for i in range(1, 10))
+# PermenPANRB 14/2017: the lowest converted IKM of each grade, best first.
+SKM_GRADES = ((Fraction("88.31"), "A"), (Fraction("76.61"), "B"), (Fraction("65.00"), "C"), (Fraction("25.00"), "D"))
 
 # --- Ed25519 signature verification (RFC 8032, section 6 reference algorithm) ----------
 _P = 2 ** 255 - 19
@@ -370,6 +380,79 @@ def _check_checkpoints(checkpoints, key: str | None, hashes: dict[int, str], rep
     return checked
 
 
+def _half_up(value: Fraction) -> Fraction:
+    """`value` rounded once, half up, to two decimals."""
+    return Fraction(int((value * 100 + Fraction(1, 2)) // 1), 100)
+
+
+def _number(text: str) -> Fraction | None:
+    return Fraction(text) if text else None
+
+
+def _csv_rows(pack: zipfile.ZipFile, name: str, report: Report):
+    """(line number, header, cells) of a CSV entry; damage is reported like any other."""
+    with _member(pack, name, report) as fh:
+        rows = csv.reader(io.TextIOWrapper(fh, encoding="utf-8", newline=""))
+        header = next(rows, [])
+        for number, cells in enumerate(rows, start=2):
+            yield number, header, cells
+
+
+def _questionnaire_sums(pack: zipfile.ZipFile, report: Report) -> dict[tuple, list[int]]:
+    """(unit, period, service or "" for all) -> [respondents, 9 element totals, 9 answered]."""
+    sums: dict[tuple, list[int]] = {}
+    columns = None
+    for _number, header, row in _csv_rows(pack, SKM_QUESTIONNAIRES, report):
+        if columns is None:
+            columns = (header.index("unit"), header.index("period"), header.index("service_type"),
+                       [header.index(code) for code in SKM_ELEMENTS])
+        unit, period, service, scores = columns
+        keys = [(row[unit], row[period], "")] + ([(row[unit], row[period], row[service])] if row[service] else [])
+        for key in keys:
+            tally = sums.get(key)
+            if tally is None:
+                tally = sums[key] = [0] * 19
+            tally[0] += 1
+            for i, column in enumerate(scores, start=1):
+                if row[column]:
+                    tally[i] += int(row[column])
+                    tally[i + 9] += 1
+    return sums
+
+
+def _check_skm(pack: zipfile.ZipFile, report: Report) -> None:
+    """Recompute the SKM results: from the element totals, each NRR, the IKM and the grade;
+    and the totals from the questionnaires. Packs without the SKM files are left alone."""
+    names = set(pack.namelist())
+    if SKM_RESULTS not in names or SKM_QUESTIONNAIRES not in names:
+        return
+    try:
+        sums = _questionnaire_sums(pack, report)
+        for number, header, cells in _csv_rows(pack, SKM_RESULTS, report):
+            row = dict(zip(header, cells))
+            where = f"{SKM_RESULTS} line {number}"
+            totals = [int(row[f"{code}_total"]) for code in SKM_ELEMENTS]
+            answered = [int(row[f"{code}_answered"]) for code in SKM_ELEMENTS]
+            counted = sums.get((row["unit"], row["period"], row["service_type"]), [0] * 19)
+            if [int(row["respondents"])] + totals + answered != counted:
+                report.fail(f"{where}: the respondents and element totals differ from what the questionnaires "
+                            f"in {SKM_QUESTIONNAIRES} add up to ({row['unit']} {row['period']} "
+                            f"{row['service_type'] or 'all services'})")
+            nrr = {code: Fraction(t, a) for code, t, a in zip(SKM_ELEMENTS, totals, answered) if a}
+            for code in SKM_ELEMENTS:
+                expected = _half_up(nrr[code]) if code in nrr else None
+                if _number(row[f"{code}_nrr"]) != expected:
+                    report.fail(f"{where}: {code}_nrr is {row[f'{code}_nrr'] or 'empty'}, the element's total and "
+                                f"answers give {'none' if expected is None else f'{float(expected):.2f}'}")
+            ikm = _half_up(sum(nrr.values(), Fraction(0)) / len(nrr) * 25) if nrr else None
+            mutu = "" if ikm is None else next((g for lowest, g in SKM_GRADES if ikm >= lowest), "D")
+            if _number(row["ikm"]) != ikm or row["mutu"] != mutu:
+                report.fail(f"{where}: the IKM is {row['ikm'] or 'empty'} {row['mutu']}, the element totals give "
+                            f"{'none' if ikm is None else f'{float(ikm):.2f}'} {mutu}".rstrip())
+    except (KeyError, IndexError, ValueError, ZeroDivisionError, csv.Error) as exc:
+        report.fail(f"skm: the SKM files cannot be read ({type(exc).__name__}: {exc})")
+
+
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
     """([problems], summary) of a pack. No problems means the pack is intact and consistent
     with the key that signed it (summary["key"]); that this is the deployment's key is only
@@ -407,6 +490,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         signed = _read_checkpoints(pack, report)
         hashes = _check_chain(pack, manifest, report, {cp["seq"] for _, cp in signed})
         checkpoints = _check_checkpoints(signed, key, hashes, report)
+        _check_skm(pack, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),
