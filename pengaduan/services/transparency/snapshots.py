@@ -1,7 +1,8 @@
 """Snapshots of the public figures (one PublicStatistics row per period and scope) and what
 the worker should refresh: the periods running today for every unit and each unit, a period
-that ended after its snapshot was taken, and an older period whose complaints (or SKM
-questionnaires) changed since its snapshot; snapshots found unchanged are marked checked now.
+that ended after its snapshot was taken, an older period whose complaints (or SKM
+questionnaires) changed since its snapshot, and any period a visitor may choose that has no
+snapshot yet (so that no visitor waits for one); snapshots found unchanged are marked checked.
 
 A snapshot's `computed_at` is when the data it shows was read ("as of"); a snapshot checked
 unchanged gets the time of the check. Changes are found from complaints.updated_at (indexed,
@@ -122,9 +123,11 @@ def _changed(period: Period, scope: str, taken: datetime, changes, survey_change
 
 
 def due(now: datetime | None = None, only: Period | None = None) -> tuple[list[Task], list[int]]:
-    """What to refresh, most needed first (missing, then ended or changed since the snapshot,
-    then the running periods by the age of their snapshot), and the ids of the older
-    snapshots found unchanged (mark_checked). `only`: that period alone, for every scope."""
+    """What to refresh, most needed first (a running period's missing snapshot, then those
+    ended or changed since their snapshot, then the missing snapshots of the other periods a
+    visitor may choose, then the running periods by the age of their snapshot), and the ids of
+    the older snapshots found unchanged (mark_checked). `only`: that period alone, for every
+    scope."""
     now = now or utcnow()
     units = figures_module.units_listed()
     by_id = {str(u.id): u for u in units}
@@ -140,7 +143,7 @@ def due(now: datetime | None = None, only: Period | None = None) -> tuple[list[T
             if found is None:
                 tasks.append((0, now, Task(period, unit, "missing")))
             else:
-                tasks.append((2, found[1], Task(period, unit, "current")))
+                tasks.append((3, found[1], Task(period, unit, "current")))
     older = [(row_id, period, scope, at) for row_id, period, scope, at in rows
              if (period, scope) not in {t.key for _, _, t in tasks}
              and (scope == "all" or scope in by_id) and (only is None or period == only.label)]
@@ -159,6 +162,14 @@ def due(now: datetime | None = None, only: Period | None = None) -> tuple[list[T
                 tasks.append((1, at, Task(period, by_id.get(scope), "changed")))
             else:
                 unchanged.append(row_id)
+    if only is None:  # every period a visitor may choose has its snapshot before anyone asks
+        known = {t.key for _, _, t in tasks} | set(taken)
+        for period in figures_module.offered(local_today(now)):
+            for unit in scopes:
+                if (period.label, scope_of(unit)) not in known:
+                    tasks.append((2, now, Task(period, unit, "missing")))
+    # Missing running periods first, then what changed or ended, then what nobody computed
+    # yet, and last the running periods again (they already have a snapshot, a cycle older).
     tasks.sort(key=lambda t: (t[0], t[1]))
     return [task for _, _, task in tasks], unchanged
 
