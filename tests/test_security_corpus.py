@@ -46,7 +46,7 @@ from pengaduan.services.administration.accounts import create_api_key
 from pengaduan.services.attachments import store
 from pengaduan.services.complaints.casework import give_instruction
 from pengaduan.services.complaints.responses import save_response_template
-from pengaduan.services.surveys import opening, periods
+from pengaduan.services.surveys import follow_up, opening, periods
 from pengaduan.jobs.sweep import sweep
 from test_staff import PASSWORD, browser, get_page, signed_in, token_of, track
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, SUPERVISOR_AB,
@@ -102,6 +102,7 @@ class Scene:
     instruction_a: int = 0  # the timeline event of a supervisor's instruction on `late`
     survey_a: int = 0  # this quarter's SKM period of UNIT-A, taking answers
     survey_a_path: str = ""  # its public questionnaire
+    survey_action_a: int = 0  # an improvement action following up that period (element U3)
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -157,6 +158,8 @@ def build_scene(app) -> Scene:
         key = create_api_key("integrasi")
         survey = opening.open_period(actor_of(SUPERVISOR_A), Unit.by_code("UNIT-A"),
                                      periods.containing(sv.today(), "quarter").label, ["KTP-el"], 100)
+        skm_action = follow_up.add_action(survey, actor_of(SUPERVISOR_A), {
+            "element": "U3", "description": "Tambah loket", "owner": "Siti"})
         db.session.commit()
         (rec_a, doc_a), (rec_b, doc_b) = records["UNIT-A"], records["UNIT-B"]
         return Scene(
@@ -170,7 +173,7 @@ def build_scene(app) -> Scene:
             notification_a=notification.id,
             users={u.email: u.id for u in db.session.scalars(select(User))},
             tokens=tokens, api_key=key, instruction_a=instruction.id, survey_a=survey.id,
-            survey_a_path=f"/skm/UNIT-A/{survey.label}")
+            survey_a_path=f"/skm/UNIT-A/{survey.label}", survey_action_a=skm_action.id)
 
 
 @pytest.fixture
@@ -808,6 +811,10 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "supervision.add_files": SUPERVISOR_A, "supervision.document_file": SUPERVISOR_A,
     "supervision.edit": SUPERVISOR_A, "supervision.record": SUPERVISOR_A,
     "supervision.record_file": SUPERVISOR_A, "public.office_logo": ADMIN,
+    "survey_results.report": OFFICER_A, "survey_results.report_pdf": OFFICER_A,
+    "survey_results.add_action": SUPERVISOR_A, "survey_results.update_action": SUPERVISOR_A,
+    "surveys.period": OFFICER_A, "surveys.poster": OFFICER_A, "surveys.paper": OFFICER_A,
+    "surveys.edit": SUPERVISOR_A,
 }
 
 
@@ -828,6 +835,8 @@ def _huge_id_answers(app, scene: Scene) -> dict[str, int | str]:
             args["code"] = scene.a
         if endpoint == "supervision.action_status":
             args["record_id"] = scene.record_a
+        if endpoint == "survey_results.update_action":
+            args["period_id"] = scene.survey_a
         with app.test_request_context():
             url = url_for(endpoint, **args)
         try:

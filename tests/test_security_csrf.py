@@ -291,6 +291,12 @@ SCENARIOS: dict[str, Scenario] = {
                              lambda c, s, a: {"service_types": "KTP-el\nKK", "population": "250"}),
     "surveys.paper": Scenario(OFFICER_A, lambda s: f"/staff/surveys/{s.survey_a}/paper",
                               lambda c, s, a: {f"U{i}": "3" for i in range(1, 10)}),
+    "survey_results.add_action": Scenario(
+        SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/results/actions",
+        lambda c, s, a: {"element": "U2", "description": "Sederhanakan alur", "owner": "Siti", "due_on": ""}),
+    "survey_results.update_action": Scenario(
+        SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/results/actions/{s.survey_action_a}",
+        lambda c, s, a: {"status": "done", "completed_on": "", "evidence": "Foto loket baru"}),
     "survey.questionnaire": Scenario("anonymous", lambda s: s.survey_a_path,  # keeps what was typed
                                      lambda c, s, a: {f"U{i}": "4" for i in range(1, 10)}, refused=422),
 }
