@@ -2,13 +2,15 @@
 390 px screen, in Indonesian or English, sends it with a score missing-and-wrong, corrects it
 from the error summary, is thanked, and a second try from the same phone is turned away.
 The page never scrolls sideways, its answer targets are large, and axe finds nothing of impact
-"moderate" or worse (WCAG 2.2 AA). Works with the page's script off as well."""
+"moderate" or worse (WCAG 2.2 AA). Works with the page's script off as well. The staff's
+period page, poster and paper entry fit the phone too."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
 
-from browser_support import PHONE, PUBLIC_IMPACTS, WCAG22_AA, axe_check, describe, expect
+from browser_support import (BLOCKING_IMPACTS, PHONE, PUBLIC_IMPACTS, WCAG22_AA, Words, axe_check,
+                             describe, expect, sign_in)
 from pengaduan.extensions import db
 from pengaduan.models import SurveyResponse, Unit, User
 from pengaduan.policy import Actor
@@ -17,7 +19,7 @@ from pengaduan.services.surveys import opening, periods
 
 pytestmark = pytest.mark.browser
 
-SUPERVISOR = "supervisor.a@example.id"
+SUPERVISOR, OFFICER = "supervisor.a@example.id", "officer.a@example.id"
 
 
 @pytest.fixture
@@ -104,3 +106,26 @@ def test_the_questionnaire_passes_axe_on_a_phone(app, survey, browsing, shots):
     bad = [v for v in result["violations"] if v["impact"] in PUBLIC_IMPACTS]
     assert not bad, describe(bad)
     no_sideways_scroll(page)
+
+
+def test_the_staff_survey_pages_fit_a_phone(app, survey, browsing, shots):
+    """The period's page, its poster and the paper entry: no sideways scrolling at 390 px and
+    nothing serious for axe; an officer types in one sheet from the phone."""
+    words = Words(app, "id")
+    page = browsing.new_page(PHONE)
+    sign_in(page, words, OFFICER)
+    page.goto("/staff/surveys")
+    page.get_by_test_id("survey-period-link").first.click()
+    base = page.url.split("/staff/")[0]
+    period_path = page.url[len(base):]
+    for path in (period_path, period_path + "/poster", period_path + "/paper"):
+        page.goto(path)
+        no_sideways_scroll(page)
+        blocking = [v for v in axe_check(page)["violations"] if v["impact"] in BLOCKING_IMPACTS]
+        assert not blocking, describe(blocking)
+        shots(page, path.rsplit("/", 1)[-1])
+    page.locator("label[for=U1-3]").click()
+    page.get_by_role("button", name=words("Save and type in the next")).click()
+    expect(page.get_by_test_id("paper-count")).to_contain_text("1")
+    [row] = stored(app)
+    assert row.channel == "paper" and row.u1 == 3
