@@ -224,6 +224,16 @@ def test_a_closed_period_takes_no_import(app, runner, world, tmp_path):
     assert result.exit_code == 1 and "is closed to answers" in result.output
 
 
+def test_a_period_opened_meanwhile_by_another_import_is_named(app, runner, world, tmp_path, monkeypatch):
+    open_q3()
+    monkeypatch.setattr(opening, "find", lambda unit, label: None)  # as if read before the other commit
+    result = skm_import(runner, write(tmp_path, worked_example_lines()))
+    assert result.exit_code == 1
+    assert "the survey of unit UNIT-A for 2026-Q3 was opened meanwhile: import the file again" in result.output
+    monkeypatch.undo()
+    assert responses() == [] and actions("survey.imported") == []
+
+
 def test_a_large_file_is_imported_in_batches_in_one_go(app, runner, world, tmp_path):
     lines = [HEADER] + ["4,3,4,3,4,3,4,3,4", "1,2,3,4,,2,3,4,1"] * 1250
     result = skm_import(runner, write(tmp_path, lines))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
 
 from ... import audit
 from ...errors import DomainError, Forbidden, InvalidFields
@@ -388,12 +389,16 @@ def _survey(actor: Actor, unit: Unit, label: str, service_type: str | None, sour
     """The unit's survey period, opened (with the services named) when it has none yet."""
     survey = opening.find(unit, label)
     if survey is None:
+        code = unit.code  # read now: after a failed flush the session answers nothing until rolled back
         services = ([service_type] if service_type else []) + _file_services(source, columns)
         try:
             return opening.open_period(actor, unit, label, service_types=opening.service_list(services)), True
         except InvalidFields as refused:
             raise ImportRefused([_l("the survey period cannot be opened: %(field)s: %(reason)s",
                                     field=name, reason=reason) for name, reason in refused.errors.items()]) from None
+        except IntegrityError:  # another import opened it meanwhile (PostgreSQL; SQLite runs them in turn)
+            raise ImportRefused([_l("the survey of unit %(unit)s for %(period)s was opened meanwhile: import "
+                                    "the file again", unit=code, period=label)]) from None
     if survey.closed_at is not None:
         raise ImportRefused([_l("the survey of unit %(unit)s for %(period)s is closed to answers",
                                 unit=unit.code, period=survey.label)])
