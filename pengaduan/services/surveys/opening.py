@@ -199,11 +199,11 @@ def open_for(unit: Unit, day: date | None = None) -> SurveyPeriod | None:
 
 
 def open_now(day: date | None = None) -> list[SurveyPeriod]:
-    """Every unit's period taking answers today where it is (one per unit, the shortest), by
+    """Every active unit's period taking answers today where it is (one per unit, the shortest), by
     unit name; `day` fixes the date for every unit instead."""
     fixed, day = day, day or local_today(None)
     rows = db.session.scalars(select(SurveyPeriod).join(Unit, Unit.id == SurveyPeriod.unit_id).where(
-        SurveyPeriod.closed_at.is_(None), SurveyPeriod.starts_on <= day + _SLACK,
+        Unit.active.is_(True), SurveyPeriod.closed_at.is_(None), SurveyPeriod.starts_on <= day + _SLACK,
         SurveyPeriod.ends_on >= day - _SLACK).order_by(Unit.name, SurveyPeriod.id)).all()
     chosen: dict[int, SurveyPeriod] = {}
     for survey in rows:
