@@ -95,6 +95,7 @@ def test_the_report_page_shows_the_ikm_the_elements_and_how_it_was_computed(app,
     assert "<svg" in html and "NRR per element (1 to 4)" in html  # the chart, with its table
     assert "Saran nomor 3" in html and words.index("Saran nomor 3") < words.index("Saran nomor 1")
     assert "KTP-el" in words and "KK" in words
+    assert "All services 29 3.6590… 91.48 A Very good U3, U2, U5" in words
     assert "Female 2" in words and "Male 1" in words
     assert "Plan an improvement action" not in html  # officers read, supervisors follow up
 
