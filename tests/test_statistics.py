@@ -283,3 +283,21 @@ def test_the_worker_refreshes_on_its_schedule_under_a_lock(app, q3):
         assert db.session.scalar(select(func.count()).select_from(PublicStatistics)) == 3
     bad = app.test_cli_runner().invoke(args=["statistics", "refresh", "--period", "2026-Q9"])
     assert bad.exit_code == 1 and "not a period" in bad.output
+
+
+def test_the_page_drawn_once_follows_a_refresh_and_the_language(app, q3):
+    """The page's content is kept once drawn, for its snapshot and language: a refresh after a
+    change shows the new figures, and each language gets its own words."""
+    from pengaduan.jobs.statistics import refresh
+
+    codes_a, _ = q3
+    url = "/statistik?period=2026-Q3&unit=UNIT-A"
+    assert "of them finished (7)" in text_of(get_page(browser(app), url).html)
+    indonesian = app.test_client()
+    indonesian.set_cookie("lang", "id")
+    assert "di antaranya sudah selesai (7)" in text_of(indonesian.get(url).get_data(as_text=True))
+    with app.app_context():
+        step(codes_a[8], "reject", actor_of(OFFICER_A), reason="Bukan kewenangan.", closure_reason="rejected")
+        db.session.commit()
+        refresh(only=Q3)
+    assert "of them finished (8)" in text_of(get_page(browser(app), url).html)

@@ -5,17 +5,43 @@ without one yet is computed now and kept."""
 from __future__ import annotations
 
 import io
+import threading
+from collections import OrderedDict
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, render_template, request
+from flask_babel import get_locale
+from markupsafe import Markup
 
 from .. import spreadsheet
 from ..database import read_apart
 from ..models import Unit, utcnow
+from ..services.administration.office import current_office
 from ..services.surveys.periods import Period, parse
 from ..services.transparency import figures, publishing, snapshots
 from .downloads import attachment_header
 
 bp = Blueprint("statistics", __name__)
+
+# The page's content as rendered for a snapshot, a language, the office's name and the units
+# listed (the key says all it depends on; a refreshed snapshot has a new computed_at): drawing
+# two dozen charts and tables costs more than reading the snapshot. Bounded, per process.
+RENDERED_KEPT = 128
+_rendered: OrderedDict[tuple, str] = OrderedDict()
+_rendered_lock = threading.Lock()
+
+
+def _content(key: tuple, render) -> Markup:
+    with _rendered_lock:
+        html = _rendered.get(key)
+        if html is not None:
+            _rendered.move_to_end(key)
+            return Markup(html)
+    html = render()
+    with _rendered_lock:
+        _rendered[key] = html
+        while len(_rendered) > RENDERED_KEPT:
+            _rendered.popitem(last=False)
+    return Markup(html)
 
 
 class _Refused(Exception):
@@ -63,8 +89,12 @@ def _refused(refused: _Refused):
 def page():
     """The figures of the period and unit chosen, with their charts and tables."""
     period, unit, offered = _choice()
-    return render_template("statistics/page.html", stats=_published(period, unit), period=period, unit=unit,
-                           offered=offered, units=figures.units_listed())
+    stats, units = _published(period, unit), figures.units_listed()
+    key = (period.label, unit.id if unit else None, stats.computed_at, str(get_locale()), current_office().name,
+           tuple((u.id, u.code, u.name) for u in units))
+    content = _content(key, lambda: render_template("statistics/_content.html", stats=stats, period=period,
+                                                    unit=unit, offered=offered, units=units))
+    return render_template("statistics/page.html", content=content, period=period)
 
 
 @bp.get("/statistik.csv")
