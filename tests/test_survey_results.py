@@ -232,3 +232,30 @@ def test_the_service_refuses_a_follow_up_from_someone_else(app, survey):
                                  {"element": "U1", "description": "x", "owner": "y"})
         assert type(refused.value).__name__ == "Forbidden"
         db.session.rollback()
+
+
+def test_the_follow_up_record_keeps_its_kind_and_unit_on_the_supervision_pages(app, survey):
+    """The generic supervision forms may change the record's words, not what ties it to the
+    survey: no new record of that kind, no other kind or unit, no generic action."""
+    from pengaduan.errors import InvalidFields
+    from pengaduan.services.oversight import supervision as sv
+
+    with app.app_context():
+        supervisor = Actor.staff(User.by_email(SUPERVISOR_A))
+        period = db.session.get(SurveyPeriod, survey)
+        follow_up.add_action(period, supervisor, {"element": "U3", "description": "Loket", "owner": "Siti"})
+        db.session.commit()
+        record = follow_up.record_of(period)
+        base = {"kind": "skm_follow_up", "held_on": record.held_on.isoformat(), "title": record.title,
+                "units": ["UNIT-A"]}
+        with pytest.raises(InvalidFields):
+            sv.record_supervision(supervisor, {**base, "title": "Baru"})
+        with pytest.raises(InvalidFields):
+            sv.update_supervision(record, supervisor, {**base, "kind": "coaching"})
+        with pytest.raises(InvalidFields):
+            sv.add_actions(record, supervisor, [{"description": "x", "owner": "y", "due_on": ""}])
+        with pytest.raises(InvalidFields):
+            sv.set_action_status(record.actions[0], supervisor, "done")
+        sv.update_supervision(record, supervisor, {**base, "findings": "Antrean panjang di loket 2"})
+        db.session.commit()
+        assert record.findings == "Antrean panjang di loket 2" and record.kind == "skm_follow_up"
