@@ -8,8 +8,10 @@ way to the page and the CSV, so neither can show what the rules hide:
 - subtraction: where the cells of a breakdown add up to a figure that is published (the
   breakdowns, the received and closed per unit, the ratings per star), one hidden cell could be
   worked out from the others; so when exactly one cell of such a breakdown is under 5, the
-  next smallest is hidden as well ("hidden"). The time limits' late clocks (counted minus on
-  time) are not protected this way: they measure the office, not the people who complained;
+  next smallest is hidden as well ("hidden"). Not protected this way: the time limits' late
+  clocks (counted minus on time: they measure the office, not the people who complained), and
+  the number of confidential complaints under 5, which is the total less any breakdown without
+  a hidden cell (it says how many asked for confidentiality, not who or about what);
 - units are listed by name, and ranked (by their on-time share) only among the units with at
   least 10 complaints received in the period; the others are marked "not ranked".
 """
