@@ -17,7 +17,7 @@ from pengaduan.models import AuditEvent, Complaint, SurveyPeriod, SurveyResponse
 from pengaduan.policy import Actor
 from pengaduan.services import advance, file_complaint
 from pengaduan.services.inputs import local_today
-from pengaduan.services.surveys import opening, periods
+from pengaduan.services.surveys import opening, periods, questionnaire
 from test_citizen import VERIFY, rate_limits  # noqa: F401  (the fixture)
 from test_staff import (ADMIN, AUDITOR, OFFICER_A, OFFICER_B, SUPERVISOR_A, browser, get_page,  # noqa: F401
                         org, signed_in, to_login, track)
@@ -89,6 +89,24 @@ def test_a_supervisor_opens_a_period_with_the_questionnaire_as_it_stands(app, or
     assert f"/staff/surveys/{period_id}/poster" in html
     if "survey_results.report" in app.view_functions:
         assert f'href="/staff/surveys/{period_id}/results"' in html  # the IKM report
+
+
+def test_the_questionnaire_keeps_the_files_order_of_options_once_stored(app, org):
+    """PostgreSQL's JSONB sorts an object's keys: the profile's options must still be offered
+    in the order the questionnaire file gives them."""
+    period_id = open_survey(app)
+    with app.app_context():
+        wording = questionnaire.load()
+        stored = db.session.get(SurveyPeriod, period_id).questionnaire
+        for lang in ("id", "en"):
+            shown = questionnaire.in_language(stored, lang)
+            for name, question in questionnaire.in_language(wording, lang)["profile"].items():
+                assert list(shown["profile"][name]["options"]) == list(question["options"])
+            assert list(shown["elements"]) == [f"U{i}" for i in range(1, 10)]
+        occupations = list(questionnaire.in_language(stored, "id")["profile"]["occupation"]["options"])
+    assert occupations[0] == "pns" and occupations[-1] == "other"
+    html = get_page(app.test_client(), public_url(app, period_id)).html
+    assert html.index('value="pns"') < html.index('value="private"') < html.index('value="other"')
 
 
 def test_a_refused_opening_keeps_what_was_typed(app, org):

@@ -62,6 +62,8 @@ def validate(data) -> dict:
             "label": _text(question.get("label"), f"profile.{name}.label"),
             "options": {str(code): _text(text, f"profile.{name}.options.{code}")
                         for code, text in options.items()},
+            # PostgreSQL's JSONB keeps no key order: the file's order is kept as a list.
+            "order": [str(code) for code in options],
         }
         if any(len(code) > 16 for code in result["profile"][name]["options"]):
             raise QuestionnaireError(f"profile.{name}.options: codes of at most 16 characters")
@@ -82,13 +84,16 @@ def load(path: str | Path | None = None) -> dict:
 
 
 def in_language(questionnaire: dict, lang: str) -> dict:
-    """The questionnaire's texts in `lang` (Indonesian when `lang` is not one we have)."""
+    """The questionnaire's texts in `lang` (Indonesian when `lang` is not one we have), the
+    elements, profile questions and options in the file's order."""
     lang = lang if lang in LANGUAGES else "id"
+    elements, profile = questionnaire["elements"], questionnaire["profile"]
     return {
-        "elements": {code: {"name": e["name"][lang], "question": e["question"][lang],
-                            "answers": e["answers"][lang]}
-                     for code, e in questionnaire["elements"].items()},
-        "profile": {name: {"label": q["label"][lang],
-                           "options": {code: text[lang] for code, text in q["options"].items()}}
-                    for name, q in questionnaire["profile"].items()},
+        "elements": {code: {"name": elements[code]["name"][lang], "question": elements[code]["question"][lang],
+                            "answers": elements[code]["answers"][lang]}
+                     for code in ELEMENTS if code in elements},
+        "profile": {name: {"label": profile[name]["label"][lang],
+                           "options": {code: profile[name]["options"][code][lang]
+                                       for code in profile[name].get("order") or profile[name]["options"]}}
+                    for name in PROFILE_FIELDS if name in profile},
     }
