@@ -515,6 +515,9 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
 NO_REFERRER = {"/track/reset-pin"}  # the emailed link's page: not even its own address goes along
 
 
+DERIVED = {"public_statistics"}  # tables of figures computed from the others
+
+
 def test_no_get_route_changes_data_or_loses_its_headers(app, scene):
     """Every GET route of the URL map, read by every role: never a 5xx, the security headers
     on every answer (files, JSON, XML, CSV, redirects, errors), and no stored data changed."""
@@ -540,4 +543,6 @@ def test_no_get_route_changes_data_or_loses_its_headers(app, scene):
                 assert response.headers.get(name) == value, (who, url, name)
             csp = response.headers.get("Content-Security-Policy", "")
             assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp, (who, url)
-        assert changed_tables(before, fingerprint(app)) == [], (who, urls)
+        # /statistik keeps the figures it had to compute (the worker's snapshot, when the
+        # worker has not made it yet): derived from the data, so a cache and not data.
+        assert [t for t in changed_tables(before, fingerprint(app)) if t not in DERIVED] == [], (who, urls)
