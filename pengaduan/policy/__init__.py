@@ -18,7 +18,7 @@ from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures,
 from .oversight import (audit_log_shows_case_text, can_export_evidence, can_read_audit_log,
                         can_read_reports, can_review_overdue, sees_all_units)
 from .surveys import (can_enter_questionnaires, can_follow_up_survey, can_open_survey,
-                      can_read_survey_results)
+                      can_read_survey_results, can_use_surveys)
 from .supervision import (can_edit_record, can_read_supervision, can_record_supervision,
                           can_upload_document, can_view_documents, can_view_record,
                           keeps_every_unit_documents, sees_every_record)
@@ -34,5 +34,5 @@ __all__ = [
     "has_home", "is_addressed_to", "is_member", "keeps_every_unit_documents", "oversees", "reads_as_complainant", "reads_cases",
     "sees_all_units", "sees_every_record", "sees_own_work", "sees_setup_status", "sees_unit_figures",
     "watches_units", "can_enter_questionnaires", "can_follow_up_survey", "can_open_survey",
-    "can_read_survey_results",
+    "can_read_survey_results", "can_use_surveys",
 ]

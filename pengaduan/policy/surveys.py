@@ -9,6 +9,11 @@ def _covers(actor: Actor, unit: Unit) -> bool:
     return actor.role in CROSS_UNIT or unit.id in actor.user.overseen_unit_ids
 
 
+def can_use_surveys(actor: Actor) -> bool:
+    """Whoever opens, types in or reads the survey of some unit: the staff menu's SKM pages."""
+    return actor.role in CROSS_UNIT or (handles_cases(actor.role) and bool(actor.user.unit_ids))
+
+
 def can_open_survey(actor: Actor, unit: Unit) -> bool:
     """Admins (any unit) and supervisors (their units) open, change and close survey periods."""
     return actor.role == Role.ADMIN or (actor.role == Role.SUPERVISOR and _covers(actor, unit))

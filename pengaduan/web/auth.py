@@ -19,10 +19,9 @@ from ..i18n import lazy_gettext as _l
 from ..models import User
 from ..policy.intake import can_enter_complaints
 from ..policy.search import can_search, can_search_identity
-from ..policy import CROSS_UNIT
 from ..policy import (Actor, can_administer, can_browse_queue, can_export_evidence, can_read_audit_log,
                       can_read_reports,
-                      can_read_supervision, can_review_overdue, handles_cases,
+                      can_read_supervision, can_review_overdue, can_use_surveys, handles_cases,
                       has_home, keeps_every_unit_documents, sees_all_units, sees_own_work,
                       sees_setup_status, sees_unit_figures, watches_units)
 from ..services.administration.auth import MIN_PASSWORD
@@ -84,7 +83,7 @@ DECISIONS = {
     "search_identity": can_search_identity,
     "enter_complaints": can_enter_complaints,
     # The SKM pages (web/surveys.py): whoever opens, types in or reads some unit's survey.
-    "use_surveys": lambda actor: actor.role in CROSS_UNIT or (handles_cases(actor.role) and bool(actor.user.unit_ids)),
+    "use_surveys": can_use_surveys,
 }
 
 
