@@ -80,5 +80,6 @@ def offered(today: date) -> list[Period]:
 
 
 def default(today: date) -> Period:
-    """The last whole quarter."""
-    return containing(containing(today, "quarter").start - timedelta(days=1), "quarter")
+    """The year so far; in its first quarter, when the year holds little yet, the last year."""
+    year = containing(today, "year")
+    return year if today.month > 3 else containing(year.start - timedelta(days=1), "year")
