@@ -54,6 +54,9 @@ def configure_logging(app: Flask) -> None:
     if not app.debug and not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
+    # Flask-Limiter logs each limit hit at INFO with the client's address, which would tie an
+    # address to the anonymous survey and to PIN guesses; its warnings (storage errors) stay.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
 
 
 def configure_proxy(app: Flask) -> None:

@@ -35,7 +35,7 @@ from .services.complaints.lapor_oversight import with_lapor
 from .services.complaints.mail_intake import MailboxNotReady
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
 from .services.surveys import opening as skm_opening, periods as skm_periods, questionnaire as skm_questionnaire
-from .services.surveys import records as skm_records
+from .services.surveys import records as skm_records, results as skm_results
 from .services.surveys.imports import ImportRefused, import_csv
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
@@ -519,9 +519,17 @@ def skm_import(file, unit_code, label, service_type, entered_by):
 @click.option("--service", "service_type", help="One service type (default: every questionnaire).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 def skm_report(unit_code, label, service_type, fmt):
-    """The IKM of a unit's survey period: NRR per element, IKM, mutu (json: the contract's shape)."""
+    """The IKM of a unit's survey period: NRR per element, IKM, mutu (json: the contract's shape).
+    A period the unit has no survey of its own for (2026) sums the unit's periods within it."""
     with read_only():
         def write():
+            unit = _unit_or_all(unit_code)
+            try:
+                period = skm_periods.parse(label)
+            except ValueError:
+                _fail(f"error: --period: {label!r} is not a period (2026, 2026-S1 or 2026-Q3)")
+            if skm_opening.find(unit, period.label) is None and skm_records.inside(unit, period):
+                return _skm_report_combined(unit, period, service_type, fmt)
             survey = _survey_of(unit_code, label)
             sections = dict(skm_records.sections(survey))  # None: every questionnaire
             if service_type not in sections:
@@ -538,6 +546,25 @@ def skm_report(unit_code, label, service_type, fmt):
                 click.echo("\n".join(skm_records.text_lines(survey, service_type)))
 
         unit_of_work.run(write)
+
+
+def _skm_report_combined(unit, period, service_type, fmt):
+    """The IKM of the unit's survey periods within `period` (a year's quarters), as /statistik
+    publishes it: summed from their questionnaires, each counted once."""
+    members = skm_records.inside(unit, period)
+    services = [s for m in members for s in (m.service_types or [])]
+    if service_type is not None and service_type not in services:
+        _fail(f"error: --service: {service_type!r} is not a service of the surveys within {period.label} "
+              f"({', '.join(dict.fromkeys(services)) or 'none named'})")
+    ikm = skm_results.tally([unit.id], period, service_type)
+    if fmt == "json":
+        click.echo(json.dumps(ikm.as_json(unit.code, period.label)))
+    elif fmt == "csv":
+        writer = spreadsheet.Writer(sys.stdout)
+        writer.writerow(skm_records.RESULT_COLUMNS)
+        writer.writerow(skm_records.combined_row(unit, period, service_type, ikm))
+    else:
+        click.echo("\n".join(skm_records.combined_lines(unit, period, members, ikm, service_type)))
 
 
 @skm_cli.command("check")

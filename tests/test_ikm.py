@@ -6,6 +6,7 @@ Most tests are pure arithmetic on element totals; the last ones sum stored quest
 the database (SQLite, and PostgreSQL when PENGADUAN_TEST_DATABASE_URL is set)."""
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -143,7 +144,11 @@ def test_an_element_nobody_answered_is_left_out_and_the_report_says_so():
     assert not ikm.complete and "U9" not in ikm.elements and ikm.nrr("U9") is None
     assert ikm.interval == Fraction(7, 2)  # the average of the eight elements answered
     assert ikm.converted == Decimal("87.50") and ikm.mutu == "B"
-    assert "U9" not in ikm.as_json("U", "2026")["nrr"]
+    shown = ikm.as_json("U", "2026")
+    assert list(shown) == ["unit", "period", "respondents", "nrr", "ikm", "mutu"]
+    assert list(shown["nrr"]) == [f"U{i}" for i in range(1, 10)]  # every element, in order
+    assert shown["nrr"]["U9"] is None and shown["nrr"]["U1"] == 3.5 and shown["ikm"] == 87.5
+    assert '"U9": null' in json.dumps(shown)
 
 
 def test_no_questionnaire_has_no_ikm():

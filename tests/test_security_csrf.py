@@ -285,7 +285,7 @@ SCENARIOS: dict[str, Scenario] = {
     "staff.queue_csv": Scenario(OFFICER_A, lambda s: "/staff/queue.csv",  # the export is audited
                                 lambda c, s, a: form_values(c, "/staff/queue", "/staff/queue.csv")),
     "surveys.open": Scenario(SUPERVISOR_A, lambda s: "/staff/surveys/open", lambda c, s, a: {
-        "unit": "UNIT-A", "period": s.survey_a_path.rsplit("/", 1)[1][:4],  # the whole year
+        "unit": "UNIT-A", "period": str(int(s.survey_a_path.rsplit("/", 1)[1][:4]) + 1),  # next year (no overlap)
         "service_types": "KTP-el", "population": "500"}),
     "surveys.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/edit",
                              lambda c, s, a: {"service_types": "KTP-el\nKK", "population": "250"}),
@@ -502,6 +502,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "survey_results.report_pdf": [{"period_id": scene.survey_a}],
         "survey.questionnaire": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
         "survey.thanks": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
+        "survey.current": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
     }

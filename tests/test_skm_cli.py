@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from pengaduan.evidence.pack import manifest_bytes
 from pengaduan.extensions import db
 from pengaduan.models import ELEMENTS, AuditEvent, SurveyPeriod, SurveyResponse, Unit, User
 from pengaduan.policy import Actor
+from pengaduan.services.inputs import local_today
 from pengaduan.services.surveys import follow_up, opening
 from test_ikm import WORKED_TOTALS, rows_for
 
@@ -224,9 +225,48 @@ def test_a_closed_period_takes_no_import(app, runner, world, tmp_path):
     assert result.exit_code == 1 and "is closed to answers" in result.output
 
 
+def test_a_period_not_begun_takes_no_import_as_the_paper_form_takes_none(app, runner, world, tmp_path):
+    """One rule (opening.takes_paper) for the import and the paper form: from the period's
+    first day, in the unit's own calendar."""
+    unit = Unit.by_code("UNIT-A")
+    next_year = local_today(unit).year + 1
+    future = skm_import(runner, write(tmp_path, worked_example_lines()), period=f"{next_year + 4}-Q1")
+    assert future.exit_code == 1 and f"{next_year + 4}-Q1 has not begun: paper questionnaires are entered " \
+        "once it has" in future.output
+    assert periods_of() == [] and responses() == []
+    opening.open_period(Actor.cli(), unit, f"{next_year}-Q1")
+    db.session.commit()
+    opened = skm_import(runner, write(tmp_path, worked_example_lines()), period=f"{next_year}-Q1")
+    assert opened.exit_code == 1 and "has not begun" in opened.output and responses() == []
+    survey = opening.find(unit, f"{next_year}-Q1")
+    assert not opening.takes_paper(survey, local_today(unit))
+    assert opening.takes_paper(survey, survey.starts_on) and opening.takes_paper(survey, survey.ends_on + timedelta(days=9))
+
+
+def test_an_overlapping_period_takes_no_import(app, runner, world, tmp_path):
+    open_q3()
+    result = skm_import(runner, write(tmp_path, worked_example_lines()), period="2026-S2")
+    assert result.exit_code == 1 and "overlaps this unit's survey for 2026-Q3" in result.output
+    assert periods_of() == ["2026-Q3"] and responses() == []
+
+
+def test_sex_as_paper_forms_write_it(app, runner, world, tmp_path):
+    open_q3()
+    spellings = ["L", "p", "laki laki", "Laki-laki", "LAKI-LAKI", "pria", "Wanita", "perempuan", "M", "F",
+                 "male", "Female"]
+    lines = [HEADER + ",jenis kelamin"] + [f"4,4,4,4,4,4,4,4,4,{value}" for value in spellings]
+    result = skm_import(runner, write(tmp_path, lines))
+    assert result.exit_code == 0, result.output
+    assert [r.sex for r in responses()] == ["male", "female", "male", "male", "male", "male", "female", "female",
+                                            "male", "female", "male", "female"]
+    bad = skm_import(runner, write(tmp_path, [HEADER + ",sex", "4,4,4,4,4,4,4,4,4,X"], "x.csv"))
+    assert bad.exit_code == 1 and 'line 2: sex: "X" is not one of the options (male, female)' in bad.output
+
+
 def test_a_period_opened_meanwhile_by_another_import_is_named(app, runner, world, tmp_path, monkeypatch):
     open_q3()
     monkeypatch.setattr(opening, "find", lambda unit, label: None)  # as if read before the other commit
+    monkeypatch.setattr(opening, "overlapping", lambda unit, period: None)
     result = skm_import(runner, write(tmp_path, worked_example_lines()))
     assert result.exit_code == 1
     assert "the survey of unit UNIT-A for 2026-Q3 was opened meanwhile: import the file again" in result.output
@@ -265,6 +305,31 @@ def test_report_text_and_csv_and_unknown_period(app, runner, world, tmp_path):
         "error: unknown unit UNIT-Z\n"
     service = runner.invoke(args=[*args, "--service", "Paspor"])
     assert service.exit_code == 1 and "'Paspor' is not a service of this survey" in service.output
+
+
+def test_a_year_without_a_survey_of_its_own_reports_its_quarters(app, runner, world, tmp_path):
+    """What /statistik publishes for a year: the IKM of the unit's periods within it, summed from
+    their questionnaires (the worked example split over two quarters gives its 91.48)."""
+    rows = worked_example_lines()
+    assert skm_import(runner, write(tmp_path, rows[:21], "q2.csv"), period="2026-Q2").exit_code == 0
+    assert skm_import(runner, write(tmp_path, [rows[0]] + rows[21:], "q3.csv")).exit_code == 0
+    args = ["skm", "report", "--unit", "UNIT-A", "--period"]
+    year = runner.invoke(args=[*args, "2026", "--format", "json"])
+    assert year.exit_code == 0, year.output
+    shown = json.loads(year.output)
+    assert list(shown) == ["unit", "period", "respondents", "nrr", "ikm", "mutu"]
+    assert (shown["unit"], shown["period"], shown["respondents"], shown["ikm"], shown["mutu"]) == (
+        "UNIT-A", "2026", 29, 91.48, "A")
+    assert shown["nrr"]["U4"] == 4.0 and list(shown["nrr"]) == list(ELEMENTS)
+    assert json.loads(runner.invoke(args=[*args, "2026-S2", "--format", "json"]).output)["respondents"] == 9
+    text = runner.invoke(args=[*args, "2026"])
+    assert "from its periods 2026-Q2, 2026-Q3" in text.output and "IKM 91.48, mutu A" in text.output
+    rows_csv = list(csv.DictReader(io.StringIO(runner.invoke(args=[*args, "2026", "--format", "csv"]).output)))
+    assert [(r["period"], r["from"], r["respondents"], r["ikm"]) for r in rows_csv] == [
+        ("2026", "2026-01-01", "29", "91.48")]
+    nothing = runner.invoke(args=[*args, "2025"])
+    assert (nothing.exit_code, nothing.output) == (
+        1, "error: unit UNIT-A has no survey for 2025 (open it, or import its questionnaires)\n")
 
 
 def test_skm_check_names_the_key_and_the_reason(app, runner, tmp_path):

@@ -5,6 +5,7 @@ complainant to the unit's survey."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -153,12 +154,43 @@ def test_edit_close_and_reopen_are_audited(app, org):
         assert actions == ["survey.opened", "survey.updated", "survey.closed", "survey.reopened"]
 
 
+def test_a_period_overlapping_another_of_the_unit_is_refused(app, org):
+    """A year over its quarters (or a quarter inside an open year) would count the quarters'
+    questionnaires twice in the year's figures."""
+    quarter = this_quarter(app)
+    open_survey(app, label=quarter)
+    with app.app_context():
+        year = quarter[:4]
+        supervisor = Actor.staff(User.by_email(SUPERVISOR_A))
+        for label in (year, f"{year}-S2"):
+            with pytest.raises(InvalidFields) as caught:
+                opening.open_period(supervisor, Unit.by_code("UNIT-A"), label)
+            assert f"overlaps this unit's survey for {quarter}" in str(caught.value.errors["period"])
+        db.session.rollback()
+        # Another unit, and a quarter of its own year beside it, are not overlaps.
+        assert opening.open_period(Actor.cli(), Unit.by_code("UNIT-B"), year).label == year
+        db.session.rollback()
+    client = signed_in(app, SUPERVISOR_A)
+    token = get_page(client, "/staff/surveys").token
+    refused = client.post("/staff/surveys/open", data={"csrf_token": token, "unit": "UNIT-A", "period": year,
+                                                        "service_types": "KTP-el"})
+    assert refused.status_code == 422 and f"overlaps this unit&#39;s survey for {quarter}" in \
+        refused.get_data(as_text=True)
+
+
 def test_open_for_prefers_the_shortest_period_taking_answers(app, org):
+    """Periods opened before overlaps were refused: the shortest one takes the answers."""
     with app.app_context():
         today = local_today(None)
         year, quarter = str(today.year), periods.containing(today, "quarter").label
     year_id = open_survey(app, label=year)
-    quarter_id = open_survey(app, label=quarter)
+    with app.app_context():
+        period = periods.parse(quarter)
+        legacy = SurveyPeriod(unit_id=Unit.by_code("UNIT-A").id, label=quarter, starts_on=period.start,
+                              ends_on=period.end, service_types=[], questionnaire=questionnaire.load())
+        db.session.add(legacy)
+        db.session.commit()
+        quarter_id = legacy.id
     with app.app_context():
         unit = Unit.by_code("UNIT-A")
         assert opening.open_for(unit, today).id == quarter_id
@@ -255,14 +287,18 @@ def test_one_answer_per_device_and_period(app, org):
     assert len(responses(app, period_id)) == 2
 
 
-def test_sending_is_rate_limited_per_address(app, org, rate_limits):
+def test_sending_is_rate_limited_per_address(app, org, rate_limits, caplog):
     """Ten answers a minute from one address (a busy counter's wifi), then 429; each from a
-    fresh browser, so the device cookie is not what stops them."""
+    fresh browser, so the device cookie is not what stops them. The limit hit is not logged
+    with the address, which would tie it to an anonymous survey."""
     period_id = open_survey(app)
     url = public_url(app, period_id)
     for _ in range(10):
         assert answer(browser(app), url, **FULL).status_code == 302
+    caplog.set_level(logging.DEBUG)
+    caplog.clear()
     assert answer(browser(app), url, **FULL).status_code == 429
+    assert "127.0.0.1" not in caplog.text and not [r for r in caplog.records if r.name == "flask-limiter"]
     assert len(responses(app, period_id)) == 10
     assert browser(app).get(url).status_code == 200  # reading is not limited
 
@@ -291,6 +327,20 @@ def test_a_closed_ended_or_future_period_says_so_and_stores_nothing(app, org):
     assert citizen.get(f"/skm/NOPE/{this_quarter(app)}").status_code == 404
     assert citizen.get(f"/skm/UNIT-B/{this_quarter(app)}").status_code == 404
     assert "/skm/UNIT-A" not in get_page(citizen, "/skm").html  # nothing open now
+
+
+def test_the_units_stable_address_leads_to_the_survey_open_now(app, org):
+    """What the counter's poster prints: /skm/<unit> redirects to the period taking answers,
+    or says that none does; the poster's QR code and address are that stable address."""
+    citizen = browser(app)
+    none = citizen.get("/skm/UNIT-A")
+    assert none.status_code == 200 and 'data-testid="skm-none-open"' in none.get_data(as_text=True)
+    assert citizen.get("/skm/NOPE").status_code == 404
+    period_id = open_survey(app)
+    moved = citizen.get("/skm/unit-a")
+    assert moved.status_code == 302 and moved.headers["Location"].endswith(public_url(app, period_id))
+    poster = get_page(signed_in(app, SUPERVISOR_A), f"/staff/surveys/{period_id}/poster").html
+    assert "/skm/UNIT-A<" in poster and public_url(app, period_id) not in poster
 
 
 def test_the_public_list_names_units_with_an_open_survey(app, org):

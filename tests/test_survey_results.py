@@ -94,6 +94,9 @@ def test_the_report_page_shows_the_ikm_the_elements_and_how_it_was_computed(app,
     assert "B 76.61 – 88.30 Good 3.0644 – 3.5320" in grades
     assert "<svg" in html and "NRR per element (1 to 4)" in html  # the chart, with its table
     assert "Saran nomor 3" in html and words.index("Saran nomor 3") < words.index("Saran nomor 1")
+    # A suggestion is dated by its day only: the minute could match a respondent at the counter.
+    listed = text_of(re.search(r'class="skm-suggestions">(.*?)</ul>', html, re.S).group(1))
+    assert not re.search(r"\d\d:\d\d", listed) and "WIB" not in listed
     assert "KTP-el" in words and "KK" in words
     assert "All services 29 3.6590… 91.48 A Very good U3, U2, U5" in words
     assert "Female 2" in words and "Male 1" in words
@@ -128,6 +131,9 @@ def test_the_pdf_is_a_document_to_sign(app, survey):
     client = signed_in(app, SUPERVISOR_A)
     response = client.get(url(survey, ".pdf"))
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    same = client.get(url(survey, "?format=pdf"))  # the same document by either address
+    assert same.status_code == 200 and same.mimetype == "application/pdf"
+    assert same.headers["Content-Disposition"] == response.headers["Content-Disposition"]
     words = re.sub(r"\s+", " ", " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages))
     assert "91.48" in words and "Prepared by" in words and "Completion time" in words
 

@@ -27,7 +27,6 @@ ANSWERED_COOKIE = "skm_answered"  # the survey periods this browser answered, si
 ANSWERED_SALT = "skm-answered"
 ANSWERED_KEEP = 24  # the most recent periods remembered
 ANSWERED_SECONDS = 400 * 24 * 3600  # past the longest period (a year)
-STATISTICS = "statistics.page"  # the public figures, where the IKM is published
 EXPIRED = _l("The form expired. Please check your answers and send them again.")
 
 
@@ -56,6 +55,17 @@ def _remember_answer(response, survey: SurveyPeriod):
 def index():
     """The units whose survey takes answers today."""
     return render_template("survey/index.html", surveys=opening.open_now())
+
+
+@bp.get("/<unit_code>")
+def current(unit_code: str):
+    """A unit's stable survey address (the counter's poster): to the period taking answers now,
+    or a page saying none does; 404 for an unknown unit."""
+    unit = opening.public_unit(unit_code)
+    survey = opening.open_for(unit)
+    if survey is not None:
+        return redirect(url_for("survey.questionnaire", unit_code=unit.code, period=survey.label))
+    return render_template("survey/none_open.html", unit=unit)
 
 
 def _questionnaire(survey: SurveyPeriod, form, errors=None, typed=None, status=200):
@@ -100,5 +110,4 @@ def questionnaire(unit_code: str, period: str):
 def thanks(unit_code: str, period: str):
     """Thanks for answering."""
     survey = opening.public_period(unit_code, period)
-    statistics = url_for(STATISTICS) if STATISTICS in current_app.view_functions else None
-    return render_template("survey/thanks.html", survey=survey, statistics=statistics)
+    return render_template("survey/thanks.html", survey=survey, statistics=url_for("statistics.page"))

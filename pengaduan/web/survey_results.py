@@ -66,8 +66,7 @@ def _page(survey, errors=None, typed=None, status=200):
         can_follow_up=can_follow_up_survey(actor(), survey.unit), statuses=ACTION_STATUSES,
         elements=ELEMENTS, element=chosen if chosen in ELEMENTS else (lowest[0] if lowest else ""),
         grades=grade_table(), truncated=truncated,
-        target=sample_target(survey.population) if survey.population else None,
-        period_page="surveys.period" in current_app.view_functions), status
+        target=sample_target(survey.population) if survey.population else None), status
 
 
 @bp.get("/<int:period_id>/results")
@@ -78,7 +77,7 @@ def report(period_id):
         abort(404)
     survey = _survey_or_404(period_id)
     if fmt == "pdf":
-        return report_pdf(period_id)
+        return _pdf(survey)
     if fmt == "csv":
         with read_only():
             result = skm_report(survey, _lang(), per_page=None)
@@ -94,7 +93,11 @@ def report(period_id):
 @bp.get("/<int:period_id>/results.pdf")
 def report_pdf(period_id):
     """The IKM report as an A4 PDF with the office's name and a signature block."""
-    survey = _survey_or_404(period_id)
+    return _pdf(_survey_or_404(period_id))
+
+
+def _pdf(survey: SurveyPeriod) -> Response:
+    """The report as a PDF to sign (`results.pdf`, and `results?format=pdf`)."""
     with read_only():
         result = skm_report(survey, _lang(), per_page=100)
         html = render_template("survey_results/document.html", report=result, grades=grade_table(),

@@ -2,7 +2,7 @@
 poster, and typing in the paper questionnaires."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -20,9 +20,6 @@ from .auth import may
 
 bp = Blueprint("surveys", __name__, url_prefix="/staff/surveys")
 
-REPORT_ENDPOINT = "survey_results.report"  # the IKM report, once its blueprint is registered
-
-
 def actor() -> Actor:
     return Actor.staff(current_user)
 
@@ -35,8 +32,14 @@ def _staff_who_run_surveys():
 
 
 def public_link(survey: SurveyPeriod) -> str:
-    """The questionnaire's address as printed on the poster (the site's own, never the request's)."""
+    """The period's questionnaire's address (the site's own, never the request's)."""
     return external_url("survey.questionnaire", unit_code=survey.unit.code, period=survey.label)
+
+
+def poster_link(survey: SurveyPeriod) -> str:
+    """The unit's stable survey address, as the counter's poster prints it: it leads to the
+    period open at the time, so the poster outlives the quarter it was printed in."""
+    return external_url("survey.current", unit_code=survey.unit.code)
 
 
 def _index(errors=None, typed=None, status=200):
@@ -77,9 +80,8 @@ def open_period():
 def _period(survey: SurveyPeriod, errors=None, typed=None, status=200):
     me = actor()
     today = local_today(survey.unit)
-    report = (url_for(REPORT_ENDPOINT, period_id=survey.id)
-              if REPORT_ENDPOINT in current_app.view_functions and can_read_survey_results(me, survey.unit)
-              else None)
+    report = (url_for("survey_results.report", period_id=survey.id)
+              if can_read_survey_results(me, survey.unit) else None)
     return render_template(
         "surveys/period.html", survey=survey, progress=opening.progress(survey),
         state=opening.status(survey, today), link=public_link(survey), report=report,
@@ -122,16 +124,14 @@ def edit(period_id: int):
 def poster(period_id: int):
     """An A4 poster for the counter: a QR code to the questionnaire and its address."""
     survey = opening.period_for(actor(), period_id)
-    link = public_link(survey)
+    link = poster_link(survey)
     title = _("Survey questionnaire of %(unit)s", unit=survey.unit.name)
     return render_template("surveys/poster.html", survey=survey, link=link,
                            short=link.split("://", 1)[-1], qr=tracking_qr(link, title))
 
 
 def _takes_paper(survey: SurveyPeriod) -> bool:
-    """Paper questionnaires are typed in once the period has begun, until it is closed (a
-    form collected in its last days may be typed in after it ends)."""
-    return survey.closed_at is None and survey.starts_on <= local_today(survey.unit)
+    return opening.takes_paper(survey, local_today(survey.unit))
 
 
 def _paper(survey: SurveyPeriod, errors=None, typed=None, status=200):

@@ -85,9 +85,11 @@ class Ikm:
         return sorted(self.elements, key=lambda code: (self.nrr(code), ELEMENTS.index(code)))[:count]
 
     def as_json(self, unit: str, period: str) -> dict:
-        """What `skm report --format json` prints."""
+        """What `skm report --format json` prints: every element U1..U9 in "nrr", null for one
+        nobody answered."""
+        rounded = {code: self.nrr_rounded(code) for code in ELEMENTS}
         return {"unit": unit, "period": period, "respondents": self.respondents,
-                "nrr": {code: float(self.nrr_rounded(code)) for code in self.elements},
+                "nrr": {code: None if value is None else float(value) for code, value in rounded.items()},
                 "ikm": None if self.converted is None else float(self.converted), "mutu": self.mutu}
 
 

@@ -34,6 +34,7 @@ from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...models import ELEMENTS, PROFILE_FIELDS, Role, SurveyPeriod, SurveyResponse, Unit, User, utcnow
 from ...policy import Actor, can_enter_questionnaires
+from ..inputs import local_today
 from . import answers, opening, periods
 from .questionnaire import load as load_questionnaire
 
@@ -54,6 +55,12 @@ _ALIASES = {
     "occupation": ("occupation", "pekerjaan"),
     "service_type": ("service_type", "service", "layanan", "jenis_layanan"),
     "suggestion": ("suggestion", "saran", "saran_dan_masukan", "saran_masukan", "masukan"),
+}
+# What paper forms write for the sex options (compared in lower case, "-" read as a space),
+# for a questionnaire whose options are coded `male` and `female`.
+_SEX_SPELLINGS = {
+    "male": ("l", "lk", "laki laki", "laki", "pria", "m", "male", "man"),
+    "female": ("p", "pr", "perempuan", "wanita", "f", "female", "woman"),
 }
 _IGNORED = ("no", "nomor", "")  # a row-number column, as paper registers have
 
@@ -92,6 +99,10 @@ def _quoted(value: str) -> str:
 
 def _plain(value: str) -> str:
     return " ".join(value.lower().split())
+
+
+def _loose(value: str) -> str:
+    return " ".join(value.lower().replace("-", " ").split())
 
 
 # --- the file ------------------------------------------------------------------------------
@@ -277,6 +288,11 @@ class _Checker:
             for code, labels in question["options"].items():
                 for text in (code, *labels.values()):
                     lookup.setdefault(_plain(text), code)
+            if name == "sex":
+                for code, spellings in _SEX_SPELLINGS.items():
+                    if code in question["options"]:
+                        for text in spellings:
+                            lookup.setdefault(text, code)
             self.options[name] = lookup
         # Options named in the order of the questionnaire in force (PostgreSQL keeps a period's
         # snapshot as JSONB, which does not keep the order of its keys).
@@ -308,7 +324,10 @@ class _Checker:
                     problems.append(_l("line %(line)d: %(column)s: %(value)s is not a score from 1 to 4",
                                        line=line, column=column, value=_quoted(value)))
             elif name in PROFILE_FIELDS:
-                code = self.options.get(name, {}).get(_plain(value))
+                lookup = self.options.get(name, {})
+                code = lookup.get(_plain(value))
+                if code is None and name == "sex":
+                    code = lookup.get(_loose(value))
                 if code is None:
                     problems.append(_l("line %(line)d: %(column)s: %(value)s is not one of the options "
                                        "(%(options)s)", line=line, column=column, value=_quoted(value),
@@ -392,7 +411,8 @@ def _survey(actor: Actor, unit: Unit, label: str, service_type: str | None, sour
         code = unit.code  # read now: after a failed flush the session answers nothing until rolled back
         services = ([service_type] if service_type else []) + _file_services(source, columns)
         try:
-            return opening.open_period(actor, unit, label, service_types=opening.service_list(services)), True
+            return opening.open_period(actor, unit, label, service_types=opening.service_list(services),
+                                       for_paper=True), True
         except InvalidFields as refused:
             raise ImportRefused([_l("the survey period cannot be opened: %(field)s: %(reason)s",
                                     field=name, reason=reason) for name, reason in refused.errors.items()]) from None
@@ -402,6 +422,9 @@ def _survey(actor: Actor, unit: Unit, label: str, service_type: str | None, sour
     if survey.closed_at is not None:
         raise ImportRefused([_l("the survey of unit %(unit)s for %(period)s is closed to answers",
                                 unit=unit.code, period=survey.label)])
+    if not opening.takes_paper(survey, local_today(unit)):
+        raise ImportRefused([_l("%(period)s has not begun: paper questionnaires are entered once it has",
+                                period=survey.label)])
     if service_type is not None and service_type not in (survey.service_types or []):
         raise ImportRefused([_l("service %(service)s is not one the survey of unit %(unit)s for %(period)s "
                                 "covers (%(services)s)", service=_quoted(service_type), unit=unit.code,

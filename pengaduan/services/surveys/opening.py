@@ -92,10 +92,28 @@ def _payload(period: SurveyPeriod, **extra) -> dict:
             "service_types": list(period.service_types or []), "population": period.population, **extra}
 
 
-def open_period(actor: Actor, unit: Unit, label: str, service_types=(), population=None) -> SurveyPeriod:
+def overlapping(unit: Unit, period: periods.Period) -> SurveyPeriod | None:
+    """A survey period of `unit` sharing a day with `period` (the earliest), if any: a unit's
+    periods never overlap, so that a year's figures count each questionnaire once."""
+    return db.session.scalars(select(SurveyPeriod).where(
+        SurveyPeriod.unit_id == unit.id, SurveyPeriod.starts_on <= period.end,
+        SurveyPeriod.ends_on >= period.start).order_by(SurveyPeriod.starts_on, SurveyPeriod.id).limit(1)).first()
+
+
+def takes_paper(survey: SurveyPeriod, today: date) -> bool:
+    """Whether paper questionnaires may be entered on `today` (the unit's local day), typed in
+    one by one or imported: once the period has begun, until it is closed (a form collected in
+    its last days may be typed in after it ends)."""
+    return survey.closed_at is None and survey.starts_on <= today
+
+
+def open_period(actor: Actor, unit: Unit, label: str, service_types=(), population=None,
+                for_paper: bool = False) -> SurveyPeriod:
     """Open the SKM of `unit` for the period written `label` (2026, 2026-S1, 2026-Q3), with
     the questionnaire's wording as it stands now; flushes only. InvalidFields for a bad label,
-    a period already opened, bad services or population; Forbidden for who may not."""
+    a period already opened or overlapping another of the unit's, bad services or population,
+    and (`for_paper`: opened to import paper questionnaires) a period not begun yet where the
+    unit is; Forbidden for who may not."""
     if unit is None:
         raise InvalidFields({"unit": _l("choose a unit")})
     if not _may_open(actor, unit):
@@ -110,6 +128,13 @@ def open_period(actor: Actor, unit: Unit, label: str, service_types=(), populati
     people = _population(population, errors)
     if period is not None and find(unit, period.label) is not None:
         errors["period"] = _l("this unit's survey for %(period)s is already open", period=period.label)
+    elif period is not None and (other := overlapping(unit, period)) is not None:
+        errors["period"] = _l("overlaps this unit's survey for %(other)s (%(start)s to %(end)s): a unit's "
+                              "survey periods may not overlap", other=other.label,
+                              start=other.starts_on.isoformat(), end=other.ends_on.isoformat())
+    elif period is not None and for_paper and period.start > local_today(unit):
+        errors["period"] = _l("%(period)s has not begun: paper questionnaires are entered once it has",
+                              period=period.label)
     if errors:
         raise InvalidFields(errors)
     survey = SurveyPeriod(unit=unit, unit_id=unit.id, label=period.label, starts_on=period.start,
@@ -239,7 +264,7 @@ def progress(survey: SurveyPeriod, count: int | None = None) -> Progress:
 def sample_working(population: int) -> dict:
     """The Krejcie-Morgan computation of the target for `population`, step by step for the
     page that explains it: numerator, denominator, their quotient, the target (rounded up)."""
-    chi, share, margin = periods._CHI_SQUARE, periods._P * (1 - periods._P), periods._D
+    chi, share, margin = periods.CHI_SQUARE, periods.P * (1 - periods.P), periods.D
     numerator = chi * population * share
     denominator = margin * margin * (population - 1) + chi * share
     return {"population": population, "numerator": float(numerator), "denominator": float(denominator),
@@ -294,3 +319,11 @@ def public_period(unit_code: str, label: str) -> SurveyPeriod:
         raise NotFound(str(_l("no such survey")))
     return survey
 
+
+
+def public_unit(unit_code: str) -> Unit:
+    """The active unit a public survey address names; NotFound otherwise."""
+    unit = Unit.by_code(unit_code or "")
+    if unit is None or not unit.active:
+        raise NotFound(str(_l("no such survey")))
+    return unit

@@ -86,7 +86,7 @@ def recent(today: date, years: int = 3) -> list[Period]:
 
 
 # Krejcie and Morgan (1970): chi-square for one degree of freedom at 95 %, P = 0.5, d = 0.05.
-_CHI_SQUARE, _P, _D = Fraction("3.841"), Fraction(1, 2), Fraction(5, 100)
+CHI_SQUARE, P, D = Fraction("3.841"), Fraction(1, 2), Fraction(5, 100)
 
 
 def sample_target(population: int) -> int:
@@ -94,6 +94,6 @@ def sample_target(population: int) -> int:
     (100 -> 80, 1,000 -> 278, 10,000 -> 370); computed exactly."""
     if population <= 0:
         return 0
-    share = _P * (1 - _P)
-    size = _CHI_SQUARE * population * share / (_D * _D * (population - 1) + _CHI_SQUARE * share)
+    share = P * (1 - P)
+    size = CHI_SQUARE * population * share / (D * D * (population - 1) + CHI_SQUARE * share)
     return math.ceil(size)

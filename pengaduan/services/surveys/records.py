@@ -19,6 +19,7 @@ from ...models import (ELEMENTS, PROFILE_FIELDS, SupervisionAction, SupervisionR
                        Unit, User)
 from .follow_up import KIND as FOLLOW_UP, created_on
 from .ikm import Ikm, from_totals, grade
+from .periods import Period
 from .questionnaire import in_language
 from .results import tally_period
 
@@ -52,8 +53,11 @@ def sections(survey: SurveyPeriod, service_type: str | None = None) -> list[tupl
 
 
 def result_row(survey: SurveyPeriod, service_type: str | None, ikm: Ikm) -> list:
-    return ([survey.unit.code, survey.label, survey.starts_on.isoformat(), survey.ends_on.isoformat(),
-             service_type or "", ikm.respondents, _text(ikm.converted), ikm.mutu or "",
+    return _result_row(survey.unit.code, survey.label, survey.starts_on, survey.ends_on, service_type, ikm)
+
+
+def _result_row(unit_code: str, label: str, start: date, end: date, service_type: str | None, ikm: Ikm) -> list:
+    return ([unit_code, label, start.isoformat(), end.isoformat(), service_type or "", ikm.respondents, _text(ikm.converted), ikm.mutu or "",
              "yes" if ikm.complete else "no", " ".join(ikm.lowest(3))]
             + [_text(ikm.nrr_rounded(code)) for code in ELEMENTS]
             + [ikm.totals.get(code, 0) for code in ELEMENTS] + [ikm.answered.get(code, 0) for code in ELEMENTS])
@@ -110,16 +114,42 @@ def overlapping(start: date, end: date, unit_id: int | None = None) -> list[Surv
     return list(db.session.scalars(query.order_by(Unit.code, SurveyPeriod.starts_on, SurveyPeriod.ends_on)).all())
 
 
+def inside(unit: Unit, period: Period) -> list[SurveyPeriod]:
+    """The unit's survey periods lying within `period` (a year's quarters), oldest first: what
+    a report of a period the unit has no survey of its own for adds up."""
+    return list(db.session.scalars(select(SurveyPeriod).where(
+        SurveyPeriod.unit_id == unit.id, SurveyPeriod.starts_on >= period.start,
+        SurveyPeriod.ends_on <= period.end).order_by(SurveyPeriod.starts_on, SurveyPeriod.id)).all())
+
+
+def combined_row(unit: Unit, period: Period, service_type: str | None, ikm: Ikm) -> list:
+    """The IKM of the unit's periods within `period` as one row (RESULT_COLUMNS)."""
+    return _result_row(unit.code, period.label, period.start, period.end, service_type, ikm)
+
+
+def combined_lines(unit: Unit, period: Period, members: list[SurveyPeriod], ikm: Ikm,
+                   service_type: str | None = None, lang: str = "en") -> list[str]:
+    """As text_lines, for the IKM of the unit's periods within `period` (`members`)."""
+    wording = members[-1].questionnaire if members else None
+    head = (f"SKM {unit.code} ({unit.name}) {period.label}: {period.start} to {period.end}, from its periods "
+            f"{', '.join(m.label for m in members)}, " + (f"service {service_type}" if service_type else "all services"))
+    return _lines(head, wording, ikm, lang)
+
+
 def text_lines(survey: SurveyPeriod, service_type: str | None = None, lang: str = "en") -> list[str]:
     """The period's IKM as a readable table (what `skm report` prints by default): per
     element its name, answers and NRR; the IKM, the grade, the three lowest elements; the
     method."""
-    names = {code: e["name"] for code, e in in_language(survey.questionnaire, lang)["elements"].items()}
     [(_name, ikm)] = sections(survey, service_type) if service_type else sections(survey)[:1]
-    width = max(len(name) for name in names.values())
-    lines = [f"SKM {survey.unit.code} ({survey.unit.name}) {survey.label}: {survey.starts_on} to {survey.ends_on}, "
-             + (f"service {service_type}" if service_type else "all services"),
-             f"respondents {ikm.respondents}", "",
+    head = (f"SKM {survey.unit.code} ({survey.unit.name}) {survey.label}: {survey.starts_on} to {survey.ends_on}, "
+            + (f"service {service_type}" if service_type else "all services"))
+    return _lines(head, survey.questionnaire, ikm, lang)
+
+
+def _lines(head: str, wording: dict | None, ikm: Ikm, lang: str) -> list[str]:
+    names = {code: e["name"] for code, e in in_language(wording, lang)["elements"].items()} if wording else {}
+    width = max([len(name) for name in names.values()] + [4])
+    lines = [head, f"respondents {ikm.respondents}", "",
              f"{'element':<8}{'name':<{width + 2}}{'answered':>9}{'total':>8}{'NRR':>7}"]
     for code in ELEMENTS:
         nrr = ikm.nrr_rounded(code)

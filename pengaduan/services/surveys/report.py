@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 
@@ -94,7 +94,7 @@ class Section:
 @dataclass
 class Suggestion:
     text: str
-    submitted_at: datetime
+    submitted_on: date  # the unit's local day only: the minute could name a respondent at the counter
     service_type: str | None
     channel: str
 
@@ -195,7 +195,8 @@ def suggestions(survey: SurveyPeriod, page: int = 1,
                SurveyResponse.channel).where(*has_text)
         .order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc())
         .offset((max(page, 1) - 1) * per_page).limit(per_page)).all()
-    return [Suggestion(*row) for row in rows], total
+    return [Suggestion(text, local_today(survey.unit, moment), service, channel)
+            for text, moment, service, channel in rows], total
 
 
 def skm_report(survey: SurveyPeriod, lang: str = "id", page: int = 1,
@@ -263,4 +264,4 @@ def csv_rows(report: SkmReport):
         yield ("follow_up.action", f"{action.element or ''}#{action.id}",
                f"{action.status};{action.due_on or ''};{action.completed_on or ''};{action.description}")
     for s in report.suggestions:
-        yield ("suggestion", local_today(survey.unit, s.submitted_at).isoformat(), f"{s.service_type or ''};{s.text}")
+        yield ("suggestion", s.submitted_on.isoformat(), f"{s.service_type or ''};{s.text}")
