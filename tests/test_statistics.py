@@ -109,13 +109,13 @@ def test_the_public_figures_agree_with_the_periodic_report(app, q3, unit):
         if stage.on_time >= 5 and stage.counted >= 5:
             assert public[("on_time_share", stage.rule)] == f"{stage.on_time / stage.counted:.4f}"
     assert stage.counted >= 5  # the figures compared are not all suppressed
-    # Ratings: 5 stars x4, 4 x2, 3 x1 (the report's); two under 5: both "<5", no second hiding.
-    assert {k: v for (m, k), v in public.items() if m == "rating"} == {"5": "hidden", "4": "<5", "3": "<5", "2": "0",
-                                                                       "1": "0"} or \
-        {k: v for (m, k), v in public.items() if m == "rating"} == {"5": "4" if False else "<5", "4": "<5", "3": "<5",
-                                                                    "2": "0", "1": "0"}
+    # Ratings: 5 stars x4, 4 x2, 3 x1 (the report's): three "<5" adding up to 7, which leaves
+    # each of them two values or more; the average is not published, as it would give them back
+    # (4, 2, 1 with 7 ratings averaging 4.4 is the only solution).
+    assert {k: v for (m, k), v in public.items() if m == "rating"} == {"5": "<5", "4": "<5", "3": "<5", "2": "0",
+                                                                       "1": "0"}
     assert staff[("satisfaction", "rating_5")] == "4" and public[("rated", "")] == "7"
-    assert public[("rating_average", "")] == f"{sum(RATINGS) / 7:.1f}"
+    assert public[("rating_average", "")] == ""
     # By type: A has 5 suggestions (none confidential) and 9 complaints, one confidential.
     assert public[("by_classification", "aspirasi")] == staff[("classification", "aspirasi")] == "5"
     expected_complaints = int(staff[("classification", "pengaduan")]) - 1
@@ -138,12 +138,17 @@ def test_a_small_category_shows_as_less_than_five_and_a_confidential_complaint_o
     html = get_page(browser(app), "/statistik?period=2026-Q3&unit=UNIT-A").html
     words = text_of(html)
     assert "Jalan <5" in words
+    # The ratings are all "<5": no empty chart saying "No data" above a table with rows.
+    satisfaction = text_of(html.split('id="satisfaction-title"')[1].split("</section>")[0])
+    assert "Counts under 5 are not drawn; see the table" in satisfaction and "No data" not in satisfaction
     assert "filed as confidential: they count in this total but in none of the breakdowns" in words
     assert "&lt;5" in html and "<5" not in html.replace("&lt;5", "")  # escaped, never raw markup
     every = figures_of(rows_of(browser(app).get("/statistik.csv?period=2026-Q3")))
-    # Every unit: letters 9, web 9, phone 4: the phone calls "<5", and the smaller of the others hidden.
+    # Every unit: letters 9, web 9, phone 4: the phone calls "<5", and both others hidden: with
+    # only the letters hidden (the smallest, so at most the web's 9), 22 - 9 - 9 would pin the
+    # phone calls to 4.
     assert every[("by_channel", "phone")] == "<5"
-    assert sorted(every[("by_channel", k)] for k in ("web", "letter")) == ["9", "hidden"]
+    assert every[("by_channel", "web")] == every[("by_channel", "letter")] == "hidden"
 
 
 def test_a_unit_with_nine_complaints_is_not_ranked(app, q3):
@@ -301,3 +306,135 @@ def test_the_page_drawn_once_follows_a_refresh_and_the_language(app, q3):
         db.session.commit()
         refresh(only=Q3)
     assert "of them finished (8)" in text_of(get_page(browser(app), url).html)
+
+
+def pinned(cells: dict, total: int) -> list:
+    """The subtraction attack on one published breakdown whose cells add up to `total`: the
+    "<5" cells that can take only one value, knowing the cells shown and what the published
+    rule says ("<5" is 1 to 4; "hidden" is at least 5 and at most the smallest non-zero count
+    shown, or, once no non-zero count is shown, 0 or at least 5; a breakdown hidden whole,
+    without "<5", has nothing to pin)."""
+    shown = {k: int(v) for k, v in cells.items() if v not in ("<5", "hidden")}
+    small = [k for k, v in cells.items() if v == "<5"]
+    hidden = [k for k, v in cells.items() if v == "hidden"]
+    rest = total - sum(shown.values())  # S: what the hidden cells add up to
+    if small and not hidden:  # the quick test: k "<5" cells adding up to S
+        k = len(small)
+        if k == 1 or rest in (k, 4 * k):
+            return small
+    least = min((v for v in shown.values() if v), default=None)
+    hidden_values = set(range(5, least + 1)) if least else {0, *range(5, rest + 1)}
+    found = []
+    for key in small:
+        reachable = {0}  # the sums the other hidden cells can make
+        for other in [k for k in small if k != key] + hidden:
+            values = range(1, 5) if other in small else hidden_values
+            reachable = {r + v for r in reachable for v in values if r + v <= rest}
+        if len({v for v in range(1, 5) if rest - v in reachable}) < 2:
+            found.append(key)
+    return found
+
+
+@pytest.mark.parametrize("counts", [
+    {"web": 12, "letter": 9, "phone": 9, "sms": 1, "whatsapp": 1, "lapor": 1},  # the review's: 33 - 30 = 3 ones
+    {"web": 9, "letter": 9, "phone": 4},
+    {"web": 3, "letter": 0, "phone": 0},  # the others 0: the total gives it back
+    {"web": 4, "letter": 5, "phone": 5},
+    {"web": 2, "letter": 2},
+    {"web": 4, "letter": 4, "phone": 4, "sms": 40},
+    {5: 4, 4: 2, 3: 1, 2: 0, 1: 0},
+    {5: 0, 4: 0, 3: 3, 2: 0, 1: 0},
+    {"web": 3},
+])
+def test_no_count_under_five_of_a_breakdown_can_be_worked_out(counts):
+    """After the publishing rules, subtracting the counts shown from the breakdown's total
+    pins no "<5" cell: the cases the review found, and every breakdown of four cells whose
+    counts are taken from 0, 1, 2, 3, 4, 5, 6, 9 and 12."""
+    cells = {k: c.csv() for k, c in publishing.breakdown(counts).items()}
+    assert pinned(cells, sum(counts.values())) == [], cells
+    assert all(c == "hidden" or c == "<5" for k, c in cells.items() if 0 < counts[k] < 5)
+
+
+def test_no_count_under_five_can_be_worked_out_in_any_small_breakdown():
+    from itertools import product
+
+    for values in product((0, 1, 2, 3, 4, 5, 6, 9, 12), repeat=4):
+        counts = dict(zip("abcd", values))
+        cells = {k: c.csv() for k, c in publishing.breakdown(counts).items()}
+        assert pinned(cells, sum(values)) == [], (counts, cells)
+    # The checker does find what the old rule (a second cell hidden only when one alone is
+    # small) let through.
+    assert pinned({"web": "12", "letter": "9", "phone": "9", "sms": "<5", "wa": "<5", "lapor": "<5"}, 33)
+    assert pinned({"web": "<5", "letter": "0"}, 3) == ["web"]
+    assert pinned({"web": "9", "letter": "hidden", "phone": "<5"}, 22) == ["phone"]
+
+
+@pytest.mark.parametrize("unit", ["", "UNIT-A", "UNIT-B"])
+def test_no_published_breakdown_gives_back_a_count_under_five(app, q3, unit):
+    """The attack on the quarter's CSV: every breakdown against its total (received less
+    confidential), and the states also in two groups (those counted as finished add up to the
+    finished ones: the confidential complaint is not finished)."""
+    from pengaduan.workflow import current_workflow
+
+    rows = figures_of(rows_of(browser(app).get(f"/statistik.csv?period=2026-Q3&unit={unit}")), unit or "all")
+    with app.app_context():
+        report = periodic_report(Q3.start, Q3.end, Unit.by_code(unit) if unit else None)
+        terminal = set(current_workflow().terminal_states)
+    total = report.received - report.confidential
+    for name in ("by_channel", "by_classification", "by_category", "by_state"):
+        cells = {k: v for (m, k), v in rows.items() if m == name}
+        assert cells and pinned(cells, total) == [], (name, cells)
+    states = {k: v for (m, k), v in rows.items() if m == "by_state"}
+    secret = report.confidential_by.get("state", {})
+    finished = sum(n - secret.get(k, 0) for k, n in report.by_state.items() if k in terminal)
+    assert pinned({k: v for k, v in states.items() if k in terminal}, finished) == []
+    assert pinned({k: v for k, v in states.items() if k not in terminal}, total - finished) == []
+    ratings = {k: v for (m, k), v in rows.items() if m == "rating"}
+    assert pinned(ratings, report.rated) == []
+    assert (rows[("rating_average", "")] == "") == (not report.rated or any(v in ("<5", "hidden")
+                                                                             for v in ratings.values()))
+    top = [k for (m, k), v in rows.items() if m == "by_category" and v in ("<5", "hidden")]
+    page = get_page(browser(app), f"/statistik?period=2026-Q3&unit={unit}").html
+    listed = page.split('class="top-categories"')[1].split("</ol>")[0] if 'class="top-categories"' in page else ""
+    assert not any(f"<strong>{name}</strong>" in listed for name in top)  # no hidden count in the list
+
+
+def test_the_average_rating_only_with_every_star_count_shown():
+    """Ten 5-star and six 4-star ratings: all shown, average 4.6. One 1-star more: "<5", so
+    the average is not published (with 17 ratings it would give the hidden counts back)."""
+    def published(ratings):
+        raw = {"period": "2026-Q3", "start": "2026-07-01", "end": "2026-09-30", "received": 20,
+               "confidential": 0, "finished": 17, "by_channel": {}, "by_classification": {},
+               "by_category": {}, "by_state": {}, "stages": [], "close_days": {"closed": 17, "median": 1.0,
+                                                                               "p90": 2.0},
+               "ratings": ratings, "units": [{"code": "U1", "name": "A", "received": 12, "closed": 3,
+                                              "on_time": 0, "counted": 0},
+                                             {"code": "U2", "name": "B", "received": 8, "closed": 14,
+                                              "on_time": 0, "counted": 0}]}
+        return publishing.publish(raw, None)
+
+    shown = published({"5": 10, "4": 6})
+    assert shown.average_rating == 4.6 and [c.csv() for _, c in shown.ratings] == ["10", "6", "0", "0", "0"]
+    small = published({"5": 10, "4": 6, "1": 1})
+    assert small.average_rating is None
+    # The 6 hidden too (alone, the 1 would be 17 - 10 - 6), so at most 10: the 1 is 1 or 2.
+    assert [c.csv() for _, c in small.ratings] == ["10", "hidden", "0", "0", "<5"]
+    # The units' totals get "<5" only (each unit's page publishes them anyway): none hidden.
+    assert [(u.received.csv(), u.closed.csv()) for u in small.units] == [("12", "<5"), ("8", "14")]
+
+
+def test_a_unit_deactivated_keeps_its_figures_page(app, q3):
+    """UNIT-B, deactivated after the quarter, is still linked from every unit's page and its
+    own page opens, with it chosen in the list; an unknown code is still "no such unit"."""
+    with app.app_context():
+        Unit.by_code("UNIT-B").active = False
+        db.session.commit()
+    html = get_page(browser(app), "/statistik?period=2026-Q3").html
+    assert "unit=UNIT-B" in html
+    own = get_page(browser(app), "/statistik?period=2026-Q3&unit=UNIT-B").html
+    assert '<option value="UNIT-B" selected>' in own and "9 complaints received" in text_of(own)
+    rows = figures_of(rows_of(browser(app).get("/statistik.csv?period=2026-Q3&unit=UNIT-B")), "UNIT-B")
+    every = figures_of(rows_of(browser(app).get("/statistik.csv?period=2026-Q3")), "UNIT-B")
+    assert rows[("received", "")] == every[("received", "")] == "9"
+    assert rows[("closed", "")] == every[("closed", "")] == "<5"  # the same on both pages
+    assert browser(app).get("/statistik?period=2026-Q3&unit=NOPE").status_code == 404

@@ -62,7 +62,7 @@ def _choice() -> tuple[Period, Unit | None, list[Period]]:
         raise _Refused(404, "period_not_offered")
     code = (request.args.get("unit") or "").strip()
     unit = Unit.by_code(code) if code else None
-    if code and (unit is None or not unit.active):
+    if code and unit is None:  # an inactive unit too: the page of every unit links its figures
         raise _Refused(404, "unit")
     return period, unit, offered
 
@@ -90,6 +90,8 @@ def page():
     """The figures of the period and unit chosen, with their charts and tables."""
     period, unit, offered = _choice()
     stats, units = _published(period, unit), figures.units_listed()
+    if unit is not None and unit not in units:  # inactive: in the list while its page is shown
+        units = sorted([*units, unit], key=lambda u: u.name)
     key = (period.label, unit.id if unit else None, stats.computed_at, str(get_locale()), current_office().name,
            tuple((u.id, u.code, u.name) for u in units))
     content = _content(key, lambda: render_template("statistics/_content.html", stats=stats, period=period,

@@ -1,7 +1,12 @@
 """The raw figures of a period and scope (every unit, or one), read from the staff periodic
 report (services.oversight.reports.periodic_report) so the public page and the report agree,
 with the IKM of the SKM per unit. Raw: nothing is suppressed here (publishing.py does it on
-the way out), and everything is plain JSON so a snapshot row can keep it."""
+the way out), and everything is plain JSON so a snapshot row can keep it.
+
+Confidential complaints: the totals are the report's, over every complaint, confidential ones
+included (received, finished, the time limits, closed and the days to close, the ratings, each
+unit's received, closed and time limits); the breakdowns by channel, type, category and state
+leave them out (`_without`), and so do the most frequent categories drawn from them."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,7 +20,7 @@ from ..oversight.reports import periodic_report
 from ..surveys.periods import Period, containing, recent
 from ..surveys.results import tally_by_unit
 
-VERSION = 1  # of the figures' shape: a snapshot of another version is computed again
+VERSION = 2  # of the figures' shape: a snapshot of another version is computed again
 
 
 def _ikm(ikm) -> dict | None:
@@ -55,6 +60,9 @@ def compute(period: Period, unit: Unit | None) -> dict:
         "by_classification": _without(report.by_classification, secret.get("classification", {})),
         "by_category": _without(report.by_category, secret.get("category", {})),
         "by_state": _without(report.by_state, secret.get("state", {})),
+        # The states counted as finished: their cells add up to `finished` (less the
+        # confidential ones), a second known total for publishing.py.
+        "terminal": sorted(terminal),
         "stages": [{"rule": s.rule, "label": s.label, "on_time": s.on_time, "counted": s.counted}
                    for s in report.stages],
         "closed": report.closed,

@@ -1,17 +1,30 @@
 """The publishing rules of domain.md section 12, applied to raw figures (figures.py) on the
 way to the page and the CSV, so neither can show what the rules hide:
 
-- confidential complaints count in the totals only (figures.py already leaves them out of the
-  breakdowns by channel, type, category and state);
+- confidential complaints: the totals count every complaint, confidential ones included
+  (received, finished and its share, the time limits and their on-time shares, the complaints
+  closed and their days to close, the ratings and their average, each unit's received, closed
+  and time limits); the breakdowns leave them out (by channel, type, category and state, and so
+  the most frequent categories: figures.py takes them out);
 - a count from 1 to 4 is shown as "<5" (0 is shown: it exposes nobody), and a share or an
-  average worked out from a hidden count is hidden too;
-- subtraction: where the cells of a breakdown add up to a figure that is published (the
-  breakdowns, the received and closed per unit, the ratings per star), one hidden cell could be
-  worked out from the others; so when exactly one cell of such a breakdown is under 5, the
-  next smallest is hidden as well ("hidden"). Not protected this way: the time limits' late
-  clocks (counted minus on time: they measure the office, not the people who complained), and
-  the number of confidential complaints under 5, which is the total less any breakdown without
-  a hidden cell (it says how many asked for confidentiality, not who or about what);
+  average worked out from a hidden count is hidden too (the average rating is shown only when
+  no star count is hidden);
+- subtraction, within a breakdown (by channel, type, category, state, and the ratings per
+  star): its cells add up to a total that is published or can be worked out (received less
+  confidential; for the states, also the finished ones: the terminal states and the others are
+  checked as two groups). After "<5", `safe` asks whether a "<5" cell could be pinned to a
+  single value from that total, the cells shown, and what the rule itself tells about the
+  hidden ones ("<5" is 1 to 4; a cell hidden as "hidden" is at least 5 and at most the
+  smallest count still shown, or 0 once no non-zero count is shown). While one could, the
+  smallest non-zero count shown is hidden ("hidden"); when none is left, the zeros; and if
+  that is not enough, every cell of the breakdown is hidden (its rows stay, "hidden");
+- not protected by the subtraction rule, by choice: each unit's received and closed in the
+  table of every unit (only "<5": the unit's own page publishes its totals anyway, so the
+  figures of both pages agree), the late clocks of a time limit (counted less on time), and
+  the number of confidential complaints (the total less a breakdown without a hidden cell).
+  Suppression is per table: a unit's or a quarter's total can be worked out by differencing
+  pages (every unit less the others, a year less its other quarters): figures about the
+  office's workload, not about a person;
 - units are listed by name, and ranked (by their on-time share) only among the units with at
   least 10 complaints received in the period; the others are marked "not ranked".
 """
@@ -46,16 +59,68 @@ def count(n: int) -> Cell:
     return Cell(None, LESS_THAN_FIVE) if 0 < n < SMALL else Cell(n)
 
 
-def breakdown(counts: dict) -> dict:
-    """Each count as a Cell, with the second cell hidden when one alone is under 5."""
-    cells = {key: count(n) for key, n in counts.items()}
+def _merged(intervals: list[tuple]) -> list[tuple]:
+    """Integer intervals (low, high; high None: no bound) joined where they touch."""
+    result: list[list] = []
+    for low, high in sorted(intervals, key=lambda i: i[0]):
+        if result and (result[-1][1] is None or low <= result[-1][1] + 1):
+            if result[-1][1] is not None and (high is None or high > result[-1][1]):
+                result[-1][1] = high
+        else:
+            result.append([low, high])
+    return [tuple(i) for i in result]
+
+
+def _sums(domains: list[list[tuple]], cap: int) -> list[tuple]:
+    """The values a sum of cells can take, each cell's values given as intervals, up to `cap`."""
+    reachable = [(0, 0)]
+    for domain in domains:
+        reachable = _merged([(a + c, None if b is None or d is None else min(b + d, cap))
+                             for a, b in reachable for c, d in domain if a + c <= cap])
+    return reachable
+
+
+def safe(cells: dict, total: int) -> bool:
+    """Whether no "<5" cell of a breakdown adding up to `total` (known) can be worked out:
+    each could still take two values or more, given the cells shown and what the rule says of
+    the hidden ones (see the module's notes)."""
     small = [key for key, cell in cells.items() if cell.mark == LESS_THAN_FIVE]
-    if len(small) == 1:
-        others = sorted((n, str(key)) for key, n in counts.items() if n >= SMALL)
-        if others:
-            key = next(k for k in counts if str(k) == others[0][1])
+    if not small:
+        return True
+    rest = total - sum(cell.value for cell in cells.values() if cell.shown)
+    shown = [cell.value for cell in cells.values() if cell.shown and cell.value]
+    hidden = [[(SMALL, min(shown))] if shown else [(0, 0), (SMALL, None)]
+              for cell in cells.values() if cell.mark == HIDDEN]
+    lows = [[(1, SMALL - 1)]] * (len(small) - 1)  # the other "<5" cells
+    reachable = _sums(lows + hidden, rest)
+    possible = [v for v in range(1, SMALL)
+                if any(low <= rest - v and (high is None or rest - v <= high) for low, high in reachable)]
+    return len(possible) >= 2
+
+
+def breakdown(counts: dict) -> dict:
+    """Each count as a Cell: "<5" from 1 to 4, and more hidden until `safe` (the module's notes)."""
+    cells = {key: count(n) for key, n in counts.items()}
+    total = sum(counts.values())
+    while not safe(cells, total):
+        shown = sorted((n, str(key)) for key, n in counts.items() if cells[key].shown and n)
+        if shown:
+            key = next(k for k in counts if str(k) == shown[0][1])
             cells[key] = Cell(None, HIDDEN)
+        elif any(cell.shown for cell in cells.values()):
+            cells = {key: Cell(None, HIDDEN) if cell.shown else cell for key, cell in cells.items()}
+        else:
+            return {key: Cell(None, HIDDEN) for key in cells}
     return cells
+
+
+def grouped(counts: dict, groups: list[set]) -> dict:
+    """`breakdown` of each group of keys apart (each group's total is known too)."""
+    cells = {}
+    for group in groups:
+        cells.update(breakdown({k: n for k, n in counts.items() if k in group}))
+    cells.update(breakdown({k: n for k, n in counts.items() if not any(k in g for g in groups)}))
+    return {key: cells[key] for key in counts}
 
 
 def share(part: Cell, whole: Cell) -> float | None:
@@ -140,8 +205,9 @@ def _ikm(data: dict | None) -> tuple[Cell | None, str | None, str | None]:
 
 
 def _units(lines: list[dict]) -> list[UnitLine]:
-    received = breakdown({line["code"]: line["received"] for line in lines})
-    closed = breakdown({line["code"]: line["closed"] for line in lines})
+    # Only "<5", no cell hidden to protect another: the unit's own page publishes its totals.
+    received = {line["code"]: count(line["received"]) for line in lines}
+    closed = {line["code"]: count(line["closed"]) for line in lines}
     result = []
     for line in lines:  # by name already (figures.py)
         on_time, counted = count(line["on_time"]), count(line["counted"])
@@ -169,8 +235,9 @@ def publish(figures: dict, computed_at: datetime | None) -> Published:
     ratings = breakdown({stars: figures["ratings"].get(str(stars), 0) for stars in range(5, 0, -1)})
     rated = count(sum(figures["ratings"].values()))
     average = None
-    if rated.shown and rated.value:
-        # Rounded to one decimal: with the counts shown, a finer average could narrow a hidden one.
+    if rated.value and all(cell.shown for cell in ratings.values()):
+        # Only with every star count shown: with one hidden, the average and the count rated
+        # could give it back (4, 2 and 1 hidden, 7 rated, average 4.4: one solution).
         average = round(sum(int(k) * v for k, v in figures["ratings"].items()) / rated.value, 1)
     by_category = breakdown(figures["by_category"])
     respondents, ikm, mutu = _ikm(figures.get("ikm")) if figures.get("unit") else (None, None, None)
@@ -179,7 +246,7 @@ def publish(figures: dict, computed_at: datetime | None) -> Published:
         figures["period"], figures["start"], figures["end"], figures.get("unit"), computed_at,
         received, confidential, finished, share(finished, received),
         ordered(breakdown(figures["by_channel"])), ordered(breakdown(figures["by_classification"])),
-        ordered(by_category), ordered(breakdown(figures["by_state"])),
+        ordered(by_category), ordered(grouped(figures["by_state"], [set(figures.get("terminal", ()))])),
         [(k, c) for k, c in ordered(by_category) if c.shown][:TOP_CATEGORIES],
         stages, closed,
         figures["close_days"]["median"] if days_shown else None,
@@ -217,7 +284,7 @@ MEASURES = [
     ("rating", _l("stars, 1 to 5"), _l("Complainants' ratings of the complaints closed in the period, "
                                        "by number of stars.")),
     ("rated", "", _l("Ratings given on the complaints closed in the period.")),
-    ("rating_average", "", _l("The average number of stars, to one decimal.")),
+    ("rating_average", "", _l("The average number of stars, to one decimal; empty when a star count is hidden.")),
     ("ikm_respondents", "", _l("SKM questionnaires answered in survey periods within the period.")),
     ("ikm", "", _l("The converted IKM (Indeks Kepuasan Masyarakat, 25 to 100; PermenPANRB 14/2017).")),
     ("ikm_mutu", "", _l("The IKM's grade: A (88.31-100), B (76.61-88.30), C (65.00-76.60), D (25.00-64.99).")),
