@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from pages import Page
@@ -165,7 +166,8 @@ def test_a_period_overlapping_another_of_the_unit_is_refused(app, org):
         for label in (year, f"{year}-S2"):
             with pytest.raises(InvalidFields) as caught:
                 opening.open_period(supervisor, Unit.by_code("UNIT-A"), label)
-            assert f"overlaps this unit's survey for {quarter}" in str(caught.value.errors["period"])
+            with force_locale("en"):
+                assert f"overlaps this unit's survey for {quarter}" in str(caught.value.errors["period"])
         db.session.rollback()
         # Another unit, and a quarter of its own year beside it, are not overlaps.
         assert opening.open_period(Actor.cli(), Unit.by_code("UNIT-B"), year).label == year

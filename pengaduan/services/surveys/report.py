@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -45,17 +46,19 @@ class Section:
     ikm: Ikm
     rows: list[ElementRow]
 
+    # The figures are read many times by the page's template: each is computed once (cached).
+
     @property
     def respondents(self) -> int:
         return self.ikm.respondents
 
-    @property
+    @cached_property
     def converted(self) -> Decimal | None:
         return self.ikm.converted
 
-    @property
+    @cached_property
     def mutu(self) -> str | None:
-        return self.ikm.mutu
+        return None if self.converted is None else grade(self.converted)[0]
 
     def kinerja(self, lang: str) -> str | None:
         """The grade's word (Sangat baik, Baik, ...) in `lang`."""
@@ -64,7 +67,7 @@ class Section:
         _mutu, kinerja_id, kinerja_en = grade(self.converted)
         return kinerja_en if lang == "en" else kinerja_id
 
-    @property
+    @cached_property
     def complete(self) -> bool:
         return self.ikm.complete
 
@@ -73,10 +76,14 @@ class Section:
         """The elements nobody answered (left out of the IKM)."""
         return [code for code in ELEMENTS if code not in self.ikm.elements]
 
-    @property
+    @cached_property
     def lowest(self) -> list[ElementRow]:
         by_code = {row.code: row for row in self.rows}
         return [by_code[code] for code in self.ikm.lowest(3)]
+
+    @cached_property
+    def lowest_codes(self) -> list[str]:
+        return [row.code for row in self.lowest]
 
     @property
     def nrr_sum(self) -> Fraction | None:
