@@ -11,13 +11,14 @@ way to the page and the CSV, so neither can show what the rules hide:
   no star count is hidden);
 - subtraction, within a breakdown (by channel, type, category, state, and the ratings per
   star): its cells add up to a total that is published or can be worked out (received less
-  confidential; for the states, also the finished ones: the terminal states and the others are
-  checked as two groups). After "<5", `safe` asks whether a "<5" cell could be pinned to a
-  single value from that total, the cells shown, and what the rule itself tells about the
-  hidden ones ("<5" is 1 to 4; a cell hidden as "hidden" is at least 5 and at most the
-  smallest count still shown, or 0 once no non-zero count is shown). While one could, the
-  smallest non-zero count shown is hidden ("hidden"); when none is left, the zeros; and if
-  that is not enough, every cell of the breakdown is hidden (its rows stay, "hidden");
+  confidential; when the finished count is shown, the states counted as finished and the
+  others are also checked as two groups). After "<5", `safe` asks whether a count from 1 to 4
+  could be pinned to a single value from that total, the cells shown, and what the rule
+  itself tells about the hidden ones ("<5" is 1 to 4; a cell hidden as "hidden" is at least 5
+  and at most the smallest count still shown, or 0 once no non-zero count is shown). While one
+  could, the smallest non-zero count shown is hidden ("hidden"); when none is left, the
+  zeros; and if that is not enough, every cell of the breakdown is hidden (its rows stay,
+  "hidden"). Left: a breakdown of a single line, whose count is its total;
 - not protected by the subtraction rule, by choice: each unit's received and closed in the
   table of every unit (only "<5": the unit's own page publishes its totals anyway, so the
   figures of both pages agree), the late clocks of a time limit (counted less on time), and
@@ -80,47 +81,59 @@ def _sums(domains: list[list[tuple]], cap: int) -> list[tuple]:
     return reachable
 
 
-def safe(cells: dict, total: int) -> bool:
-    """Whether no "<5" cell of a breakdown adding up to `total` (known) can be worked out:
-    each could still take two values or more, given the cells shown and what the rule says of
-    the hidden ones (see the module's notes)."""
-    small = [key for key, cell in cells.items() if cell.mark == LESS_THAN_FIVE]
-    if not small:
-        return True
-    rest = total - sum(cell.value for cell in cells.values() if cell.shown)
+def safe(cells: dict, counts: dict, loose: set = frozenset()) -> bool:
+    """Whether no count from 1 to 4 of a breakdown can be worked out from its total (known)
+    and the cells shown: each could still take two values or more. What the rule says of the
+    hidden cells is known too: "<5" is 1 to 4; a cell hidden as "hidden" is at least 5 and at
+    most the smallest non-zero count still shown, or 0 or at least 5 once none is shown; a cell
+    of a breakdown hidden whole (`loose`) could be anything."""
+    rest = sum(counts.values()) - sum(cell.value for cell in cells.values() if cell.shown)
     shown = [cell.value for cell in cells.values() if cell.shown and cell.value]
-    hidden = [[(SMALL, min(shown))] if shown else [(0, 0), (SMALL, None)]
-              for cell in cells.values() if cell.mark == HIDDEN]
-    lows = [[(1, SMALL - 1)]] * (len(small) - 1)  # the other "<5" cells
-    reachable = _sums(lows + hidden, rest)
-    possible = [v for v in range(1, SMALL)
-                if any(low <= rest - v and (high is None or rest - v <= high) for low, high in reachable)]
-    return len(possible) >= 2
+    anything = [(0, None)]
+
+    def domain(key, strict: bool):
+        if cells[key].mark == LESS_THAN_FIVE:
+            return [(1, SMALL - 1)]
+        if key in loose or not strict:
+            return anything
+        return [(SMALL, min(shown))] if shown else [(0, 0), (SMALL, None)]
+
+    for key, n in counts.items():
+        if not 0 < n < SMALL:
+            continue
+        strict = cells[key].mark == LESS_THAN_FIVE  # else hidden whole: only the total tells
+        others = [domain(k, strict) for k, cell in cells.items() if k != key and not cell.shown]
+        reachable = _sums(others, rest)
+        values = range(1, SMALL) if strict else range(0, rest + 1)
+        if sum(1 for v in values if any(low <= rest - v and (high is None or rest - v <= high)
+                                        for low, high in reachable)) < 2:
+            return False
+    return True
 
 
-def breakdown(counts: dict) -> dict:
-    """Each count as a Cell: "<5" from 1 to 4, and more hidden until `safe` (the module's notes)."""
+def breakdown(counts: dict, groups: list = ()) -> dict:
+    """Each count as a Cell: "<5" from 1 to 4, and more hidden until `safe` (the module's
+    notes), in the whole breakdown and in each group of its keys whose total is known too."""
     cells = {key: count(n) for key, n in counts.items()}
-    total = sum(counts.values())
-    while not safe(cells, total):
-        shown = sorted((n, str(key)) for key, n in counts.items() if cells[key].shown and n)
+    loose: set = set()
+    scopes = [set(counts)] + [set(group) & set(counts) for group in groups]
+    for _ in range(2 * len(counts) + 2 * len(scopes)):  # each turn hides something, or gives up
+        scope = next((sc for sc in scopes if not safe({k: cells[k] for k in sc}, {k: counts[k] for k in sc},
+                                                      loose & sc)), None)
+        if scope is None:
+            break
+        shown = sorted((counts[k], str(k)) for k in scope if cells[k].shown and counts[k])
         if shown:
-            key = next(k for k in counts if str(k) == shown[0][1])
+            key = next(k for k in scope if str(k) == shown[0][1])
             cells[key] = Cell(None, HIDDEN)
-        elif any(cell.shown for cell in cells.values()):
-            cells = {key: Cell(None, HIDDEN) if cell.shown else cell for key, cell in cells.items()}
-        else:
-            return {key: Cell(None, HIDDEN) for key in cells}
+        elif any(cells[k].shown for k in scope):
+            cells.update({k: Cell(None, HIDDEN) for k in scope if cells[k].shown})
+        elif scope - loose:
+            cells.update({k: Cell(None, HIDDEN) for k in scope})
+            loose |= scope
+        else:  # hidden whole and still given back by its total: a single line (see the README)
+            scopes.remove(scope)
     return cells
-
-
-def grouped(counts: dict, groups: list[set]) -> dict:
-    """`breakdown` of each group of keys apart (each group's total is known too)."""
-    cells = {}
-    for group in groups:
-        cells.update(breakdown({k: n for k, n in counts.items() if k in group}))
-    cells.update(breakdown({k: n for k, n in counts.items() if not any(k in g for g in groups)}))
-    return {key: cells[key] for key in counts}
 
 
 def share(part: Cell, whole: Cell) -> float | None:
@@ -223,6 +236,13 @@ def _units(lines: list[dict]) -> list[UnitLine]:
     return result
 
 
+def _finished_groups(figures: dict, finished: Cell) -> list:
+    """The states' groups whose totals are published: with the finished count shown, those
+    counted as finished and the others (received less confidential less finished)."""
+    terminal = set(figures.get("terminal", ()))
+    return [terminal, set(figures["by_state"]) - terminal] if finished.shown else []
+
+
 def publish(figures: dict, computed_at: datetime | None) -> Published:
     """The figures as they may be published."""
     received, confidential, finished = count(figures["received"]), count(figures["confidential"]), \
@@ -246,7 +266,7 @@ def publish(figures: dict, computed_at: datetime | None) -> Published:
         figures["period"], figures["start"], figures["end"], figures.get("unit"), computed_at,
         received, confidential, finished, share(finished, received),
         ordered(breakdown(figures["by_channel"])), ordered(breakdown(figures["by_classification"])),
-        ordered(by_category), ordered(grouped(figures["by_state"], [set(figures.get("terminal", ()))])),
+        ordered(by_category), ordered(breakdown(figures["by_state"], _finished_groups(figures, finished))),
         [(k, c) for k, c in ordered(by_category) if c.shown][:TOP_CATEGORIES],
         stages, closed,
         figures["close_days"]["median"] if days_shown else None,
