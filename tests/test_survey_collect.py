@@ -410,3 +410,78 @@ def test_the_tracking_page_invites_to_the_survey_only_once_closed(app, org):
     answer(citizen, link, **FULL)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+
+
+# --- the counter tablet (kiosk) -----------------------------------------------------------------
+
+def kiosk_url(app, period_id: int, token_of_period: int | None = None) -> str:
+    """The period's questionnaire with the counter tablet's token (of this period or another)."""
+    from pengaduan.web.survey import kiosk_token
+    with app.test_request_context():
+        token = kiosk_token(db.session.get(SurveyPeriod, token_of_period or period_id))
+    return f"{public_url(app, period_id)}?kiosk={token}"
+
+
+def test_the_counter_tablet_takes_one_visitor_after_another(app, org):
+    period_id = open_survey(app)
+    url = kiosk_url(app, period_id)
+    tablet = browser(app)
+    first = answer(tablet, url, **FULL, sex="female")
+    assert first.status_code == 302 and "skm_answered" not in first.headers.get("Set-Cookie", "")
+    thanks = get_page(tablet, first.headers["Location"])
+    assert url in thanks.links  # the big "next respondent" button, back to an empty kiosk form
+    assert 'data-testid="skm-next"' in thanks.html
+    assert answer(tablet, url, **FULL, sex="male").status_code == 302
+    rows = responses(app, period_id)
+    assert [(r["channel"], r["sex"], r["entered_by_id"]) for r in rows] == [("web", "female", None), ("web", "male", None)]
+    # The plain thanks page has no such button; a device that answered without the token is
+    # still refused, and the tablet's answers left it no cookie to refuse by.
+    plain = public_url(app, period_id)
+    assert 'data-testid="skm-next"' not in get_page(browser(app), plain + "/thanks").html
+    assert 'data-testid="skm-already"' not in tablet.get(plain).get_data(as_text=True)
+
+
+def test_a_token_for_another_period_or_a_forged_one_lifts_nothing(app, org):
+    period_id = open_survey(app)
+    other_id = open_survey(app, unit="UNIT-B", by=ADMIN)
+    url = public_url(app, period_id)
+    for bad in (kiosk_url(app, period_id, token_of_period=other_id), url + "?kiosk=forged", url + "?kiosk="):
+        citizen = browser(app)
+        page = get_page(citizen, bad)
+        assert list(page.forms) == [url]  # the normal questionnaire, sent without the token
+        sent = citizen.post(url, data={"csrf_token": page.forms[url].values["csrf_token"], **FULL})
+        assert sent.status_code == 302 and sent.headers["Location"] == url + "/thanks"
+        assert 'data-testid="skm-next"' not in citizen.get(url + "/thanks?" + bad.split("?")[1]).get_data(as_text=True)
+        again = citizen.get(bad)
+        assert again.status_code == 200 and 'data-testid="skm-already"' in again.get_data(as_text=True)
+        token = get_page(citizen, "/login").token
+        assert 'data-testid="skm-already"' in citizen.post(bad, data={"csrf_token": token, **FULL}).get_data(as_text=True)
+    assert len(responses(app, period_id)) == 3 and responses(app, other_id) == []
+
+
+def test_the_counter_tablet_has_a_busy_counters_rate_limit(app, org, rate_limits):
+    period_id = open_survey(app)
+    other_id = open_survey(app, unit="UNIT-B", by=ADMIN)
+    tablet = browser(app)
+    url = kiosk_url(app, period_id)
+    for _ in range(12):  # past the public ten a minute
+        assert answer(tablet, url, **FULL).status_code == 302
+    assert len(responses(app, period_id)) == 12
+    rate_limits.reset()
+    # Another period's token gets the public limit.
+    forged = kiosk_url(app, period_id, token_of_period=other_id)
+    def send(client):
+        token = get_page(client, forged).forms[public_url(app, period_id)].values["csrf_token"]
+        return client.post(forged, data={"csrf_token": token, **FULL})
+    for _ in range(10):
+        assert send(browser(app)).status_code == 302
+    assert send(browser(app)).status_code == 429
+
+
+def test_the_kiosk_link_is_shown_to_who_opens_or_types_in_the_survey(app, org):
+    period_id = open_survey(app)
+    url = kiosk_url(app, period_id)
+    for email, shown in ((SUPERVISOR_A, True), (OFFICER_A, True), (ADMIN, True), (AUDITOR, False)):
+        page = get_page(signed_in(app, email), f"/staff/surveys/{period_id}")
+        assert any(link.endswith(url) for link in page.links) is shown, email
+        assert ('data-testid="kiosk"' in page.html) is shown, email

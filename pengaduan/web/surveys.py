@@ -17,6 +17,7 @@ from ..services.surveys.questionnaire import in_language
 from ..http.links import external_url
 from ..http.uow import rerender
 from .auth import may
+from .survey import kiosk_token
 
 bp = Blueprint("surveys", __name__, url_prefix="/staff/surveys")
 
@@ -40,6 +41,12 @@ def poster_link(survey: SurveyPeriod) -> str:
     """The unit's stable survey address, as the counter's poster prints it: it leads to the
     period open at the time, so the poster outlives the quarter it was printed in."""
     return external_url("survey.current", unit_code=survey.unit.code)
+
+
+def kiosk_link(survey: SurveyPeriod) -> str:
+    """The period's questionnaire for the office's counter tablet: one visitor after another."""
+    return external_url("survey.questionnaire", unit_code=survey.unit.code, period=survey.label,
+                        kiosk=kiosk_token(survey))
 
 
 def _index(errors=None, typed=None, status=200):
@@ -82,9 +89,11 @@ def _period(survey: SurveyPeriod, errors=None, typed=None, status=200):
     today = local_today(survey.unit)
     report = (url_for("survey_results.report", period_id=survey.id)
               if can_read_survey_results(me, survey.unit) else None)
+    kiosk = (kiosk_link(survey) if can_open_survey(me, survey.unit) or can_enter_questionnaires(me, survey.unit)
+             else None)
     return render_template(
         "surveys/period.html", survey=survey, progress=opening.progress(survey),
-        state=opening.status(survey, today), link=public_link(survey), report=report,
+        state=opening.status(survey, today), link=public_link(survey), report=report, kiosk=kiosk,
         paper=opening.paper_count(survey),
         working=opening.sample_working(survey.population) if survey.population else None, can_change=can_open_survey(me, survey.unit),
         can_enter=can_enter_questionnaires(me, survey.unit) and _takes_paper(survey),
