@@ -103,6 +103,10 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_SKM_QUESTIONNAIRE": env.get(
             "PENGADUAN_SKM_QUESTIONNAIRE", str(PROJECT_ROOT / "workflows" / "skm.yaml")
         ),
+        # The items of the assessment the readiness page checks, and the evidence for each.
+        "PENGADUAN_ASSESSMENT_RULES": env.get(
+            "PENGADUAN_ASSESSMENT_RULES", str(PROJECT_ROOT / "workflows" / "assessment" / "ombudsman-2025.yaml")
+        ),
         # How often the worker refreshes the figures of /statistik (the page says as of when).
         "PENGADUAN_STATISTICS_MINUTES": _whole(env, "PENGADUAN_STATISTICS_MINUTES", 5),
         "PENGADUAN_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),

@@ -28,6 +28,7 @@ from ..services.administration.auth import MIN_PASSWORD
 from ..services.administration.auth import authenticate, change_password
 from ..services.administration.two_factor import second_step as check_second_step
 from ..policy import must_use_two_factor, two_factor_roles
+from ..policy import can_read_readiness
 from .forms import Form
 from .public import is_local_path
 from ..http.uow import rerender
@@ -84,6 +85,8 @@ DECISIONS = {
     "enter_complaints": can_enter_complaints,
     # The SKM pages (web/surveys.py): whoever opens, types in or reads some unit's survey.
     "use_surveys": can_use_surveys,
+    # The readiness for the assessment (web/readiness.py).
+    "read_readiness": can_read_readiness,
 }
 
 

@@ -1,7 +1,6 @@
 """Public pages that need no account."""
 from __future__ import annotations
 
-from datetime import date
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, jsonify, make_response, redirect, render_template,
@@ -14,6 +13,7 @@ from .. import audit
 from ..extensions import db
 from ..i18n import LANGUAGE_COOKIE
 from ..services.administration.office import current_office, logo
+from ..services.transparency.accessibility import STATEMENT_DATE
 from ..workflow import current_workflow
 from .forms import PRIVACY_CHOICES
 from ..http.uow import rerender
@@ -43,14 +43,11 @@ def lifecycle():
     return render_template("public/lifecycle.html", workflow=current_workflow())
 
 
-ACCESSIBILITY_STATEMENT_DATE = date(2026, 12, 7)  # change it with the statement's content
-
-
 @bp.get("/aksesibilitas")
 def accessibility():
     """The accessibility statement: the standard aimed at, how it is checked, the known gaps
     and how to get help."""
-    return render_template("public/accessibility.html", stated_on=ACCESSIBILITY_STATEMENT_DATE)
+    return render_template("public/accessibility.html", stated_on=STATEMENT_DATE)
 
 
 @bp.get("/audit/head.json")

@@ -1,0 +1,195 @@
+"""The evidence sources a rule file may name. Each reads, in one query for every unit
+asked about (never one per unit), what the system holds on the day of the assessment, and
+answers a Finding per unit id. Parameters and their defaults are declared with the source
+(registry.Param); the README lists them.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ...i18n import lazy_gettext as _l
+from ...i18n import lazy_ngettext as _n
+from ...models import DOCUMENT_KINDS, StandingDocument, SupervisionRecord, SurveyPeriod, SurveyResponse
+from ...models import supervision as supervision_models
+from ...models.supervision import supervision_units
+from ..administration.office import current_office
+from ..surveys import periods
+from ..transparency.accessibility import STATEMENT_DATE
+from .registry import Finding, Param, counted, source
+
+CHANNELS = ("phone", "whatsapp", "email", "address", "lapor_url")
+
+
+class Context:
+    """One assessment run: the day it is made for and what several sources share."""
+
+    def __init__(self, on: date):
+        self.on = on
+        self._documents: dict[int, list[StandingDocument]] | None = None
+
+    def documents(self, unit_ids: list[int]) -> dict[int, list[StandingDocument]]:
+        """Every standing document of the units, newest validity first: one query, shared by
+        every item that asks for a kind of document."""
+        if self._documents is None:
+            self._documents = {}
+            for d in db.session.scalars(select(StandingDocument).where(StandingDocument.unit_id.in_(unit_ids))
+                                        .order_by(StandingDocument.valid_from.desc(), StandingDocument.id.desc())):
+                self._documents.setdefault(d.unit_id, []).append(d)
+        return self._documents
+
+
+def supervision_kinds() -> tuple[str, ...]:
+    return tuple(supervision_models.SUPERVISION_KINDS)
+
+
+def months_before(on: date, months: int) -> list[tuple[int, int]]:
+    """The `months` whole calendar months before the month of `on`, oldest first."""
+    year, month = on.year, on.month
+    result = []
+    for _ in range(months):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        result.append((year, month))
+    return result[::-1]
+
+
+def quarter_before(on: date, quarters_back: int) -> periods.Period:
+    """The quarter `quarters_back` quarters before the one of `on` (0: that quarter)."""
+    quarter = periods.containing(on, "quarter")
+    for _ in range(quarters_back):
+        quarter = periods.containing(quarter.start - timedelta(days=1), "quarter")
+    return quarter
+
+
+@source("standing_document",
+        kind=Param("name", required=True, choices=lambda: DOCUMENT_KINDS,
+                   help="the kind of standing document"),
+        expiring_days=Param("int", default=30,
+                            help="amber when the document in force ends within this many days"))
+def standing_document(ctx: Context, units, params) -> dict:
+    """A standing document of the kind in force on the day: green; in force but ending within
+    `expiring_days`, or only one out of date (expired or not yet valid): amber; none: red."""
+    kind, documents = params["kind"], ctx.documents([u.id for u in units])
+    found = {}
+    for unit in units:
+        mine = [d for d in documents.get(unit.id, []) if d.kind == kind]
+        valid = [d for d in mine if d.valid_from <= ctx.on and (d.valid_until is None or d.valid_until >= ctx.on)]
+        link = ("supervision.documents", {"unit": unit.code})
+        newest = max((d.valid_from for d in mine), default=None)
+        if valid:
+            lasting = max(valid, key=lambda d: d.valid_until or date.max)
+            ending = lasting.valid_until
+            soon = ending is not None and ending < ctx.on + timedelta(days=params["expiring_days"])
+            detail = (_l("%(title)s, valid until %(day)s", title=lasting.title, day=ending.isoformat()) if ending
+                      else _l("%(title)s, no end date", title=lasting.title))
+            found[unit.id] = Finding("amber" if soon else "green", len(valid), newest, detail, link, link)
+        elif mine:
+            found[unit.id] = Finding("amber", 0, newest, _l("%(title)s is not in force on %(day)s",
+                                                             title=mine[0].title, day=ctx.on.isoformat()), link, link)
+        else:
+            found[unit.id] = Finding("red", 0, None, _l("none uploaded"), link, link)
+    return found
+
+
+@source("office_channels",
+        channels=Param("names", default=("phone", "whatsapp", "email", "address"), choices=CHANNELS,
+                       help="the office's contacts that count as complaint channels"),
+        green=Param("int", default=None, help="channels needed for green (default: all listed)"),
+        amber=Param("int", default=1, help="channels needed for amber"))
+def office_channels(ctx: Context, units, params) -> dict:
+    """The complaint channels configured in the office's identity (shown on every public page
+    and receipt), counted among `channels`: the same for every unit."""
+    office = current_office()
+    have = [name for name in params["channels"] if getattr(office, name, None)]
+    green = len(params["channels"]) if params["green"] is None else params["green"]
+    status = counted(len(have), green, params["amber"])
+    missing = [name for name in params["channels"] if name not in have]
+    detail = (_l("configured: %(have)s; not configured: %(missing)s", have=", ".join(have) or "-",
+                 missing=", ".join(missing)) if missing else _l("configured: %(have)s", have=", ".join(have)))
+    return {unit.id: Finding(status, len(have), None, detail, ("public.home", {}), ("admin.office", {}))
+            for unit in units}
+
+
+@source("supervision_monthly",
+        months=Param("int", default=3, least=1, help="whole calendar months before the day's month"),
+        kinds=Param("names", default=None, choices=supervision_kinds,
+                    help="supervision kinds that count (default: every kind)"),
+        green=Param("int", default=None, help="months with a record needed for green (default: every month)"),
+        amber=Param("int", default=1, help="months with a record needed for amber"))
+def supervision_monthly(ctx: Context, units, params) -> dict:
+    """Supervision records covering the unit in each of the last `months` whole months: the
+    number of months with at least one is compared with `green` and `amber`."""
+    months = months_before(ctx.on, params["months"])
+    start = date(*months[0], 1)
+    end = date(ctx.on.year, ctx.on.month, 1) - timedelta(days=1)
+    query = (select(supervision_units.c.unit_id, SupervisionRecord.held_on)
+             .join(SupervisionRecord, SupervisionRecord.id == supervision_units.c.record_id)
+             .where(supervision_units.c.unit_id.in_([u.id for u in units]),
+                    SupervisionRecord.held_on >= start, SupervisionRecord.held_on <= end)
+             .distinct())
+    if params["kinds"]:
+        query = query.where(SupervisionRecord.kind.in_(params["kinds"]))
+    days: dict[int, list[date]] = {}
+    for unit_id, held_on in db.session.execute(query):
+        days.setdefault(unit_id, []).append(held_on)
+    green = len(months) if params["green"] is None else params["green"]
+    found = {}
+    for unit in units:
+        mine = days.get(unit.id, [])
+        covered = {(d.year, d.month) for d in mine}
+        status = counted(len(covered), green, params["amber"])
+        detail = _l("%(covered)d of %(months)d months with a record (%(start)s to %(end)s)",
+                    covered=len(covered), months=len(months), start=start.isoformat(), end=end.isoformat())
+        link = ("supervision.index", {"unit": unit.code, "from": start.isoformat(), "to": end.isoformat()})
+        found[unit.id] = Finding(status, len(mine), max(mine, default=None), detail, link,
+                                 ("supervision.new", {"unit": unit.code}))
+    return found
+
+
+@source("survey_quarter",
+        quarters_back=Param("int", default=1, help="0: the day's quarter, 1: the quarter before, ..."),
+        min_respondents=Param("int", default=1, least=1,
+                              help="questionnaires needed for green (fewer, but a survey: amber)"))
+def survey_quarter(ctx: Context, units, params) -> dict:
+    """An SKM survey period of the unit overlapping the quarter, with at least
+    `min_respondents` questionnaires: green; a survey with fewer: amber; none: red."""
+    quarter = quarter_before(ctx.on, params["quarters_back"])
+    answered = (select(SurveyResponse.period_id, func.count().label("n"))
+                .group_by(SurveyResponse.period_id).subquery())
+    rows = db.session.execute(
+        select(SurveyPeriod.unit_id, SurveyPeriod.id, SurveyPeriod.label, SurveyPeriod.ends_on,
+               func.coalesce(answered.c.n, 0))
+        .outerjoin(answered, answered.c.period_id == SurveyPeriod.id)
+        .where(SurveyPeriod.unit_id.in_([u.id for u in units]), SurveyPeriod.starts_on <= quarter.end,
+               SurveyPeriod.ends_on >= quarter.start)
+        .order_by(SurveyPeriod.starts_on))
+    best: dict[int, tuple] = {}
+    for unit_id, period_id, label, ends_on, n in rows:
+        if unit_id not in best or n > best[unit_id][3]:
+            best[unit_id] = (period_id, label, ends_on, int(n))
+    found = {}
+    for unit in units:
+        act = ("surveys.index", {})
+        if unit.id not in best:
+            found[unit.id] = Finding("red", 0, None, _l("no survey period overlaps %(quarter)s",
+                                                        quarter=quarter.label), act, act)
+            continue
+        period_id, label, ends_on, n = best[unit.id]
+        status = "green" if n >= params["min_respondents"] else "amber"
+        detail = _n("%(label)s: %(num)d questionnaire", "%(label)s: %(num)d questionnaires", n, label=label)
+        found[unit.id] = Finding(status, n, ends_on, detail, ("survey_results.report", {"period_id": period_id}), act)
+    return found
+
+
+@source("accessibility_statement",
+        max_age_days=Param("int", default=365, least=1, help="amber when the statement is older"))
+def accessibility_statement(ctx: Context, units, params) -> dict:
+    """The deployment's accessibility statement (/aksesibilitas), dated: green while its date
+    is within `max_age_days` of the day, amber when older; the same for every unit."""
+    age = (ctx.on - STATEMENT_DATE).days
+    status = "green" if age <= params["max_age_days"] else "amber"
+    detail = _l("stated on %(day)s", day=STATEMENT_DATE.isoformat())
+    link = ("public.accessibility", {})
+    return {unit.id: Finding(status, 1, STATEMENT_DATE, detail, link, link) for unit in units}
