@@ -12,6 +12,7 @@ from imap_tools.errors import ImapToolsError
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup
 from flask_babel import force_locale
+from sqlalchemy import select
 
 from . import audit, spreadsheet, unit_of_work
 from .database import read_only
@@ -30,7 +31,8 @@ from .services.administration.accounts import create_api_key, revoke_tokens
 from .services.administration.calendar import add_day_off, calendar_year, default_year, make_working_day
 from .services.administration.demo import seed
 from .services.administration.two_factor import reset as reset_two_factor
-from .services.inputs import EARLIEST, LATEST, in_calendar
+from .services import readiness
+from .services.inputs import EARLIEST, LATEST, in_calendar, local_today
 from .services.complaints.lapor_oversight import with_lapor
 from .services.complaints.mail_intake import MailboxNotReady
 from .services.oversight.reports import PDF_OVERDUE_LIMIT, PdfUnavailable, csv_rows, periodic_report, write_pdf
@@ -580,6 +582,45 @@ def skm_check(file):
     click.echo(f"OK {path}: {len(wording['elements'])} elements (U1 to U9), profile: {profile or 'none'}")
 
 
+readiness_cli = AppGroup("readiness", help="Readiness for the assessment (the rule file and every unit's status).")
+
+
+@readiness_cli.command("check")
+@click.argument("file", required=False)
+def readiness_check(file):
+    """Validate a readiness rule file (default: PENGADUAN_ASSESSMENT_RULES)."""
+    try:
+        rules = readiness.load(file or readiness.rules_path())
+    except readiness.RulesError as exc:
+        _fail(f"error: {exc}")
+    sources = sorted({e.source for item in rules.items for e in item.evidence})
+    click.echo(f"OK {rules.path}: {rules.title['en']} ({rules.applies_to}), {len(rules.items)} items, "
+               f"sources: {', '.join(sources)}")
+
+
+@readiness_cli.command("show")
+@click.option("--unit", "unit_code", help="One unit (default: every active unit).")
+@click.option("--on", "on", help="The day, YYYY-MM-DD (default: today).")
+def readiness_show(unit_code, on):
+    """Print readiness.csv: each unit's status per item and piece of evidence."""
+    try:
+        day = date.fromisoformat(on) if on else local_today(None)
+    except ValueError:
+        _fail("error: --on must be a date (YYYY-MM-DD)")
+    unit = _unit_or_all(unit_code)
+    try:
+        with read_only():
+            units = [unit] if unit else list(db.session.scalars(
+                select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+            result = readiness.assess(units, day)
+            out = spreadsheet.Writer(sys.stdout)
+            out.writerow(readiness.CSV_COLUMNS)
+            for row in readiness.csv_rows(result):
+                out.writerow(row)
+    except readiness.RulesError as exc:
+        _fail(f"error: {exc}")
+
+
 statistics_cli = AppGroup("statistics", help="The public figures of /statistik.")
 
 
@@ -600,5 +641,5 @@ def statistics_refresh(label):
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
                   evidence_cli, report_cli, mail_cli, skm_cli,
-                  statistics_cli):
+                  statistics_cli, readiness_cli):
         app.cli.add_command(group)

@@ -19,6 +19,8 @@ is written, so memory stays flat however long the period. Contents:
                              per service: respondents, NRR, element totals, IKM, mutu)
     skm/questionnaires.csv   those periods' questionnaires, without identity (none is stored)
     skm/actions.csv          their improvement actions (element, owner, due, status, evidence, days)
+    readiness.csv            readiness for the assessment on the last day (services/readiness):
+                             per unit, item and piece of evidence its status, count and latest date
     summary.html             the same, for people
     verify_pack.py           the standalone verifier
 """
@@ -51,12 +53,14 @@ from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
 from ..services.complaints.lapor_oversight import pack_rows as lapor_rows
 from ..services.complaints.lapor_oversight import with_lapor
 from ..services.oversight.reports import bounds, periodic_report
+from ..services import readiness
 from ..services.surveys import records as skm
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
 from . import verify_pack
 
 FORMAT = verify_pack.FORMAT
+READINESS = verify_pack.READINESS
 CHUNK = 1000
 ACCOUNT_ACTIONS = ("user.", "apikey.")  # events about staff accounts and integration keys
 
@@ -434,6 +438,16 @@ def _skm(writer: PackWriter, scope: Scope, counts: dict) -> list[tuple]:
     return overall
 
 
+def _readiness(writer: PackWriter, scope: Scope, counts: dict) -> readiness.Assessment:
+    """readiness.csv: the pack's unit (or every active unit) against the assessment's items,
+    as the readiness page showed them on the pack's last day."""
+    units = [scope.unit] if scope.unit is not None else list(db.session.scalars(
+        select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    assessment = readiness.assess(units, scope.end)
+    counts["readiness_rows"] = _csv(writer, READINESS, readiness.CSV_COLUMNS, readiness.csv_rows(assessment))
+    return assessment
+
+
 def _csv(writer: PackWriter, name: str, columns: list[str], rows) -> int:
     """Write `rows` under `columns` as the CSV file `name`; how many rows."""
     n = 0
@@ -512,11 +526,13 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("standing_documents")
         surveys = _skm(writer, scope, counts)
         done("survey_responses")
+        ready = _readiness(writer, scope, counts)
+        done("readiness_rows")
         with writer.text("summary.html") as page:
             page.write(render_template("evidence/summary.html", report=report, records=records,
                                        documents=documents, counts=counts, chain=chain,
                                        generated_at=utcnow(), unit=unit, surveys=surveys,
-                                       skm_files=SKM_FILES))
+                                       skm_files=SKM_FILES, readiness=ready))
         writer.copy("verify_pack.py", Path(verify_pack.__file__))
         manifest = {
             "format": FORMAT, "generator": f"pengaduan {__version__}",

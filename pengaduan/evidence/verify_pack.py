@@ -20,7 +20,9 @@ Checks, and names exactly what is wrong when something is:
    hash at that sequence number when it lies in the slice;
 5. the SKM results (skm/results.csv) recomputed: each element's NRR and the IKM and its
    grade from the element totals (exact fractions, rounded once, half up), and the totals
-   from the questionnaires themselves (skm/questionnaires.csv).
+   from the questionnaires themselves (skm/questionnaires.csv);
+6. readiness.csv: statuses are green, amber or red, each item's status is the worst of its
+   evidence, and a one-unit pack speaks of its unit alone.
 
 Exit status 0 with "OK ..." when everything holds and the key was given; 3 with
 "UNVERIFIED ..." when everything holds but no key was given; 1 with one "FAIL ..." line per
@@ -58,6 +60,8 @@ EVENTS = "audit/events.jsonl"
 CHECKPOINTS = "audit/checkpoints.jsonl"
 SKM_RESULTS = "skm/results.csv"
 SKM_QUESTIONNAIRES = "skm/questionnaires.csv"
+READINESS = "readiness.csv"
+READINESS_STATUSES = ("green", "amber", "red")  # best first
 SKM_ELEMENTS = tuple(f"U{i}" for i in range(1, 10))
 # PermenPANRB 14/2017: the lowest converted IKM of each grade, best first.
 SKM_GRADES = ((Fraction("88.31"), "A"), (Fraction("76.61"), "B"), (Fraction("65.00"), "C"), (Fraction("25.00"), "D"))
@@ -453,6 +457,36 @@ def _check_skm(pack: zipfile.ZipFile, report: Report) -> None:
         report.fail(f"skm: the SKM files cannot be read ({type(exc).__name__}: {exc})")
 
 
+def _check_readiness(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
+    """Each line's statuses are known words, each item's status is the worst of its pieces
+    of evidence, and a one-unit pack has lines of its unit only. Packs without the file are
+    left alone."""
+    if READINESS not in pack.namelist():
+        return
+    items: dict[tuple[str, str], tuple[str, list[str], int]] = {}
+    try:
+        for number, header, cells in _csv_rows(pack, READINESS, report):
+            row = dict(zip(header, cells))
+            where = f"{READINESS} line {number}"
+            for column in ("item_status", "status"):
+                if row[column] not in READINESS_STATUSES:
+                    report.fail(f"{where}: {column} {row[column]!r} is not one of {', '.join(READINESS_STATUSES)}")
+            if manifest.get("unit") and row["unit"] != manifest["unit"]:
+                report.fail(f"{where}: unit {row['unit']} in a pack of unit {manifest['unit']}")
+            key = (row["unit"], row["item"])
+            _status, found, first = items.get(key, (row["item_status"], [], number))
+            if row["item_status"] != _status:
+                report.fail(f"{where}: item {row['item']} of {row['unit']} has two statuses")
+            items[key] = (_status, found + [row["status"]], first)
+    except (KeyError, csv.Error) as exc:
+        report.fail(f"{READINESS}: cannot be read ({type(exc).__name__}: {exc})")
+        return
+    for (unit, item), (status, found, first) in items.items():
+        worst = max((s for s in found if s in READINESS_STATUSES), key=READINESS_STATUSES.index, default="green")
+        if status in READINESS_STATUSES and status != worst:
+            report.fail(f"{READINESS} line {first}: item {item} of {unit} is {status}, its evidence makes it {worst}")
+
+
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
     """([problems], summary) of a pack. No problems means the pack is intact and consistent
     with the key that signed it (summary["key"]); that this is the deployment's key is only
@@ -491,6 +525,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         hashes = _check_chain(pack, manifest, report, {cp["seq"] for _, cp in signed})
         checkpoints = _check_checkpoints(signed, key, hashes, report)
         _check_skm(pack, report)
+        _check_readiness(pack, manifest, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),
