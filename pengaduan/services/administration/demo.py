@@ -154,6 +154,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
         _, password = create_user(email, role, name=name, unit_codes=units, actor=Actor.cli("demo"))
         report.append(f"{role:10} {email} password: {password}")
     report.extend(_surveys(utcnow()))
+    report.extend(_readiness_evidence(utcnow()))
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
         return report
@@ -376,6 +377,67 @@ def _answer_on_lapor(workflow, complaint: Complaint, officer: Actor, at: datetim
         record_posted(complaint, event, posted, officer, at=posted + timedelta(minutes=10))
     post_message(complaint, officer, "Kami sudah meminta keterangan dari puskesmas; hasilnya kami sampaikan "
                  "paling lambat Jumat ini.", at=min(at + timedelta(days=2), now - timedelta(hours=5)))
+
+
+# The standing documents of the demo's ready unit, and the one out of date of the unit with
+# gaps: (unit, kind, title, valid from (days ago), valid for (days, None: no end)).
+READINESS_DOCUMENTS = [
+    ("DUKCAPIL", "handler_decree", "SK Kepala Dinas tentang Tim Pengelola Pengaduan 2026", 300, 730),
+    ("DUKCAPIL", "complaint_sop", "SOP Pengelolaan Pengaduan Pelayanan Adminduk", 280, None),
+    ("DUKCAPIL", "channel_photos", "Foto papan kanal pengaduan di loket dan ruang tunggu", 200, None),
+    ("DUKCAPIL", "compensation_policy", "SK Kepala Dinas tentang Kompensasi Pelayanan", 250, None),
+    ("PUPR", "handler_decree", "SK Tim Pengelola Pengaduan 2024", 800, 730),
+]
+
+
+def _readiness_evidence(now: datetime) -> list[str]:
+    """What the readiness page asks of the ready demo unit (DUKCAPIL) beyond the registers:
+    its standing documents and a supervision record in each of the last four months; the
+    unit with gaps (PUPR) gets a handlers' decree out of date. Skipped once DUKCAPIL has a
+    document."""
+    from ..attachments import stored_files
+    from ..oversight.documents import upload_document
+    from ...models import StandingDocument
+
+    unit = Unit.by_code("DUKCAPIL")
+    supervisor = User.by_email(ACCOUNTS[2][0])
+    if unit is None or supervisor is None or db.session.scalar(
+            select(func.count(StandingDocument.id)).where(StandingDocument.unit_id == unit.id)):
+        return []
+    actor = Actor.staff(supervisor)
+    today = now.date()
+    for code, kind, title, ago, lasting in READINESS_DOCUMENTS:
+        start = today - timedelta(days=ago)
+        with stored_files([(f"{kind}.png", _document_image(title), "image/png")], field="file") as stored:
+            upload_document(actor, Unit.by_code(code), {
+                "kind": kind, "title": title, "valid_from": start.isoformat(),
+                "valid_until": (start + timedelta(days=lasting)).isoformat() if lasting else ""}, stored)
+    first = today.replace(day=1)
+    for back in range(4, 0, -1):
+        month = first
+        for _ in range(back):
+            month = (month - timedelta(days=1)).replace(day=1)
+        record_supervision(actor, {
+            "kind": "monitoring_evaluation", "held_on": month.replace(day=12).isoformat(), "units": ["DUKCAPIL"],
+            "title": f"Monitoring bulanan pengelolaan pengaduan {month.strftime('%m/%Y')}",
+            "participants": "Kepala Dinas, Kepala Bidang Pelayanan, Tim Pengelola Pengaduan",
+            "findings": "Pengaduan bulan ini ditindaklanjuti tepat waktu; papan kanal pengaduan terpasang."})
+    return [f"{len(READINESS_DOCUMENTS)} demo standing documents and 4 monthly supervision records (DUKCAPIL)"]
+
+
+def _document_image(title: str) -> bytes:
+    """A plain page standing in for a scanned document."""
+    image = Image.new("RGB", (420, 594), (255, 255, 255))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((20, 20, 400, 574), outline=(60, 60, 60), width=2)
+    draw.text((40, 50), "PEMERINTAH KABUPATEN BUKIT SARI", fill=(0, 0, 0))
+    for i, start in enumerate(range(0, len(title), 40)):
+        draw.text((40, 90 + 18 * i), title[start:start + 40], fill=(0, 0, 0))
+    for y in range(180, 520, 22):
+        draw.line((40, y, 380, y), fill=(190, 190, 190))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def _emblem() -> bytes:
