@@ -653,6 +653,8 @@ def _sql_surfaces(scene: Scene):
     yield OFFICER_B, "/staff/reports?from={}&to={}&unit={}&format={}"
     yield OFFICER_B, "/staff/reports?unit={}&format=csv"
     yield SUPERVISOR_B, "/staff/evidence?from={}&to={}&unit={}"
+    yield SUPERVISOR_B, "/staff/readiness/{}"
+    yield SUPERVISOR_B, "/staff/readiness/{}/readiness.csv"
     yield "anonymous", "/track?code={}"
     yield "anonymous", "/open311/v2/requests.json?service_request_id={}"
     yield "anonymous", "/open311/v2/requests.json?service_code={}&status={}&start_date={}&end_date={}"
@@ -885,12 +887,13 @@ NUL_LOOKUP = {  # where a NUL byte reaches a query as a value to compare
     "api list": ("token", "GET", "/api/v1/complaints?unit=A%00&cursor=%00"),
     "supervision filter": (SUPERVISOR_A, "GET", "/staff/supervision?unit=%00&kind=%00&from=%00"),
     "report filter": (SUPERVISOR_A, "GET", "/staff/reports?unit=%00&from=%00"),
+    "readiness unit": (SUPERVISOR_A, "GET", "/staff/readiness/A%00"),
 }
 NUL_CRASHES_ON_POSTGRESQL = {
     "staff queue search", "staff queue state", "staff queue category", "staff complaint code",
     "tracking page code", "sign-in email", "open311 ids", "open311 request", "open311 token",
     "open311 service", "open311 service filter", "admin unit", "admin category", "api complaint",
-    "api list"}
+    "api list", "readiness unit"}
 
 
 def _nul_lookup_answers(app, scene: Scene, places) -> dict[str, int]:

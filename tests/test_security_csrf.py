@@ -503,6 +503,8 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "survey.questionnaire": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
         "survey.thanks": [dict(zip(("unit_code", "period"), scene.survey_a_path.split("/")[2:]))],
         "survey.current": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
+        "readiness.unit": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
+        "readiness.unit_csv": [{"unit_code": "UNIT-A"}],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
     }
