@@ -22,7 +22,7 @@ def worst(statuses) -> str:
 
 @dataclass(frozen=True)
 class Param:
-    """One parameter of a source: its type (`int`, `name`, `names`), whether it is required,
+    """One parameter of a source: its type (`int`, `bool`, `name`, `names`), whether it is required,
     its default, the names it may take, and the least whole number it accepts."""
 
     type: str
@@ -37,6 +37,10 @@ class Param:
 
     def read(self, value) -> object:
         """The value checked and normalised; ValueError says what is wrong."""
+        if self.type == "bool":
+            if not isinstance(value, bool):
+                raise ValueError("must be true or false")
+            return value
         if self.type == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError("must be a whole number")

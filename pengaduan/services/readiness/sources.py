@@ -21,6 +21,8 @@ from ..transparency.accessibility import STATEMENT_DATE
 from .registry import Finding, Param, counted, source
 
 CHANNELS = ("phone", "whatsapp", "email", "address", "lapor_url")
+CHANNEL_NAMES = {"phone": _l("phone"), "whatsapp": "WhatsApp", "email": _l("email"),
+                 "address": _l("counter address"), "lapor_url": "SP4N-LAPOR!"}
 
 
 class Context:
@@ -106,8 +108,12 @@ def office_channels(ctx: Context, units, params) -> dict:
     green = len(params["channels"]) if params["green"] is None else params["green"]
     status = counted(len(have), green, params["amber"])
     missing = [name for name in params["channels"] if name not in have]
-    detail = (_l("configured: %(have)s; not configured: %(missing)s", have=", ".join(have) or "-",
-                 missing=", ".join(missing)) if missing else _l("configured: %(have)s", have=", ".join(have)))
+
+    def names(codes):
+        return ", ".join(str(CHANNEL_NAMES[code]) for code in codes) or "-"
+
+    detail = (_l("configured: %(have)s; not configured: %(missing)s", have=names(have), missing=names(missing))
+              if missing else _l("configured: %(have)s", have=names(have)))
     return {unit.id: Finding(status, len(have), None, detail, ("public.home", {}), ("admin.office", {}))
             for unit in units}
 
