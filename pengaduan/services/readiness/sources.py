@@ -162,15 +162,16 @@ def survey_quarter(ctx: Context, units, params) -> dict:
     """An SKM survey period of the unit overlapping the quarter, with at least
     `min_respondents` questionnaires: green; a survey with fewer: amber; none: red."""
     quarter = quarter_before(ctx.on, params["quarters_back"])
+    overlapping = (SurveyPeriod.unit_id.in_([u.id for u in units]), SurveyPeriod.starts_on <= quarter.end,
+                   SurveyPeriod.ends_on >= quarter.start)
     answered = (select(SurveyResponse.period_id, func.count().label("n"))
+                .where(SurveyResponse.period_id.in_(select(SurveyPeriod.id).where(*overlapping)))
                 .group_by(SurveyResponse.period_id).subquery())
     rows = db.session.execute(
         select(SurveyPeriod.unit_id, SurveyPeriod.id, SurveyPeriod.label, SurveyPeriod.ends_on,
                func.coalesce(answered.c.n, 0))
         .outerjoin(answered, answered.c.period_id == SurveyPeriod.id)
-        .where(SurveyPeriod.unit_id.in_([u.id for u in units]), SurveyPeriod.starts_on <= quarter.end,
-               SurveyPeriod.ends_on >= quarter.start)
-        .order_by(SurveyPeriod.starts_on))
+        .where(*overlapping).order_by(SurveyPeriod.starts_on))
     best: dict[int, tuple] = {}
     for unit_id, period_id, label, ends_on, n in rows:
         if unit_id not in best or n > best[unit_id][3]:
