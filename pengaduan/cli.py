@@ -41,7 +41,7 @@ from .services.surveys import records as skm_records, results as skm_results
 from .services.surveys.imports import ImportRefused, import_csv
 from .sla import WorkingCalendar, compute_due, current_overrides
 from .workflow import WorkflowError, current_workflow, load_workflow
-from .workflow.in_use import missing_in_use
+from .workflow.in_use import missing_in_use, unknown_categories
 
 
 def _fail(message: str) -> None:
@@ -186,6 +186,8 @@ def workflow_check(file, against_db):
     if against_db:
         with read_only():
             problems = missing_in_use(wf, db.session)
+            for warning in unknown_categories(wf, db.session):
+                click.echo(f"warning: {wf.path}: {warning}", err=True)
         if problems:
             _fail("\n".join(f"error: {wf.path}: {problem}" for problem in problems))
     click.echo(f"OK {wf.path}: {wf.name} v{wf.version}, {len(wf.states)} states, "

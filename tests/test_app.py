@@ -192,7 +192,7 @@ def test_demo_seed_is_idempotent_and_real(app, runner):
     assert "password: " not in second.output and "exist" in second.output
     with app.app_context():
         states = set(db.session.scalars(select(Complaint.state)))
-        assert states == {"received", "awaiting_info", "verified", "followed_up", "closed"}
+        assert states == {"received", "awaiting_info", "verified", "follow_up_review", "followed_up", "closed"}
         assert db.session.scalar(select(func.count(Complaint.id))) == 36 + len(demo.CHANNEL_SAMPLES)
         assert {"walk_in", "letter", "sp4n_lapor", "email"} <= set(db.session.scalars(select(Complaint.channel)))
         assert db.session.scalar(select(func.count()).select_from(Complaint).where(

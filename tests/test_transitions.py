@@ -192,11 +192,20 @@ def wib_end_of(year: int, month: int, day: int) -> datetime:
 
 # -- 1. every transition, for every role allowed to fire it ------------------------------
 
+def _category_states(workflow) -> set[str]:
+    """The states only steps offered for some categories reach (a follow-up under review):
+    they and those steps are the verification of follow-up's, test_follow_up_verification.py."""
+    some = [t for t in workflow.transitions if t.categories is not None]
+    return {t.dest for t in some} - {t.dest for t in workflow.transitions if t not in some}
+
+
 def test_cases_cover_every_transition_of_the_default_workflow(ctx):
     """The table above lists exactly the workflow's transitions, sources and roles."""
     workflow = current_workflow()
+    theirs = _category_states(workflow)
     in_workflow = {(t.trigger, source, t.dest, t.roles)
-                   for t in workflow.transitions for source in t.sources}
+                   for t in workflow.transitions for source in t.sources
+                   if t.categories is None and source not in theirs}
     assert {(c.trigger, c.source, c.dest, c.roles) for c in CASES} == in_workflow
 
 
@@ -355,7 +364,10 @@ def test_missing_required_field(world, trigger, field, missing):
 
 def test_required_fields_match_the_workflow(ctx):
     """The list above is every field the default workflow requires."""
-    required = {(t.trigger, f) for t in current_workflow().transitions for f in t.requires}
+    workflow = current_workflow()
+    theirs = _category_states(workflow)
+    required = {(t.trigger, f) for t in workflow.transitions for f in t.requires
+                if t.categories is None and not set(t.sources) <= theirs}
     assert set(REQUIRED) == required
 
 

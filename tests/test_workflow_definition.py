@@ -65,8 +65,10 @@ def test_base_copy_is_valid():
 
 
 def test_shipped_states(shipped):
-    """Five states, starting at received, with closed as the only terminal one."""
-    assert list(shipped.states) == ["received", "awaiting_info", "verified", "followed_up", "closed"]
+    """Six states (one for a follow-up under a supervisor's review), starting at received,
+    with closed as the only terminal one."""
+    assert list(shipped.states) == ["received", "awaiting_info", "verified", "follow_up_review",
+                                    "followed_up", "closed"]
     assert shipped.initial == "received"
     assert [s.name for s in shipped.states.values() if s.terminal] == ["closed"]
     assert shipped.states["verified"].label == {"id": "Terverifikasi", "en": "Verified"}
@@ -101,8 +103,11 @@ STAFF = ("officer", "supervisor")  # supervisors may do whatever officers do in 
     ("accept", ("followed_up",), "closed", ("citizen",)),
     ("dispute", ("followed_up",), "verified", ("citizen",)),
     ("auto_close", ("followed_up",), "closed", ("system",)),
-    ("withdraw", ("received", "awaiting_info", "verified"), "closed", ("citizen",)),
+    ("withdraw", ("received", "awaiting_info", "verified", "follow_up_review"), "closed", ("citizen",)),
     ("reopen", ("closed",), "verified", ("supervisor",)),
+    ("propose_follow_up", ("verified",), "follow_up_review", STAFF),
+    ("approve_follow_up", ("follow_up_review",), "followed_up", ("supervisor",)),
+    ("return_follow_up", ("follow_up_review",), "verified", ("supervisor",)),
 ])
 def test_shipped_paths_of_domain_section_3(shipped, trigger, sources, dest, roles):
     """Every path of the lifecycle table has the right sources, destination and roles."""
@@ -112,10 +117,12 @@ def test_shipped_paths_of_domain_section_3(shipped, trigger, sources, dest, role
 
 
 def test_shipped_has_no_transitions_beyond_the_table(shipped):
-    """The shipped file defines exactly the thirteen triggers of the lifecycle table."""
+    """The shipped file defines exactly the thirteen triggers of the lifecycle table and the
+    three of the verification of follow-up."""
     assert [t.trigger for t in shipped.transitions] == [
         "verify", "request_info", "provide_info", "expire_info", "reject", "reassign",
-        "follow_up", "close", "accept", "dispute", "auto_close", "withdraw", "reopen",
+        "follow_up", "propose_follow_up", "approve_follow_up", "return_follow_up",
+        "close", "accept", "dispute", "auto_close", "withdraw", "reopen",
     ]
 
 
@@ -505,7 +512,7 @@ def test_every_public_step_of_staff_or_system_says_what_the_complainant_is_told(
     her email; her own steps and internal ones carry none."""
     told = {t.trigger for t in shipped.transitions if t.tell_complainant}
     assert told == {"verify", "request_info", "expire_info", "reject", "follow_up", "close",
-                    "auto_close", "reopen"}
+                    "auto_close", "reopen", "approve_follow_up"}
     assert "{due}" in shipped.transition("request_info").tell_complainant.text["id"]
 
 
@@ -681,7 +688,7 @@ def test_cli_check_default_workflow(runner):
     result = runner.invoke(args=["workflow", "check"])
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        f"OK {SHIPPED}: perpres76 v1, 5 states, 13 transitions, 8 SLA rules\n")
+        f"OK {SHIPPED}: perpres76 v1, 6 states, 16 transitions, 10 SLA rules\n")
 
 
 def test_cli_check_named_file(runner):
@@ -739,7 +746,7 @@ def test_cli_show_mermaid(runner, shipped):
         for t in shipped.transitions for source in t.sources
     ]
     assert edges == expected
-    assert len(edges) == 15
+    assert len(edges) == 19
     assert "verified --> verified: reassign (officer, supervisor)" in edges
     assert "awaiting_info --> closed: withdraw (citizen)" in edges
 
@@ -813,7 +820,7 @@ def test_machine_moves_a_model_along_the_definition(shipped):
     ("awaiting_info", "citizen", ["provide_info", "withdraw"]),
     ("awaiting_info", "system", ["expire_info"]),
     ("awaiting_info", "officer", []),
-    ("verified", "supervisor", ["reassign", "follow_up"]),
+    ("verified", "supervisor", ["reassign", "follow_up", "propose_follow_up"]),
     ("followed_up", "citizen", ["accept", "dispute"]),
     ("followed_up", "system", ["auto_close"]),
     ("closed", "supervisor", ["reopen"]),

@@ -32,6 +32,8 @@ def rename_trigger(data: dict, old: str, new: str) -> dict:
     for transition in data["transitions"]:
         if transition["trigger"] == old:
             transition["trigger"] = new
+        for field, source in (transition.get("prefill") or {}).items():
+            transition["prefill"][field] = new if source == old else source
     for rule in data["sla"].values():
         for key in ("start", "stop"):
             rule[key] = [new if name == old else name for name in rule.get(key, [])]

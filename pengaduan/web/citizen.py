@@ -198,7 +198,7 @@ def track():
 
 def _citizen_triggers(complaint: Complaint):
     workflow = current_workflow()
-    return [workflow.transition(t) for t in workflow.triggers_from(complaint.state, Role.CITIZEN)]
+    return workflow.offered(complaint, Role.CITIZEN)
 
 
 def _render_view(complaint, errors=None, typed=None, status=200, action=None, files_dropped=False):

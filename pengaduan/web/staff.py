@@ -32,6 +32,7 @@ from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, c
                       sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
 from ..policy.complaints import can_assign_in_bulk, can_export_queue, can_record_lapor_posting
 from ..services import advance, allowed_triggers
+from ..services.complaints.lifecycle import prefilled, standing_notice
 from ..services.administration.setup import setup_status
 from ..services.attachments import limits, masked_file_name, stored_files
 from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
@@ -368,6 +369,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         lapor_case=case_view(complaint, events), may_post_lapor=can_record_lapor_posting(me, complaint),
         lapor_now=now.astimezone(cal.tz).strftime("%Y-%m-%dT%H:%M"),
         similar=suggestions(me, complaint, now), related=related(me, complaint),
+        notice=standing_notice(complaint, workflow),
         closes_duplicate=duplicate_step(me, complaint) is not None,
     ), status
 
@@ -388,9 +390,11 @@ def complaint(code):
         if field:
             return _render(complaint, typed={field: chosen.body}, open_action=step.trigger)
     original = request.args.get("duplicate_of", "")[:20]
-    prefilled = duplicate_form(actor(), complaint, original) if original else None
-    if prefilled:  # "close as a duplicate of ...": the workflow's step, filled in
-        return _render(complaint, typed=prefilled[1], open_action=prefilled[0])
+    duplicate = duplicate_form(actor(), complaint, original) if original else None
+    if duplicate:  # "close as a duplicate of ...": the workflow's step, filled in
+        return _render(complaint, typed=duplicate[1], open_action=duplicate[0])
+    if step and step.prefill and (draft := prefilled(complaint, step)):
+        return _render(complaint, typed=draft, open_action=step.trigger)  # a draft to review
     return _render(complaint, open_action=wanted if step or wanted in CASEWORK_STEPS else None)
 
 

@@ -36,6 +36,7 @@ ANSWER_POSTED = "lapor_posted"
 FILE_TRIGGER = "file"  # the complaint's creation, usable to start clocks
 LANGUAGES = ("id", "en")
 IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+CATEGORY_CODE = re.compile(r"^[A-Z0-9][A-Z0-9_.-]{0,31}$")  # as `categories create` stores them
 # Trigger names must not shadow attributes of the model the machine drives (style.md).
 RESERVED_TRIGGERS = {"query", "metadata", "registry", "state", "trigger", FILE_TRIGGER}
 # Guards whose rule became data: a file still naming one is told where the rule went.
@@ -115,11 +116,29 @@ class TransitionDef:
     done_message: dict | None = None
     # The complainant confirms this step on a page of its own, which says these words.
     confirm: Confirm | None = None
+    # The complaint categories the step is offered for (None: every category, and a complaint
+    # with none yet) and those it is never offered for, from the file's category_groups.
+    categories: frozenset[str] | None = None
+    except_categories: frozenset[str] = frozenset()
+    # A field's form starts with what an earlier step carried in it: ((field, trigger), ...).
+    prefill: tuple[tuple[str, str], ...] = ()
+    # While the complaint stays where this step put it, the case page shows the step (who,
+    # when, its fields) under this heading: a draft awaiting approval, a returned draft's note.
+    notice: dict | None = None
+    # Staff told inside the app when the step is taken (escalation's notify targets).
+    notify: tuple[str, ...] = ()
 
     @property
     def done(self) -> dict:
         """The timeline's words for this step once taken (its label when none are given)."""
         return self.done_label or self.label
+
+    def offered_for(self, category_code: str | None) -> bool:
+        """Whether the step is offered on a complaint of this category (None: none yet)."""
+        if category_code in self.except_categories:
+            return False
+        return self.categories is None or category_code in self.categories
+
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,14 @@ class SlaRule:
         return (self.channels is None or channel in self.channels) and channel not in self.except_channels
 
 
+@dataclass(frozen=True)
+class CategoryGroup:
+    """A named set of complaint category codes (category_groups.<name>)."""
+    name: str
+    label: dict
+    categories: frozenset[str]
+
+
 @dataclass
 class Workflow:
     name: str
@@ -192,6 +219,8 @@ class Workflow:
     # (closure_reasons.<name>.citizen_label): (the words, {code} standing for the original's
     # tracking code; the words when her page does not show that code).
     closure_citizen: dict[str, tuple[dict, dict]] = field(default_factory=dict)
+    # Named sets of complaint category codes that steps are offered for (or not).
+    category_groups: dict[str, "CategoryGroup"] = field(default_factory=dict)
     _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -211,6 +240,14 @@ class Workflow:
             for t in self.transitions
             if state in t.sources and (role is None or role in t.roles)
         ]
+
+    def offered(self, complaint, role: str | None = None) -> list[TransitionDef]:
+        """The steps out of the complaint's state offered for its category (optionally only
+        those a role may take), in the file's order."""
+        code = complaint.category.code if complaint.category is not None else None
+        return [t for t in self.transitions
+                if complaint.state in t.sources and (role is None or role in t.roles)
+                and t.offered_for(code)]
 
     def is_terminal(self, state: str) -> bool:
         return self.states[state].terminal
@@ -326,7 +363,8 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         data,
         "",
         {"name", "initial", "states", "transitions"},
-        {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake"},
+        {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake",
+         "category_groups"},
     )
     states = _read_states(r, data["states"])
     r.single(data["initial"], "initial", states, "state")
@@ -334,7 +372,9 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     closure_reasons, closure_requires = _read_closure_reasons(r, data.get("closure_reasons"))
     closure_tell = _read_closure_tells(r, data.get("closure_reasons"))
     closure_citizen = _read_citizen_labels(r, data.get("closure_reasons"), closure_requires)
-    transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires)
+    groups = _read_category_groups(r, data.get("category_groups"))
+    transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires,
+                                    groups)
     _check_reachability(r, data["initial"], states, transitions)
     sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
                     {t.trigger: t for t in transitions})
@@ -351,7 +391,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         initial=data["initial"], states=states, transitions=transitions,
         classifications=classifications, closure_reasons=closure_reasons, sla=sla,
         filing_window_days=window, path=file, closure_requires=closure_requires, closure_tell=closure_tell,
-        closure_citizen=closure_citizen,
+        closure_citizen=closure_citizen, category_groups=groups,
     )
 
 
@@ -399,13 +439,68 @@ def _read_closure_reasons(r: _Reader, data) -> tuple[dict[str, dict], dict[str, 
     return labels, requires
 
 
-def _read_transitions(r: _Reader, data, states, closure_reasons, closure_requires) -> list[TransitionDef]:
+def _read_category_groups(r: _Reader, data) -> dict[str, CategoryGroup]:
+    """Named groups of category codes: {name: {label, categories: [CODE, ...]}}. An empty
+    list is allowed: the steps offered only for the group are then offered for nothing."""
+    groups = {}
+    for name, spec in r.mapping(data or {}, "category_groups").items():
+        key = f"category_groups.{name}"
+        r.identifier(name, key)
+        spec = r.mapping(spec, key)
+        r.keys(spec, key, {"categories"}, {"label"})
+        codes = spec["categories"]
+        if codes is None:
+            codes = []
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            r.fail(f"{key}.categories", "must be a list of category codes")
+        for code in codes:
+            if not CATEGORY_CODE.match(code):
+                r.fail(f"{key}.categories", f"'{code}' is not a category code (upper case: A-Z, 0-9, -, _, .)")
+        if len(set(codes)) != len(codes):
+            r.fail(f"{key}.categories", "names a category twice")
+        label = r.label(spec["label"], f"{key}.label") if "label" in spec else {"id": name, "en": name}
+        groups[name] = CategoryGroup(name, label, frozenset(codes))
+    return groups
+
+
+def _transition_categories(r: _Reader, spec: dict, key: str, groups) -> tuple[frozenset | None, frozenset]:
+    """`categories` (offered only for the groups named) or `except_categories` (for all but
+    them), never both: group names of category_groups, resolved to their codes."""
+    if "categories" in spec and "except_categories" in spec:
+        r.fail(key, "give either categories or except_categories, not both")
+    found = {}
+    for name in ("categories", "except_categories"):
+        if name in spec:
+            named = r.names(spec[name], f"{key}.{name}", groups, "category group (see category_groups)")
+            if not named:
+                r.fail(f"{key}.{name}", "name at least one category group")
+            found[name] = frozenset().union(*(groups[g].categories for g in named))
+    return found.get("categories"), found.get("except_categories", frozenset())
+
+
+def _check_step_extras(r: _Reader, transitions: list[TransitionDef]) -> None:
+    """What a step's `prefill` names: a field the step takes, filled from a step that takes it
+    too; `notice` needs a step that leaves the complaint somewhere it can be read."""
+    by_trigger = {t.trigger: t for t in transitions}
+    for i, t in enumerate(transitions):
+        for name, source in t.prefill:
+            key = f"transitions[{i}].prefill.{name}"
+            if name not in t.requires + t.accepts:
+                r.fail(key, f"the step neither requires nor accepts '{name}'")
+            if source not in by_trigger:
+                r.fail(key, f"unknown trigger '{source}'")
+            if name not in by_trigger[source].requires + by_trigger[source].accepts:
+                r.fail(key, f"'{source}' carries no '{name}' to start from")
+
+
+def _read_transitions(r: _Reader, data, states, closure_reasons, closure_requires,
+                      groups=None) -> list[TransitionDef]:
     if not isinstance(data, list):
         r.fail("transitions", "must be a list")
     transitions: list[TransitionDef] = []
     seen: dict[str, int] = {}
     for i, spec in enumerate(data):
-        transition = _read_transition(r, f"transitions[{i}]", spec, states, closure_reasons)
+        transition = _read_transition(r, f"transitions[{i}]", spec, states, closure_reasons, groups or {})
         if transition.trigger in seen:
             r.fail(f"transitions[{i}].trigger",
                    f"'{transition.trigger}' is already defined at transitions[{seen[transition.trigger]}]")
@@ -417,10 +512,11 @@ def _read_transitions(r: _Reader, data, states, closure_reasons, closure_require
                 r.fail(f"transitions[{i}]", f"closure reason '{reason}' requires "
                        f"{', '.join(missing)}, which this transition neither requires nor accepts")
         transitions.append(transition)
+    _check_step_extras(r, transitions)
     return transitions
 
 
-def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> TransitionDef:
+def _read_transition(r: _Reader, key: str, spec, states, closure_reasons, groups) -> TransitionDef:
     spec = r.mapping(spec, key)
     r.keys(
         spec,
@@ -428,7 +524,8 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         {"trigger", "source", "dest", "roles"},
         {"requires", "accepts", "guards", "label", "public", "reopen",
          "closure_reason", "closure_reasons", "attachments", "secondary", "done_label",
-         "tell_complainant", "done_message", "confirm"},
+         "tell_complainant", "done_message", "confirm", "categories", "except_categories",
+         "prefill", "notice", "notify"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -485,7 +582,26 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons) -> Tra
         _tell_complainant(r, spec, key, public, roles),
         _complainants_label(r, spec, key, "done_message", roles),
         _confirm(r, spec, key, roles),
+        *_transition_categories(r, spec, key, groups),
+        _prefill(r, spec, key),
+        r.label(spec["notice"], f"{key}.notice") if "notice" in spec else None,
+        _notify(r, spec, key),
     )
+
+
+def _prefill(r: _Reader, spec: dict, key: str) -> tuple[tuple[str, str], ...]:
+    """{field: trigger}: the field's form starts with what that step last carried in it."""
+    data = r.mapping(spec.get("prefill") or {}, f"{key}.prefill")
+    for name, source in data.items():
+        if name not in FIELDS:
+            r.fail(f"{key}.prefill.{name}", f"unknown field '{name}'")
+        r.identifier(source, f"{key}.prefill.{name}")
+    return tuple(data.items())
+
+
+def _notify(r: _Reader, spec: dict, key: str) -> tuple[str, ...]:
+    """Who among the staff is told inside the app that the step was taken."""
+    return r.names(spec.get("notify", []), f"{key}.notify", NOTIFY_TARGETS, "notify target")
 
 
 def _complainants_label(r: _Reader, spec: dict, key: str, name: str, roles) -> dict | None:

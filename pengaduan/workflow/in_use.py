@@ -9,7 +9,7 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..models import Complaint, ComplaintClock, ComplaintEvent
+from ..models import Category, Complaint, ComplaintClock, ComplaintEvent
 from .current import current_workflow
 from .definition import Workflow
 
@@ -39,6 +39,18 @@ def missing_in_use(workflow: Workflow, session) -> list[str]:
         if rule not in workflow.sla:
             problems.append(f"sla: clock '{rule}' is missing, but {count} complaint(s) have it running")
     return problems
+
+
+def unknown_categories(workflow: Workflow, session) -> list[str]:
+    """One sentence per code a category group names that no category in the database has (a
+    typo would quietly leave its complaints out of the steps offered for the group)."""
+    named = {code: name for name, group in workflow.category_groups.items() for code in group.categories}
+    if not named or not inspect(session.get_bind()).has_table(Category.__tablename__):
+        return []
+    known = set(session.scalars(select(Category.code).where(Category.code.in_(list(named)))))
+    return [f"category_groups.{named[code]}: no category '{code}' in the database; the steps "
+            "offered for the group are offered for none of its complaints"
+            for code in sorted(set(named) - known)]
 
 
 def refuse_if_missing(workflow: Workflow, session) -> None:

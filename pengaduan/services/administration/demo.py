@@ -171,7 +171,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
             unit, category, title, description, place, *forward = MISFILED[moved % len(MISFILED)]
             moved += 1
         else:
-            unit, category, title, description, place = STORIES[i % len(STORIES)]
+            unit, category, title, description, place = _story_for(path, i)
             forward = []
         at = now - timedelta(days=rng.randint(1, 45), hours=rng.randint(0, 8))
         privacy = ("public", "public", "anonymous", "confidential")[i % 4]
@@ -366,7 +366,8 @@ def _answer_on_lapor(workflow, complaint: Complaint, officer: Actor, at: datetim
     answer as posted to LAPOR! a few hours later, then write a message not yet posted."""
     answers = answer_triggers(workflow)
     walk = max((w for w in demo_walks(workflow) if w and w[-1].trigger in answers
-                and all(not workflow.is_terminal(t.dest) and Role.CITIZEN not in t.roles for t in w)),
+                and all(not workflow.is_terminal(t.dest) and officer.role in t.roles
+                        and t.offered_for(complaint.category.code) for t in w)),
                key=len, default=None)
     for transition in walk or []:
         at += timedelta(days=1, hours=3)
@@ -386,6 +387,7 @@ READINESS_DOCUMENTS = [
     ("DUKCAPIL", "complaint_sop", "SOP Pengelolaan Pengaduan Pelayanan Adminduk", 280, None),
     ("DUKCAPIL", "channel_photos", "Foto papan kanal pengaduan di loket dan ruang tunggu", 200, None),
     ("DUKCAPIL", "compensation_policy", "SK Kepala Dinas tentang Kompensasi Pelayanan", 250, None),
+    ("DUKCAPIL", "ombudsman_followup", "Laporan tindak lanjut saran perbaikan Ombudsman RI", 60, None),
     ("PUPR", "handler_decree", "SK Tim Pengelola Pengaduan 2024", 800, 730),
 ]
 
@@ -393,36 +395,43 @@ READINESS_DOCUMENTS = [
 def _readiness_evidence(now: datetime) -> list[str]:
     """What the readiness page asks of the ready demo unit (DUKCAPIL) beyond the registers:
     its standing documents and a supervision record in each of the last four months; the
-    unit with gaps (PUPR) gets a handlers' decree out of date. Skipped once DUKCAPIL has a
-    document."""
+    unit with gaps (PUPR) gets a handlers' decree out of date. Each is added once: a unit's
+    document of a kind, or a month's record, that exists is left alone."""
     from ..attachments import stored_files
     from ..oversight.documents import upload_document
-    from ...models import StandingDocument
+    from ...models import StandingDocument, SupervisionRecord
 
-    unit = Unit.by_code("DUKCAPIL")
     supervisor = User.by_email(ACCOUNTS[2][0])
-    if unit is None or supervisor is None or db.session.scalar(
-            select(func.count(StandingDocument.id)).where(StandingDocument.unit_id == unit.id)):
+    if Unit.by_code("DUKCAPIL") is None or supervisor is None:
         return []
     actor = Actor.staff(supervisor)
     today = now.date()
+    added = 0
     for code, kind, title, ago, lasting in READINESS_DOCUMENTS:
+        unit = Unit.by_code(code)
+        if unit is None or db.session.scalar(select(func.count(StandingDocument.id)).where(
+                StandingDocument.unit_id == unit.id, StandingDocument.kind == kind)):
+            continue
         start = today - timedelta(days=ago)
         with stored_files([(f"{kind}.png", _document_image(title), "image/png")], field="file") as stored:
-            upload_document(actor, Unit.by_code(code), {
+            upload_document(actor, unit, {
                 "kind": kind, "title": title, "valid_from": start.isoformat(),
                 "valid_until": (start + timedelta(days=lasting)).isoformat() if lasting else ""}, stored)
+        added += 1
     first = today.replace(day=1)
     for back in range(4, 0, -1):
         month = first
         for _ in range(back):
             month = (month - timedelta(days=1)).replace(day=1)
+        title = f"Monitoring bulanan pengelolaan pengaduan {month.strftime('%m/%Y')}"
+        if db.session.scalar(select(func.count(SupervisionRecord.id)).where(SupervisionRecord.title == title)):
+            continue
         record_supervision(actor, {
             "kind": "monitoring_evaluation", "held_on": month.replace(day=12).isoformat(), "units": ["DUKCAPIL"],
-            "title": f"Monitoring bulanan pengelolaan pengaduan {month.strftime('%m/%Y')}",
-            "participants": "Kepala Dinas, Kepala Bidang Pelayanan, Tim Pengelola Pengaduan",
+            "title": title, "participants": "Kepala Dinas, Kepala Bidang Pelayanan, Tim Pengelola Pengaduan",
             "findings": "Pengaduan bulan ini ditindaklanjuti tepat waktu; papan kanal pengaduan terpasang."})
-    return [f"{len(READINESS_DOCUMENTS)} demo standing documents and 4 monthly supervision records (DUKCAPIL)"]
+        added += 1
+    return [f"{added} demo standing documents and monthly supervision records for the readiness page"] if added else []
 
 
 def _document_image(title: str) -> bytes:
@@ -471,6 +480,16 @@ def demo_walks(workflow) -> list[list]:
         if _is_manual(transition) and sources:
             walks.append(reached[min(sources, key=lambda s: len(reached[s]))] + [transition])
     return walks
+
+
+def _story_for(path, i: int) -> tuple:
+    """The i-th story, or the next one whose category every step of the walk is offered for
+    (steps the workflow offers only for some categories: a verified follow-up, say)."""
+    for k in range(len(STORIES)):
+        story = STORIES[(i + k) % len(STORIES)]
+        if all(t.offered_for(story[1]) for t in path):
+            return story
+    return STORIES[i % len(STORIES)]
 
 
 def _is_manual(transition) -> bool:

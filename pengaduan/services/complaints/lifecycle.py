@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
+
 from ... import audit, sla
 from ...errors import ConcurrentChange, Forbidden, InvalidFields, TriggerNotAllowed
 from ...extensions import db
@@ -19,10 +21,13 @@ from ..attachments import StoredFile, attach, attachment_digests
 def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | None = None) -> list[str]:
     """The triggers this actor may fire on this complaint now (for buttons and 409 answers)."""
     workflow = workflow or current_workflow()
-    return [
-        trigger for trigger in workflow.triggers_from(complaint.state)
-        if can_fire(actor, complaint, workflow.transition(trigger))
-    ]
+    return [t.trigger for t in workflow.offered(complaint) if can_fire(actor, complaint, t)]
+
+
+def _offered(complaint: Complaint, transition) -> bool:
+    """The step leaves the complaint's state and is offered for its category."""
+    return (transition is not None and complaint.state in transition.sources
+            and transition.offered_for(complaint.category.code if complaint.category else None))
 
 
 def _drop_assignee_outside_unit(complaint: Complaint, values: dict) -> None:
@@ -57,7 +62,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     if not can_view(actor, complaint):
         raise Forbidden(str(_l("you may not act on this complaint")))
     transition = workflow.transition(trigger)
-    if transition is None or complaint.state not in transition.sources:
+    if not _offered(complaint, transition):
         raise TriggerNotAllowed(trigger, complaint.state, allowed_triggers(complaint, actor, workflow))
     if not can_fire(actor, complaint, transition):
         raise Forbidden(str(_l("your role may not take this step on this complaint")))
@@ -111,9 +116,44 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
                      "closure_reason": complaint.closure_reason if transition.dest != from_state
                      and workflow.is_terminal(transition.dest) else None,
                  })
-    notifications.after_transition(complaint, trigger, actor, values, from_unit, at)
+    notifications.after_transition(complaint, trigger, actor, values, from_unit, at, transition.notify)
     complainant_mail.after_transition(complaint, transition, event, actor)
     lapor.after_answer(complaint, event)  # an answer to post to SP4N-LAPOR! too
     if workflow.is_terminal(transition.dest) and transition.dest != from_state:
         complainant_mail.tell_duplicates(complaint)  # their complainants follow this one
     return event
+
+
+def _latest_transition(complaint: Complaint, triggers) -> ComplaintEvent | None:
+    return db.session.scalar(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id,
+                                     ComplaintEvent.kind == "transition",
+                                     ComplaintEvent.trigger.in_(list(triggers)))
+        .order_by(ComplaintEvent.id.desc()).limit(1))
+
+
+def prefilled(complaint: Complaint, transition) -> dict:
+    """What a step's form starts with (its `prefill`): each field as the named earlier step
+    last carried it (the supervisor approves the follow-up the officer proposed, say)."""
+    values = {}
+    for name, source in transition.prefill:
+        event = _latest_transition(complaint, [source])
+        if event is not None and (event.data or {}).get(name):
+            values[name] = event.data[name]
+    return values
+
+
+def standing_notice(complaint: Complaint, workflow: Workflow | None = None):
+    """The step whose `notice` the case page shows now: the complaint's latest step, when it
+    has one and the complaint is still where it put it. (transition, event) or None."""
+    workflow = workflow or current_workflow()
+    noticed = [t.trigger for t in workflow.transitions if t.notice]
+    if not noticed:
+        return None
+    event = db.session.scalar(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id,
+                                     ComplaintEvent.kind == "transition")
+        .order_by(ComplaintEvent.id.desc()).limit(1))
+    if event is None or event.trigger not in noticed or event.to_state != complaint.state:
+        return None
+    return workflow.transition(event.trigger), event

@@ -106,10 +106,15 @@ def after_filing(complaint: Complaint) -> None:
 
 
 def after_transition(complaint: Complaint, trigger: str, actor: Actor, values: dict,
-                     from_unit: Unit, at: datetime) -> None:
+                     from_unit: Unit, at: datetime, told=()) -> None:
     """Tell the people a workflow step concerns: the new unit of a disposed complaint, an
-    officer it was assigned to, the handler when the complainant acted."""
+    officer it was assigned to, the handler when the complainant acted, and those the step
+    names to be told (`notify` in the workflow file: a draft awaiting approval, say)."""
     me = actor.user
+    if told:
+        notify(recipients(complaint, told, staff_by_unit(
+            [unit for unit in (complaint.unit_id, complaint.unit.parent_id) if unit])),
+               "step", complaint, {"trigger": trigger}, at=at, skip=me)
     if acts_as_complainant(actor, complaint):
         staff = staff_by_unit([complaint.unit_id])
         notify(recipients(complaint, ["handler"], staff), "citizen_replied", complaint,
