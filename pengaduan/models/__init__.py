@@ -2,6 +2,7 @@
 from .audit import AuditCheckpoint, AuditEvent
 from .base import MAX_ID, UTCDateTime, utcnow
 from .calendar import OVERRIDE_KINDS, CalendarOverride
+from .compensation import COMPENSATION_KINDS, Compensation, CompensationFile
 from .complaint import (
     CHANNELS,
     STAFF_CHANNELS,
@@ -36,6 +37,7 @@ from .unit import Category, Unit
 from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttempt, User, hash_token
 
 __all__ = [
+    "COMPENSATION_KINDS", "Compensation", "CompensationFile",
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
     "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
