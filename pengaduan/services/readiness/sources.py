@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...i18n import lazy_ngettext as _n
-from ...models import DOCUMENT_KINDS, StandingDocument, SupervisionRecord, SurveyPeriod, SurveyResponse
+from ...models import (DOCUMENT_KINDS, StandingDocument, SupervisionAction, SupervisionRecord, SurveyPeriod,
+                       SurveyResponse)
 from ...models import supervision as supervision_models
 from ...models.supervision import supervision_units
 from ..administration.office import current_office
@@ -187,6 +189,56 @@ def survey_quarter(ctx: Context, units, params) -> dict:
         status = "green" if n >= params["min_respondents"] else "amber"
         detail = _n("%(label)s: %(num)d questionnaire", "%(label)s: %(num)d questionnaires", n, label=label)
         found[unit.id] = Finding(status, n, ends_on, detail, ("survey_results.report", {"period_id": period_id}), act)
+    return found
+
+
+@source("evaluation_report",
+        kind=Param("name", default="complaint_evaluation", help="the supervision kind of the report"),
+        quarters_back=Param("int", default=1, help="the quarter it evaluates: 1, the quarter before the day's"),
+        within_days=Param("int", default=45, help="days after the quarter's end the report may be held"),
+        require_actions=Param("bool", default=True, help="green needs improvement actions"))
+def evaluation_report(ctx: Context, units, params) -> dict:
+    """The quarter's complaint evaluation report ("laporan evaluasi pengaduan"): a supervision
+    record of `kind` covering the unit, held from the quarter's start to `within_days` after
+    its end. With improvement actions none of which is open past its due date: green; without
+    actions, or with one overdue: amber; none: red."""
+    quarter = quarter_before(ctx.on, params["quarters_back"])
+    last = min(ctx.on, quarter.end + timedelta(days=params["within_days"]))
+    rows = db.session.execute(
+        select(supervision_units.c.unit_id, SupervisionRecord.id, SupervisionRecord.held_on,
+               func.count(SupervisionAction.id),
+               func.count(SupervisionAction.id).filter(
+                   SupervisionAction.status == "open", SupervisionAction.due_on < ctx.on))
+        .join(SupervisionRecord, SupervisionRecord.id == supervision_units.c.record_id)
+        .outerjoin(SupervisionAction, SupervisionAction.record_id == SupervisionRecord.id)
+        .where(supervision_units.c.unit_id.in_([u.id for u in units]), SupervisionRecord.kind == params["kind"],
+               SupervisionRecord.held_on >= quarter.start, SupervisionRecord.held_on <= last)
+        .group_by(supervision_units.c.unit_id, SupervisionRecord.id, SupervisionRecord.held_on)
+        .order_by(SupervisionRecord.held_on))
+    newest: dict[int, tuple] = {}
+    for unit_id, record_id, held_on, actions, overdue in rows:
+        newest[unit_id] = (record_id, held_on, int(actions), int(overdue))
+    report_page = "evaluation.report" in current_app.view_functions
+    found = {}
+    for unit in units:
+        act = (("evaluation.report", {"unit": unit.code, "period": quarter.label}) if report_page
+               else ("supervision.index", {"unit": unit.code, "kind": params["kind"]}))
+        if unit.id not in newest:
+            found[unit.id] = Finding("red", 0, None, _l("no evaluation report of %(quarter)s", quarter=quarter.label),
+                                     act, act)
+            continue
+        record_id, held_on, actions, overdue = newest[unit.id]
+        if overdue:
+            status = "amber"
+            detail = _n("%(quarter)s: %(num)d improvement action is overdue",
+                        "%(quarter)s: %(num)d improvement actions are overdue", overdue, quarter=quarter.label)
+        elif not actions and params["require_actions"]:
+            status, detail = "amber", _l("%(quarter)s: no improvement action", quarter=quarter.label)
+        else:
+            status = "green"
+            detail = _n("%(quarter)s: %(num)d improvement action", "%(quarter)s: %(num)d improvement actions",
+                        actions, quarter=quarter.label)
+        found[unit.id] = Finding(status, actions, held_on, detail, ("supervision.record", {"record_id": record_id}), act)
     return found
 
 
