@@ -14,18 +14,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
 from pengaduan.evidence import export_pack, verify_pack
 from pengaduan.extensions import db
-from pengaduan.models import SUPERVISION_KINDS, Unit, utcnow
+from pengaduan.models import SUPERVISION_KINDS, Compensation, Unit, utcnow
 from pengaduan.services import create_unit
 from pengaduan.services.attachments import store
 from pengaduan.services.oversight import supervision as sv
 from pengaduan.services.oversight.documents import upload_document
 from pengaduan.services.readiness import CSV_COLUMNS, SOURCES, RulesError, assess, load
 from pengaduan.services.readiness import sources as readiness_sources
-from pengaduan.services.readiness.sources import months_before, quarter_before
+from pengaduan.services.readiness.sources import months_before, months_earlier, quarter_before
 from pengaduan.services.surveys import answers as survey_answers
 from pengaduan.services.surveys import opening as survey_opening
 from test_staff import get_page, signed_in, token_of
@@ -137,6 +137,8 @@ def test_periods_are_whole_months_and_quarters_before_the_day():
     assert months_before(date(2026, 2, 10), 3) == [(2025, 11), (2025, 12), (2026, 1)]
     assert quarter_before(date(2026, 2, 10), 1).label == "2025-Q4"
     assert quarter_before(date(2026, 2, 10), 0).label == "2026-Q1"
+    assert months_earlier(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_earlier(date(2026, 2, 10), 12) == date(2025, 2, 10)
 
 
 # --- the page turns green item by item --------------------------------------------------------
@@ -191,12 +193,19 @@ def _act(app, record_id: int, due_on: date, status: str = "open"):
 
 
 def select_actions(record_id: int):
-    from sqlalchemy import select
-
     from pengaduan.models import SupervisionAction
 
     return select(SupervisionAction).where(SupervisionAction.record_id == record_id,
                                            SupervisionAction.status == "open").order_by(SupervisionAction.due_on)
+
+
+def _compensate(app, given_on: date):
+    from pengaduan.models import Compensation, User
+
+    with app.app_context():
+        db.session.add(Compensation(unit=Unit.by_code("UNIT-A"), kind="service_redone", given_on=given_on,
+                                    approved_by="Kepala Dinas A", recorded_by=User.by_email(SUPERVISOR_A)))
+        db.session.commit()
 
 
 def _office(app, **contacts):
@@ -281,6 +290,10 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     assert statuses(client)["evaluation_report"] == "green"  # one done, one not yet due
 
     _upload(app, "compensation_policy", today - timedelta(days=100))
+    assert statuses(client)["compensation"] == "amber"  # a policy, but nothing given in the year
+    _compensate(app, today - timedelta(days=400))
+    assert statuses(client)["compensation"] == "amber"  # given, but more than a year ago
+    _compensate(app, today - timedelta(days=20))
     assert statuses(client)["compensation"] == "green"
     _upload(app, "ombudsman_followup", today - timedelta(days=2))
     assert set(statuses(client).values()) == {"green"}
@@ -459,5 +472,8 @@ def test_the_demo_has_a_ready_unit_and_a_unit_with_gaps(app, runner):
     ready, gaps = ({r.item.id: r.status for r in u.items} for u in result.units)
     if "complaint_evaluation" not in SUPERVISION_KINDS:  # the evaluation register seeds its own report
         ready.pop("evaluation_report")
+    with app.app_context():
+        if not db.session.scalar(select(func.count(Compensation.id))):  # nor its compensation
+            ready.pop("compensation")
     assert set(ready.values()) == {"green"}, ready
     assert {"red", "amber"} <= set(gaps.values()), gaps

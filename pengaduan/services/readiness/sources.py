@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...i18n import lazy_ngettext as _n
-from ...models import (DOCUMENT_KINDS, StandingDocument, SupervisionAction, SupervisionRecord, SurveyPeriod,
+from ...models import (DOCUMENT_KINDS, Compensation, StandingDocument, SupervisionAction, SupervisionRecord, SurveyPeriod,
                        SurveyResponse)
 from ...models import supervision as supervision_models
 from ...models.supervision import supervision_units
@@ -239,6 +239,37 @@ def evaluation_report(ctx: Context, units, params) -> dict:
             detail = _n("%(quarter)s: %(num)d improvement action", "%(quarter)s: %(num)d improvement actions",
                         actions, quarter=quarter.label)
         found[unit.id] = Finding(status, actions, held_on, detail, ("supervision.record", {"record_id": record_id}), act)
+    return found
+
+
+def months_earlier(on: date, months: int) -> date:
+    """The same day `months` months before `on` (the month's last day where it is shorter)."""
+    year, month = divmod(on.year * 12 + on.month - 1 - months, 12)
+    month += 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(on.day, last))
+
+
+@source("compensation_given",
+        months=Param("int", default=12, least=1, help="the months up to the day that count"),
+        green=Param("int", default=1, help="compensations needed for green"),
+        amber=Param("int", default=0, help="compensations needed for amber (0: never red)"))
+def compensation_given(ctx: Context, units, params) -> dict:
+    """Compensation the unit gave (the compensation register) in the `months` up to the day,
+    counted against `green` and `amber`."""
+    since = months_earlier(ctx.on, params["months"])
+    given = {unit_id: (int(n), latest) for unit_id, n, latest in db.session.execute(
+        select(Compensation.unit_id, func.count(), func.max(Compensation.given_on))
+        .where(Compensation.unit_id.in_([u.id for u in units]), Compensation.given_on > since,
+               Compensation.given_on <= ctx.on)
+        .group_by(Compensation.unit_id))}
+    found = {}
+    for unit in units:
+        n, latest = given.get(unit.id, (0, None))
+        detail = _n("%(num)d compensation given since %(day)s", "%(num)d compensations given since %(day)s", n,
+                    day=since.isoformat())
+        link = ("compensation.index", {"unit": unit.code})
+        found[unit.id] = Finding(counted(n, params["green"], params["amber"]), n, latest, detail, link, link)
     return found
 
 
