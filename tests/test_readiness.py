@@ -313,7 +313,7 @@ def test_status_is_told_in_words_and_icons_not_colour_alone(app, org):
     assert '<span class="readiness-icon" aria-hidden="true">✗</span> Not met (red)' in html
     assert '<span class="readiness-icon" aria-hidden="true">✓</span> Met (green)' in html
     matrix = get_page(client, PAGE).html
-    assert 'aria-hidden="true">✗</span> Not met</span>' in matrix
+    assert 'aria-hidden="true">✗</span><span class="visually-hidden">Not met</span>' in matrix  # the icon's word
     assert "units not met" in matrix  # the counts are spoken with their status
 
 
