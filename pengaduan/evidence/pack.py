@@ -19,6 +19,8 @@ is written, so memory stays flat however long the period. Contents:
                              per service: respondents, NRR, element totals, IKM, mutu)
     skm/questionnaires.csv   those periods' questionnaires, without identity (none is stored)
     skm/actions.csv          their improvement actions (element, owner, due, status, evidence, days)
+    compensation/compensations.csv, compensation/...   compensation given in the period and
+                             its evidence files (each named with its SHA-256 in the CSV)
     readiness.csv            readiness for the assessment on the last day (services/readiness):
                              per unit, item and piece of evidence its status, count and latest date
     summary.html             the same, for people
@@ -44,11 +46,11 @@ from ..audit.checkpoints import latest as latest_checkpoint
 from ..audit.checkpoints import public_key_hex, signing_key
 from ..database import read_only
 from ..extensions import db
-from ..models import (AuditCheckpoint, AuditEvent, Category, Complaint, ComplaintClock, ComplaintEvent,
-                      Escalation, StandingDocument, SupervisionRecord, Unit, utcnow)
+from ..models import (AuditCheckpoint, AuditEvent, Category, Compensation, Complaint, ComplaintClock,
+                      ComplaintEvent, Escalation, StandingDocument, SupervisionRecord, Unit, utcnow)
 from ..models.supervision import supervision_units
 from ..policy import Actor
-from ..services.attachments import path_of
+from ..services.attachments import named_as_type, path_of
 from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
 from ..services.complaints.lapor_oversight import pack_rows as lapor_rows
 from ..services.complaints.lapor_oversight import with_lapor
@@ -61,6 +63,7 @@ from . import verify_pack
 
 FORMAT = verify_pack.FORMAT
 READINESS = verify_pack.READINESS
+COMPENSATION = verify_pack.COMPENSATION
 CHUNK = 1000
 ACCOUNT_ACTIONS = ("user.", "apikey.")  # events about staff accounts and integration keys
 
@@ -413,6 +416,34 @@ def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingD
     return documents
 
 
+def _compensation(writer: PackWriter, scope: Scope, counts: dict) -> None:
+    """compensation/compensations.csv and the evidence files of the compensation given in the
+    period. On a complaint whose complainant is not public, what was given is kept as its
+    digest and the files are named by their number, not as uploaded (a receipt in her name)."""
+    query = select(Compensation).where(Compensation.given_on >= scope.start, Compensation.given_on <= scope.end)
+    if scope.unit is not None:
+        query = query.where(Compensation.unit_id == scope.unit.id)
+    given = db.session.scalars(query.order_by(Compensation.given_on, Compensation.id)).all()
+    copies = []
+    with writer.text(COMPENSATION) as out:
+        rows = spreadsheet.Writer(out)
+        rows.writerow(verify_pack.COMPENSATION_COLUMNS)
+        for c in given:
+            masked = c.complaint is not None and c.complaint.privacy != "public"
+            files = []
+            for f in c.files:
+                name = f"compensation/{c.id}/{f.id}-{_safe(named_as_type(f'kompensasi-{f.id}', f.content_type) if masked else f.filename)}"
+                files.append(f"{name}:{f.sha256}")
+                copies.append((name, f))
+            description = _digest_text(c.description) if masked and c.description else (c.description or "")
+            rows.writerow([c.id, c.unit.code, c.complaint.tracking_code if c.complaint else "", c.kind,
+                           c.given_on.isoformat(), "" if c.value is None else c.value, description,
+                           c.approved_by, c.recorded_by.name, " ".join(files)])
+    for name, f in copies:
+        writer.copy(name, path_of(f))
+    counts["compensations"] = len(given)
+
+
 SKM_FILES = ("skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv")
 
 
@@ -526,6 +557,8 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("standing_documents")
         surveys = _skm(writer, scope, counts)
         done("survey_responses")
+        _compensation(writer, scope, counts)
+        done("compensations")
         ready = _readiness(writer, scope, counts)
         done("readiness_rows")
         with writer.text("summary.html") as page:

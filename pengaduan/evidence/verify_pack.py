@@ -61,6 +61,9 @@ CHECKPOINTS = "audit/checkpoints.jsonl"
 SKM_RESULTS = "skm/results.csv"
 SKM_QUESTIONNAIRES = "skm/questionnaires.csv"
 READINESS = "readiness.csv"
+COMPENSATION = "compensation/compensations.csv"
+COMPENSATION_COLUMNS = ["id", "unit", "complaint", "kind", "given_on", "value_rupiah", "description",
+                        "approved_by", "recorded_by", "files"]
 READINESS_STATUSES = ("green", "amber", "red")  # best first
 SKM_ELEMENTS = tuple(f"U{i}" for i in range(1, 10))
 # PermenPANRB 14/2017: the lowest converted IKM of each grade, best first.
@@ -487,6 +490,32 @@ def _check_readiness(pack: zipfile.ZipFile, manifest: dict, report: Report) -> N
             report.fail(f"{READINESS} line {first}: item {item} of {unit} is {status}, its evidence makes it {worst}")
 
 
+def _check_compensation(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
+    """Each compensation's value is whole rupiah (or empty), its date a date within the
+    pack's period, its unit the pack's (a one-unit pack), and each evidence file it names is
+    in the pack with the SHA-256 it names. Packs without the file are left alone."""
+    if COMPENSATION not in pack.namelist():
+        return
+    files = manifest.get("files") or {}
+    period = manifest.get("period") or {}
+    try:
+        for number, header, cells in _csv_rows(pack, COMPENSATION, report):
+            row = dict(zip(header, cells))
+            where = f"{COMPENSATION} line {number}"
+            if row["value_rupiah"] and not row["value_rupiah"].isdigit():
+                report.fail(f"{where}: value {row['value_rupiah']!r} is not whole rupiah")
+            if not (period.get("from", "") <= row["given_on"] <= period.get("to", "9999")):
+                report.fail(f"{where}: given on {row['given_on']}, outside the pack's period")
+            if manifest.get("unit") and row["unit"] != manifest["unit"]:
+                report.fail(f"{where}: unit {row['unit']} in a pack of unit {manifest['unit']}")
+            for named in row["files"].split():
+                name, _, digest = named.rpartition(":")
+                if files.get(name) != digest:
+                    report.fail(f"{where}: evidence file {name} is not in the pack with SHA-256 {digest}")
+    except (KeyError, csv.Error) as exc:
+        report.fail(f"{COMPENSATION}: cannot be read ({type(exc).__name__}: {exc})")
+
+
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
     """([problems], summary) of a pack. No problems means the pack is intact and consistent
     with the key that signed it (summary["key"]); that this is the deployment's key is only
@@ -526,6 +555,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         checkpoints = _check_checkpoints(signed, key, hashes, report)
         _check_skm(pack, report)
         _check_readiness(pack, manifest, report)
+        _check_compensation(pack, manifest, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),

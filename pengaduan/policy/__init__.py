@@ -3,13 +3,14 @@
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
 across units (reports, evidence packs, the overdue review, the audit log); supervision.py who reads and keeps
-supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; accounts.py who administers; home.py what each
+supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; compensation.py who reads and keeps the register of compensation given; accounts.py who administers; home.py what each
 staff member's home page shows. Policy reads models only: it never imports services or web.
 """
 from ..models import Role
 from .accounts import (can_administer, must_use_two_factor,
                        two_factor_roles, two_factor_roles_unprotected)
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
+from .compensation import can_read_compensation, can_record_compensation, can_view_compensation
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire, can_post_message,
                          can_mark_instruction_done, can_record_lapor_posting, can_reveal_identity, can_see_identity,
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
@@ -25,6 +26,7 @@ from .supervision import (can_edit_record, can_read_supervision, can_record_supe
                           keeps_every_unit_documents, sees_every_record)
 
 __all__ = [
+    "can_read_compensation", "can_record_compensation", "can_view_compensation",
     "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
     "audit_log_shows_case_text", "can_read_audit_log",
     "can_add_note", "can_administer", "must_use_two_factor",

@@ -33,6 +33,8 @@ from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, c
 from ..policy.complaints import can_assign_in_bulk, can_export_queue, can_record_lapor_posting
 from ..services import advance, allowed_triggers
 from ..services.complaints.lifecycle import prefilled, standing_notice
+from ..services.oversight.compensation import of_complaint as compensations_of
+from ..policy import can_record_compensation
 from ..services.administration.setup import setup_status
 from ..services.attachments import limits, masked_file_name, stored_files
 from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
@@ -370,6 +372,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         lapor_now=now.astimezone(cal.tz).strftime("%Y-%m-%dT%H:%M"),
         similar=suggestions(me, complaint, now), related=related(me, complaint),
         notice=standing_notice(complaint, workflow),
+        compensations=compensations_of(complaint), can_compensate=can_record_compensation(me, complaint.unit),
         closes_duplicate=duplicate_step(me, complaint) is not None,
     ), status
 

@@ -157,6 +157,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     report.extend(_readiness_evidence(utcnow()))
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
+        report.extend(_compensation_given(utcnow()))
         return report
     rng = rng or random.Random(76)
     supervisor = Actor.staff(User.by_email(ACCOUNTS[2][0]))
@@ -198,6 +199,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     report.append(f"{_channels(workflow, now, filed_codes, rng)} demo complaints entered by staff or received by mail")
     _supervision(supervisor, now)
     report.append("2 demo supervision records")
+    report.extend(_compensation_given(now))
     return report
 
 
@@ -432,6 +434,31 @@ def _readiness_evidence(now: datetime) -> list[str]:
             "findings": "Pengaduan bulan ini ditindaklanjuti tepat waktu; papan kanal pengaduan terpasang."})
         added += 1
     return [f"{added} demo standing documents and monthly supervision records for the readiness page"] if added else []
+
+
+def _compensation_given(now: datetime) -> list[str]:
+    """The ready unit (DUKCAPIL) refunded an illegal levy this year, with its receipt kept;
+    the unit with gaps (PUPR) gave none. Added once: a DUKCAPIL compensation is left alone."""
+    from ..attachments import stored_files
+    from ..oversight.compensation import record_compensation
+    from ...models import Category, Compensation
+
+    unit, officer = Unit.by_code("DUKCAPIL"), User.by_email(ACCOUNTS[0][0])
+    if unit is None or officer is None or db.session.scalar(
+            select(func.count(Compensation.id)).where(Compensation.unit_id == unit.id)):
+        return []
+    levy = db.session.scalar(select(Complaint).join(Category, Complaint.category_id == Category.id).where(
+        Complaint.unit_id == unit.id, Category.code == "PUNGLI").order_by(Complaint.id).limit(1))
+    today = now.date()
+    with stored_files([("kuitansi-pengembalian.png", _document_image("Kuitansi pengembalian uang"),
+                        "image/png")], field="files") as stored:
+        record_compensation(Actor.staff(officer), {
+            "unit": unit.code, "complaint": levy.tracking_code if levy else "", "kind": "refund",
+            "given_on": max(today.replace(month=1, day=1), today - timedelta(days=20)).isoformat(),
+            "value": "50.000", "approved_by": "Drs. Hendra Saputra, Kepala Dinas Dukcapil",
+            "description": "Uang yang diminta petugas loket dikembalikan kepada pelapor di hadapan "
+                           "Kepala Bidang Pelayanan, disertai permintaan maaf tertulis."}, stored)
+    return ["1 demo compensation (DUKCAPIL)"]
 
 
 def _document_image(title: str) -> bytes:

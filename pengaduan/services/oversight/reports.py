@@ -20,6 +20,7 @@ from ...extensions import db
 from ...models import Category, Complaint, ComplaintClock, Escalation, Unit, utcnow
 from ...sla import WorkingCalendar, remaining
 from ...workflow import current_workflow
+from . import compensation
 
 
 
@@ -133,6 +134,7 @@ class Report:
     confidential_by: dict = field(default_factory=dict)  # channel/classification/category/state -> counts
     closed: int = 0  # closed in the period (a duplicate with its original)
     close_days: CloseDays | None = None
+    compensation: object | None = None  # compensation.Summary of what the units gave in the period
 
     @property
     def rated(self) -> int:
@@ -322,6 +324,7 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
         late_cases.setdefault(unit_id, set()).add(complaint_id)
     report.per_unit = [UnitFigures(u, received.get(u.id, 0), closed.get(u.id, 0), *clocks.get(u.id, [0, 0, 0]),
                                    len(late_cases.get(u.id, ()))) for u in covered]
+    report.compensation = compensation.summary([u.id for u in covered], start, end)
     return report
 
 
@@ -437,6 +440,13 @@ def csv_rows(report: Report):
     if report.close_days is not None:
         for key, value in (("median_days", report.close_days.median), ("p90_days", report.close_days.p90)):
             yield ("closed", key, "" if value is None else f"{value:.2f}")
+    if report.compensation is not None:
+        yield ("compensation", "count", report.compensation.count)
+        yield ("compensation", "total_value_rupiah", report.compensation.total_value)
+        yield ("compensation", "on_complaints", report.compensation.on_complaints)
+        yield ("compensation", "with_evidence", report.compensation.with_evidence)
+        for kind, n in report.compensation.by_kind.items():
+            yield ("compensation.kind", kind, n)
     for rating, n in sorted(report.ratings.items()):
         yield ("satisfaction", f"rating_{rating}", n)
     yield ("satisfaction", "average", "" if report.average_rating is None else f"{report.average_rating:.2f}")
