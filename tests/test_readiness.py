@@ -419,6 +419,19 @@ def test_the_offline_check_finds_an_inconsistent_readiness_file():
 
 # --- who may see it ------------------------------------------------------------------------------
 
+def test_the_policy_decides_who_reads_the_readiness_of_which_unit():
+    from types import SimpleNamespace
+
+    from pengaduan.policy import can_read_readiness, can_read_unit_readiness
+    from test_policy import ROLES, staff
+
+    actors = [staff(role) for role in ROLES]
+    mine, elsewhere = SimpleNamespace(id=1), SimpleNamespace(id=9)
+    assert [can_read_readiness(a) for a in actors] == [False, True, True, True]
+    assert [can_read_unit_readiness(a, mine) for a in actors] == [False, True, True, True]
+    assert [can_read_unit_readiness(a, elsewhere) for a in actors] == [False, False, True, True]
+
+
 def test_supervisors_see_their_units_auditors_and_admins_all(app, org):
     answers = {}
     for who in (OFFICER_A, SUPERVISOR_A, SUPERVISOR_B, AUDITOR, ADMIN):
