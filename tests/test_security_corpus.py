@@ -382,6 +382,11 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
             "findings": p, "units": ["UNIT-A"], "complaints": complaint.tracking_code,
             "actions": [{"description": p, "owner": p, "due_on": ""}]},
             store([(p + ".png", png((5, 5, 5)), "image/png")]))
+        from pengaduan.services.oversight.compensation import record_compensation
+        record_compensation(officer_actor, {
+            "complaint": complaint.tracking_code, "kind": "refund", "given_on": sv.today().isoformat(),
+            "value": "1000", "description": p, "approved_by": p[:200]},
+            store([(p + ".png", png((6, 6, 6)), "image/png")]))
         docs.upload_document(supervisor, Unit.by_code("UNIT-A"), {
             "kind": "complaint_sop", "title": p, "valid_from": "2026-01-01"},
             store([(p + ".pdf", pdf("SOP"), "application/pdf")]))
@@ -413,6 +418,9 @@ def _pages(corpus: Corpus) -> list[tuple[str, str, bool]]:
         (OFFICER_A, "/staff/supervision", True), (OFFICER_A, f"/staff/supervision/{corpus.record}", True),
         (OFFICER_A, "/staff/supervision/documents?unit=UNIT-A", True),
         (OFFICER_A, f"/staff/reports?from={start}&to={end}&unit=UNIT-A", True),
+        (OFFICER_A, "/staff/compensation", True), (OFFICER_A, f"/staff/compensation/new?complaint={q}", False),
+        (OFFICER_A, f"/staff/compensation?from={q}&to={q}&unit={q}", False),
+        (AUDITOR, "/staff/compensation/1", True),
         (SUPERVISOR_A, "/staff/overdue", True), (SUPERVISOR_A, f"/staff/complaints/{s.late}", True),
         (SUPERVISOR_A, f"/staff/supervision/{corpus.record}/edit", True),
         (SUPERVISOR_A, "/staff/supervision/new", True),
@@ -457,6 +465,10 @@ def _reflected_forms(app, clients: dict, corpus: Corpus, payload: str):
         "csrf_token": token, "kind": "coaching", "held_on": "bukan tanggal", "title": p,
         "participants": p, "findings": p, "units": ["UNIT-A"], "complaints": corpus.code,
         "action_description": [p], "action_owner": [p], "action_due_on": [p]})
+    token = get_page(officer, "/staff/compensation/new").token
+    yield "compensation form", officer.post("/staff/compensation/new", data={
+        "csrf_token": token, "unit": "UNIT-A", "complaint": p[:20], "kind": p, "given_on": p,
+        "value": p, "description": p, "approved_by": p})
     token = token_of(admin)
     yield "admin users", admin.post("/admin/users", data={
         "csrf_token": token, "email": p, "role": "officer", "name": p})
@@ -817,6 +829,7 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "survey_results.add_action": SUPERVISOR_A, "survey_results.update_action": SUPERVISOR_A,
     "surveys.period": OFFICER_A, "surveys.poster": OFFICER_A, "surveys.paper": OFFICER_A,
     "surveys.edit": SUPERVISOR_A,
+    "compensation.detail": OFFICER_A, "compensation.evidence_file": OFFICER_A,
 }
 
 

@@ -278,6 +278,9 @@ SCENARIOS: dict[str, Scenario] = {
     "supervision.documents": Scenario(SUPERVISOR_A, lambda s: "/staff/supervision/documents", lambda c, s, a: {
         "unit": "UNIT-A", "kind": "complaint_sop", "title": "SOP", "valid_from": "2026-01-01",
         "valid_until": ""}, files={"file": [(pdf(), "sop.pdf")]}),
+    "compensation.new": Scenario(OFFICER_A, lambda s: "/staff/compensation/new", lambda c, s, a: {
+        "unit": "UNIT-A", "kind": "refund", "given_on": _today(c, s, a), "value": "25000",
+        "approved_by": "Kepala Dinas A"}, files={"files": [(png(), "kuitansi.png")]}),
     "search.complainant": Scenario(OFFICER_A, lambda s: "/staff/search/complainant",
                                    lambda c, s, a: {"who": "Budi", "state": "any"}),
     "staff.queue_assign": Scenario(OFFICER_A, lambda s: "/staff/queue/assign", lambda c, s, a: form_values(
@@ -505,6 +508,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "survey.current": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "readiness.unit": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "readiness.unit_csv": [{"unit_code": "UNIT-A"}],
+        "compensation.detail": [{"compensation_id": 1}], "compensation.evidence_file": [{"file_id": 1}],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
     }
