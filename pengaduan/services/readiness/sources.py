@@ -268,8 +268,8 @@ def compensation_given(ctx: Context, units, params) -> dict:
         n, latest = given.get(unit.id, (0, None))
         detail = _n("%(num)d compensation given since %(day)s", "%(num)d compensations given since %(day)s", n,
                     day=since.isoformat())
-        link = ("compensation.index", {"unit": unit.code})
-        found[unit.id] = Finding(counted(n, params["green"], params["amber"]), n, latest, detail, link, link)
+        found[unit.id] = Finding(counted(n, params["green"], params["amber"]), n, latest, detail,
+                                 ("compensation.index", {"unit": unit.code}), ("compensation.new", {"unit": unit.code}))
     return found
 
 
