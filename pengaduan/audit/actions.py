@@ -59,6 +59,8 @@ SENTENCES = {
     "response_template.updated": _l("%(who)s changed a response template"),
     "document.uploaded": _l("%(who)s uploaded a standing document of unit %(unit)s"),
     "compensation.recorded": _l("%(who)s recorded compensation given by unit %(unit)s"),
+    "standard.created": _l("%(who)s made the service standard of %(unit)s"),
+    "standard.updated": _l("%(who)s changed the service standard of %(unit)s (%(changed)s)"),
     "supervision.recorded": _l("%(who)s recorded supervision or coaching"),
     "supervision.updated": _l("%(who)s changed a supervision record"),
     "supervision.action_added": _l("%(who)s added a follow-up action to a supervision record"),
@@ -130,6 +132,8 @@ LABELS = {  # the action select's words for each action, by group
     "queue.exported": ("oversight", _l("Complaint list downloaded")),
     "document.uploaded": ("oversight", _l("Standing document uploaded")),
     "compensation.recorded": ("oversight", _l("Compensation recorded")),
+    "standard.created": ("organisation", _l("Service standard made")),
+    "standard.updated": ("organisation", _l("Service standard changed")),
     "supervision.recorded": ("oversight", _l("Supervision recorded")),
     "supervision.updated": ("oversight", _l("Supervision record changed")),
     "supervision.action_added": ("oversight", _l("Supervision follow-up action added")),
@@ -176,12 +180,14 @@ def facts(action: str, payload: dict) -> dict:
     code = payload.get("code")
     return {
         "email": payload.get("email"),
-        "unit": code if action.startswith("unit.") else payload.get("unit"),
+        "unit": code if action.startswith("unit.") else (payload.get("unit") or (
+            str(_l("all units (default)")) if action.startswith("standard.") else None)),
         "category": code if action.startswith("category.") else None,
         "name": payload.get("name") if action == "apikey.created" else None,
         "level": payload.get("level"),
         "day": payload.get("day"),
         "rows": payload.get("rows"),
         "related": payload.get("related"),  # a tracking code, as `code` is
+        "changed": ", ".join(payload.get("changed") or ()) if action == "standard.updated" else None,
         "period": (f"{period.get('from')} – {period.get('to')}" if isinstance(period, dict) else None),
     }

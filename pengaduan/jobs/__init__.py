@@ -1,5 +1,5 @@
-"""Scheduled work: the SLA sweep, email retries, audit checkpoints, orphan uploads and the
-office's mailbox.
+"""Scheduled work: the SLA sweep, email retries, audit checkpoints, orphan uploads, the
+service standards' review reminders and the office's mailbox.
 
 Every job goes through `job`, the one wrapper that owns job transactions: an app context of
 its own, the work as one unit of work (committed when it returns, rolled back when it
@@ -19,6 +19,7 @@ from .. import audit, unit_of_work
 from ..extensions import db
 from ..integrations import mailbox
 from ..services.attachments import remove_orphans
+from ..services.standards.reminders import notice_due_reviews
 from . import outbox, statistics, sweep  # as modules: pengaduan.jobs.sweep must stay the module
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,12 @@ def mailbox_job() -> dict:
 def statistics_job() -> dict:
     """Refresh the public figures of /statistik that are due, within the cycle's time budget."""
     return statistics.refresh(budget=statistics.budget_seconds())
+
+
+@job
+def standards_job() -> int:
+    """Tell the keepers of the service standards whose yearly review has fallen due (once each)."""
+    return notice_due_reviews()
 
 
 @job

@@ -13,7 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from ..models import utcnow
-from . import checkpoint_job, mailbox_job, orphans_job, outbox_job, statistics_job, sweep_job
+from . import checkpoint_job, mailbox_job, orphans_job, outbox_job, standards_job, statistics_job, sweep_job
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ def add_jobs(scheduler, app: Flask) -> None:
                       **defaults)
     scheduler.add_job(orphans_job, "interval", hours=1, args=[app],
                       id="orphan-uploads", replace_existing=True, **defaults)
+    scheduler.add_job(standards_job, "interval", hours=1, args=[app],
+                      id="standard-reviews", replace_existing=True, next_run_time=utcnow(), **defaults)
     if app.config.get("PENGADUAN_IMAP_HOST"):
         scheduler.add_job(mailbox_job, "interval", minutes=app.config["PENGADUAN_IMAP_MINUTES"],
                           args=[app], id="mailbox", replace_existing=True, next_run_time=utcnow(),

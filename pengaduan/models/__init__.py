@@ -22,6 +22,7 @@ from .lease import JobLease
 from .notification import NOTIFICATION_KINDS, Notification
 from .office import OFFICE_ROW_ID, OfficeProfile
 from .outbox import MailReference, OutboxMessage
+from .standard import PUBLISHED_COMPONENTS, STANDARD_COMPONENTS, ServiceStandard
 from .supervision import (
     ACTION_STATUSES,
     DOCUMENT_KINDS,
@@ -38,6 +39,7 @@ from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttem
 
 __all__ = [
     "COMPENSATION_KINDS", "Compensation", "CompensationFile",
+    "PUBLISHED_COMPONENTS", "STANDARD_COMPONENTS", "ServiceStandard",
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
     "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
