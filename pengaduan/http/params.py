@@ -2,6 +2,7 @@
 anything reads or parses a body."""
 import io
 import re
+from datetime import date
 
 import flask
 from flask import Flask, current_app, request
@@ -27,6 +28,14 @@ def row_id(value: str | None) -> int | None:
     if not value or len(value) > len(str(MAX_ID)) or not (value.isascii() and value.isdigit()):
         return None
     return int(value) if 0 < int(value) <= MAX_ID else None
+
+
+def query_day(name: str, default: date) -> date:
+    """A day from the query string (`?from=2026-01-01`), or `default` when absent or not a date."""
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return default
 
 
 class Request(flask.Request):

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from ..database import reads_first
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
+from ..http.params import query_day
 from ..http.uow import checked_uploads, rerender
 from ..models import COMPENSATION_KINDS, Compensation, CompensationFile, Unit
 from ..policy import Actor, can_read_compensation, can_record_compensation, can_view_compensation
@@ -39,19 +40,12 @@ def _signed_in_staff():
         abort(403)
 
 
-def _day(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return default
-
-
 @bp.get("")
 def index():
     """The compensation the units in view gave in a period (this year by default)."""
     units = units_in_view(current_user)
-    end = _day("to", today())
-    start = _day("from", date(end.year, 1, 1))
+    end = query_day("to", today())
+    start = query_day("from", date(end.year, 1, 1))
     unit = next((u for u in units if u.code == request.args.get("unit")), None)
     chosen = [unit.id] if unit else [u.id for u in units]
     me = actor()

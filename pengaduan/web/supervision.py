@@ -21,6 +21,7 @@ from ..services.oversight import supervision as sv
 from ..services.attachments import stored_files
 from ..services.oversight.timeliness import units_in_view
 from .downloads import send_stored
+from ..http.params import query_day
 from ..http.uow import checked_uploads, rerender
 
 bp = Blueprint("supervision", __name__, url_prefix="/staff/supervision")
@@ -42,19 +43,12 @@ def _signed_in_staff():
     abort(403)
 
 
-def _day(name: str, default: date) -> date:
-    try:
-        return date.fromisoformat(request.args.get(name, ""))
-    except ValueError:
-        return default
-
-
 @bp.get("")
 def index():
     """Records of my units (all units for auditors), filtered, with their frequency."""
     units = units_in_view(current_user)
     today = sv.today()
-    start, end = _day("from", date(today.year, 1, 1)), _day("to", today)
+    start, end = query_day("from", date(today.year, 1, 1)), query_day("to", today)
     unit = next((u for u in units if u.code == request.args.get("unit")), None)
     kind = request.args.get("kind") if request.args.get("kind") in SUPERVISION_KINDS else None
     records = sv.records_for(actor(), unit=unit, kind=kind, start=start, end=end)
