@@ -55,6 +55,7 @@ KIND_LABELS = {
     "coaching": "Coaching of complaint handlers", "coordination_meeting": "Coordination meeting",
     "spot_check": "Spot check", "instruction": "Instruction on a case",
     "skm_follow_up": "Follow-up of the SKM results",
+    "complaint_evaluation": "Follow-up of the complaint evaluation",
 }
 DOCUMENT_LABELS = {
     "handler_decree": "Decree appointing the complaint handlers (SK)",

@@ -102,6 +102,11 @@ class Complaint(db.Model):
     closure_reason: Mapped[str | None] = mapped_column(String(32))
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    # The finding on a closed complaint (workflow sections `findings` and `maladministration`).
+    finding: Mapped[str | None] = mapped_column(String(16), index=True)
+    maladministration: Mapped[str | None] = mapped_column(String(40))
+    systemic: Mapped[bool | None] = mapped_column(Boolean)
+    root_cause: Mapped[str | None] = mapped_column(Text)
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

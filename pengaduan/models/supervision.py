@@ -15,7 +15,7 @@ from .unit import Unit
 from .user import User
 
 SUPERVISION_KINDS = ("monitoring_evaluation", "case_review", "coaching", "coordination_meeting",
-                     "spot_check", "instruction", "skm_follow_up")
+                     "spot_check", "instruction", "skm_follow_up", "complaint_evaluation")
 ACTION_STATUSES = ("open", "done", "dropped")
 # The standing documents of a unit's complaint management, as the assessment lists them.
 DOCUMENT_KINDS = ("handler_decree", "complaint_sop", "channel_photos", "compensation_policy",
@@ -52,6 +52,8 @@ class SupervisionRecord(db.Model):
     findings: Mapped[str | None] = mapped_column(Text)
     # The SKM period whose results this record follows up (kind skm_follow_up), if any.
     survey_period_id: Mapped[int | None] = mapped_column(ForeignKey("survey_periods.id"), index=True)
+    # The quarter (2026-Q3) whose complaint evaluation this record follows up (kind complaint_evaluation).
+    evaluation_period: Mapped[str | None] = mapped_column(String(7), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -84,6 +86,9 @@ class SupervisionAction(db.Model):
     # An SKM improvement action names the element (U1..U9) it improves and what proves it done.
     element: Mapped[str | None] = mapped_column(String(2))
     evidence: Mapped[str | None] = mapped_column(Text)
+    # A complaint evaluation action names the group it answers (cause:<words>, form:<code>,
+    # category:<code>, unit:<code>).
+    evaluation_group: Mapped[str | None] = mapped_column(String(240))
     created_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
 
     record: Mapped[SupervisionRecord] = relationship(back_populates="actions")

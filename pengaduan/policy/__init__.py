@@ -3,7 +3,7 @@
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
 across units (reports, evidence packs, the overdue review, the audit log); supervision.py who reads and keeps
-supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; standards.py who reads and keeps the service standards; compensation.py who reads and keeps the register of compensation given; accounts.py who administers; home.py what each
+supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; standards.py who reads and keeps the service standards; compensation.py who reads and keeps the register of compensation given; evaluation.py who records findings on closed complaints and reads and acts on the complaint evaluation report; accounts.py who administers; home.py what each
 staff member's home page shows. Policy reads models only: it never imports services or web.
 """
 from ..models import Role
@@ -15,6 +15,7 @@ from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, ca
                          can_mark_instruction_done, can_record_lapor_posting, can_reveal_identity, can_see_identity,
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
                          reads_as_complainant)
+from .evaluation import can_act_on_evaluation, can_read_evaluation, can_record_finding, sees_complaint_content
 from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
 from .oversight import (audit_log_shows_case_text, can_export_evidence, can_read_audit_log,
                         can_read_reports, can_review_overdue, sees_all_units)
@@ -40,4 +41,5 @@ __all__ = [
     "watches_units", "can_enter_questionnaires", "can_follow_up_survey", "can_open_survey",
     "can_read_survey_results", "can_use_surveys", "can_read_readiness", "can_read_unit_readiness",
     "can_edit_standard", "can_read_standards", "keeps_standards",
+    "can_act_on_evaluation", "can_read_evaluation", "can_record_finding", "sees_complaint_content",
 ]

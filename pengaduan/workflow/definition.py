@@ -16,6 +16,7 @@ from transitions import Machine
 
 from ..models import CHANNELS, Complaint, Role
 from .fields import FIELDS
+from .findings import check_finding_steps, read_findings
 from .guards import GUARDS
 
 # libyaml's parser where PyYAML was built with it (much faster at start-up), else its own.
@@ -221,6 +222,11 @@ class Workflow:
     closure_citizen: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     # Named sets of complaint category codes that steps are offered for (or not).
     category_groups: dict[str, "CategoryGroup"] = field(default_factory=dict)
+    # What an officer may find on a closed complaint, the fields each finding requires, and the
+    # forms of maladministration (sections `findings` and `maladministration`).
+    findings: dict[str, dict] = field(default_factory=dict)
+    finding_requires: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    maladministration: dict[str, dict] = field(default_factory=dict)
     _by_trigger: dict[str, TransitionDef] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -364,7 +370,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         "",
         {"name", "initial", "states", "transitions"},
         {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake",
-         "category_groups"},
+         "category_groups", "findings", "maladministration"},
     )
     states = _read_states(r, data["states"])
     r.single(data["initial"], "initial", states, "state")
@@ -376,6 +382,8 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
     transitions = _read_transitions(r, data["transitions"], states, closure_reasons, closure_requires,
                                     groups)
     _check_reachability(r, data["initial"], states, transitions)
+    findings, finding_requires, maladministration = read_findings(r, data)
+    check_finding_steps(r, transitions, findings, finding_requires)
     sla = _read_sla(r, data.get("sla"), data.get("escalation"), states,
                     {t.trigger: t for t in transitions})
     _check_told_deadlines(r, transitions, sla)
@@ -391,7 +399,8 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         initial=data["initial"], states=states, transitions=transitions,
         classifications=classifications, closure_reasons=closure_reasons, sla=sla,
         filing_window_days=window, path=file, closure_requires=closure_requires, closure_tell=closure_tell,
-        closure_citizen=closure_citizen, category_groups=groups,
+        closure_citizen=closure_citizen, category_groups=groups, findings=findings,
+        finding_requires=finding_requires, maladministration=maladministration,
     )
 
 

@@ -171,6 +171,35 @@ def _keep_comment_with_rating(complaint: Complaint, _rating, values: dict) -> No
     complaint.rating_comment = values.get("comment")
 
 
+def _finding(value, ctx):
+    if value not in ctx.workflow.findings:
+        raise FieldError(_l("must be one of: %(options)s", options=_one_of(ctx.workflow.findings)))
+    return value
+
+
+def _maladministration(value, ctx):
+    if value not in ctx.workflow.maladministration:
+        raise FieldError(_l("must be one of: %(options)s", options=_one_of(ctx.workflow.maladministration)))
+    return value
+
+
+YES_NO = (("no", {"id": "Tidak", "en": "No"}), ("yes", {"id": "Ya", "en": "Yes"}))
+
+
+def _yes_no(value, _ctx):
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in ("yes", "true", "1", "on"):
+        return True
+    if str(value).strip().lower() in ("no", "false", "0", "off"):
+        return False
+    raise FieldError(_l("must be yes or no"))
+
+
+def _yes_no_label(_workflow, value) -> str:
+    return label(dict(YES_NO)["yes" if value else "no"])
+
+
 def _unit_name(_workflow, code) -> str | None:
     unit = Unit.by_code(code)
     return unit.name if unit else None
@@ -187,6 +216,14 @@ def _classification_label(workflow, code) -> str:
 
 def _closure_reason_label(workflow, code) -> str:
     return label(workflow.closure_reasons.get(code))
+
+
+def _finding_label(workflow, code) -> str:
+    return label(workflow.findings.get(code))
+
+
+def _maladministration_label(workflow, code) -> str:
+    return label(workflow.maladministration.get(code))
 
 
 def _classification_options(workflow, _transition) -> list:
@@ -224,6 +261,19 @@ FIELDS: dict[str, FieldSpec] = {
                   prompt=_l("How satisfied are you with the service?"),
                   effect=_keep_comment_with_rating),
         FieldSpec("comment", _text(2000), _l("Comment"), free_text=True),
+        # The finding on a closed complaint (workflow sections `findings`, `maladministration`).
+        FieldSpec("finding", _finding, _l("Finding"), attribute="finding", public=False, widget="select",
+                  options=lambda workflow, _t: [("", {"id": "—", "en": "—"}), *workflow.findings.items()],
+                  display=_finding_label, current=lambda complaint: complaint.finding or ""),
+        FieldSpec("maladministration", _maladministration, _l("Form of maladministration"),
+                  attribute="maladministration", public=False, widget="select",
+                  options=lambda workflow, _t: [("", {"id": "—", "en": "—"}), *workflow.maladministration.items()],
+                  display=_maladministration_label, current=lambda complaint: complaint.maladministration or ""),
+        FieldSpec("systemic", _yes_no, _l("Systemic"), attribute="systemic", public=False, widget="select",
+                  options=lambda _w, _t: list(YES_NO), display=_yes_no_label,
+                  current=lambda complaint: "yes" if complaint.systemic else "no"),
+        FieldSpec("root_cause", _text(2000), _l("Root cause"), attribute="root_cause", public=False,
+                  free_text=True, widget="line"),
     )
 }
 
@@ -268,6 +318,7 @@ def clean_values(workflow, complaint: Complaint, raw: dict, requires, accepts,
         except FieldError as exc:
             errors[name] = exc.args[0]
     _closure_reason_needs(workflow, transition, values, errors)
+    _finding_needs(workflow, values, errors)
     if errors:
         raise InvalidFields(errors)
     return values
@@ -281,6 +332,25 @@ def _closure_reason_needs(workflow, transition, values: dict, errors: dict) -> N
         if name not in values and name not in errors:
             errors[name] = _l("is required when the closure reason is %(reason)s",
                               reason=label(workflow.closure_reasons[reason]))
+
+
+def _finding_needs(workflow, values: dict, errors: dict) -> None:
+    """The fields the chosen finding requires (findings.<name>.requires): a founded complaint
+    names the form of maladministration and the root cause; its details go with a finding."""
+    finding = values.get("finding")
+    if finding is None:
+        for name in ("maladministration", "root_cause"):
+            if name in values and "finding" not in errors:
+                errors["finding"] = _l("is required with %(field)s", field=FIELDS[name].label)
+        return
+    needed = workflow.finding_requires.get(finding, ())
+    for name in needed:
+        if name not in values and name not in errors:
+            errors[name] = _l("is required when the finding is %(finding)s",
+                              finding=label(workflow.findings[finding]))
+    for name in ("maladministration", "root_cause"):
+        if name in values and name not in needed and name not in errors:
+            errors[name] = _l("goes only with a finding that requires it")
 
 
 def serialise(values: dict) -> dict:

@@ -28,11 +28,15 @@ LIMITS = {"title": 200, "participants": 5000, "findings": 20000, "description": 
 # The follow-up of a survey period (services/surveys/follow_up.py) is made and changed only
 # from its results page: its actions name an element and need evidence when done.
 SKM_KIND = "skm_follow_up"
+# So is the follow-up of a quarter's complaint evaluation (services/evaluation/actions.py).
+EVALUATION_KIND = "complaint_evaluation"
+REPORT_KINDS = {SKM_KIND: _l("change this follow-up on the survey's results page"),
+                EVALUATION_KIND: _l("change this follow-up on the complaint evaluation report")}
 
 
 def _not_skm(record: SupervisionRecord, field: str) -> None:
-    if record.survey_period_id is not None or record.kind == SKM_KIND:
-        raise InvalidFields({field: _l("change this follow-up on the survey's results page")})
+    if record.survey_period_id is not None or record.kind in REPORT_KINDS:
+        raise InvalidFields({field: REPORT_KINDS.get(record.kind, REPORT_KINDS[SKM_KIND])})
 
 
 def _codes(value) -> list[str]:
@@ -122,8 +126,8 @@ def record_supervision(actor: Actor, raw: dict, files: list[StoredFile] = ()) ->
         checked = _check(actor, raw)
     except InvalidFields as exc:
         errors.update(exc.errors)
-    if raw.get("kind") == SKM_KIND:
-        errors["kind"] = _l("change this follow-up on the survey's results page")
+    if raw.get("kind") in REPORT_KINDS:
+        errors["kind"] = REPORT_KINDS[raw["kind"]]
     actions = _actions(raw.get("actions"), errors)
     if errors:
         raise InvalidFields(errors)
@@ -149,8 +153,9 @@ def update_supervision(record: SupervisionRecord, actor: Actor, raw: dict,
     if expected_version is not None and str(expected_version) != str(record.version):
         raise ConcurrentChange()
     checked = _check(actor, raw)
-    if SKM_KIND in (record.kind, checked.kind) and (checked.kind != record.kind or checked.units != record.units):
-        raise InvalidFields({"kind": _l("change this follow-up on the survey's results page")})
+    kept = next((kind for kind in (record.kind, checked.kind) if kind in REPORT_KINDS), None)
+    if kept and (checked.kind != record.kind or checked.units != record.units):
+        raise InvalidFields({"kind": REPORT_KINDS[kept]})
     before = _state(record)
     record.kind, record.held_on, record.title = checked.kind, checked.held_on, checked.title
     record.participants, record.findings = checked.participants, checked.findings

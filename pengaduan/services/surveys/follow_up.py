@@ -15,18 +15,14 @@ from datetime import date
 
 from sqlalchemy import select
 
-from ... import audit
 from ...errors import Forbidden, InvalidFields
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...models import ACTION_STATUSES, ELEMENTS, SupervisionAction, SupervisionRecord, SurveyPeriod, utcnow
 from ...policy import Actor, can_follow_up_survey
-from ...workflow.fields import digest
-from ..inputs import day, local_today, text
-from ..oversight.supervision import LIMITS as SUPERVISION_LIMITS
+from ..inputs import local_today
+from ..oversight.improvement import add_to_report, change_status, evidence_state, parse_action
 from ..oversight.supervision import SKM_KIND as KIND
-from ..oversight.supervision import _actions, _state
-LIMITS = {**SUPERVISION_LIMITS, "evidence": 5000}
 
 
 def record_of(survey: SurveyPeriod) -> SupervisionRecord | None:
@@ -39,8 +35,7 @@ def record_of(survey: SurveyPeriod) -> SupervisionRecord | None:
 def _action_state(action: SupervisionAction) -> dict:
     """What the chain keeps of an action beyond supervision's own: the element and the
     evidence (as a digest)."""
-    return {"id": action.id, "element": action.element, "evidence": digest(action.evidence),
-            "completed_on": action.completed_on.isoformat() if action.completed_on else None}
+    return {**evidence_state(action), "element": action.element}
 
 
 def _may(actor: Actor, survey: SurveyPeriod) -> None:
@@ -50,13 +45,11 @@ def _may(actor: Actor, survey: SurveyPeriod) -> None:
 
 def _new_record(survey: SurveyPeriod, actor: Actor, action: SupervisionAction) -> SupervisionRecord:
     now = utcnow()
-    record = SupervisionRecord(
+    return SupervisionRecord(
         kind=KIND, held_on=local_today(survey.unit), survey_period_id=survey.id,
         title=str(_l("Follow-up of the SKM results %(period)s — %(unit)s", period=survey.label,
                      unit=survey.unit.name)),
         supervisor=actor.user, units=[survey.unit], actions=[action], created_at=now, updated_at=now)
-    db.session.add(record)
-    return record
 
 
 def add_action(survey: SurveyPeriod, actor: Actor, raw: dict) -> SupervisionAction:
@@ -67,33 +60,14 @@ def add_action(survey: SurveyPeriod, actor: Actor, raw: dict) -> SupervisionActi
     element = (raw.get("element") or "").strip().upper()
     if element not in ELEMENTS:
         errors["element"] = _l("choose one of the options")
-    row = {name: raw.get(name) or "" for name in ("description", "owner", "due_on")}
-    parsed = _actions([row], errors)
-    if not parsed:  # an empty form: say what is missing
-        text(row, "description", errors, LIMITS, required=True)
-        text(row, "owner", errors, LIMITS, required=True)
-    errors = {name.removeprefix("actions-0-"): message for name, message in errors.items()}
+    action = parse_action(raw, errors)
     if errors:
         raise InvalidFields(errors)
-    action = parsed[0]
-    action.element, action.created_at = element, utcnow()
+    action.element = element
     # One record per period: two supervisors adding the first action at once wait for each other.
     db.session.execute(select(SurveyPeriod.id).where(SurveyPeriod.id == survey.id).with_for_update())
-    record = record_of(survey)
-    if record is None:
-        record = _new_record(survey, actor, action)
-        db.session.flush()
-        audit.record(db.session, "supervision.recorded", actor=actor.label, unit=record.units,
-                     payload={**_state(record), "survey_period": survey.label,
-                              "skm_actions": [_action_state(action)]})
-    else:
-        record.actions.append(action)
-        record.updated_at = utcnow()
-        db.session.flush()
-        audit.record(db.session, "supervision.action_added", actor=actor.label, unit=record.units,
-                     payload={"id": record.id, "survey_period": survey.label,
-                              "actions": _state(record)["actions"][-1:],
-                              "skm_actions": [_action_state(action)]})
+    add_to_report(action, actor, record_of(survey), lambda first: _new_record(survey, actor, first),
+                  {"survey_period": survey.label}, ("skm_actions", _action_state))
     return action
 
 
@@ -104,33 +78,8 @@ def update_action(survey: SurveyPeriod, action: SupervisionAction, actor: Actor,
     _may(actor, survey)
     if action.record.survey_period_id != survey.id:
         raise Forbidden(str(_l("this action does not follow up this survey")))
-    errors: dict = {}
-    status = raw.get("status")
-    if status not in ACTION_STATUSES:
-        errors["status"] = _l("choose one of the options")
-    evidence = text(raw, "evidence", errors, LIMITS)
-    done_on = None
-    if status == "done":
-        done_on = day(raw.get("completed_on"), "completed_on", errors, latest=local_today(survey.unit))
-        if done_on is None and "completed_on" not in errors:
-            done_on = local_today(survey.unit)
-        started = created_on(action, survey)
-        if done_on is not None and started is not None and done_on < started and "completed_on" not in errors:
-            errors["completed_on"] = _l("cannot be before the action was set (%(day)s)", day=started.isoformat())
-        if not evidence and "evidence" not in errors:
-            errors["evidence"] = _l("say what shows the action was done")
-    if errors:
-        raise InvalidFields(errors)
-    before = action.status
-    action.status, action.completed_on = status, done_on
-    action.evidence = evidence if status != "open" else (evidence or action.evidence)
-    action.record.updated_at = utcnow()
-    db.session.flush()
-    audit.record(db.session, "supervision.action_status", actor=actor.label, unit=action.record.units,
-                 payload={"id": action.record_id, "action": action.id, "before": before, "after": status,
-                          "completed_on": done_on.isoformat() if done_on else None,
-                          "survey_period": survey.label, "skm_actions": [_action_state(action)]})
-    return action
+    return change_status(action, actor, raw, today=local_today(survey.unit), started=created_on(action, survey),
+                         context={"survey_period": survey.label}, detail=("skm_actions", _action_state))
 
 
 def created_on(action: SupervisionAction, survey: SurveyPeriod) -> date | None:
