@@ -30,6 +30,7 @@ from ..services.complaints.notifications import notification_rows, recipients, s
 from ..workflow import current_workflow
 from ..sla.calendar import WorkingCalendar
 from ..sla.ladder import due_steps
+from . import ombudsman
 from .lock import exclusive
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ def sweep(now: datetime | None = None, batch: int = BATCH) -> dict:
             lock.renew()
             if done < batch:
                 break
+        counts.update(ombudsman.escalate(now))  # the register's late items, in the same lock
+        work.commit()
         counts["emails"] += send_digests(now)
         work.commit()
     report = {"at": now.isoformat(), **{k: counts[k] for k in sorted(counts)},

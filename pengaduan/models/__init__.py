@@ -20,6 +20,8 @@ from .complaint import (
 from .inbound_mail import InboundMail
 from .lease import JobLease
 from .notification import NOTIFICATION_KINDS, Notification
+from .ombudsman import (ITEM_STATUSES, PRODUCT_KINDS, OmbudsmanEscalation, OmbudsmanItem, OmbudsmanItemFile,
+                        OmbudsmanProduct, OmbudsmanProductFile)
 from .office import OFFICE_ROW_ID, OfficeProfile
 from .outbox import MailReference, OutboxMessage
 from .standard import PUBLISHED_COMPONENTS, STANDARD_COMPONENTS, ServiceStandard
@@ -38,6 +40,8 @@ from .unit import Category, Unit
 from .user import STAFF_ROLES, ApiKey, ApiToken, RecoveryCode, Role, SignInAttempt, User, hash_token
 
 __all__ = [
+    "ITEM_STATUSES", "PRODUCT_KINDS", "OmbudsmanEscalation", "OmbudsmanItem", "OmbudsmanItemFile",
+    "OmbudsmanProduct", "OmbudsmanProductFile",
     "COMPENSATION_KINDS", "Compensation", "CompensationFile",
     "PUBLISHED_COMPONENTS", "STANDARD_COMPONENTS", "ServiceStandard",
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",

@@ -11,7 +11,7 @@ from .base import JSONType, UTCDateTime, utcnow
 from .complaint import Complaint
 
 NOTIFICATION_KINDS = ("new_complaint", "assigned", "citizen_replied", "escalation", "instruction",
-                      "instruction_done", "step", "standard_review")
+                      "instruction_done", "step", "standard_review", "ombudsman_escalation")
 
 
 class Notification(db.Model):

@@ -29,9 +29,9 @@ from ..models import (Attachment, Category, Complaint, ComplaintEvent, Escalatio
 from ..policy import (STAFF_WITH_UNITS, Actor, can_add_note, can_browse_queue, can_post_message,
                       can_review_overdue,
                       can_reveal_identity, can_see_identity, can_supervise, can_view, has_home,
-                      sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
+                      sees_all_units, sees_own_work, sees_setup_status, sees_unit_figures, watches_units)
 from ..policy.complaints import can_assign_in_bulk, can_export_queue, can_record_lapor_posting
-from ..services import advance, allowed_triggers
+from ..services import advance, allowed_triggers, ombudsman
 from ..services.complaints.lifecycle import prefilled, standing_notice
 from ..services.oversight.compensation import of_complaint as compensations_of
 from ..policy import can_record_compensation
@@ -580,6 +580,11 @@ def overdue():
     return _overdue_page()
 
 
+def _overdue_scope() -> set[int] | None:
+    """The units whose Ombudsman product actions the overdue review lists (None: all)."""
+    return None if sees_all_units(current_user) else set(current_user.overseen_unit_ids)
+
+
 def _overdue_page(errors=None, typed=None, open_code=None, status=200):
     """The overdue review; after a refused instruction, with its error and what was typed."""
     now = utcnow()
@@ -589,6 +594,8 @@ def _overdue_page(errors=None, typed=None, open_code=None, status=200):
                                [case.complaint for group in review for case in group.cases], actor()),
                            performance=unit_performance(current_user, default_period_start(now), now),
                            lapor=waiting_for_lapor(current_user.overseen_unit_ids, now),
+                           ombudsman_late=ombudsman.late_items(_overdue_scope(), now),
+                           ombudsman_open=ombudsman.open_count(_overdue_scope()),
                            workflow=current_workflow(), errors=errors or {}, typed=typed or {},
                            open_code=open_code), status
 
@@ -634,9 +641,13 @@ def open_notification(notification_id):
     if message is None or message.user_id != current_user.id:
         abort(404)
     mark_read(current_user, notification_id)
+    if message.kind == "standard_review":
+        return redirect(url_for("standards.standard", scope=message.data.get("unit") or "default"))
     complaint = message.complaint
     if complaint is not None and can_view(actor(), complaint) and can_browse_queue(actor()):
         return redirect(url_for("staff.complaint", code=complaint.tracking_code))
+    if message.kind == "ombudsman_escalation" and isinstance(message.data.get("product"), int):
+        return redirect(url_for("ombudsman.product", product_id=message.data["product"]))
     return redirect(url_for("staff.notifications"))
 
 

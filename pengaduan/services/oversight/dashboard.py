@@ -27,6 +27,7 @@ from ...extensions import db
 from ...models import Category, Complaint, ComplaintClock, ComplaintEvent, Escalation, Unit, User, utcnow
 from ...sla import WorkingCalendar, remaining
 from ...workflow import current_workflow
+from .. import ombudsman
 
 MONTHS = 12
 WORST = 5  # late cases and escalations listed; the counts say how many there are
@@ -50,6 +51,9 @@ class Watch:
     worst: list[LateCase]
     escalations_count: int  # complaints with an escalation nobody has acknowledged
     escalations: list[tuple[Complaint, list[Escalation]]]
+    # The register of Ombudsman products: actions open in the units, and those past their deadline.
+    ombudsman_open: int = 0
+    ombudsman_late: list = field(default_factory=list)
 
 
 @dataclass
@@ -124,7 +128,8 @@ def watch(user: User, now: datetime | None = None) -> Watch:
                                          .order_by(Escalation.fired_at, Escalation.id)):
         by_complaint.setdefault(escalation.complaint_id, []).append(escalation)
     escalations = [(complaints[i], by_complaint.get(i, [])) for i in ids if i in complaints]
-    return Watch(late_count, worst, escalations_count, escalations)
+    return Watch(late_count, worst, escalations_count, escalations,
+                 ombudsman.open_count(units), ombudsman.late_items(units, now))
 
 
 def month_starts(now: datetime, months: int = MONTHS) -> list[date]:
