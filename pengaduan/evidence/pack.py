@@ -21,6 +21,10 @@ is written, so memory stays flat however long the period. Contents:
     skm/actions.csv          their improvement actions (element, owner, due, status, evidence, days)
     compensation/compensations.csv, compensation/...   compensation given in the period and
                              its evidence files (each named with its SHA-256 in the CSV)
+    standards/<UNIT>.json, standards/<UNIT>.html   the complaint service standard in force for
+                             each unit at export (its own or the default, its 14 components,
+                             maklumat, decree, review) and its A4 poster page; standards/default.*
+                             the kabupaten-wide default (a pack of all units)
     readiness.csv            readiness for the assessment on the last day (services/readiness):
                              per unit, item and piece of evidence its status, count and latest date
     summary.html             the same, for people
@@ -50,7 +54,10 @@ from ..models import (AuditCheckpoint, AuditEvent, Category, Compensation, Compl
                       ComplaintEvent, Escalation, StandingDocument, SupervisionRecord, Unit, utcnow)
 from ..models.supervision import supervision_units
 from ..policy import Actor
+from ..services import standards
 from ..services.attachments import named_as_type, path_of
+from ..services.standards.poster import poster_html
+from ..services.standards.poster import record as standard_record
 from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
 from ..services.complaints.lapor_oversight import pack_rows as lapor_rows
 from ..services.complaints.lapor_oversight import with_lapor
@@ -416,6 +423,28 @@ def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingD
     return documents
 
 
+def _standards(writer: PackWriter, scope: Scope, counts: dict) -> None:
+    """standards/<UNIT>.json and .html: the service standard in force for each unit of the
+    pack now (the register keeps the current version; its history is the audit chain)."""
+    units = [scope.unit] if scope.unit is not None else list(db.session.scalars(
+        select(Unit).where(Unit.active.is_(True)).order_by(Unit.code)))
+    scopes: list[tuple[Unit | None, str]] = [(u, _safe(u.code)) for u in units]
+    if scope.unit is None:
+        scopes.insert(0, (None, "default"))
+    for unit, name in scopes:
+        standard = standards.standard_for(unit) if unit is not None else standards.default_standard()
+        if unit is None and standard is None:
+            continue
+        data = standard_record(unit, standard)
+        if standard is not None:
+            data["poster"] = f"{verify_pack.STANDARDS}{name}.html"
+            with writer.text(data["poster"]) as out:
+                out.write(poster_html(unit, standard))
+        with writer.text(f"{verify_pack.STANDARDS}{name}.json") as out:
+            out.write(json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True))
+        counts["service_standards"] = counts.get("service_standards", 0) + (standard is not None)
+
+
 def _compensation(writer: PackWriter, scope: Scope, counts: dict) -> None:
     """compensation/compensations.csv and the evidence files of the compensation given in the
     period. On a complaint whose complainant is not public, what was given is kept as its
@@ -559,6 +588,8 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("survey_responses")
         _compensation(writer, scope, counts)
         done("compensations")
+        _standards(writer, scope, counts)
+        done("service_standards")
         ready = _readiness(writer, scope, counts)
         done("readiness_rows")
         with writer.text("summary.html") as page:

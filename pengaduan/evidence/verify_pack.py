@@ -23,6 +23,9 @@ Checks, and names exactly what is wrong when something is:
    from the questionnaires themselves (skm/questionnaires.csv);
 6. readiness.csv: statuses are green, amber or red, each item's status is the worst of its
    evidence, and a one-unit pack speaks of its unit alone.
+7. standards/*.json: each names the unit of its file (a one-unit pack's alone), holds the 14
+   components of the service standard, a published one has the maklumat and the six
+   components that must be published written, and its poster page is in the pack.
 
 Exit status 0 with "OK ..." when everything holds and the key was given; 3 with
 "UNVERIFIED ..." when everything holds but no key was given; 1 with one "FAIL ..." line per
@@ -61,6 +64,9 @@ CHECKPOINTS = "audit/checkpoints.jsonl"
 SKM_RESULTS = "skm/results.csv"
 SKM_QUESTIONNAIRES = "skm/questionnaires.csv"
 READINESS = "readiness.csv"
+STANDARDS = "standards/"
+STANDARD_COMPONENT_COUNT = 14  # PermenPANRB 15/2014
+STANDARD_MUST_PUBLISH = 6
 COMPENSATION = "compensation/compensations.csv"
 COMPENSATION_COLUMNS = ["id", "unit", "complaint", "kind", "given_on", "value_rupiah", "description",
                         "approved_by", "recorded_by", "files"]
@@ -516,6 +522,40 @@ def _check_compensation(pack: zipfile.ZipFile, manifest: dict, report: Report) -
         report.fail(f"{COMPENSATION}: cannot be read ({type(exc).__name__}: {exc})")
 
 
+def _check_standards(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
+    """The service standard of each unit: its file's unit, its 14 components, what a published
+    one must show, and its poster page present."""
+    files = manifest.get("files") or {}
+    for name in sorted(n for n in pack.namelist() if n.startswith(STANDARDS) and n.endswith(".json")):
+        with _member(pack, name, report) as fh:
+            raw = fh.read()
+        if name in report.damaged:
+            continue
+        try:
+            data = json.loads(raw.decode("utf-8"))
+            scope = name[len(STANDARDS):-len(".json")]
+            if (data["unit"] or "default") != scope and re.sub(r"[^A-Za-z0-9._-]+", "_", data["unit"] or "") != scope:
+                report.fail(f"{name}: names unit {data['unit']}")
+            if manifest.get("unit") and data["unit"] != manifest["unit"]:
+                report.fail(f"{name}: unit {data['unit']} in a pack of unit {manifest['unit']}")
+            if data["source"] == "none":
+                continue
+            components = data["components"]
+            if len(components) != STANDARD_COMPONENT_COUNT:
+                report.fail(f"{name}: {len(components)} components, not {STANDARD_COMPONENT_COUNT}")
+            required = [code for code, c in components.items() if c["must_publish"]]
+            if len(required) != STANDARD_MUST_PUBLISH:
+                report.fail(f"{name}: {len(required)} components must be published, not {STANDARD_MUST_PUBLISH}")
+            if data["published"]:
+                empty = [code for code in required if not (components[code]["text"] or "").strip()]
+                if empty or not (data["maklumat"] or "").strip():
+                    report.fail(f"{name}: published without {', '.join(empty + ([] if data['maklumat'] else ['maklumat']))}")
+            if data.get("poster") not in files:
+                report.fail(f"{name}: its poster {data.get('poster')} is not in the pack")
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            report.fail(f"{name}: cannot be read ({type(exc).__name__}: {exc})")
+
+
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
     """([problems], summary) of a pack. No problems means the pack is intact and consistent
     with the key that signed it (summary["key"]); that this is the deployment's key is only
@@ -556,6 +596,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         _check_skm(pack, report)
         _check_readiness(pack, manifest, report)
         _check_compensation(pack, manifest, report)
+        _check_standards(pack, manifest, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),
