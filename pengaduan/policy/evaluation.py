@@ -14,13 +14,13 @@ def can_record_finding(actor: Actor, complaint: Complaint) -> bool:
 
 
 def can_read_evaluation(actor: Actor, unit: Unit | None = None) -> bool:
-    """Supervisors (their units), auditors and admins (any unit, and all units at once) read the
-    report; officers do not: it weighs the unit's work."""
+    """Supervisors (their units), auditors and admins (any unit) read the report (of `unit`, or
+    of some unit when None); officers do not: it weighs the unit's work."""
     if actor.role in CROSS_UNIT:
         return True
     if actor.role != Role.SUPERVISOR:
         return False
-    return unit is not None and unit.id in actor.user.overseen_unit_ids
+    return unit is None or unit.id in actor.user.overseen_unit_ids
 
 
 def can_act_on_evaluation(actor: Actor, unit: Unit) -> bool:

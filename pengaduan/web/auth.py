@@ -28,7 +28,7 @@ from ..services.administration.auth import MIN_PASSWORD
 from ..services.administration.auth import authenticate, change_password
 from ..services.administration.two_factor import second_step as check_second_step
 from ..policy import must_use_two_factor, two_factor_roles
-from ..policy import can_read_ombudsman, can_read_readiness
+from ..policy import can_read_evaluation, can_read_ombudsman, can_read_readiness
 from .forms import Form
 from .public import is_local_path
 from ..http.uow import rerender
@@ -89,6 +89,8 @@ DECISIONS = {
     "read_readiness": can_read_readiness,
     # The register of Ombudsman products (web/ombudsman.py).
     "read_ombudsman": can_read_ombudsman,
+    # The complaint evaluation report (web/evaluation.py).
+    "read_evaluation": can_read_evaluation,
 }
 
 

@@ -34,7 +34,7 @@ from ..policy.complaints import can_assign_in_bulk, can_export_queue, can_record
 from ..services import advance, allowed_triggers, ombudsman
 from ..services.complaints.lifecycle import prefilled, standing_notice
 from ..services.oversight.compensation import of_complaint as compensations_of
-from ..policy import can_record_compensation
+from ..policy import can_record_compensation, can_record_finding
 from ..services.administration.setup import setup_status
 from ..services.attachments import limits, masked_file_name, stored_files
 from ..services.complaints.bulk import (MAX_BATCH, BatchRefused, ExportTooLarge, assign_batch,
@@ -373,6 +373,7 @@ def _render(complaint: Complaint, errors=None, typed=None, open_action=None, sta
         similar=suggestions(me, complaint, now), related=related(me, complaint),
         notice=standing_notice(complaint, workflow),
         compensations=compensations_of(complaint), can_compensate=can_record_compensation(me, complaint.unit),
+        can_record_finding=can_record_finding(me, complaint),
         closes_duplicate=duplicate_step(me, complaint) is not None,
     ), status
 
