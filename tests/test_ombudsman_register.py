@@ -180,11 +180,12 @@ def test_the_periodic_report_and_the_evidence_pack_carry_the_register(app, org, 
     start, end = TODAY - timedelta(days=60), TODAY
     with app.app_context():
         report = periodic_report(start, end)
-        assert report.ombudsman.received == 1 and report.ombudsman.done_late == 1
+        assert report.ombudsman.products_received == 1 and report.ombudsman.actions_done_late == 1
         rows = list(csv_rows(report))
         assert ("ombudsman", "products_received", 1) in rows
         out = tmp_path / "pack.zip"
-        export_pack(start, end, out)
+        export_pack(out, start, end)
+        db.session.commit()
     page = get_page(supervisor, f"/staff/reports?from={start.isoformat()}&to={end.isoformat()}").html
     assert 'data-testid="report-ombudsman"' in page
     problems, _ = verify_pack.verify(str(out))

@@ -25,6 +25,9 @@ is written, so memory stays flat however long the period. Contents:
                              each unit at export (its own or the default, its 14 components,
                              maklumat, decree, review) and its A4 poster page; standards/default.*
                              the kabupaten-wide default (a pack of all units)
+    ombudsman/products.csv, ombudsman/items.csv, ombudsman/...   the register of Ombudsman
+                             products (evidence/ombudsman.py): products and actions of the
+                             period, their deadlines, status, evidence and files
     readiness.csv            readiness for the assessment on the last day (services/readiness):
                              per unit, item and piece of evidence its status, count and latest date
     summary.html             the same, for people
@@ -66,7 +69,7 @@ from ..services import readiness
 from ..services.surveys import records as skm
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
-from . import verify_pack
+from . import ombudsman, verify_pack
 
 FORMAT = verify_pack.FORMAT
 READINESS = verify_pack.READINESS
@@ -588,6 +591,8 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("survey_responses")
         _compensation(writer, scope, counts)
         done("compensations")
+        ombudsman.write(writer, scope, counts, _safe)
+        done("ombudsman_items")
         _standards(writer, scope, counts)
         done("service_standards")
         ready = _readiness(writer, scope, counts)

@@ -70,6 +70,12 @@ STANDARD_MUST_PUBLISH = 6
 COMPENSATION = "compensation/compensations.csv"
 COMPENSATION_COLUMNS = ["id", "unit", "complaint", "kind", "given_on", "value_rupiah", "description",
                         "approved_by", "recorded_by", "files"]
+OMBUDSMAN_PRODUCTS = "ombudsman/products.csv"
+OMBUDSMAN_ITEMS = "ombudsman/items.csv"
+OMBUDSMAN_PRODUCT_COLUMNS = ["id", "kind", "number", "issued_on", "received_on", "title", "units", "complaints",
+                             "reported_back_on", "reported_back_ref", "files"]
+OMBUDSMAN_ITEM_COLUMNS = ["id", "product", "unit", "action", "owner", "due_on", "status", "done_on", "on_time",
+                          "evidence", "escalations", "files"]
 READINESS_STATUSES = ("green", "amber", "red")  # best first
 SKM_ELEMENTS = tuple(f"U{i}" for i in range(1, 10))
 # PermenPANRB 14/2017: the lowest converted IKM of each grade, best first.
@@ -556,6 +562,46 @@ def _check_standards(pack: zipfile.ZipFile, manifest: dict, report: Report) -> N
             report.fail(f"{name}: cannot be read ({type(exc).__name__}: {exc})")
 
 
+def _check_ombudsman(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
+    """Each product's and action's files are in the pack with the SHA-256 they name; an action
+    belongs to a product listed, its status is known, a done action has its date and evidence
+    and its on_time says whether that date was by the deadline; a one-unit pack's actions are
+    its unit's. Packs without the register are left alone."""
+    if OMBUDSMAN_PRODUCTS not in pack.namelist():
+        return
+    files = manifest.get("files") or {}
+
+    def check_files(where: str, cells: str) -> None:
+        for named in cells.split():
+            name, _, digest = named.rpartition(":")
+            if files.get(name) != digest:
+                report.fail(f"{where}: file {name} is not in the pack with SHA-256 {digest}")
+
+    try:
+        products = set()
+        for number, header, cells in _csv_rows(pack, OMBUDSMAN_PRODUCTS, report):
+            row = dict(zip(header, cells))
+            products.add(row["id"])
+            check_files(f"{OMBUDSMAN_PRODUCTS} line {number}", row["files"])
+        for number, header, cells in _csv_rows(pack, OMBUDSMAN_ITEMS, report):
+            row = dict(zip(header, cells))
+            where = f"{OMBUDSMAN_ITEMS} line {number}"
+            if row["product"] not in products:
+                report.fail(f"{where}: product {row['product']} is not in {OMBUDSMAN_PRODUCTS}")
+            if row["status"] not in ("open", "done", "dropped"):
+                report.fail(f"{where}: unknown status {row['status']!r}")
+            if row["status"] == "done":
+                if not row["done_on"] or not row["evidence"]:
+                    report.fail(f"{where}: done without its date or evidence")
+                elif row["on_time"] != ("yes" if row["done_on"] <= row["due_on"] else "no"):
+                    report.fail(f"{where}: on_time {row['on_time']!r} does not follow from {row['done_on']} and {row['due_on']}")
+            if manifest.get("unit") and row["unit"] != manifest["unit"]:
+                report.fail(f"{where}: unit {row['unit']} in a pack of unit {manifest['unit']}")
+            check_files(where, row["files"])
+    except (KeyError, csv.Error) as exc:
+        report.fail(f"ombudsman: cannot be read ({type(exc).__name__}: {exc})")
+
+
 def verify(path: str, expected_key: str | None = None) -> tuple[list[str], dict]:
     """([problems], summary) of a pack. No problems means the pack is intact and consistent
     with the key that signed it (summary["key"]); that this is the deployment's key is only
@@ -596,6 +642,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         _check_skm(pack, report)
         _check_readiness(pack, manifest, report)
         _check_compensation(pack, manifest, report)
+        _check_ombudsman(pack, manifest, report)
         _check_standards(pack, manifest, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),

@@ -3,7 +3,7 @@
 actor.py says who acts (the `Actor` every service is given) and names groups of roles;
 complaints.py decides what an actor may see and do with a complaint; oversight.py who looks
 across units (reports, evidence packs, the overdue review, the audit log); supervision.py who reads and keeps
-supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; standards.py who reads and keeps the service standards; compensation.py who reads and keeps the register of compensation given; evaluation.py who records findings on closed complaints and reads and acts on the complaint evaluation report; accounts.py who administers; home.py what each
+supervision records and standing documents; surveys.py who runs the SKM and reads its results; readiness.py who reads the readiness for the assessment; standards.py who reads and keeps the service standards; compensation.py who reads and keeps the register of compensation given; ombudsman.py who reads and keeps the register of Ombudsman products; evaluation.py who records findings on closed complaints and reads and acts on the complaint evaluation report; accounts.py who administers; home.py what each
 staff member's home page shows. Policy reads models only: it never imports services or web.
 """
 from ..models import Role
@@ -16,6 +16,8 @@ from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, ca
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
                          reads_as_complainant)
 from .evaluation import can_act_on_evaluation, can_read_evaluation, can_record_finding, sees_complaint_content
+from .ombudsman import (can_keep_ombudsman_product, can_read_ombudsman, can_record_ombudsman_product,
+                        can_update_ombudsman_item, can_view_ombudsman_product, sees_every_product)
 from .home import has_home, sees_own_work, sees_setup_status, sees_unit_figures, watches_units
 from .oversight import (audit_log_shows_case_text, can_export_evidence, can_read_audit_log,
                         can_read_reports, can_review_overdue, sees_all_units)
@@ -28,6 +30,8 @@ from .supervision import (can_edit_record, can_read_supervision, can_record_supe
                           keeps_every_unit_documents, sees_every_record)
 
 __all__ = [
+    "can_keep_ombudsman_product", "can_read_ombudsman", "can_record_ombudsman_product",
+    "can_update_ombudsman_item", "can_view_ombudsman_product", "sees_every_product",
     "can_read_compensation", "can_record_compensation", "can_view_compensation",
     "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
     "audit_log_shows_case_text", "can_read_audit_log",

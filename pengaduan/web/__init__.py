@@ -3,7 +3,7 @@ from flask import Flask
 
 # As modules: pengaduan.web.citizen must stay the module (tests patch what its views call).
 from . import account, admin, audit_log, auth, citizen, intake, public, reporting, search, staff, supervision
-from . import compensation, readiness, standards, survey_results
+from . import compensation, ombudsman, readiness, standards, survey_results
 from . import evaluation, statistics
 from . import survey, surveys
 
@@ -11,7 +11,7 @@ from . import survey, surveys
 def register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     for pages in (public, citizen, staff, intake, search, supervision, reporting, admin, account, audit_log,
-                  survey_results, statistics, surveys, survey, readiness, compensation, standards,
+                  survey_results, statistics, surveys, survey, readiness, compensation, standards, ombudsman,
                   evaluation):
         app.register_blueprint(pages.bp)
     app.register_blueprint(standards.public_bp)

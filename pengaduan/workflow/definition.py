@@ -18,6 +18,7 @@ from ..models import CHANNELS, Complaint, Role
 from .fields import FIELDS
 from .findings import check_finding_steps, read_findings
 from .guards import GUARDS
+from .registers import OmbudsmanRules, read_ombudsman_products
 
 # libyaml's parser where PyYAML was built with it (much faster at start-up), else its own.
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -222,6 +223,8 @@ class Workflow:
     closure_citizen: dict[str, tuple[dict, dict]] = field(default_factory=dict)
     # Named sets of complaint category codes that steps are offered for (or not).
     category_groups: dict[str, "CategoryGroup"] = field(default_factory=dict)
+    # The register of Ombudsman products: kinds, time limits, escalation (workflow/registers.py).
+    ombudsman_products: "OmbudsmanRules | None" = None
     # What an officer may find on a closed complaint, the fields each finding requires, and the
     # forms of maladministration (sections `findings` and `maladministration`).
     findings: dict[str, dict] = field(default_factory=dict)
@@ -370,7 +373,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         "",
         {"name", "initial", "states", "transitions"},
         {"version", "title", "classifications", "closure_reasons", "sla", "escalation", "intake",
-         "category_groups", "findings", "maladministration"},
+         "category_groups", "findings", "maladministration", "ombudsman_products"},
     )
     states = _read_states(r, data["states"])
     r.single(data["initial"], "initial", states, "state")
@@ -388,6 +391,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
                     {t.trigger: t for t in transitions})
     _check_told_deadlines(r, transitions, sla)
     window = _read_intake(r, data.get("intake"))
+    ombudsman = read_ombudsman_products(r, data.get("ombudsman_products"), LadderStep, _whole)
     if not classifications:
         r.fail("classifications", "at least one classification is required")
     version = data.get("version", 1)
@@ -401,6 +405,7 @@ def parse_workflow(data, file: str = "<workflow>") -> Workflow:
         filing_window_days=window, path=file, closure_requires=closure_requires, closure_tell=closure_tell,
         closure_citizen=closure_citizen, category_groups=groups, findings=findings,
         finding_requires=finding_requires, maladministration=maladministration,
+        ombudsman_products=ombudsman,
     )
 
 

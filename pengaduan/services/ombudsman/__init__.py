@@ -279,13 +279,13 @@ def open_count(unit_ids) -> int:
 class Summary:
     """What the periodic report counts of the register in a period."""
 
-    received: int = 0  # products received in the period
-    reported_back: int = 0  # of those, reported back
-    items_due: int = 0  # items whose deadline fell in the period
-    done_on_time: int = 0  # of those, done by the deadline
-    done_late: int = 0
-    open: int = 0  # items still open at the end of the period
-    late: int = 0  # of those, past their deadline
+    products_received: int = 0  # products concerning the units received in the period
+    products_reported_back: int = 0  # of those, reported back
+    actions_due: int = 0  # actions whose deadline fell in the period (not dropped)
+    actions_done_on_time: int = 0  # of those, done by the deadline
+    actions_done_late: int = 0
+    actions_open: int = 0  # actions open at the end of the period
+    actions_late: int = 0  # of those, past their deadline
 
 
 def summary(unit_ids, start: date, end: date, now: datetime | None = None) -> Summary:
@@ -296,20 +296,20 @@ def summary(unit_ids, start: date, end: date, now: datetime | None = None) -> Su
     received = db.session.execute(_in_units(
         select(OmbudsmanProduct.reported_back_on)
         .where(OmbudsmanProduct.received_on >= start, OmbudsmanProduct.received_on <= end), unit_ids)).all()
-    result.received = len(received)
-    result.reported_back = sum(1 for (on,) in received if on is not None)
+    result.products_received = len(received)
+    result.products_reported_back = sum(1 for (on,) in received if on is not None)
     query = select(OmbudsmanItem).where(OmbudsmanItem.unit_id.in_(list(unit_ids)), OmbudsmanItem.status != "dropped")
     end_of_period = datetime.combine(end, time(23, 59, 59), tzinfo=timezone.utc)
     for item in db.session.scalars(query):
         due_day = item.due_at.date()
         if start <= due_day <= end:
-            result.items_due += 1
+            result.actions_due += 1
             if item.status == "done" and item.done_on is not None and item.done_on <= due_day:
-                result.done_on_time += 1
+                result.actions_done_on_time += 1
             elif item.status == "done":
-                result.done_late += 1
+                result.actions_done_late += 1
         if item.status == "open" and item.created_at <= end_of_period:
-            result.open += 1
+            result.actions_open += 1
             if item.due_at < min(now, end_of_period):
-                result.late += 1
+                result.actions_late += 1
     return result

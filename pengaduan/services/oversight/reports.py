@@ -20,6 +20,7 @@ from ...extensions import db
 from ...models import Category, Complaint, ComplaintClock, Escalation, Unit, utcnow
 from ...sla import WorkingCalendar, remaining
 from ...workflow import current_workflow
+from .. import ombudsman
 from . import compensation
 
 
@@ -135,6 +136,7 @@ class Report:
     closed: int = 0  # closed in the period (a duplicate with its original)
     close_days: CloseDays | None = None
     compensation: object | None = None  # compensation.Summary of what the units gave in the period
+    ombudsman: object | None = None  # services.ombudsman.Summary: the register of Ombudsman products
 
     @property
     def rated(self) -> int:
@@ -325,6 +327,7 @@ def periodic_report(start: date, end: date, unit: Unit | None = None, now: datet
     report.per_unit = [UnitFigures(u, received.get(u.id, 0), closed.get(u.id, 0), *clocks.get(u.id, [0, 0, 0]),
                                    len(late_cases.get(u.id, ()))) for u in covered]
     report.compensation = compensation.summary([u.id for u in covered], start, end)
+    report.ombudsman = ombudsman.summary([u.id for u in covered], start, end, now)
     return report
 
 
@@ -447,6 +450,11 @@ def csv_rows(report: Report):
         yield ("compensation", "with_evidence", report.compensation.with_evidence)
         for kind, n in report.compensation.by_kind.items():
             yield ("compensation.kind", kind, n)
+    if report.ombudsman is not None:
+        register = report.ombudsman
+        for key in ("products_received", "products_reported_back", "actions_due", "actions_done_on_time",
+                    "actions_done_late", "actions_open", "actions_late"):
+            yield ("ombudsman", key, getattr(register, key))
     for rating, n in sorted(report.ratings.items()):
         yield ("satisfaction", f"rating_{rating}", n)
     yield ("satisfaction", "average", "" if report.average_rating is None else f"{report.average_rating:.2f}")
