@@ -155,6 +155,8 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
         report.append(f"{role:10} {email} password: {password}")
     report.extend(_surveys(utcnow()))
     report.extend(_readiness_evidence(utcnow()))
+    report.extend(_service_standards(utcnow()))
+    report.extend(_ombudsman_products(utcnow()))
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
         report.extend(_compensation_given(utcnow()))
@@ -459,6 +461,96 @@ def _compensation_given(now: datetime) -> list[str]:
             "description": "Uang yang diminta petugas loket dikembalikan kepada pelapor di hadapan "
                            "Kepala Bidang Pelayanan, disertai permintaan maaf tertulis."}, stored)
     return ["1 demo compensation (DUKCAPIL)"]
+
+
+def _service_standards(now: datetime) -> list[str]:
+    """The kabupaten-wide default, published; the ready unit (DUKCAPIL) with its own standard,
+    published, reviewed recently, its maklumat issued by decree; the unit with gaps (PUPR)
+    with its own whose yearly review is overdue. Each is made once: one that exists is left alone."""
+    from .. import standards
+
+    admin = User.by_email(ACCOUNTS[4][0])
+    if admin is None:
+        return []
+    actor, today = Actor.staff(admin), now.date()
+    plans = [  # unit, decree, days since the review, what the unit writes differently
+        (None, ("800/112/Setda/2026", 200), {}),
+        ("DUKCAPIL", ("470/045/Disdukcapil/2026", 40), {
+            "maklumat": "Dengan ini, kami Dinas Kependudukan dan Pencatatan Sipil menyatakan sanggup "
+                        "menanggapi setiap pengaduan paling lambat 14 hari dan menyelenggarakan pelayanan "
+                        "sesuai standar pelayanan yang telah ditetapkan. Apabila tidak menepati janji ini, "
+                        "kami siap menerima sanksi sesuai peraturan perundang-undangan yang berlaku.",
+            "component_staff_count": "4 orang: 1 Ketua Tim Pengaduan, 3 petugas pengelola pengaduan "
+                                     "(SK Kepala Dinas Nomor 470/045/Disdukcapil/2026)."}),
+        ("PUPR", ("600/021/PUPR/2025", 400), {}),
+    ]
+    made = []
+    for code, (decree, days), changes in plans:
+        unit = Unit.by_code(code) if code else None
+        if code and unit is None:
+            continue
+        if (standards.own_standard(unit) if unit else standards.default_standard()) is not None:
+            continue
+        standard = standards.create_standard(actor, unit)
+        raw = {f"component_{c}": t for c, t in standard.components.items()} | {
+            "version": standard.version, "maklumat": standard.maklumat, "decree_number": decree,
+            "decree_date": (today - timedelta(days=days + 5)).isoformat(),
+            "reviewed_on": (today - timedelta(days=days)).isoformat(), "published": "1", **changes}
+        standards.update_standard(actor, standard, raw)
+        made.append(code or "default")
+    return [f"demo service standards: {', '.join(made)}"] if made else []
+
+
+OMBUDSMAN_DEMO = [  # unit, kind, number, title, days since received, actions (text, owner, done days after receipt)
+    ("DUKCAPIL", "tindakan_korektif", "LAHP/0412/LM.09-15/VII/2026",
+     "Penundaan berlarut penerbitan KTP-el di Dinas Dukcapil", 80, [
+         ("Menerbitkan SOP antrean dan jangka waktu penerbitan KTP-el", "Kepala Bidang Pelayanan Pendaftaran Penduduk", 18),
+         ("Memasang papan informasi jangka waktu dan biaya (gratis) di loket", "Sekretaris Dinas", 12)]),
+    ("PUPR", "saran_perbaikan", "B/0977/SRN.04/X/2026",
+     "Perbaikan tata kelola pengaduan perbaikan jalan dan drainase", 75, [
+         ("Menetapkan jadwal pemeliharaan drainase yang diumumkan kepada warga", "Kepala Bidang Bina Marga", None),
+         ("Menunjuk petugas penghubung pengaduan di setiap UPT", "Sekretaris Dinas", 20)]),
+]
+
+
+def _ombudsman_products(now: datetime) -> list[str]:
+    """The ready unit (DUKCAPIL) followed up a corrective action in time, each action with its
+    evidence, and reported back; the unit with gaps (PUPR) has a saran perbaikan with an action
+    past its deadline. Each product is recorded once (by its number)."""
+    from .. import ombudsman
+    from ..attachments import stored_files
+    from ...models import OmbudsmanProduct
+
+    admin = User.by_email(ACCOUNTS[4][0])
+    if admin is None or ombudsman.rules() is None:
+        return []
+    actor, today, made = Actor.staff(admin), now.date(), []
+    for code, kind, number, title, ago, actions in OMBUDSMAN_DEMO:
+        unit = Unit.by_code(code)
+        if unit is None or db.session.scalar(select(func.count(OmbudsmanProduct.id)).where(
+                OmbudsmanProduct.number == number)):
+            continue
+        received = today - timedelta(days=ago)
+        with stored_files([("lahp.png", _document_image(f"{number} {title}"), "image/png")], field="files") as stored:
+            product = ombudsman.record_product(actor, {
+                "kind": kind, "number": number, "issued_on": (received - timedelta(days=4)).isoformat(),
+                "received_on": received.isoformat(), "title": title, "units": [code],
+                "summary": "Ombudsman RI Perwakilan meminta instansi melaksanakan tindakan berikut dan "
+                           "melaporkan pelaksanaannya."}, stored)
+        for text, owner, done_after in actions:
+            item = ombudsman.add_item(actor, product, {"action": text, "owner": owner, "unit": code})
+            if done_after is None:
+                continue
+            with stored_files([("bukti.png", _document_image(text), "image/png")], field="files") as stored:
+                ombudsman.complete_item(actor, item, {
+                    "done_on": (received + timedelta(days=done_after)).isoformat(),
+                    "evidence": f"Dilaksanakan: {text}. Bukti terlampir."}, stored)
+        if all(i.status == "done" for i in product.items):
+            ombudsman.record_reported_back(actor, product, {
+                "reported_back_on": (received + timedelta(days=25)).isoformat(),
+                "reported_back_ref": "800/311/Disdukcapil/2026"})
+        made.append(code)
+    return [f"demo Ombudsman products: {', '.join(made)}"] if made else []
 
 
 def _document_image(title: str) -> bytes:
