@@ -103,6 +103,7 @@ class Scene:
     survey_a: int = 0  # this quarter's SKM period of UNIT-A, taking answers
     survey_a_path: str = ""  # its public questionnaire
     survey_action_a: int = 0  # an improvement action following up that period (element U3)
+    evaluation_action_a: int = 0  # an improvement action of UNIT-A's complaint evaluation, this quarter
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -160,6 +161,10 @@ def build_scene(app) -> Scene:
                                      periods.containing(sv.today(), "quarter").label, ["KTP-el"], 100)
         skm_action = follow_up.add_action(survey, actor_of(SUPERVISOR_A), {
             "element": "U3", "description": "Tambah loket", "owner": "Siti"})
+        from pengaduan.services.evaluation import actions as evaluation_actions
+        evaluation_action = evaluation_actions.add_action(
+            Unit.by_code("UNIT-A"), periods.containing(sv.today(), "quarter"), actor_of(SUPERVISOR_A),
+            {"group": "unit:UNIT-A", "description": "Tambah petugas loket", "owner": "Siti"}, {"unit:UNIT-A"})
         db.session.commit()
         (rec_a, doc_a), (rec_b, doc_b) = records["UNIT-A"], records["UNIT-B"]
         return Scene(
@@ -173,7 +178,8 @@ def build_scene(app) -> Scene:
             notification_a=notification.id,
             users={u.email: u.id for u in db.session.scalars(select(User))},
             tokens=tokens, api_key=key, instruction_a=instruction.id, survey_a=survey.id,
-            survey_a_path=f"/skm/UNIT-A/{survey.label}", survey_action_a=skm_action.id)
+            survey_a_path=f"/skm/UNIT-A/{survey.label}", survey_action_a=skm_action.id,
+            evaluation_action_a=evaluation_action.id)
 
 
 @pytest.fixture
@@ -338,6 +344,7 @@ class Corpus:
     record: int  # supervision record with the payload everywhere
     template: int
     year: int
+    quarter: str = ""  # this quarter (2026-Q4): its evaluation report groups the payload
 
 
 def plant(app, scene: Scene, payload: str) -> Corpus:
@@ -374,6 +381,14 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
         give_instruction(complaint, supervisor, p)
         rejected, _ = _file(complaint_raw(title=p))
         advance(rejected, "reject", officer_actor, reason=p, closure_reason="referred", referred_to=p)
+        from pengaduan.services.evaluation.findings import record_finding
+        from pengaduan.services.evaluation import actions as evaluation_actions
+        from pengaduan.services.surveys import periods as survey_periods
+        record_finding(rejected, officer_actor, {"finding": "founded", "maladministration": "tidak_patut",
+                                                 "systemic": "yes", "root_cause": p})
+        quarter = survey_periods.containing(sv.today(), "quarter")
+        evaluation_actions.add_action(Unit.by_code("UNIT-A"), quarter, supervisor, {
+            "group": "unit:UNIT-A", "description": p, "owner": p[:200]}, {"unit:UNIT-A"})
         late = Complaint.by_code(scene.late)
         assign(late, officer_actor, OFFICER_A)
         acknowledge_escalations(late, supervisor, p)
@@ -396,7 +411,7 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
         add_day_off(date(year, 7, 1), "holiday", p[:200], actor=Actor.cli("test"))
         db.session.commit()
         return Corpus(scene, complaint.tracking_code, pin, rejected.tracking_code, record.id,
-                      template.id, year)
+                      template.id, year, quarter.label)
 
 
 def _pages(corpus: Corpus) -> list[tuple[str, str, bool]]:
@@ -421,6 +436,9 @@ def _pages(corpus: Corpus) -> list[tuple[str, str, bool]]:
         (OFFICER_A, "/staff/compensation", True), (OFFICER_A, f"/staff/compensation/new?complaint={q}", False),
         (OFFICER_A, f"/staff/compensation?from={q}&to={q}&unit={q}", False),
         (AUDITOR, "/staff/compensation/1", True),
+        (SUPERVISOR_A, f"/staff/evaluation?unit=UNIT-A&period={corpus.quarter}", True),
+        (AUDITOR, f"/staff/evaluation?period={corpus.quarter}", True),
+        (SUPERVISOR_A, f"/staff/evaluation?unit={q}&period={q}", False),
         (SUPERVISOR_A, "/staff/overdue", True), (SUPERVISOR_A, f"/staff/complaints/{s.late}", True),
         (SUPERVISOR_A, f"/staff/supervision/{corpus.record}/edit", True),
         (SUPERVISOR_A, "/staff/supervision/new", True),
@@ -469,6 +487,11 @@ def _reflected_forms(app, clients: dict, corpus: Corpus, payload: str):
     yield "compensation form", officer.post("/staff/compensation/new", data={
         "csrf_token": token, "unit": "UNIT-A", "complaint": p[:20], "kind": p, "given_on": p,
         "value": p, "description": p, "approved_by": p})
+    yield "evaluation action form", supervisor.post("/staff/evaluation/actions", data={
+        "csrf_token": token_of(supervisor), "unit": "UNIT-A", "period": corpus.quarter, "group": p,
+        "description": p, "owner": p, "due_on": p})
+    yield "finding form", officer.post(f"/staff/complaints/{corpus.rejected}/finding", data={
+        "csrf_token": token_of(officer), "finding": "founded", "maladministration": p, "root_cause": p})
     token = token_of(admin)
     yield "admin users", admin.post("/admin/users", data={
         "csrf_token": token, "email": p, "role": "officer", "name": p})
@@ -830,6 +853,7 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "surveys.period": OFFICER_A, "surveys.poster": OFFICER_A, "surveys.paper": OFFICER_A,
     "surveys.edit": SUPERVISOR_A,
     "compensation.detail": OFFICER_A, "compensation.evidence_file": OFFICER_A,
+    "evaluation.update_action": SUPERVISOR_A,
 }
 
 

@@ -156,6 +156,12 @@ def _today(client, s, app):
         return sv.today().isoformat()
 
 
+def _quarter(client, s, app):
+    from pengaduan.services.surveys.periods import containing
+    with app.app_context():
+        return containing(sv.today(), "quarter").label
+
+
 def _two_step_on(app, email: str) -> pyotp.TOTP:
     """Switch the account's two-step verification on (a browser already signed in stays so)."""
     with app.app_context():
@@ -300,6 +306,15 @@ SCENARIOS: dict[str, Scenario] = {
     "survey_results.update_action": Scenario(
         SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/results/actions/{s.survey_action_a}",
         lambda c, s, a: {"status": "done", "completed_on": "", "evidence": "Foto loket baru"}),
+    "evaluation.add_action": Scenario(SUPERVISOR_A, lambda s: "/staff/evaluation/actions", lambda c, s, a: {
+        "unit": "UNIT-A", "period": _quarter(c, s, a), "group": "unit:UNIT-A", "description": "Tambah loket",
+        "owner": "Siti", "due_on": ""}),
+    "evaluation.update_action": Scenario(
+        SUPERVISOR_A, lambda s: f"/staff/evaluation/actions/{s.evaluation_action_a}", lambda c, s, a: {
+            "unit": "UNIT-A", "period": _quarter(c, s, a), "status": "done", "completed_on": "",
+            "evidence": "Foto loket baru"}),
+    "evaluation.record": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.closed}/finding", lambda c, s, a: {
+        "finding": "founded", "maladministration": "tidak_patut", "systemic": "no", "root_cause": "Petugas kasar"}),
     "survey.questionnaire": Scenario("anonymous", lambda s: s.survey_a_path,  # keeps what was typed
                                      lambda c, s, a: {f"U{i}": "4" for i in range(1, 10)}, refused=422),
 }
@@ -509,6 +524,7 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "readiness.unit": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "readiness.unit_csv": [{"unit_code": "UNIT-A"}],
         "compensation.detail": [{"compensation_id": 1}], "compensation.evidence_file": [{"file_id": 1}],
+        "evaluation.report": [{}, {"unit": "UNIT-A", "period": "2026-Q3", "format": "csv"}],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
     }
