@@ -283,3 +283,47 @@ def test_the_pdf(app):
     _seeded(app)
     response = signed_in(app, SUPERVISOR_A).get(f"/staff/evaluation?unit=UNIT-A&period={Q3}&format=pdf")
     assert response.status_code == 200 and response.data.startswith(b"%PDF")
+
+
+def test_the_evidence_pack_carries_the_quarters_reports_and_actions(ctx, world, quarters, tmp_path):
+    """A pack of July to September 2026 holds UNIT-A's 2026-Q3 report (the confidential cause's
+    words left out) and its actions; it verifies, and a report that does not add up is named."""
+    import zipfile
+    from datetime import date
+    from pengaduan.audit.checkpoints import public_key_hex, signing_key
+    from pengaduan.evidence import export_pack, verify
+    from pengaduan.evidence.verify_pack import Report, _check_evaluation
+    from pengaduan.policy import Actor
+
+    unit_a, period = Unit.by_code("UNIT-A"), quarter(Q3)
+    report = evaluation(world.supervisor_a, [unit_a], period, unit_a)
+    action = evaluation_actions.add_action(unit_a, period, world.supervisor_a, {
+        "group": report.groups["cause"][0].key, "description": "Pasang mesin antrean", "owner": "Sekretariat"},
+        {g.key for rows in report.groups.values() for g in rows})
+    evaluation_actions.update_action(unit_a, period, action, world.supervisor_a,
+                                     {"status": "done", "evidence": "Foto mesin"})
+    db.session.commit()
+    out = tmp_path / "pack.zip"
+    manifest = export_pack(out, date(2026, 7, 1), date(2026, 9, 30), unit_a, actor=Actor.cli("test"))
+    db.session.commit()
+    assert manifest["counts"]["evaluation_reports"] == 1 and manifest["counts"]["evaluation_actions"] == 1
+    with zipfile.ZipFile(out) as pack:
+        rows = list(csv.reader(io.StringIO(pack.read("evaluation/UNIT-A-2026-Q3.csv").decode())))
+        actions = list(csv.reader(io.StringIO(pack.read("evaluation/actions.csv").decode())))
+    assert rows[1][:7] == ["total", "", "", "4", "6", "1", "1"]
+    assert ["cause", QUEUE, "3"] == [rows[2][0], rows[2][2], rows[2][3]]
+    assert ["without_finding", quarters["gap"]] == [rows[-1][0], rows[-1][8]]
+    assert actions[1][1:4] == ["UNIT-A", Q3, report.groups["cause"][0].key] and actions[1][7] == "done"
+    problems, _summary = verify(str(out), public_key_hex(signing_key()))
+    assert problems == []
+    # The checks themselves: totals that the units do not make are named.
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as pack:
+        pack.writestr("evaluation/UNIT-A-2026-Q3.csv", "section,group,label,founded,closed,previous_founded,"
+                      "systemic,recurring,examples\ntotal,,,5,6,0,1,,\nunit,unit:UNIT-A,Dinas A,4,6,0,1,no,\n")
+        pack.writestr("evaluation/actions.csv", "id,unit,period,group,description,owner,due_on,status,"
+                      "completed_on,evidence\n1,UNIT-A,2026-Q3,unit:UNIT-A,x,y,,done,,\n")
+    found = Report()
+    with zipfile.ZipFile(broken) as pack:
+        _check_evaluation(pack, {"unit": "UNIT-A"}, found)
+    assert len(found.problems) == 2

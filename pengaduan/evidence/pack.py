@@ -28,6 +28,9 @@ is written, so memory stays flat however long the period. Contents:
     ombudsman/products.csv, ombudsman/items.csv, ombudsman/...   the register of Ombudsman
                              products (evidence/ombudsman.py): products and actions of the
                              period, their deadlines, status, evidence and files
+    evaluation/<UNIT>-<QUARTER>.csv, evaluation/actions.csv   the complaint evaluation report of
+                             each unit for each quarter the period overlaps (evidence/evaluation.py)
+                             and its improvement actions
     readiness.csv            readiness for the assessment on the last day (services/readiness):
                              per unit, item and piece of evidence its status, count and latest date
     summary.html             the same, for people
@@ -69,7 +72,7 @@ from ..services import readiness
 from ..services.surveys import records as skm
 from ..version import __version__
 from ..workflow.fields import digest, for_audit
-from . import ombudsman, verify_pack
+from . import evaluation, ombudsman, verify_pack
 
 FORMAT = verify_pack.FORMAT
 READINESS = verify_pack.READINESS
@@ -593,6 +596,8 @@ def _write(out: Path | BinaryIO, start: date, end: date, unit: Unit | None, prog
         done("compensations")
         ombudsman.write(writer, scope, counts, _safe)
         done("ombudsman_items")
+        evaluation.write(writer, scope, counts, _safe)
+        done("evaluation_reports")
         _standards(writer, scope, counts)
         done("service_standards")
         ready = _readiness(writer, scope, counts)

@@ -26,6 +26,8 @@ Checks, and names exactly what is wrong when something is:
 7. standards/*.json: each names the unit of its file (a one-unit pack's alone), holds the 14
    components of the service standard, a published one has the maklumat and the six
    components that must be published written, and its poster page is in the pack.
+8. evaluation/*.csv: each complaint evaluation report's units make its totals, and each
+   improvement action done says when and with what evidence.
 
 Exit status 0 with "OK ..." when everything holds and the key was given; 3 with
 "UNVERIFIED ..." when everything holds but no key was given; 1 with one "FAIL ..." line per
@@ -76,6 +78,12 @@ OMBUDSMAN_PRODUCT_COLUMNS = ["id", "kind", "number", "issued_on", "received_on",
                              "reported_back_on", "reported_back_ref", "files"]
 OMBUDSMAN_ITEM_COLUMNS = ["id", "product", "unit", "action", "owner", "due_on", "status", "done_on", "on_time",
                           "evidence", "escalations", "files"]
+EVALUATION = "evaluation/"  # evaluation/<UNIT>-<QUARTER>.csv and evaluation/actions.csv
+EVALUATION_ACTIONS = "evaluation/actions.csv"
+EVALUATION_COLUMNS = ["section", "group", "label", "founded", "closed", "previous_founded", "systemic",
+                      "recurring", "examples"]
+EVALUATION_ACTION_COLUMNS = ["id", "unit", "period", "group", "description", "owner", "due_on", "status",
+                             "completed_on", "evidence"]
 READINESS_STATUSES = ("green", "amber", "red")  # best first
 SKM_ELEMENTS = tuple(f"U{i}" for i in range(1, 10))
 # PermenPANRB 14/2017: the lowest converted IKM of each grade, best first.
@@ -528,6 +536,44 @@ def _check_compensation(pack: zipfile.ZipFile, manifest: dict, report: Report) -
         report.fail(f"{COMPENSATION}: cannot be read ({type(exc).__name__}: {exc})")
 
 
+def _check_evaluation(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
+    """Each complaint evaluation report adds up (its units' founded and closed complaints make
+    its totals, systemic ones are founded ones), names the pack's unit alone in a one-unit pack,
+    and each improvement action done says when and with what evidence."""
+    names = sorted(n for n in pack.namelist() if n.startswith(EVALUATION) and n != EVALUATION_ACTIONS)
+    try:
+        for name in names:
+            totals, sums = None, [0, 0]
+            for number, header, cells in _csv_rows(pack, name, report):
+                row = dict(zip(header, cells))
+                if row["section"] == "total":
+                    totals = (int(row["founded"]), int(row["closed"]), int(row["systemic"]))
+                elif row["section"] == "unit":
+                    sums[0] += int(row["founded"])
+                    sums[1] += int(row["closed"])
+                    if manifest.get("unit") and row["group"] != f"unit:{manifest['unit']}":
+                        report.fail(f"{name} line {number}: {row['group']} in a pack of unit {manifest['unit']}")
+            if totals is None:
+                report.fail(f"{name}: no total line")
+            elif (totals[0], totals[1]) != tuple(sums) or totals[2] > totals[0]:
+                report.fail(f"{name}: the units' founded and closed complaints ({sums[0]}, {sums[1]}) do not make "
+                            f"the totals ({totals[0]}, {totals[1]}), or more systemic than founded")
+        if EVALUATION_ACTIONS in pack.namelist():
+            for number, header, cells in _csv_rows(pack, EVALUATION_ACTIONS, report):
+                row = dict(zip(header, cells))
+                where = f"{EVALUATION_ACTIONS} line {number}"
+                if row["status"] not in ("open", "done", "dropped"):
+                    report.fail(f"{where}: status {row['status']!r}")
+                if row["status"] == "done" and not (row["completed_on"] and row["evidence"]):
+                    report.fail(f"{where}: done without the day or the evidence")
+                if manifest.get("unit") and row["unit"] != manifest["unit"]:
+                    report.fail(f"{where}: unit {row['unit']} in a pack of unit {manifest['unit']}")
+                if not re.fullmatch(r"\d{4}-Q[1-4]", row["period"]):
+                    report.fail(f"{where}: period {row['period']!r} is not a quarter")
+    except (KeyError, ValueError, csv.Error) as exc:
+        report.fail(f"evaluation: the files cannot be read ({type(exc).__name__}: {exc})")
+
+
 def _check_standards(pack: zipfile.ZipFile, manifest: dict, report: Report) -> None:
     """The service standard of each unit: its file's unit, its 14 components, what a published
     one must show, and its poster page present."""
@@ -644,6 +690,7 @@ def _verify(path: str, expected_key: str | None) -> tuple[list[str], dict]:
         _check_compensation(pack, manifest, report)
         _check_ombudsman(pack, manifest, report)
         _check_standards(pack, manifest, report)
+        _check_evaluation(pack, manifest, report)
     chain = manifest.get("chain") or {}
     summary = {"period": manifest.get("period"), "unit": manifest.get("unit"),
                "files": len(manifest.get("files") or {}), "events": chain.get("events"),

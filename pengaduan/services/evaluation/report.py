@@ -222,3 +222,23 @@ def csv_rows(report: Evaluation) -> list[list]:
     for c in report.gaps:
         rows.append(["without_finding", c.tracking_code, c.closure_reason, c.closed_at.isoformat()])
     return rows
+
+
+def pack_rows(report: Evaluation):
+    """The report as the evidence pack keeps it (columns: verify_pack.EVALUATION_COLUMNS): a
+    `total` row, a row per group, a row per closed complaint lacking a finding."""
+    yield ["total", "", "", report.founded, report.closed, report.previous_founded, report.systemic, "", ""]
+    for section in SECTIONS:
+        for g in report.groups.get(section, []):
+            yield [section, g.key, g.label if g.label is not None else "", g.founded, g.closed, g.previous,
+                   g.systemic, "yes" if g.recurring else "no", " ".join(e.code for e in g.examples)]
+    for c in report.gaps:
+        yield ["without_finding", c.closure_reason or "", "", 0, 1, 0, 0, "", c.tracking_code]
+
+
+def pack_action_rows(report: Evaluation):
+    """The unit's improvement actions of the quarter (columns: verify_pack.EVALUATION_ACTION_COLUMNS)."""
+    for a in report.actions:
+        yield [a.id, report.unit.code, report.period.label, a.evaluation_group, a.description, a.owner,
+               a.due_on.isoformat() if a.due_on else "", a.status,
+               a.completed_on.isoformat() if a.completed_on else "", a.evidence or ""]
