@@ -160,6 +160,7 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     if db.session.scalar(select(func.count(Complaint.id))):
         report.append("demo complaints exist already")
         report.extend(_compensation_given(utcnow()))
+        report.extend(_evaluation(utcnow()))
         return report
     rng = rng or random.Random(76)
     supervisor = Actor.staff(User.by_email(ACCOUNTS[2][0]))
@@ -202,7 +203,95 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
     _supervision(supervisor, now)
     report.append("2 demo supervision records")
     report.extend(_compensation_given(now))
+    report.extend(_evaluation(now))
     return report
+
+
+# Closed complaints of the quarter before with their findings (unit, category, title, finding
+# fields, day of the quarter filed), so that the evaluation report shows recurring causes.
+EVALUATED = [
+    ("DUKCAPIL", "ADMINDUK", "Blangko KTP-el habis, warga disuruh kembali bulan depan",
+     {"maladministration": "penundaan_berlarut", "systemic": "yes",
+      "root_cause": "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya"}, 5),
+    ("DUKCAPIL", "ADMINDUK", "KTP-el tidak bisa dicetak karena blangko kosong",
+     {"maladministration": "penundaan_berlarut", "systemic": "yes",
+      "root_cause": "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya"}, 20),
+    ("DUKCAPIL", "ADMINDUK", "Sudah tiga kali datang, KTP-el belum tercetak",
+     {"maladministration": "penundaan_berlarut", "systemic": "no",
+      "root_cause": "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya."}, 38),
+    ("DUKCAPIL", "PUNGLI", "Calo di depan kantor menawarkan KK jadi sehari",
+     {"maladministration": "permintaan_imbalan", "systemic": "yes",
+      "root_cause": "Antrean loket tanpa sistem nomor membuka peluang calo dan pungutan"}, 12),
+    ("DUKCAPIL", "PUNGLI", "Petugas meminta uang rokok untuk akta kelahiran",
+     {"maladministration": "permintaan_imbalan", "systemic": "yes",
+      "root_cause": "Antrean loket tanpa sistem nomor membuka peluang calo dan pungutan"}, 30),
+    ("DUKCAPIL", "WAKTU-LAYANAN", "Loket tutup sebelum jam layanan berakhir",
+     {"maladministration": "tidak_patut", "systemic": "no",
+      "root_cause": "Jadwal istirahat petugas loket tidak diatur bergiliran"}, 45),
+    ("PUPR", "JALAN-DRAINASE", "Laporan jalan amblas tidak ditindaklanjuti",
+     {"maladministration": "tidak_memberikan_pelayanan", "systemic": "yes",
+      "root_cause": "Laporan kerusakan dari kecamatan tidak diteruskan ke bidang bina marga"}, 8),
+    ("PUPR", "JALAN-DRAINASE", "Gorong-gorong runtuh dibiarkan berbulan-bulan",
+     {"maladministration": "tidak_memberikan_pelayanan", "systemic": "yes",
+      "root_cause": "Laporan kerusakan dari kecamatan tidak diteruskan ke bidang bina marga"}, 25),
+    ("PUPR", "PERIZINAN", "Rekomendasi teknis tidak terbit tanpa alasan",
+     {"maladministration": "penyimpangan_prosedur", "systemic": "no",
+      "root_cause": "Persyaratan rekomendasi teknis berbeda antara loket dan bidang teknis"}, 40),
+]
+# Improvement actions DUKCAPIL set from the quarter before's report and carried out.
+EVALUATION_ACTIONS = [
+    ("cause", "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya",
+     "Buat kartu kendali stok blangko mingguan dan ajukan kiriman saat stok di bawah 500 keping",
+     "Kepala Seksi Identitas Penduduk", "Kartu kendali stok dipakai sejak Oktober; stok tidak pernah di bawah 500 keping"),
+    ("form", "permintaan_imbalan",
+     "Pasang mesin nomor antrean dan papan \"layanan gratis\" di semua loket",
+     "Sekretaris Dinas", "Mesin antrean terpasang dan foto papan pengumuman biaya Rp0 di empat loket"),
+]
+
+
+def _evaluation(now: datetime) -> list[str]:
+    """Closed complaints of the quarter before with their findings (recurring causes in both
+    demo units); the ready unit (DUKCAPIL) turned its report into improvement actions, done with
+    their evidence; the unit with gaps (PUPR) has none. Added once: a DUKCAPIL evaluation record
+    is left alone."""
+    from ..evaluation import actions as evaluation_actions
+    from ..evaluation.report import evaluation, previous_quarter, record_for
+
+    unit, officer, supervisor = (Unit.by_code("DUKCAPIL"), User.by_email(ACCOUNTS[0][0]),
+                                 User.by_email(ACCOUNTS[2][0]))
+    period = previous_quarter(survey_periods.containing(now.date(), "quarter"))
+    if unit is None or officer is None or supervisor is None or record_for(unit, period) is not None:
+        return []
+    workflow = current_workflow()
+    zone = ZoneInfo(unit.timezone)
+    for i, (code, category, title, finding, day) in enumerate(EVALUATED):
+        staff = Actor.staff(officer if code == "DUKCAPIL" else User.by_email(ACCOUNTS[1][0]))
+        at = datetime.combine(period.start + timedelta(days=day), datetime.min.time(), zone).replace(hour=9)
+        complaint = file_complaint({
+            "unit": code, "category": category, "classification": next(iter(workflow.classifications)),
+            "title": title, "description": title + ".", "privacy": "confidential" if i == 4 else "public",
+            "name": NAMES[i % len(NAMES)], "consent": True}, actor=Actor.channel("walk_in"), at=at).complaint
+        advance(complaint, "verify", staff, at=at + timedelta(days=1), unit=code, category=category,
+                classification=complaint.classification)
+        answer = "Pengaduan Anda telah kami tindak lanjuti; rinciannya kami sampaikan di bawah."
+        offered = {t.trigger for t in workflow.offered(complaint)}
+        if "follow_up" in offered:
+            advance(complaint, "follow_up", staff, at=at + timedelta(days=4), response=answer)
+        else:  # a category whose follow-up a supervisor verifies first
+            advance(complaint, "propose_follow_up", staff, at=at + timedelta(days=3), response=answer)
+            advance(complaint, "approve_follow_up", Actor.staff(supervisor), at=at + timedelta(days=4),
+                    response=answer)
+        advance(complaint, "close", staff, at=at + timedelta(days=9), resolution="Masalah telah diselesaikan.",
+                finding="founded", **finding)
+    report = evaluation(Actor.staff(supervisor), [unit], period, unit)
+    groups = {g.key for rows in report.groups.values() for g in rows}
+    for section, words, description, owner, evidence in EVALUATION_ACTIONS:
+        group = next(g.key for g in report.groups[section] if words in (g.label, g.key.split(":", 1)[1]))
+        action = evaluation_actions.add_action(unit, period, Actor.staff(supervisor), {
+            "group": group, "description": description, "owner": owner}, groups)
+        evaluation_actions.update_action(unit, period, action, Actor.staff(supervisor),
+                                         {"status": "done", "evidence": evidence})
+    return [f"{len(EVALUATED)} demo findings of {period.label}, 2 improvement actions done (DUKCAPIL)"]
 
 
 def _supervision(supervisor: Actor, now) -> None:
