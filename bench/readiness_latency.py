@@ -8,9 +8,10 @@ through the whole Flask stack, and the number of queries one assessment takes.
 
 The first run (under `flock /tmp/bench1m.lock`, since others read the same database) adds
 what the readiness items read, for every unit: the SKM questionnaires of skm_latency.py
-(100,000 by default), three supervision records a month over the last three years, and
-three versions of each kind of standing document (rows only: no file is read); later runs
-find them and add nothing. No source reads the complaints: their number only sizes the
+(100,000 by default), three supervision records a month over the last three years, three
+versions of each kind of standing document (rows only: no file is read), and the registers:
+a compensation a month, a complaint evaluation report and an Ombudsman product (five items) a
+quarter, a service standard per unit; later runs find them and add nothing. No source reads the complaints: their number only sizes the
 database around the queries.
 """
 from __future__ import annotations
@@ -77,6 +78,49 @@ def prepare(db) -> str:
             f"supervision records, {len(documents):,} standing documents")
 
 
+def prepare_registers(db) -> str:
+    """The registers the other items read, for every unit, once: a compensation a month, the
+    complaint evaluation report of each of the last twelve quarters with three actions, an
+    Ombudsman product a quarter with five items, a service standard per unit and the default."""
+    from sqlalchemy import func, select
+
+    from pengaduan.models import (Compensation, ServiceStandard, SupervisionAction, SupervisionRecord, Unit,
+                                  User, utcnow)
+    from pengaduan.models.ombudsman import OmbudsmanItem, OmbudsmanProduct
+    from pengaduan.services.surveys import periods
+
+    if db.session.scalar(select(func.count()).select_from(Compensation)):
+        return "registers prepared earlier"
+    started, now = time.perf_counter(), utcnow()
+    today, someone = now.date(), db.session.scalar(select(User).limit(1))
+    db.session.add(ServiceStandard(unit_id=None, components={}, maklumat="Maklumat", decree_number="1/2026",
+                                   reviewed_on=today - timedelta(days=30), published_at=now, updated_at=now))
+    for i, unit in enumerate(db.session.scalars(select(Unit).order_by(Unit.code))):
+        db.session.add(ServiceStandard(unit_id=unit.id, components={}, maklumat="Maklumat", decree_number=f"{i}/2026",
+                                       reviewed_on=today - timedelta(days=10 * i), published_at=now, updated_at=now))
+        for month in range(36):
+            db.session.add(Compensation(unit_id=unit.id, kind="refund", given_on=today - timedelta(days=30 * month),
+                                        approved_by="Kepala", recorded_by_id=someone.id))
+        quarter = periods.containing(today, "quarter")
+        for q in range(12):
+            quarter = periods.containing(quarter.start - timedelta(days=1), "quarter")
+            record = SupervisionRecord(kind="complaint_evaluation", held_on=quarter.end + timedelta(days=7),
+                                       title=f"Evaluasi {quarter.label}", evaluation_period=quarter.label,
+                                       supervisor_id=someone.id, units=[unit])
+            record.actions = [SupervisionAction(description="Perbaikan", owner="Kasi", due_on=quarter.end
+                                                + timedelta(days=60), status="done" if q else "open") for _ in range(3)]
+            product = OmbudsmanProduct(kind="saran_perbaikan", number=f"{unit.code}/{q}", issued_on=quarter.start,
+                                       received_on=quarter.start, title="Saran", recorded_by_id=someone.id,
+                                       units=[unit], reported_back_on=quarter.end if q else None)
+            product.items = [OmbudsmanItem(unit_id=unit.id, action="Tindak lanjut", owner="Kasi",
+                                           due_at=now - timedelta(days=90 * q - 30), status="done" if q else "open",
+                                           done_on=quarter.end if q else None) for _ in range(5)]
+            db.session.add_all([record, product])
+    db.session.commit()
+    settle(db)
+    return f"registers prepared now in {time.perf_counter() - started:.0f} s"
+
+
 def main() -> None:
     options = parser(__doc__, filled=True)
     options.add_argument("--rounds", type=int, default=50)
@@ -95,7 +139,7 @@ def main() -> None:
     app = migrated_app(url, tmp, RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False)
     with app.app_context(), open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        prepared = f"{prepare_surveys(db, args.questionnaires)}; {prepare(db)}"
+        prepared = f"{prepare_surveys(db, args.questionnaires)}; {prepare(db)}; {prepare_registers(db)}"
     print(machine(url))
     with app.app_context():
         counts = [db.session.scalar(select(func.count()).select_from(model))

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from pengaduan.evidence import export_pack, verify_pack
 from pengaduan.extensions import db
-from pengaduan.models import SUPERVISION_KINDS, Unit, utcnow
+from pengaduan.models import ServiceStandard, SupervisionRecord, Unit, utcnow
 from pengaduan.services import create_unit
 from pengaduan.services.attachments import store
 from pengaduan.services.oversight import supervision as sv
@@ -177,6 +177,7 @@ def _evaluation(app, held_on: date, actions) -> int:
 
     with app.app_context():
         record = SupervisionRecord(kind="complaint_evaluation", held_on=held_on, title="Evaluasi pengaduan",
+                                   evaluation_period=quarter_before(sv.today(), 1).label,
                                    supervisor=User.by_email(SUPERVISOR_A), units=[Unit.by_code("UNIT-A")])
         db.session.add(record)
         db.session.commit()
@@ -208,6 +209,40 @@ def _compensate(app, given_on: date):
         db.session.commit()
 
 
+def _standard(app, standard_id: int | None = None, *, reviewed_on: date | None, published: bool) -> int:
+    """The kabupaten-wide service standard, made (or changed) through its service by an admin."""
+    from pengaduan.models import ServiceStandard
+    from pengaduan.services import standards
+
+    with app.app_context():
+        admin = actor_of(ADMIN)
+        standard = (db.session.get(ServiceStandard, standard_id) if standard_id
+                    else standards.create_standard(admin, None))
+        raw = {f"component_{code}": standard.text_of(code) or "Isi komponen" for code in standard.components}
+        standards.update_standard(admin, standard, {
+            **raw, "maklumat": "Kami siap melayani pengaduan Anda.", "decree_number": "800/12/2026",
+            "reviewed_on": reviewed_on.isoformat() if reviewed_on else "", "published": "1" if published else ""})
+        db.session.commit()
+        return standard.id
+
+
+def _ombudsman_item(app, due_at) -> int:
+    """A saran perbaikan of the Ombudsman with one item for UNIT-A."""
+    from pengaduan.models import User
+    from pengaduan.models.ombudsman import OmbudsmanItem, OmbudsmanProduct
+
+    with app.app_context():
+        today = sv.today()
+        product = OmbudsmanProduct(kind="saran_perbaikan", number="B/123/LM.12/2026", issued_on=today - timedelta(days=40),
+                                   received_on=today - timedelta(days=35), title="Saran perbaikan layanan KTP-el",
+                                   recorded_by_id=User.by_email(ADMIN).id, units=[Unit.by_code("UNIT-A")])
+        item = OmbudsmanItem(product=product, unit_id=Unit.by_code("UNIT-A").id, action="Pasang jadwal layanan",
+                             owner="Kepala Dinas A", due_at=due_at, status="open")
+        db.session.add_all([product, item])
+        db.session.commit()
+        return item.id
+
+
 def _office(app, **contacts):
     from pengaduan.policy import Actor
     from pengaduan.services.administration.office import save_office
@@ -225,9 +260,9 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     items = len(load(RULES).items)
     assert seen == {"channels": "red", "handler_decree": "red", "complaint_sop": "red", "supervision": "red",
                     "skm_quarter": "red", "evaluation_report": "red", "compensation": "red",
-                    "ombudsman_products": "red", "accessibility": "green"}
+                    "ombudsman_products": "green", "service_standard": "red", "accessibility": "green"}
     page = text_of(client, f"{PAGE}/UNIT-A")
-    assert f"1 of {items} items met" in page
+    assert f"2 of {items} items met" in page  # no Ombudsman product: nothing to follow up
     assert "No decree in force naming the complaint handlers is uploaded." in page
     html = get_page(client, f"{PAGE}/UNIT-A").html
     assert 'href="/staff/supervision/documents?unit=UNIT-A">Upload the handlers&#39; decree</a>' in html
@@ -278,7 +313,7 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     assert statuses(client)["skm_quarter"] == "green"
 
     quarter = quarter_before(today, 1)
-    record_id = _evaluation(app, quarter.end + timedelta(days=5), [])
+    record_id = _evaluation(app, min(today, quarter.end + timedelta(days=5)), [])
     assert statuses(client)["evaluation_report"] == "amber"  # no improvement action
     _act(app, record_id, due_on=today - timedelta(days=1))
     assert statuses(client)["evaluation_report"] == "amber"  # an action overdue
@@ -295,7 +330,25 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     assert statuses(client)["compensation"] == "amber"  # given, but more than a year ago
     _compensate(app, today - timedelta(days=20))
     assert statuses(client)["compensation"] == "green"
-    _upload(app, "ombudsman_followup", today - timedelta(days=2))
+    item_id = _ombudsman_item(app, due_at=utcnow() - timedelta(days=2))
+    assert statuses(client)["ombudsman_products"] == "red"  # an item past its deadline
+    with app.app_context():
+        from pengaduan.models.ombudsman import OmbudsmanItem
+
+        item = db.session.get(OmbudsmanItem, item_id)
+        item.status, item.done_on = "done", today
+        db.session.commit()
+    assert statuses(client)["ombudsman_products"] == "amber"  # done, not reported back
+    with app.app_context():
+        db.session.get(OmbudsmanItem, item_id).product.reported_back_on = today
+        db.session.commit()
+    assert statuses(client)["ombudsman_products"] == "green"
+
+    standard_id = _standard(app, reviewed_on=None, published=False)  # the kabupaten-wide default
+    assert statuses(client)["service_standard"] == "amber"  # there, but not published nor reviewed
+    _standard(app, standard_id, reviewed_on=today - timedelta(days=400), published=True)
+    assert statuses(client)["service_standard"] == "amber"  # not reviewed within the year
+    _standard(app, standard_id, reviewed_on=today - timedelta(days=3), published=True)
     assert set(statuses(client).values()) == {"green"}
     page = text_of(client, f"{PAGE}/UNIT-A")
     assert f"{items} of {items} items met" in page and "What is missing" not in page
@@ -304,7 +357,8 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     # Across units: UNIT-A is ready, UNIT-B is not, with the counts per item.
     across = get_page(signed_in(app, AUDITOR), PAGE).html
     assert re.search(rf"Dinas A</a></th>\s*<td[^>]*>{items} of {items}</td>", across)
-    assert re.search(rf"Dinas B</a></th>\s*<td[^>]*>1 of {items}</td>", across)
+    # UNIT-B follows the kabupaten-wide service standard: that item is met for it too.
+    assert re.search(rf"Dinas B</a></th>\s*<td[^>]*>3 of {items}</td>", across)
 
 
 def test_status_is_told_in_words_and_icons_not_colour_alone(app, org):
@@ -483,7 +537,11 @@ def test_the_demo_has_a_ready_unit_and_a_unit_with_gaps(app, runner):
     with app.app_context():
         result = assess([Unit.by_code("DUKCAPIL"), Unit.by_code("PUPR")], sv.today())
     ready, gaps = ({r.item.id: r.status for r in u.items} for u in result.units)
-    if "complaint_evaluation" not in SUPERVISION_KINDS:  # the evaluation register seeds its own report
-        ready.pop("evaluation_report")
+    with app.app_context():  # the registers seed their own demo rows: an item waits for its register's
+        if not db.session.scalar(select(func.count(ServiceStandard.id))):
+            ready.pop("service_standard")
+        if not db.session.scalar(select(func.count(SupervisionRecord.id)).where(
+                SupervisionRecord.kind == "complaint_evaluation")):
+            ready.pop("evaluation_report")
     assert set(ready.values()) == {"green"}, ready
     assert {"red", "amber"} <= set(gaps.values()), gaps

@@ -5,7 +5,8 @@ answers a Finding per unit id. Parameters and their defaults are declared with t
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -16,7 +17,9 @@ from ...i18n import lazy_ngettext as _n
 from ...models import (DOCUMENT_KINDS, Compensation, StandingDocument, SupervisionAction, SupervisionRecord, SurveyPeriod,
                        SurveyResponse)
 from ...models import supervision as supervision_models
+from ...models.ombudsman import OmbudsmanItem, OmbudsmanProduct
 from ...models.supervision import supervision_units
+from .. import standards
 from ..administration.office import current_office
 from ..surveys import periods
 from ..transparency.accessibility import STATEMENT_DATE
@@ -195,15 +198,13 @@ def survey_quarter(ctx: Context, units, params) -> dict:
 @source("evaluation_report",
         kind=Param("name", default="complaint_evaluation", help="the supervision kind of the report"),
         quarters_back=Param("int", default=1, help="the quarter it evaluates: 1, the quarter before the day's"),
-        within_days=Param("int", default=45, help="days after the quarter's end the report may be held"),
         require_actions=Param("bool", default=True, help="green needs improvement actions"))
 def evaluation_report(ctx: Context, units, params) -> dict:
     """The quarter's complaint evaluation report ("laporan evaluasi pengaduan"): a supervision
-    record of `kind` covering the unit, held from the quarter's start to `within_days` after
-    its end. With improvement actions none of which is open past its due date: green; without
+    record of `kind` covering the unit whose evaluation period is that quarter, held by the
+    day. With improvement actions none of which is open past its due date: green; without
     actions, or with one overdue: amber; none: red."""
     quarter = quarter_before(ctx.on, params["quarters_back"])
-    last = min(ctx.on, quarter.end + timedelta(days=params["within_days"]))
     rows = db.session.execute(
         select(supervision_units.c.unit_id, SupervisionRecord.id, SupervisionRecord.held_on,
                func.count(SupervisionAction.id),
@@ -212,17 +213,15 @@ def evaluation_report(ctx: Context, units, params) -> dict:
         .join(SupervisionRecord, SupervisionRecord.id == supervision_units.c.record_id)
         .outerjoin(SupervisionAction, SupervisionAction.record_id == SupervisionRecord.id)
         .where(supervision_units.c.unit_id.in_([u.id for u in units]), SupervisionRecord.kind == params["kind"],
-               SupervisionRecord.held_on >= quarter.start, SupervisionRecord.held_on <= last)
+               SupervisionRecord.evaluation_period == quarter.label, SupervisionRecord.held_on <= ctx.on)
         .group_by(supervision_units.c.unit_id, SupervisionRecord.id, SupervisionRecord.held_on)
         .order_by(SupervisionRecord.held_on))
     newest: dict[int, tuple] = {}
     for unit_id, record_id, held_on, actions, overdue in rows:
         newest[unit_id] = (record_id, held_on, int(actions), int(overdue))
-    report_page = "evaluation.report" in current_app.view_functions
     found = {}
     for unit in units:
-        act = (("evaluation.report", {"unit": unit.code, "period": quarter.label}) if report_page
-               else ("supervision.index", {"unit": unit.code, "kind": params["kind"]}))
+        act = ("evaluation.report", {"unit": unit.code, "period": quarter.label})
         if unit.id not in newest:
             found[unit.id] = Finding("red", 0, None, _l("no evaluation report of %(quarter)s", quarter=quarter.label),
                                      act, act)
@@ -238,7 +237,50 @@ def evaluation_report(ctx: Context, units, params) -> dict:
             status = "green"
             detail = _n("%(quarter)s: %(num)d improvement action", "%(quarter)s: %(num)d improvement actions",
                         actions, quarter=quarter.label)
-        found[unit.id] = Finding(status, actions, held_on, detail, ("supervision.record", {"record_id": record_id}), act)
+        found[unit.id] = Finding(status, actions, held_on, detail, act, ("supervision.record", {"record_id": record_id}))
+    return found
+
+
+@source("ombudsman_followup",
+        report_back=Param("bool", default=True,
+                          help="green needs products whose items are all done reported back to the Ombudsman"))
+def ombudsman_followup(ctx: Context, units, params) -> dict:
+    """The unit's items of Ombudsman products (the Ombudsman products register), as they
+    stood on the day: one open past its deadline: red; none late, but (with `report_back`) a
+    product whose items of the unit are all done and whose follow-up was not reported back
+    to the Ombudsman: amber; otherwise, no product at all included: green."""
+    day_began = datetime.combine(ctx.on, time.min, tzinfo=ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"]))
+    rows = db.session.execute(
+        select(OmbudsmanItem.unit_id, OmbudsmanItem.product_id, OmbudsmanItem.status, OmbudsmanItem.due_at,
+               OmbudsmanItem.done_on, OmbudsmanProduct.reported_back_on)
+        .join(OmbudsmanProduct, OmbudsmanProduct.id == OmbudsmanItem.product_id)
+        .where(OmbudsmanItem.unit_id.in_([u.id for u in units]), OmbudsmanProduct.received_on <= ctx.on,
+               OmbudsmanItem.status != "dropped"))
+    items: dict[int, list] = {}
+    for row in rows:
+        items.setdefault(row.unit_id, []).append(row)
+    found = {}
+    for unit in units:
+        mine = items.get(unit.id, [])
+        open_then = [r for r in mine if r.status == "open" or r.done_on is None or r.done_on > ctx.on]
+        late = [r for r in open_then if r.due_at < day_began]
+        products = {r.product_id for r in mine}
+        unreported = {r.product_id for r in mine if r.reported_back_on is None or r.reported_back_on > ctx.on}
+        unreported -= {r.product_id for r in open_then}
+        link = ("ombudsman.index", {"unit": unit.code})
+        if late:
+            status = "red"
+            detail = _n("%(num)d item past its deadline", "%(num)d items past their deadline", len(late))
+        elif unreported and params["report_back"]:
+            status = "amber"
+            detail = _n("%(num)d product done but not reported back", "%(num)d products done but not reported back",
+                        len(unreported))
+        else:
+            status = "green"
+            detail = _l("%(products)d products, %(open)d items open, none late", products=len(products),
+                        open=len(open_then))
+        latest = max((r.done_on for r in mine if r.done_on and r.done_on <= ctx.on), default=None)
+        found[unit.id] = Finding(status, len(mine), latest, detail, link, link)
     return found
 
 
@@ -270,6 +312,37 @@ def compensation_given(ctx: Context, units, params) -> dict:
                     day=since.isoformat())
         found[unit.id] = Finding(counted(n, params["green"], params["amber"]), n, latest, detail,
                                  ("compensation.index", {"unit": unit.code}), ("compensation.new", {"unit": unit.code}))
+    return found
+
+
+@source("service_standard",
+        require_maklumat=Param("bool", default=True, help="green needs the maklumat with its decree number"))
+def service_standard(ctx: Context, units, params) -> dict:
+    """The complaint service standard that applies to the unit (its own, else the
+    kabupaten-wide default: services.standards), read for every unit at once: published,
+    reviewed within the year (its yearly review not overdue) and, with `require_maklumat`,
+    with its maklumat and decree number: green; there but short of one of these: amber;
+    none: red."""
+    found = {}
+    for row in standards.register(units, ctx.on)[1:]:
+        unit, standard = row.unit, row.standard
+        act = ("standards.standard", {"scope": unit.code})
+        if standard is None:
+            found[unit.id] = Finding("red", 0, None, _l("no service standard"), act, act)
+            continue
+        problems = []
+        if not standard.published:
+            problems.append(_l("not published"))
+        if row.review.status in ("never", "overdue"):
+            problems.append(_l("not reviewed within the year"))
+        if params["require_maklumat"] and not ((standard.maklumat or "").strip() and standard.decree_number):
+            problems.append(_l("no maklumat with its decree number"))
+        whose = _l("its own") if row.own else _l("the kabupaten-wide default")
+        reviewed = standard.reviewed_on.isoformat() if standard.reviewed_on else "-"
+        detail = "; ".join([str(_l("%(whose)s, reviewed on %(day)s", whose=whose, day=reviewed))]
+                           + [str(p) for p in problems])
+        link = ("service_standard.unit", {"unit_code": unit.code}) if standard.published else act
+        found[unit.id] = Finding("amber" if problems else "green", 1, standard.reviewed_on, detail, link, act)
     return found
 
 
