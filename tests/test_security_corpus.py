@@ -104,6 +104,11 @@ class Scene:
     survey_a_path: str = ""  # its public questionnaire
     survey_action_a: int = 0  # an improvement action following up that period (element U3)
     evaluation_action_a: int = 0  # an improvement action of UNIT-A's complaint evaluation, this quarter
+    ombudsman_product_a: int = 0  # an Ombudsman product concerning UNIT-A, with its scan
+    ombudsman_file_a: int = 0
+    ombudsman_item_a: int = 0  # its open action
+    ombudsman_item_dropped: int = 0  # its dropped action (may be reopened)
+    ombudsman_item_spare: int = 0  # another open action (may be dropped)
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -165,6 +170,18 @@ def build_scene(app) -> Scene:
         evaluation_action = evaluation_actions.add_action(
             Unit.by_code("UNIT-A"), periods.containing(sv.today(), "quarter"), actor_of(SUPERVISOR_A),
             {"group": "unit:UNIT-A", "description": "Tambah petugas loket", "owner": "Siti"}, {"unit:UNIT-A"})
+        from pengaduan.services import ombudsman
+        product = ombudsman.record_product(actor_of(SUPERVISOR_A), {
+            "kind": "tindakan_korektif", "number": "LAHP/1/2026", "issued_on": sv.today().isoformat(),
+            "received_on": sv.today().isoformat(), "title": "Penundaan berlarut", "units": ["UNIT-A"]},
+            store([("lahp.png", png((7, 7, 7)), "image/png")]))
+        open_item = ombudsman.add_item(actor_of(SUPERVISOR_A), product, {
+            "action": "Terbitkan SOP", "owner": "Kabid", "unit": "UNIT-A"})
+        dropped_item = ombudsman.add_item(actor_of(SUPERVISOR_A), product, {
+            "action": "Pasang papan", "owner": "Sekdin", "unit": "UNIT-A"})
+        ombudsman.drop_item(actor_of(SUPERVISOR_A), dropped_item, {"reason": "Dicabut"})
+        spare_item = ombudsman.add_item(actor_of(SUPERVISOR_A), product, {
+            "action": "Latih petugas", "owner": "Kabid", "unit": "UNIT-A"})
         db.session.commit()
         (rec_a, doc_a), (rec_b, doc_b) = records["UNIT-A"], records["UNIT-B"]
         return Scene(
@@ -179,7 +196,9 @@ def build_scene(app) -> Scene:
             users={u.email: u.id for u in db.session.scalars(select(User))},
             tokens=tokens, api_key=key, instruction_a=instruction.id, survey_a=survey.id,
             survey_a_path=f"/skm/UNIT-A/{survey.label}", survey_action_a=skm_action.id,
-            evaluation_action_a=evaluation_action.id)
+            evaluation_action_a=evaluation_action.id, ombudsman_product_a=product.id,
+            ombudsman_file_a=product.files[0].id, ombudsman_item_a=open_item.id,
+            ombudsman_item_dropped=dropped_item.id, ombudsman_item_spare=spare_item.id)
 
 
 @pytest.fixture
@@ -402,6 +421,21 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
             "complaint": complaint.tracking_code, "kind": "refund", "given_on": sv.today().isoformat(),
             "value": "1000", "description": p, "approved_by": p[:200]},
             store([(p + ".png", png((6, 6, 6)), "image/png")]))
+        from pengaduan.services import ombudsman
+        product = ombudsman.record_product(supervisor, {
+            "kind": "rekomendasi", "number": p[:100], "issued_on": sv.today().isoformat(),
+            "received_on": sv.today().isoformat(), "title": p[:300], "summary": p, "units": ["UNIT-A"],
+            "complaints": complaint.tracking_code})
+        item = ombudsman.add_item(supervisor, product, {"action": p, "owner": p[:200], "unit": "UNIT-A"})
+        ombudsman.complete_item(supervisor, item, {"done_on": sv.today().isoformat(), "evidence": p},
+                                store([(p[:80] + ".png", png((8, 8, 8)), "image/png")]))
+        ombudsman.record_reported_back(supervisor, product, {"reported_back_on": sv.today().isoformat(),
+                                                             "reported_back_ref": p[:200]})
+        from pengaduan.services import standards as service_standards
+        standard = service_standards.create_standard(supervisor, Unit.by_code("UNIT-A"))
+        service_standards.update_standard(supervisor, standard, {
+            **{f"component_{code}": p for code in standard.components}, "version": standard.version,
+            "maklumat": p, "decree_number": p[:120], "published": "1"})
         docs.upload_document(supervisor, Unit.by_code("UNIT-A"), {
             "kind": "complaint_sop", "title": p, "valid_from": "2026-01-01"},
             store([(p + ".pdf", pdf("SOP"), "application/pdf")]))
@@ -436,6 +470,13 @@ def _pages(corpus: Corpus) -> list[tuple[str, str, bool]]:
         (OFFICER_A, "/staff/compensation", True), (OFFICER_A, f"/staff/compensation/new?complaint={q}", False),
         (OFFICER_A, f"/staff/compensation?from={q}&to={q}&unit={q}", False),
         (AUDITOR, "/staff/compensation/1", True),
+        (OFFICER_A, "/staff/ombudsman?status=all", True), (AUDITOR, "/staff/ombudsman/2", True),
+        (SUPERVISOR_A, "/staff/ombudsman/2", True), (SUPERVISOR_A, f"/staff/ombudsman?status={q}&unit={q}", False),
+        (SUPERVISOR_A, "/staff", False), (SUPERVISOR_A, "/staff/ombudsman/new", False),
+        ("anonymous", "/standar-pelayanan", True), ("anonymous", "/standar-pelayanan/UNIT-A", True),
+        ("anonymous", f"/standar-pelayanan/{q}", False),
+        (OFFICER_A, "/staff/standards", True), (OFFICER_A, "/staff/standards/UNIT-A", True),
+        (SUPERVISOR_A, "/staff/standards/UNIT-A", True), (SUPERVISOR_A, f"/staff/standards/{q}", False),
         (SUPERVISOR_A, f"/staff/evaluation?unit=UNIT-A&period={corpus.quarter}", True),
         (AUDITOR, f"/staff/evaluation?period={corpus.quarter}", True),
         (SUPERVISOR_A, f"/staff/evaluation?unit={q}&period={q}", False),
@@ -487,6 +528,14 @@ def _reflected_forms(app, clients: dict, corpus: Corpus, payload: str):
     yield "compensation form", officer.post("/staff/compensation/new", data={
         "csrf_token": token, "unit": "UNIT-A", "complaint": p[:20], "kind": p, "given_on": p,
         "value": p, "description": p, "approved_by": p})
+    yield "ombudsman product form", supervisor.post("/staff/ombudsman/new", data={
+        "csrf_token": token_of(supervisor), "kind": "rekomendasi", "number": p, "issued_on": p,
+        "received_on": p, "title": p, "summary": p, "units": ["UNIT-A"], "complaints": p[:20]})
+    yield "ombudsman action form", supervisor.post(f"/staff/ombudsman/{corpus.scene.ombudsman_product_a}/items", data={
+        "csrf_token": token_of(supervisor), "action": p, "owner": p, "unit": "UNIT-A", "due_on": p})
+    yield "service standard form", supervisor.post("/staff/standards/UNIT-A", data={
+        "csrf_token": token_of(supervisor), "version": "2", "maklumat": p, "component_cost": p,
+        "decree_number": p, "decree_date": p, "reviewed_on": p, "published": "1"})
     yield "evaluation action form", supervisor.post("/staff/evaluation/actions", data={
         "csrf_token": token_of(supervisor), "unit": "UNIT-A", "period": corpus.quarter, "group": p,
         "description": p, "owner": p, "due_on": p})
@@ -854,6 +903,9 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "surveys.edit": SUPERVISOR_A,
     "compensation.detail": OFFICER_A, "compensation.evidence_file": OFFICER_A,
     "evaluation.update_action": SUPERVISOR_A,
+    "ombudsman.product": OFFICER_A, "ombudsman.product_file": OFFICER_A, "ombudsman.item_file": OFFICER_A,
+    "ombudsman.add_item": SUPERVISOR_A, "ombudsman.reported": SUPERVISOR_A, "ombudsman.item_done": OFFICER_A,
+    "ombudsman.item_drop": OFFICER_A, "ombudsman.item_reopen": OFFICER_A,
 }
 
 

@@ -72,6 +72,17 @@ def _act_data(client, s, app):
         "message": "Mohon kirim foto KTP."}
 
 
+def _standard_data(client, app):
+    """The kabupaten-wide default's form (made first if it is not there), with a new cost."""
+    from pengaduan.services import standards
+    with app.app_context():
+        if standards.default_standard() is None:
+            standards.create_standard(Actor.staff(User.by_email(ADMIN)), None)
+            db.session.commit()
+    return form_values(client, "/staff/standards/default", "/staff/standards/default") | {
+        "component_cost": f"Gratis ({time.time_ns()})"}
+
+
 def _citizen_provide_info(client, s, app):
     """Officer A asks for information on complaint `late` (once); its complainant answers."""
     from pengaduan.services import advance
@@ -287,6 +298,22 @@ SCENARIOS: dict[str, Scenario] = {
     "compensation.new": Scenario(OFFICER_A, lambda s: "/staff/compensation/new", lambda c, s, a: {
         "unit": "UNIT-A", "kind": "refund", "given_on": _today(c, s, a), "value": "25000",
         "approved_by": "Kepala Dinas A"}, files={"files": [(png(), "kuitansi.png")]}),
+    "ombudsman.new": Scenario(SUPERVISOR_A, lambda s: "/staff/ombudsman/new", lambda c, s, a: {
+        "kind": "saran_perbaikan", "number": "B/2/2026", "issued_on": _today(c, s, a), "received_on": _today(c, s, a),
+        "title": "Saran", "units": "UNIT-A"}, files={"files": [(png(), "lahp.png")]}),
+    "ombudsman.add_item": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/{s.ombudsman_product_a}/items",
+                                   lambda c, s, a: {"action": "SOP", "owner": "Kabid", "unit": "UNIT-A"}),
+    "ombudsman.reported": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/{s.ombudsman_product_a}/reported",
+                                   lambda c, s, a: {"reported_back_on": _today(c, s, a)}),
+    "ombudsman.item_done": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_a}/done",
+                                    lambda c, s, a: {"done_on": _today(c, s, a), "evidence": "SOP terbit"},
+                                    files={"files": [(png(), "sk.png")]}),
+    "ombudsman.item_drop": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_spare}/drop",
+                                    lambda c, s, a: {"reason": "Dicabut"}),
+    "ombudsman.item_reopen": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_dropped}/reopen",
+                                      lambda c, s, a: {"reason": "Diterbitkan ulang"}),
+    "standards.create": Scenario(SUPERVISOR_A, lambda s: "/staff/standards/UNIT-A/create", lambda c, s, a: {}),
+    "standards.standard": Scenario(ADMIN, lambda s: "/staff/standards/default", lambda c, s, a: _standard_data(c, a)),
     "search.complainant": Scenario(OFFICER_A, lambda s: "/staff/search/complainant",
                                    lambda c, s, a: {"who": "Budi", "state": "any"}),
     "staff.queue_assign": Scenario(OFFICER_A, lambda s: "/staff/queue/assign", lambda c, s, a: form_values(
@@ -524,6 +551,11 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "readiness.unit": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "readiness.unit_csv": [{"unit_code": "UNIT-A"}],
         "compensation.detail": [{"compensation_id": 1}], "compensation.evidence_file": [{"file_id": 1}],
+        "ombudsman.product": [{"product_id": scene.ombudsman_product_a}],
+        "ombudsman.product_file": [{"file_id": scene.ombudsman_file_a}], "ombudsman.item_file": [{"file_id": 1}],
+        "ombudsman.index": [{}, {"status": "late", "unit": "UNIT-A"}],
+        "standards.standard": [{"scope": "UNIT-A"}, {"scope": "default"}],
+        "standards.poster": [{"scope": "UNIT-A"}], "service_standard.unit": [{"unit_code": "UNIT-A"}],
         "evaluation.report": [{}, {"unit": "UNIT-A", "period": "2026-Q3", "format": "csv"}],
         "reporting.report": [{}, {"from": period()[0], "to": period()[1], "unit": "UNIT-A"},
                              {"from": period()[0], "to": period()[1], "unit": "UNIT-A", "format": "csv"}],
