@@ -28,9 +28,9 @@ from pengaduan.services.readiness import sources as readiness_sources
 from pengaduan.services.readiness.sources import months_before, months_earlier, quarter_before
 from pengaduan.services.surveys import answers as survey_answers
 from pengaduan.services.surveys import opening as survey_opening
-from test_staff import get_page, signed_in, token_of
+from test_staff import get_page, signed_in
 from test_supervision import (ADMIN, AUDITOR, OFFICER_A, SUPERVISOR_A, SUPERVISOR_B, actor_of, org,  # noqa: F401
-                              pdf, png)
+                              pdf)
 
 RULES = Path(__file__).resolve().parent.parent / "workflows" / "assessment" / "ombudsman-2025.yaml"
 PAGE = "/staff/readiness"
