@@ -7,19 +7,16 @@ from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ...http.links import external_url
 from ...i18n import label
 from ...models import STANDARD_COMPONENTS, ServiceStandard, Unit
 from ..complaints.receipts import tracking_qr
 from ..oversight.supervision import today
-from . import review_of
+from . import prefill, review_of
 
 
 def complaint_form_link(unit: Unit | None) -> str:
     """The complaint form with the unit chosen: what the poster's QR code opens."""
-    if unit is None:
-        return external_url("citizen.new_complaint")
-    return external_url("citizen.new_complaint", unit=unit.code)
+    return prefill.site("form_link", unit.code if unit else None)
 
 
 def poster_html(unit: Unit | None, standard: ServiceStandard) -> str:

@@ -3,20 +3,21 @@ knows: the procedure from the workflow's stages, the time limits from its SLA cl
 channels from the office's profile and the channels complaints arrive through, the cost
 (free), how to file and track with the site's own addresses, and the number of handlers.
 
-The text is Indonesian: the standard is an Indonesian public document, issued by decree.
+Links come from the site's configured address, as in emails (the macros of DRAFT). The text
+is Indonesian: the standard is an Indonesian public document, issued by decree.
 Every component stays editable; this only saves typing the obvious."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, get_template_attribute
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...http.links import external_url
 from ...i18n import label
 from ...models import STAFF_CHANNELS, Role, Unit, User
 from ...models.user import user_units
 from ...workflow import current_workflow
-from ..administration.office import current_office
+
+DRAFT = "standards/_draft.txt"  # the parts taken from the site's address and the office's profile
 
 UNITS = {"working_days": "hari kerja", "calendar_days": "hari kalender", "hours": "jam"}
 # How the channels staff type complaints in from read in the standard (models.STAFF_CHANNELS).
@@ -58,21 +59,14 @@ def _legal_basis(workflow) -> str:
     return _lines(list(LEGAL_BASIS) + extra)
 
 
+def site(name: str, *args) -> str:
+    """A part of the draft from the site's address or the office's profile (a macro of DRAFT)."""
+    return str(get_template_attribute(DRAFT, name)(*args)).strip()
+
+
 def _addresses() -> list[str]:
     """Where and how a complaint reaches the office: the site, then the office's contacts."""
-    office = current_office()
-    ways = [f"formulir daring: {external_url('citizen.new_complaint')}"]
-    if office.address:
-        ways.append(f"datang langsung ke loket: {office.address.replace(chr(10), ', ')}"
-                    + (f" ({office.hours})" if office.hours else ""))
-    if office.phone:
-        ways.append(f"telepon: {office.phone_display}")
-    if office.whatsapp:
-        ways.append(f"WhatsApp: {office.whatsapp_display}")
-    if office.email:
-        ways.append(f"email: {office.email}")
-    ways.append(f"SP4N-LAPOR!: {office.lapor_url}")
-    return ways
+    return [line.strip() for line in site("ways").splitlines() if line.strip()]
 
 
 def _handlers(unit: Unit | None) -> int:
@@ -87,8 +81,7 @@ def _handlers(unit: Unit | None) -> int:
 def drafted(unit: Unit | None) -> dict[str, str]:
     """The 14 components as the system can write them for `unit` (None: the default)."""
     workflow = current_workflow()
-    office = current_office()
-    where = unit.name if unit is not None else office.name
+    where = unit.name if unit is not None else site("office_name")
     handlers = _handlers(unit)
     channels = ", ".join(CHANNEL_WORDS.get(c, c) for c in STAFF_CHANNELS if c != "other")
     return {
@@ -106,7 +99,7 @@ def drafted(unit: Unit | None) -> dict[str, str]:
             "Tanda terima berisi kode pelacakan dan PIN.",
             "Tanggapan dan tindak lanjut tertulis atas pengaduan.",
         )),
-        "facilities": _lines([f"Formulir pengaduan daring: {external_url('citizen.new_complaint')}",
+        "facilities": _lines([f"Formulir pengaduan daring: {site('form_link')}",
                               f"Saluran lain: {channels}.",
                               "Bantuan bagi penyandang disabilitas (juru bahasa isyarat, cetak besar, "
                               "bantuan di loket) dapat diminta pada formulir pengaduan."]),
@@ -118,7 +111,7 @@ def drafted(unit: Unit | None) -> dict[str, str]:
                                 "otomatis kepada atasan.",
         "complaint_handling": _lines(
             [f"Sampaikan pengaduan melalui {way}." for way in _addresses()]
-            + [f"Lacak pengaduan di {external_url('citizen.track')} dengan kode pelacakan dan PIN."]),
+            + [f"Lacak pengaduan di {site('track_link')} dengan kode pelacakan dan PIN."]),
         "staff_count": (f"{handlers} orang pengelola pengaduan di {where}." if handlers
                         else "Ditetapkan dengan surat keputusan tim pengelola pengaduan."),
         "service_guarantee": f"Pelayanan pengaduan diberikan sesuai standar ini, dijamin dengan "
