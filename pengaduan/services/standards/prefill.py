@@ -8,6 +8,8 @@ is Indonesian: the standard is an Indonesian public document, issued by decree.
 Every component stays editable; this only saves typing the obvious."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, get_template_attribute
 from sqlalchemy import func, select
 
@@ -32,6 +34,7 @@ LEGAL_BASIS = (
     "Peraturan Presiden Nomor 76 Tahun 2013 tentang Pengelolaan Pengaduan Pelayanan Publik",
     "Peraturan Menteri PANRB Nomor 15 Tahun 2014 tentang Pedoman Standar Pelayanan",
 )
+REGULATION = re.compile(r"\b(\d+)/(\d{4})\b")  # "PermenPANRB 5/2025": number and year
 MAKLUMAT = ("Dengan ini, kami menyatakan sanggup menyelenggarakan pelayanan pengaduan sesuai "
             "standar pelayanan yang telah ditetapkan dan apabila tidak menepati janji ini, kami "
             "siap menerima sanksi sesuai peraturan perundang-undangan yang berlaku.")
@@ -54,8 +57,11 @@ def _time_limits(workflow) -> str:
 
 
 def _legal_basis(workflow) -> str:
-    sources = [rule.source for rule in workflow.staff_clocks.values()]
-    extra = sorted({s for s in sources if not any(s in law for law in LEGAL_BASIS) and "UU 25/2009" not in s})
+    """The regulations above, then those the workflow's clocks cite that they do not name
+    (a source without a number, a unit's own policy, is no legal basis)."""
+    cited = {part.strip() for rule in workflow.staff_clocks.values() for part in re.split(r"[;,]", rule.source)}
+    extra = sorted(source for source in cited if (found := REGULATION.search(source))
+                   and not any(f"Nomor {found[1]} Tahun {found[2]}" in law for law in LEGAL_BASIS))
     return _lines(list(LEGAL_BASIS) + extra)
 
 
