@@ -9,13 +9,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..database import reads_first
-from ..errors import Forbidden, InvalidFields
 from ..extensions import db
 from ..http.params import query_day
-from ..http.uow import checked_uploads, rerender
+from ..http.uow import with_uploads
 from ..models import COMPENSATION_KINDS, Compensation, CompensationFile, Unit
 from ..policy import Actor, can_read_compensation, can_record_compensation, can_view_compensation
-from ..services.attachments import stored_files
 from ..services.oversight import compensation as register
 from ..services.oversight.supervision import today
 from ..services.oversight.timeliness import units_in_view
@@ -76,17 +74,7 @@ def new():
         return _form(typed={"given_on": today().isoformat(), "complaint": request.args.get("complaint", "")[:20],
                             "unit": request.args.get("unit", "")[:32]})
     raw = request.form.to_dict()
-    try:
-        checked = checked_uploads(request.files.getlist("files"), field="files")
-    except InvalidFields as exc:
-        return _form(exc.errors, raw, exc.status)
-    try:
-        with stored_files(checked, field="files") as stored:
-            compensation = register.record_compensation(actor(), raw, stored)
-    except InvalidFields as exc:
-        rerender(_form, exc.errors, raw, exc.status)
-    except Forbidden:
-        abort(403)
+    compensation = with_uploads(lambda stored: register.record_compensation(actor(), raw, stored), _form, raw)
     flash(_("Compensation recorded."), "success")
     return redirect(url_for("compensation.detail", compensation_id=compensation.id))
 

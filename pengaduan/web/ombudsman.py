@@ -10,12 +10,11 @@ from flask_login import current_user, login_required
 from ..database import reads_first
 from ..errors import Forbidden, InvalidFields
 from ..extensions import db
-from ..http.uow import checked_uploads, rerender
+from ..http.uow import rerender, with_uploads
 from ..models import OmbudsmanItem, OmbudsmanItemFile, OmbudsmanProduct, OmbudsmanProductFile, utcnow
 from ..policy import (Actor, can_keep_ombudsman_product, can_read_ombudsman, can_record_ombudsman_product,
                       can_update_ombudsman_item, can_view_ombudsman_product, sees_every_product)
 from ..services import ombudsman as register
-from ..services.attachments import stored_files
 from ..services.inputs import local_today
 from ..services.oversight.timeliness import units_in_view
 from .downloads import send_stored
@@ -75,17 +74,7 @@ def new():
         return _form(typed={"received_on": local_today(None).isoformat()})
     raw = request.form.to_dict()
     raw["units"] = request.form.getlist("units")
-    try:
-        checked = checked_uploads(request.files.getlist("files"), field="files")
-    except InvalidFields as exc:
-        return _form(exc.errors, raw, exc.status)
-    try:
-        with stored_files(checked, field="files") as stored:
-            product = register.record_product(actor(), raw, stored)
-    except InvalidFields as exc:
-        rerender(_form, exc.errors, raw, exc.status)
-    except Forbidden:
-        abort(403)
+    product = with_uploads(lambda stored: register.record_product(actor(), raw, stored), _form, raw)
     flash(_("Ombudsman product recorded. Add the actions it requires."), "success")
     return redirect(url_for("ombudsman.product", product_id=product.id))
 
@@ -152,17 +141,8 @@ def item_done(item_id):
     item = _item_or_404(item_id)
     form = f"item-{item.id}"
     raw = request.form.to_dict()
-    try:
-        checked = checked_uploads(request.files.getlist("files"), field="files")
-    except InvalidFields as exc:
-        return _page(item.product, exc.errors, raw, form, exc.status)
-    try:
-        with stored_files(checked, field="files") as stored:
-            register.complete_item(actor(), item, raw, stored)
-    except InvalidFields as exc:
-        rerender(_page, item.product, exc.errors, raw, form, exc.status)
-    except Forbidden:
-        abort(403)
+    with_uploads(lambda stored: register.complete_item(actor(), item, raw, stored),
+                 lambda errors, typed, status: _page(item.product, errors, typed, form, status), raw)
     flash(_("Action marked done."), "success")
     return redirect(url_for("ombudsman.product", product_id=item.product_id, _anchor=form))
 
