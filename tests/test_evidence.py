@@ -275,7 +275,7 @@ def test_command_exports_a_pack_that_verifies(app, runner, scene, tmp_path):
     assert manifest["counts"] == {"audit_events": events_before, "complaints_received": 5, "cases": 5,
                                   "supervision_records": 3, "standing_documents": 1, "checkpoints": 1,
                                   "lapor_answers": 0, "survey_periods": 0, "survey_responses": 0,
-                                  "survey_actions": 0}
+                                  "survey_actions": 0, "evaluation_reports": 2, "evaluation_actions": 0}
     assert (manifest["unit"], manifest["period"]) == (None, {"from": scene.start.isoformat(),
                                                             "to": scene.end.isoformat()})
     assert (manifest["chain"]["first_seq"], manifest["chain"]["last_seq"], manifest["chain"]["redacted"]) == (
