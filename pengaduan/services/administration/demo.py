@@ -208,8 +208,12 @@ def seed(complaints: int = 36, rng: random.Random | None = None) -> list[str]:
 
 
 # Closed complaints of the quarter before with their findings (unit, category, title, finding
-# fields, day of the quarter filed), so that the evaluation report shows recurring causes.
+# fields, day of the quarter filed; before 0, the quarter before that), so that the evaluation
+# report shows recurring causes.
 EVALUATED = [
+    ("DUKCAPIL", "ADMINDUK", "Blangko KTP-el kosong sejak awal bulan",
+     {"maladministration": "penundaan_berlarut", "systemic": "yes",
+      "root_cause": "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya"}, -40),
     ("DUKCAPIL", "ADMINDUK", "Blangko KTP-el habis, warga disuruh kembali bulan depan",
      {"maladministration": "penundaan_berlarut", "systemic": "yes",
       "root_cause": "Stok blangko KTP-el tidak dipantau sehingga habis sebelum kiriman berikutnya"}, 5),
@@ -269,7 +273,7 @@ def _evaluation(now: datetime) -> list[str]:
         at = datetime.combine(period.start + timedelta(days=day), datetime.min.time(), zone).replace(hour=9)
         complaint = file_complaint({
             "unit": code, "category": category, "classification": next(iter(workflow.classifications)),
-            "title": title, "description": title + ".", "privacy": "confidential" if i == 4 else "public",
+            "title": title, "description": title + ".", "privacy": "confidential" if i == 5 else "public",
             "name": NAMES[i % len(NAMES)], "consent": True}, actor=Actor.channel("walk_in"), at=at).complaint
         advance(complaint, "verify", staff, at=at + timedelta(days=1), unit=code, category=category,
                 classification=complaint.classification)
@@ -291,7 +295,7 @@ def _evaluation(now: datetime) -> list[str]:
             "group": group, "description": description, "owner": owner}, groups)
         evaluation_actions.update_action(unit, period, action, Actor.staff(supervisor),
                                          {"status": "done", "evidence": evidence})
-    return [f"{len(EVALUATED)} demo findings of {period.label}, 2 improvement actions done (DUKCAPIL)"]
+    return [f"{len(EVALUATED)} demo findings up to {period.label}, 2 improvement actions done (DUKCAPIL)"]
 
 
 def _supervision(supervisor: Actor, now) -> None:
