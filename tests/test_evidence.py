@@ -275,7 +275,9 @@ def test_command_exports_a_pack_that_verifies(app, runner, scene, tmp_path):
     assert manifest["counts"] == {"audit_events": events_before, "complaints_received": 5, "cases": 5,
                                   "supervision_records": 3, "standing_documents": 1, "checkpoints": 1,
                                   "lapor_answers": 0, "survey_periods": 0, "survey_responses": 0,
-                                  "survey_actions": 0, "evaluation_reports": 2, "evaluation_actions": 0}
+                                  "survey_actions": 0, "evaluation_reports": 2, "evaluation_actions": 0,
+                                  "compensations": 0, "ombudsman_products": 0, "ombudsman_items": 0,
+                                  "service_standards": 0}
     assert (manifest["unit"], manifest["period"]) == (None, {"from": scene.start.isoformat(),
                                                             "to": scene.end.isoformat()})
     assert (manifest["chain"]["first_seq"], manifest["chain"]["last_seq"], manifest["chain"]["redacted"]) == (
@@ -343,6 +345,8 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
                           "cases.jsonl", "sla.csv", "lapor.csv", "supervision.csv", "supervision_actions.csv",
                           "documents.csv", "summary.html", "verify_pack.py",
                           "skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv",
+                          "ombudsman/products.csv", "ombudsman/items.csv",
+                          "standards/UNIT-A.json", "standards/UNIT-B.json",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
                           f"supervision/{scene.record_b}/{first_file_id(scene.record_b)}-foto.png",
                           f"documents/{first_document_id()}-sk.pdf"}
@@ -1333,7 +1337,8 @@ def test_running_period_counts_nothing_late_before_its_deadline(app, org):
         report = periodic_report(today - timedelta(days=1), today + timedelta(days=60))
         assert report.overdue == []
         assert {s.rule: s.overdue_open for s in report.stages} == {
-            "verification": 0, "response": 0, "first_follow_up": 0, "resolution": 0, "lapor_follow_up": 0}
+            "verification": 0, "response": 0, "first_follow_up": 0, "resolution": 0, "lapor_follow_up": 0,
+            "follow_up_review": 0, "follow_up_revision": 0}
 
 
 def test_report_command_writes_csv_and_html(app, runner, june):
