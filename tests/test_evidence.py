@@ -178,6 +178,15 @@ def scene(app, org) -> Scene:
 
 # --- packs ---------------------------------------------------------------------------------
 
+def readiness_evidence() -> int:
+    """Lines of readiness.csv per unit: one per item and piece of evidence of the rules in force."""
+    from pengaduan.config import PROJECT_ROOT
+    from pengaduan.services.readiness import load
+
+    return sum(len(item.evidence) for item in load(PROJECT_ROOT / "workflows" / "assessment" /
+                                                   "ombudsman-2025.yaml").items)
+
+
 def export(path: Path, scene: Scene, unit: str | None = None, actor: str = "test") -> dict:
     """Export through the service as the command does (head signed first); committed."""
     audit.checkpoint(db.session)
@@ -277,7 +286,7 @@ def test_command_exports_a_pack_that_verifies(app, runner, scene, tmp_path):
                                   "lapor_answers": 0, "survey_periods": 0, "survey_responses": 0,
                                   "survey_actions": 0, "evaluation_reports": 2, "evaluation_actions": 0,
                                   "compensations": 0, "ombudsman_products": 0, "ombudsman_items": 0,
-                                  "service_standards": 0}
+                                  "service_standards": 0, "readiness_rows": 2 * readiness_evidence()}
     assert (manifest["unit"], manifest["period"]) == (None, {"from": scene.start.isoformat(),
                                                             "to": scene.end.isoformat()})
     assert (manifest["chain"]["first_seq"], manifest["chain"]["last_seq"], manifest["chain"]["redacted"]) == (
@@ -343,9 +352,10 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
         before, before, len(files) - 2, None)
     assert set(files) == {"manifest.json", "manifest.sig", "audit/events.jsonl", "audit/checkpoints.jsonl", "register.csv",
                           "cases.jsonl", "sla.csv", "lapor.csv", "supervision.csv", "supervision_actions.csv",
-                          "documents.csv", "summary.html", "verify_pack.py",
+                          "documents.csv", "summary.html", "verify_pack.py", "readiness.csv",
                           "skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv",
                           "ombudsman/products.csv", "ombudsman/items.csv",
+                          "compensation/compensations.csv",
                           "standards/UNIT-A.json", "standards/UNIT-B.json",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
                           f"supervision/{scene.record_b}/{first_file_id(scene.record_b)}-foto.png",
