@@ -193,7 +193,7 @@ def test_demo_seed_is_idempotent_and_real(app, runner):
     with app.app_context():
         states = set(db.session.scalars(select(Complaint.state)))
         assert states == {"received", "awaiting_info", "verified", "follow_up_review", "followed_up", "closed"}
-        assert db.session.scalar(select(func.count(Complaint.id))) == 36 + len(demo.CHANNEL_SAMPLES)
+        assert db.session.scalar(select(func.count(Complaint.id))) == 36 + len(demo.CHANNEL_SAMPLES) + len(demo.EVALUATED)
         assert {"walk_in", "letter", "sp4n_lapor", "email"} <= set(db.session.scalars(select(Complaint.channel)))
         assert db.session.scalar(select(func.count()).select_from(Complaint).where(
             Complaint.lapor_id.is_not(None), Complaint.lapor_unposted_since.is_not(None))) == 1
