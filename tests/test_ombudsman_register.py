@@ -9,8 +9,9 @@ import copy
 import csv
 import io
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -31,7 +32,7 @@ from pengaduan.services.oversight.reports import csv_rows, periodic_report
 from pengaduan.workflow import WorkflowError, parse_workflow
 
 NEW = "/staff/ombudsman/new"
-TODAY = date.today()
+TODAY = datetime.now(ZoneInfo("Asia/Jakarta")).date()  # the deployment's day, as the forms check it
 WORKFLOW = Path(__file__).resolve().parent.parent / "workflows" / "perpres76.yaml"
 
 
@@ -233,3 +234,145 @@ def test_workflow_check_names_file_key_and_reason(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["workflow", "check", str(broken)])
     assert result.exit_code == 1
     assert "broken.yaml: ombudsman_products.kinds.rekomendasi.time_limit.amount: must be a whole number" in result.output
+
+
+def _item_of(app) -> int:
+    with app.app_context():
+        return db.session.scalars(select(OmbudsmanItem.id)).one()
+
+
+def test_a_product_without_actions_is_open_late_and_red_once_past_its_limit(app, org):
+    from test_readiness import statuses
+    supervisor = signed_in(app, SUPERVISOR_A)
+    received = TODAY - timedelta(days=10)
+    assert send(supervisor, NEW, lahp(received_on=received.isoformat(),
+                                      issued_on=received.isoformat())).status_code == 302
+    pid = product_id(app)
+    assert "LAHP/0123" not in get_page(supervisor, "/staff/ombudsman?status=done").html
+    listing = get_page(supervisor, "/staff/ombudsman?status=open").html
+    assert "LAHP/0123" in listing and "Actions not yet recorded" in listing
+    assert "LAHP/0123" not in get_page(supervisor, "/staff/ombudsman?status=late").html
+    assert statuses(supervisor)["ombudsman_products"] == "amber"  # within the kind's 30 days
+    with app.app_context():
+        db.session.get(OmbudsmanProduct, pid).received_on = TODAY - timedelta(days=45)
+        db.session.get(OmbudsmanProduct, pid).issued_on = TODAY - timedelta(days=45)
+        db.session.commit()
+    assert "LAHP/0123" in get_page(supervisor, "/staff/ombudsman?status=late").html
+    assert statuses(supervisor)["ombudsman_products"] == "red"
+    assert "Actions not yet recorded" in get_page(supervisor, f"/staff/ombudsman/{pid}").html
+
+
+def test_a_product_done_but_not_reported_back_turns_red_past_its_limit(app, org):
+    from test_readiness import statuses
+    supervisor = signed_in(app, SUPERVISOR_A)
+    received = TODAY - timedelta(days=5)
+    assert send(supervisor, NEW, lahp(received_on=received.isoformat(),
+                                      issued_on=received.isoformat())).status_code == 302
+    pid = product_id(app)
+    assert send(supervisor, f"/staff/ombudsman/{pid}/items",
+                {"action": "SOP", "unit": "UNIT-A", "owner": "Kabid"}).status_code == 302
+    assert send(supervisor, f"/staff/ombudsman/items/{_item_of(app)}/done",
+                {"done_on": TODAY.isoformat(), "evidence": "SOP terbit"}, files=[("sk.jpg", jpeg_bytes())]).status_code == 302
+    assert statuses(supervisor)["ombudsman_products"] == "amber"  # done, report back not yet due
+    with app.app_context():
+        product = db.session.get(OmbudsmanProduct, pid)
+        product.received_on = product.issued_on = TODAY - timedelta(days=40)
+        db.session.commit()
+    assert statuses(supervisor)["ombudsman_products"] == "red"  # the report back is past the limit
+    assert send(supervisor, f"/staff/ombudsman/{pid}/reported", {"reported_back_on": TODAY.isoformat()}).status_code == 302
+    assert statuses(supervisor)["ombudsman_products"] == "green"
+
+
+def test_only_the_products_keepers_drop_reopen_or_change_a_deadline(app, org):
+    supervisor = signed_in(app, SUPERVISOR_A)
+    pid = recorded(app, supervisor)
+    item_id = _item_of(app)
+    officer = signed_in(app, OFFICER_A)
+    page = get_page(officer, f"/staff/ombudsman/{pid}").html
+    assert "Mark done" in page and "Drop this action" not in page and "Change the deadline" not in page
+    assert send(officer, f"/staff/ombudsman/items/{item_id}/drop", {"reason": "Tidak relevan"}).status_code == 403
+    assert send(officer, f"/staff/ombudsman/items/{item_id}/deadline",
+                {"due_on": TODAY.isoformat(), "reason": "x"}).status_code == 403
+    assert "Drop this action" in get_page(supervisor, f"/staff/ombudsman/{pid}").html
+    assert send(supervisor, f"/staff/ombudsman/items/{item_id}/drop", {"reason": "Dicabut"}).status_code == 302
+    assert send(officer, f"/staff/ombudsman/items/{item_id}/reopen", {"reason": "x"}).status_code == 403
+    assert "Reopen" not in get_page(officer, f"/staff/ombudsman/{pid}").html
+    with app.app_context():
+        assert db.session.get(OmbudsmanItem, item_id).status == "dropped"
+
+
+def test_a_reopened_item_escalates_again(app, org):
+    supervisor = signed_in(app, SUPERVISOR_A)
+    recorded(app, supervisor)
+    item_id = _item_of(app)
+    with app.app_context():
+        assert sweep(now=utcnow())["ombudsman_serious"] == 1
+        db.session.commit()
+    assert send(supervisor, f"/staff/ombudsman/items/{item_id}/done",
+                {"done_on": TODAY.isoformat(), "evidence": "SOP"}, files=[("sk.jpg", jpeg_bytes())]).status_code == 302
+    assert send(supervisor, f"/staff/ombudsman/items/{item_id}/reopen", {"reason": "Belum tuntas"}).status_code == 302
+    with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "ombudsman.item_reopened")).one()
+        assert '"escalations_cleared":2' in event.body
+        assert sweep(now=utcnow())["ombudsman_serious"] == 1
+
+
+def test_the_day_done_cannot_precede_the_action_nor_be_in_the_future(app, org):
+    supervisor = signed_in(app, SUPERVISOR_A)
+    pid = recorded(app, supervisor)  # received 50 days ago, the action added today
+    item_id = _item_of(app)
+    url = f"/staff/ombudsman/items/{item_id}/done"
+    for done_on, message in (((TODAY - timedelta(days=60)).isoformat(), "cannot be before the action was set"),
+                             ((TODAY - timedelta(days=1)).isoformat(), "cannot be before the action was set"),
+                             ((TODAY + timedelta(days=1)).isoformat(), "cannot be in the future")):
+        refused = send(supervisor, url, {"done_on": done_on, "evidence": "SOP terbit ketik"},
+                       files=[("sk.jpg", jpeg_bytes())])
+        body = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and message in body, done_on
+        assert f'value="{done_on}"' in body and "SOP terbit ketik" in body  # what was typed stays
+    with app.app_context():
+        assert db.session.get(OmbudsmanItem, item_id).status == "open"
+    assert pid
+
+
+def test_the_keeper_changes_a_deadline_and_the_escalation_starts_over(app, org):
+    supervisor = signed_in(app, SUPERVISOR_A)
+    pid = recorded(app, supervisor)
+    item_id = _item_of(app)
+    with app.app_context():
+        assert sweep(now=utcnow())["ombudsman_overdue"] == 1
+        db.session.commit()
+    url = f"/staff/ombudsman/items/{item_id}/deadline"
+    new_day = TODAY + timedelta(days=20)
+    refused = send(supervisor, url, {"due_on": new_day.isoformat(), "reason": ""})
+    assert refused.status_code == 422 and new_day.isoformat() in refused.get_data(as_text=True)
+    assert send(supervisor, url, {"due_on": new_day.isoformat(),
+                                  "reason": "Surat Ombudsman B/9/2026 memperpanjang"}).status_code == 302
+    with app.app_context():
+        item = db.session.get(OmbudsmanItem, item_id)
+        assert item.due_at > utcnow() and item.due_explanation.startswith("changed by hand: Surat Ombudsman")
+        assert db.session.scalar(select(func.count()).select_from(OmbudsmanEscalation)) == 0
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "ombudsman.item_deadline_changed")).one()
+        assert '"escalations_cleared":2' in event.body
+        assert not any(k.startswith("ombudsman_") for k in sweep(now=utcnow()))
+        later = datetime.combine(new_day + timedelta(days=2), datetime.min.time(), tzinfo=timezone.utc)
+        assert sweep(now=later)["ombudsman_overdue"] == 1
+    assert "Surat Ombudsman B/9/2026" in get_page(supervisor, f"/staff/ombudsman/{pid}").html
+
+
+def test_the_keeper_corrects_a_product_audited_with_what_changed(app, org):
+    supervisor = signed_in(app, SUPERVISOR_A)
+    pid = recorded(app, supervisor)
+    form = get_page(supervisor, f"/staff/ombudsman/{pid}/edit").html
+    assert 'value="LAHP/0123/LM.01/2026"' in form
+    url = f"/staff/ombudsman/{pid}/edit"
+    assert send(signed_in(app, OFFICER_A), url, lahp(number="X")).status_code == 403
+    refused = send(supervisor, url, lahp(number="LAHP/0124/LM.01/2026", units=["UNIT-B"]))
+    assert refused.status_code in (403, 422)
+    assert send(supervisor, url, lahp(number="LAHP/0124/LM.01/2026", title="Judul baru")).status_code == 302
+    with app.app_context():
+        product = db.session.get(OmbudsmanProduct, pid)
+        assert (product.number, product.title) == ("LAHP/0124/LM.01/2026", "Judul baru")
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "ombudsman.product_changed")).one()
+        assert '"before":"LAHP/0123/LM.01/2026"' in event.body and "Judul baru" not in event.body
+        assert "issued_on" not in event.body  # unchanged fields are not listed

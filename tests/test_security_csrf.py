@@ -308,9 +308,10 @@ SCENARIOS: dict[str, Scenario] = {
     "ombudsman.item_done": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_a}/done",
                                     lambda c, s, a: {"done_on": _today(c, s, a), "evidence": "SOP terbit"},
                                     files={"files": [(png(), "sk.png")]}),
-    "ombudsman.item_drop": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_spare}/drop",
+    "ombudsman.item_drop": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_spare}/drop",
                                     lambda c, s, a: {"reason": "Dicabut"}),
-    "ombudsman.item_reopen": Scenario(OFFICER_A, lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_dropped}/reopen",
+    "ombudsman.item_reopen": Scenario(SUPERVISOR_A,
+                                      lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_dropped}/reopen",
                                       lambda c, s, a: {"reason": "Diterbitkan ulang"}),
     "standards.create": Scenario(SUPERVISOR_A, lambda s: "/staff/standards/UNIT-A/create", lambda c, s, a: {}),
     "standards.standard": Scenario(ADMIN, lambda s: "/staff/standards/default", lambda c, s, a: _standard_data(c, a)),
@@ -324,6 +325,13 @@ SCENARIOS: dict[str, Scenario] = {
         "unit": "UNIT-A", "period": str(int(s.survey_a_path.rsplit("/", 1)[1][:4]) + 1),  # next year (no overlap)
         "service_types": "KTP-el", "population": "500"}),
     "surveys.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/edit",
+    "ombudsman.item_deadline": Scenario(SUPERVISOR_A,
+                                        lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_a}/deadline",
+                                        lambda c, s, a: {"due_on": _today(c, s, a), "reason": "Diperpanjang"}),
+    "ombudsman.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/{s.ombudsman_product_a}/edit",
+                               lambda c, s, a: {"kind": "tindakan_korektif", "number": "LAHP/1/2026-R",
+                                                "issued_on": _today(c, s, a), "received_on": _today(c, s, a),
+                                                "title": "Penundaan berlarut", "units": "UNIT-A"}),
                              lambda c, s, a: {"service_types": "KTP-el\nKK", "population": "250"}),
     "surveys.paper": Scenario(OFFICER_A, lambda s: f"/staff/surveys/{s.survey_a}/paper",
                               lambda c, s, a: {f"U{i}": "3" for i in range(1, 10)}),
@@ -567,6 +575,7 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Referrer-Policy": "same-origin"}
 
 
+        "ombudsman.edit": [{"product_id": scene.ombudsman_product_a}],
 NO_REFERRER = {"/track/reset-pin"}  # the emailed link's page: not even its own address goes along
 
 

@@ -1,6 +1,7 @@
 """Who reads and keeps the register of Ombudsman products: admins and supervisors record the
-products (a supervisor for the units he oversees); a unit's officers and supervisors carry out
-its items (done with evidence, dropped, reopened); auditors read every product; the staff of
+products (a supervisor for the units he oversees) and keep them (correct them, add items,
+change an item's deadline, drop or reopen an item, record the report back); a unit's officers
+and supervisors mark its items done with evidence; auditors read every product; the staff of
 a unit read the products that concern it."""
 from __future__ import annotations
 
@@ -36,12 +37,15 @@ def can_view_ombudsman_product(actor: Actor, product: OmbudsmanProduct) -> bool:
 
 
 def can_keep_ombudsman_product(actor: Actor, product: OmbudsmanProduct) -> bool:
-    """Add items and record the report back: whoever may record such a product."""
+    """Correct the product, add, drop, reopen items and change their deadlines, record the
+    report back: whoever may record such a product (a supervisor over all of its units, or an
+    admin). The Ombudsman's required action is not the unit's to drop."""
     return can_record_ombudsman_product(actor, list(product.units))
 
 
 def can_update_ombudsman_item(actor: Actor, item: OmbudsmanItem) -> bool:
-    """The item's unit's officers and supervisors (and the supervisors above it), and admins."""
+    """Mark the item done: the item's unit's officers and supervisors (and the supervisors
+    above it), and admins."""
     if actor.role == Role.ADMIN:
         return True
     return handles_cases(actor.role) and item.unit_id in actor.user.overseen_unit_ids

@@ -85,6 +85,16 @@ def day(value, name: str, errors: dict, required: bool = False, latest: date | N
     return parsed
 
 
+def done_day(value, name: str, errors: dict, *, today: date, started: date | None,
+             required: bool = False) -> date | None:
+    """The day something was done: a date not after `today` nor before `started` (the day it
+    was set)."""
+    parsed = day(value, name, errors, required=required, latest=today)
+    if parsed is not None and started is not None and parsed < started and name not in errors:
+        errors[name] = _l("cannot be before the action was set (%(day)s)", day=started.isoformat())
+    return parsed
+
+
 def local_today(unit: Unit | None, at: datetime | None = None) -> date:
     """The date now (or at `at`) where the unit is, or in the deployment's timezone."""
     zone = unit.timezone if unit is not None else current_app.config["PENGADUAN_TIMEZONE"]

@@ -1,6 +1,7 @@
 """The register of Ombudsman products: the list with its filters (open, late, done; per
-unit), recording a product, a product's page with its items, carrying an item out with
-evidence, dropping or reopening it, and the date its follow-up was reported back."""
+unit), recording and correcting a product, a product's page with its items, carrying an item
+out with evidence, dropping or reopening it, changing its deadline, and the date its follow-up
+was reported back."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,7 @@ from ..http.uow import rerender, with_uploads
 from ..models import OmbudsmanItem, OmbudsmanItemFile, OmbudsmanProduct, OmbudsmanProductFile, utcnow
 from ..policy import (Actor, can_keep_ombudsman_product, can_read_ombudsman, can_record_ombudsman_product,
                       can_update_ombudsman_item, can_view_ombudsman_product, sees_every_product)
-from ..services import ombudsman as register
+from ..services import ombudsman as ombudsman_products
 from ..services.inputs import local_today
 from ..services.oversight.timeliness import units_in_view
 from .downloads import send_stored
@@ -24,7 +25,7 @@ bp = Blueprint("ombudsman", __name__, url_prefix="/staff/ombudsman")
 
 @bp.app_context_processor
 def _words():
-    return {"ombudsman_kind_label": register.kind_label, "ombudsman_level_label": register.level_label}
+    return {"ombudsman_kind_label": ombudsman_products.kind_label, "ombudsman_level_label": ombudsman_products.level_label}
 
 
 def actor() -> Actor:
@@ -47,20 +48,20 @@ def index():
     """The products concerning the units in view, by the status of their items."""
     units = units_in_view(current_user)
     status = request.args.get("status", "open")
-    status = status if status in register.FILTERS else "open"
+    status = status if status in ombudsman_products.FILTERS else "open"
     unit = next((u for u in units if u.code == request.args.get("unit")), None)
     scope = {unit.id} if unit else _scope()
     now = utcnow()
     return render_template("ombudsman/index.html", units=units, unit=unit, status=status, now=now,
-                           products=register.products(scope, status, now), late=register.late_items(scope, now),
-                           configured=register.rules() is not None,
+                           products=ombudsman_products.products(scope, status, now), late=ombudsman_products.late_items(scope, now),
+                           configured=ombudsman_products.rules() is not None,
                            can_record=can_record_ombudsman_product(actor()))
 
 
-def _form(errors=None, typed=None, status=200):
-    rules = register.rules()
+def _form(errors=None, typed=None, status=200, product=None):
+    rules = ombudsman_products.rules()
     units = [u for u in units_in_view(current_user) if u.active and can_record_ombudsman_product(actor(), [u])]
-    return render_template("ombudsman/form.html", errors=errors or {}, typed=typed or {},
+    return render_template("ombudsman/form.html", errors=errors or {}, typed=typed or {}, product=product,
                            kinds=rules.kinds if rules else {}, units=units), status
 
 
@@ -68,13 +69,13 @@ def _form(errors=None, typed=None, status=200):
 @reads_first  # the files are decoded before the write transaction begins
 def new():
     """Record a product received from the Ombudsman, with its scan."""
-    if not can_record_ombudsman_product(actor()) or register.rules() is None:
+    if not can_record_ombudsman_product(actor()) or ombudsman_products.rules() is None:
         abort(403)
     if request.method == "GET":
         return _form(typed={"received_on": local_today(None).isoformat()})
     raw = request.form.to_dict()
     raw["units"] = request.form.getlist("units")
-    product = with_uploads(lambda stored: register.record_product(actor(), raw, stored), _form, raw)
+    product = with_uploads(lambda stored: ombudsman_products.record_product(actor(), raw, stored), _form, raw)
     flash(_("Ombudsman product recorded. Add the actions it requires."), "success")
     return redirect(url_for("ombudsman.product", product_id=product.id))
 
@@ -94,13 +95,37 @@ def _item_or_404(item_id: int) -> OmbudsmanItem:
     return item
 
 
+@bp.route("/<int:product_id>/edit", methods=["GET", "POST"])
+def edit(product_id):
+    """Correct a recorded product: its keepers only."""
+    product = _product_or_404(product_id)
+    if not can_keep_ombudsman_product(actor(), product):
+        abort(403)
+    if request.method == "GET":
+        return _form(typed={"kind": product.kind, "number": product.number, "title": product.title,
+                            "summary": product.summary or "", "issued_on": product.issued_on.isoformat(),
+                            "received_on": product.received_on.isoformat(), "units": [u.code for u in product.units],
+                            "complaints": " ".join(c.tracking_code for c in product.complaints)}, product=product)
+    raw = request.form.to_dict()
+    raw["units"] = request.form.getlist("units")
+    try:
+        changed = ombudsman_products.edit_product(actor(), product, raw)
+    except InvalidFields as exc:
+        rerender(_form, exc.errors, raw, exc.status, product)
+    except Forbidden:
+        abort(403)
+    flash(_("Product corrected.") if changed else _("Nothing changed."), "success")
+    return redirect(url_for("ombudsman.product", product_id=product.id))
+
+
 def _page(product: OmbudsmanProduct, errors=None, typed=None, form=None, status=200):
     me = actor()
     return render_template(
         "ombudsman/product.html", product=product, now=utcnow(), errors=errors or {}, typed=typed or {},
         form=form, can_keep=can_keep_ombudsman_product(me, product),
         updatable={i.id for i in product.items if can_update_ombudsman_item(me, i)},
-        default_limit=(register.rules().kinds.get(product.kind) if register.rules() else None)), status
+        report_due=ombudsman_products.report_due(product),
+        default_limit=(ombudsman_products.rules().kinds.get(product.kind) if ombudsman_products.rules() else None)), status
 
 
 @bp.get("/<int:product_id>")
@@ -124,13 +149,13 @@ def _changed(product: OmbudsmanProduct, form: str, change, message: str):
 @bp.post("/<int:product_id>/items")
 def add_item(product_id):
     product = _product_or_404(product_id)
-    return _changed(product, "new-item", lambda raw: register.add_item(actor(), product, raw), _("Action added."))
+    return _changed(product, "new-item", lambda raw: ombudsman_products.add_item(actor(), product, raw), _("Action added."))
 
 
 @bp.post("/<int:product_id>/reported")
 def reported(product_id):
     product = _product_or_404(product_id)
-    return _changed(product, "reported", lambda raw: register.record_reported_back(actor(), product, raw),
+    return _changed(product, "reported", lambda raw: ombudsman_products.record_reported_back(actor(), product, raw),
                     _("Report back recorded."))
 
 
@@ -141,7 +166,7 @@ def item_done(item_id):
     item = _item_or_404(item_id)
     form = f"item-{item.id}"
     raw = request.form.to_dict()
-    with_uploads(lambda stored: register.complete_item(actor(), item, raw, stored),
+    with_uploads(lambda stored: ombudsman_products.complete_item(actor(), item, raw, stored),
                  lambda errors, typed, status: _page(item.product, errors, typed, form, status), raw)
     flash(_("Action marked done."), "success")
     return redirect(url_for("ombudsman.product", product_id=item.product_id, _anchor=form))
@@ -150,15 +175,23 @@ def item_done(item_id):
 @bp.post("/items/<int:item_id>/drop")
 def item_drop(item_id):
     item = _item_or_404(item_id)
-    return _changed(item.product, f"item-{item.id}", lambda raw: register.drop_item(actor(), item, raw),
+    return _changed(item.product, f"item-{item.id}", lambda raw: ombudsman_products.drop_item(actor(), item, raw),
                     _("Action dropped."))
 
 
 @bp.post("/items/<int:item_id>/reopen")
 def item_reopen(item_id):
     item = _item_or_404(item_id)
-    return _changed(item.product, f"item-{item.id}", lambda raw: register.reopen_item(actor(), item, raw),
+    return _changed(item.product, f"item-{item.id}", lambda raw: ombudsman_products.reopen_item(actor(), item, raw),
                     _("Action reopened."))
+
+
+@bp.post("/items/<int:item_id>/deadline")
+def item_deadline(item_id):
+    """Change an open action's deadline (the Ombudsman extended it), with the reason."""
+    item = _item_or_404(item_id)
+    return _changed(item.product, f"item-{item.id}", lambda raw: ombudsman_products.change_deadline(actor(), item, raw),
+                    _("Deadline changed."))
 
 
 @bp.get("/files/<int:file_id>")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import random
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageDraw
@@ -635,6 +635,7 @@ def _ombudsman_products(now: datetime) -> list[str]:
             if done_after is None:
                 continue
             with stored_files([("bukti.png", _document_image(text), "image/png")], field="files") as stored:
+            item.created_at = datetime.combine(received, time(3, 0), tzinfo=timezone.utc)  # added on receipt
                 ombudsman.complete_item(actor, item, {
                     "done_on": (received + timedelta(days=done_after)).isoformat(),
                     "evidence": f"Dilaksanakan: {text}. Bukti terlampir."}, stored)

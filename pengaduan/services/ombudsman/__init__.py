@@ -1,8 +1,8 @@
 """The register of Ombudsman products: recording a product with the units and complaints it
 concerns and its files, its items (the required action, the unit and official answering for
-it, the deadline on the unit's working-day calendar), carrying an item out with evidence,
-dropping or reopening it, and recording that the follow-up was reported back. Every change is
-audited. Also what the home page, the overdue review, the periodic report and the evidence
+it, the deadline on the unit's working-day calendar), correcting a product, carrying an item
+out with evidence, dropping or reopening it, changing its deadline (the Ombudsman extended
+it), and recording that the follow-up was reported back. Every change is audited. Also what the home page, the overdue review, the periodic report and the evidence
 pack read of it."""
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ...errors import Forbidden, InvalidFields
 from ...extensions import db
 from ...i18n import label
 from ...i18n import lazy_gettext as _l
-from ...models import (Complaint, OmbudsmanItem, OmbudsmanItemFile, OmbudsmanProduct, OmbudsmanProductFile,
+from ...models import (Complaint, OmbudsmanEscalation, OmbudsmanItem, OmbudsmanItemFile, OmbudsmanProduct, OmbudsmanProductFile,
                        Unit, utcnow)
 from ...models.ombudsman import product_units
 from ...policy import (Actor, can_keep_ombudsman_product, can_record_ombudsman_product, can_update_ombudsman_item,
@@ -27,7 +27,7 @@ from ...sla.deadlines import compute_due
 from ...workflow import current_workflow
 from ...workflow.fields import digest
 from ..attachments import StoredFile, attachment_digests
-from ..inputs import day, local_today, text
+from ..inputs import day, done_day, local_today, text
 
 LIMITS = {"number": 100, "title": 300, "summary": 4000, "action": 2000, "owner": 200, "evidence": 4000,
           "reason": 1000, "reported_back_ref": 200}
@@ -83,31 +83,39 @@ def _codes(units) -> str:
     return ", ".join(u.code for u in units)
 
 
-def record_product(actor: Actor, raw: dict, stored: list[StoredFile] = ()) -> OmbudsmanProduct:
-    """Record a product received; flushes, audited. `raw`: kind, number, issued_on,
-    received_on, title, summary, units (codes), complaints (tracking codes)."""
+def _product_fields(actor: Actor, raw: dict) -> dict:
+    """The product's fields from `raw` (kind, number, issued_on, received_on, title, summary,
+    units as codes, complaints as tracking codes), checked; InvalidFields or Forbidden."""
     errors: dict = {}
     kinds = rules().kinds if rules() else {}
-    kind = raw.get("kind")
-    if kind not in kinds:
+    fields = {"kind": raw.get("kind")}
+    if fields["kind"] not in kinds:
         errors["kind"] = _l("choose one of the options")
-    number = text(raw, "number", errors, LIMITS, required=True)
-    title = text(raw, "title", errors, LIMITS, required=True)
-    summary = text(raw, "summary", errors, LIMITS)
+    fields["number"] = text(raw, "number", errors, LIMITS, required=True)
+    fields["title"] = text(raw, "title", errors, LIMITS, required=True)
+    fields["summary"] = text(raw, "summary", errors, LIMITS)
     today = local_today(None)
-    issued_on = day(raw.get("issued_on"), "issued_on", errors, required=True, latest=today)
-    received_on = day(raw.get("received_on"), "received_on", errors, required=True, latest=today)
+    issued_on = fields["issued_on"] = day(raw.get("issued_on"), "issued_on", errors, required=True, latest=today)
+    received_on = fields["received_on"] = day(raw.get("received_on"), "received_on", errors, required=True,
+                                              latest=today)
     if issued_on and received_on and received_on < issued_on:
         errors["received_on"] = _l("cannot be before the date of issue")
-    units = _units(raw.get("units"), errors)
-    complaints = _complaints(raw.get("complaints"), actor, errors)
-    if units and not can_record_ombudsman_product(actor, units):
+    fields["units"] = _units(raw.get("units"), errors)
+    fields["complaints"] = _complaints(raw.get("complaints"), actor, errors)
+    if fields["units"] and not can_record_ombudsman_product(actor, fields["units"]):
         raise Forbidden(str(_l("you may not record a product for these units")))
     if errors:
         raise InvalidFields(errors)
-    product = OmbudsmanProduct(kind=kind, number=number, issued_on=issued_on, received_on=received_on,
-                               title=title, summary=summary, recorded_by_id=actor.user.id, units=units,
-                               complaints=complaints, files=_file_rows(OmbudsmanProductFile, list(stored), actor))
+    return fields
+
+
+def record_product(actor: Actor, raw: dict, stored: list[StoredFile] = ()) -> OmbudsmanProduct:
+    """Record a product received; flushes, audited. `raw`: see `_product_fields`."""
+    fields = _product_fields(actor, raw)
+    kind, number, title, units, complaints = (fields[k] for k in ("kind", "number", "title", "units", "complaints"))
+    issued_on, received_on = fields["issued_on"], fields["received_on"]
+    product = OmbudsmanProduct(**fields, recorded_by_id=actor.user.id,
+                               files=_file_rows(OmbudsmanProductFile, list(stored), actor))
     db.session.add(product)
     db.session.flush()
     audit.record(db.session, "ombudsman.product_recorded", actor=actor.label, unit=units, payload={
@@ -115,6 +123,41 @@ def record_product(actor: Actor, raw: dict, stored: list[StoredFile] = ()) -> Om
         "issued_on": issued_on.isoformat(), "received_on": received_on.isoformat(), "title": digest(title),
         "complaints": [c.tracking_code for c in complaints], **attachment_digests(list(stored))})
     return product
+
+
+def _shown(value):
+    if isinstance(value, list):
+        return [getattr(v, "code", None) or v.tracking_code for v in value]
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def edit_product(actor: Actor, product: OmbudsmanProduct, raw: dict) -> list[str]:
+    """Correct a recorded product (its kind, number, dates, title, summary, units, linked
+    complaints): its keepers only, and for units they may record for. A unit that has items
+    stays. Flushes, audited with what changed (before and after); the names of the changed
+    fields."""
+    if not can_keep_ombudsman_product(actor, product):
+        raise Forbidden(str(_l("you may not change this product")))
+    fields = _product_fields(actor, raw)
+    kept = {i.unit.code for i in product.items} - {u.code for u in fields["units"]}
+    if kept:
+        raise InvalidFields({"units": _l("%(units)s still have actions of this product", units=", ".join(sorted(kept)))})
+    first_added = min((i.created_at for i in product.items), default=None)
+    if first_added and fields["received_on"] > local_today(None, first_added):
+        raise InvalidFields({"received_on": _l("cannot be after the first action was added (%(day)s)",
+                                               day=local_today(None, first_added).isoformat())})
+    changed = {}
+    for name, value in fields.items():
+        before = getattr(product, name)
+        if _shown(before) != _shown(value):
+            shown = (digest(before), digest(value)) if name in ("title", "summary") else (_shown(before), _shown(value))
+            changed[name] = {"before": shown[0], "after": shown[1]}
+            setattr(product, name, value)
+    if changed:
+        db.session.flush()
+        audit.record(db.session, "ombudsman.product_changed", actor=actor.label, unit=list(product.units), payload={
+            "id": product.id, "unit": _codes(product.units), "changed": changed})
+    return list(changed)
 
 
 def default_due(product: OmbudsmanProduct, unit: Unit) -> tuple[datetime, str]:
@@ -172,7 +215,9 @@ def complete_item(actor: Actor, item: OmbudsmanItem, raw: dict, stored: list[Sto
     if item.status != "open":
         errors["status"] = _l("only an open action can be marked done")
     evidence = text(raw, "evidence", errors, LIMITS, required=True)
-    done_on = day(raw.get("done_on"), "done_on", errors, required=True, latest=local_today(item.unit))
+    started = max(item.product.received_on, local_today(item.unit, item.created_at))
+    done_on = done_day(raw.get("done_on"), "done_on", errors, required=True, today=local_today(item.unit),
+                       started=started)
     if not stored and not item.files:
         errors["files"] = _l("attach the evidence (a decree, minutes, photos, the report letter)")
     if errors:
@@ -185,9 +230,23 @@ def complete_item(actor: Actor, item: OmbudsmanItem, raw: dict, stored: list[Sto
         "on_time": done_on <= item.due_at.date(), "evidence": digest(evidence), **attachment_digests(list(stored))})
 
 
+def _kept(actor: Actor, item: OmbudsmanItem) -> None:
+    if not can_keep_ombudsman_product(actor, item.product):
+        raise Forbidden(str(_l("only those who keep the product may do this")))
+
+
+def _restart_escalation(item: OmbudsmanItem) -> int:
+    """Forget the rungs the item's escalation fired, so that it starts over; how many."""
+    rows = list(db.session.scalars(select(OmbudsmanEscalation).where(OmbudsmanEscalation.item_id == item.id)))
+    for row in rows:
+        db.session.delete(row)
+    return len(rows)
+
+
 def drop_item(actor: Actor, item: OmbudsmanItem, raw: dict) -> None:
-    """Drop an open item (the Ombudsman withdrew or replaced it); the reason is required."""
-    _changeable(actor, item)
+    """Drop an open item (the Ombudsman withdrew or replaced it): the product's keepers only;
+    the reason is required."""
+    _kept(actor, item)
     errors: dict = {}
     if item.status != "open":
         errors["status"] = _l("only an open action can be dropped")
@@ -200,8 +259,9 @@ def drop_item(actor: Actor, item: OmbudsmanItem, raw: dict) -> None:
 
 
 def reopen_item(actor: Actor, item: OmbudsmanItem, raw: dict) -> None:
-    """Reopen a done or dropped item; the reason is required. Its evidence files stay."""
-    _changeable(actor, item)
+    """Reopen a done or dropped item: the product's keepers only; the reason is required. Its
+    evidence files stay; its escalation starts over."""
+    _kept(actor, item)
     errors: dict = {}
     if item.status == "open":
         errors["status"] = _l("the action is already open")
@@ -210,8 +270,32 @@ def reopen_item(actor: Actor, item: OmbudsmanItem, raw: dict) -> None:
         raise InvalidFields(errors)
     was = item.status
     item.status, item.done_on, item.updated_at = "open", None, utcnow()
+    cleared = _restart_escalation(item)
     audit.record(db.session, "ombudsman.item_reopened", actor=actor.label, unit=item.unit, payload={
-        "id": item.id, "product": item.product_id, "unit": item.unit.code, "was": was, "reason": digest(reason)})
+        "id": item.id, "product": item.product_id, "unit": item.unit.code, "was": was, "reason": digest(reason),
+        "escalations_cleared": cleared})
+
+
+def change_deadline(actor: Actor, item: OmbudsmanItem, raw: dict) -> None:
+    """Change an open item's deadline (the Ombudsman extended it): the product's keepers only,
+    with the reason, which becomes how the deadline was set; its escalation starts over."""
+    _kept(actor, item)
+    errors: dict = {}
+    if item.status != "open":
+        errors["status"] = _l("only an open action's deadline can be changed")
+    due_on = day(raw.get("due_on"), "due_on", errors, required=True)
+    reason = text(raw, "reason", errors, LIMITS, required=True)
+    if due_on and due_on < item.product.received_on:
+        errors["due_on"] = _l("cannot be before the product was received")
+    if errors:
+        raise InvalidFields(errors)
+    before = item.due_at
+    item.due_at, item.updated_at = _end_of_day(due_on, item.unit), utcnow()
+    item.due_explanation = f"changed by hand: {reason}"[:200]
+    cleared = _restart_escalation(item)
+    audit.record(db.session, "ombudsman.item_deadline_changed", actor=actor.label, unit=item.unit, payload={
+        "id": item.id, "product": item.product_id, "unit": item.unit.code, "before": before.isoformat(),
+        "after": item.due_at.isoformat(), "reason": digest(reason), "escalations_cleared": cleared})
 
 
 def record_reported_back(actor: Actor, product: OmbudsmanProduct, raw: dict) -> None:
@@ -240,21 +324,34 @@ def _in_units(query, unit_ids):
         select(product_units.c.product_id).where(product_units.c.unit_id.in_(list(unit_ids)))))
 
 
+def report_due(product: OmbudsmanProduct) -> datetime | None:
+    """When the follow-up is due back to the Ombudsman: the kind's time limit from the day the
+    product was received (on the calendar of its first unit); also the limit by which a
+    product's actions must have been recorded. None when the workflow file names no such kind."""
+    if not (rules() and product.kind in rules().kinds and product.units):
+        return None
+    return default_due(product, product.units[0])[0]
+
+
 def products(unit_ids, status: str = "all", now: datetime | None = None) -> list[OmbudsmanProduct]:
     """The products concerning the units (None: all), newest first, by the status of their
-    items: open (an item open), late (an item open past its deadline), done (none open)."""
+    items: open (an item open, or no item recorded yet), late (an item open past its deadline,
+    or no item recorded past the kind's time limit), done (items recorded, none open)."""
     now = now or utcnow()
     query = _in_units(select(OmbudsmanProduct).options(
         selectinload(OmbudsmanProduct.units), selectinload(OmbudsmanProduct.items),
         selectinload(OmbudsmanProduct.files)), unit_ids)
     open_items = select(OmbudsmanItem.product_id).where(OmbudsmanItem.status == "open")
-    if status == "open":
-        query = query.where(OmbudsmanProduct.id.in_(open_items))
-    elif status == "late":
-        query = query.where(OmbudsmanProduct.id.in_(open_items.where(OmbudsmanItem.due_at < now)))
+    with_items = select(OmbudsmanItem.product_id)
+    if status in ("open", "late"):
+        query = query.where(OmbudsmanProduct.id.in_(open_items) | OmbudsmanProduct.id.not_in(with_items))
     elif status == "done":
-        query = query.where(OmbudsmanProduct.id.not_in(open_items))
-    return list(db.session.scalars(query.order_by(OmbudsmanProduct.received_on.desc(), OmbudsmanProduct.id.desc())))
+        query = query.where(OmbudsmanProduct.id.not_in(open_items), OmbudsmanProduct.id.in_(with_items))
+    found = list(db.session.scalars(query.order_by(OmbudsmanProduct.received_on.desc(), OmbudsmanProduct.id.desc())))
+    if status == "late":
+        found = [p for p in found if any(i.status == "open" and i.due_at < now for i in p.items)
+                 or (not p.items and (report_due(p) or now) < now)]
+    return found
 
 
 def late_items(unit_ids, now: datetime | None = None, limit: int | None = None) -> list[OmbudsmanItem]:

@@ -14,7 +14,7 @@ from ...extensions import db
 from ...i18n import lazy_gettext as _l
 from ...models import ACTION_STATUSES, SupervisionAction, SupervisionRecord, utcnow
 from ...workflow.fields import digest
-from ..inputs import day, text
+from ..inputs import done_day, text
 from .supervision import LIMITS as SUPERVISION_LIMITS
 from .supervision import _actions, _state
 
@@ -69,11 +69,9 @@ def change_status(action: SupervisionAction, actor, raw: dict, *, today: date, s
     evidence = text(raw, "evidence", errors, LIMITS)
     done_on = None
     if status == "done":
-        done_on = day(raw.get("completed_on"), "completed_on", errors, latest=today)
+        done_on = done_day(raw.get("completed_on"), "completed_on", errors, today=today, started=started)
         if done_on is None and "completed_on" not in errors:
             done_on = today
-        if done_on is not None and started is not None and done_on < started and "completed_on" not in errors:
-            errors["completed_on"] = _l("cannot be before the action was set (%(day)s)", day=started.isoformat())
         if not evidence and "evidence" not in errors:
             errors["evidence"] = _l("say what shows the action was done")
     if errors:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ...extensions import db
 from ...i18n import lazy_gettext as _l
@@ -17,9 +18,10 @@ from ...i18n import lazy_ngettext as _n
 from ...models import (DOCUMENT_KINDS, Compensation, StandingDocument, SupervisionAction, SupervisionRecord, SurveyPeriod,
                        SurveyResponse)
 from ...models import supervision as supervision_models
-from ...models.ombudsman import OmbudsmanItem, OmbudsmanProduct
+from ...models.ombudsman import OmbudsmanProduct
+from ...models.ombudsman import product_units as ombudsman_product_units
 from ...models.supervision import supervision_units
-from .. import standards
+from .. import ombudsman, standards
 from ..administration.office import current_office
 from ..surveys import periods
 from ..transparency.accessibility import STATEMENT_DATE
@@ -245,41 +247,53 @@ def evaluation_report(ctx: Context, units, params) -> dict:
         report_back=Param("bool", default=True,
                           help="green needs products whose items are all done reported back to the Ombudsman"))
 def ombudsman_followup(ctx: Context, units, params) -> dict:
-    """The unit's items of Ombudsman products (the Ombudsman products register), as they
-    stood on the day: one open past its deadline: red; none late, but (with `report_back`) a
-    product whose items of the unit are all done and whose follow-up was not reported back
-    to the Ombudsman: amber; otherwise, no product at all included: green."""
+    """The Ombudsman products concerning the unit (the Ombudsman products register), as they
+    stood on the day. Red: an item of the unit open past its deadline, or a product past its
+    kind's time limit (`ombudsman.report_due`) with no action recorded or (with `report_back`)
+    with the unit's items all done but not reported back. Amber: such a product before its
+    limit. Otherwise (no product at all included): green."""
     day_began = datetime.combine(ctx.on, time.min, tzinfo=ZoneInfo(current_app.config["PENGADUAN_TIMEZONE"]))
-    rows = db.session.execute(
-        select(OmbudsmanItem.unit_id, OmbudsmanItem.product_id, OmbudsmanItem.status, OmbudsmanItem.due_at,
-               OmbudsmanItem.done_on, OmbudsmanProduct.reported_back_on)
-        .join(OmbudsmanProduct, OmbudsmanProduct.id == OmbudsmanItem.product_id)
-        .where(OmbudsmanItem.unit_id.in_([u.id for u in units]), OmbudsmanProduct.received_on <= ctx.on,
-               OmbudsmanItem.status != "dropped"))
-    items: dict[int, list] = {}
-    for row in rows:
-        items.setdefault(row.unit_id, []).append(row)
+    concerned = db.session.scalars(
+        select(OmbudsmanProduct).options(selectinload(OmbudsmanProduct.items), selectinload(OmbudsmanProduct.units))
+        .where(OmbudsmanProduct.received_on <= ctx.on, OmbudsmanProduct.id.in_(
+            select(ombudsman_product_units.c.product_id)
+            .where(ombudsman_product_units.c.unit_id.in_([u.id for u in units]))))).all()
+
+    def unreported(product) -> bool:
+        return product.reported_back_on is None or product.reported_back_on > ctx.on
+
     found = {}
     for unit in units:
-        mine = items.get(unit.id, [])
-        open_then = [r for r in mine if r.status == "open" or r.done_on is None or r.done_on > ctx.on]
-        late = [r for r in open_then if r.due_at < day_began]
-        products = {r.product_id for r in mine}
-        unreported = {r.product_id for r in mine if r.reported_back_on is None or r.reported_back_on > ctx.on}
-        unreported -= {r.product_id for r in open_then}
+        products = [p for p in concerned if unit.id in {u.id for u in p.units}]
+        mine = [i for p in products for i in p.items if i.unit_id == unit.id and i.status != "dropped"]
+        open_then = [i for i in mine if i.status == "open" or i.done_on is None or i.done_on > ctx.on]
+        late = [i for i in open_then if i.due_at < day_began]
+        unrecorded = [p for p in products if not p.items and unreported(p)]
+        finished = [p for p in products if unreported(p) and params["report_back"]
+                    and any(i in mine for i in p.items) and not any(i in open_then for i in p.items)]
+        overdue = [p for p in unrecorded + finished if (ombudsman.report_due(p) or day_began) < day_began]
         link = ("ombudsman.index", {"unit": unit.code})
         if late:
             status = "red"
             detail = _n("%(num)d item past its deadline", "%(num)d items past their deadline", len(late))
-        elif unreported and params["report_back"]:
+        elif overdue:
+            status = "red"
+            detail = _n("%(num)d product past its time limit without actions recorded or reported back",
+                        "%(num)d products past their time limit without actions recorded or reported back",
+                        len(overdue))
+        elif unrecorded:
+            status = "amber"
+            detail = _n("%(num)d product without actions recorded", "%(num)d products without actions recorded",
+                        len(unrecorded))
+        elif finished:
             status = "amber"
             detail = _n("%(num)d product done but not reported back", "%(num)d products done but not reported back",
-                        len(unreported))
+                        len(finished))
         else:
             status = "green"
             detail = _l("%(products)d products, %(open)d items open, none late", products=len(products),
                         open=len(open_then))
-        latest = max((r.done_on for r in mine if r.done_on and r.done_on <= ctx.on), default=None)
+        latest = max((i.done_on for i in mine if i.done_on and i.done_on <= ctx.on), default=None)
         found[unit.id] = Finding(status, len(mine), latest, detail, link, link)
     return found
 
