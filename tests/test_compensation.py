@@ -63,6 +63,7 @@ def test_an_officer_records_a_refund_on_a_complaint_with_its_receipt(app, org):
     assert "Rp50,000" in page.html and code in page.html
     assert officer.get(f"/staff/compensation/files/{file_id}").status_code == 200
     assert "Rp50,000" in get_page(officer, page_of(code)).html  # listed on the case page
+    assert 'data-testid="description-withheld"' not in page.html  # nothing withheld, nothing said
 
 
 def test_given_on_its_own_with_a_description_and_no_value(app, org):
@@ -126,7 +127,8 @@ def test_a_confidential_or_anonymous_complainant_is_never_named(app, org, privac
     code, _ = file(app, **overrides)
     public, _ = file(app)
     officer = signed_in(app, OFFICER_A)
-    assert send(officer, refund(code), files=[("kuitansi Budi Hartono.jpg", jpeg_bytes())]).status_code == 302
+    assert send(officer, refund(code, description="Dikembalikan kepada Bu Budi Hartono."),
+                files=[("kuitansi Budi Hartono.jpg", jpeg_bytes())]).status_code == 302
     assert send(officer, refund(public)).status_code == 302
     supervisor = signed_in(app, SUPERVISOR_A)
     for client in (officer, supervisor, signed_in(app, AUDITOR)):
@@ -136,7 +138,8 @@ def test_a_confidential_or_anonymous_complainant_is_never_named(app, org, privac
             given = db.session.scalars(select(Compensation).join(Compensation.complaint)
                                        .where(Compensation.complaint.has(tracking_code=code))).one()
             detail, file_id = f"/staff/compensation/{given.id}", given.files[0].id
-        assert "Budi" not in get_page(client, detail).html
+        page = get_page(client, detail).html
+        assert "Budi" not in page and 'data-testid="description-withheld"' in page
         download = client.get(f"/staff/compensation/files/{file_id}")
         assert "Budi" not in download.headers["Content-Disposition"]
 
@@ -197,3 +200,52 @@ def test_the_demo_gives_the_ready_unit_a_compensation_and_the_unit_with_gaps_non
         given = db.session.scalars(select(Compensation)).all()
         assert [c.unit.code for c in given] == ["DUKCAPIL"]
         assert given[0].files and given[0].given_on.year == TODAY.year
+
+
+def _recorded(app, officer, code: str = "") -> tuple[int, str]:
+    assert send(officer, refund(code)).status_code == 302
+    with app.app_context():
+        given = db.session.scalars(select(Compensation).order_by(Compensation.id.desc())).first()
+        return given.id, f"/staff/compensation/{given.id}/edit"
+
+
+def test_evidence_is_added_later_and_the_correction_audited_with_what_changed(app, org):
+    """Who recorded it corrects the value and adds the receipt afterwards (checked by its
+    content); the audit event names each changed field before and after."""
+    code, _ = file(app)
+    officer = signed_in(app, OFFICER_A)
+    given, edit = _recorded(app, officer, code)
+    assert edit in get_page(officer, f"/staff/compensation/{given}").html
+    form = get_page(officer, edit).forms[edit]
+    fake = officer.post(edit, data={**form.values, "files": [(io.BytesIO(b"MZ not a photo"), "kuitansi.jpg")]},
+                        content_type="multipart/form-data")
+    assert fake.status_code == 422
+    saved = officer.post(edit, data={**form.values, "value": "75.000",
+                                     "files": [(io.BytesIO(jpeg_bytes()), "kuitansi.jpg")]},
+                         content_type="multipart/form-data")
+    assert saved.status_code == 302
+    with app.app_context():
+        record = db.session.get(Compensation, given)
+        assert (record.value, record.version, len(record.files)) == (75000, 2, 1)
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "compensation.corrected")).one()
+        assert '"value":{"from":50000,"to":75000}' in event.body and "sha256" in event.body
+        assert event.complaint_code == code
+
+
+def test_a_correction_from_a_stale_form_is_refused_and_others_may_not_correct(app, org):
+    officer = signed_in(app, OFFICER_A)
+    given, edit = _recorded(app, officer)
+    first = get_page(officer, edit).forms[edit].values
+    second = dict(first)
+    assert officer.post(edit, data={**first, "value": "60000"}).status_code == 302
+    stale = officer.post(edit, data={**second, "value": "70000"})
+    assert stale.status_code == 409
+    with app.app_context():
+        assert db.session.get(Compensation, given).value == 60000
+    colleague = signed_in(app, "officer.a2@example.id")  # same unit, did not record it
+    assert colleague.get(edit).status_code == 403
+    assert edit not in get_page(colleague, f"/staff/compensation/{given}").html
+    assert signed_in(app, AUDITOR).get(edit).status_code == 403
+    supervisor = signed_in(app, SUPERVISOR_A)
+    form = get_page(supervisor, edit).forms[edit].values
+    assert supervisor.post(edit, data={**form, "approved_by": "Drs. Hendra, Kepala Dinas"}).status_code == 302

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from test_staff import (OFFICER_A, SUPERVISOR_A, VERIFY, browser, get_page, org, page_of,  # noqa: F401
-                        signed_in, staff_does, track)
+from test_staff import (OFFICER_A, PASSWORD, SUPERVISOR_A, VERIFY, action_of, browser,  # noqa: F401
+                        get_page, org, page_of, signed_in, staff_does, token_of, track)
 from test_staff_case import send_step
 from pengaduan.extensions import db
 from pengaduan.models import Complaint, Notification, User
@@ -157,6 +157,51 @@ def test_only_a_supervisor_approves_and_a_return_needs_the_note(app, verified, c
     assert state_and_clocks(app, code)[0] == "follow_up_review"
 
 
+def test_four_eyes_the_proposer_neither_approves_nor_returns_another_supervisor_does(app, verified, client):
+    """A supervisor who proposed the follow-up is not offered approval or return (`not_by`), is
+    refused through the form (403) and the API (403), and another supervisor of the unit approves."""
+    second = "supervisor.a2@example.id"
+    with app.app_context():
+        create_user(second, "supervisor", password=PASSWORD, unit_codes=["UNIT-A"])
+        token = issue_token(User.by_email(SUPERVISOR_A))
+        db.session.commit()
+    code, _ = file_pungli(app)
+    staff_does(app, SUPERVISOR_A, code, ("verify", PUNGLI), ("propose_follow_up", {"response": DRAFT}))
+    proposer = signed_in(app, SUPERVISOR_A)
+    page = get_page(proposer, page_of(code))
+    assert "?step=approve_follow_up" not in page.html and "?step=return_follow_up" not in page.html
+    refused = proposer.post(action_of(code, "approve_follow_up"),
+                            data={"csrf_token": token_of(proposer), "response": DRAFT})
+    assert refused.status_code == 403
+    headers = {"Authorization": f"Bearer {token}"}
+    api = client.post(f"/api/v1/complaints/{code}/transitions", headers=headers,
+                      json={"trigger": "return_follow_up", "note": NOTE})
+    assert api.status_code == 403
+    shown = client.get(f"/api/v1/complaints/{code}", headers=headers).get_json()
+    assert "approve_follow_up" not in shown["allowed_triggers"]
+    assert state_and_clocks(app, code)[0] == "follow_up_review"
+
+    other = signed_in(app, second)
+    assert "?step=approve_follow_up" in get_page(other, page_of(code)).html
+    assert send_step(other, code, "approve_follow_up", response=DRAFT).status_code == 302
+    assert state_and_clocks(app, code)[0] == "followed_up"
+
+
+def test_a_proposer_approves_again_only_what_someone_else_proposed_since(app, verified):
+    """`not_by` looks at the latest proposal since the complaint entered its state: a draft
+    the supervisor proposed, returned by another and proposed again by the officer, he approves."""
+    second = "supervisor.a2@example.id"
+    with app.app_context():
+        create_user(second, "supervisor", password=PASSWORD, unit_codes=["UNIT-A"])
+        db.session.commit()
+    code, _ = file_pungli(app)
+    staff_does(app, SUPERVISOR_A, code, ("verify", PUNGLI), ("propose_follow_up", {"response": DRAFT}))
+    staff_does(app, second, code, ("return_follow_up", {"note": NOTE}))
+    staff_does(app, OFFICER_A, code, ("propose_follow_up", {"response": AMENDED}))
+    staff_does(app, SUPERVISOR_A, code, ("approve_follow_up", {"response": AMENDED}))
+    assert state_and_clocks(app, code)[0] == "followed_up"
+
+
 def test_the_complainant_may_withdraw_while_the_follow_up_is_reviewed(app, verified):
     code, _ = file_pungli(app)
     staff_does(app, OFFICER_A, code, ("verify", PUNGLI), ("propose_follow_up", {"response": DRAFT}))
@@ -220,6 +265,10 @@ def _edited(change) -> dict:
      "transitions[8].notify", "unknown notify target 'everyone'"),
     (lambda d: _transition(d, "return_follow_up").update(notice={"id": "Dikembalikan"}),
      "transitions[9].notice.en", "a label is required in every language (id, en)"),
+    (lambda d: _transition(d, "approve_follow_up").update(not_by=["propose"]),
+     "transitions[8].not_by", "unknown trigger 'propose'"),
+    (lambda d: _transition(d, "approve_follow_up").update(not_by=["withdraw"]),
+     "transitions[8].not_by", "only between steps that staff take"),
     (lambda d: d["sla"]["follow_up_review"].update(start=["propose"]),
      "sla.follow_up_review.start", "unknown trigger 'propose'"),
 ])

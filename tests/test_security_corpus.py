@@ -109,6 +109,7 @@ class Scene:
     ombudsman_item_a: int = 0  # its open action
     ombudsman_item_dropped: int = 0  # its dropped action (may be reopened)
     ombudsman_item_spare: int = 0  # another open action (may be dropped)
+    compensation_a: int = 0  # a compensation officer A recorded for UNIT-A (she may correct it)
 
     def codes(self, unit: str) -> set[str]:
         return {"UNIT-A": {self.a, self.secret, self.closed, self.late}, "UNIT-B": {self.b}}[unit]
@@ -182,6 +183,10 @@ def build_scene(app) -> Scene:
         ombudsman.drop_item(actor_of(SUPERVISOR_A), dropped_item, {"reason": "Dicabut"})
         spare_item = ombudsman.add_item(actor_of(SUPERVISOR_A), product, {
             "action": "Latih petugas", "owner": "Kabid", "unit": "UNIT-A"})
+        from pengaduan.services.oversight.compensation import record_compensation
+        compensation = record_compensation(actor_of(OFFICER_A), {
+            "unit": "UNIT-A", "kind": "apology", "given_on": sv.today().isoformat(),
+            "description": "Surat permintaan maaf", "approved_by": "Kepala Dinas A"})
         db.session.commit()
         (rec_a, doc_a), (rec_b, doc_b) = records["UNIT-A"], records["UNIT-B"]
         return Scene(
@@ -198,7 +203,8 @@ def build_scene(app) -> Scene:
             survey_a_path=f"/skm/UNIT-A/{survey.label}", survey_action_a=skm_action.id,
             evaluation_action_a=evaluation_action.id, ombudsman_product_a=product.id,
             ombudsman_file_a=product.files[0].id, ombudsman_item_a=open_item.id,
-            ombudsman_item_dropped=dropped_item.id, ombudsman_item_spare=spare_item.id)
+            ombudsman_item_dropped=dropped_item.id, ombudsman_item_spare=spare_item.id,
+            compensation_a=compensation.id)
 
 
 @pytest.fixture
@@ -902,6 +908,7 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "surveys.period": OFFICER_A, "surveys.poster": OFFICER_A, "surveys.paper": OFFICER_A,
     "surveys.edit": SUPERVISOR_A,
     "compensation.detail": OFFICER_A, "compensation.evidence_file": OFFICER_A,
+    "compensation.correct": OFFICER_A,
     "evaluation.update_action": SUPERVISOR_A,
     "ombudsman.product": OFFICER_A, "ombudsman.product_file": OFFICER_A, "ombudsman.item_file": OFFICER_A,
     "ombudsman.add_item": SUPERVISOR_A, "ombudsman.reported": SUPERVISOR_A, "ombudsman.item_done": OFFICER_A,

@@ -34,6 +34,8 @@ def rename_trigger(data: dict, old: str, new: str) -> dict:
             transition["trigger"] = new
         for field, source in (transition.get("prefill") or {}).items():
             transition["prefill"][field] = new if source == old else source
+        if "not_by" in transition:
+            transition["not_by"] = [new if name == old else name for name in transition["not_by"]]
     for rule in data["sla"].values():
         for key in ("start", "stop"):
             rule[key] = [new if name == old else name for name in rule.get(key, [])]

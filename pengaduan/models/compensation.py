@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Date, ForeignKey, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -41,6 +41,8 @@ class Compensation(db.Model):
     approved_by: Mapped[str] = mapped_column(String(200))  # the official's name and position
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last correction
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")  # counts the saves
 
     unit: Mapped[Unit] = relationship()
     complaint: Mapped[Complaint | None] = relationship()

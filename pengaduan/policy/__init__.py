@@ -10,7 +10,8 @@ from ..models import Role
 from .accounts import (can_administer, must_use_two_factor,
                        two_factor_roles, two_factor_roles_unprotected)
 from .actor import CASE_READERS, CROSS_UNIT, STAFF_WITH_UNITS, Actor, handles_cases, reads_cases
-from .compensation import can_read_compensation, can_record_compensation, can_view_compensation
+from .compensation import (can_correct_compensation, can_read_compensation, can_record_compensation,
+                           can_view_compensation)
 from .complaints import (acts_as_complainant, can_add_note, can_browse_queue, can_fire, can_post_message,
                          can_mark_instruction_done, can_record_lapor_posting, can_reveal_identity, can_see_identity,
                          can_supervise, can_view, is_addressed_to, is_member, oversees,
@@ -32,7 +33,7 @@ from .supervision import (can_edit_record, can_read_supervision, can_record_supe
 __all__ = [
     "can_keep_ombudsman_product", "can_read_ombudsman", "can_record_ombudsman_product",
     "can_update_ombudsman_item", "can_view_ombudsman_product", "sees_every_product",
-    "can_read_compensation", "can_record_compensation", "can_view_compensation",
+    "can_correct_compensation", "can_read_compensation", "can_record_compensation", "can_view_compensation",
     "CASE_READERS", "CROSS_UNIT", "STAFF_WITH_UNITS", "Actor", "Role", "acts_as_complainant",
     "audit_log_shows_case_text", "can_read_audit_log",
     "can_add_note", "can_administer", "must_use_two_factor",

@@ -15,6 +15,14 @@ def can_record_compensation(actor: Actor, unit: Unit) -> bool:
     return handles_cases(actor.role) and unit.id in actor.user.unit_ids
 
 
+def can_correct_compensation(actor: Actor, compensation: Compensation) -> bool:
+    """Who recorded it, while still in the unit, and the unit's supervisors correct a record
+    and add its evidence."""
+    if not handles_cases(actor.role) or compensation.unit_id not in actor.user.unit_ids:
+        return False
+    return actor.role == Role.SUPERVISOR or compensation.recorded_by_id == actor.user.id
+
+
 def can_view_compensation(actor: Actor, compensation: Compensation) -> bool:
     """Auditors read every unit's; a unit's staff and the supervisors above it read its own."""
     if actor.role == Role.AUDITOR:

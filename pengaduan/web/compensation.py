@@ -13,7 +13,10 @@ from ..extensions import db
 from ..http.params import query_day
 from ..http.uow import with_uploads
 from ..models import COMPENSATION_KINDS, Compensation, CompensationFile, Unit
-from ..policy import Actor, can_read_compensation, can_record_compensation, can_view_compensation
+from ..errors import ConcurrentChange
+from ..http.uow import rerender
+from ..policy import (Actor, can_correct_compensation, can_read_compensation, can_record_compensation,
+                      can_view_compensation)
 from ..services.oversight import compensation as register
 from ..services.oversight.supervision import today
 from ..services.oversight.timeliness import units_in_view
@@ -91,7 +94,37 @@ def detail(compensation_id):
     compensation = _compensation_or_404(compensation_id)
     return render_template("compensation/detail.html", compensation=compensation,
                            recipient=register.recipient(compensation, actor()),
+                           description=register.description(compensation, actor()),
+                           can_correct=can_correct_compensation(actor(), compensation),
                            file_names={f.id: register.file_name(f, actor()) for f in compensation.files})
+
+
+@bp.route("/<int:compensation_id>/edit", methods=["GET", "POST"])
+@reads_first  # the files are decoded before the write transaction begins
+def correct(compensation_id):
+    """Correct a record's fields and add its evidence files (who recorded it, the unit's
+    supervisors); the form carries the version it was drawn from."""
+    compensation = _compensation_or_404(compensation_id)
+    if not can_correct_compensation(actor(), compensation):
+        abort(403)
+
+    def page(errors=None, typed=None, status=200):
+        return render_template("compensation/form.html", errors=errors or {}, typed=typed or {},
+                               kinds=COMPENSATION_KINDS, compensation=compensation), status
+
+    if request.method == "GET":
+        return page(typed={"kind": compensation.kind, "given_on": compensation.given_on.isoformat(),
+                           "value": "" if compensation.value is None else str(compensation.value),
+                           "description": compensation.description or "",
+                           "approved_by": compensation.approved_by, "version": compensation.version})
+    raw = request.form.to_dict()
+    try:
+        changed = with_uploads(lambda stored: register.correct_compensation(actor(), compensation, raw, stored),
+                               page, raw)
+    except ConcurrentChange as exc:
+        rerender(page, {"version": exc.message}, raw, 409)
+    flash(_("Compensation corrected.") if changed else _("Nothing changed."), "success" if changed else "info")
+    return redirect(url_for("compensation.detail", compensation_id=compensation.id))
 
 
 @bp.get("/files/<int:file_id>")

@@ -24,6 +24,7 @@ from .registers import OmbudsmanRules, read_ombudsman_products
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 ROLES = tuple(role.value for role in Role)  # citizen, officer, supervisor, auditor, admin, system
+STAFF_ROLES = (Role.OFFICER.value, Role.SUPERVISOR.value)  # who may be refused a step by `not_by`
 SLA_UNITS = ("working_days", "calendar_days", "hours")
 SLA_TRACKS = ("stage", "resolution", "complainant")
 # Who an escalation level notifies: the assignee (or, with none, the unit's officers), the
@@ -129,6 +130,9 @@ class TransitionDef:
     notice: dict | None = None
     # Staff told inside the app when the step is taken (escalation's notify targets).
     notify: tuple[str, ...] = ()
+    # Four eyes: refused to whoever took the latest of these steps since the complaint entered
+    # its current state (the proposer of a draft does not approve it).
+    not_by: tuple[str, ...] = ()
 
     @property
     def done(self) -> dict:
@@ -497,6 +501,11 @@ def _check_step_extras(r: _Reader, transitions: list[TransitionDef]) -> None:
     too; `notice` needs a step that leaves the complaint somewhere it can be read."""
     by_trigger = {t.trigger: t for t in transitions}
     for i, t in enumerate(transitions):
+        for name in t.not_by:
+            if name not in by_trigger:
+                r.fail(f"transitions[{i}].not_by", f"unknown trigger '{name}'")
+            if not all(role in STAFF_ROLES for role in t.roles + by_trigger[name].roles):
+                r.fail(f"transitions[{i}].not_by", "only between steps that staff take")
         for name, source in t.prefill:
             key = f"transitions[{i}].prefill.{name}"
             if name not in t.requires + t.accepts:
@@ -539,7 +548,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons, groups
         {"requires", "accepts", "guards", "label", "public", "reopen",
          "closure_reason", "closure_reasons", "attachments", "secondary", "done_label",
          "tell_complainant", "done_message", "confirm", "categories", "except_categories",
-         "prefill", "notice", "notify"},
+         "prefill", "notice", "notify", "not_by"},
     )
     trigger = r.identifier(spec["trigger"], f"{key}.trigger")
     if trigger in RESERVED_TRIGGERS or hasattr(Complaint, trigger):
@@ -600,6 +609,7 @@ def _read_transition(r: _Reader, key: str, spec, states, closure_reasons, groups
         _prefill(r, spec, key),
         r.label(spec["notice"], f"{key}.notice") if "notice" in spec else None,
         _notify(r, spec, key),
+        r.names(spec.get("not_by", []), f"{key}.not_by"),
     )
 
 

@@ -21,7 +21,25 @@ from ..attachments import StoredFile, attach, attachment_digests
 def allowed_triggers(complaint: Complaint, actor: Actor, workflow: Workflow | None = None) -> list[str]:
     """The triggers this actor may fire on this complaint now (for buttons and 409 answers)."""
     workflow = workflow or current_workflow()
-    return [t.trigger for t in workflow.offered(complaint) if can_fire(actor, complaint, t)]
+    return [t.trigger for t in workflow.offered(complaint) if may_take(actor, complaint, t)]
+
+
+def may_take(actor: Actor, complaint: Complaint, transition) -> bool:
+    """The actor's role and unit allow the step, and its `not_by` does not refuse him: he did
+    not take the latest of those steps since the complaint entered its current state."""
+    if not can_fire(actor, complaint, transition):
+        return False
+    if not transition.not_by or actor.user is None:
+        return True
+    event = _latest_transition(complaint, transition.not_by)
+    if event is None or event.actor_id != actor.user.id:
+        return True
+    entered = db.session.scalar(  # the step that brought the complaint where it is
+        select(ComplaintEvent.id).where(ComplaintEvent.complaint_id == complaint.id,
+                                        ComplaintEvent.kind == "transition",
+                                        ComplaintEvent.from_state != ComplaintEvent.to_state)
+        .order_by(ComplaintEvent.id.desc()).limit(1))
+    return entered is not None and event.id < entered
 
 
 def _offered(complaint: Complaint, transition) -> bool:
@@ -64,7 +82,7 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
     transition = workflow.transition(trigger)
     if not _offered(complaint, transition):
         raise TriggerNotAllowed(trigger, complaint.state, allowed_triggers(complaint, actor, workflow))
-    if not can_fire(actor, complaint, transition):
+    if not may_take(actor, complaint, transition):
         raise Forbidden(str(_l("your role may not take this step on this complaint")))
     if expected_version is not None and _as_int(expected_version) != complaint.version:
         raise ConcurrentChange()

@@ -1,5 +1,5 @@
 """The register of compensation given (kompensasi pelayanan): recording one, on a complaint
-or on its own, with its evidence files; the register of a unit and period; the figures the
+or on its own, with its evidence files, and correcting it (adding evidence later); the register of a unit and period; the figures the
 periodic report and the evidence pack count (how many, by kind, the total value)."""
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ... import audit
-from ...errors import Forbidden, InvalidFields
+from ...errors import ConcurrentChange, Forbidden, InvalidFields
 from ...extensions import db
 from ...i18n import label
 from ...i18n import lazy_gettext as _l
-from ...models import COMPENSATION_KINDS, Compensation, CompensationFile, Complaint, Unit
-from ...policy import Actor, can_record_compensation, can_see_identity, can_view
+from ...models import COMPENSATION_KINDS, Compensation, CompensationFile, Complaint, Unit, utcnow
+from ...policy import Actor, can_correct_compensation, can_record_compensation, can_see_identity, can_view
 from ...workflow.fields import digest
 from ..attachments import StoredFile, attachment_digests, named_as_type
 from ..inputs import day, text
@@ -79,6 +79,21 @@ def record_compensation(actor: Actor, raw: dict, stored: list[StoredFile] = ()) 
         raise Forbidden(str(_l("you may not record compensation for this unit")))
     if complaint is not None and unit is not None and complaint.unit_id != unit.id:
         errors["complaint"] = _l("is a complaint of another unit")
+    values = _fields(raw, errors)
+    compensation = Compensation(unit=unit, complaint=complaint, recorded_by_id=actor.user.id,
+                                files=_files(stored, actor), **values)
+    db.session.add(compensation)
+    db.session.flush()
+    audit.record(db.session, "compensation.recorded", actor=actor.label, unit=unit,
+                 complaint=complaint.tracking_code if complaint else None, payload={
+                     "id": compensation.id, "unit": unit.code, **_for_audit(values),
+                     **attachment_digests(list(stored))})
+    return compensation
+
+
+def _fields(raw: dict, errors: dict) -> dict:
+    """The record's own fields from the form (kind, given_on, value, description,
+    approved_by); raises InvalidFields with these and the errors found before."""
     kind = raw.get("kind")
     if kind not in COMPENSATION_KINDS:
         errors["kind"] = _l("choose one of the options")
@@ -90,20 +105,49 @@ def record_compensation(actor: Actor, raw: dict, stored: list[StoredFile] = ()) 
     approved_by = text(raw, "approved_by", errors, LIMITS, required=True)
     if errors:
         raise InvalidFields(errors)
-    compensation = Compensation(
-        unit=unit, complaint=complaint, kind=kind, given_on=given_on, value=value,
-        description=description, approved_by=approved_by, recorded_by_id=actor.user.id,
-        files=[CompensationFile(filename=f.filename, stored_name=f.stored_name, content_type=f.content_type,
-                                size=f.size, sha256=f.sha256, uploaded_by_id=actor.user.id) for f in stored])
-    db.session.add(compensation)
+    return {"kind": kind, "given_on": given_on, "value": value, "description": description,
+            "approved_by": approved_by}
+
+
+def _files(stored: list[StoredFile], actor: Actor) -> list[CompensationFile]:
+    return [CompensationFile(filename=f.filename, stored_name=f.stored_name, content_type=f.content_type,
+                             size=f.size, sha256=f.sha256, uploaded_by_id=actor.user.id) for f in stored]
+
+
+def _for_audit(values: dict) -> dict:
+    """The fields as the audit log keeps them: free text only as its digest."""
+    return {name: digest(value) if name in LIMITS else
+            value.isoformat() if isinstance(value, date) else value for name, value in values.items()}
+
+
+def correct_compensation(actor: Actor, compensation: Compensation, raw: dict,
+                         stored: list[StoredFile] = ()) -> list[str]:
+    """Correct a record's fields and add evidence files; flushes, audited with what changed
+    (each changed field before and after, free text as digests). `raw["version"]` is the
+    version the form was drawn from: another save since is a ConcurrentChange. Returns the
+    changed names ("files" when files were added); nothing changed, nothing is written."""
+    if not can_correct_compensation(actor, compensation):
+        raise Forbidden(str(_l("you may not correct this compensation")))
+    if str(raw.get("version") or "").strip() != str(compensation.version):
+        raise ConcurrentChange(str(_l("someone else saved this compensation in the meantime: reload the page")))
+    values = _fields(raw, {})
+    changed = [name for name, value in values.items() if getattr(compensation, name) != value]
+    if not changed and not stored:
+        return []
+    before = _for_audit({name: getattr(compensation, name) for name in changed})
+    for name in changed:
+        setattr(compensation, name, values[name])
+    compensation.files.extend(_files(stored, actor))
+    compensation.version += 1
+    compensation.updated_at = utcnow()
     db.session.flush()
-    audit.record(db.session, "compensation.recorded", actor=actor.label, unit=unit,
-                 complaint=complaint.tracking_code if complaint else None, payload={
-                     "id": compensation.id, "unit": unit.code, "kind": kind,
-                     "given_on": given_on.isoformat(), "value": value,
-                     "description": digest(description), "approved_by": digest(approved_by),
-                     **attachment_digests(list(stored))})
-    return compensation
+    after = _for_audit({name: values[name] for name in changed})
+    audit.record(db.session, "compensation.corrected", actor=actor.label, unit=compensation.unit,
+                 complaint=compensation.complaint.tracking_code if compensation.complaint else None,
+                 payload={"id": compensation.id, "version": compensation.version,
+                          "changed": {name: {"from": before[name], "to": after[name]} for name in changed},
+                          **attachment_digests(list(stored))})
+    return changed + (["files"] if stored else [])
 
 
 def register(unit_ids, start: date, end: date) -> list[Compensation]:
@@ -159,6 +203,16 @@ def summary(unit_ids, start: date, end: date) -> Summary:
         select(func.count(func.distinct(CompensationFile.compensation_id)))
         .join(Compensation, Compensation.id == CompensationFile.compensation_id).where(*scope)) or 0
     return result
+
+
+def description(compensation: Compensation, actor: Actor) -> str | None:
+    """What was given, as this reader may read it: withheld (None) on a complaint whose
+    complainant the reader may not see, since the words often name her ("returned to Bu Siti");
+    the evidence pack keeps only its digest for the same reason."""
+    complaint = compensation.complaint
+    if complaint is None or can_see_identity(actor, complaint):
+        return compensation.description
+    return None
 
 
 def file_name(item: CompensationFile, actor: Actor) -> str:
