@@ -187,7 +187,7 @@ def test_demo_seed_is_idempotent_and_real(app, runner):
     """Demo data covers every state through the workflow service and verifies."""
     first = runner.invoke(args=["demo", "seed"])
     assert first.exit_code == 0, first.output
-    assert first.output.count("password: ") == 5
+    assert first.output.count("password: ") == len(demo.ACCOUNTS)
     second = runner.invoke(args=["demo", "seed"])
     assert "password: " not in second.output and "exist" in second.output
     with app.app_context():

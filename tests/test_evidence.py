@@ -38,6 +38,7 @@ from sqlalchemy import select
 from pengaduan import audit
 from pengaduan.audit.chain import canonical
 from pengaduan.evidence import export_pack, verify, verify_pack
+from pengaduan.evidence.evaluation import quarters as evaluation_quarters
 from pengaduan.extensions import db
 from pengaduan.models import AuditEvent, Complaint, StandingDocument, SupervisionRecord, Unit
 from pengaduan.policy import Actor
@@ -291,8 +292,8 @@ def test_command_exports_a_pack_that_verifies(app, runner, scene, tmp_path):
                                                             "to": scene.end.isoformat()})
     assert (manifest["chain"]["first_seq"], manifest["chain"]["last_seq"], manifest["chain"]["redacted"]) == (
         1, events_before, 0)
-    assert (f"wrote {out}: audit_events {events_before}, cases 5, checkpoints 1, complaints_received 5"
-            in result.output)
+    assert (f"wrote {out}: audit_events {events_before}, cases 5, checkpoints 1, compensations 0, "
+            "complaints_received 5" in result.output)
     assert f"key {key}" in result.output
 
     verified = runner.invoke(args=["evidence", "verify", str(out)])
@@ -355,7 +356,9 @@ def test_export_service_returns_the_manifest_and_queues_its_audit_event(app, ctx
                           "documents.csv", "summary.html", "verify_pack.py", "readiness.csv",
                           "skm/results.csv", "skm/questionnaires.csv", "skm/actions.csv",
                           "ombudsman/products.csv", "ombudsman/items.csv",
-                          "compensation/compensations.csv",
+                          "compensation/compensations.csv", "evaluation/actions.csv",
+                          *(f"evaluation/{unit}-{quarter.label}.csv" for unit in ("UNIT-A", "UNIT-B")
+                            for quarter in evaluation_quarters(scene.start, scene.end)),
                           "standards/UNIT-A.json", "standards/UNIT-B.json",
                           f"supervision/{scene.record_a}/{first_file_id(scene.record_a)}-notulen_monev.png",
                           f"supervision/{scene.record_b}/{first_file_id(scene.record_b)}-foto.png",

@@ -220,10 +220,53 @@ def _standard(app, standard_id: int | None = None, *, reviewed_on: date | None, 
                     else standards.create_standard(admin, None))
         raw = {f"component_{code}": standard.text_of(code) or "Isi komponen" for code in standard.components}
         standards.update_standard(admin, standard, {
-            **raw, "maklumat": "Kami siap melayani pengaduan Anda.", "decree_number": "800/12/2026",
+            **raw, "version": standard.version, "maklumat": "Kami siap melayani pengaduan Anda.",
+            "decree_number": "800/12/2026",
             "reviewed_on": reviewed_on.isoformat() if reviewed_on else "", "published": "1" if published else ""})
         db.session.commit()
         return standard.id
+
+
+def test_a_units_draft_leaves_the_published_default_in_force(app, org):
+    """A unit making its own standard (a draft) still follows the published default: public
+    pages and readiness keep it; its own counts once published."""
+    from pengaduan.services import standards
+
+    with app.app_context():
+        today = sv.today()
+    _standard(app, reviewed_on=today - timedelta(days=3), published=True)
+    with app.app_context():
+        standards.create_standard(actor_of(ADMIN), Unit.by_code("UNIT-A"))
+        db.session.commit()
+        result = assess([Unit.by_code("UNIT-A")], today)
+        finding = next(f.finding for r in result.units[0].items for f in r.found
+                       if f.evidence.source == "service_standard")
+    assert finding.status == "green" and not finding.gaps
+
+
+def test_the_standard_is_read_as_it_stood_on_a_past_day(app, org):
+    """A day before the standard was published reads as not published; a day before its last
+    review as not reviewed (the earlier review dates are not kept)."""
+    with app.app_context():
+        today = sv.today()
+    _standard(app, reviewed_on=today - timedelta(days=3), published=True)
+    with app.app_context():
+        def status_on(day):
+            from flask_babel import force_locale
+            result = assess([Unit.by_code("UNIT-A")], day)
+            finding = next(f.finding for r in result.units[0].items for f in r.found
+                           if f.evidence.source == "service_standard")
+            with force_locale("en"):
+                finding.gaps = [str(g) for g in finding.gaps]
+            return finding
+        assert status_on(today).status == "green"
+        before = status_on(today - timedelta(days=10))
+        assert before.status == "amber" and before.gaps == ["not published"]
+        from pengaduan.models import ServiceStandard
+        db.session.scalars(select(ServiceStandard)).one().published_at = utcnow() - timedelta(days=30)
+        db.session.flush()
+        before = status_on(today - timedelta(days=10))
+        assert before.status == "amber" and before.gaps == ["not reviewed within the year"]
 
 
 def _ombudsman_item(app, due_at) -> int:
@@ -314,7 +357,7 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
 
     quarter = quarter_before(today, 1)
     record_id = _evaluation(app, min(today, quarter.end + timedelta(days=5)), [])
-    assert statuses(client)["evaluation_report"] == "amber"  # no improvement action
+    assert statuses(client)["evaluation_report"] == "green"  # filed; nothing recurs, no action needed
     _act(app, record_id, due_on=today - timedelta(days=1))
     assert statuses(client)["evaluation_report"] == "amber"  # an action overdue
     _act(app, record_id, due_on=today + timedelta(days=30))
@@ -345,9 +388,12 @@ def test_the_unit_page_turns_green_item_by_item_as_evidence_is_added(app, org):
     assert statuses(client)["ombudsman_products"] == "green"
 
     standard_id = _standard(app, reviewed_on=None, published=False)  # the kabupaten-wide default
-    assert statuses(client)["service_standard"] == "amber"  # there, but not published nor reviewed
+    assert statuses(client)["service_standard"] == "amber"  # a draft, not published
     _standard(app, standard_id, reviewed_on=today - timedelta(days=400), published=True)
     assert statuses(client)["service_standard"] == "amber"  # not reviewed within the year
+    missing = re.search(r'id="item-service_standard".*?class="readiness-missing"><strong>[^<]*</strong>\s*([^<]*)</p>',
+                        get_page(client, f"{PAGE}/UNIT-A").html, re.S)
+    assert missing.group(1).strip() == "not reviewed within the year"  # only what applies
     _standard(app, standard_id, reviewed_on=today - timedelta(days=3), published=True)
     assert set(statuses(client).values()) == {"green"}
     page = text_of(client, f"{PAGE}/UNIT-A")

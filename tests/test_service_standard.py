@@ -88,9 +88,18 @@ def test_a_unit_follows_the_default_until_it_makes_its_own_from_it(app, org):
     with app.app_context():
         assert standards.standard_for(Unit.by_code("UNIT-A")).unit.code == "UNIT-A"
         assert standards.standard_for(Unit.by_code("UNIT-B")).unit_id is None
-    # Not published yet: the public page says so rather than show a draft.
+    # Its draft is not published: the public keeps seeing the published default, not nothing.
+    save(supervisor, "UNIT-A", component_requirements="Draf persyaratan sendiri.")
+    with app.app_context():
+        assert standards.published_standard_for(Unit.by_code("UNIT-A")).unit_id is None
+        assert [u.code for u, s in standards.published_units()] == ["UNIT-A", "UNIT-B"]
     text = browser(app).get("/standar-pelayanan/UNIT-A").get_data(as_text=True)
-    assert "Uraian dan identitas." not in text
+    assert "Uraian dan identitas." in text and "Draf persyaratan sendiri." not in text
+    assert 'href="/standar-pelayanan/UNIT-A"' in browser(app).get("/standar-pelayanan").get_data(as_text=True)
+    assert "Draf persyaratan sendiri." in get_page(supervisor, "/staff/standards/UNIT-A").html  # staff see it
+    save(supervisor, "UNIT-A", published="1", maklumat="Kami sanggup.")
+    text = browser(app).get("/standar-pelayanan/UNIT-A").get_data(as_text=True)
+    assert "Draf persyaratan sendiri." in text and "Uraian dan identitas." not in text
 
 
 def test_a_change_is_audited_with_the_components_that_changed(app, org):
@@ -127,6 +136,17 @@ def test_a_stale_form_is_refused(app, org):
     save(admin, "default", component_cost="Gratis.")
     assert admin.post(url, data={**stale, "component_cost": "Rp 0"}).status_code == 409
     assert own(app, None)["components"]["cost"] == "Gratis."
+
+
+def test_a_form_without_its_version_is_refused_keeping_what_was_typed(app, org):
+    admin = signed_in(app, ADMIN)
+    make(admin, "default")
+    url = "/staff/standards/default"
+    values = dict(get_page(admin, url).forms[url].values)
+    values.pop("version")
+    response = admin.post(url, data={**values, "component_cost": "Rp 0 untuk semua."})
+    assert response.status_code == 409 and "Rp 0 untuk semua." in response.get_data(as_text=True)
+    assert own(app, None)["version"] == 1
 
 
 def test_who_may_keep_a_standard(app, org):

@@ -6,13 +6,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from ..errors import ConcurrentChange, Forbidden, InvalidFields
-from ..extensions import db
-from ..models import PUBLISHED_COMPONENTS, STANDARD_COMPONENTS, ServiceStandard, Unit
+from ..models import PUBLISHED_COMPONENTS, STANDARD_COMPONENTS, Unit
 from ..policy import Actor, can_edit_standard, can_read_standards, keeps_standards
-from ..services import standards as register
+from ..services import standards
 from ..services.standards.poster import poster_html
 from ..services.oversight.reports import PdfUnavailable, write_pdf
 from ..services.oversight.supervision import today
@@ -28,18 +26,18 @@ DEFAULT = "default"  # the scope of the kabupaten-wide default in the staff addr
 @bp.app_context_processor
 def _helpers():
     return {"standard_components": STANDARD_COMPONENTS, "published_components": PUBLISHED_COMPONENTS,
-            "standard_reviews": _reviews_to_remind, "service_standard_for": register.standard_for}
+            "standard_reviews": _reviews_to_remind, "service_standard_for": standards.standard_for}
 
 
 def actor() -> Actor:
     return Actor.staff(current_user)
 
 
-def _reviews_to_remind() -> list[register.Row]:
+def _reviews_to_remind() -> list[standards.Row]:
     """The standards the signed-in keeper should review soon (the home page's reminder)."""
     if not current_user.is_authenticated or not keeps_standards(actor()):
         return []
-    return register.reviews_to_remind(actor(), units_in_view(current_user))
+    return standards.reviews_to_remind(actor(), units_in_view(current_user))
 
 
 @bp.before_request
@@ -68,7 +66,7 @@ def index():
     """Every unit in view: the standard that applies (own or default), published, reviewed."""
     me = actor()
     units = units_in_view(current_user)
-    rows = register.register(units)
+    rows = standards.rows_for(units)
     return render_template("standards/index.html", rows=rows, today=today(),
                            reminders=[r for r in rows if r.own and r.review.needs_attention
                                       and can_edit_standard(me, r.unit)],
@@ -76,11 +74,11 @@ def index():
 
 
 def _page(unit: Unit | None, errors=None, typed=None, status=200):
-    standard = register.own_standard(unit) if unit is not None else register.default_standard()
-    applied = standard or (register.default_standard() if unit is not None else None)
+    standard = standards.own_standard(unit) if unit is not None else standards.default_standard()
+    applied = standard or (standards.default_standard() if unit is not None else None)
     return render_template(
         "standards/standard.html", unit=unit, scope=_scope(unit), standard=standard, applied=applied,
-        review=register.review_of(applied) if applied else None, errors=errors or {}, typed=typed,
+        review=standards.review_of(applied) if applied else None, errors=errors or {}, typed=typed,
         can_edit=can_edit_standard(actor(), unit), today=today(),
         public_link=url_for("service_standard.unit", unit_code=unit.code) if unit else
         url_for("service_standard.index")), status
@@ -92,12 +90,12 @@ def standard(scope: str):
     unit = _unit_of(scope)
     if request.method == "GET":
         return _page(unit)
-    own = register.own_standard(unit) if unit is not None else register.default_standard()
+    own = standards.own_standard(unit) if unit is not None else standards.default_standard()
     if own is None:
         abort(404)
     raw = request.form.to_dict()
     try:
-        changed = register.update_standard(actor(), own, raw)
+        changed = standards.update_standard(actor(), own, raw)
     except InvalidFields as exc:
         rerender(_page, unit, exc.errors, raw, exc.status)
     except ConcurrentChange as exc:
@@ -113,7 +111,7 @@ def create(scope: str):
     """Make the unit's own standard from the default (or the default from the system's draft)."""
     unit = _unit_of(scope)
     try:
-        register.create_standard(actor(), unit)
+        standards.create_standard(actor(), unit)
     except Forbidden:
         abort(403)
     except ConcurrentChange:
@@ -125,9 +123,11 @@ def create(scope: str):
 
 @bp.get("/<scope>/poster.pdf")
 def poster(scope: str):
-    """The A4 poster: the maklumat, the six published components, a QR code to the form."""
+    """The A4 poster: the maklumat, the six published components, a QR code to the form. It
+    is posted for the public, so it prints the published standard; before any is published,
+    the draft (to proofread)."""
     unit = _unit_of(scope)
-    standard = register.standard_for(unit)
+    standard = standards.published_standard_for(unit) or standards.standard_for(unit)
     if standard is None:
         abort(404)
     try:
@@ -139,23 +139,11 @@ def poster(scope: str):
         "Content-Disposition": attachment_header(f"standar-pelayanan-{_scope(unit)}.pdf")})
 
 
-def _published_units() -> list[tuple[Unit, ServiceStandard]]:
-    """Active units and the published standard that applies to each (without one: left out)."""
-    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
-    standards = {s.unit_id: s for s in db.session.scalars(select(ServiceStandard))}
-    shown = []
-    for unit in units:
-        applied = standards.get(unit.id) or standards.get(None)
-        if applied is not None and applied.published:
-            shown.append((unit, applied))
-    return shown
-
-
 @public_bp.get("", endpoint="index")
 def public_index():
     """The published standards: the default's text and each unit that publishes one."""
-    default = register.default_standard()
-    return render_template("standards/public_index.html", units=_published_units(),
+    default = standards.default_standard()
+    return render_template("standards/public_index.html", units=standards.published_units(),
                            default=default if default is not None and default.published else None)
 
 
@@ -165,8 +153,6 @@ def public_unit(unit_code: str):
     found = Unit.by_code(unit_code)
     if found is None or not found.active:
         abort(404)
-    standard = register.standard_for(found)
-    if standard is not None and not standard.published:
-        standard = None
+    standard = standards.published_standard_for(found)
     return render_template("standards/public.html", unit=found, standard=standard,
                            form_link=url_for("citizen.new_complaint", unit=found.code))

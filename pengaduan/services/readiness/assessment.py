@@ -39,6 +39,12 @@ class Found:
     evidence: Evidence
     finding: Finding
 
+    def missing_text(self, lang: str | None = None) -> str:
+        """What is missing: the gaps the source found, else the rule file's words for it."""
+        if self.finding.gaps:
+            return "; ".join(str(gap) for gap in self.finding.gaps)
+        return label(self.evidence.missing, lang)
+
 
 @dataclass
 class ItemResult:
@@ -117,4 +123,4 @@ def csv_rows(assessment: Assessment, lang: str | None = None):
                 yield [assessment.on.isoformat(), assessment.rules.name, unit.unit.code, unit.unit.name,
                        result.item.id, label(result.item.label, lang), result.status, found.evidence.source,
                        f.status, "" if f.count is None else f.count, f.latest.isoformat() if f.latest else "",
-                       str(f.detail), "" if f.status == "green" else label(found.evidence.missing, lang)]
+                       str(f.detail), "" if f.status == "green" else found.missing_text(lang)]

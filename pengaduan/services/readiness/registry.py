@@ -63,7 +63,8 @@ class Param:
 class Finding:
     """What a source found for one unit: its status, how many pieces of evidence, the date of
     the newest, a line saying what it is, where it lives and where to act on it (each an
-    endpoint and its arguments, built into a link only where a page is drawn)."""
+    endpoint and its arguments, built into a link only where a page is drawn), and the gaps
+    it found, when it can name them (else the rule file's `missing` text says what is)."""
 
     status: str
     count: int | None = None
@@ -71,6 +72,7 @@ class Finding:
     detail: str = ""
     link: tuple[str, dict] | None = None
     act: tuple[str, dict] | None = None
+    gaps: tuple = ()
 
 
 @dataclass(frozen=True)

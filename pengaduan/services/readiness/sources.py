@@ -332,31 +332,37 @@ def compensation_given(ctx: Context, units, params) -> dict:
 @source("service_standard",
         require_maklumat=Param("bool", default=True, help="green needs the maklumat with its decree number"))
 def service_standard(ctx: Context, units, params) -> dict:
-    """The complaint service standard that applies to the unit (its own, else the
-    kabupaten-wide default: services.standards), read for every unit at once: published,
-    reviewed within the year (its yearly review not overdue) and, with `require_maklumat`,
-    with its maklumat and decree number: green; there but short of one of these: amber;
-    none: red."""
+    """The complaint service standard the public saw for the unit on the day (its own once
+    published, else the published default: services.standards), read for every unit at once:
+    reviewed within the year before the day and, with `require_maklumat`, with its maklumat
+    and decree number (decreed by the day): green; published but short of one of these, or
+    only a draft: amber; none: red. Only the last publication and review dates are kept, so a
+    day before them reads as not published or not reviewed."""
     found = {}
-    for row in standards.register(units, ctx.on)[1:]:
+    drafts = {row.unit.id: row.standard for row in standards.rows_for(units)[1:]}
+    for row in standards.published_rows(units, ctx.on):
         unit, standard = row.unit, row.standard
         act = ("standards.standard", {"scope": unit.code})
         if standard is None:
-            found[unit.id] = Finding("red", 0, None, _l("no service standard"), act, act)
+            if drafts.get(unit.id) is None:
+                found[unit.id] = Finding("red", 0, None, _l("no service standard"), act, act,
+                                         (_l("no service standard"),))
+            else:
+                found[unit.id] = Finding("amber", 0, None, _l("not published"), act, act,
+                                         (_l("not published"),))
             continue
         problems = []
-        if not standard.published:
-            problems.append(_l("not published"))
         if row.review.status in ("never", "overdue"):
             problems.append(_l("not reviewed within the year"))
-        if params["require_maklumat"] and not ((standard.maklumat or "").strip() and standard.decree_number):
+        decreed = standard.decree_number and (standard.decree_date is None or standard.decree_date <= ctx.on)
+        if params["require_maklumat"] and not ((standard.maklumat or "").strip() and decreed):
             problems.append(_l("no maklumat with its decree number"))
         whose = _l("its own") if row.own else _l("the kabupaten-wide default")
         reviewed = standard.reviewed_on.isoformat() if standard.reviewed_on else "-"
-        detail = "; ".join([str(_l("%(whose)s, reviewed on %(day)s", whose=whose, day=reviewed))]
-                           + [str(p) for p in problems])
-        link = ("service_standard.unit", {"unit_code": unit.code}) if standard.published else act
-        found[unit.id] = Finding("amber" if problems else "green", 1, standard.reviewed_on, detail, link, act)
+        detail = _l("%(whose)s, reviewed on %(day)s", whose=whose, day=reviewed)
+        link = ("service_standard.unit", {"unit_code": unit.code})
+        found[unit.id] = Finding("amber" if problems else "green", 1, standard.reviewed_on, detail, link, act,
+                                 tuple(problems))
     return found
 
 

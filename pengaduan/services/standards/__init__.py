@@ -1,5 +1,7 @@
 """The complaint service standard and maklumat of each unit, and the kabupaten-wide default a
-unit without its own follows: which one applies (`standard_for`), making one (a unit's own
+unit without its own follows: which one applies (`standard_for`, for staff: a draft too;
+`published_standard_for`, for the public and the assessment: the unit's own once published,
+else the published default), making one (a unit's own
 starts as a copy of the default; the default as the system's draft, prefill.py), changing
 it (audited, naming the components that changed), its yearly review and the reminder."""
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ...i18n import lazy_gettext as _l
 from ...models import STANDARD_COMPONENTS, ServiceStandard, Unit, utcnow
 from ...policy import Actor, can_edit_standard
 from ...workflow.fields import digest
-from ..inputs import day, text
+from ..inputs import day, local_today, text
 from ..oversight.supervision import today
 from . import prefill
 
@@ -41,6 +43,32 @@ def standard_for(unit: Unit | None) -> ServiceStandard | None:
     """The standard that applies to `unit`: its own, else the kabupaten-wide default, else None."""
     own = own_standard(unit) if unit is not None else None
     return own if own is not None else default_standard()
+
+
+def _published_on(standard: ServiceStandard | None, on: date | None) -> bool:
+    """Whether `standard` was published on the day `on` (None: now). Only the last publication
+    is kept (`published_at`): a standard withdrawn and published again counts from the later."""
+    if standard is None or standard.published_at is None:
+        return False
+    return on is None or local_today(None, standard.published_at) <= on
+
+
+def published_standard_for(unit: Unit | None, on: date | None = None) -> ServiceStandard | None:
+    """The standard the public sees for `unit` (None: the default) on the day `on` (None:
+    now): its own if published, else the published default, else None. A unit's unpublished
+    draft never hides the default it follows until the draft is published."""
+    own = own_standard(unit) if unit is not None else None
+    if _published_on(own, on):
+        return own
+    default = default_standard()
+    return default if _published_on(default, on) else None
+
+
+def published_units(on: date | None = None) -> list[tuple[Unit, ServiceStandard]]:
+    """Active units and the published standard that applies to each (without one: left out),
+    read for every unit at once (the public list of standards)."""
+    units = db.session.scalars(select(Unit).where(Unit.active.is_(True)).order_by(Unit.name)).all()
+    return [(row.unit, row.standard) for row in published_rows(units, on) if row.standard is not None]
 
 
 def _scope(unit: Unit | None) -> str | None:
@@ -98,7 +126,7 @@ def update_standard(actor: Actor, standard: ServiceStandard, raw: dict) -> list[
     names (component codes and fields); nothing changed, nothing is written."""
     if not can_edit_standard(actor, standard.unit):
         raise Forbidden(str(_l("you may not keep the service standard of this unit")))
-    if str(raw.get("version", standard.version)) != str(standard.version):
+    if str(raw.get("version") or "").strip() != str(standard.version):
         raise ConcurrentChange(str(_l("someone else saved this standard in the meantime: reload the page")))
     errors: dict = {}
     values = _checked(raw, errors)
@@ -143,8 +171,10 @@ class Review:
 
 
 def review_of(standard: ServiceStandard, on: date | None = None) -> Review:
+    """The review as it stood on the day `on` (None: today). Only the last review date is
+    kept: one after `on` tells nothing of the reviews before it, so the day counts as never."""
     on = on or today()
-    if standard.reviewed_on is None:
+    if standard.reviewed_on is None or standard.reviewed_on > on:
         return Review(None, "never")
     due = review_due_on(standard.reviewed_on)
     if due <= on:
@@ -172,8 +202,9 @@ class Row:
     review: Review | None
 
 
-def register(units: list[Unit], on: date | None = None) -> list[Row]:
-    """The default first, then each unit with the standard that applies to it."""
+def rows_for(units: list[Unit], on: date | None = None) -> list[Row]:
+    """The staff register's rows: the default first, then each unit with the standard that
+    applies to it (its own, a draft too, else the default)."""
     on = on or today()
     standards = {s.unit_id: s for s in db.session.scalars(select(ServiceStandard))}
     default = standards.get(None)
@@ -185,8 +216,22 @@ def register(units: list[Unit], on: date | None = None) -> list[Row]:
     return rows
 
 
+def published_rows(units: list[Unit], on: date | None = None) -> list[Row]:
+    """Each unit with the standard the public saw on the day `on` (None: now): its own if
+    published by then, else the published default, else None (the assessment's reading)."""
+    by_unit = {s.unit_id: s for s in db.session.scalars(select(ServiceStandard))}
+    default = by_unit.get(None)
+    rows = []
+    for unit in units:
+        own = by_unit.get(unit.id)
+        applied = own if _published_on(own, on) else default if _published_on(default, on) else None
+        rows.append(Row(unit, applied, applied is not None and applied is own,
+                        review_of(applied, on) if applied else None))
+    return rows
+
+
 def reviews_to_remind(actor: Actor, units: list[Unit], on: date | None = None) -> list[Row]:
     """The standards this actor keeps whose review falls due within the warning days, is
     overdue or never happened (the home page's and the register's reminder)."""
-    return [row for row in register(units, on) if row.standard is not None and row.own
+    return [row for row in rows_for(units, on) if row.standard is not None and row.own
             and row.review.needs_attention and can_edit_standard(actor, row.unit)]
