@@ -178,14 +178,14 @@ def test_improvement_actions_live_on_one_supervision_record(ctx, world, quarters
     groups = {g.key for rows in report.groups.values() for g in rows}
     cause = report.groups["cause"][0].key
     with pytest.raises(Forbidden):
-        evaluation_actions.add_action(unit_a, period, world.officer_a, {}, groups)
+        evaluation_actions.add_action(unit_a, period, world.officer_a, {})
     with pytest.raises(InvalidFields) as refused:
-        evaluation_actions.add_action(unit_a, period, world.supervisor_a, {"group": "cause:nothing"}, groups)
+        evaluation_actions.add_action(unit_a, period, world.supervisor_a, {"group": "cause:nothing"})
     assert set(refused.value.errors) == {"group", "description", "owner"}
     first = evaluation_actions.add_action(unit_a, period, world.supervisor_a, {
-        "group": cause, "description": "Pasang mesin nomor antrean", "owner": "Sekretariat"}, groups)
+        "group": cause, "description": "Pasang mesin nomor antrean", "owner": "Sekretariat"})
     second = evaluation_actions.add_action(unit_a, period, world.supervisor_a, {
-        "group": "form:permintaan_imbalan", "description": "Sosialisasi layanan gratis", "owner": "Kabid"}, groups)
+        "group": "form:permintaan_imbalan", "description": "Sosialisasi layanan gratis", "owner": "Kabid"})
     db.session.commit()
     [record] = db.session.scalars(select(SupervisionRecord).where(SupervisionRecord.kind == "complaint_evaluation")).all()
     assert record.evaluation_period == Q3 and record.units == [unit_a] and record.actions == [first, second]
@@ -206,6 +206,83 @@ def test_improvement_actions_live_on_one_supervision_record(ctx, world, quarters
                        "supervision.action_status", "supervision.action_status"]
     again = evaluation(world.supervisor_a, [unit_a], period, unit_a)
     assert [a.description for a in again.groups["cause"][0].actions] == ["Pasang mesin nomor antrean"]
+
+
+def test_filing_the_report_with_or_without_actions_or_closed_complaints(ctx, world, quarters):
+    """A supervisor files (adopts) the quarter's report without any action: the record is made,
+    signed, with the figures of the day; a quarter with nothing closed is filed too."""
+    from pengaduan.services.evaluation.report import record_for, recurring_groups
+
+    unit_a = Unit.by_code("UNIT-A")
+    with pytest.raises(Forbidden):
+        evaluation_actions.file_report(unit_a, quarter(Q3), world.officer_a)
+    record = evaluation_actions.file_report(unit_a, quarter(Q3), world.supervisor_a)
+    db.session.commit()
+    assert record_for(unit_a, quarter(Q3)) is record and record.actions == []
+    assert record.supervisor == world.supervisor_a.user and record.units == [unit_a]
+    assert record.findings == evaluation_actions.summary(unit_a, quarter(Q3), world.supervisor_a)
+    assert "6" in record.findings and recurring_groups(unit_a, quarter(Q3)) > 0
+    with pytest.raises(InvalidFields) as refused:  # filed once
+        evaluation_actions.file_report(unit_a, quarter(Q3), world.supervisor_a)
+    assert set(refused.value.errors) == {"file"}
+    empty = evaluation_actions.file_report(unit_a, quarter("2026-Q1"), world.supervisor_a)
+    db.session.commit()
+    assert empty.findings == evaluation_actions.summary(unit_a, quarter("2026-Q1"), world.supervisor_a)
+    assert ": 6" not in empty.findings and recurring_groups(unit_a, quarter("2026-Q1")) == 0
+    events = [e for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+              if e.action == "supervision.recorded"]
+    assert len(events) == 2 and Q3 in events[0].body and "2026-Q1" in events[1].body
+
+
+def test_a_record_made_by_the_first_action_is_signed_when_filed(ctx, world, quarters):
+    unit_a, period = Unit.by_code("UNIT-A"), quarter(Q3)
+    action = evaluation_actions.add_action(unit_a, period, world.supervisor_a, {
+        "group": "unit:UNIT-A", "description": "Tambah loket", "owner": "Sekretariat"})
+    db.session.commit()
+    record = action.record
+    assert record.findings == evaluation_actions.summary(unit_a, period, world.supervisor_a)  # filed
+    with pytest.raises(InvalidFields):
+        evaluation_actions.file_report(unit_a, period, world.supervisor_a)
+
+
+def test_readiness_of_the_evaluation_report(ctx, world, quarters, monkeypatch):
+    """Not filed: red; filed without actions while a group recurs: amber; filed without actions
+    when nothing recurs: green; with an action: green."""
+    from datetime import date
+    from pengaduan.services.readiness import sources
+
+    unit_a = Unit.by_code("UNIT-A")
+
+    def status(on):
+        params = {"kind": "complaint_evaluation", "quarters_back": 1, "require_actions": True}
+        return sources.evaluation_report(sources.Context(on), [unit_a], params)[unit_a.id].status
+
+    monkeypatch.setattr(evaluation_actions, "local_today", lambda unit, at=None: date(2026, 7, 5))
+    assert status(date(2026, 10, 20)) == "red"
+    evaluation_actions.file_report(unit_a, quarter(Q3), world.supervisor_a)
+    evaluation_actions.file_report(unit_a, quarter(Q2), world.supervisor_a)
+    db.session.commit()
+    assert status(date(2026, 10, 20)) == "amber"  # the queue cause recurs, no action
+    assert status(date(2026, 7, 20)) == "green"  # Q2: one founded complaint, nothing recurs
+    evaluation_actions.add_action(unit_a, quarter(Q3), world.supervisor_a, {
+        "group": "unit:UNIT-A", "description": "Tambah loket", "owner": "Sekretariat", "due_on": "2026-12-01"})
+    db.session.commit()
+    assert status(date(2026, 10, 20)) == "green"
+
+
+def test_a_reopened_complaint_loses_the_finding_of_its_undone_closure(ctx, world, quarters):
+    """Reopened, the old finding does not count; closed again, it takes the new one."""
+    complaint = Complaint.by_code(quarters["q1"])
+    advance(complaint, "reopen", world.supervisor_a, reason="Masalah muncul lagi.")
+    db.session.commit()
+    assert (complaint.finding, complaint.maladministration, complaint.systemic, complaint.root_cause) == (
+        None, None, None, None)
+    before = evaluation(world.supervisor_a, [Unit.by_code("UNIT-A")], quarter(Q3), Unit.by_code("UNIT-A"))
+    assert quarters["q1"] not in [e.code for e in before.groups["cause"][0].examples]
+    advance(complaint, "follow_up", world.officer_a, response="Ditindaklanjuti lagi.")
+    advance(complaint, "close", world.officer_a, resolution="Selesai.", finding="unfounded")
+    db.session.commit()
+    assert (complaint.finding, complaint.root_cause) == ("unfounded", None)
 
 
 def _seeded(app):
@@ -259,7 +336,8 @@ def test_actions_and_findings_through_the_pages(app):
     assert officer.post("/staff/evaluation/actions", data={**form, "csrf_token": token_of(officer)}).status_code == 403
     # The finding of the complaint closed without one, from its case page.
     case = get_page(officer, f"/staff/complaints/{codes['gap']}")
-    assert 'id="finding"' in case.html
+    assert 'id="finding"' in case.html and 'data-step="finding"' in case.html  # among what to do now
+    assert "<details class=\"reveal\" open>" in get_page(officer, f"/staff/complaints/{codes['gap']}?step=finding").html
     sent = officer.post(f"/staff/complaints/{codes['gap']}/finding",
                         data={"csrf_token": token_of(officer), "finding": "founded"})
     assert sent.status_code == 422
@@ -273,6 +351,18 @@ def test_actions_and_findings_through_the_pages(app):
         [event] = db.session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id,
                                                                   ComplaintEvent.kind == "finding")).all()
         assert not event.public
+    assert 'data-step="finding"' not in get_page(officer, f"/staff/complaints/{codes['gap']}").html
+    # Filing the report from its page: the page then says who filed it.
+    page = get_page(supervisor, f"/staff/evaluation?unit=UNIT-A&period={Q2}")
+    assert 'action="/staff/evaluation/file"' in page.html and "No complaint was closed" in page.html
+    filed = supervisor.post("/staff/evaluation/file", data={"csrf_token": token, "unit": "UNIT-A", "period": Q2})
+    assert filed.status_code == 302 and filed.headers["Location"].endswith("#filed")
+    page = get_page(supervisor, f"/staff/evaluation?unit=UNIT-A&period={Q2}")
+    assert "Filed on" in page.html and 'action="/staff/evaluation/file"' not in page.html
+    assert supervisor.post("/staff/evaluation/file", data={"csrf_token": token, "unit": "UNIT-A",
+                                                             "period": Q2}).status_code == 422
+    assert officer.post("/staff/evaluation/file", data={"csrf_token": token_of(officer), "unit": "UNIT-A",
+                                                          "period": Q2}).status_code == 403
     other = signed_in(app, OFFICER_B)
     assert other.post(f"/staff/complaints/{codes['gap']}/finding",
                       data={"csrf_token": token_of(other), "finding": "unfounded"}).status_code == 404
@@ -298,8 +388,7 @@ def test_the_evidence_pack_carries_the_quarters_reports_and_actions(ctx, world, 
     unit_a, period = Unit.by_code("UNIT-A"), quarter(Q3)
     report = evaluation(world.supervisor_a, [unit_a], period, unit_a)
     action = evaluation_actions.add_action(unit_a, period, world.supervisor_a, {
-        "group": report.groups["cause"][0].key, "description": "Pasang mesin antrean", "owner": "Sekretariat"},
-        {g.key for rows in report.groups.values() for g in rows})
+        "group": report.groups["cause"][0].key, "description": "Pasang mesin antrean", "owner": "Sekretariat"})
     evaluation_actions.update_action(unit_a, period, action, world.supervisor_a,
                                      {"status": "done", "evidence": "Foto mesin"})
     db.session.commit()

@@ -170,7 +170,7 @@ def build_scene(app) -> Scene:
         from pengaduan.services.evaluation import actions as evaluation_actions
         evaluation_action = evaluation_actions.add_action(
             Unit.by_code("UNIT-A"), periods.containing(sv.today(), "quarter"), actor_of(SUPERVISOR_A),
-            {"group": "unit:UNIT-A", "description": "Tambah petugas loket", "owner": "Siti"}, {"unit:UNIT-A"})
+            {"group": "unit:UNIT-A", "description": "Tambah petugas loket", "owner": "Siti"})
         from pengaduan.services import ombudsman
         product = ombudsman.record_product(actor_of(SUPERVISOR_A), {
             "kind": "tindakan_korektif", "number": "LAHP/1/2026", "issued_on": sv.today().isoformat(),
@@ -413,7 +413,7 @@ def plant(app, scene: Scene, payload: str) -> Corpus:
                                                  "systemic": "yes", "root_cause": p})
         quarter = survey_periods.containing(sv.today(), "quarter")
         evaluation_actions.add_action(Unit.by_code("UNIT-A"), quarter, supervisor, {
-            "group": "unit:UNIT-A", "description": p, "owner": p[:200]}, {"unit:UNIT-A"})
+            "group": "unit:UNIT-A", "description": p, "owner": p[:200]})
         late = Complaint.by_code(scene.late)
         assign(late, officer_actor, OFFICER_A)
         acknowledge_escalations(late, supervisor, p)

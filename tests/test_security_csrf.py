@@ -173,6 +173,13 @@ def _quarter(client, s, app):
         return containing(sv.today(), "quarter").label
 
 
+def _last_quarter(client, s, app):
+    from pengaduan.services.evaluation.report import previous_quarter
+    from pengaduan.services.surveys.periods import containing
+    with app.app_context():
+        return previous_quarter(containing(sv.today(), "quarter")).label
+
+
 def _two_step_on(app, email: str) -> pyotp.TOTP:
     """Switch the account's two-step verification on (a browser already signed in stays so)."""
     with app.app_context():
@@ -348,7 +355,9 @@ SCENARIOS: dict[str, Scenario] = {
         SUPERVISOR_A, lambda s: f"/staff/evaluation/actions/{s.evaluation_action_a}", lambda c, s, a: {
             "unit": "UNIT-A", "period": _quarter(c, s, a), "status": "done", "completed_on": "",
             "evidence": "Foto loket baru"}),
-    "evaluation.record": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.closed}/finding", lambda c, s, a: {
+    "evaluation.file_report": Scenario(SUPERVISOR_A, lambda s: "/staff/evaluation/file", lambda c, s, a: {
+        "unit": "UNIT-A", "period": _last_quarter(c, s, a)}),
+    "evaluation.record_finding": Scenario(OFFICER_A, lambda s: f"/staff/complaints/{s.closed}/finding", lambda c, s, a: {
         "finding": "founded", "maladministration": "tidak_patut", "systemic": "no", "root_cause": "Petugas kasar"}),
     "survey.questionnaire": Scenario("anonymous", lambda s: s.survey_a_path,  # keeps what was typed
                                      lambda c, s, a: {f"U{i}": "4" for i in range(1, 10)}, refused=422),

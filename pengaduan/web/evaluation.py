@@ -17,7 +17,7 @@ from ..http.uow import rerender
 from ..models import ACTION_STATUSES, SupervisionAction, Unit
 from ..policy import Actor, can_act_on_evaluation, can_read_evaluation, sees_all_units
 from ..services.evaluation import actions as evaluation_actions
-from ..services.evaluation.findings import record_finding
+from ..services.evaluation import findings
 from ..services.evaluation.report import SECTION_TITLES, SECTIONS, csv_rows, evaluation, previous_quarter, quarter
 from ..services.oversight.reports import PdfUnavailable, write_pdf
 from ..services.oversight.supervision import today
@@ -150,13 +150,24 @@ def add_action():
     typed = {k: request.form.get(k, "") for k in ("group", "description", "owner", "due_on")}
 
     def change():
-        result = evaluation(actor(), [unit], period, unit)
-        groups = {g.key for rows in result.groups.values() for g in rows}
-        evaluation_actions.add_action(unit, period, actor(), typed, groups)
+        evaluation_actions.add_action(unit, period, actor(), typed)
         flash(_("Improvement action added."), "success")
 
     prefix = f"new-{typed['group']}-"
     return _change(change, typed, prefix, "actions", unit, period)
+
+
+@bp.post("/evaluation/file")
+def file_report():
+    """Adopt the unit's report of the quarter (tetapkan laporan evaluasi), signed by this
+    supervisor, with or without improvement actions."""
+    unit, period = _acting()
+
+    def change():
+        evaluation_actions.file_report(unit, period, actor())
+        flash(_("Evaluation report filed."), "success")
+
+    return _change(change, {}, "", "filed", unit, period)
 
 
 @bp.post("/evaluation/actions/<int:action_id>")
@@ -176,13 +187,13 @@ def update_action(action_id):
 
 
 @bp.post("/complaints/<code>/finding")
-def record(code):
+def record_finding(code):
     """Record or correct the finding on a closed complaint (internal, audited)."""
     from .staff import _render, complaint_or_404
     complaint = complaint_or_404(code)
     typed = {name: request.form.get(name, "") for name in FINDING_FIELDS}
     try:
-        record_finding(complaint, actor(), typed)
+        findings.record_finding(complaint, actor(), typed)
     except InvalidFields as exc:
         rerender(_render, complaint, {f"finding-{k}": v for k, v in exc.errors.items()},
                  {f"finding-{k}": v for k, v in typed.items()}, "finding", 422)

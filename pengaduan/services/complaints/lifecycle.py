@@ -13,6 +13,7 @@ from ...models import Complaint, ComplaintEvent, utcnow
 from ...policy import Actor, can_fire, can_view
 from ...workflow import Workflow, current_workflow
 from ...workflow.fields import FIELDS, clean_fields, for_audit, serialise
+from ...workflow.findings import FINDING_FIELDS
 from ...workflow.guards import GUARDS
 from . import complainant_mail, conversation, lapor, notifications
 from ..attachments import StoredFile, attach, attachment_digests
@@ -109,6 +110,8 @@ def advance(complaint: Complaint, trigger: str, actor: Actor, *,
         elif transition.reopen:
             complaint.closure_reason = complaint.closed_at = None
             complaint.duplicate_of = None  # reopened, it is a case of its own again
+            for name in FINDING_FIELDS:  # the finding is of the closure now undone (kept in the timeline)
+                setattr(complaint, name, None)
         if transition.dest != from_state:
             complaint.state_changed_at = at
         complaint.updated_at = at

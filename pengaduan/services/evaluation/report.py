@@ -124,6 +124,27 @@ def record_for(unit: Unit, period: Period) -> SupervisionRecord | None:
         .order_by(SupervisionRecord.id).limit(1)).first()
 
 
+def group_counts(unit: Unit, period: Period) -> dict[str, tuple[int, int]]:
+    """Every group of the unit's report of `period` (whoever reads it): key -> (founded this
+    quarter, founded in the quarter before)."""
+    workflow = current_workflow()
+    counts: dict[str, list[int]] = {}
+    for index, quarter_ in enumerate((period, previous_quarter(period))):
+        for complaint in _closed_in(quarter_, [unit]):
+            founded = bool(workflow.finding_requires.get(complaint.finding))
+            for _section, key, _words in _keys(complaint, workflow):
+                if index == 0:
+                    counts.setdefault(key, [0, 0])[0] += founded
+                elif key in counts:
+                    counts[key][1] += founded
+    return {key: (now, before) for key, (now, before) in counts.items()}
+
+
+def recurring_groups(unit: Unit, period: Period) -> int:
+    """How many groups of the unit's report of `period` recur (Group.recurring)."""
+    return sum(1 for now, before in group_counts(unit, period).values() if now > 1 or (now and before))
+
+
 def _keys(complaint: Complaint, workflow) -> list[tuple[str, str, str | None]]:
     """(section, key, label) of each group a closed complaint belongs to."""
     keys = []

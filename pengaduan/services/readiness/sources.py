@@ -23,6 +23,7 @@ from ...models.ombudsman import product_units as ombudsman_product_units
 from ...models.supervision import supervision_units
 from .. import ombudsman, standards
 from ..administration.office import current_office
+from ..evaluation.report import recurring_groups
 from ..surveys import periods
 from ..transparency.accessibility import STATEMENT_DATE
 from .registry import Finding, Param, counted, source
@@ -204,8 +205,9 @@ def survey_quarter(ctx: Context, units, params) -> dict:
 def evaluation_report(ctx: Context, units, params) -> dict:
     """The quarter's complaint evaluation report ("laporan evaluasi pengaduan"): a supervision
     record of `kind` covering the unit whose evaluation period is that quarter, held by the
-    day. With improvement actions none of which is open past its due date: green; without
-    actions, or with one overdue: amber; none: red."""
+    day. With improvement actions none of which is open past its due date, or filed without
+    actions when no group of the report recurs: green; without actions while a group recurs, or
+    with one overdue: amber; none: red."""
     quarter = quarter_before(ctx.on, params["quarters_back"])
     rows = db.session.execute(
         select(supervision_units.c.unit_id, SupervisionRecord.id, SupervisionRecord.held_on,
@@ -233,7 +235,7 @@ def evaluation_report(ctx: Context, units, params) -> dict:
             status = "amber"
             detail = _n("%(quarter)s: %(num)d improvement action is overdue",
                         "%(quarter)s: %(num)d improvement actions are overdue", overdue, quarter=quarter.label)
-        elif not actions and params["require_actions"]:
+        elif not actions and params["require_actions"] and recurring_groups(unit, quarter):
             status, detail = "amber", _l("%(quarter)s: no improvement action", quarter=quarter.label)
         else:
             status = "green"
