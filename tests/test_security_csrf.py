@@ -305,6 +305,11 @@ SCENARIOS: dict[str, Scenario] = {
     "compensation.new": Scenario(OFFICER_A, lambda s: "/staff/compensation/new", lambda c, s, a: {
         "unit": "UNIT-A", "kind": "refund", "given_on": _today(c, s, a), "value": "25000",
         "approved_by": "Kepala Dinas A"}, files={"files": [(png(), "kuitansi.png")]}),
+    "compensation.correct": Scenario(
+        OFFICER_A, lambda s: f"/staff/compensation/{s.compensation_a}/edit",
+        lambda c, s, a: form_values(c, f"/staff/compensation/{s.compensation_a}/edit",
+                                    f"/staff/compensation/{s.compensation_a}/edit") | {"value": "10000"},
+        files={"files": [(png(), "surat.png")]}),
     "ombudsman.new": Scenario(SUPERVISOR_A, lambda s: "/staff/ombudsman/new", lambda c, s, a: {
         "kind": "saran_perbaikan", "number": "B/2/2026", "issued_on": _today(c, s, a), "received_on": _today(c, s, a),
         "title": "Saran", "units": "UNIT-A"}, files={"files": [(png(), "lahp.png")]}),
@@ -320,6 +325,13 @@ SCENARIOS: dict[str, Scenario] = {
     "ombudsman.item_reopen": Scenario(SUPERVISOR_A,
                                       lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_dropped}/reopen",
                                       lambda c, s, a: {"reason": "Diterbitkan ulang"}),
+    "ombudsman.item_deadline": Scenario(SUPERVISOR_A,
+                                        lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_a}/deadline",
+                                        lambda c, s, a: {"due_on": _today(c, s, a), "reason": "Diperpanjang"}),
+    "ombudsman.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/{s.ombudsman_product_a}/edit",
+                               lambda c, s, a: {"kind": "tindakan_korektif", "number": "LAHP/1/2026-R",
+                                                "issued_on": _today(c, s, a), "received_on": _today(c, s, a),
+                                                "title": "Penundaan berlarut", "units": "UNIT-A"}),
     "standards.create": Scenario(SUPERVISOR_A, lambda s: "/staff/standards/UNIT-A/create", lambda c, s, a: {}),
     "standards.standard": Scenario(ADMIN, lambda s: "/staff/standards/default", lambda c, s, a: _standard_data(c, a)),
     "search.complainant": Scenario(OFFICER_A, lambda s: "/staff/search/complainant",
@@ -332,13 +344,6 @@ SCENARIOS: dict[str, Scenario] = {
         "unit": "UNIT-A", "period": str(int(s.survey_a_path.rsplit("/", 1)[1][:4]) + 1),  # next year (no overlap)
         "service_types": "KTP-el", "population": "500"}),
     "surveys.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/surveys/{s.survey_a}/edit",
-    "ombudsman.item_deadline": Scenario(SUPERVISOR_A,
-                                        lambda s: f"/staff/ombudsman/items/{s.ombudsman_item_a}/deadline",
-                                        lambda c, s, a: {"due_on": _today(c, s, a), "reason": "Diperpanjang"}),
-    "ombudsman.edit": Scenario(SUPERVISOR_A, lambda s: f"/staff/ombudsman/{s.ombudsman_product_a}/edit",
-                               lambda c, s, a: {"kind": "tindakan_korektif", "number": "LAHP/1/2026-R",
-                                                "issued_on": _today(c, s, a), "received_on": _today(c, s, a),
-                                                "title": "Penundaan berlarut", "units": "UNIT-A"}),
                              lambda c, s, a: {"service_types": "KTP-el\nKK", "population": "250"}),
     "surveys.paper": Scenario(OFFICER_A, lambda s: f"/staff/surveys/{s.survey_a}/paper",
                               lambda c, s, a: {f"U{i}": "3" for i in range(1, 10)}),
@@ -568,7 +573,9 @@ def _get_samples(scene: Scene) -> dict[str, list[dict]]:
         "readiness.unit": [{"unit_code": "UNIT-A"}, {"unit_code": "UNIT-B"}],
         "readiness.unit_csv": [{"unit_code": "UNIT-A"}],
         "compensation.detail": [{"compensation_id": 1}], "compensation.evidence_file": [{"file_id": 1}],
+        "compensation.correct": [{"compensation_id": scene.compensation_a}],
         "ombudsman.product": [{"product_id": scene.ombudsman_product_a}],
+        "ombudsman.edit": [{"product_id": scene.ombudsman_product_a}],
         "ombudsman.product_file": [{"file_id": scene.ombudsman_file_a}], "ombudsman.item_file": [{"file_id": 1}],
         "ombudsman.index": [{}, {"status": "late", "unit": "UNIT-A"}],
         "standards.standard": [{"scope": "UNIT-A"}, {"scope": "default"}],
@@ -584,7 +591,6 @@ HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
            "Referrer-Policy": "same-origin"}
 
 
-        "ombudsman.edit": [{"product_id": scene.ombudsman_product_a}],
 NO_REFERRER = {"/track/reset-pin"}  # the emailed link's page: not even its own address goes along
 
 

@@ -18,7 +18,7 @@ from ...workflow import current_workflow
 from ..complaints.conversation import post_message
 from ..complaints.intake import LAPOR, file_complaint
 from ..complaints.lapor import answer_triggers, record_posted
-from ..complaints.lifecycle import advance
+from ..complaints.lifecycle import advance, may_take
 from ..oversight.supervision import record_supervision
 from ..surveys import answers as survey_answers
 from ..surveys import opening as survey_opening
@@ -58,6 +58,8 @@ ACCOUNTS = [
     ("atasan@demo.pengaduan.id", "supervisor", "Dr. Bambang Wijaya", ["DUKCAPIL", "DPMPTSP", "PUPR", "DINKES", "PKM-SUKAMAJU"]),
     ("auditor@demo.pengaduan.id", "auditor", "Inspektorat Kabupaten", []),
     ("admin@demo.pengaduan.id", "admin", "Administrator", []),
+    # A second supervisor: a follow-up the first proposed is approved by another (`not_by`).
+    ("kepala@demo.pengaduan.id", "supervisor", "Ir. Ratna Kusumawati", ["DUKCAPIL", "DPMPTSP", "PUPR", "DINKES", "PKM-SUKAMAJU"]),
 ]
 STORIES = [  # (unit, category, title, description, place): each in the unit that handles it
     ("DUKCAPIL", "ADMINDUK", "KTP-el belum jadi setelah 3 bulan",
@@ -278,17 +280,16 @@ def _evaluation(now: datetime) -> list[str]:
             "unit": code, "category": category, "classification": next(iter(workflow.classifications)),
             "title": title, "description": title + ".", "privacy": "confidential" if i == 5 else "public",
             "name": NAMES[i % len(NAMES)], "consent": True}, actor=Actor.channel("walk_in"), at=at).complaint
-        advance(complaint, "verify", staff, at=at + timedelta(days=1), unit=code, category=category,
+        verify = next(t for t in workflow.offered(complaint) if "classification" in t.requires)
+        advance(complaint, verify.trigger, staff, at=at + timedelta(days=1), unit=code, category=category,
                 classification=complaint.classification)
         answer = "Pengaduan Anda telah kami tindak lanjuti; rinciannya kami sampaikan di bawah."
-        offered = {t.trigger for t in workflow.offered(complaint)}
-        if "follow_up" in offered:
-            advance(complaint, "follow_up", staff, at=at + timedelta(days=4), response=answer)
-        else:  # a category whose follow-up a supervisor verifies first
-            advance(complaint, "propose_follow_up", staff, at=at + timedelta(days=3), response=answer)
-            advance(complaint, "approve_follow_up", Actor.staff(supervisor), at=at + timedelta(days=4),
-                    response=answer)
-        advance(complaint, "close", staff, at=at + timedelta(days=9), resolution="Masalah telah diselesaikan.",
+        steps = _answer_steps(workflow, complaint)  # the answer, or its draft then its approval
+        for day, step in enumerate(steps, start=5 - len(steps)):
+            taker = staff if Role.OFFICER in step.roles else Actor.staff(supervisor)
+            advance(complaint, step.trigger, taker, at=at + timedelta(days=day), response=answer)
+        close = next(t for t in workflow.offered(complaint) if "finding" in t.accepts)
+        advance(complaint, close.trigger, staff, at=at + timedelta(days=9), resolution="Masalah telah diselesaikan.",
                 finding="founded", **finding)
     report = evaluation(Actor.staff(supervisor), [unit], period, unit)
     for section, words, description, owner, evidence in EVALUATION_ACTIONS:
@@ -634,10 +635,10 @@ def _ombudsman_products(now: datetime) -> list[str]:
                            "melaporkan pelaksanaannya."}, stored)
         for text, owner, done_after in actions:
             item = ombudsman.add_item(actor, product, {"action": text, "owner": owner, "unit": code})
+            item.created_at = datetime.combine(received, time(3, 0), tzinfo=timezone.utc)  # added on receipt
             if done_after is None:
                 continue
             with stored_files([("bukti.png", _document_image(text), "image/png")], field="files") as stored:
-            item.created_at = datetime.combine(received, time(3, 0), tzinfo=timezone.utc)  # added on receipt
                 ombudsman.complete_item(actor, item, {
                     "done_on": (received + timedelta(days=done_after)).isoformat(),
                     "evidence": f"Dilaksanakan: {text}. Bukti terlampir."}, stored)
@@ -711,12 +712,26 @@ def _is_manual(transition) -> bool:
     return bool({Role.CITIZEN, *STAFF_WITH_UNITS} & set(transition.roles))
 
 
+def _answer_steps(workflow, complaint) -> list:
+    """The steps that send the complainant her answer from where the complaint is: the step
+    offered for its category that requires a response and, when that one is internal (a draft
+    for review), the step out of the review whose form starts with its response."""
+    first = next(t for t in workflow.offered(complaint) if "response" in t.requires)
+    if first.public:
+        return [first]
+    return [first, next(t for t in workflow.transitions if first.dest in t.sources
+                        and ("response", first.trigger) in t.prefill)]
+
+
 def _taker(transition, complaint, supervisor: Actor) -> Actor:
-    """Who takes the step: the complainant, the demo supervisor, or an officer of the unit."""
+    """Who takes the step: the complainant, the demo supervisor (the second one when the step's
+    `not_by` refuses the first), or an officer of the unit."""
     if Role.CITIZEN in transition.roles:
         return Actor.citizen(complaint)
     if Role.SUPERVISOR in transition.roles:
-        return supervisor
+        if may_take(supervisor, complaint, transition):
+            return supervisor
+        return Actor.staff(User.by_email(ACCOUNTS[5][0]))
     officer = next(User.by_email(email) for email, role, _, units in ACCOUNTS
                    if role == Role.OFFICER and complaint.unit.code in units)
     return Actor.staff(officer)
