@@ -368,6 +368,26 @@ def test_actions_and_findings_through_the_pages(app):
                       data={"csrf_token": token_of(other), "finding": "unfounded"}).status_code == 404
 
 
+def test_the_close_form_keeps_what_was_typed_when_the_founded_rule_refuses(app):
+    from organisation import organisation, seed_world
+    from test_staff import act
+    with app.app_context():
+        seed_world()
+        world = organisation()
+        complaint = world.file(unit="UNIT-A", category="GENERAL", title="Antrean panjang").complaint
+        advance(complaint, "verify", world.officer_a, unit="UNIT-A", category="GENERAL", classification="pengaduan")
+        advance(complaint, "follow_up", world.officer_a, response="Sudah kami tindak lanjuti.")
+        db.session.commit()
+        code = complaint.tracking_code
+    officer = signed_in(app, OFFICER_A)
+    refused = act(officer, code, "close", resolution="Loket ditambah.", finding="founded",
+                  root_cause="Petugas loket kurang")
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Loket ditambah." in html and "Petugas loket kurang" in html
+    assert '<option value="founded" selected' in html
+
+
 @needs_pdf
 def test_the_pdf(app):
     _seeded(app)
