@@ -388,6 +388,19 @@ def test_the_close_form_keeps_what_was_typed_when_the_founded_rule_refuses(app):
     assert '<option value="founded" selected' in html
 
 
+def test_the_demo_files_its_findings_once_across_quarters(app, runner):
+    from datetime import timedelta
+    from sqlalchemy import func
+    from pengaduan.models import utcnow
+    from pengaduan.services.administration import demo
+
+    assert runner.invoke(args=["demo", "seed"]).exit_code == 0
+    with app.app_context():
+        count = db.session.scalar(select(func.count(Complaint.id)))
+        assert demo._evaluation(utcnow() + timedelta(days=95)) == []  # seeded again a quarter later
+        assert db.session.scalar(select(func.count(Complaint.id))) == count
+
+
 @needs_pdf
 def test_the_pdf(app):
     _seeded(app)
