@@ -912,7 +912,8 @@ INT_ROUTE_READERS = {  # who may reach the view at all, and the other arguments 
     "evaluation.update_action": SUPERVISOR_A,
     "ombudsman.product": OFFICER_A, "ombudsman.product_file": OFFICER_A, "ombudsman.item_file": OFFICER_A,
     "ombudsman.add_item": SUPERVISOR_A, "ombudsman.reported": SUPERVISOR_A, "ombudsman.item_done": OFFICER_A,
-    "ombudsman.item_drop": OFFICER_A, "ombudsman.item_reopen": OFFICER_A,
+    "ombudsman.item_drop": SUPERVISOR_A, "ombudsman.item_reopen": SUPERVISOR_A,
+    "ombudsman.edit": SUPERVISOR_A, "ombudsman.item_deadline": SUPERVISOR_A,
 }
 
 
