@@ -26,13 +26,14 @@ def test_every_answer_carries_the_security_headers(client, path):
 
 def test_no_template_served_in_the_browser_has_inline_script_or_style():
     """Emails, the evidence-pack summary and the documents made into a PDF on the server (the
-    periodic report, a survey's results, and the style they share), or printed by the command
-    line, are not served as pages."""
+    periodic report, a survey's results, the complaint evaluation report, the service
+    standard's poster, and the style they share), or printed by the command line, are not
+    served as pages."""
     offenders = []
     for path in (ROOT / "templates").rglob("*.html"):
         rel = path.relative_to(ROOT / "templates").as_posix()
         if rel.startswith(("emails/", "evidence/summary", "reports/document", "survey_results/document",
-                           "_document")):
+                           "evaluation/document", "standards/poster", "_document")):
             continue
         text = path.read_text(encoding="utf-8")
         if re.search(r"<script(?![^>]*\bsrc=)|\son[a-z]+\s*=|javascript:|\sstyle\s*=|<style", text, re.I):

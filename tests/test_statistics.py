@@ -108,7 +108,7 @@ def test_the_public_figures_agree_with_the_periodic_report(app, q3, unit):
         assert staff[(f"sla.{stage.rule}", "counted")] == str(stage.counted)
         if stage.on_time >= 5 and stage.counted >= 5:
             assert public[("on_time_share", stage.rule)] == f"{stage.on_time / stage.counted:.4f}"
-    assert stage.counted >= 5  # the figures compared are not all suppressed
+    assert any(stage.counted >= 5 for stage in report.stages)  # the figures compared are not all suppressed
     # Ratings: 5 stars x4, 4 x2, 3 x1 (the report's): three "<5" adding up to 7, which leaves
     # each of them two values or more; the average is not published, as it would give them back
     # (4, 2, 1 with 7 ratings averaging 4.4 is the only solution).
