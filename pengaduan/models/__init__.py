@@ -18,7 +18,7 @@ from .complaint import (
     LaporPosting,
 )
 from .inbound_mail import InboundMail
-from .lease import JobLease
+from .lease import JobLease, JobRun, record_run
 from .notification import NOTIFICATION_KINDS, Notification
 from .ombudsman import (ITEM_STATUSES, PRODUCT_KINDS, OmbudsmanEscalation, OmbudsmanItem, OmbudsmanItemFile,
                         OmbudsmanProduct, OmbudsmanProductFile)
@@ -46,9 +46,9 @@ __all__ = [
     "PUBLISHED_COMPONENTS", "STANDARD_COMPONENTS", "ServiceStandard",
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
     "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
-    "InboundMail", "JobLease", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
+    "InboundMail", "JobLease", "JobRun", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
-    "hash_token", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
+    "hash_token", "record_run", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",
     "StandingDocument", "SupervisionAction", "SupervisionFile", "SupervisionRecord",
     "ELEMENTS", "PROFILE_FIELDS", "RESPONSE_CHANNELS", "PublicStatistics", "SurveyPeriod", "SurveyResponse",
 ]
