@@ -150,6 +150,13 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "MAIL_PASSWORD": env.get("MAIL_PASSWORD"),
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "pengaduan@localhost"),
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Redis unreachable (RATELIMIT_STORAGE_URI=redis://...): each process keeps counting in
+        # its own memory, with the same limits, until Redis answers again (checked now and
+        # then), rather than refusing every request; an unreachable Redis costs a request at
+        # most the second of these timeouts. README: "Several web nodes".
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted; rate
         # limits key on the client address, so behind a proxy this must be set.
         "PENGADUAN_PROXY_COUNT": _whole(env, "PENGADUAN_PROXY_COUNT", 0, least=0),
