@@ -12,11 +12,24 @@ def on_starting(server):
     changing the workflow file."""
     from pengaduan import create_app
     from pengaduan.extensions import db
+    from pengaduan.monitoring.metrics import clear_multiprocess_dir
     from pengaduan.workflow.in_use import refuse_to_serve
 
+    clear_multiprocess_dir()  # with PROMETHEUS_MULTIPROC_DIR: the last run's figures go
     app = create_app()
     try:
         refuse_to_serve(app, database_required=False)
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def child_exit(server, worker):
+    """With PROMETHEUS_MULTIPROC_DIR set (/metrics adds up every worker's figures), a worker
+    that exited leaves its counters but no longer its live gauges."""
+    import os
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -1,11 +1,9 @@
 """pengaduan: complaint management for Indonesian public-service providers."""
 from __future__ import annotations
 
-import logging
-
 from flask import Flask
 
-from . import audit, cli, database, http, i18n, unit_of_work, workflow
+from . import audit, cli, database, http, i18n, logs, unit_of_work, workflow
 from .api import api_v1, open311
 from .api.open311 import error_answer as open311_error_answer
 from .api.v1 import error_answer as json_error_answer
@@ -51,12 +49,7 @@ def create_app(config: dict | None = None, instance_path: str | None = None) -> 
 
 
 def configure_logging(app: Flask) -> None:
-    if not app.debug and not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
-    # Flask-Limiter logs each limit hit at INFO with the client's address, which would tie an
-    # address to the anonymous survey and to PIN guesses; its warnings (storage errors) stay.
-    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    logs.configure(app.config["PENGADUAN_LOG_FORMAT"], debug=app.debug)
 
 
 def configure_proxy(app: Flask) -> None:

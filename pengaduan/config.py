@@ -1,6 +1,7 @@
 """Configuration from environment variables (design.md section 2)."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -87,6 +88,30 @@ def mailbox(env) -> dict:
     }
 
 
+def monitoring(env) -> dict:
+    """Log lines, /metrics and /readyz (README "Monitoring"), checked at start-up."""
+    log_format = env.get("PENGADUAN_LOG_FORMAT", "").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ValueError(f"PENGADUAN_LOG_FORMAT must be text or json, not {log_format!r}")
+    allow = env.get("PENGADUAN_METRICS_ALLOW", "127.0.0.1,::1")
+    for item in filter(None, (part.strip() for part in allow.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"PENGADUAN_METRICS_ALLOW: {item!r} is not an address or network") from None
+    token = env.get("PENGADUAN_METRICS_TOKEN", "").strip() or None
+    if token is not None and len(token) < 16:
+        raise ValueError("PENGADUAN_METRICS_TOKEN must be at least 16 characters long")
+    return {
+        "PENGADUAN_LOG_FORMAT": log_format,
+        # Addresses and networks (comma-separated) that may read /metrics without the token.
+        "PENGADUAN_METRICS_ALLOW": allow,
+        "PENGADUAN_METRICS_TOKEN": token,
+        # /readyz fails when the worker has run no job for this long (0: not checked).
+        "PENGADUAN_READY_WORKER_MINUTES": _whole(env, "PENGADUAN_READY_WORKER_MINUTES", 5, least=0),
+    }
+
+
 def load_config(instance_path: str, env=os.environ) -> dict:
     """Build the Flask config mapping; every value can be overridden by the environment."""
     instance = Path(instance_path)
@@ -144,6 +169,7 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # an adapter, "package.module:Class" (integrations/lapor.py).
         "PENGADUAN_LAPOR_ADAPTER": env.get("PENGADUAN_LAPOR_ADAPTER", "").strip() or "manual",
         **mailbox(env),
+        **monitoring(env),
         "MAIL_SERVER": env.get("MAIL_SERVER"),
         "MAIL_PORT": _whole(env, "MAIL_PORT", 25),
         "MAIL_USERNAME": env.get("MAIL_USERNAME"),

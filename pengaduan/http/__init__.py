@@ -8,10 +8,11 @@ uow.py       what views need of the request's unit of work (checked uploads, rer
 errors.py    every error answered once, in the shape of the surface that asked
 security.py  browser security headers on every answer
 links.py     absolute links from PENGADUAN_BASE_URL, never from the request
+observe.py   each request's id, its count and latency for /metrics, its access log line
 """
 from flask import Flask
 
-from . import links, params, security
+from . import links, observe, params, security
 
 
 def init_app(app: Flask) -> None:
@@ -20,3 +21,4 @@ def init_app(app: Flask) -> None:
     params.init_app(app)
     links.init_app(app)
     security.init_app(app)
+    observe.init_app(app)

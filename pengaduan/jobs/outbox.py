@@ -97,9 +97,20 @@ def _send(message: OutboxMessage) -> tuple[str, str | None]:
                 smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
             smtp.send_message(email)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("mail %s failed: %s", message.id, exc)
+        log.warning("mail %s failed: %s", message.id, failure_reason(exc))
         return "failed", str(exc)[:1000]
     return "sent", None
+
+
+def failure_reason(exc: Exception) -> str:
+    """What the log says of a failed send: the kind of failure and the server's code, never
+    its text, which names the recipient's address (the row's last_error keeps it)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        return f"recipient refused (SMTP {', '.join(map(str, codes))})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{type(exc).__name__} (SMTP {exc.smtp_code})"
+    return type(exc).__name__
 
 
 def _forget_old_held_bodies(now) -> None:

@@ -3,7 +3,7 @@ from flask import Flask
 
 # As modules: pengaduan.web.citizen must stay the module (tests patch what its views call).
 from . import account, admin, audit_log, auth, citizen, intake, public, reporting, search, staff, supervision
-from . import compensation, ombudsman, readiness, standards, survey_results
+from . import compensation, monitoring, ombudsman, readiness, standards, survey_results
 from . import evaluation, statistics
 from . import survey, surveys
 
@@ -12,6 +12,6 @@ def register_blueprints(app: Flask) -> None:
     auth.init_app(app)
     for pages in (public, citizen, staff, intake, search, supervision, reporting, admin, account, audit_log,
                   survey_results, statistics, surveys, survey, readiness, compensation, standards, ombudsman,
-                  evaluation):
+                  evaluation, monitoring):
         app.register_blueprint(pages.bp)
     app.register_blueprint(standards.public_bp)

@@ -1,0 +1,79 @@
+"""/readyz: may this node take traffic and is the service whole? Not ready while the
+database cannot be reached, while migrations are pending (the code's Alembic head is not the
+database's revision: run `flask --app run db upgrade`), or when the worker has started no job
+for PENGADUAN_READY_WORKER_MINUTES (default 5; 0 leaves the worker out).
+
+The worker's runs are read from job_runs, which the dedicated worker (`sla worker`) and the
+embedded scheduler of `python run.py` both write, so both are judged alike. A database where
+no job has ever run (a fresh install, the first minute of `python run.py`) is given the same
+minutes from this process's start before it counts as a missing worker.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import lru_cache
+
+from alembic.script import ScriptDirectory
+from flask import current_app
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..config import PROJECT_ROOT
+from ..extensions import db
+from ..jobs import WORKER_JOBS
+from ..models import JobRun, utcnow
+
+STARTED = time.monotonic()  # this process's start, near enough (the app module's import)
+
+
+@lru_cache(maxsize=1)
+def code_heads() -> tuple[str, ...]:
+    """The migrations this code expects (read once: they change only with a new release)."""
+    return tuple(sorted(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads()))
+
+
+def readiness() -> tuple[bool, dict]:
+    """(ready, the answer's body); the body names each check and the reasons for failing."""
+    reasons: list[str] = []
+    try:
+        database = _database_heads()
+        newest = db.session.scalar(select(func.max(JobRun.last_started_at))
+                                   .where(JobRun.name.in_(WORKER_JOBS)))
+        db.session.commit()  # ends the read
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False, {"ready": False, "reasons": ["database unreachable"]}
+    migrations = {"database": list(database), "code": list(code_heads())}
+    migrations["ok"] = database == code_heads()
+    if not migrations["ok"]:
+        reasons.append("migrations pending")
+    worker = _worker(newest)
+    if not worker["ok"]:
+        reasons.append(worker.pop("reason"))
+    return not reasons, {"ready": not reasons, "reasons": reasons, "migrations": migrations, "worker": worker}
+
+
+def _database_heads() -> tuple[str, ...]:
+    """The database's Alembic revision(s); none when it was never migrated."""
+    connection = db.session.connection()
+    if not inspect(connection).has_table("alembic_version"):
+        return ()
+    return tuple(sorted(db.session.scalars(text("SELECT version_num FROM alembic_version"))))
+
+
+def _worker(newest) -> dict:
+    minutes = current_app.config.get("PENGADUAN_READY_WORKER_MINUTES", 5)
+    answer = {"last_run": newest.isoformat() if newest else None, "limit_minutes": minutes}
+    if not minutes:
+        return answer | {"ok": True, "checked": False}
+    limit = timedelta(minutes=minutes)
+    if newest is None:
+        if time.monotonic() - STARTED < limit.total_seconds():
+            return answer | {"ok": True, "note": "no job has run yet"}
+        return answer | {"ok": False, "reason": "the worker has never run"}
+    age = utcnow() - newest
+    answer["age_seconds"] = round(age.total_seconds(), 1)
+    if age > limit:
+        return answer | {"ok": False, "reason": f"the worker has not run for {minutes} minutes"}
+    return answer | {"ok": True}
