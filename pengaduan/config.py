@@ -51,6 +51,18 @@ def _whole(env, name: str, default: int, least: int = 1) -> int:
     return number
 
 
+def _seconds(env, name: str, default: float) -> float:
+    """A positive number of seconds (a fraction allowed), refused at start-up otherwise."""
+    value = env.get(name, str(default)).strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0 < number < 3600:
+        raise ValueError(f"{name} must be above 0 and below 3600, not {value}")
+    return number
+
+
 IMAP_SECURITY = ("ssl", "starttls", "none")
 
 
@@ -144,6 +156,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # Any body but a multipart form (JSON, a plain form) is read whole into memory: kept small.
         "PENGADUAN_MAX_BODY_KB": _whole(env, "PENGADUAN_MAX_BODY_KB", 1024),
         "PENGADUAN_SCHEDULER": env.get("PENGADUAN_SCHEDULER", "off"),
+        # A standby scheduler tries the leader lock this often; the leader checks it as often
+        # (on SQLite its lease lasts six times this). Tests use a fraction of a second.
+        "PENGADUAN_LEADER_RETRY_SECONDS": _seconds(env, "PENGADUAN_LEADER_RETRY_SECONDS", 5),
         # A PEM string, or a path to a PEM file; generated in the instance folder when unset.
         "PENGADUAN_SIGNING_KEY": env.get("PENGADUAN_SIGNING_KEY")
         or str(instance / "signing_key.pem"),

@@ -1,16 +1,20 @@
-"""A named lock that keeps a periodic job (the SLA sweep) to one process at a time, across
-the web processes, the worker and the CLI."""
+"""Locks that keep scheduled work to one process: `Leadership`, held by the one process that
+runs the scheduler for as long as it lives, and `exclusive`, a named lock around one job run
+(the SLA sweep, the statistics refresh) across the web processes, the worker and the CLI, a
+second line of defence should two schedulers ever run."""
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import os
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import or_, text, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Engine
 
@@ -21,6 +25,143 @@ from ..models import JobLease, utcnow
 def _lock_key(name: str) -> int:
     """A stable signed 64-bit key for a PostgreSQL advisory lock."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _died_here(holder: str | None) -> bool:
+    """Whether `holder` names a process of this machine that no longer runs (a SQLite
+    database lives on one machine, so its workers can see each other's processes)."""
+    host, _, rest = (holder or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie: killed, not yet reaped by its parent
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+LEADER = "scheduler-leader"
+
+
+class Leadership:
+    """The right to run the scheduler, held by one process across every node.
+
+    PostgreSQL: a session-level advisory lock on a connection kept for the holder's life; the
+    server releases it when that connection ends (the process died, the network dropped it),
+    and `renew` notices a lost connection. SQLite: the `job_leases` row LEADER, taken when
+    free, expired or left by a process of this machine that died, and renewed by `renew` well
+    within `ttl`; a holder that could not renew in time (a stalled process) is no longer
+    `valid` even before another takes the row over.
+    """
+
+    def __init__(self, engine: Engine, ttl: timedelta, name: str = LEADER):
+        self.engine = engine
+        self.name = name
+        self.ttl = ttl
+        self.held = False
+        self._conn = None  # PostgreSQL: the connection that holds the lock
+        self._holder = _holder()
+        self._valid_until = 0.0  # SQLite: time.monotonic() until which the lease is surely ours
+
+    def acquire(self) -> bool:
+        """Take the lock if it is free; True when this process now holds it."""
+        if self.held:
+            return self.renew()
+        if is_sqlite(self.engine):
+            asked = time.monotonic()
+            with self.engine.begin() as conn:
+                conn.execute(insert(JobLease).values(name=self.name).on_conflict_do_nothing())
+                now = utcnow()
+                free = [JobLease.holder == self._holder, JobLease.expires_at.is_(None),
+                        JobLease.expires_at < now]
+                current = conn.execute(select(JobLease.holder).where(JobLease.name == self.name)).scalar()
+                if _died_here(current):  # a crashed worker on this machine: no need to wait
+                    free.append(JobLease.holder == current)
+                self.held = conn.execute(update(JobLease).where(JobLease.name == self.name, or_(*free))
+                                         .values(holder=self._holder, expires_at=now + self.ttl)).rowcount == 1
+            if self.held:
+                self._valid_until = asked + self.ttl.total_seconds()
+            return self.held
+        conn = self.engine.connect()
+        try:
+            self.held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                          {"k": _lock_key(self.name)}).scalar())
+            conn.commit()
+        except Exception:
+            conn.invalidate()
+            conn.close()
+            raise
+        if self.held:
+            self._conn = conn
+        else:
+            conn.close()
+        return self.held
+
+    def renew(self) -> bool:
+        """Confirm (PostgreSQL) or extend (SQLite) the lock; False once it is lost."""
+        if not self.held:
+            return False
+        try:
+            if is_sqlite(self.engine):
+                asked = time.monotonic()
+                with self.engine.begin() as conn:
+                    kept = conn.execute(update(JobLease).where(
+                        JobLease.name == self.name, JobLease.holder == self._holder,
+                    ).values(expires_at=utcnow() + self.ttl)).rowcount == 1
+                if kept:
+                    self._valid_until = asked + self.ttl.total_seconds()
+            else:
+                self._conn.execute(text("SELECT 1")).scalar()
+                self._conn.commit()
+                kept = True
+        except Exception:
+            kept = False
+        if not kept:
+            self._drop()
+        return kept
+
+    def valid(self) -> bool:
+        """Whether this process may run a job now (checked before each run)."""
+        if not self.held:
+            return False
+        return not is_sqlite(self.engine) or time.monotonic() < self._valid_until
+
+    def release(self) -> None:
+        """Give the lock up (a clean stop): a standby takes over at its next try."""
+        if not self.held:
+            return
+        try:
+            if is_sqlite(self.engine):
+                with self.engine.begin() as conn:
+                    conn.execute(update(JobLease).where(JobLease.name == self.name,
+                                                        JobLease.holder == self._holder)
+                                 .values(holder=None, expires_at=None))
+            else:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _lock_key(self.name)})
+                self._conn.commit()
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        self.held = False
+        self._valid_until = 0.0
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                conn.invalidate()  # never back to the pool: its session may still hold the lock
+                conn.close()
+            except Exception:
+                pass
 
 
 @contextlib.contextmanager
@@ -44,7 +185,7 @@ def exclusive(engine: Engine, name: str, ttl: timedelta = timedelta(minutes=10))
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
-    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    holder = _holder()
     lease = Lease(engine, name, holder, ttl, False)
     with engine.begin() as conn:
         conn.execute(insert(JobLease).values(name=name).on_conflict_do_nothing())

@@ -1,0 +1,221 @@
+"""Exactly one scheduler across nodes: the `sla worker` (or the scheduler of `python run.py`)
+that holds the leader lock runs the scheduled jobs; every other one waits as a standby and
+takes over when the leader dies or loses its lock (pengaduan/jobs/lock.py `Leadership`,
+pengaduan/jobs/scheduler.py `lead`).
+
+Which process runs jobs is seen in the database: every scheduler that starts leading signs
+a heartbeat checkpoint of the audit chain at once (the checkpoint job runs at start, then
+every PENGADUAN_CHECKPOINT_MINUTES), so the number of checkpoints counts the leaderships,
+and in each process's log (`leader:` / `standby:`).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+
+from live import START_TIMEOUT, make_org, probe_engine, procs, scalar  # noqa: F401
+from pengaduan.extensions import db
+from pengaduan.jobs.lock import LEADER, Leadership, _lock_key
+from pengaduan.models import JobLease, utcnow
+
+RETRY = "0.2"  # PENGADUAN_LEADER_RETRY_SECONDS of the processes here
+SETTLE = 15 * float(RETRY)  # long enough for a standby to have tried several times
+
+
+def is_postgres(app) -> bool:
+    return app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+
+
+def wait_for(condition, what: str, processes=(), timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        for proc in processes:
+            assert proc.alive(), f"{proc.name} exited:\n{proc.tail()}"
+        assert time.monotonic() < deadline, f"{what}: not in {timeout} s:\n" + "\n".join(
+            f"--- {p.name}\n{p.tail()}" for p in processes)
+        time.sleep(0.05)
+
+
+def leaderships(proc) -> int:
+    return proc.log().count("leader: this process runs the scheduled jobs")
+
+
+def checkpoints(probe) -> int:
+    return scalar(probe, "SELECT count(*) FROM audit_checkpoints")
+
+
+def test_two_workers_one_runs_the_jobs_and_the_standby_takes_over_when_it_dies(app, procs):
+    """Two `sla worker` processes started together: one leads and runs the jobs (one start-up
+    checkpoint), the other says it is a standby and runs nothing however often it tries;
+    SIGKILL the leader and the standby takes over and runs them."""
+    make_org(app, token=False)
+    probe = probe_engine(app, pooled=True)
+    try:
+        first = procs.worker("worker-a", PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
+        second = procs.worker("worker-b", PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
+        both = (first, second)
+        wait_for(lambda: leaderships(first) + leaderships(second) == 1
+                 and any("standby:" in p.log() for p in both), "one leader and one standby", both)
+        leader, standby = both if leaderships(first) else both[::-1]
+        wait_for(lambda: checkpoints(probe) == 1, "the leader's start-up checkpoint", both)
+        time.sleep(SETTLE)
+        assert leaderships(standby) == 0, standby.tail()
+        assert checkpoints(probe) == 1
+        assert "standby:" in standby.log() and "standby:" not in leader.log()
+        assert standby.log().count("standby:") == 1  # said once, however many tries
+
+        leader.kill()
+        wait_for(lambda: leaderships(standby) == 1, "the standby taking over", [standby])
+        wait_for(lambda: checkpoints(probe) == 2, "the new leader's start-up checkpoint", [standby])
+        assert standby.stop() == 0  # SIGINT: a clean stop that gives the lock up
+        assert "SLA worker stopped" in standby.log()
+        if not is_postgres(app):
+            assert scalar(probe, "SELECT holder FROM job_leases WHERE name = :n", n=LEADER) is None
+    finally:
+        probe.dispose()
+    procs.audit_verify(separate_process=False)
+
+
+def _take_the_lock_away(app, probe, worker):
+    """What a leader sees when it loses its lock: PostgreSQL, its lock connection ended by the
+    server (and the lock taken meanwhile by this test's own session); SQLite, its lease row
+    taken over by another holder. Returns the test's connection holding the lock (or None)."""
+    if is_postgres(app):
+        key = _lock_key(LEADER) & 0xFFFF_FFFF_FFFF_FFFF
+        held = probe.connect()
+        held.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+            "AND granted AND classid = :hi AND objid = :lo AND objsubid = 1"),
+            {"hi": key >> 32, "lo": key & 0xFFFF_FFFF})
+        held.commit()
+        wait_for(lambda: held.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                      {"k": _lock_key(LEADER)}).scalar(), "the lock free", [worker])
+        held.commit()
+        return held
+    with probe.begin() as conn:
+        conn.execute(text("UPDATE job_leases SET holder = 'other-host:1:test', expires_at = :at "
+                          "WHERE name = :n"), {"at": utcnow() + timedelta(hours=1), "n": LEADER})
+    return None
+
+
+def test_a_leader_that_loses_its_lock_stops_and_waits_as_a_standby(app, procs):
+    """The leader's lock connection killed (PostgreSQL) or its lease taken (SQLite): it says
+    so, stops its jobs and waits; when the lock is free again it leads again."""
+    make_org(app, token=False)
+    probe = probe_engine(app, pooled=True)
+    held = None
+    try:
+        worker = procs.worker(PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
+        wait_for(lambda: leaderships(worker) == 1 and checkpoints(probe) == 1, "leading", [worker])
+        held = _take_the_lock_away(app, probe, worker)
+        wait_for(lambda: "standby:" in worker.log(), "the lost lock noticed", [worker])
+        assert "leader lock lost" in worker.log()
+        time.sleep(SETTLE)
+        assert leaderships(worker) == 1 and checkpoints(probe) == 1  # no jobs while another leads
+
+        if held is not None:
+            held.execute(text("SELECT pg_advisory_unlock_all()"))
+            held.commit()
+        else:
+            with probe.begin() as conn:
+                conn.execute(text("UPDATE job_leases SET holder = NULL, expires_at = NULL "
+                                  "WHERE name = :n"), {"n": LEADER})
+        wait_for(lambda: leaderships(worker) == 2 and checkpoints(probe) == 2, "leading again", [worker])
+    finally:
+        if held is not None:
+            held.close()
+        probe.dispose()
+
+
+def test_run_py_beside_a_worker_stands_by(app, procs):
+    """`python run.py` (its embedded scheduler) started beside a worker runs no jobs."""
+    make_org(app, token=False)
+    probe = probe_engine(app, pooled=True)
+    try:
+        worker = procs.worker(PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
+        wait_for(lambda: leaderships(worker) == 1 and checkpoints(probe) == 1, "leading", [worker])
+        server = procs.run_py(PENGADUAN_SCHEDULER="embedded", PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
+        wait_for(lambda: "standby:" in server.log(), "run.py standing by", [server, worker])
+        time.sleep(SETTLE)
+        assert leaderships(server) == 0 and checkpoints(probe) == 1, server.tail()
+    finally:
+        probe.dispose()
+
+
+# --- the lock itself, in this process ---------------------------------------------------------
+
+def test_the_leader_lock_is_held_by_one_holder_at_a_time(app):
+    """Two holders in one process (two nodes): only one gets the lock; released, the other
+    gets it; a lost holder is neither held nor valid."""
+    with app.app_context():
+        engine = db.engine
+    one, two = Leadership(engine, timedelta(seconds=30)), Leadership(engine, timedelta(seconds=30))
+    try:
+        assert one.acquire() and one.valid()
+        assert not two.acquire() and not two.valid()
+        assert one.renew() and one.acquire()  # acquiring again keeps it
+        one.release()
+        assert not one.valid()
+        assert two.acquire() and not one.acquire()
+    finally:
+        one.release()
+        two.release()
+
+
+@pytest.mark.parametrize("holder, expires_in, taken", [
+    ("other-host:4242:x", timedelta(minutes=5), False),   # alive elsewhere, until its lease ends
+    ("other-host:4242:x", -timedelta(seconds=1), True),  # expired
+    (f"{socket.gethostname()}:{os.getpid()}:x", timedelta(minutes=5), False),  # alive here
+    (f"{socket.gethostname()}:DEAD:x", timedelta(minutes=5), True),  # died on this machine
+], ids=["live-elsewhere", "expired", "live-here", "died-here"])
+def test_a_sqlite_lease_is_taken_over_only_from_a_holder_gone(app, holder, expires_in, taken):
+    """SQLite: the lease of another holder is taken once it expired, or at once when it names
+    a process of this machine that no longer runs (a crashed worker restarted)."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("PostgreSQL: the server releases an advisory lock when its holder dies")
+        if "DEAD" in holder:
+            holder = holder.replace("DEAD", str(_dead_pid()))
+        db.session.merge(JobLease(name=LEADER, holder=holder, expires_at=utcnow() + expires_in))
+        db.session.commit()
+        lock = Leadership(db.engine, timedelta(seconds=30))
+        try:
+            assert lock.acquire() is taken
+        finally:
+            lock.release()
+
+
+def test_a_sqlite_leader_that_could_not_renew_in_time_runs_no_job(app):
+    """A leader stalled past its lease (a paused process) is not valid until it renews, and a
+    renewal after another holder took the row over fails."""
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("a SQLite lease")
+        lock = Leadership(db.engine, timedelta(seconds=0.05))
+        try:
+            assert lock.acquire() and lock.valid()
+            time.sleep(0.1)
+            assert not lock.valid()  # no job starts now
+            assert lock.renew() and lock.valid()  # nobody took it meanwhile
+            time.sleep(0.1)
+            other = Leadership(db.engine, timedelta(seconds=30))
+            assert other.acquire()
+            assert not lock.renew() and not lock.valid()
+            other.release()
+        finally:
+            lock.release()
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended (and been reaped)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
