@@ -1,0 +1,405 @@
+"""The deployment kit in deploy/ (README "The deployment kit"): the systemd units checked by
+`systemd-analyze verify` with the paths they name made real, the settings example against what
+pengaduan/config.py reads, the compose file's services, the Prometheus examples against the
+metrics the app exports, and the container image built and started with podman.
+
+Without systemd-analyze or podman those tests are skipped, unless PENGADUAN_REQUIRE_SYSTEMD=1
+or PENGADUAN_REQUIRE_PODMAN=1 (CI) makes the absence a failure.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pengaduan.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+DEPLOY = ROOT / "deploy"
+UNITS = DEPLOY / "systemd"
+ENV_EXAMPLE = DEPLOY / "pengaduan.env.example"
+SERVICES = ("pengaduan-web.service", "pengaduan-worker.service", "pengaduan-backup.service")
+# Where the units expect the project, its virtual environment and the settings.
+PROJECT, VENV, ENV_FILE = "/opt/pengaduan", "/opt/pengaduan/.venv", "/etc/pengaduan/pengaduan.env"
+INSTANCE = "/opt/pengaduan/instance"
+
+
+def required(tool: str) -> bool:
+    return os.environ.get(f"PENGADUAN_REQUIRE_{tool}") == "1"
+
+
+def skip_or_fail(tool: str, reason: str) -> None:
+    if required(tool):
+        pytest.fail(f"PENGADUAN_REQUIRE_{tool}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+# --- systemd ---------------------------------------------------------------------------------
+
+def unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """A unit file as {section: {key: [values in order]}}, continuation lines joined."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    text = re.sub(r"\\\n\s*", " ", (UNITS / name).read_text())
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            current = sections.setdefault(line.strip("[]"), {})
+            continue
+        key, _, value = line.partition("=")
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def render(target: Path) -> Path:
+    """The units with the project folder and the virtual environment they name pointing at this
+    checkout and the Python running the tests, and the settings at an existing file: what
+    `systemd-analyze verify` checks (every command it would start exists and is executable)
+    is then about this project's own commands."""
+    target.mkdir()
+    env_file = target / "pengaduan.env"
+    shutil.copy(ENV_EXAMPLE, env_file)
+    for path in sorted(UNITS.iterdir()):
+        text = (path.read_text().replace(VENV, sys.prefix).replace(PROJECT, str(ROOT))
+                .replace(ENV_FILE, str(env_file)))
+        (target / path.name).write_text(text)
+    return target
+
+
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    """Each unit as systemd loads it: no unknown key, no key in the wrong section, no command
+    missing (verify prints a warning and still exits 0 for the first two: any output fails)."""
+    if shutil.which("systemd-analyze") is None:
+        skip_or_fail("SYSTEMD", "systemd-analyze is not installed (apt-get install systemd)")
+    rendered = render(tmp_path / "units")
+    names = sorted(p.name for p in UNITS.iterdir())
+    assert set(SERVICES) | {"pengaduan-backup.timer"} <= set(names)
+    result = subprocess.run(["systemd-analyze", "verify", *(f"./{n}" for n in names)], cwd=rendered,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not (result.stdout + result.stderr).strip(), \
+        result.stdout + result.stderr
+    # The check can fail: a command that does not exist is reported.
+    broken = rendered / "pengaduan-worker.service"
+    broken.write_text(broken.read_text().replace("/bin/flask ", "/bin/no-such-flask "))
+    result = subprocess.run(["systemd-analyze", "verify", "./pengaduan-worker.service"], cwd=rendered,
+                            capture_output=True, text=True, timeout=60)
+    assert "no-such-flask" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_services_run_hardened_as_the_app_user(name):
+    """Every service: the dedicated user, the settings file, the project folder, and a system it
+    may not change but for its own folders."""
+    service = unit(name)["Service"]
+    assert service["User"] == ["pengaduan"] and service["Group"] == ["pengaduan"]
+    assert service["EnvironmentFile"] == [ENV_FILE]
+    assert service["WorkingDirectory"] == [PROJECT]  # gunicorn.conf.py, run.py, workflows/
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+                       "PrivateTmp": "yes", "PrivateDevices": "yes", "RestrictSUIDSGID": "yes",
+                       "CapabilityBoundingSet": ""}.items():
+        assert service[key] == [value], key
+    writable = service["ReadWritePaths"][0].split()
+    if name == "pengaduan-backup.service":
+        assert writable == ["/var/backups/pengaduan"]  # reads the instance folder, writes backups
+    else:
+        assert writable == [INSTANCE]  # the generated keys and the local uploads
+
+
+def test_web_unit_serves_gunicorn_with_shared_metrics_and_graceful_stops():
+    service = unit("pengaduan-web.service")["Service"]
+    command = service["ExecStart"][0].split()
+    assert command[0] == f"{VENV}/bin/gunicorn" and command[-1] == "run:app"
+    assert "--preload" not in command  # the README: it would start work before forking
+    assert service["Type"] == ["notify"]  # gunicorn tells systemd when it serves
+    runtime = service["RuntimeDirectory"][0].split()
+    metrics = dict(v.split("=", 1) for v in service["Environment"])["PROMETHEUS_MULTIPROC_DIR"]
+    # A folder systemd empties at each start: a stale worker's figures never count twice.
+    assert metrics.removeprefix("/run/") in runtime
+    assert service["ExecReload"] == ["/bin/kill -s HUP $MAINPID"]  # graceful: new workers, old finish
+    assert service["KillSignal"] == ["SIGTERM"] and service["KillMode"] == ["mixed"]
+
+
+def test_worker_unit_always_restarts_and_backup_timer_is_persistent():
+    worker = unit("pengaduan-worker.service")
+    assert worker["Service"]["ExecStart"] == [f"{VENV}/bin/flask --app run sla worker"]
+    assert worker["Service"]["Restart"] == ["always"]
+    assert worker["Unit"]["StartLimitIntervalSec"] == ["0"]  # never gives up on a database outage
+    backup = unit("pengaduan-backup.service")["Service"]
+    assert "flask --app run backup create --out" in backup["ExecStart"][0]
+    assert backup["Type"] == ["oneshot"]
+    timer = unit("pengaduan-backup.timer")["Timer"]
+    assert timer["Persistent"] == ["true"] and timer["OnCalendar"]
+
+
+def test_commands_the_units_start_exist():
+    """The flask commands in the units' ExecStart lines, asked for their help from the project
+    folder as the units start them (a renamed command would fail here, not on the server)."""
+    commands = [unit("pengaduan-worker.service")["Service"]["ExecStart"][0],
+                re.search(r"flask --app run backup create", unit("pengaduan-backup.service")["Service"]
+                          ["ExecStart"][0]).group(0)]
+    for command in commands:
+        argv = command.split()
+        argv[0] = str(Path(sys.prefix) / "bin" / "flask")
+        result = subprocess.run([*argv, "--help"], cwd=ROOT, capture_output=True, text=True,
+                                timeout=120, env={**os.environ, "DATABASE_URL": "sqlite://"})
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+# --- the settings example ----------------------------------------------------------------------
+
+SETTING = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+def example() -> tuple[dict[str, str], dict[str, str]]:
+    """(settings set, settings shown commented out) of the example file."""
+    active, commented = {}, {}
+    for line in ENV_EXAMPLE.read_text().splitlines():
+        if match := SETTING.match(line):
+            (commented if line.startswith("#") else active)[match.group(1)] = match.group(2)
+    return active, commented
+
+
+def names_config_reads() -> set[str]:
+    """The environment variables pengaduan/config.py reads: every upper-case name passed to a
+    call there (env.get("X"), _whole(env, "X", ...)); the keys of the config it returns are not
+    call arguments."""
+    tree = ast.parse((ROOT / "pengaduan" / "config.py").read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for arg in node.args:
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) \
+                        and re.fullmatch(r"[A-Z][A-Z0-9_]+", arg.value):
+                    names.add(arg.value)
+    return names
+
+
+def test_env_example_names_every_setting_and_only_settings():
+    """Every setting config.py reads is in the example (set, or shown commented out), and the
+    example names nothing config.py does not read (a misspelt name would be ignored silently)."""
+    active, commented = example()
+    named = set(active) | set(commented)
+    read = names_config_reads()
+    assert {"DATABASE_URL", "PENGADUAN_BASE_URL", "RATELIMIT_STORAGE_URI"} <= read  # the parse works
+    assert not named - read, f"not read by pengaduan/config.py: {sorted(named - read)}"
+    assert not read - named, f"missing from {ENV_EXAMPLE.name}: {sorted(read - named)}"
+    assert not set(active) & set(commented)
+
+
+def test_env_example_is_accepted_and_holds_no_secret(tmp_path):
+    """The example's values start the app as they stand, and with each commented line set in
+    turn; every secret in it is left empty."""
+    active, commented = example()
+    config = load_config(str(tmp_path / "instance"), env=dict(active))
+    assert config["PENGADUAN_PROXY_COUNT"] == 1 and config["SESSION_COOKIE_SECURE"]
+    assert config["PENGADUAN_SCHEDULER"] == "off"
+    assert config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    for name, value in commented.items():
+        load_config(str(tmp_path / "instance"), env={**active, name: value})
+    for name in ("SECRET_KEY", "MAIL_PASSWORD", "PENGADUAN_IMAP_PASSWORD", "PENGADUAN_METRICS_TOKEN"):
+        assert commented.get(name, active.get(name)) == "", name
+    assert not re.search(r"://[^/@\s]+:[^/@\s]+@", active["DATABASE_URL"])
+
+
+# --- compose and Prometheus ----------------------------------------------------------------------
+
+def compose() -> dict:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+def test_compose_runs_migrations_before_web_and_worker():
+    services = compose()["services"]
+    assert {"postgres", "redis", "web", "worker", "migrate"} <= set(services)
+    app_services = ("migrate", "web", "worker")
+    for name in app_services:
+        service = services[name]
+        assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).resolve() \
+            == DEPLOY / "Containerfile"
+        assert service["env_file"] == "pengaduan.env"
+        assert "instance:/app/instance" in service["volumes"]  # one set of keys for all three
+        assert service["environment"]["DATABASE_URL"].endswith("@postgres:5432/pengaduan")
+        assert service["environment"]["RATELIMIT_STORAGE_URI"].startswith("redis://redis:")
+    assert services["migrate"]["command"] == ["flask", "--app", "run", "db", "upgrade"]
+    assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    for name in ("web", "worker"):
+        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["worker"]["command"] == ["flask", "--app", "run", "sla", "worker"]
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    for name in ("postgres", "redis"):
+        assert services[name]["healthcheck"]["test"]
+    # No password in the file: it comes from the shell's environment.
+    assert "${POSTGRES_PASSWORD:?" in services["postgres"]["environment"]["POSTGRES_PASSWORD"]
+
+
+def test_prometheus_examples_name_the_metrics_the_app_exports():
+    """The scrape job reads its token from a file, and every pengaduan_* series the alerts use is
+    one pengaduan/monitoring exports (a renamed metric would leave an alert that never fires)."""
+    scrape = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    job, = (j for j in scrape["scrape_configs"] if j["job_name"] == "pengaduan")
+    assert job["metrics_path"] == "/metrics"
+    assert set(job["authorization"]) == {"type", "credentials_file"}  # never the token itself
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "pengaduan-alerts.yml").read_text())
+    exprs = [str(rule["expr"]) for group in rules["groups"] for rule in group["rules"]]
+    used = {re.sub(r"_(total|count|sum|bucket)$", "", name)
+            for name in re.findall(r"\bpengaduan_[a-z_]+", " ".join(exprs))}
+    source = "".join(p.read_text() for p in (ROOT / "pengaduan" / "monitoring").glob("*.py"))
+    exported = set(re.findall(r"\"(pengaduan_[a-z_]+)\"", source))
+    assert used and not used - exported, f"not exported: {sorted(used - exported)}"
+
+
+# --- the container image -------------------------------------------------------------------------
+
+# The base when no registry is reachable: Debian bookworm made with debootstrap, with Python and
+# the libraries the Containerfile would otherwise install. Its tag names its recipe, so a
+# changed recipe makes a new base and an unchanged one is reused by every later run.
+BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libpango-1.0-0", "libpangoft2-1.0-0",
+                 "fonts-dejavu-core", "postgresql-client")
+BASE_MIRROR = "http://deb.debian.org/debian"
+IMAGE = "localhost/pengaduan-ci:latest"
+
+
+def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"podman {' '.join(args)}: {result.stdout[-3000:]}{result.stderr[-3000:]}")
+    return result
+
+
+def container_options() -> list[str]:
+    """Options for every container podman starts here: the runtime (runc when installed: crun
+    refuses a host with cgroup v1 and v2 controllers mixed) and resource limits no higher than
+    this process's own (a container manager without CAP_SYS_RESOURCE may not raise them)."""
+    options = []
+    runtime = os.environ.get("PENGADUAN_PODMAN_RUNTIME") or ("runc" if shutil.which("runc") else "")
+    if runtime:
+        options += ["--runtime", runtime]
+    nofile, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    nproc, _ = resource.getrlimit(resource.RLIMIT_NPROC)
+    nofile = nofile if nofile != resource.RLIM_INFINITY else 65536
+    nproc = min(nproc if nproc != resource.RLIM_INFINITY else 4096, 4096)
+    return options, ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", f"nproc={nproc}:{nproc}"]
+
+
+def local_base(tmp_path: Path) -> str:
+    """PENGADUAN_PODMAN_BASE when given, else the debootstrap base (made once, then reused). The
+    host's CA bundle goes in with it: a build behind a TLS-inspecting proxy reaches PyPI."""
+    if given := os.environ.get("PENGADUAN_PODMAN_BASE"):
+        return given
+    recipe = hashlib.sha256(" ".join(("bookworm", "minbase", *BASE_PACKAGES)).encode()).hexdigest()[:12]
+    tag = f"localhost/pengaduan-ci-base:bookworm-{recipe}"
+    if podman("image", "exists", tag, check=False).returncode == 0:
+        return tag
+    if shutil.which("debootstrap") is None and not Path("/usr/sbin/debootstrap").exists():
+        skip_or_fail("PODMAN", "no base image: debootstrap is not installed (apt-get install "
+                               "debootstrap) and PENGADUAN_PODMAN_BASE is unset")
+    rootfs = tmp_path / "rootfs"
+    subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
+                    "bookworm", str(rootfs), BASE_MIRROR], check=True, capture_output=True, timeout=900)
+    shutil.rmtree(rootfs / "var" / "lib" / "apt" / "lists", ignore_errors=True)
+    for deb in (rootfs / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        deb.unlink()
+    bundle = Path("/etc/ssl/certs/ca-certificates.crt")
+    if bundle.exists():
+        shutil.copy(bundle, rootfs / "etc" / "ssl" / "certs" / "ca-certificates.crt")
+    tar = subprocess.Popen(["tar", "-C", str(rootfs), "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run(["podman", "import", "-", tag], stdin=tar.stdout, capture_output=True,
+                              text=True, timeout=600)
+    tar.wait()
+    assert imported.returncode == 0, imported.stderr
+    return tag
+
+
+def podman_missing() -> str | None:
+    if shutil.which("podman") is None:
+        return "podman is not installed (apt-get install podman)"
+    if os.geteuid() != 0:
+        return "the image test runs podman as root (rootful), and the tests are not root"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_container_image_builds_migrates_serves_and_stops_gracefully(tmp_path):
+    """deploy/Containerfile built with podman (its base passed as BASE, as an office without a
+    registry would), then as compose runs it: the migrate step on the instance volume, the web
+    answering /healthz and /metrics as a user other than root, the worker running, both stopped
+    by SIGTERM with exit status 0 (gunicorn finishes the requests in flight). Layers are
+    cached: only the code's layers are rebuilt on a later run."""
+    if reason := podman_missing():
+        skip_or_fail("PODMAN", reason)
+    runtime, limits = container_options()
+    base = local_base(tmp_path)
+    started = time.monotonic()
+    podman(*runtime, "build", *limits, "--layers", "-f", str(DEPLOY / "Containerfile"),
+           "--build-arg", f"BASE={base}", "-t", IMAGE, str(ROOT), timeout=1200)
+    built = time.monotonic() - started
+    suffix = uuid.uuid4().hex[:8]
+    volume, web, worker = f"pengaduan-ci-instance-{suffix}", f"pengaduan-ci-web-{suffix}", \
+        f"pengaduan-ci-worker-{suffix}"
+    env = ["-e", "DATABASE_URL=sqlite:////app/instance/pengaduan.sqlite3", "-e", "PENGADUAN_SCHEDULER=off"]
+    try:
+        podman(*runtime, "run", *limits, "--rm", "-v", f"{volume}:/app/instance", *env, IMAGE,
+               "flask", "--app", "run", "db", "upgrade", timeout=300)
+        port = free_port()
+        podman(*runtime, "run", *limits, "-d", "--name", web, "-p", f"127.0.0.1:{port}:8000",
+               "-v", f"{volume}:/app/instance", *env, IMAGE)
+        podman(*runtime, "run", *limits, "-d", "--name", worker, "-v", f"{volume}:/app/instance", *env,
+               IMAGE, "flask", "--app", "run", "sla", "worker")
+        deadline = time.monotonic() + 90
+        status = None
+        while time.monotonic() < deadline:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/healthz")
+                if status == 200:
+                    break
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.5)
+        assert status == 200, podman("logs", web, check=False).stderr[-3000:]
+        assert json.loads(body) == {"status": "ok", "database": "ok"}
+        assert get(f"http://127.0.0.1:{port}/")[0] == 200
+        # /metrics from inside the container (its own address is allowed): one gunicorn adding
+        # up its workers' figures through the multiprocess folder.
+        metrics = podman("exec", web, "python3", "-c", "import urllib.request; print(urllib.request."
+                         "urlopen('http://127.0.0.1:8000/metrics', timeout=10).read().decode())")
+        assert "pengaduan_http_requests_total" in metrics.stdout
+        assert podman("exec", web, "id", "-u").stdout.strip() != "0"
+        assert podman("exec", web, "sh", "-c", "ls /tmp/pengaduan-metrics").stdout.strip()
+        assert podman("inspect", "--format", "{{.State.Running}}", worker).stdout.strip() == "true"
+        for name in (web, worker):
+            podman("stop", "-t", "60", name, timeout=120)
+            code = podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+            assert code == "0", podman("logs", name, check=False).stderr[-3000:]
+    finally:
+        podman("rm", "-f", web, worker, check=False)
+        podman("volume", "rm", "-f", volume, check=False)
+    print(f"image built in {built:.0f} s")
