@@ -86,7 +86,7 @@ def test_without_redis_each_node_limits_on_its_own_until_redis_is_back(app, proc
     assert not redis_server.keys()  # a new, empty server
 
     # The node asks Redis again after a pause that doubles each time Redis is still away (1,
-    # 2, 4, ... s, at most a minute); from then on each wrong PIN (from an address of its own,
+    # 2, 4, ... s, at most 32 s); from then on each wrong PIN (from an address of its own,
     # so that none is refused) is counted in Redis again.
     deadline = time.monotonic() + 120
     while not redis_server.keys():
