@@ -163,6 +163,18 @@ def test_json_lines_carry_the_request_id_and_the_exception(app, json_logs):
     assert logs.current_request_id() is None  # cleared after each request
 
 
+def test_an_unexpected_failure_is_logged_by_endpoint_not_by_path(app, json_logs):
+    @app.get("/_fails/<code>")
+    def _fails(code):
+        raise RuntimeError("broken")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    assert app.test_client().get("/_fails/ABCD-EFGH").status_code == 500
+    failure = [json.loads(line) for line in lines_of(json_logs) if '"ERROR"' in line][-1]
+    assert failure["message"] == "unexpected failure in _fails [GET]"
+    assert "RuntimeError: broken" in failure["exception"] and "ABCD-EFGH" not in json.dumps(failure)
+
+
 def test_a_text_line_ends_with_its_request_id(app):
     """The default format names the request as a suffix; a line outside a request has none."""
     @app.get("/_text_log")

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["/", "/complaints/new", "/track", "/login", "/api/v1/units", "/api/v1/docs",
-         "/open311/v2/services.json", "/static/css/app.css", "/no-such-page"]
+         "/open311/v2/services.json", "/static/css/app.css", "/no-such-page", "/metrics", "/readyz"]
 
 
 @pytest.mark.parametrize("path", PAGES)

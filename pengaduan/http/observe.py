@@ -23,6 +23,14 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _begin)
     app.after_request(_end)
     app.teardown_request(_forget)
+    # Flask's own line for an unexpected failure names the path ("Exception on /track/<code>"):
+    # name the endpoint instead.
+    app.log_exception = _log_exception
+
+
+def _log_exception(exc_info) -> None:
+    current_app.logger.error("unexpected failure in %s [%s]", request.endpoint or metrics.UNMATCHED,
+                             request.method, exc_info=exc_info)
 
 
 def _begin() -> None:

@@ -6,7 +6,7 @@ for PENGADUAN_READY_WORKER_MINUTES (default 5; 0 leaves the worker out).
 The worker's runs are read from job_runs, which the dedicated worker (`sla worker`) and the
 embedded scheduler of `python run.py` both write, so both are judged alike. A database where
 no job has ever run (a fresh install, the first minute of `python run.py`) is given the same
-minutes from this process's start before it counts as a missing worker.
+minutes from the app's start (its process's) before it counts as a missing worker.
 """
 from __future__ import annotations
 
@@ -24,7 +24,13 @@ from ..extensions import db
 from ..jobs import WORKER_JOBS
 from ..models import JobRun, utcnow
 
-STARTED = time.monotonic()  # this process's start, near enough (the app module's import)
+STARTED = "pengaduan_monitoring_started"  # app.extensions key: when the app was built
+
+
+def note_start(app) -> None:
+    """Remember when `app` was built (its process's start, in production): the worker is
+    given PENGADUAN_READY_WORKER_MINUTES from then to run its first job."""
+    app.extensions.setdefault(STARTED, time.monotonic())
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +75,8 @@ def _worker(newest) -> dict:
         return answer | {"ok": True, "checked": False}
     limit = timedelta(minutes=minutes)
     if newest is None:
-        if time.monotonic() - STARTED < limit.total_seconds():
+        started = current_app.extensions.get(STARTED, 0.0)
+        if time.monotonic() - started < limit.total_seconds():
             return answer | {"ok": True, "note": "no job has run yet"}
         return answer | {"ok": False, "reason": "the worker has never run"}
     age = utcnow() - newest

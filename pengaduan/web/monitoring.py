@@ -14,6 +14,11 @@ from ..monitoring import metrics, probes
 bp = Blueprint("monitoring", __name__)
 
 
+@bp.record_once
+def _started(state) -> None:
+    probes.note_start(state.app)
+
+
 @bp.get("/metrics")
 @limiter.exempt
 @csrf.exempt
