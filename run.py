@@ -42,12 +42,13 @@ def main() -> None:
         refuse_to_serve(app)
         # Nothing is in flight before this process serves: any file without its row was left
         # by a crash of the previous run.
+        from pengaduan.extensions import db
         from pengaduan.services.attachments import remove_orphans
 
         if removed := remove_orphans(older_than=timedelta(0)):
             logging.getLogger("pengaduan").warning("removed %d uploaded files left by a crash", removed)
+        db.session.commit()  # database storage: the removal is a change like any other
         if args.demo:
-            from pengaduan.extensions import db
             from pengaduan.services.administration.demo import seed
 
             for line in seed():

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from . import audit, spreadsheet, unit_of_work
+from . import audit, spreadsheet, storage, unit_of_work
 from .database import read_only
 from .errors import InvalidFields
 from .evidence import export_pack, verify_pack
@@ -40,6 +40,7 @@ from .services.surveys import opening as skm_opening, periods as skm_periods, qu
 from .services.surveys import records as skm_records, results as skm_results
 from .services.surveys.imports import ImportRefused, import_csv
 from .sla import WorkingCalendar, compute_due, current_overrides
+from .storage import transfer as storage_transfer
 from .workflow import WorkflowError, current_workflow, load_workflow
 from .workflow.in_use import missing_in_use, unknown_categories
 
@@ -640,8 +641,38 @@ def statistics_refresh(label):
     click.echo(json.dumps(refresh_statistics(only=only), sort_keys=True))
 
 
+storage_cli = AppGroup("storage", help="Where attachments are stored (PENGADUAN_STORAGE).")
+
+
+def _storage_report(report) -> None:
+    click.echo(json.dumps(report.counts, sort_keys=True))
+    if report.problems:
+        _fail("\n".join(f"error: {problem}" for problem in report.problems))
+
+
+@storage_cli.command("move")
+@click.option("--to", "to", required=True, type=click.Choice(storage.KINDS),
+              help="The storage to move every file into, from the other one.")
+def storage_move(to):
+    """Copy every file into the other storage, check its SHA-256, then remove the source."""
+    report = storage_transfer.move(to)
+    if current_app.config["PENGADUAN_STORAGE"] != to:
+        click.echo(f"note: new files are still stored in {current_app.config['PENGADUAN_STORAGE']} "
+                   f"storage until PENGADUAN_STORAGE={to} is set and the app restarted", err=True)
+    _storage_report(report)
+
+
+@storage_cli.command("verify")
+def storage_verify():
+    """Check that every file row has its file, with its SHA-256, in the current storage."""
+    with read_only():
+        report = storage_transfer.verify()
+        db.session.rollback()
+    _storage_report(report)
+
+
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
                   evidence_cli, report_cli, mail_cli, skm_cli,
-                  statistics_cli, readiness_cli):
+                  statistics_cli, readiness_cli, storage_cli):
         app.cli.add_command(group)

@@ -51,6 +51,13 @@ def _whole(env, name: str, default: int, least: int = 1) -> int:
     return number
 
 
+def _storage(env) -> str:
+    kind = env.get("PENGADUAN_STORAGE", "local").strip() or "local"
+    if kind not in ("local", "database"):
+        raise ValueError(f"PENGADUAN_STORAGE must be local or database, not {kind!r}")
+    return kind
+
+
 def _seconds(env, name: str, default: float) -> float:
     """A positive number of seconds (a fraction allowed), refused at start-up otherwise."""
     value = env.get(name, str(default)).strip()
@@ -148,6 +155,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_STATISTICS_MINUTES": _whole(env, "PENGADUAN_STATISTICS_MINUTES", 5),
         "PENGADUAN_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "PENGADUAN_UPLOAD_DIR": env.get("PENGADUAN_UPLOAD_DIR", str(instance / "uploads")),
+        # Where attachments' bytes live: "local" (the folder above) or "database" (reached by
+        # every web node); `flask --app run storage move` carries files from one to the other.
+        "PENGADUAN_STORAGE": _storage(env),
         "PENGADUAN_MAX_UPLOAD_MB": _whole(env, "PENGADUAN_MAX_UPLOAD_MB", 10),
         "PENGADUAN_MAX_ATTACHMENTS": _whole(env, "PENGADUAN_MAX_ATTACHMENTS", 5, least=0),
         # Pixels one request may decode, over all its photos and their frames (a 150 KB PNG

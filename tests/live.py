@@ -30,6 +30,7 @@ from PIL import Image
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
+from pengaduan import storage
 from pengaduan.database import read_only
 from pengaduan.extensions import db
 from pengaduan.models import (Attachment, AuditEvent, Complaint, ComplaintClock, ComplaintEvent,
@@ -66,6 +67,7 @@ def environment(app, **overrides) -> dict:
            "SECRET_KEY": app.config["SECRET_KEY"],
            "PENGADUAN_SIGNING_KEY": app.config["PENGADUAN_SIGNING_KEY"],
            "PENGADUAN_UPLOAD_DIR": app.config["PENGADUAN_UPLOAD_DIR"],
+           "PENGADUAN_STORAGE": app.config.get("PENGADUAN_STORAGE", "local"),
            "PENGADUAN_PROXY_COUNT": "1", "PENGADUAN_SECURE_COOKIES": "0",
            "PENGADUAN_SCHEDULER": "off", "PYTHONUNBUFFERED": "1"}
     env.update({k: str(v) for k, v in overrides.items()})
@@ -407,17 +409,25 @@ def session_cookie(app, client: Http) -> dict:
 # --- integrity after a fault -----------------------------------------------------------------
 
 def uploaded_files(app) -> dict[str, bytes]:
-    folder = Path(app.config["PENGADUAN_UPLOAD_DIR"])
-    return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+    """Every stored file by name, from the storage the app is configured with (the upload
+    folder, or the database's file_chunks)."""
+    if app.config.get("PENGADUAN_STORAGE", "local") == "local":
+        folder = Path(app.config["PENGADUAN_UPLOAD_DIR"])
+        return {p.name: p.read_bytes() for p in folder.iterdir()} if folder.exists() else {}
+    with app.app_context(), read_only():
+        backend = storage.current()
+        files = {name: b"".join(backend.chunks(name)) for name in backend.names()}
+        db.session.rollback()
+        return files
 
 
 def stored_names(app) -> set[str]:
-    """Every stored file name the database points at (complaints, supervision, documents)."""
-    from pengaduan.models import StandingDocument, SupervisionFile
+    """Every stored file name the database points at (every table that keeps files)."""
+    from pengaduan.models.base import FileColumns
 
     with app.app_context(), read_only():
         names = set()
-        for model in (Attachment, SupervisionFile, StandingDocument):
+        for model in FileColumns.__subclasses__():
             names |= set(db.session.scalars(select(model.stored_name)))
         db.session.rollback()
         return names
@@ -477,14 +487,16 @@ def problems(app) -> tuple[list[str], set[str]]:
             if "verify" in timeline and not {"first_follow_up", "resolution"} <= clocks[cid]:
                 found.append(f"{code}: verified without its follow-up and resolution clocks")
 
-        folder = Path(app.config["PENGADUAN_UPLOAD_DIR"])
+        backend = storage.current()
         for item in db.session.scalars(select(Attachment)):
-            path = folder / item.stored_name
             if item.complaint_id not in complaints:
                 found.append(f"attachment {item.id} of a complaint that does not exist")
-            if not path.exists():
+            try:
+                digest = hashlib.sha256(b"".join(backend.chunks(item.stored_name))).hexdigest()
+            except FileNotFoundError:
                 found.append(f"attachment {item.id} ({item.stored_name}) has no file")
-            elif hashlib.sha256(path.read_bytes()).hexdigest() != item.sha256:
+                continue
+            if digest != item.sha256:
                 found.append(f"attachment {item.id} ({item.stored_name}): file differs from its digest")
 
         escalations = list(db.session.scalars(select(Escalation)))

@@ -11,7 +11,7 @@ from .. import spreadsheet
 from ..extensions import db
 from ..models import OmbudsmanEscalation, OmbudsmanItem, OmbudsmanProduct
 from ..models.ombudsman import product_units
-from ..services.attachments import path_of
+from ..services.attachments import chunks_of
 from . import verify_pack
 
 
@@ -62,6 +62,6 @@ def write(writer, scope, counts: dict, safe) -> None:
                            i.status, i.done_on.isoformat() if i.done_on else "", on_time, i.evidence or "",
                            " ".join(fired.get(i.id, ())), named(f"ombudsman/{i.product_id}/items/{i.id}", i.files)])
     for name, f in copies:
-        writer.copy(name, path_of(f))
+        writer.copy_chunks(name, chunks_of(f))
     counts["ombudsman_products"] = len(products)
     counts["ombudsman_items"] = len(items)

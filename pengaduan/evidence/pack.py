@@ -42,6 +42,7 @@ import hashlib
 import json
 import re
 import zipfile
+from collections.abc import Iterable
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
@@ -61,7 +62,7 @@ from ..models import (AuditCheckpoint, AuditEvent, Category, Compensation, Compl
 from ..models.supervision import supervision_units
 from ..policy import Actor
 from ..services import standards
-from ..services.attachments import named_as_type, path_of
+from ..services.attachments import chunks_of, named_as_type
 from ..services.standards.poster import poster_html
 from ..services.standards.poster import record as standard_record
 from ..services.complaints.lapor_oversight import PACK_COLUMNS as LAPOR_COLUMNS
@@ -123,9 +124,14 @@ class PackWriter:
         self.files[name] = out.digest.hexdigest()
 
     def copy(self, name: str, source: Path) -> None:
+        with open(source, "rb") as src:
+            self.copy_chunks(name, iter(lambda: src.read(1 << 16), b""))
+
+    def copy_chunks(self, name: str, chunks: Iterable[bytes]) -> None:
+        """Add a file given piece by piece (a stored upload, from whichever storage)."""
         hasher = hashlib.sha256()
-        with open(source, "rb") as src, self.zip.open(name, "w", force_zip64=True) as raw:
-            for chunk in iter(lambda: src.read(1 << 16), b""):
+        with self.zip.open(name, "w", force_zip64=True) as raw:
+            for chunk in chunks:
                 hasher.update(chunk)
                 raw.write(chunk)
         self.files[name] = hasher.hexdigest()
@@ -405,7 +411,7 @@ def _supervision(writer: PackWriter, scope: Scope, counts: dict) -> list[Supervi
                 rows.writerow([r.id, a.id, a.description, a.owner, a.due_on or "", a.status, a.completed_on or ""])
     for r in records:
         for f in r.files:
-            writer.copy(f"supervision/{r.id}/{f.id}-{_safe(f.filename)}", path_of(f))
+            writer.copy_chunks(f"supervision/{r.id}/{f.id}-{_safe(f.filename)}", chunks_of(f))
     counts["supervision_records"] = len(records)
     return records
 
@@ -424,7 +430,7 @@ def _documents(writer: PackWriter, scope: Scope, counts: dict) -> list[StandingD
             name = f"documents/{d.id}-{_safe(d.filename)}"
             rows.writerow([d.id, d.unit.code, d.kind, d.title, d.valid_from, d.valid_until or "", name, d.sha256])
     for d in documents:
-        writer.copy(f"documents/{d.id}-{_safe(d.filename)}", path_of(d))
+        writer.copy_chunks(f"documents/{d.id}-{_safe(d.filename)}", chunks_of(d))
     counts["standing_documents"] = len(documents)
     return documents
 
@@ -475,7 +481,7 @@ def _compensation(writer: PackWriter, scope: Scope, counts: dict) -> None:
                            c.given_on.isoformat(), "" if c.value is None else c.value, description,
                            c.approved_by, c.recorded_by.name, " ".join(files)])
     for name, f in copies:
-        writer.copy(name, path_of(f))
+        writer.copy_chunks(name, chunks_of(f))
     counts["compensations"] = len(given)
 
 

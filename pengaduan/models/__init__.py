@@ -17,6 +17,7 @@ from .complaint import (
     Escalation,
     LaporPosting,
 )
+from .file_chunk import FileChunk
 from .inbound_mail import InboundMail
 from .lease import JobLease, JobRun, record_run
 from .notification import NOTIFICATION_KINDS, Notification
@@ -45,7 +46,7 @@ __all__ = [
     "COMPENSATION_KINDS", "Compensation", "CompensationFile",
     "PUBLISHED_COMPONENTS", "STANDARD_COMPONENTS", "ServiceStandard",
     "ApiKey", "ApiToken", "Attachment", "AuditCheckpoint", "AuditEvent", "CHANNELS", "CONTACT_NEEDS", "CalendarOverride",
-    "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "IDENTITY_FIELDS",
+    "Category", "Complaint", "ComplaintClock", "ComplaintEvent", "ComplaintLink", "Escalation", "FileChunk", "IDENTITY_FIELDS",
     "InboundMail", "JobLease", "JobRun", "LaporPosting", "MAX_ID", "MailReference", "NOTIFICATION_KINDS", "Notification", "OFFICE_ROW_ID", "OVERRIDE_KINDS", "OfficeProfile", "OutboxMessage",
     "PRIVACY_MODES", "RecoveryCode", "ResponseTemplate", "Role", "STAFF_CHANNELS", "STAFF_ROLES", "SignInAttempt", "UTCDateTime", "Unit", "User",
     "hash_token", "record_run", "utcnow", "ACTION_STATUSES", "DOCUMENT_KINDS", "SUPERVISION_KINDS",

@@ -5,16 +5,19 @@ A photo's EXIF (GPS position, camera owner and serial), a PNG's text chunks and 
 would tell the handling unit who a masked complainant is, so only a re-encoded copy without
 them is ever stored; the original is not kept.
 
-Files are written before the database rows that point at them; if the unit of work fails,
-`discard` removes them again, so no orphan file and no dangling row survives a failure.
+The bytes go to the storage backend PENGADUAN_STORAGE names (`storage`): a local folder,
+where files are written before the database rows that point at them and `discard` removes
+them again if the unit of work fails, or the database, where they are rows of the same
+transaction. Either way no orphan file and no dangling row survives a failure.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
+import logging
 import os
 import secrets
-import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,14 +29,17 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
+from .. import storage
 from ..errors import InvalidFields, StorageFull
 from ..extensions import db
 from ..i18n import lazy_gettext as _l
 from ..i18n import lazy_ngettext
 from ..models import Attachment
-from ..models.base import FileColumns
-from ..unit_of_work import UnitOfWork
+from ..models.base import FileColumns, utcnow
+
+log = logging.getLogger(__name__)
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 PDF_TYPE = "application/pdf"
@@ -50,7 +56,7 @@ class StoredFile:
     content_type: str
     size: int
     sha256: str
-    path: Path
+    path: Path | None = None  # where it lies, with local storage
 
 
 class NotAccepted(Exception):
@@ -252,25 +258,17 @@ NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 def store(checked: list[tuple[str, bytes, str]], field: str = "attachments") -> list[StoredFile]:
     """Write checked files under random names; on any error remove what was written.
     A full disk is the user's to know about (StorageFull names the field), not a crash."""
-    folder = upload_dir()
+    backend = storage.current()
     stored: list[StoredFile] = []
-    partial: Path | None = None  # a file created but not completely written
     try:
         for name, data, kind in checked:
             stored_name = secrets.token_hex(16) + EXTENSIONS[kind]
-            path = folder / stored_name
-            with open(path, "xb") as fh:
-                partial = path
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            partial = None
+            backend.save(stored_name, data)
+            path = backend.path(stored_name) if backend.kind == "local" else None
             stored.append(StoredFile(name, stored_name, kind, len(data),
                                      hashlib.sha256(data).hexdigest(), path))
     except OSError as exc:
         discard(stored)
-        if partial is not None:
-            partial.unlink(missing_ok=True)
         if exc.errno in NO_SPACE:
             raise StorageFull({field: _l(
                 "The server has no room to store the files right now. Nothing was saved; "
@@ -285,7 +283,7 @@ def stored_files(checked: list[tuple[str, bytes, str]], field: str = "attachment
     work later rolls back instead of committing, the files are removed again (no orphan file
     survives a failure)."""
     stored = store(checked, field)
-    UnitOfWork.of(db.session).discard_on_failure(item.path for item in stored)
+    storage.current().remove_on_rollback(item.stored_name for item in stored)
     try:
         yield stored
     except BaseException:
@@ -295,27 +293,33 @@ def stored_files(checked: list[tuple[str, bytes, str]], field: str = "attachment
 
 def remove_orphans(older_than: timedelta = timedelta(hours=1)) -> int:
     """Remove stored files that no row points at: what a process killed between writing a file
-    and committing its row leaves behind. Files younger than `older_than` may belong to a
-    request still in flight in another process, so they stay until a later pass."""
-    folder = upload_dir()
-    cutoff = time.time() - older_than.total_seconds()
-    candidates = [p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime <= cutoff]
+    and committing its row leaves behind (local storage; database storage commits both or
+    neither, so only a row deleted without its file would leave one). Files younger than
+    `older_than` may belong to a request still in flight in another process, so they stay
+    until a later pass. With database storage the removal is part of the caller's unit of work."""
+    backend = storage.current()
+    candidates = list(backend.stale_names(utcnow() - older_than))
     removed = 0
     for start in range(0, len(candidates), 500):
-        chunk = {p.name: p for p in candidates[start:start + 500]}
+        chunk = set(candidates[start:start + 500])
         for model in FileColumns.__subclasses__():  # every table that keeps files
-            for name in db.session.scalars(select(model.stored_name).where(model.stored_name.in_(chunk))):
-                chunk.pop(name, None)
-        for path in chunk.values():
-            path.unlink(missing_ok=True)
+            chunk -= set(db.session.scalars(select(model.stored_name).where(model.stored_name.in_(chunk))))
+        for name in chunk:
+            backend.delete(name)
             removed += 1
     return removed
 
 
 def discard(stored: list[StoredFile]) -> None:
-    """Remove files whose database rows were not committed."""
-    for item in stored:
-        item.path.unlink(missing_ok=True)
+    """Remove files whose database rows will not be committed. With database storage a
+    failed transaction takes them anyway; a refusal the caller commits after (a mail refused
+    as invalid) must not keep them."""
+    backend = storage.current()
+    try:
+        for item in stored:
+            backend.delete(item.stored_name)
+    except SQLAlchemyError:  # the session's transaction failed: it cannot commit its rows now
+        log.debug("stored files left to the rollback of a failed transaction", exc_info=True)
 
 
 def attach(complaint, stored: list[StoredFile], *, event=None, public: bool = True) -> list[Attachment]:
@@ -333,5 +337,6 @@ def attachment_digests(stored: list[StoredFile]) -> dict:
                             for s in stored]}
 
 
-def path_of(attachment: Attachment) -> Path:
-    return upload_dir() / attachment.stored_name
+def chunks_of(item) -> Iterator[bytes]:
+    """The stored bytes of a file row (any FileColumns), piece by piece."""
+    return storage.holding(item.stored_name).chunks(item.stored_name)
