@@ -17,12 +17,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import requests
+
+from system_tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "pengaduan.conf"
-REQUIRED = os.environ.get("PENGADUAN_REQUIRE_NGINX") == "1"
 BINARY = "/usr/sbin/nginx"
 
 
@@ -34,11 +34,7 @@ def missing() -> str | None:
 
 
 def skip_unless_available() -> None:
-    reason = missing()
-    if reason and REQUIRED:
-        pytest.fail(f"PENGADUAN_REQUIRE_NGINX=1 but {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
+    require("NGINX", missing())
 
 
 # --- the configuration as data ---------------------------------------------------------------

@@ -5,7 +5,6 @@ RDB snapshot, no append-only file), its working folder a temporary one. Without 
 the tests are skipped, unless PENGADUAN_REQUIRE_REDIS=1 (CI)."""
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -15,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-REQUIRED = os.environ.get("PENGADUAN_REQUIRE_REDIS") == "1"
+from system_tools import require
+
 BINARY = "redis-server"
 
 
@@ -28,11 +28,7 @@ def missing() -> str | None:
 
 def skip_unless_available() -> None:
     """Skip the calling test (or module) without Redis, or fail it when CI requires one."""
-    reason = missing()
-    if reason and REQUIRED:
-        pytest.fail(f"PENGADUAN_REQUIRE_REDIS=1 but {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
+    require("REDIS", missing())
 
 
 def _free_port() -> int:

@@ -33,7 +33,6 @@ import json
 import re
 import threading
 import time
-from pathlib import Path
 
 import pytest
 import requests
