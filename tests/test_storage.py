@@ -21,6 +21,7 @@ from pengaduan.extensions import db
 from pengaduan.models import Attachment, FileChunk, utcnow
 from pengaduan.services import file_complaint
 from pengaduan.services.attachments import remove_orphans, store, stored_files
+from pengaduan.storage import transfer
 from pengaduan.storage.database import CHUNK
 from live import problems, uploaded_files
 from test_citizen import browser, file_and_read_receipt, noise_png, pdf_bytes  # noqa: F401  (browser: fixture)
@@ -209,13 +210,12 @@ def run(runner, *args):
 
 def digests(app) -> dict[str, str]:
     """Every file row's stored name and SHA-256."""
-    from pengaduan.storage.transfer import file_rows
-
     with app.app_context():
-        return {name: digest for _, name, digest in file_rows()}
+        return {name: digest for _, name, digest in transfer.file_rows()}
 
 
-def test_move_to_the_database_and_back_keeps_every_file(app, org, runner, tmp_path):
+def test_move_to_the_database_and_back_keeps_every_file(app, org, runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "BATCH", 2)  # three files: two transactions each way
     with app.app_context():
         scene = build_scene()
     rows = digests(app)

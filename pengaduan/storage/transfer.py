@@ -93,6 +93,7 @@ def move(to: str) -> Report:
 
 
 def _move_batch(batch, source, target, report: Report) -> None:
+    unit_of_work.current().commit()  # end the reading transaction (SQLite: hold no lock while copying)
     copied = []
     for table, name, sha256 in batch:
         try:
