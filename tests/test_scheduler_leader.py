@@ -11,6 +11,7 @@ and in each process's log (`leader:` / `standby:`).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
 from datetime import timedelta
@@ -72,7 +73,7 @@ def test_two_workers_one_runs_the_jobs_and_the_standby_takes_over_when_it_dies(a
         leader.kill()
         wait_for(lambda: leaderships(standby) == 1, "the standby taking over", [standby])
         wait_for(lambda: checkpoints(probe) == 2, "the new leader's start-up checkpoint", [standby])
-        assert standby.stop() == 0  # SIGINT: a clean stop that gives the lock up
+        assert standby.stop(signal.SIGTERM) == 0  # as systemd stops it: the lock given up
         assert "SLA worker stopped" in standby.log()
         if not is_postgres(app):
             assert scalar(probe, "SELECT holder FROM job_leases WHERE name = :n", n=LEADER) is None

@@ -81,21 +81,26 @@ def lead(app: Flask, stop: threading.Event, make_scheduler=lambda: BackgroundSch
     with app.app_context():
         engine = db.engine
     leadership = Leadership(engine, ttl)
-    waiting_since_said = False
+    said = None  # what was last logged while waiting: each is said once, not at every try
     while not stop.is_set():
         try:
             leading = leadership.acquire()
-        except Exception:
-            log.exception("leader lock: the database cannot be asked; trying again in %s s", retry)
-            leading = False
-        if not leading:
-            if not waiting_since_said:
-                log.info("standby: another process runs the scheduled jobs; trying the leader lock "
-                         "every %s s", retry)
-                waiting_since_said = True
+        except Exception as exc:
+            if said != "unreachable":
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[:1]  # no SQL, no parameters
+                log.warning("leader lock: the database cannot be asked (%s: %s); trying again every %s s",
+                            type(exc).__name__, " ".join(reason), retry)
+                said = "unreachable"
             stop.wait(retry)
             continue
-        waiting_since_said = False
+        if not leading:
+            if said != "standby":
+                log.info("standby: another process runs the scheduled jobs; trying the leader lock "
+                         "every %s s", retry)
+                said = "standby"
+            stop.wait(retry)
+            continue
+        said = None
         log.info("leader: this process runs the scheduled jobs")
         scheduler = make_scheduler()
         add_jobs(scheduler, app, leadership.valid)
