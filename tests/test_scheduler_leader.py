@@ -6,7 +6,7 @@ pengaduan/jobs/scheduler.py `lead`).
 Which process runs jobs is seen in the database: every scheduler that starts leading signs
 a heartbeat checkpoint of the audit chain at once (the checkpoint job runs at start, then
 every PENGADUAN_CHECKPOINT_MINUTES), so the number of checkpoints counts the leaderships,
-and in each process's log (`leader:` / `standby:`).
+and in each process's log (`leader:` / `standby:`); job_runs says when each job last ran.
 """
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def leaderships(proc) -> int:
     return proc.log().count("leader: this process runs the scheduled jobs")
 
 
+def last_run(probe, name: str):
+    return scalar(probe, "SELECT last_started_at FROM job_runs WHERE name = :n", n=name)
+
+
 def checkpoints(probe) -> int:
     return scalar(probe, "SELECT count(*) FROM audit_checkpoints")
 
@@ -69,10 +73,13 @@ def test_two_workers_one_runs_the_jobs_and_the_standby_takes_over_when_it_dies(a
         assert checkpoints(probe) == 1
         assert "standby:" in standby.log() and "standby:" not in leader.log()
         assert standby.log().count("standby:") == 1  # said once, however many tries
+        swept = last_run(probe, "sla-sweep")
+        assert swept is not None  # the leader's sweep, recorded in job_runs
 
         leader.kill()
         wait_for(lambda: leaderships(standby) == 1, "the standby taking over", [standby])
         wait_for(lambda: checkpoints(probe) == 2, "the new leader's start-up checkpoint", [standby])
+        wait_for(lambda: last_run(probe, "sla-sweep") != swept, "the new leader's sweep", [standby])
         assert standby.stop(signal.SIGTERM) == 0  # as systemd stops it: the lock given up
         assert "SLA worker stopped" in standby.log()
         if not is_postgres(app):
