@@ -167,7 +167,7 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         "PENGADUAN_MAX_BODY_KB": _whole(env, "PENGADUAN_MAX_BODY_KB", 1024),
         "PENGADUAN_SCHEDULER": env.get("PENGADUAN_SCHEDULER", "off"),
         # A standby scheduler tries the leader lock this often; the leader checks it as often
-        # (on SQLite its lease lasts six times this). Tests use a fraction of a second.
+        # (on SQLite its lease lasts six times this, at least 30 s). Tests use a fraction of a second.
         "PENGADUAN_LEADER_RETRY_SECONDS": _seconds(env, "PENGADUAN_LEADER_RETRY_SECONDS", 5),
         # A PEM string, or a path to a PEM file; generated in the instance folder when unset.
         "PENGADUAN_SIGNING_KEY": env.get("PENGADUAN_SIGNING_KEY")

@@ -31,13 +31,17 @@ from .lock import Leadership
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 1
-LEASE_RENEWALS = 6  # SQLite: the leader's lease lasts this many retry periods, renewed each one
+# SQLite: the leader's lease, renewed every retry period, lasts this many of them and at least
+# LEASE_SECONDS: long enough for the leader's renewal to wait for the write lock behind one of
+# its own jobs' transactions. A dead leader on the same machine is taken over at once anyway.
+LEASE_RENEWALS = 6
+LEASE_SECONDS = 30
 
 
 def leader_timing(app: Flask) -> tuple[float, timedelta]:
     """(seconds between a standby's tries and the leader's checks, the SQLite lease's ttl)."""
     retry = float(app.config.get("PENGADUAN_LEADER_RETRY_SECONDS") or 5)
-    return retry, timedelta(seconds=retry * LEASE_RENEWALS)
+    return retry, timedelta(seconds=max(LEASE_SECONDS, retry * LEASE_RENEWALS))
 
 
 def _only_while(valid: Callable[[], bool], job: Callable[[Flask], object]) -> Callable[[Flask], object]:
