@@ -179,8 +179,7 @@ def render(folder: Path, nodes: list[int], http_port: int, https_port: int,
                      ("listen [::]:443 ssl http2;", ""),
                      ("/etc/letsencrypt/live/pengaduan.example.go.id/fullchain.pem", str(cert)),
                      ("/etc/letsencrypt/live/pengaduan.example.go.id/privkey.pem", str(key)),
-                     ("access_log /var/log/nginx/pengaduan.access.log;",
-                      f"access_log {folder}/access.log nodes;"),  # which node answered
+                     ("/var/log/nginx/pengaduan.access.log", f"{folder}/access.log"),
                      ("/var/log/nginx/", f"{folder}/"),
                      ("/var/www/letsencrypt", f"{folder}/acme"),
                      ("/opt/pengaduan/static/", f"{ROOT}/static/"),
@@ -197,7 +196,7 @@ events {{ worker_connections 512; }}
 http {{
     include /etc/nginx/mime.types;
     default_type application/octet-stream;
-    log_format nodes '$remote_addr "$request" $status upstream=$upstream_addr $upstream_status';
+    access_log {folder}/other-access.log;
     client_body_temp_path {folder}/client_body;
     proxy_temp_path {folder}/proxy;
     fastcgi_temp_path {folder}/fastcgi;

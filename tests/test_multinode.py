@@ -290,13 +290,15 @@ def one_pin_budget_for_both_nodes(c) -> None:
     budget counts), spread by nginx over both nodes; then 429 from both."""
     nginx, front, nodes = c["nginx"], c["front"], c["nodes"]
     filed = citizen(front).post("/api/v1/complaints", json=api_filing("Air PDAM keruh")).json()
-    path = f"/api/v1/complaints/{filed['tracking_code']}"
+    path, logged = f"/api/v1/complaints/{filed['tracking_code']}", "GET /api/v1/complaints/****-****"
+    before = len(upstreams(nginx, logged, at_least=0))
     answers = [citizen(front).get(path, headers={"X-Tracking-Pin": "123456"}).status_code
                for _ in range(12)]
     assert answers == [404] * 10 + [429, 429]
-    served = upstreams(nginx, f"GET {path}", at_least=12)
+    served = upstreams(nginx, logged, at_least=before + 12)[before:]
     assert set(served[:10]) == set(served[10:]) == {node_address(n) for n in nodes}, served
     assert citizen(front).get(path, headers={"X-Tracking-Pin": filed["pin"]}).status_code == 200
+    assert filed["tracking_code"] not in "\n".join(nginx.access_log())  # nor any other code
 
 
 def filed_on_one_node_served_by_the_other(c) -> None:
