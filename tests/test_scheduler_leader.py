@@ -76,8 +76,11 @@ def test_two_workers_one_runs_the_jobs_and_the_standby_takes_over_when_it_dies(a
         swept = last_run(probe, "sla-sweep")
         assert swept is not None  # the leader's sweep, recorded in job_runs
 
+        killed = time.monotonic()
         leader.kill()
         wait_for(lambda: leaderships(standby) == 1, "the standby taking over", [standby])
+        print(f"the standby led {time.monotonic() - killed:.2f} s after the SIGKILL "
+              f"(a try every {RETRY} s)")
         wait_for(lambda: checkpoints(probe) == 2, "the new leader's start-up checkpoint", [standby])
         wait_for(lambda: last_run(probe, "sla-sweep") != swept, "the new leader's sweep", [standby])
         assert standby.stop(signal.SIGTERM) == 0  # as systemd stops it: the lock given up

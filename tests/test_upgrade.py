@@ -115,7 +115,7 @@ def snapshot(tables: dict) -> dict[str, list[dict]]:
     return found
 
 
-def test_an_upgrade_keeps_every_complaint_clock_and_the_audit_chain(app, fixture, tmp_path):
+def test_an_upgrade_keeps_every_complaint_clock_and_the_audit_chain(app, fixture):
     Path(app.config["PENGADUAN_SIGNING_KEY"]).write_text(fixture["signing_key_pem"])
     app.config["SECRET_KEY"] = fixture["secret_key"]
     # The fixture's newest checkpoint was signed when it was made: not "stale" here.
