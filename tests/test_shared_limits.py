@@ -31,16 +31,21 @@ def _look_up(node, code: str, pin: str, address: str | None = None) -> int:
                                            headers={"X-Tracking-Pin": pin}).status_code
 
 
+def _file_from(node, title: str, address: str) -> int:
+    return Http(node, address=address).post("/api/v1/complaints", json=api_filing(title)).status_code
+
+
 def _file(node, title: str) -> dict:
     response = Http(node).post("/api/v1/complaints", json=api_filing(title))
     assert response.status_code == 201, response.text[:500]
     return response.json()
 
 
-def test_two_nodes_on_one_redis_share_the_pin_budgets(app, procs, redis_server):
+def test_two_nodes_on_one_redis_share_the_limits_and_pin_budgets(app, procs, redis_server):
     """Ten wrong PINs, five through each node, spend the one budget: the eleventh is 429 on
     both nodes. Both budgets: a code's ten 6-digit guesses a day (from ten addresses), and an
-    address's ten wrong PINs a minute (whatever the codes). The counters are in Redis."""
+    address's ten wrong PINs a minute (whatever the codes). Likewise the API's ten filings a
+    minute from one address. The counters are in Redis."""
     redis_server.flush()
     make_org(app, token=False)
     one = procs.run_py("node-1", RATELIMIT_STORAGE_URI=redis_server.url)
@@ -59,6 +64,11 @@ def test_two_nodes_on_one_redis_share_the_pin_budgets(app, procs, redis_server):
     assert per_address == [404] * 10
     assert [_look_up(node, second["tracking_code"], wrong, address) for node in nodes] == [429, 429]
     assert _look_up(two, second["tracking_code"], wrong, "10.200.0.2") == 404  # another address
+
+    filings = [_file_from(nodes[i % 2], f"Aduan {i}", "10.200.1.1") for i in range(10)]
+    assert filings == [201] * 10
+    assert [_file_from(node, "Aduan 10", "10.200.1.1") for node in nodes] == [429, 429]
+    assert _file_from(two, "Aduan 11", "10.200.1.2") == 201  # another address files on
 
     assert any("tracking-pin" in key for key in redis_server.keys()), redis_server.keys()
 
