@@ -80,10 +80,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def formatter(kind: str) -> logging.Formatter:
+    return JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT)
+
+
 def make_handler(kind: str, stream=None) -> logging.Handler:
     """A stream handler (standard error by default) writing lines of format `kind`."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if kind == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(formatter(kind))
     handler.addFilter(RequestIdFilter())
     setattr(handler, _HANDLER_MARK, True)
     return handler
@@ -97,7 +101,7 @@ def configure(kind: str, debug: bool = False) -> None:
     ours = [h for h in root.handlers if getattr(h, _HANDLER_MARK, False)]
     if ours:
         for handler in ours:  # a second app in the process (tests) may ask for the other format
-            handler.setFormatter(make_handler(kind).formatter)
+            handler.setFormatter(formatter(kind))
     elif not root.handlers and not debug:
         root.addHandler(make_handler(kind))
         root.setLevel(logging.INFO)

@@ -46,7 +46,10 @@ def _end(response):
     response.headers[HEADER] = request_id
     seconds = time.perf_counter() - g.request_started
     endpoint = request.url_rule.endpoint if request.url_rule is not None else None
-    metrics.observe_request(endpoint, request.method, response.status_code, seconds)
+    try:
+        metrics.observe_request(endpoint, request.method, response.status_code, seconds)
+    except OSError:  # PROMETHEUS_MULTIPROC_DIR full or gone: the answer matters more than the count
+        logging.getLogger(__name__).warning("could not count a request for /metrics", exc_info=True)
     if current_app.config.get("PENGADUAN_LOG_FORMAT") == "json":
         access_log.info("request", extra={"fields": {
             "method": request.method, "endpoint": endpoint or metrics.UNMATCHED,
