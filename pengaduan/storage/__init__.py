@@ -3,10 +3,11 @@ rows of the database (`database`, which every web node reaches), chosen by PENGA
 
 Both backends answer the same calls, by the random `stored_name` a FileColumns row carries:
 
-- `save(name, data)`: write a new file (in the database: in the session's transaction);
+- `save(name, data)`: write a new file (in the database: in the session's transaction, which
+  its caller commits);
 - `write(name, chunks)`: write a file from pieces, replacing a copy an interrupted run left;
 - `chunks(name)`: the file's bytes piece by piece, never whole in memory; FileNotFoundError
-  at once when there is no such file;
+  at once when there is no such file (in the database: no committed one);
 - `has(name)`, `delete(name)`, `names()`, `stale_names(cutoff)` (files written before
   `cutoff`);
 - `remove_on_rollback(names)`: what to do about these files if the transaction rolls back;
