@@ -103,6 +103,8 @@ def test_a_whole_journey_logs_no_pin_and_no_personal_data(app, org, json_logs, m
 
     assert RefusingOnceSMTP.refused  # the receipt was refused, then retried by the worker:
     pengaduan.jobs.outbox_job(app)
+    pengaduan.jobs.sweep_job(app)
+    pengaduan.jobs.checkpoint_job(app)
     forgot(new_browser(app), filed.code)
     pengaduan.jobs.outbox_job(app)  # the worker sends the link
     phone = new_browser(app)
