@@ -121,7 +121,7 @@ def test_services_run_hardened_as_the_app_user(name):
         assert service[key] == [value], key
     writable = service["ReadWritePaths"][0].split()
     if name == "pengaduan-backup.service":
-        assert writable == ["/var/backups/pengaduan"]  # reads the instance folder, writes backups
+        assert writable == ["/var/backups/pengaduan", INSTANCE]  # and records its run (SQLite)
     else:
         assert writable == [INSTANCE]  # the generated keys and the local uploads
 
@@ -442,6 +442,116 @@ def test_container_image_builds_migrates_serves_and_stops_gracefully(tmp_path):
     finally:
         podman("rm", "-f", web, worker, check=False)
         podman("volume", "rm", "-f", volume, check=False)
+
+
+# An image with systemd as PID 1 and the app laid out as the README installs it, made from the
+# app's image: the units then run under a real systemd (their sandboxing included).
+SYSTEMD_IMAGE = """\
+ARG APP
+ARG BASE
+FROM ${APP} AS app
+FROM ${BASE}
+RUN apt-get update \\
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd systemd-sysv adduser curl \\
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=app /venv /venv
+COPY --from=app /app /opt/pengaduan
+RUN ln -s /venv /opt/pengaduan/.venv && rm -rf /opt/pengaduan/instance
+CMD ["/lib/systemd/systemd"]
+"""
+
+# The README's steps 2, 4, 5 and 6 ("From an empty Debian server"), with SQLite for PostgreSQL
+# and the rate limits in memory (no database server or Redis in this container).
+INSTALL = """\
+set -e
+adduser --system --group --home /opt/pengaduan/instance --no-create-home pengaduan
+install -d -o pengaduan -g pengaduan -m 0700 /opt/pengaduan/instance /var/backups/pengaduan
+install -m 0755 /opt/pengaduan/deploy/pengaduan-cli /usr/local/bin/pengaduan
+install -d -m 0750 -g pengaduan /etc/pengaduan
+install -m 0640 -g pengaduan /opt/pengaduan/deploy/pengaduan.env.example /etc/pengaduan/pengaduan.env
+printf 'DATABASE_URL=sqlite:////opt/pengaduan/instance/pengaduan.sqlite3\\nRATELIMIT_STORAGE_URI=memory://\\n' \\
+    >> /etc/pengaduan/pengaduan.env
+pengaduan db upgrade
+cp /opt/pengaduan/deploy/systemd/pengaduan-web.service /opt/pengaduan/deploy/systemd/pengaduan-worker.service \\
+   /opt/pengaduan/deploy/systemd/pengaduan-backup.service /opt/pengaduan/deploy/systemd/pengaduan-backup.timer \\
+   /etc/systemd/system/
+systemctl daemon-reload
+systemctl enable --now pengaduan-web pengaduan-worker pengaduan-backup.timer
+for i in $(seq 1 60); do curl -sf http://127.0.0.1:8000/healthz && exit 0; sleep 1; done
+exit 1
+"""
+
+
+def mount_options(container: str, pid: str) -> dict[str, str]:
+    """{mount point: options} in the mount namespace of a process of the container."""
+    lines = podman("exec", container, "cat", f"/proc/{pid}/mountinfo").stdout.splitlines()
+    return {line.split()[4]: line.split()[5] for line in lines}
+
+
+def test_units_run_under_systemd_as_the_readme_installs_them(tmp_path):
+    """The units under a real systemd (PID 1 of a container made from the image, the app in
+    /opt/pengaduan): installed with the README's commands, the web answers /healthz, in a
+    namespace where the system is read-only but the instance folder, with a private /tmp and the
+    metrics folder systemd made; a reload (HUP) starts new workers and keeps serving; the backup
+    service writes a backup; the timer is listed; stopping ends both services cleanly."""
+    runtime, limits = build_image(tmp_path)
+    if shutil.which("systemd-analyze") is None:  # the same Debian package as the runner's systemd
+        skip_or_fail("SYSTEMD", "systemd is not installed (apt-get install systemd)")
+    folder = tmp_path / "systemd-image"
+    folder.mkdir()
+    (folder / "Containerfile").write_text(SYSTEMD_IMAGE)
+    base = local_base(tmp_path)
+    with open("/tmp/pengaduan-ci-image.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        podman(*runtime, "build", *limits, "--layers", "--build-arg", f"APP={IMAGE}",
+               "--build-arg", f"BASE={base}", "-t", "localhost/pengaduan-ci-systemd:latest",
+               str(folder), timeout=900)
+    name = f"pengaduan-ci-systemd-{uuid.uuid4().hex[:8]}"
+    # SYS_ADMIN: systemd inside sets up each service's mount namespace (ProtectSystem= and the
+    # like); without it, it would run the services without their sandbox.
+    podman(*runtime, "run", *limits, "-d", "--name", name, "--systemd=always", "--cap-add", "SYS_ADMIN",
+           "localhost/pengaduan-ci-systemd:latest")
+
+    def sh(script: str, check: bool = True) -> subprocess.CompletedProcess:
+        return podman("exec", name, "sh", "-c", script, timeout=300, check=check)
+
+    try:
+        deadline = time.monotonic() + 60
+        while sh("systemctl is-system-running", check=False).stdout.strip() not in ("running", "degraded"):
+            assert time.monotonic() < deadline, "systemd did not finish booting"
+            time.sleep(0.5)
+        podman("cp", str(DEPLOY), f"{name}:/opt/pengaduan/deploy")  # the release holds deploy/
+        installed = sh(INSTALL, check=False)
+        assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:] + \
+            sh("journalctl -u pengaduan-web -u pengaduan-worker --no-pager | tail -40", check=False).stdout
+        assert json.loads(installed.stdout.strip().splitlines()[-1]) == {"status": "ok", "database": "ok"}
+        pid = sh("systemctl show -p MainPID --value pengaduan-web").stdout.strip()
+        mounts = mount_options(name, pid)
+        assert mounts["/"].split(",")[0] == "ro", mounts["/"]
+        assert mounts["/opt/pengaduan/instance"].split(",")[0] == "rw"
+        assert "/tmp" in mounts and mounts != mount_options(name, "1")  # its own namespace
+        assert sh("ls /run/pengaduan-web").stdout.split() == ["gunicorn.ctl", "metrics"]
+        assert sh("ls /run/pengaduan-web/metrics").stdout.strip()  # the workers' figures
+        assert sh("id -un $(stat -c %u /opt/pengaduan/instance/secret_key)").stdout.strip() == "pengaduan"
+        # Reload: HUP, new workers, the master stays and keeps answering.
+        sh("systemctl reload pengaduan-web")
+        assert sh("systemctl show -p MainPID --value pengaduan-web").stdout.strip() == pid
+        sh("for i in $(seq 1 30); do journalctl -u pengaduan-web --no-pager | grep -q 'Hang up: Master' "
+           "&& exit 0; sleep 0.5; done; exit 1")
+        assert sh("curl -sf http://127.0.0.1:8000/healthz").returncode == 0
+        assert sh("systemctl is-active pengaduan-worker").stdout.strip() == "active"
+        sh("systemctl start pengaduan-backup")
+        backups = sh("ls /var/backups/pengaduan").stdout.split()
+        assert len(backups) == 1 and re.fullmatch(r"\d{8}T\d{6}Z", backups[0]), backups
+        assert "manifest.json" in sh(f"ls /var/backups/pengaduan/{backups[0]}").stdout.split()
+        assert "pengaduan-backup.timer" in sh("systemctl list-timers --all --no-pager").stdout
+        sh("systemctl stop pengaduan-web pengaduan-worker")
+        for service in ("pengaduan-web", "pengaduan-worker"):
+            assert sh(f"systemctl show -p Result --value {service}").stdout.strip() == "success", \
+                sh(f"journalctl -u {service} --no-pager | tail -20", check=False).stdout
+        assert sh("test -e /run/pengaduan-web", check=False).returncode != 0  # removed at the stop
+    finally:
+        podman("rm", "-f", name, check=False)
 
 
 def test_container_image_on_postgresql_with_redis_takes_a_backup(tmp_path_factory):
