@@ -288,6 +288,14 @@ def test_prometheus_examples_name_the_metrics_the_app_exports():
     source = "".join(p.read_text() for p in (ROOT / "pengaduan" / "monitoring").glob("*.py"))
     exported = set(re.findall(r"\"(pengaduan_[a-z_]+)\"", source))
     assert used and not used - exported, f"not exported: {sorted(used - exported)}"
+    # The README's rules to start from are these very ones (same names, same expressions).
+    readme = (ROOT / "README.md").read_text()
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", readme, re.S)
+              if "alert: Pengaduan" in block]
+    shown = {rule["alert"]: str(rule["expr"]) for block in blocks for group in block["groups"]
+             for rule in group["rules"]}
+    ours = {rule["alert"]: str(rule["expr"]) for group in rules["groups"] for rule in group["rules"]}
+    assert shown == ours
 
 
 # --- the container image -------------------------------------------------------------------------
