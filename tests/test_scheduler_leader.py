@@ -178,18 +178,24 @@ def test_the_leader_lock_is_held_by_one_holder_at_a_time(app):
         two.release()
 
 
+@pytest.fixture
+def sqlite_only(request):
+    """Skip before the `app` fixture makes a PostgreSQL database for nothing (list it first):
+    there the server releases an advisory lock when its holder dies, and no lease is kept."""
+    if request.node.callspec.params.get("backend") != "sqlite":
+        pytest.skip("SQLite's lease; PostgreSQL's advisory lock ends with its holder's connection")
+
+
 @pytest.mark.parametrize("holder, expires_in, taken", [
     ("other-host:4242:x", timedelta(minutes=5), False),   # alive elsewhere, until its lease ends
     ("other-host:4242:x", -timedelta(seconds=1), True),  # expired
     (f"{socket.gethostname()}:{os.getpid()}:x", timedelta(minutes=5), False),  # alive here
     (f"{socket.gethostname()}:DEAD:x", timedelta(minutes=5), True),  # died on this machine
 ], ids=["live-elsewhere", "expired", "live-here", "died-here"])
-def test_a_sqlite_lease_is_taken_over_only_from_a_holder_gone(app, holder, expires_in, taken):
+def test_a_sqlite_lease_is_taken_over_only_from_a_holder_gone(sqlite_only, app, holder, expires_in, taken):
     """SQLite: the lease of another holder is taken once it expired, or at once when it names
     a process of this machine that no longer runs (a crashed worker restarted)."""
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("PostgreSQL: the server releases an advisory lock when its holder dies")
         if "DEAD" in holder:
             holder = holder.replace("DEAD", str(_dead_pid()))
         db.session.merge(JobLease(name=LEADER, holder=holder, expires_at=utcnow() + expires_in))
@@ -201,12 +207,10 @@ def test_a_sqlite_lease_is_taken_over_only_from_a_holder_gone(app, holder, expir
             lock.release()
 
 
-def test_a_sqlite_leader_that_could_not_renew_in_time_runs_no_job(app):
+def test_a_sqlite_leader_that_could_not_renew_in_time_runs_no_job(sqlite_only, app):
     """A leader stalled past its lease (a paused process) is not valid until it renews, and a
     renewal after another holder took the row over fails."""
     with app.app_context():
-        if db.engine.dialect.name != "sqlite":
-            pytest.skip("a SQLite lease")
         lock = Leadership(db.engine, timedelta(seconds=0.05))
         try:
             assert lock.acquire() and lock.valid()
