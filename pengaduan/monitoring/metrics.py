@@ -30,6 +30,7 @@ from ..extensions import db
 from ..jobs import WORKER_JOBS
 from ..jobs.outbox import MAX_ATTEMPTS
 from ..models import AuditCheckpoint, AuditEvent, Complaint, ComplaintClock, JobRun, OutboxMessage, utcnow
+from ..workflow import current_workflow
 
 # The text format every Prometheus server reads (its 1.0.0 is the same for these metrics).
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
@@ -146,8 +147,10 @@ def database_metrics() -> list[GaugeMetricFamily]:
 def _read_database(now) -> list[GaugeMetricFamily]:
     session = db.session
     by_state = _gauge("pengaduan_complaints", "Complaints by workflow state.", ["state"])
-    for state, count in session.execute(select(Complaint.state, func.count()).group_by(Complaint.state)):
-        by_state.add_metric([state], count)
+    counts = dict(session.execute(select(Complaint.state, func.count()).group_by(Complaint.state)).all())
+    # Every state of the workflow, an empty one as 0 (an alert on a backlog needs the series).
+    for state in dict.fromkeys([*current_workflow().states, *sorted(counts)]):
+        by_state.add_metric([state], counts.get(state, 0))
 
     overdue = _gauge("pengaduan_clocks_overdue", "Running statutory clocks past their due time, by rule.", ["rule"])
     for rule, count in session.execute(
