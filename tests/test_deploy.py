@@ -17,7 +17,6 @@ import pwd
 import re
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -31,6 +30,7 @@ import pytest
 import yaml
 
 from conftest import PG_URL, PostgresDatabases, _databases
+from live import free_port
 from pengaduan.config import load_config
 from redis_server import RedisServer, skip_unless_available as skip_without_redis
 
@@ -367,12 +367,6 @@ def podman_missing() -> str | None:
     if os.geteuid() != 0:
         return "the image test runs podman as root (rootful), and the tests are not root"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:
