@@ -6,6 +6,7 @@ import json
 import sys
 from contextlib import nullcontext
 from datetime import date, datetime, timezone
+from pathlib import Path
 
 import click
 from imap_tools.errors import ImapToolsError
@@ -14,7 +15,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from . import audit, spreadsheet, storage, unit_of_work
+from . import audit, backup, spreadsheet, storage, unit_of_work
 from .database import read_only
 from .errors import InvalidFields
 from .evidence import export_pack, verify_pack
@@ -671,8 +672,60 @@ def storage_verify():
     _storage_report(report)
 
 
+backup_cli = AppGroup("backup", help="Backups that restore: database, attachments, instance secrets.")
+
+
+@backup_cli.command("create")
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              metavar="DIR", help="A new (or empty) folder to write the backup into.")
+def backup_create(out):
+    """Write one consistent backup of the running service: the database in one snapshot, the
+    files its rows name, the instance secrets, and last a manifest (SHA-256 of every file, the
+    audit chain head). Exit 1 when a file could not be backed up (the backup says which)."""
+    try:
+        made = backup.create(out)
+    except backup.Failed as exc:
+        _fail(f"FAIL {exc}")
+    for warning in made.warnings:
+        click.echo(f"WARN {warning}", err=True)
+    seq, head = made.snapshot.head
+    click.echo(f"backup written to {made.directory}: {made.snapshot.kind} database (revision "
+               f"{made.snapshot.revision}), {made.files} attachment files ({made.storage} storage), "
+               f"{made.size} bytes; audit head seq {seq} hash {head}")
+    if made.warnings:
+        sys.exit(1)
+
+
+@backup_cli.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--replace-secrets", is_flag=True,
+              help="Replace an instance secret that differs from the backup's (kept beside it).")
+def backup_restore(directory, replace_secrets):
+    """Restore a backup into an empty database (DATABASE_URL), with its files and instance
+    secrets, then verify the audit chain against the head in its manifest. Refuses, touching
+    nothing, a backup whose files do not match its manifest or a database that is not empty."""
+    try:
+        done = backup.restore(directory, replace_secrets=replace_secrets)
+    except (backup.Refused, backup.Failed) as exc:
+        for reason in getattr(exc, "reasons", [str(exc)]):
+            click.echo(f"FAIL {reason}", err=True)
+        sys.exit(1)
+    for note in done.notes:
+        click.echo(f"NOTE {note}")
+    for failure in done.failures:
+        click.echo(f"FAIL {failure}", err=True)
+    if not done.ok:
+        sys.exit(1)
+    said = done.said
+    click.echo(f"restored {said['database']['kind']} database (revision {said['database']['alembic_revision']}"
+               + (f", upgraded from {done.upgraded_from}" if done.upgraded_from else "")
+               + f"), {said['database']['rows'].get('complaints', 0)} complaints, {done.files} "
+               f"attachment files, secrets: {', '.join(done.secrets) or 'none replaced'}")
+    click.echo(f"OK {done.events} events head {done.head[1]} (seq {done.head[0]}, the manifest's head)")
+
+
 def init_app(app: Flask) -> None:
     for group in (users, apikeys, units, categories, demo, workflow, audit_cli, sla_cli, calendar_cli,
                   evidence_cli, report_cli, mail_cli, skm_cli,
-                  statistics_cli, readiness_cli, storage_cli):
+                  statistics_cli, readiness_cli, storage_cli, backup_cli):
         app.cli.add_command(group)

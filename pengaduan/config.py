@@ -136,10 +136,13 @@ def load_config(instance_path: str, env=os.environ) -> dict:
     instance = Path(instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'pengaduan.sqlite3'}"
+    # Made by this start: it keyed nothing yet, so `backup restore` may replace it freely.
+    new_secret_key = not env.get("SECRET_KEY") and not (instance / "secret_key").exists()
     return {
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": env.get("SECRET_KEY")
         or _instance_secret(instance, "secret_key", lambda: secrets.token_hex(32)),
+        "PENGADUAN_SECRET_KEY_NEW": new_secret_key,
         "PENGADUAN_WORKFLOW": env.get(
             "PENGADUAN_WORKFLOW", str(PROJECT_ROOT / "workflows" / "perpres76.yaml")
         ),

@@ -1,0 +1,102 @@
+"""A backup's manifest: what it holds and the SHA-256 and size of every file in it, written
+last, so that a directory without one is a backup still being written (or an interrupted one)
+and is never taken for a complete backup."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+FORMAT = "pengaduan-backup"
+VERSION = 1
+CHUNK = 1024 * 1024
+
+
+class Refused(Exception):
+    """A backup that must not be restored, or a target it must not be restored into: each
+    reason names the file or the setting concerned."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__("; ".join(reasons))
+        self.reasons = reasons
+
+
+def digest(path: Path) -> tuple[str, int]:
+    """SHA-256 and size of a file, read in chunks."""
+    sha, size = hashlib.sha256(), 0
+    with open(path, "rb") as fh:
+        while block := fh.read(CHUNK):
+            sha.update(block)
+            size += len(block)
+    return sha.hexdigest(), size
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write(directory: Path, manifest: dict) -> None:
+    """Write the manifest last and atomically (a temporary name, fsync, rename): only then is
+    the directory a backup."""
+    for name in manifest["files"]:
+        with open(directory / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    for folder in {(directory / name).parent for name in manifest["files"]}:
+        _fsync_dir(folder)
+    partial = directory / (MANIFEST + ".partial")
+    with open(partial, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(partial, directory / MANIFEST)
+    _fsync_dir(directory)
+
+
+def read(directory: Path) -> dict:
+    """The manifest of a complete backup, or Refused saying why there is none to trust."""
+    path = directory / MANIFEST
+    if not path.is_file():
+        raise Refused([f"{directory}: no {MANIFEST}: not a complete backup (one still being "
+                       "written, or an interrupted one)"])
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Refused([f"{MANIFEST}: not readable JSON ({exc})"]) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise Refused([f"{MANIFEST}: not a pengaduan backup manifest"])
+    if manifest.get("version") != VERSION:
+        raise Refused([f"{MANIFEST}: backup format version {manifest.get('version')!r}; this "
+                       f"release reads version {VERSION}"])
+    if not isinstance(manifest.get("files"), dict):
+        raise Refused([f"{MANIFEST}: lists no files"])
+    return manifest
+
+
+def problems(directory: Path, manifest: dict) -> list[str]:
+    """Every file of the backup that is missing, altered or not listed in the manifest."""
+    found = []
+    listed = manifest["files"]
+    for name, expected in sorted(listed.items()):
+        path = directory / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            found.append(f"{name}: a path outside the backup in the manifest")
+        elif not path.is_file():
+            found.append(f"{name}: missing (the manifest lists it)")
+        else:
+            sha, size = digest(path)
+            if size != expected.get("size"):
+                found.append(f"{name}: {size} bytes, the manifest says {expected.get('size')}")
+            elif sha != expected.get("sha256"):
+                found.append(f"{name}: its SHA-256 differs from the manifest's: altered")
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(directory).as_posix()
+        if path.is_file() and name != MANIFEST and name not in listed:
+            found.append(f"{name}: a file the manifest does not list")
+    return found
