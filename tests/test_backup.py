@@ -18,7 +18,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from live import png
-from pengaduan import create_app, unit_of_work
+from pengaduan import create_app, storage, unit_of_work
+from pengaduan.backup.database import libpq
 from pengaduan.extensions import db
 from pengaduan.models import Attachment, AuditEvent, Complaint, JobRun
 from pengaduan.services import file_complaint
@@ -290,3 +291,37 @@ def test_a_backup_goes_only_into_a_new_folder(source, tmp_path):
     assert result.exit_code == 1 and "exists and is not an empty folder" in result.output
     with app.app_context():
         assert db.session.get(JobRun, "backup").consecutive_failures == 1
+
+
+@pytest.mark.parametrize("kinds", [("database", "database"), ("local", "database")],
+                         ids=["database-to-database", "local-to-database"])
+def test_files_kept_in_the_database_travel_in_the_dump(source, empty_database, tmp_path, kinds):
+    """With PENGADUAN_STORAGE=database the files are rows of the dump (no files/ folder); a
+    backup of the upload folder restores into database storage too."""
+    app = source
+    app.config["PENGADUAN_STORAGE"] = kinds[0]
+    codes = {_file(app, i) for i in range(2)}
+    folder = tmp_path / "backup"
+    assert _backup(app, folder).exit_code == 0
+    said = json.loads((folder / "manifest.json").read_text())
+    assert said["storage"] == kinds[0]
+    assert any(name.startswith("files/") for name in said["files"]) == (kinds[0] == "local")
+
+    target = _target(empty_database, tmp_path / "new", PENGADUAN_STORAGE=kinds[1])
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
+    with target.app_context():
+        assert set(db.session.scalars(select(Complaint.tracking_code))) == codes
+        for name, sha in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
+            data = b"".join(storage.current().chunks(name))
+            assert hashlib.sha256(data).hexdigest() == sha
+    assert not (tmp_path / "new" / "uploads").exists() or not any((tmp_path / "new" / "uploads").iterdir())
+    _dispose(target)
+
+
+def test_the_database_password_never_goes_on_a_command_line():
+    """pg_dump and pg_restore read it from PGPASSWORD (`ps` shows their arguments)."""
+    engine = create_engine("postgresql+psycopg://pengaduan:s3cret%40x@db.example:5432/pengaduan?sslmode=require")
+    dsn, env = libpq(engine)
+    assert dsn == "postgresql://pengaduan@db.example:5432/pengaduan?sslmode=require"
+    assert env["PGPASSWORD"] == "s3cret@x"

@@ -7,12 +7,14 @@ like the rows. The manifest is written last: a directory without one is not a ba
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import storage
 from ..audit.chain import iso_utc
@@ -20,6 +22,8 @@ from ..extensions import db
 from ..models import record_run, utcnow
 from ..version import __version__
 from . import database, instance, manifest
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -76,11 +80,22 @@ def create(directory: Path) -> Created:
         ok = not created.warnings
         return created
     finally:
-        record_run(db.engine, "backup", started, utcnow(), ok)
+        try:
+            record_run(db.engine, "backup", started, utcnow(), ok)
+        except SQLAlchemyError:  # the database is down: the backup's own error says more
+            log.exception("backup: the run could not be recorded")
 
 
 def _create(directory: Path, started: datetime) -> Created:
     _prepare(directory)
+    try:
+        return _write(directory, started)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)  # no half backup left lying about
+        raise
+
+
+def _write(directory: Path, started: datetime) -> Created:
     backend = storage.current()
     db.session.remove()  # the command's session holds no transaction during the copy
     snapshot = database.dump(db.engine, directory)

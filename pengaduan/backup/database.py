@@ -87,7 +87,9 @@ def libpq(engine: Engine) -> tuple[str, dict]:
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False), env
+    # URL.set() takes None for "unchanged": _replace really removes the password.
+    plain = url._replace(password=None).set(drivername="postgresql")
+    return plain.render_as_string(hide_password=False), env
 
 
 def run(args: list[str], env: dict) -> None:
