@@ -21,7 +21,7 @@ from live import png
 from pengaduan import create_app, storage, unit_of_work
 from pengaduan.backup.database import libpq
 from pengaduan.extensions import db
-from pengaduan.models import Attachment, AuditEvent, Complaint, JobRun
+from pengaduan.models import Attachment, AuditCheckpoint, AuditEvent, Complaint, JobRun
 from pengaduan.services import file_complaint
 from pengaduan.services.attachments import stored_files
 
@@ -325,3 +325,27 @@ def test_the_database_password_never_goes_on_a_command_line():
     dsn, env = libpq(engine)
     assert dsn == "postgresql://pengaduan@db.example:5432/pengaduan?sslmode=require"
     assert env["PGPASSWORD"] == "s3cret@x"
+
+
+def test_a_checkpoint_already_stale_when_the_backup_was_taken_is_a_note(source, empty_database, tmp_path):
+    """The newest checkpoint's age is judged at the time of the backup: stale then is a NOTE
+    (nothing older to restore instead), and the restore signs the restored head, so `audit
+    verify` passes afterwards."""
+    app = source
+    _file(app, 1)
+    assert _cli(app, "audit", "checkpoint").exit_code == 0
+    folder = tmp_path / "backup"
+    assert _backup(app, folder).exit_code == 0
+    said = json.loads((folder / "manifest.json").read_text())
+    said["started_at"] = "2099-01-01T00:00:00.000000Z"  # as if the worker had stopped long before
+    (folder / "manifest.json").write_text(json.dumps(said))
+
+    target = _target(empty_database, tmp_path / "new")
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
+    assert "NOTE at the time of the backup: seq" in result.output and ": stale: " in result.output
+    with target.app_context():  # the restored head, signed by the restored key
+        assert db.session.scalar(select(func.count()).select_from(AuditCheckpoint)) == \
+            said["database"]["rows"]["audit_checkpoints"] + 1
+    assert _cli(target, "audit", "verify").exit_code == 0
+    _dispose(target)
