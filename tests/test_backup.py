@@ -238,6 +238,14 @@ def test_a_backup_that_does_not_match_its_manifest_is_refused(source, empty_data
     assert result.exit_code == 1 and "files/extra.png: a file the manifest does not list" in result.output
     (folder / "files" / "extra.png").unlink()
 
+    original = (folder / "manifest.json").read_text()
+    outside = {**said, "files": {**said["files"], "files/../../instance/evil": said["files"][attachment]}}
+    (folder / "manifest.json").write_text(json.dumps(outside))
+    result = _restore(target, folder)
+    assert result.exit_code == 1
+    assert "files/../../instance/evil: not a file a backup holds" in result.output
+    (folder / "manifest.json").write_text(original)
+
     (folder / "manifest.json").rename(folder / "manifest.json.partial")
     result = _restore(target, folder)
     assert result.exit_code == 1 and "no manifest.json: not a complete backup" in result.output

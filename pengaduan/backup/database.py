@@ -21,9 +21,9 @@ from sqlalchemy.pool import NullPool
 from ..audit import GENESIS
 from ..models import AuditEvent
 from ..models.base import FileColumns
+from .manifest import DATABASE_FILES as FILES
 from .manifest import Refused
 
-FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 
 
 class Failed(Exception):

@@ -13,10 +13,9 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app
 
 from ..audit import public_key_hex
-from .manifest import Refused
+from .manifest import SECRET_KEY_FILE, SIGNING_KEY_FILE, Refused
 
-SECRET_KEY = "secrets/secret_key"
-SIGNING_KEY = "secrets/signing_key.pem"
+SECRET_KEY, SIGNING_KEY = SECRET_KEY_FILE, SIGNING_KEY_FILE
 ENVIRONMENT = "environment"
 
 

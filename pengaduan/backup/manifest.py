@@ -76,7 +76,42 @@ def read(directory: Path) -> dict:
                        f"release reads version {VERSION}"])
     if not isinstance(manifest.get("files"), dict):
         raise Refused([f"{MANIFEST}: lists no files"])
+    reasons = _shape(manifest)
+    if reasons:
+        raise Refused(reasons)
     return manifest
+
+
+# What a backup holds besides files/<stored name>: the database by its kind, the secrets.
+DATABASE_FILES = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
+SECRET_KEY_FILE = "secrets/secret_key"
+SIGNING_KEY_FILE = "secrets/signing_key.pem"
+SECRET_FILES = (SECRET_KEY_FILE, SIGNING_KEY_FILE)
+
+
+def _shape(manifest: dict) -> list[str]:
+    """What a manifest must say, and only names a backup may hold (an attachment's random
+    name directly under files/: nothing is written outside the places restore puts it)."""
+    reasons = []
+    try:
+        database, head = manifest["database"], manifest["audit_head"]
+        required = (database["kind"], database["file"], database["rows"], head["seq"], head["hash"],
+                    manifest["started_at"], manifest["storage"], manifest["secrets"])
+    except (KeyError, TypeError) as exc:
+        return [f"{MANIFEST}: incomplete, it lacks {exc}"]
+    if not all(value is not None for value in required):
+        reasons.append(f"{MANIFEST}: incomplete")
+    if database["file"] != DATABASE_FILES.get(database["kind"]) or database["file"] not in manifest["files"]:
+        reasons.append(f"{MANIFEST}: the database file {database['file']!r} is not one a backup holds")
+    for secret in manifest["secrets"].values():
+        if "file" in secret and secret["file"] not in SECRET_FILES:
+            reasons.append(f"{MANIFEST}: the secret file {secret['file']!r} is not one a backup holds")
+    for name in manifest["files"]:
+        parts = Path(name).parts
+        if not (name in DATABASE_FILES.values() or name in SECRET_FILES
+                or (len(parts) == 2 and parts[0] == "files" and parts[1] not in (".", ".."))):
+            reasons.append(f"{name}: not a file a backup holds (a path outside its places)")
+    return reasons
 
 
 def problems(directory: Path, manifest: dict) -> list[str]:
@@ -85,9 +120,7 @@ def problems(directory: Path, manifest: dict) -> list[str]:
     listed = manifest["files"]
     for name, expected in sorted(listed.items()):
         path = directory / name
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            found.append(f"{name}: a path outside the backup in the manifest")
-        elif not path.is_file():
+        if not path.is_file():
             found.append(f"{name}: missing (the manifest lists it)")
         else:
             sha, size = digest(path)
