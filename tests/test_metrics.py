@@ -124,6 +124,17 @@ def test_requests_are_counted_by_endpoint_never_by_path(app, org):  # noqa: F811
         == value(before, "pengaduan_http_request_duration_seconds_count", endpoint="public.healthz", status="2xx") + 1
 
 
+def test_unknown_methods_share_one_label(app):
+    client = app.test_client()
+    for method in ("XYZ0", "XYZ1", "get", "PROPFIND"):
+        client.open("/healthz", method=method)
+    client.open("/healthz", method="OPTIONS")
+    figures = scrape(client)
+    methods = {dict(key[1])["method"] for key in figures if key[0] == "pengaduan_http_requests_total"}
+    assert methods <= metrics.METHODS | {"other"}, methods
+    assert {"other", "OPTIONS"} <= methods
+
+
 # --- the gauges read from the database -------------------------------------------------------
 
 def file_some(app, count: int) -> list[str]:

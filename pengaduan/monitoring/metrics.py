@@ -37,6 +37,10 @@ CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 BACKUP_JOB = "backup"  # the name `backup create` records its runs under
 OUTBOX_WAITING = ("pending", "sending", "failed", "held")  # every status but "sent"
 UNMATCHED = "unmatched"  # the endpoint label of a request no route matched (404, 405)
+# The method label's only values: anything else a client sends ("XYZ0", ...) counts as
+# "other", so no client can grow the series (memory, multiprocess files) without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
 
 disable_created_metrics()  # no `_created` series beside each counter: noise for this use
 
@@ -56,6 +60,7 @@ def observe_request(endpoint: str | None, method: str, status: int, seconds: flo
     """Count one answered request."""
     status_class = f"{status // 100}xx"
     endpoint = endpoint or UNMATCHED
+    method = method if method in METHODS else OTHER_METHOD
     REQUESTS.labels(endpoint, method, status_class).inc()
     LATENCY.labels(endpoint, status_class).observe(seconds)
 
