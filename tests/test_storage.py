@@ -263,7 +263,7 @@ def test_a_move_cut_short_is_finished_by_running_it_again(app, org, runner):
         storage.backend("database").write(third, [b"x"])
         db.session.commit()
     result, counts = run(runner, "move", "--to", "database")
-    assert counts == {"already_there": 0, "mismatched": 0, "missing": 1, "moved": 2}
+    assert counts == {"already_there": 1, "mismatched": 0, "missing": 1, "moved": 1}
     assert result.exit_code == 1 and third in result.stderr  # no good copy anywhere: said so
 
     app.config["PENGADUAN_STORAGE"] = "database"
@@ -271,6 +271,26 @@ def test_a_move_cut_short_is_finished_by_running_it_again(app, org, runner):
     assert result.exit_code == 1 and counts["mismatched"] == 1
     assert {first: rows[first], second: rows[second]}.items() <= {
         name: sha256(data) for name, data in uploaded_files(app).items()}.items()
+
+
+def test_a_rerun_never_overwrites_a_good_copy_with_a_source_gone_bad(app, org, runner):
+    """An earlier run committed the copy and stopped before removing the source; the source has
+    gone bad since: the rerun keeps the good copy (counted as already there) and removes the
+    bad source."""
+    with app.app_context():
+        build_scene()
+    rows = digests(app)
+    first = sorted(rows)[0]
+    with app.app_context():
+        storage.backend("database").write(first, storage.backend("local").chunks(first))
+        db.session.commit()
+    (folder(app) / first).write_bytes(b"gone bad on the disk")
+    result, counts = run(runner, "move", "--to", "database")
+    assert result.exit_code == 0, result.output
+    assert counts == {"already_there": 1, "mismatched": 0, "missing": 0, "moved": 2}
+    assert files_on_disk(app) == []
+    app.config["PENGADUAN_STORAGE"] = "database"
+    assert {name: sha256(data) for name, data in uploaded_files(app).items()} == rows
 
 
 def test_a_tampered_file_is_not_moved_and_verify_names_it(app, org, runner):

@@ -3,7 +3,9 @@
 Every file is copied, its copy committed and read back, and only when what was read back has
 the SHA-256 its row recorded is the source removed: a move cut short at any point leaves every
 file whole in at least one place, and running it again finishes it. A file whose source
-already differs from its row is not moved (and not removed): it is reported.
+already differs from its row is not moved (and not removed): it is reported. A copy the
+target already holds with its row's SHA-256 is never written over nor removed, whatever the
+source has become since.
 """
 from __future__ import annotations
 
@@ -96,13 +98,17 @@ def _move_batch(batch, source, target, report: Report) -> None:
     unit_of_work.current().commit()  # end the reading transaction (SQLite: hold no lock while copying)
     copied = []
     for table, name, sha256 in batch:
+        if target.has(name) and _stored_digest(target, name) == sha256:
+            # Copied by an earlier run that stopped before removing the source: the copy is
+            # good, so it is never written over (the source may have gone bad since) and the
+            # move is finished by removing the source.
+            source.delete(name)
+            report.add("already_there")
+            continue
         try:
             reading = _Hashing(source.chunks(name))
         except FileNotFoundError:
-            if _stored_digest(target, name) == sha256:
-                report.add("already_there")  # moved by an earlier run
-            else:
-                report.add("missing", f"{table} {name}: no file in {source.kind} or {target.kind} storage")
+            report.add("missing", f"{table} {name}: no file in {source.kind} or {target.kind} storage")
             continue
         target.write(name, reading)
         if reading.hasher.hexdigest() != sha256:
