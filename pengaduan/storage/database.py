@@ -28,13 +28,13 @@ class DatabaseStorage:
     kind = "database"
 
     def save(self, name: str, data: bytes) -> None:
-        """Insert the file's rows in the session's transaction."""
+        """Insert the file's rows in the session's transaction, one row at a time (the file is
+        never copied whole again)."""
         now = utcnow()
         view = memoryview(data)
-        rows = [{"stored_name": name, "seq": seq, "data": bytes(view[start:start + CHUNK]),
-                 "created_at": now}
-                for seq, start in enumerate(range(0, max(len(data), 1), CHUNK))]
-        db.session.execute(insert(FileChunk), rows)
+        for seq, start in enumerate(range(0, max(len(data), 1), CHUNK)):
+            db.session.execute(insert(FileChunk).values(
+                stored_name=name, seq=seq, data=bytes(view[start:start + CHUNK]), created_at=now))
 
     def write(self, name: str, chunks: Iterable[bytes]) -> None:
         """Insert the file from pieces of any size, one row in memory at a time, replacing
