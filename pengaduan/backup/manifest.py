@@ -8,6 +8,8 @@ import json
 import os
 from pathlib import Path
 
+from ..storage.local import sync_folder
+
 MANIFEST = "manifest.json"
 FORMAT = "pengaduan-backup"
 VERSION = 1
@@ -33,14 +35,6 @@ def digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write(directory: Path, manifest: dict) -> None:
     """Write the manifest last and atomically (a temporary name, fsync, rename): only then is
     the directory a backup."""
@@ -48,7 +42,7 @@ def write(directory: Path, manifest: dict) -> None:
         with open(directory / name, "rb") as fh:
             os.fsync(fh.fileno())
     for folder in {(directory / name).parent for name in manifest["files"]}:
-        _fsync_dir(folder)
+        sync_folder(folder)
     partial = directory / (MANIFEST + ".partial")
     with open(partial, "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
@@ -56,7 +50,7 @@ def write(directory: Path, manifest: dict) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(partial, directory / MANIFEST)
-    _fsync_dir(directory)
+    sync_folder(directory)
 
 
 def read(directory: Path) -> dict:

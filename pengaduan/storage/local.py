@@ -53,7 +53,7 @@ class LocalStorage:
         except BaseException:
             partial.unlink(missing_ok=True)
             raise
-        _sync_folder(self.folder)
+        sync_folder(self.folder)
 
     def chunks(self, name: str) -> Iterator[bytes]:
         """The file's bytes, CHUNK at a time; FileNotFoundError now if there is none."""
@@ -92,7 +92,7 @@ def _pieces(fh) -> Iterator[bytes]:
             yield piece
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Make a rename durable: the folder's entry is what a crash would otherwise lose."""
     fd = os.open(folder, os.O_RDONLY)
     try:
