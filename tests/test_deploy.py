@@ -654,7 +654,7 @@ def test_readme_walkthrough_runs_on_a_debian_server_under_systemd(tmp_path):
         return result
 
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while sh("systemctl is-system-running", check=False).stdout.strip() not in ("running", "degraded"):
             assert time.monotonic() < deadline, "systemd did not finish booting"
             time.sleep(0.5)
@@ -662,13 +662,21 @@ def test_readme_walkthrough_runs_on_a_debian_server_under_systemd(tmp_path):
         outputs = [sh(block).stdout for block in blocks]
         everything = "\n".join(outputs)
         assert '{"database":"ok","status":"ok"}' in everything  # step 6, gunicorn itself
-        assert re.search(r"^HTTP/2 200", everything, re.M), everything  # step 7, through nginx
         assert re.search(r"^\d{8}T\d{6}Z$", everything, re.M)  # step 9, the backup's folder
         assert "pengaduan-backup.timer" in everything
         assert re.search(r"^pengaduan_backup_age_seconds \d", everything, re.M)  # step 10
-        assert '"ready":true' in everything.replace(" ", "")
+        # nginx applies a reload a moment after `systemctl reload` returns, and the worker
+        # restarted by step 8 starts its jobs as soon as it can: both asked until they answer.
+        sh(f"for i in $(seq 1 60); do curl -sIk --resolve {SITE}:443:127.0.0.1 https://{SITE}/ "
+           "| grep -q '^HTTP/2 200' && exit 0; sleep 1; done; exit 1")  # step 7, through nginx
+        sh("for i in $(seq 1 60); do curl -sf http://127.0.0.1:8000/readyz | grep -q '\"ready\": *true' "
+           "&& exit 0; sleep 1; done; exit 1")
         assert "\nPENGADUAN_REQUIRE_2FA_ROLES=admin,auditor\n" in sh("cat /etc/pengaduan/pengaduan.env").stdout
 
+        # systemd's own rating of the sandbox: exposure 0 (none) to 10 (its threshold counts tenths);
+        # the units rate 1.4 to 1.6, nginx and PostgreSQL as Debian ships them 9.6.
+        for unit_name in ("pengaduan-web", "pengaduan-worker", "pengaduan-backup"):
+            sh(f"systemd-analyze security --no-pager --threshold=20 {unit_name}")
         pid = sh("systemctl show -p MainPID --value pengaduan-web").stdout.strip()
         mounts = mount_options(name, pid)
         assert mounts["/"].split(",")[0] == "ro", mounts["/"]
@@ -680,7 +688,7 @@ def test_readme_walkthrough_runs_on_a_debian_server_under_systemd(tmp_path):
         # Reload: HUP, new workers, the master stays and keeps answering.
         sh("systemctl reload pengaduan-web")
         assert sh("systemctl show -p MainPID --value pengaduan-web").stdout.strip() == pid
-        sh("for i in $(seq 1 30); do journalctl -u pengaduan-web --no-pager | grep -q 'Hang up: Master' "
+        sh("for i in $(seq 1 120); do journalctl -u pengaduan-web --no-pager | grep -q 'Hang up: Master' "
            "&& exit 0; sleep 0.5; done; exit 1")
         sh("curl -sf http://127.0.0.1:8000/healthz")
         sh("systemctl stop pengaduan-web pengaduan-worker")
