@@ -63,11 +63,13 @@ def main() -> None:
     from waitress import serve
 
     try:
-        # Behind a proxy, waitress must pass X-Forwarded-* on: the app's ProxyFix trusts exactly
-        # PENGADUAN_PROXY_COUNT hops (rate limits and audit need each citizen's address).
+        # One place decides whose X-Forwarded-* to believe: the app (http/proxies.py, by
+        # PENGADUAN_PROXY_COUNT and PENGADUAN_TRUSTED_PROXIES). So waitress trusts no proxy of
+        # its own (trusted_proxy unset) and, behind a proxy, passes the headers on for the app
+        # to read or drop by the direct peer; with no proxy it removes them.
         behind_proxy = app.config["PENGADUAN_PROXY_COUNT"] > 0
         serve(app, host=args.host, port=args.port, threads=args.threads,
-              clear_untrusted_proxy_headers=not behind_proxy)
+              trusted_proxy=None, clear_untrusted_proxy_headers=not behind_proxy)
     except KeyboardInterrupt:
         pass
     finally:

@@ -10,6 +10,7 @@ from .api.v1 import error_answer as json_error_answer
 from .config import PROJECT_ROOT, load_config
 from .extensions import babel, csrf, db, limiter, login_manager, migrate
 from .http.errors import register_error_handlers
+from .http.proxies import TrustedProxies
 from .integrations import lapor
 from .jobs import outbox
 from .services.administration.calendar import load_overrides
@@ -53,11 +54,11 @@ def configure_logging(app: Flask) -> None:
 
 
 def configure_proxy(app: Flask) -> None:
+    """Behind PENGADUAN_PROXY_COUNT proxies, believe X-Forwarded-* only from
+    PENGADUAN_TRUSTED_PROXIES (http/proxies.py)."""
     count = app.config["PENGADUAN_PROXY_COUNT"]
     if count > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+        app.wsgi_app = TrustedProxies(app.wsgi_app, count, app.config["PENGADUAN_TRUSTED_PROXIES"])
 
 
 def configure_extensions(app: Flask) -> None:

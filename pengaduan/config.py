@@ -5,6 +5,7 @@ import ipaddress
 import logging
 import os
 import secrets
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -107,17 +108,39 @@ def mailbox(env) -> dict:
     }
 
 
+@lru_cache(maxsize=16)
+def _networks(listed: str) -> tuple:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in listed.split(",") if part.strip())
+
+
+def address_in(address: str | None, listed: str) -> bool:
+    """Is `address` in the comma-separated `listed` (an IPv4-mapped IPv6 address counts as IPv4)?"""
+    try:
+        parsed = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if parsed.version == 6 and parsed.ipv4_mapped is not None:
+        parsed = parsed.ipv4_mapped
+    return any(parsed in network for network in _networks(listed))
+
+
+def _addresses(env, name: str, default: str) -> str:
+    """A comma-separated list of addresses and networks (CIDR), each checked at start-up."""
+    listed = env.get(name, default)
+    for item in filter(None, (part.strip() for part in listed.split(","))):
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not an address or network") from None
+    return listed
+
+
 def monitoring(env) -> dict:
     """Log lines, /metrics and /readyz (README "Monitoring"), checked at start-up."""
     log_format = env.get("PENGADUAN_LOG_FORMAT", "").strip().lower() or "text"
     if log_format not in ("text", "json"):
         raise ValueError(f"PENGADUAN_LOG_FORMAT must be text or json, not {log_format!r}")
-    allow = env.get("PENGADUAN_METRICS_ALLOW", "127.0.0.1,::1")
-    for item in filter(None, (part.strip() for part in allow.split(","))):
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise ValueError(f"PENGADUAN_METRICS_ALLOW: {item!r} is not an address or network") from None
+    allow = _addresses(env, "PENGADUAN_METRICS_ALLOW", "127.0.0.1,::1")
     token = env.get("PENGADUAN_METRICS_TOKEN", "").strip() or None
     if token is not None and len(token) < 16:
         raise ValueError("PENGADUAN_METRICS_TOKEN must be at least 16 characters long")
@@ -214,6 +237,9 @@ def load_config(instance_path: str, env=os.environ) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted; rate
         # limits key on the client address, so behind a proxy this must be set.
         "PENGADUAN_PROXY_COUNT": _whole(env, "PENGADUAN_PROXY_COUNT", 0, least=0),
+        # The direct peers (addresses, CIDR) those proxies are: only their X-Forwarded-* headers
+        # are read; any other peer is taken at its own address (http/proxies.py).
+        "PENGADUAN_TRUSTED_PROXIES": _addresses(env, "PENGADUAN_TRUSTED_PROXIES", "127.0.0.1/8,::1"),
         "BABEL_DEFAULT_LOCALE": "id",
         "BABEL_DEFAULT_TIMEZONE": env.get("PENGADUAN_TIMEZONE", "Asia/Jakarta"),
         "LANGUAGES": ("id", "en"),

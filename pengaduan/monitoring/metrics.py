@@ -14,11 +14,9 @@ Two kinds of figures:
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import math
 import os
 import time
-from functools import lru_cache
 
 from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, Histogram,
                                ProcessCollector, disable_created_metrics, generate_latest, multiprocess)
@@ -26,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import address_in
 from ..extensions import db
 from ..jobs import WORKER_JOBS
 from ..jobs.outbox import MAX_ATTEMPTS
@@ -93,25 +92,16 @@ def exposition() -> bytes:
     return body + generate_latest(_DatabaseRegistry())
 
 
-@lru_cache(maxsize=8)
-def _networks(allow: str) -> tuple:
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in allow.split(",") if part.strip())
-
-
 def may_read(remote_addr: str | None, authorization: str | None, allow: str, token: str | None) -> bool:
     """From an allowed address (PENGADUAN_METRICS_ALLOW) or with `Authorization: Bearer
-    <PENGADUAN_METRICS_TOKEN>`, compared in constant time."""
+    <PENGADUAN_METRICS_TOKEN>`, compared in constant time. `remote_addr` is the request's
+    client as http/proxies.py settled it: the direct peer, or the client a trusted proxy
+    forwarded."""
     if token and authorization:
         scheme, _, given = authorization.strip().partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
             return True
-    try:
-        address = ipaddress.ip_address(remote_addr or "")
-    except ValueError:
-        return False
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return any(address in network for network in _networks(allow))
+    return address_in(remote_addr, allow)
 
 
 class _DatabaseRegistry:
