@@ -534,6 +534,16 @@ def test_compose_file_runs_with_podman_compose(tmp_path):
         assert healthy("web")
         status, body = wait_for(f"http://127.0.0.1:{port}/readyz")
         assert status == 200 and json.loads(body)["ready"] is True, body
+        # The host's nginx is the trusted proxy: the address it forwards is the client's (here
+        # one /metrics allows, then one it does not).
+        for client, expected in (("127.0.0.1", 200), ("203.0.113.7", 404)):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                             headers={"X-Forwarded-For": client})
+            try:
+                answer = urllib.request.urlopen(request, timeout=10).status
+            except urllib.error.HTTPError as exc:
+                answer = exc.code
+            assert answer == expected, client
         made = compose("exec", "web", "flask", "--app", "run", "backup", "create", "--out",
                        "/app/instance/backups/first")
         assert "backup written to /app/instance/backups/first: postgresql database" in made.stdout
