@@ -309,6 +309,18 @@ def test_not_ready_while_migrations_are_pending(app):
     assert app.test_client().get("/readyz").json["reasons"] == ["migrations pending"]
 
 
+def test_ready_while_the_database_is_ahead_of_the_code(app):
+    """The upgrade migrates first, then replaces the nodes: an old node meets a revision it
+    does not know and stays in service."""
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '9999_from_a_newer_release'"))
+        db.session.commit()
+    answer = app.test_client().get("/readyz")
+    assert answer.status_code == 200 and answer.json["reasons"] == []
+    assert answer.json["migrations"]["ok"] and "ahead" in answer.json["migrations"]["note"]
+    assert answer.json["migrations"]["database"] == ["9999_from_a_newer_release"]
+
+
 def test_not_ready_when_the_worker_is_silent(app):
     client = app.test_client()
     record_run_at(app, "audit-checkpoint", utcnow() - timedelta(minutes=1), ok=True, took=1)

@@ -1,7 +1,11 @@
 """/readyz: may this node take traffic and is the service whole? Not ready while the
-database cannot be reached, while migrations are pending (the code's Alembic head is not the
-database's revision: run `flask --app run db upgrade`), or when the worker has started no job
-for PENGADUAN_READY_WORKER_MINUTES (default 5; 0 leaves the worker out).
+database cannot be reached, while migrations are pending (the database is behind the code's
+Alembic head: run `flask --app run db upgrade`), or when the worker has started no job for
+PENGADUAN_READY_WORKER_MINUTES (default 5; 0 leaves the worker out).
+
+A database ahead of the code (at a revision this code does not know) is ready, with a note:
+that is every old node during an upgrade (migrate first, then replace the nodes one by one),
+and an orchestrator must not drop them all at once.
 
 The worker's runs are read from job_runs, which the dedicated worker (`sla worker`) and the
 embedded scheduler of `python run.py` both write, so both are judged alike. A database where
@@ -34,9 +38,29 @@ def note_start(app) -> None:
 
 
 @lru_cache(maxsize=1)
+def _script() -> ScriptDirectory:
+    return ScriptDirectory(str(PROJECT_ROOT / "migrations"))
+
+
+@lru_cache(maxsize=1)
 def code_heads() -> tuple[str, ...]:
     """The migrations this code expects (read once: they change only with a new release)."""
-    return tuple(sorted(ScriptDirectory(str(PROJECT_ROOT / "migrations")).get_heads()))
+    return tuple(sorted(_script().get_heads()))
+
+
+@lru_cache(maxsize=1)
+def code_revisions() -> frozenset[str]:
+    """Every revision this code knows."""
+    return frozenset(revision.revision for revision in _script().walk_revisions())
+
+
+def _migrations(database: tuple[str, ...]) -> dict:
+    """Pending only when the database is behind the code; ahead (a revision from a newer
+    release, as during an upgrade) is ready with a note."""
+    answer = {"database": list(database), "code": list(code_heads()), "ok": database == code_heads()}
+    if database and not answer["ok"] and not set(database) <= code_revisions():
+        answer |= {"ok": True, "note": "the database is ahead of this code (a newer release migrated it)"}
+    return answer
 
 
 def readiness() -> tuple[bool, dict]:
@@ -50,8 +74,7 @@ def readiness() -> tuple[bool, dict]:
     except SQLAlchemyError:
         db.session.rollback()
         return False, {"ready": False, "reasons": ["database unreachable"]}
-    migrations = {"database": list(database), "code": list(code_heads())}
-    migrations["ok"] = database == code_heads()
+    migrations = _migrations(database)
     if not migrations["ok"]:
         reasons.append("migrations pending")
     worker = _worker(newest)
