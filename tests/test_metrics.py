@@ -321,6 +321,25 @@ def test_ready_while_the_database_is_ahead_of_the_code(app):
     assert answer.json["migrations"]["database"] == ["9999_from_a_newer_release"]
 
 
+def test_outsiders_are_told_only_ready_or_not(app):
+    client = app.test_client()
+    app.config["PENGADUAN_METRICS_TOKEN"] = TOKEN
+    outsider = {"environ_base": {"REMOTE_ADDR": "203.0.113.9"}}
+    answer = client.get("/readyz", **outsider)
+    assert answer.status_code == 200 and answer.json == {"ready": True}
+    assert set(client.get("/readyz").json) == {"ready", "reasons", "migrations", "worker"}  # loopback
+    token = client.get("/readyz", headers={"Authorization": f"Bearer {TOKEN}"}, **outsider)
+    assert "migrations" in token.json
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0036'"))
+        db.session.commit()
+    assert client.get("/readyz").json["reasons"] == ["migrations pending"]  # the details: read now
+    assert client.get("/readyz", **outsider).json == {"ready": True}  # the bare answer: a few seconds old
+    app.extensions[probes.BARE] = (app.extensions[probes.BARE][0] - probes.BARE_SECONDS, True)
+    stale = client.get("/readyz", **outsider)
+    assert stale.status_code == 503 and stale.json == {"ready": False}
+
+
 def test_not_ready_when_the_worker_is_silent(app):
     client = app.test_client()
     record_run_at(app, "audit-checkpoint", utcnow() - timedelta(minutes=1), ok=True, took=1)

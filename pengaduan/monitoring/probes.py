@@ -29,6 +29,8 @@ from ..jobs import WORKER_JOBS
 from ..models import JobRun, utcnow
 
 STARTED = "pengaduan_monitoring_started"  # app.extensions key: when the app was built
+BARE = "pengaduan_monitoring_bare_readiness"  # app.extensions key: (when, ready) told to outsiders
+BARE_SECONDS = 5.0  # how long the bare answer is reused: outsiders cost a few queries per 5 s at most
 
 
 def note_start(app) -> None:
@@ -81,6 +83,18 @@ def readiness() -> tuple[bool, dict]:
     if not worker["ok"]:
         reasons.append(worker.pop("reason"))
     return not reasons, {"ready": not reasons, "reasons": reasons, "migrations": migrations, "worker": worker}
+
+
+def bare_readiness() -> bool:
+    """Ready or not, without the details, for callers the metrics allow-list does not name:
+    a probe from anywhere is answered from a result at most BARE_SECONDS old, so a flood of
+    them costs the database nothing more."""
+    now = time.monotonic()
+    when, ready = current_app.extensions.get(BARE, (None, False))
+    if when is None or now - when >= BARE_SECONDS:
+        ready = readiness()[0]
+        current_app.extensions[BARE] = (now, ready)
+    return ready
 
 
 def _database_heads() -> tuple[str, ...]:

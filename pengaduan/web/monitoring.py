@@ -25,9 +25,7 @@ def _started(state) -> None:
 def metrics_page():
     """The figures, to an allowed address or the token's holder; anyone else is told there is
     nothing here (404: the endpoint is not advertised)."""
-    config = current_app.config
-    if not metrics.may_read(request.remote_addr, request.headers.get("Authorization"),
-                            config["PENGADUAN_METRICS_ALLOW"], config["PENGADUAN_METRICS_TOKEN"]):
+    if not _monitoring_host():
         abort(404)
     response = make_response(metrics.exposition())
     response.headers["Content-Type"] = metrics.CONTENT_TYPE
@@ -39,6 +37,19 @@ def metrics_page():
 @csrf.exempt
 def readyz():
     """200 `{"ready": true, ...}` when this node may take traffic and the worker runs; 503 with
-    the reasons otherwise."""
-    ready, body = probes.readiness()
+    the reasons otherwise. The reasons, revisions and worker times only to those who may read
+    /metrics; anyone else (a load balancer, the internet) gets `{"ready": ...}` alone, from a
+    result a few seconds old at most."""
+    if _monitoring_host():
+        ready, body = probes.readiness()
+    else:
+        ready = probes.bare_readiness()
+        body = {"ready": ready}
     return body, 200 if ready else 503
+
+
+def _monitoring_host() -> bool:
+    """Is the caller allowed to read /metrics (PENGADUAN_METRICS_ALLOW or the token)?"""
+    config = current_app.config
+    return metrics.may_read(request.remote_addr, request.headers.get("Authorization"),
+                            config["PENGADUAN_METRICS_ALLOW"], config["PENGADUAN_METRICS_TOKEN"])
