@@ -357,3 +357,60 @@ def test_a_checkpoint_already_stale_when_the_backup_was_taken_is_a_note(source, 
             said["database"]["rows"]["audit_checkpoints"] + 1
     assert _cli(target, "audit", "verify").exit_code == 0
     _dispose(target)
+
+
+@pytest.mark.parametrize("kinds", [("local", "database"), ("database", "local")],
+                         ids=["folder-while-set-to-database", "database-while-set-to-local"])
+def test_files_are_backed_up_wherever_they_are_during_a_move(source, empty_database, tmp_path, kinds):
+    """PENGADUAN_STORAGE changed and `storage move` not run yet: files still in the folder are
+    copied, files in the database travel in the dump; no warning, and all restore."""
+    app = source
+    app.config["PENGADUAN_STORAGE"] = kinds[0]
+    codes = {_file(app, i) for i in range(2)}
+    app.config["PENGADUAN_STORAGE"] = kinds[1]
+    folder = tmp_path / "backup"
+    result = _backup(app, folder)
+    assert result.exit_code == 0, result.output
+    assert "WARN" not in result.output
+    said = json.loads((folder / "manifest.json").read_text())
+    assert said["problems"] == [] and said["attachments"] == 2
+    assert sum(name.startswith("files/") for name in said["files"]) == (2 if kinds[0] == "local" else 0)
+
+    target = _target(empty_database, tmp_path / "new", PENGADUAN_STORAGE=kinds[1])
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
+    with target.app_context():
+        assert set(db.session.scalars(select(Complaint.tracking_code))) == codes
+        for name, sha in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
+            data = b"".join(storage.holding(name).chunks(name))
+            assert hashlib.sha256(data).hexdigest() == sha
+    _dispose(target)
+
+
+def test_a_backup_appears_under_its_name_only_when_complete(source, tmp_path, monkeypatch):
+    """Written into DIR.partial and renamed when complete: a copy job (rsync) never sees a
+    backup in progress under DIR, and a failed one leaves neither folder."""
+    from pengaduan.backup import instance
+
+    app = source
+    _file(app, 1)
+    folder = tmp_path / "backup"
+    seen = {}
+    real = instance.back_up
+
+    def failing(directory):
+        seen["during"] = (folder.exists(), (tmp_path / "backup.partial").is_dir())
+        real(directory)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(instance, "back_up", failing)
+    result = _backup(app, folder)
+    assert result.exit_code != 0 and isinstance(result.exception, OSError)
+    assert seen["during"] == (False, True)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("backup")) == []
+
+    monkeypatch.setattr(instance, "back_up", real)
+    result = _backup(app, folder)
+    assert result.exit_code == 0, result.output
+    assert (folder / "manifest.json").is_file() and not (tmp_path / "backup.partial").exists()
+    assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700

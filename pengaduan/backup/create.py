@@ -37,37 +37,67 @@ class Created:
     warnings: list[str] = field(default_factory=list)
 
 
-def _prepare(directory: Path) -> None:
+def partial_folder(directory: Path) -> Path:
+    """Where a backup is written until it is complete: beside its folder, named `DIR.partial`."""
+    return directory.with_name(directory.name + ".partial")
+
+
+def _prepare(directory: Path) -> Path:
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise database.Failed(f"{directory}: exists and is not an empty folder (each backup "
                               "goes into a new one, e.g. named after the date and time)")
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)  # it holds every complainant's personal data
+    partial = partial_folder(directory)
+    if partial.exists():
+        raise database.Failed(f"{partial}: exists: a backup into {directory} is being written, "
+                              "or one was interrupted (then delete it)")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    partial.mkdir(mode=0o700)
+    os.chmod(partial, 0o700)  # it holds every complainant's personal data
+    return partial
 
 
-def _copy_files(directory: Path, rows: list, backend) -> tuple[dict, list[str]]:
-    """Copy the files the snapshot's rows name; each checked against its row's SHA-256."""
-    listed, warnings = {}, []
+def _copy_file(folder: Path, name: str, backend) -> tuple[str, int]:
+    """Copy one file from the upload folder; its SHA-256 and size."""
+    target = folder / name
+    sha, size = hashlib.sha256(), 0
+    try:
+        with open(target, "xb") as fh:
+            for piece in backend.chunks(name):
+                sha.update(piece)
+                size += len(piece)
+                fh.write(piece)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return sha.hexdigest(), size
+
+
+def _copy_files(directory: Path, snapshot: database.Snapshot, writer: manifest.Writer) -> tuple[int, int, list[str]]:
+    """Every file a row of the snapshot names: copied from the upload folder when it is there
+    (whatever PENGADUAN_STORAGE says now: a move may be under way), else found in the dump's
+    file_chunks, else missing. (files named, files copied, warnings)"""
+    local = storage.backend("local")
     folder = directory / "files"
-    folder.mkdir()
-    for name, expected, _size in rows:
-        target = folder / name
-        sha, size = hashlib.sha256(), 0
-        try:
-            with open(target, "xb") as fh:
-                for piece in backend.chunks(name):
-                    sha.update(piece)
-                    size += len(piece)
-                    fh.write(piece)
-        except FileNotFoundError:
-            target.unlink(missing_ok=True)
-            warnings.append(f"files/{name}: a row names it but the upload folder has no such "
-                            "file (not in the backup)")
-            continue
-        if sha.hexdigest() != expected:
-            warnings.append(f"files/{name}: its SHA-256 differs from its row's (copied as it is)")
-        listed[f"files/{name}"] = {"sha256": sha.hexdigest(), "size": size}
-    return listed, warnings
+    named = copied = 0
+    warnings: list[str] = []
+    for name, expected, _size in snapshot.file_rows():
+        named += 1
+        if local.has(name):
+            folder.mkdir(exist_ok=True)
+            try:
+                sha, size = _copy_file(folder, name, local)
+            except FileNotFoundError:  # moved into the database meanwhile
+                sha = None
+            if sha is not None:
+                if sha != expected:
+                    warnings.append(f"files/{name}: its SHA-256 differs from its row's (copied as it is)")
+                writer.add(f"files/{name}", sha, size)
+                copied += 1
+                continue
+        if not snapshot.holds_chunks(name):
+            warnings.append(f"files/{name}: a row names it but neither the upload folder nor the "
+                            "database holds it (not in the backup)")
+    return named, copied, warnings
 
 
 def create(directory: Path) -> Created:
@@ -87,44 +117,46 @@ def create(directory: Path) -> Created:
 
 
 def _create(directory: Path, started: datetime) -> Created:
-    _prepare(directory)
+    partial = _prepare(directory)
     try:
-        return _write(directory, started)
+        created = _write(partial, started)
+        os.replace(partial, directory)  # complete: only now under its name
+        manifest.sync_folder(directory.parent)
     except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)  # no half backup left lying about
+        shutil.rmtree(partial, ignore_errors=True)  # no half backup left lying about
         raise
+    created.directory = directory
+    return created
 
 
 def _write(directory: Path, started: datetime) -> Created:
     backend = storage.current()
     db.session.remove()  # the command's session holds no transaction during the copy
-    snapshot = database.dump(db.engine, directory)
-    files: dict = {snapshot.file: dict(zip(("sha256", "size"), manifest.digest(directory / snapshot.file)))}
-    copied: dict = {}
-    warnings: list[str] = []
-    if backend.kind == "local":  # in the database storage, the files are in the dump
-        copied, warnings = _copy_files(directory, snapshot.files, backend)
-        files.update(copied)
-    secrets = instance.back_up(directory)
-    for name in (instance.SECRET_KEY, instance.SIGNING_KEY):
-        if (directory / name).is_file():
-            sha, size = manifest.digest(directory / name)
-            files[name] = {"sha256": sha, "size": size}
-    seq, head = snapshot.head
-    manifest.write(directory, {
-        "format": manifest.FORMAT,
-        "version": manifest.VERSION,
-        "app_version": __version__,
-        "created_at": iso_utc(utcnow()),
-        "started_at": iso_utc(started),
-        "database": {"kind": snapshot.kind, "file": snapshot.file,
-                     "alembic_revision": snapshot.revision, "rows": snapshot.counts},
-        "audit_head": {"seq": seq, "hash": head},
-        "storage": backend.kind,
-        "attachments": len(snapshot.files),
-        "secrets": secrets,
-        "problems": warnings,
-        "files": files,
-    })
-    return Created(directory, snapshot, backend.kind, len(copied),
-                   sum(f["size"] for f in files.values()), secrets, warnings)
+    writer = manifest.Writer(directory)
+    try:
+        with database.dump(db.engine, directory) as snapshot:
+            writer.add_file(snapshot.file)
+            named, copied, warnings = _copy_files(directory, snapshot, writer)
+        secrets = instance.back_up(directory)
+        for name in (instance.SECRET_KEY, instance.SIGNING_KEY):
+            if (directory / name).is_file():
+                writer.add_file(name)
+        seq, head = snapshot.head
+        writer.finish({
+            "format": manifest.FORMAT,
+            "version": manifest.VERSION,
+            "app_version": __version__,
+            "created_at": iso_utc(utcnow()),
+            "started_at": iso_utc(started),
+            "database": {"kind": snapshot.kind, "file": snapshot.file,
+                         "alembic_revision": snapshot.revision, "rows": snapshot.counts},
+            "audit_head": {"seq": seq, "hash": head},
+            "storage": backend.kind,
+            "attachments": named,
+            "secrets": secrets,
+            "problems": warnings,
+        })
+    finally:
+        writer.close()
+    snapshot.conn = None  # closed with the snapshot
+    return Created(directory, snapshot, backend.kind, copied, writer.size, secrets, warnings)

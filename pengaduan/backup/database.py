@@ -8,9 +8,12 @@ dump's. SQLite: the online backup API copies the database in one step (writers g
 mode); everything else is read from the copy."""
 from __future__ import annotations
 
+import heapq
 import os
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +22,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 from ..audit import GENESIS
-from ..models import AuditEvent
+from ..models import AuditEvent, FileChunk
 from ..models.base import FileColumns
 from .manifest import DATABASE_FILES as FILES
 from .manifest import Refused
 
-
+PAGE = 1000  # file rows read per query
 
 class Failed(Exception):
     """A backup that could not be taken (nothing is written as complete)."""
@@ -37,7 +40,36 @@ class Snapshot:
     revision: str | None
     head: tuple[int, str]
     counts: dict[str, int]  # rows per table
-    files: list[tuple[str, str, int]]  # stored name, SHA-256 and size of every file a row names
+    conn: Connection  # sees exactly what the dump holds, while the snapshot is open
+
+    def file_rows(self) -> Iterator[tuple[str, str, int]]:
+        """Stored name, SHA-256 and size of every file a row names, in name order, once each,
+        read a page at a time (never the whole list in memory)."""
+        last = None
+        for row in heapq.merge(*(_paged(self.conn, model) for model in FileColumns.__subclasses__())):
+            if row != last:
+                yield row
+            last = row
+
+    def holds_chunks(self, name: str) -> bool:
+        """Whether the dump holds the file as rows of file_chunks (database storage)."""
+        if "file_chunks" not in self.counts:
+            return False
+        return self.conn.scalar(select(FileChunk.seq).where(FileChunk.stored_name == name,
+                                                            FileChunk.seq == 0)) is not None
+
+
+def _paged(conn: Connection, model) -> Iterator[tuple[str, str, int]]:
+    after = ""
+    while True:
+        page = conn.execute(select(model.stored_name, model.sha256, model.size)
+                            .where(model.stored_name > after)
+                            .order_by(model.stored_name).limit(PAGE)).all()
+        for row in page:
+            yield tuple(row)
+        if len(page) < PAGE:
+            return
+        after = page[-1][0]
 
 
 def kind(engine: Engine) -> str:
@@ -46,25 +78,27 @@ def kind(engine: Engine) -> str:
     return engine.dialect.name
 
 
-def dump(engine: Engine, directory: Path) -> Snapshot:
-    """Write the database's consistent copy into `directory`; what it holds, read in it."""
+@contextmanager
+def dump(engine: Engine, directory: Path) -> Iterator[Snapshot]:
+    """Write the database's consistent copy into `directory`; what it holds, read in it, for
+    as long as the block runs (PostgreSQL: the snapshot's transaction stays open)."""
     if kind(engine) == "postgresql":
-        return _pg_dump(engine, directory)
-    return _sqlite_copy(engine, directory)
+        with _pg_dump(engine, directory) as snapshot:
+            yield snapshot
+    else:
+        with _sqlite_copy(engine, directory) as snapshot:
+            yield snapshot
 
 
-def read(conn: Connection) -> tuple[str | None, tuple[int, str], dict[str, int], list]:
-    """The revision, the audit head, the rows per table and the stored files, as `conn` sees them."""
+def read(conn: Connection) -> tuple[str | None, tuple[int, str], dict[str, int]]:
+    """The revision, the audit head and the rows per table, as `conn` sees them."""
     names = sorted(inspect(conn).get_table_names())
     counts = {name: conn.scalar(select(func.count()).select_from(table(name))) for name in names}
     revision = (conn.scalar(text("SELECT version_num FROM alembic_version"))
                 if "alembic_version" in names else None)
     row = conn.execute(select(AuditEvent.seq, AuditEvent.hash)
                        .order_by(AuditEvent.seq.desc()).limit(1)).first()
-    files = sorted({(r.stored_name, r.sha256, r.size)
-                    for model in FileColumns.__subclasses__()  # every table that keeps files
-                    for r in conn.execute(select(model.stored_name, model.sha256, model.size))})
-    return revision, (row.seq, row.hash) if row else (0, GENESIS), counts, files
+    return revision, (row.seq, row.hash) if row else (0, GENESIS), counts
 
 
 def tables(engine: Engine) -> list[str]:
@@ -101,7 +135,8 @@ def run(args: list[str], env: dict) -> None:
         raise Failed(f"{args[0]} failed (exit {done.returncode}): {done.stderr.strip()[-2000:]}")
 
 
-def _pg_dump(engine: Engine, directory: Path) -> Snapshot:
+@contextmanager
+def _pg_dump(engine: Engine, directory: Path) -> Iterator[Snapshot]:
     target = directory / FILES["postgresql"]
     dsn, env = libpq(engine)
     with engine.connect() as conn:
@@ -111,10 +146,10 @@ def _pg_dump(engine: Engine, directory: Path) -> Snapshot:
             # The snapshot stays importable while this transaction is open: pg_dump runs
             # inside it, and the reads below see exactly what it dumps.
             snapshot = conn.scalar(text("SELECT pg_export_snapshot()"))
-            revision, head, rows, files = read(conn)
+            revision, head, rows = read(conn)
             run(["pg_dump", "--format=custom", f"--snapshot={snapshot}", f"--file={target}",
                  f"--dbname={dsn}"], env)
-    return Snapshot("postgresql", target.name, revision, head, rows, files)
+            yield Snapshot("postgresql", target.name, revision, head, rows, conn)
 
 
 def pg_restore(engine: Engine, path: Path) -> None:
@@ -134,17 +169,18 @@ def sqlite_path(engine: Engine) -> Path:
     return Path(database)
 
 
-def _sqlite_copy(engine: Engine, directory: Path) -> Snapshot:
+@contextmanager
+def _sqlite_copy(engine: Engine, directory: Path) -> Iterator[Snapshot]:
     target = directory / FILES["sqlite"]
     sqlite_copy(sqlite_path(engine), target)
     # The copy, in rollback-journal mode, is read without writing anything next to it.
     reader = create_engine(f"sqlite:///file:{target}?mode=ro&uri=true", poolclass=NullPool)
     try:
         with reader.connect() as conn:
-            revision, head, rows, files = read(conn)
+            revision, head, rows = read(conn)
+            yield Snapshot("sqlite", target.name, revision, head, rows, conn)
     finally:
         reader.dispose()
-    return Snapshot("sqlite", target.name, revision, head, rows, files)
 
 
 def sqlite_copy(source: Path, target: Path) -> None:

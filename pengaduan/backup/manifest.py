@@ -35,22 +35,46 @@ def digest(path: Path) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def write(directory: Path, manifest: dict) -> None:
-    """Write the manifest last and atomically (a temporary name, fsync, rename): only then is
-    the directory a backup."""
-    for name in manifest["files"]:
-        with open(directory / name, "rb") as fh:
+class Writer:
+    """The manifest, written as the backup is: each file's entry as soon as the file is
+    complete (made durable first), so the list of files is never held in memory; `finish`
+    adds the rest and renames it into place, last: only then is the directory a backup."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.partial = directory / (MANIFEST + ".partial")
+        self.fh = open(self.partial, "x", encoding="utf-8")
+        self.fh.write('{\n  "files": {')
+        self.count = 0
+        self.size = 0
+
+    def add(self, name: str, sha256: str, size: int) -> None:
+        """List a file of the backup, once it is durable."""
+        with open(self.directory / name, "rb") as fh:
             os.fsync(fh.fileno())
-    for folder in {(directory / name).parent for name in manifest["files"]}:
-        sync_folder(folder)
-    partial = directory / (MANIFEST + ".partial")
-    with open(partial, "w", encoding="utf-8") as fh:
-        json.dump(manifest, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(partial, directory / MANIFEST)
-    sync_folder(directory)
+        self.fh.write(("\n    " if not self.count else ",\n    ")
+                      + f"{json.dumps(name)}: {json.dumps({'sha256': sha256, 'size': size}, sort_keys=True)}")
+        self.count += 1
+        self.size += size
+
+    def add_file(self, name: str) -> None:
+        self.add(name, *digest(self.directory / name))
+
+    def finish(self, manifest: dict) -> None:
+        """Write the rest of the manifest and rename it into place, atomically."""
+        for folder in (self.directory, self.directory / "files", self.directory / "secrets"):
+            if folder.is_dir():
+                sync_folder(folder)
+        rest = json.dumps(manifest, indent=2, sort_keys=True)
+        self.fh.write("\n  },\n" + rest[2:] + "\n")  # the rest's members after "files"
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+        os.replace(self.partial, self.directory / MANIFEST)
+        sync_folder(self.directory)
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 def read(directory: Path) -> dict:

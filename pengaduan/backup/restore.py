@@ -132,11 +132,12 @@ def restore(directory: Path, *, replace_secrets: bool = False) -> Restored:
     if older:
         upgrade()
         done.upgraded_from = said["database"]["alembic_revision"]
-    done.files = _put_files(backend, directory, said) if said["storage"] == "local" else 0
-    if said["storage"] == "database" and backend.kind == "local":
-        done.notes.append("the files are in the database (the backup was taken with "
-                          "PENGADUAN_STORAGE=database): set it so again, or run "
-                          "`flask --app run storage move --to local`")
+    done.files = _put_files(backend, directory, said)
+    if said["database"]["rows"].get("file_chunks") and backend.kind == "local":
+        done.notes.append("files are in the database too (the backup was taken with "
+                          "PENGADUAN_STORAGE=database, or during a move): they are read from "
+                          "there; run `flask --app run storage move --to local` to bring them "
+                          "into the upload folder")
     for problem in said.get("problems", []):
         done.notes.append(f"the backup was taken with a problem: {problem}")
     done.secrets = instance.place(placements)
