@@ -414,3 +414,32 @@ def test_a_backup_appears_under_its_name_only_when_complete(source, tmp_path, mo
     assert result.exit_code == 0, result.output
     assert (folder / "manifest.json").is_file() and not (tmp_path / "backup.partial").exists()
     assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700
+
+
+def test_a_secret_key_from_the_environment_must_be_the_backups(app, world, empty_database, tmp_path):
+    """The backup does not hold a SECRET_KEY set in the environment, only its fingerprint: a
+    restore under another key (every PIN, two-step secret and recovery link broken) is refused,
+    even with --replace-secrets (there is nothing to replace it with)."""
+    file = Path(app.instance_path) / "secret_key"
+    assert not file.exists() or file.read_text().strip() != app.config["SECRET_KEY"]  # not from a file
+    db.session.remove()
+    _file(app, 1)
+    folder = tmp_path / "backup"
+    assert _backup(app, folder).exit_code == 0
+    said = json.loads((folder / "manifest.json").read_text())
+    assert said["secrets"]["secret_key"]["from"] == "environment"
+    assert "test-secret-key" not in (folder / "manifest.json").read_text()
+
+    target = _target(empty_database, tmp_path / "new", SECRET_KEY="another-key")
+    for more in ((), ("--replace-secrets",)):
+        result = _restore(target, folder, *more)
+        assert result.exit_code == 1
+        assert "SECRET_KEY came from the environment" in result.output
+    with target.app_context():
+        assert db.inspect(db.engine).get_table_names() == []
+    _dispose(target)
+
+    target = _target(empty_database, tmp_path / "new", SECRET_KEY="test-secret-key")
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
+    _dispose(target)

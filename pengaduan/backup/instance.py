@@ -4,6 +4,7 @@ restored database cannot be used as before, so a backup carries them (files 0600
 come from the environment, which the manifest then says, without their values."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -50,15 +51,23 @@ def _public_key(pem: bytes) -> str:
     return public_key_hex(serialization.load_pem_private_key(pem, password=None))
 
 
+def fingerprint(secret_key: str) -> str:
+    """What tells whether a secret key is the backup's without revealing it: a SHA-256 of the
+    key under a label of its own (never used to key anything)."""
+    return hashlib.sha256(b"pengaduan-backup-check\0" + secret_key.strip().encode()).hexdigest()
+
+
 def back_up(directory: Path) -> dict:
-    """Copy the secrets into the backup; what the manifest says of each."""
+    """Copy the secrets into the backup; what the manifest says of each (a key from the
+    environment by its fingerprint or public key only)."""
     said: dict = {}
     source = _secret_key_file()
+    check = fingerprint(current_app.config["SECRET_KEY"])
     if source is None:
-        said["secret_key"] = {"from": ENVIRONMENT}
+        said["secret_key"] = {"from": ENVIRONMENT, "fingerprint": check}
     else:
         write_secret(directory / SECRET_KEY, source.read_bytes())
-        said["secret_key"] = {"file": SECRET_KEY}
+        said["secret_key"] = {"file": SECRET_KEY, "fingerprint": check}
     path = _signing_key_file()
     if path is None:
         said["signing_key"] = {"from": ENVIRONMENT, "public_key": public_key_hex()}
@@ -102,6 +111,13 @@ def plan(directory: Path, said: dict, replace: bool) -> list[Placement]:
             else:
                 reasons.append(f"{target} holds another secret key than the backup's: rerun with "
                                "--replace-secrets to replace it (the current one is kept beside it)")
+    elif "fingerprint" in secret:  # the key came from the environment: the backup lacks it
+        if fingerprint(current_app.config["SECRET_KEY"]) != secret["fingerprint"]:
+            reasons.append("the backup holds no secret key (SECRET_KEY came from the environment) "
+                           "and this instance's SECRET_KEY is another key: set SECRET_KEY to the "
+                           "backup's key (fingerprint " + secret["fingerprint"][:16] + "...), or "
+                           "every PIN, two-step secret and recovery link of the backup would stop "
+                           "working")
     signing = said.get("signing_key", {})
     path = _signing_key_file()
     if "file" in signing:
