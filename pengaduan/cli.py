@@ -700,12 +700,14 @@ def backup_create(out):
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--replace-secrets", is_flag=True,
               help="Replace an instance secret that differs from the backup's (kept beside it).")
-def backup_restore(directory, replace_secrets):
+@click.option("--hold-mail", is_flag=True,
+              help="Hold the restored outbox's unsent mail (a drill: never mail citizens again).")
+def backup_restore(directory, replace_secrets, hold_mail):
     """Restore a backup into an empty database (DATABASE_URL), with its files and instance
     secrets, then verify the audit chain against the head in its manifest. Refuses, touching
     nothing, a backup whose files do not match its manifest or a database that is not empty."""
     try:
-        done = backup.restore(directory, replace_secrets=replace_secrets)
+        done = backup.restore(directory, replace_secrets=replace_secrets, hold_mail=hold_mail)
     except (backup.Refused, backup.Failed) as exc:
         for reason in getattr(exc, "reasons", [str(exc)]):
             click.echo(f"FAIL {reason}", err=True)

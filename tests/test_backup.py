@@ -443,3 +443,27 @@ def test_a_secret_key_from_the_environment_must_be_the_backups(app, world, empty
     result = _restore(target, folder)
     assert result.exit_code == 0, result.output
     _dispose(target)
+
+
+def test_a_drill_restore_holds_the_unsent_mail(source, empty_database, tmp_path):
+    """--hold-mail: the restored outbox's pending, sending and failed mail is held, so a drill
+    machine's worker never mails citizens again; without it the mail is left to be sent."""
+    from pengaduan.models import OutboxMessage
+
+    app = source
+    with app.app_context():
+        for status in ("pending", "sending", "failed", "sent"):
+            db.session.add(OutboxMessage(recipient="warga@example.test", subject=status,
+                                         body_text="x", status=status))
+        db.session.commit()
+        db.session.remove()
+    folder = tmp_path / "backup"
+    assert _backup(app, folder).exit_code == 0
+    target = _target(empty_database, tmp_path / "new")
+    result = _restore(target, folder, "--hold-mail")
+    assert result.exit_code == 0, result.output
+    assert "NOTE 3 unsent messages of the outbox held" in result.output
+    with target.app_context():
+        statuses = dict(db.session.execute(select(OutboxMessage.subject, OutboxMessage.status)).all())
+    assert statuses == {"pending": "held", "sending": "held", "failed": "held", "sent": "sent"}
+    _dispose(target)

@@ -22,10 +22,12 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import upgrade
+from sqlalchemy import update
 
 from .. import audit, storage, unit_of_work
 from ..database import read_only
 from ..extensions import db
+from ..models import OutboxMessage
 from . import database, instance, manifest
 from .manifest import Refused
 
@@ -95,8 +97,18 @@ def _put_files(backend, directory: Path, said: dict) -> int:
     return len(names)
 
 
-def restore(directory: Path, *, replace_secrets: bool = False) -> Restored:
-    """Restore the backup in `directory`; Refused (nothing touched) when it must not be."""
+def _hold_mail() -> int:
+    """Mark the restored outbox's unsent mail as held, so no worker sends it (again)."""
+    def work() -> int:
+        return db.session.execute(update(OutboxMessage)
+                                  .where(OutboxMessage.status.in_(("pending", "sending", "failed")))
+                                  .values(status="held")).rowcount
+    return unit_of_work.run(work)
+
+
+def restore(directory: Path, *, replace_secrets: bool = False, hold_mail: bool = False) -> Restored:
+    """Restore the backup in `directory`; Refused (nothing touched) when it must not be.
+    `hold_mail` (a drill): the restored outbox's unsent mail is held, never sent from here."""
     said = manifest.read(directory)
     reasons = manifest.problems(directory, said)
     if reasons:
@@ -140,6 +152,9 @@ def restore(directory: Path, *, replace_secrets: bool = False) -> Restored:
                           "into the upload folder")
     for problem in said.get("problems", []):
         done.notes.append(f"the backup was taken with a problem: {problem}")
+    if hold_mail:
+        done.notes.append(f"{_hold_mail()} unsent messages of the outbox held (--hold-mail): "
+                          "none is sent from this restore")
     done.secrets = instance.place(placements)
     _verify(done)
     return done
