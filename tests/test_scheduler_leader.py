@@ -13,15 +13,19 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import threading
 import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from live import START_TIMEOUT, make_org, probe_engine, procs, scalar  # noqa: F401
 from pengaduan.extensions import db
-from pengaduan.jobs.lock import LEADER, Leadership, _lock_key
+from pengaduan.jobs.lock import (
+    CLIENT_SILENCE_SECONDS, LEADER, LOCK_CONNECT_ARGS, Leadership, _lock_key, server_silence_seconds,
+)
 from pengaduan.models import JobLease, utcnow
 
 RETRY = "0.2"  # PENGADUAN_LEADER_RETRY_SECONDS of the processes here
@@ -207,21 +211,121 @@ def test_a_sqlite_lease_is_taken_over_only_from_a_holder_gone(sqlite_only, app, 
             lock.release()
 
 
-def test_a_sqlite_leader_that_could_not_renew_in_time_runs_no_job(sqlite_only, app):
-    """A leader stalled past its lease (a paused process) is not valid until it renews, and a
-    renewal after another holder took the row over fails."""
+def test_a_leader_that_could_not_renew_in_time_runs_no_job(app):
+    """A leader that has not renewed within its lease (a paused process, or one cut off from
+    the database) is not valid until it renews, on both databases; on SQLite a renewal after
+    another holder took the row over fails."""
     with app.app_context():
-        lock = Leadership(db.engine, timedelta(seconds=0.05))
+        lock = Leadership(db.engine, timedelta(seconds=1))
         try:
             assert lock.acquire() and lock.valid()
-            time.sleep(0.1)
-            assert not lock.valid()  # no job starts now
+            time.sleep(1.1)
+            assert lock.held and not lock.valid()  # no job starts now
             assert lock.renew() and lock.valid()  # nobody took it meanwhile
-            time.sleep(0.1)
+            if is_postgres(app):
+                return  # the server keeps an advisory lock for as long as its session lives
+            time.sleep(1.1)
             other = Leadership(db.engine, timedelta(seconds=30))
             assert other.acquire()
             assert not lock.renew() and not lock.valid()
             other.release()
+        finally:
+            lock.release()
+
+
+@pytest.fixture
+def postgres_only(request):
+    """Skip before the `app` fixture makes a SQLite database for nothing (list it first)."""
+    if request.node.callspec.params.get("backend") == "sqlite":
+        pytest.skip("PostgreSQL's lock connection")
+
+
+class _Silent:
+    """A lock connection over a network gone silent: each query waits until `fail` is set,
+    then fails as libpq does when its keepalives or TCP user timeout give up."""
+
+    def __init__(self, conn):
+        self.conn, self.fail = conn, threading.Event()
+
+    def execute(self, *args, **kwargs):
+        self.fail.wait(30)
+        raise OperationalError("SELECT 1", {}, Exception("connection timed out"))
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+
+def test_a_postgresql_leader_whose_renewal_hangs_stops_being_valid(postgres_only, app):
+    """The renewal hangs (the network to the server broke): the leader is no longer valid once
+    its lease has run out, while the renewal is still waiting; the renewal then fails and the
+    lock's session is ended, so another holder gets the lock."""
+    with app.app_context():
+        lock = Leadership(db.engine, timedelta(seconds=0.3))
+        other = Leadership(db.engine, timedelta(seconds=30))
+        try:
+            assert lock.acquire() and lock.valid()
+            silent = lock._conn = _Silent(lock._conn)
+            renewed = []
+            renewing = threading.Thread(target=lambda: renewed.append(lock.renew()))
+            renewing.start()
+            deadline = time.monotonic() + 30
+            while lock.valid():
+                assert time.monotonic() < deadline, "still valid long after its lease ran out"
+                time.sleep(0.02)
+            assert renewing.is_alive() and lock.held  # not valid while the renewal still waits
+            silent.fail.set()
+            renewing.join(30)
+            assert renewed == [False] and not lock.held and not lock.valid()
+            wait_for(other.acquire, "the lock free once the silent session is ended", timeout=10)
+        finally:
+            silent.fail.set()
+            lock.release()
+            other.release()
+
+
+def test_a_postgresql_leader_whose_session_is_terminated_loses_the_lock(postgres_only, app):
+    """pg_terminate_backend on the lock's session: the next renewal fails, the holder is not
+    valid, and another holder gets the lock."""
+    with app.app_context():
+        lock = Leadership(db.engine, timedelta(seconds=30))
+        other = Leadership(db.engine, timedelta(seconds=30))
+        try:
+            assert lock.acquire()
+            pid = lock._conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            lock._conn.commit()
+            with db.engine.connect() as conn:
+                assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+            assert not lock.renew() and not lock.valid()
+            wait_for(other.acquire, "the lock free", timeout=10)
+        finally:
+            lock.release()
+            other.release()
+
+
+def test_the_postgresql_lock_connection_bounds_a_silent_network(postgres_only, app):
+    """The lock's connection is its own, with keepalives and a TCP user timeout on both ends:
+    libpq's (a renewal fails within CLIENT_SILENCE_SECONDS) and the server's, which ends the
+    session (freeing the lock) only after more silence than the lease lasts."""
+    ttl = timedelta(seconds=30)
+    assert server_silence_seconds(ttl) > ttl.total_seconds()
+    assert server_silence_seconds(timedelta(seconds=0.05)) > 0.05
+    with app.app_context():
+        lock = Leadership(db.engine, ttl)
+        try:
+            assert lock.acquire()
+            shown = {name: lock._conn.execute(text(f"SHOW {name}")).scalar() for name in (
+                "tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count",
+                "tcp_user_timeout", "statement_timeout")}
+            # SHOW reads the keepalive values back from the session's socket (seconds; the
+            # user timeout in milliseconds)
+            assert shown == {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "5",
+                             "tcp_keepalives_count": "3", "tcp_user_timeout": "45000",
+                             "statement_timeout": f"{CLIENT_SILENCE_SECONDS}s"}
+            client = lock._conn.connection.dbapi_connection.info.get_parameters()
+            assert {k: client.get(k) for k in LOCK_CONNECT_ARGS} == {
+                k: str(v) for k, v in LOCK_CONNECT_ARGS.items()}
+            with db.engine.connect() as pooled:  # the app's own connections are left as they were
+                assert pooled.execute(text("SHOW statement_timeout")).scalar() == "0"
         finally:
             lock.release()
 

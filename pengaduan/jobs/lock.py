@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import socket
 import time
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import create_engine, or_, select, text, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from ..database import is_sqlite
 from ..models import JobLease, utcnow
@@ -53,15 +55,47 @@ def _died_here(holder: str | None) -> bool:
 LEADER = "scheduler-leader"
 
 
+# PostgreSQL: how long the leader's lock connection waits on a silent peer. libpq's keepalives
+# and TCP user timeout make a renewal (or a connection attempt) fail within about
+# CLIENT_SILENCE_SECONDS when the network between the worker and the server breaks, instead of
+# hanging until the kernel gives up (up to two hours); the statement timeout bounds a query the
+# server itself is slow to answer.
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
+CLIENT_SILENCE_SECONDS = KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
+LOCK_CONNECT_ARGS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": KEEPALIVE_IDLE,
+    "keepalives_interval": KEEPALIVE_INTERVAL,
+    "keepalives_count": KEEPALIVE_COUNT,
+    "tcp_user_timeout": CLIENT_SILENCE_SECONDS * 1000,
+}
+
+
+def server_silence_seconds(ttl: timedelta) -> int:
+    """PostgreSQL: after how many seconds without a word from the leader the server ends its
+    lock session (and so frees the lock), always more than the lease `ttl`: its keepalives
+    start probing after `ttl` (rounded up) of silence and give up `KEEPALIVE_COUNT` probes of
+    `KEEPALIVE_INTERVAL` seconds later. An isolated leader's lease has run out by then."""
+    return max(1, math.ceil(ttl.total_seconds())) + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT
+
+
 class Leadership:
     """The right to run the scheduler, held by one process across every node.
 
-    PostgreSQL: a session-level advisory lock on a connection kept for the holder's life; the
-    server releases it when that connection ends (the process died, the network dropped it),
-    and `renew` notices a lost connection. SQLite: the `job_leases` row LEADER, taken when
-    free, expired or left by a process of this machine that died, and renewed by `renew` well
-    within `ttl`; a holder that could not renew in time (a stalled process) is no longer
-    `valid` even before another takes the row over.
+    Both databases: the holder may run a job (`valid`) only within `ttl` of the start of its
+    last successful `acquire` or `renew`, so a leader cut off from the database, or stalled,
+    stops starting jobs before anyone else can take the lock.
+
+    PostgreSQL: a session-level advisory lock on a connection of its own (not pooled) kept for
+    the holder's life. The server releases it when that session ends: at once when the process
+    dies or the session is terminated, and `server_silence_seconds(ttl)` after the last word
+    from the holder when the network between them breaks (the session's TCP keepalives and
+    user timeout, set on the server side; the default would be about two hours). The client
+    side of the connection has keepalives and a TCP user timeout too, so a renewal over a
+    broken network fails within about CLIENT_SILENCE_SECONDS instead of hanging.
+    SQLite: the `job_leases` row LEADER, taken when free, expired or left by a process of this
+    machine that died, and renewed by `renew` well within `ttl`.
     """
 
     def __init__(self, engine: Engine, ttl: timedelta, name: str = LEADER):
@@ -69,16 +103,17 @@ class Leadership:
         self.name = name
         self.ttl = ttl
         self.held = False
+        self._lock_engine = None  # PostgreSQL: the engine of the lock connection (no pool)
         self._conn = None  # PostgreSQL: the connection that holds the lock
         self._holder = _holder()
-        self._valid_until = 0.0  # SQLite: time.monotonic() until which the lease is surely ours
+        self._valid_until = 0.0  # time.monotonic() until which the lock is surely ours
 
     def acquire(self) -> bool:
         """Take the lock if it is free; True when this process now holds it."""
         if self.held:
             return self.renew()
+        asked = time.monotonic()
         if is_sqlite(self.engine):
-            asked = time.monotonic()
             with self.engine.begin() as conn:
                 conn.execute(insert(JobLease).values(name=self.name).on_conflict_do_nothing())
                 now = utcnow()
@@ -89,56 +124,79 @@ class Leadership:
                     free.append(JobLease.holder == current)
                 self.held = conn.execute(update(JobLease).where(JobLease.name == self.name, or_(*free))
                                          .values(holder=self._holder, expires_at=now + self.ttl)).rowcount == 1
+        else:
+            conn = self._connect()
+            asked = time.monotonic()  # the lease starts with the query, not the connection
+            try:
+                self.held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                              {"k": _lock_key(self.name)}).scalar())
+                conn.commit()
+            except Exception:
+                conn.invalidate()
+                conn.close()
+                raise
             if self.held:
-                self._valid_until = asked + self.ttl.total_seconds()
-            return self.held
-        conn = self.engine.connect()
+                self._conn = conn
+            else:
+                conn.close()
+        if self.held:
+            self._valid_until = asked + self.ttl.total_seconds()
+        return self.held
+
+    def _connect(self):
+        """PostgreSQL: a new connection for the lock, with the bounds on a silent network set on
+        both its ends (see the class)."""
+        if self._lock_engine is None:
+            self._lock_engine = create_engine(self.engine.url, poolclass=NullPool,
+                                              connect_args=LOCK_CONNECT_ARGS)
+        conn = self._lock_engine.connect()
         try:
-            self.held = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                          {"k": _lock_key(self.name)}).scalar())
+            silence = server_silence_seconds(self.ttl)
+            for setting, value in (("tcp_keepalives_idle", silence - KEEPALIVE_INTERVAL * KEEPALIVE_COUNT),
+                                   ("tcp_keepalives_interval", KEEPALIVE_INTERVAL),
+                                   ("tcp_keepalives_count", KEEPALIVE_COUNT),
+                                   ("tcp_user_timeout", silence * 1000),
+                                   ("statement_timeout", CLIENT_SILENCE_SECONDS * 1000)):
+                conn.execute(text(f"SET {setting} = {int(value)}"))
             conn.commit()
         except Exception:
             conn.invalidate()
             conn.close()
             raise
-        if self.held:
-            self._conn = conn
-        else:
-            conn.close()
-        return self.held
+        return conn
 
     def renew(self) -> bool:
         """Confirm (PostgreSQL) or extend (SQLite) the lock; False once it is lost."""
         if not self.held:
             return False
+        asked = time.monotonic()
         try:
             if is_sqlite(self.engine):
-                asked = time.monotonic()
                 with self.engine.begin() as conn:
                     kept = conn.execute(update(JobLease).where(
                         JobLease.name == self.name, JobLease.holder == self._holder,
                     ).values(expires_at=utcnow() + self.ttl)).rowcount == 1
-                if kept:
-                    self._valid_until = asked + self.ttl.total_seconds()
             else:
                 self._conn.execute(text("SELECT 1")).scalar()
                 self._conn.commit()
                 kept = True
         except Exception:
             kept = False
-        if not kept:
+        if kept:
+            self._valid_until = asked + self.ttl.total_seconds()
+        else:
             self._drop()
         return kept
 
     def valid(self) -> bool:
-        """Whether this process may run a job now (checked before each run)."""
-        if not self.held:
-            return False
-        return not is_sqlite(self.engine) or time.monotonic() < self._valid_until
+        """Whether this process may run a job now (checked before each run): it holds the lock
+        and renewed it less than `ttl` ago."""
+        return self.held and time.monotonic() < self._valid_until
 
     def release(self) -> None:
         """Give the lock up (a clean stop): a standby takes over at its next try."""
         if not self.held:
+            self._drop()
             return
         try:
             if is_sqlite(self.engine):
@@ -158,7 +216,7 @@ class Leadership:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             try:
-                conn.invalidate()  # never back to the pool: its session may still hold the lock
+                conn.invalidate()  # its session may still hold the lock: end it
                 conn.close()
             except Exception:
                 pass

@@ -31,15 +31,17 @@ from .lock import Leadership
 log = logging.getLogger(__name__)
 
 SWEEP_MINUTES = 1
-# SQLite: the leader's lease, renewed every retry period, lasts this many of them and at least
-# LEASE_SECONDS: long enough for the leader's renewal to wait for the write lock behind one of
-# its own jobs' transactions. A dead leader on the same machine is taken over at once anyway.
+# The leader's lease (jobs/lock.py `Leadership.valid`), renewed every retry period, lasts this
+# many of them and at least LEASE_SECONDS: on SQLite long enough for the leader's renewal to
+# wait for the write lock behind one of its own jobs' transactions (a dead leader on the same
+# machine is taken over at once anyway); on PostgreSQL the server frees the lock of a leader
+# cut off by the network only after more silence than this (lock.server_silence_seconds).
 LEASE_RENEWALS = 6
 LEASE_SECONDS = 30
 
 
 def leader_timing(app: Flask) -> tuple[float, timedelta]:
-    """(seconds between a standby's tries and the leader's checks, the SQLite lease's ttl)."""
+    """(seconds between a standby's tries and the leader's checks, the leader's lease)."""
     retry = float(app.config.get("PENGADUAN_LEADER_RETRY_SECONDS") or 5)
     return retry, timedelta(seconds=max(LEASE_SECONDS, retry * LEASE_RENEWALS))
 
