@@ -5,6 +5,7 @@ database that is not empty, secrets that differ)."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import shutil
@@ -466,4 +467,44 @@ def test_a_drill_restore_holds_the_unsent_mail(source, empty_database, tmp_path)
     with target.app_context():
         statuses = dict(db.session.execute(select(OutboxMessage.subject, OutboxMessage.status)).all())
     assert statuses == {"pending": "held", "sending": "held", "failed": "held", "sent": "sent"}
+    _dispose(target)
+
+
+def test_a_restore_failing_after_loading_says_how_to_start_again(source, empty_database, tmp_path, monkeypatch):
+    """The database is no longer empty once loaded: a failure after that names the way back
+    (drop and recreate it, then rerun), which then succeeds."""
+    restoring = importlib.import_module("pengaduan.backup.restore")
+
+    app = source
+    _file(app, 1)
+    folder = tmp_path / "backup"
+    assert _backup(app, folder).exit_code == 0
+    target = _target(empty_database, tmp_path / "new")
+    real = restoring._put_files
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(restoring, "_put_files", full_disk)
+    result = _restore(target, folder)
+    assert result.exit_code == 1
+    assert "the restore failed after loading the database" in result.output
+    assert "drop and recreate it" in result.output and "then run the restore again" in result.output
+    assert "the target database is not empty" in _restore(target, folder).output
+
+    monkeypatch.setattr(restoring, "_put_files", real)
+    _dispose(target)
+    if _is_pg(target):
+        url = target.config["SQLALCHEMY_DATABASE_URI"]
+        admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT",
+                              poolclass=NullPool)
+        with admin.connect() as conn:
+            name = url.rsplit("/", 1)[1]
+            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    else:
+        Path(empty_database.removeprefix("sqlite:///")).unlink()
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
     _dispose(target)

@@ -131,9 +131,36 @@ def restore(directory: Path, *, replace_secrets: bool = False, hold_mail: bool =
     engine.dispose()  # no connection of this process may hold the target open meanwhile
     source = directory / said["database"]["file"]
     if kind == "postgresql":
-        database.pg_restore(engine, source)
-    else:
+        database.pg_restore(engine, source)  # one transaction: a failure leaves it empty
+        return _after_loading(directory, said, older, backend, placements, hold_mail)
+    try:
         database.sqlite_copy(source, database.sqlite_path(engine))
+    except BaseException as exc:
+        raise database.Failed(f"the restore failed ({exc}): {RECOVERY}") from exc
+    return _after_loading(directory, said, older, backend, placements, hold_mail)
+
+
+RECOVERY = ("the database is no longer empty, so a rerun would be refused: drop and recreate it "
+            "(PostgreSQL: dropdb and createdb; SQLite: delete the file and its -wal and -shm "
+            "files), then run the restore again")
+
+
+def _after_loading(directory: Path, said: dict, older: bool, backend, placements, hold_mail: bool) -> Restored:
+    """What follows the loaded database; a failure says how to start again."""
+    try:
+        done = _complete(directory, said, older, backend, placements, hold_mail)
+    except (Refused, database.Failed) as exc:
+        raise database.Failed(f"the restore failed after loading the database ({exc}): {RECOVERY}") from exc
+    except Exception as exc:
+        raise database.Failed(f"the restore failed after loading the database "
+                              f"({type(exc).__name__}: {exc}): {RECOVERY}") from exc
+    if done.failures:
+        done.failures.append(RECOVERY)
+    return done
+
+
+def _complete(directory: Path, said: dict, older: bool, backend, placements, hold_mail: bool) -> Restored:
+    engine = db.engine
     engine.dispose()
     done = Restored(said, 0, [])
     rows = database.counts(engine)
