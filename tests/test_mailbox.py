@@ -22,7 +22,8 @@ from dovecot import REQUIRED, USER, Dovecot, missing
 from pengaduan.errors import StorageFull
 from pengaduan.extensions import db
 from pengaduan.integrations import mailbox
-from pengaduan.jobs import mailbox_job
+from pengaduan.jobs import MAILBOX_LOCK, mailbox_job
+from pengaduan.jobs.lock import exclusive
 from pengaduan.models import Attachment, Complaint, ComplaintEvent, InboundMail, MailReference, OutboxMessage
 from pengaduan.services.complaints import mail_intake
 from pengaduan.services.complaints.intake import CONSENT_UNASKED
@@ -152,6 +153,19 @@ def test_a_new_mail_becomes_a_confidential_complaint_and_its_sender_gets_a_recei
     assert handled(dovecot) == [True]
 
     assert run_worker(office) == {}  # handled mail is not read again
+
+
+def test_a_mailbox_run_is_skipped_while_another_holds_its_lock(office, dovecot):
+    """Two schedulers overlapping for a moment (see jobs/lock.py): the second mailbox run
+    finds the run's lock taken, reads nothing and files nothing; the mail waits for the next."""
+    dovecot.deliver(message())
+    db.session.rollback()
+    with exclusive(db.engine, MAILBOX_LOCK) as held:
+        assert held
+        assert run_worker(office) == {"skipped": "another mailbox run is in progress"}
+    assert count(Complaint) == 0 and handled(dovecot) == [False]
+    assert run_worker(office) == {"filed": 1}
+    assert count(Complaint) == 1
 
 
 def test_a_reply_with_the_tracking_code_becomes_her_message_and_no_one_else_s(office, world, dovecot):

@@ -22,6 +22,7 @@ from ..models import record_run, utcnow
 from ..services.attachments import remove_orphans
 from ..services.standards.reminders import notice_due_reviews
 from . import outbox, statistics, sweep  # as modules: pengaduan.jobs.sweep must stay the module
+from .lock import exclusive
 
 log = logging.getLogger(__name__)
 
@@ -85,15 +86,24 @@ def outbox_job() -> int:
     return outbox.deliver()
 
 
+MAILBOX_LOCK = "mailbox"
+
+
 @job(name="mailbox")
 def mailbox_job() -> dict:
     """Read the office's mailbox: new mail becomes complaints, replies messages (each message
-    committed on its own); the receipts and replies it queued go out right after."""
-    counts = mailbox.poll()
-    sent = unit_of_work.current().take_committed_mail()
-    if sent:
-        outbox.deliver(sent)
-    return counts
+    committed on its own); the receipts and replies it queued go out right after. A run holds
+    a lock of its own (like the sweep): should a second scheduler overlap the leader for a
+    moment, its poll is skipped rather than reading the same messages at the same time."""
+    with exclusive(db.engine, MAILBOX_LOCK) as lock:
+        if not lock:
+            log.info("mailbox run skipped: another one is reading the mailbox")
+            return {"skipped": "another mailbox run is in progress"}
+        counts = mailbox.poll()
+        sent = unit_of_work.current().take_committed_mail()
+        if sent:
+            outbox.deliver(sent)
+        return counts
 
 
 @job(name="public-statistics")

@@ -1,7 +1,7 @@
 """Locks that keep scheduled work to one process: `Leadership`, held by the one process that
 runs the scheduler for as long as it lives, and `exclusive`, a named lock around one job run
-(the SLA sweep, the statistics refresh) across the web processes, the worker and the CLI, a
-second line of defence should two schedulers ever run."""
+(the SLA sweep, the statistics refresh, the mailbox) across the web processes, the worker and
+the CLI, a second line of defence for the moment two schedulers may overlap."""
 from __future__ import annotations
 
 import contextlib

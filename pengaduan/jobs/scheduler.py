@@ -8,8 +8,9 @@ slow pass from overlapping itself.
 Only the holder of the leader lock (jobs/lock.py `Leadership`) runs the scheduler. Every other
 worker, or a `run.py` started beside one, waits as a standby, trying again every
 PENGADUAN_LEADER_RETRY_SECONDS, and takes over when the leader stops or dies. A leader that
-loses its lock stops its scheduler and becomes a standby. The SLA sweep and the statistics
-refresh also take a lock of their own per run, a second line of defence.
+loses its lock stops its scheduler and becomes a standby. The SLA sweep, the statistics
+refresh and the mailbox also take a lock of their own per run, a second line of defence for
+the moment two leaders may overlap (the server ended a live leader's lock session).
 """
 from __future__ import annotations
 
