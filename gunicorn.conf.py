@@ -1,5 +1,13 @@
-"""Gunicorn settings, read from the folder gunicorn starts in (the README's production command
-`gunicorn -w 4 -b 0.0.0.0:8000 'run:app'` is run from the project folder)."""
+"""Gunicorn settings, read from the folder gunicorn starts in (deploy/systemd/pengaduan-web.service
+and the image run `gunicorn --bind 127.0.0.1:8000 --workers 4 run:app` from the project folder)."""
+
+# A request may take up to 120 s (a large evidence pack or report is built before it is sent):
+# the same as nginx's proxy_read_timeout in deploy/nginx/pengaduan.conf, so that neither kills
+# such a request before the other gives up. gunicorn's default (30 s) would kill the worker first.
+timeout = 120
+# A stop or restart (SIGTERM) lets the requests in flight finish for as long as one may take;
+# systemd's TimeoutStopSec and compose's stop_grace_period are longer than this.
+graceful_timeout = 120
 
 
 def on_starting(server):
