@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from pengaduan import storage, unit_of_work
 from pengaduan.config import load_config
@@ -182,6 +183,58 @@ def test_a_failed_unit_of_work_leaves_no_chunk_rows(in_database, org):
     assert chunk_rows(app) == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Attachment)) == 0
+
+
+def _database_error(app, full: bool):
+    """The error the app's database driver raises when its disk is full (or another one)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        import psycopg
+
+        return (psycopg.errors.DiskFull if full else psycopg.errors.QueryCanceled)(
+            "could not extend file: No space left on device")
+    import sqlite3
+
+    error = sqlite3.OperationalError("database or disk is full" if full else "disk I/O error")
+    error.sqlite_errorcode = sqlite3.SQLITE_FULL if full else sqlite3.SQLITE_IOERR
+    return error
+
+
+@pytest.mark.parametrize("full", [True, False], ids=["database-full", "other-error"])
+def test_a_full_database_is_storage_full_not_a_crash(in_database, org, full):
+    """With database storage, the database's own "no space" (PostgreSQL SQLSTATE 53100,
+    SQLite SQLITE_FULL) is StorageFull like a full disk, with the second piece of a file
+    refused: nothing stays, and the request's transaction can still be used (savepoint).
+    Any other database error is not taken for a full disk."""
+    from pengaduan.errors import StorageFull
+
+    app = in_database
+    photo = noise_png(300_000)  # two pieces
+    inserts = []
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO FILE_CHUNKS"):
+            inserts.append(statement)
+            if len(inserts) == 2:
+                raise _database_error(app, full)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", refuse)
+        try:
+            if full:
+                with pytest.raises(StorageFull) as caught:
+                    store([("foto.png", photo, "image/png")])
+                assert caught.value.status == 507 and "attachments" in caught.value.errors
+                assert db.session.scalar(select(func.count()).select_from(FileChunk)) == 0
+                db.session.commit()  # the transaction was left usable
+            else:
+                with pytest.raises(SQLAlchemyError) as caught:
+                    store([("foto.png", photo, "image/png")])
+                assert not isinstance(caught.value, StorageFull)
+                db.session.rollback()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", refuse)
+    assert len(inserts) == 2
+    assert chunk_rows(app) == 0
 
 
 def test_the_evidence_pack_carries_files_stored_in_the_database(in_database, org, tmp_path):

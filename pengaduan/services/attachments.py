@@ -17,8 +17,9 @@ import hashlib
 import logging
 import os
 import secrets
+import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from io import BytesIO
@@ -253,26 +254,46 @@ def check_uploads(files, field: str = "attachments") -> list[tuple[str, bytes, s
 
 
 NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+PG_DISK_FULL = "53100"  # SQLSTATE disk_full: "could not extend file", "No space left on device"
+
+
+def database_full(exc: SQLAlchemyError) -> bool:
+    """Whether the database refused a write for want of space (PostgreSQL's disk_full,
+    SQLite's SQLITE_FULL); other errors of class 53 (memory, connections) are not that."""
+    orig = getattr(exc, "orig", None)
+    return (getattr(orig, "sqlstate", None) == PG_DISK_FULL
+            or getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL)
+
+
+def _full(field: str) -> StorageFull:
+    return StorageFull({field: _l(
+        "The server has no room to store the files right now. Nothing was saved; "
+        "please try again later.")})
 
 
 def store(checked: list[tuple[str, bytes, str]], field: str = "attachments") -> list[StoredFile]:
     """Write checked files under random names; on any error remove what was written.
-    A full disk is the user's to know about (StorageFull names the field), not a crash."""
+    A full disk (or database) is the user's to know about (StorageFull names the field), not
+    a crash. Rows of database storage are written under a savepoint, so a refused write
+    leaves the request's transaction usable."""
     backend = storage.current()
     stored: list[StoredFile] = []
     try:
-        for name, data, kind in checked:
-            stored_name = secrets.token_hex(16) + EXTENSIONS[kind]
-            backend.save(stored_name, data)
-            path = backend.path(stored_name) if backend.kind == "local" else None
-            stored.append(StoredFile(name, stored_name, kind, len(data),
-                                     hashlib.sha256(data).hexdigest(), path))
+        with db.session.begin_nested() if backend.kind == "database" else nullcontext():
+            for name, data, kind in checked:
+                stored_name = secrets.token_hex(16) + EXTENSIONS[kind]
+                backend.save(stored_name, data)
+                path = backend.path(stored_name) if backend.kind == "local" else None
+                stored.append(StoredFile(name, stored_name, kind, len(data),
+                                         hashlib.sha256(data).hexdigest(), path))
     except OSError as exc:
         discard(stored)
         if exc.errno in NO_SPACE:
-            raise StorageFull({field: _l(
-                "The server has no room to store the files right now. Nothing was saved; "
-                "please try again later.")}) from exc
+            raise _full(field) from exc
+        raise
+    except SQLAlchemyError as exc:
+        if database_full(exc):  # the savepoint took the rows already written
+            raise _full(field) from exc
         raise
     return stored
 
