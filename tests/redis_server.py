@@ -1,10 +1,12 @@
 """A real Redis for the tests of rate limits shared by several web nodes: Debian's
 `redis-server` (`apt-get install redis-server`), started as a subprocess of the test with its
-own settings on the command line: 127.0.0.1 at a free port, no password, no persistence (no
-RDB snapshot, no append-only file), its working folder a temporary one. Without redis-server
+own settings on the command line: no TCP port at all, only a unix socket in its own temporary
+folder (no other test's server can answer on it, and none can take it between a stop and a
+start), no password, no persistence (no RDB snapshot, no append-only file). Without redis-server
 the tests are skipped, unless PENGADUAN_REQUIRE_REDIS=1 (CI)."""
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -31,20 +33,15 @@ def skip_unless_available() -> None:
     require("REDIS", missing())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RedisServer:
-    """One running server. `url` is what RATELIMIT_STORAGE_URI takes; `stop()` and `start()`
-    take it away and bring it back on the same port (an outage), `close()` ends it for good."""
+    """One running server. `url` is what RATELIMIT_STORAGE_URI takes (redis+unix://, as limits
+    reads it); `stop()` and `start()` take it away and bring it back on the same socket (an
+    outage), `close()` ends it for good."""
 
-    def __init__(self, port: int | None = None):
+    def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="pengaduan-redis-"))
-        self.port = port or _free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.socket = self.root / "redis.sock"
+        self.url = f"redis+unix://{self.socket}?db=0"
         self.process: subprocess.Popen | None = None
         self.start()
 
@@ -52,42 +49,48 @@ class RedisServer:
         binary = shutil.which(BINARY) or "/usr/bin/redis-server"
         log = open(self.root / "redis.log", "ab")
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
-             "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "yes",
+            [binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
+             "--dir", str(self.root), "--save", "", "--appendonly", "no", "--daemonize", "no",
              "--logfile", ""],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self._wait()
 
     def _wait(self) -> None:
+        """Until the server started here answers on its socket (its process id in INFO)."""
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server stopped at start: {self.log()}")
             try:
-                if self.command("PING") == "+PONG":
+                if f"process_id:{self.process.pid}" in self.command("INFO", "server", whole=True):
                     return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RuntimeError("redis-server did not answer within 15 s")
 
-    def command(self, *words: str) -> str:
-        """One command in Redis's inline protocol; the first line of the answer."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=2) as conn:
+    def command(self, *words: str, whole: bool = False) -> str:
+        """One command in Redis's inline protocol; the first line of the answer, or with
+        `whole` the entire answer (a bulk string such as INFO's, read to its end)."""
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(2)
+            conn.connect(str(self.socket))
             conn.sendall(" ".join(words).encode() + b"\r\n")
             answer = b""
-            while not answer.endswith(b"\r\n"):
-                chunk = conn.recv(4096)
+            while not answer.endswith(b"\r\n") or (whole and not _complete(answer)):
+                chunk = conn.recv(65536)
                 if not chunk:
                     break
                 answer += chunk
-        return answer.decode(errors="replace").split("\r\n", 1)[0]
+        text = answer.decode(errors="replace")
+        return text if whole else text.split("\r\n", 1)[0]
 
     def keys(self, pattern: str = "*") -> list[str]:
         """The keys matching `pattern` (through the redis client the app itself uses)."""
         import redis
 
-        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
         try:
             return sorted(key.decode() for key in client.keys(pattern))
         finally:
@@ -105,10 +108,21 @@ class RedisServer:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(timeout=10)
+        if self.socket.exists():  # a killed server leaves its socket file behind
+            os.unlink(self.socket)
 
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _complete(answer: bytes) -> bool:
+    """A RESP bulk string ($<length>, CRLF, the data, CRLF) received whole (any other answer is
+    one line)."""
+    if not answer.startswith(b"$"):
+        return True
+    head, _, rest = answer.partition(b"\r\n")
+    return int(head[1:]) < 0 or len(rest) >= int(head[1:]) + 2
 
 
 @pytest.fixture(scope="module")
