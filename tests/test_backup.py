@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 from live import png
-from pengaduan import create_app, storage, unit_of_work
+from pengaduan import create_app, unit_of_work
+from pengaduan import storage as stores
 from pengaduan.backup.database import libpq
 from pengaduan.extensions import db
 from pengaduan.models import Attachment, AuditCheckpoint, AuditEvent, Complaint, JobRun
@@ -172,7 +173,8 @@ def test_the_drill_backup_while_filing_destroy_restore(source, empty_database, t
     seq, head = said["audit_head"]["seq"], said["audit_head"]["hash"]
     assert said["database"]["kind"] == ("postgresql" if _is_pg(app) else "sqlite")
     assert said["database"]["alembic_revision"]
-    assert said["secrets"]["secret_key"] == {"file": "secrets/secret_key"}
+    assert said["secrets"]["secret_key"]["file"] == "secrets/secret_key"
+    assert "test-secret-key" not in (folder / "manifest.json").read_text()  # a fingerprint only
     for name, entry in said["files"].items():
         assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == entry["sha256"]
     for name in ("secrets/secret_key", "secrets/signing_key.pem"):
@@ -302,6 +304,20 @@ def test_a_backup_goes_only_into_a_new_folder(source, tmp_path):
         assert db.session.get(JobRun, "backup").consecutive_failures == 1
 
 
+def _restored(url: str, tmp_path: Path, folder: Path, codes: set[str], storage: str):
+    """The backup in `folder` restored into a new instance on `url` with that storage: it
+    holds exactly the complaints `codes`, each file readable with its row's SHA-256."""
+    target = _target(url, tmp_path / "new", PENGADUAN_STORAGE=storage)
+    result = _restore(target, folder)
+    assert result.exit_code == 0, result.output
+    with target.app_context():
+        assert set(db.session.scalars(select(Complaint.tracking_code))) == codes
+        for name, sha in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
+            data = b"".join(stores.holding(name).chunks(name))
+            assert hashlib.sha256(data).hexdigest() == sha
+    return target
+
+
 @pytest.mark.parametrize("kinds", [("database", "database"), ("local", "database")],
                          ids=["database-to-database", "local-to-database"])
 def test_files_kept_in_the_database_travel_in_the_dump(source, empty_database, tmp_path, kinds):
@@ -316,14 +332,7 @@ def test_files_kept_in_the_database_travel_in_the_dump(source, empty_database, t
     assert said["storage"] == kinds[0]
     assert any(name.startswith("files/") for name in said["files"]) == (kinds[0] == "local")
 
-    target = _target(empty_database, tmp_path / "new", PENGADUAN_STORAGE=kinds[1])
-    result = _restore(target, folder)
-    assert result.exit_code == 0, result.output
-    with target.app_context():
-        assert set(db.session.scalars(select(Complaint.tracking_code))) == codes
-        for name, sha in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
-            data = b"".join(storage.current().chunks(name))
-            assert hashlib.sha256(data).hexdigest() == sha
+    target = _restored(empty_database, tmp_path, folder, codes, storage=kinds[1])
     assert not (tmp_path / "new" / "uploads").exists() or not any((tmp_path / "new" / "uploads").iterdir())
     _dispose(target)
 
@@ -377,15 +386,7 @@ def test_files_are_backed_up_wherever_they_are_during_a_move(source, empty_datab
     assert said["problems"] == [] and said["attachments"] == 2
     assert sum(name.startswith("files/") for name in said["files"]) == (2 if kinds[0] == "local" else 0)
 
-    target = _target(empty_database, tmp_path / "new", PENGADUAN_STORAGE=kinds[1])
-    result = _restore(target, folder)
-    assert result.exit_code == 0, result.output
-    with target.app_context():
-        assert set(db.session.scalars(select(Complaint.tracking_code))) == codes
-        for name, sha in db.session.execute(select(Attachment.stored_name, Attachment.sha256)):
-            data = b"".join(storage.holding(name).chunks(name))
-            assert hashlib.sha256(data).hexdigest() == sha
-    _dispose(target)
+    _dispose(_restored(empty_database, tmp_path, folder, codes, storage=kinds[1]))
 
 
 def test_a_backup_appears_under_its_name_only_when_complete(source, tmp_path, monkeypatch):
