@@ -3,7 +3,10 @@
 Order matters. The database is copied first, in one snapshot; then the files its rows name
 are copied. A file is written before the row that points at it is committed, so every row of
 the snapshot already has its file; files of rows committed later are simply not in the backup,
-like the rows. The manifest is written last: a directory without one is not a backup."""
+like the rows. Each file is taken from the upload folder when it is there, else it must be in
+the dump's file_chunks (whatever PENGADUAN_STORAGE says now: a `storage move` may be under way).
+Everything is written into DIR.partial, the manifest last, and only the complete backup is
+renamed to DIR: a folder of that name is always a whole backup."""
 from __future__ import annotations
 
 import hashlib
