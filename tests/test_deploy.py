@@ -225,12 +225,14 @@ def test_env_example_is_accepted_and_holds_no_secret(tmp_path):
 
 def test_cli_wrapper_reads_the_settings_file_as_the_units_do(tmp_path):
     """deploy/pengaduan-cli (installed as /usr/local/bin/pengaduan) runs flask with every line of
-    the settings file, spaces in a value kept, from the project folder; a line that is not
-    KEY=value stops it."""
+    the settings file read as systemd reads it (spaces inside a value kept, blanks around it and
+    one pair of quotes around it dropped, an indented line and a `;` comment accepted), from the
+    project folder; a line that is not KEY=value stops it."""
     database = tmp_path / "cli.sqlite3"
     env_file = tmp_path / "pengaduan.env"
     env_file.write_text(ENV_EXAMPLE.read_text() + f"DATABASE_URL=sqlite:///{database}\n"
-                        "RATELIMIT_STORAGE_URI=memory://\nPENGADUAN_OFFICE_NAME=Dinas  Kominfo\n")
+                        "RATELIMIT_STORAGE_URI=memory://\nPENGADUAN_OFFICE_NAME=Dinas  Kominfo\n"
+                        "  ; a comment as systemd allows it\n  MAIL_DEFAULT_SENDER = \"Lapor  <l@example.go.id>\" \n")
     env = {**os.environ, "PENGADUAN_USER": pwd.getpwuid(os.geteuid()).pw_name, "PENGADUAN_HOME": str(ROOT),
            "PENGADUAN_VENV": sys.prefix, "PENGADUAN_ENV_FILE": str(env_file)}
     env.pop("DATABASE_URL", None)
@@ -238,8 +240,10 @@ def test_cli_wrapper_reads_the_settings_file_as_the_units_do(tmp_path):
     result = subprocess.run([cli, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and database.exists(), result.stderr[-3000:]
     result = subprocess.run([cli, "shell"], env=env, capture_output=True, text=True, timeout=120, input=(
-        "print(repr((app.config['PENGADUAN_OFFICE_NAME'], app.config['PENGADUAN_PROXY_COUNT'])))\n"))
-    assert "('Dinas  Kominfo', 1)" in result.stdout, result.stdout + result.stderr[-3000:]
+        "print(repr((app.config['PENGADUAN_OFFICE_NAME'], app.config['PENGADUAN_PROXY_COUNT'],"
+        " app.config['MAIL_DEFAULT_SENDER'])))\n"))
+    assert "('Dinas  Kominfo', 1, 'Lapor  <l@example.go.id>')" in result.stdout, \
+        result.stdout + result.stderr[-3000:]
     env_file.write_text("DATABASE_URL sqlite://\n")
     result = subprocess.run([cli, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "not KEY=value" in result.stderr
