@@ -95,14 +95,22 @@ def mailbox_job() -> dict:
     committed on its own); the receipts and replies it queued go out right after. A run holds
     a lock of its own (like the sweep): should a second scheduler overlap the leader for a
     moment, its poll is skipped rather than reading the same messages at the same time."""
+    work = unit_of_work.current()
+    work.commit()  # the lock is taken and given back outside any open transaction (SQLite)
     with exclusive(db.engine, MAILBOX_LOCK) as lock:
         if not lock:
             log.info("mailbox run skipped: another one is reading the mailbox")
             return {"skipped": "another mailbox run is in progress"}
-        counts = mailbox.poll()
-        sent = unit_of_work.current().take_committed_mail()
-        if sent:
-            outbox.deliver(sent)
+        try:
+            counts = mailbox.poll()
+            work.commit()
+            sent = work.take_committed_mail()
+            if sent:
+                outbox.deliver(sent)
+            work.commit()
+        except BaseException:
+            work.rollback()  # before the lock is given back (SQLite: on a connection of its own)
+            raise
         return counts
 
 
