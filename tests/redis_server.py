@@ -33,28 +33,62 @@ def skip_unless_available() -> None:
     require("REDIS", missing())
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class RedisServer:
     """One running server. `url` is what RATELIMIT_STORAGE_URI takes (redis+unix://, as limits
     reads it); `stop()` and `start()` take it away and bring it back on the same socket (an
-    outage), `close()` ends it for good."""
+    outage), `close()` ends it for good. `tcp=True`, for a client that cannot reach the socket
+    (a container): 127.0.0.1 at a free port instead; a port taken in the meantime stops the
+    server at its start (another is tried at the first start), and the server is known by its
+    process id, so another test's Redis on that port is never taken for this one."""
 
-    def __init__(self):
+    def __init__(self, tcp: bool = False):
         self.root = Path(tempfile.mkdtemp(prefix="pengaduan-redis-"))
         self.socket = self.root / "redis.sock"
-        self.url = f"redis+unix://{self.socket}?db=0"
+        self.port = _free_port() if tcp else None
+        self.url = f"redis://127.0.0.1:{self.port}/0" if tcp else f"redis+unix://{self.socket}?db=0"
         self.process: subprocess.Popen | None = None
-        self.start()
+        for attempt in range(3 if tcp else 1):
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if attempt == 2 or not tcp:
+                    raise
+                self.port = _free_port()
+                self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         binary = shutil.which(BINARY) or "/usr/bin/redis-server"
         log = open(self.root / "redis.log", "ab")
         self.process = subprocess.Popen(
-            [binary, "--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700",
-             "--dir", str(self.root), "--save", "", "--appendonly", "no", "--daemonize", "no",
-             "--logfile", ""],
+            [binary, *self._listen(), "--dir", str(self.root), "--save", "", "--appendonly", "no",
+             "--daemonize", "no", "--logfile", ""],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self._wait()
+
+    def _listen(self) -> list[str]:
+        if self.port:
+            return ["--port", str(self.port), "--bind", "127.0.0.1", "--protected-mode", "yes"]
+        return ["--port", "0", "--unixsocket", str(self.socket), "--unixsocketperm", "700"]
+
+    def _connect(self) -> socket.socket:
+        if self.port:
+            return socket.create_connection(("127.0.0.1", self.port), timeout=2)
+        conn = socket.socket(socket.AF_UNIX)
+        conn.settimeout(2)
+        try:
+            conn.connect(str(self.socket))
+        except OSError:
+            conn.close()
+            raise
+        return conn
 
     def _wait(self) -> None:
         """Until the server started here answers on its socket (its process id in INFO)."""
@@ -73,9 +107,7 @@ class RedisServer:
     def command(self, *words: str, whole: bool = False) -> str:
         """One command in Redis's inline protocol; the first line of the answer, or with
         `whole` the entire answer (a bulk string such as INFO's, read to its end)."""
-        with socket.socket(socket.AF_UNIX) as conn:
-            conn.settimeout(2)
-            conn.connect(str(self.socket))
+        with self._connect() as conn:
             conn.sendall(" ".join(words).encode() + b"\r\n")
             answer = b""
             while not answer.endswith(b"\r\n") or (whole and not _complete(answer)):
@@ -90,7 +122,8 @@ class RedisServer:
         """The keys matching `pattern` (through the redis client the app itself uses)."""
         import redis
 
-        client = redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2)
+        client = (redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2) if self.port
+                  else redis.Redis(unix_socket_path=str(self.socket), socket_timeout=2))
         try:
             return sorted(key.decode() for key in client.keys(pattern))
         finally:

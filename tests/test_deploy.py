@@ -33,6 +33,7 @@ from conftest import PG_URL, PostgresDatabases, _databases
 from live import free_port
 from pengaduan.config import load_config
 from redis_server import RedisServer, skip_unless_available as skip_without_redis
+from system_tools import require
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -42,16 +43,6 @@ SERVICES = ("pengaduan-web.service", "pengaduan-worker.service", "pengaduan-back
 # Where the units expect the project, its virtual environment and the settings.
 PROJECT, VENV, ENV_FILE = "/opt/pengaduan", "/opt/pengaduan/.venv", "/etc/pengaduan/pengaduan.env"
 INSTANCE = "/opt/pengaduan/instance"
-
-
-def required(tool: str) -> bool:
-    return os.environ.get(f"PENGADUAN_REQUIRE_{tool}") == "1"
-
-
-def skip_or_fail(tool: str, reason: str) -> None:
-    if required(tool):
-        pytest.fail(f"PENGADUAN_REQUIRE_{tool}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 # --- systemd ---------------------------------------------------------------------------------
@@ -92,7 +83,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     """Each unit as systemd loads it: no unknown key, no key in the wrong section, no command
     missing (verify prints a warning and still exits 0 for the first two: any output fails)."""
     if shutil.which("systemd-analyze") is None:
-        skip_or_fail("SYSTEMD", "systemd-analyze is not installed (apt-get install systemd)")
+        require("SYSTEMD", "systemd-analyze is not installed (apt-get install systemd)")
     rendered = render(tmp_path / "units")
     names = sorted(p.name for p in UNITS.iterdir())
     assert set(SERVICES) | {"pengaduan-backup.timer"} <= set(names)
@@ -311,7 +302,10 @@ def test_prometheus_examples_name_the_metrics_the_app_exports():
 BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libpango-1.0-0", "libpangoft2-1.0-0",
                  "fonts-dejavu-core", "postgresql-client")
 BASE_MIRROR = "http://deb.debian.org/debian"
-IMAGE = "localhost/pengaduan-ci:latest"
+# Tags of this run's own: a run at the same time builds and tags its own (the layer cache is
+# shared), and the names are removed at the end (the layers stay for the next build).
+RUN_TAG = f"run-{uuid.uuid4().hex[:12]}"
+IMAGE = f"localhost/pengaduan-ci:{RUN_TAG}"
 
 
 def podman(*args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess:
@@ -346,7 +340,7 @@ def local_base(tmp_path: Path) -> str:
     if podman("image", "exists", tag, check=False).returncode == 0:
         return tag
     if shutil.which("debootstrap") is None and not Path("/usr/sbin/debootstrap").exists():
-        skip_or_fail("PODMAN", "no base image: debootstrap is not installed (apt-get install "
+        require("PODMAN", "no base image: debootstrap is not installed (apt-get install "
                                "debootstrap) and PENGADUAN_PODMAN_BASE is unset")
     rootfs = tmp_path / "rootfs"
     subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(BASE_PACKAGES)}",
@@ -363,6 +357,15 @@ def local_base(tmp_path: Path) -> str:
     tar.wait()
     assert imported.returncode == 0, imported.stderr
     return tag
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _untag_this_runs_images():
+    """This run's image names are removed when the module's tests are done."""
+    yield
+    if podman_missing() is None:
+        for tag in (IMAGE, SERVER):
+            podman("untag", tag, tag, check=False)
 
 
 def podman_missing() -> str | None:
@@ -386,7 +389,7 @@ def build_image(tmp_path: Path) -> tuple[list[str], list[str]]:
     registry would), with layer caching: only the code's layers are rebuilt on a later run.
     One build at a time (two tests in two processes wait for each other and share the cache)."""
     if reason := podman_missing():
-        skip_or_fail("PODMAN", reason)
+        require("PODMAN", reason)
     runtime, limits = container_options()
     with open("/tmp/pengaduan-ci-image.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -494,7 +497,7 @@ def test_compose_file_runs_with_podman_compose(tmp_path):
     runtime, limits = build_image(tmp_path)
     compose_tool = os.environ.get("PENGADUAN_PODMAN_COMPOSE") or shutil.which("podman-compose")
     if not compose_tool:
-        skip_or_fail("PODMAN", "podman-compose is not installed (pip install podman-compose, in a "
+        require("PODMAN", "podman-compose is not installed (pip install podman-compose, in a "
                                "virtual environment of its own: .ci/run)")
     base = local_base(tmp_path)
     with open("/tmp/pengaduan-ci-image.lock", "w") as lock:
@@ -575,7 +578,7 @@ RUN mkdir -p /etc/systemd/system/redis-server.service.d \\
     && printf '[Service]\\nPrivateUsers=no\\n' > /etc/systemd/system/redis-server.service.d/container.conf
 CMD ["/lib/systemd/systemd"]
 """
-SERVER = "localhost/pengaduan-ci-server:latest"
+SERVER = f"localhost/pengaduan-ci-server:{RUN_TAG}"
 SITE = "pengaduan.example.go.id"
 LIVE = f"/etc/letsencrypt/live/{SITE}"
 
@@ -642,7 +645,7 @@ def test_readme_walkthrough_runs_on_a_debian_server_under_systemd(tmp_path):
     ends the web and the worker cleanly."""
     runtime, limits = build_image(tmp_path)
     if shutil.which("systemd-analyze") is None:
-        skip_or_fail("SYSTEMD", "systemd is not installed (apt-get install systemd)")
+        require("SYSTEMD", "systemd is not installed (apt-get install systemd)")
     blocks = walkthrough()
     packages = re.search(r"apt-get install -y --no-install-recommends ((?:.*\\\n)*.*)", blocks[0])
     packages = " ".join(packages.group(1).replace("\\", " ").split())
@@ -730,7 +733,7 @@ def test_container_image_on_postgresql_with_redis_takes_a_backup(tmp_path_factor
         _databases["postgresql"] = PostgresDatabases(tmp_path_factory)
     databases = _databases["postgresql"]
     url = databases.create(tmp)
-    redis = RedisServer()
+    redis = RedisServer(tcp=True)  # the container reaches the host's port, not its sockets
     suffix = uuid.uuid4().hex[:8]
     volume, web, worker = f"pengaduan-ci-instance-{suffix}", f"pengaduan-ci-web-{suffix}", \
         f"pengaduan-ci-worker-{suffix}"
