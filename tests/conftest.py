@@ -206,12 +206,32 @@ class SharedTemplates(BytecodeCache):
 TEMPLATES = SharedTemplates()
 
 
+def _shared_databases(name: str, tmp_path_factory):
+    if name not in _databases:
+        cls = SQLiteDatabases if name == "sqlite" else PostgresDatabases
+        _databases[name] = cls(tmp_path_factory)
+    return _databases[name]
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request, tmp_path_factory):
-    if request.param not in _databases:
-        cls = SQLiteDatabases if request.param == "sqlite" else PostgresDatabases
-        _databases[request.param] = cls(tmp_path_factory)
-    return _databases[request.param]
+    return _shared_databases(request.param, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def postgres_databases(tmp_path_factory):
+    """The PostgreSQL test databases, for tests that start whole deployments of their own
+    (several nodes, a container) instead of using the `app` fixture. Test modules cannot
+    import this file: the name `conftest` may stand for tests/browser/conftest.py."""
+    if not PG_URL:
+        pytest.skip("needs PostgreSQL: set PENGADUAN_TEST_DATABASE_URL")
+    return _shared_databases("postgresql", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app_config():
+    """The configuration of a test app on a database URL and a folder: `app_config(url, tmp)`."""
+    return _config
 
 
 @pytest.fixture

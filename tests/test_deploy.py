@@ -29,7 +29,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import PG_URL, PostgresDatabases, _databases
 from live import free_port
 from pengaduan.config import load_config
 from redis_server import RedisServer, skip_unless_available as skip_without_redis
@@ -719,19 +718,17 @@ def test_readme_walkthrough_runs_on_a_debian_server_under_systemd(tmp_path):
         podman("rm", "-f", name, check=False)
 
 
-def test_container_image_on_postgresql_with_redis_takes_a_backup(tmp_path_factory):
+def test_container_image_on_postgresql_with_redis_takes_a_backup(tmp_path_factory, request):
     """The image against PostgreSQL and Redis (the host's, through the host's network), as the
     compose file combines them: migrations at head, the web ready (/readyz) once the worker
     has run, rate limits counted in Redis, and `backup create` inside the image (its pg_dump
     against the server) writing a backup with its manifest."""
-    if not PG_URL:
+    if not os.environ.get("PENGADUAN_TEST_DATABASE_URL"):
         pytest.skip("the PostgreSQL run of the image needs PENGADUAN_TEST_DATABASE_URL")
     skip_without_redis()
     tmp = tmp_path_factory.mktemp("image-pg")
     runtime, limits = build_image(tmp)
-    if "postgresql" not in _databases:
-        _databases["postgresql"] = PostgresDatabases(tmp_path_factory)
-    databases = _databases["postgresql"]
+    databases = request.getfixturevalue("postgres_databases")
     url = databases.create(tmp)
     redis = RedisServer(tcp=True)  # the container reaches the host's port, not its sockets
     suffix = uuid.uuid4().hex[:8]

@@ -30,6 +30,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -40,7 +41,6 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 
 import nginx_site
-from conftest import PG_URL, _config, _databases, PostgresDatabases
 from live import (OFFICER, PASSWORD, Http, Processes, api_filing, chain_problems, free_port,
                   make_org, png, web_filing)
 from pengaduan import create_app
@@ -211,14 +211,13 @@ def citizen(front: Front, address: str | None = None, token: str | None = None) 
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    if not PG_URL:
+def cluster(tmp_path_factory, request):
+    if not os.environ.get("PENGADUAN_TEST_DATABASE_URL"):
         pytest.skip("several web nodes need PostgreSQL: set PENGADUAN_TEST_DATABASE_URL")
     nginx_site.skip_unless_available()
     skip_without_redis()
-    if "postgresql" not in _databases:
-        _databases["postgresql"] = PostgresDatabases(tmp_path_factory)
-    databases = _databases["postgresql"]
+    databases = request.getfixturevalue("postgres_databases")
+    _config = request.getfixturevalue("app_config")
     tmp = tmp_path_factory.mktemp("cluster")
     url = databases.create(tmp)
     app = create_app(_config(url, tmp), instance_path=str(tmp / "instance"))
