@@ -157,7 +157,7 @@ def test_run_py_beside_a_worker_stands_by(app, procs):
         server = procs.run_py(PENGADUAN_SCHEDULER="embedded", PENGADUAN_LEADER_RETRY_SECONDS=RETRY)
         wait_for(lambda: "standby:" in server.log(), "run.py standing by", [server, worker])
         time.sleep(SETTLE)
-        assert leaderships(server) == 0 and checkpoints(probe) == 1, server.tail()
+        assert leaderships(server) == 0 and checkpoints(probe) == 1, server.tail() + worker.tail()
     finally:
         probe.dispose()
 
